@@ -1,0 +1,5 @@
+"""``python -m driftmon``."""
+
+from driftmon.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,215 @@
+"""Subcommands; the one place errors become messages and exit codes.
+
+Exit codes (SPEC §5): 0 nothing at critical, 1 some feature at critical, 2 bad config or
+usage, 3 an evaluation failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from driftmon import __version__
+from driftmon.errors import ConfigError, DriftmonError
+
+EXIT_OK, EXIT_CRITICAL, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        result: int = args.handler(args)
+        return result
+    except ConfigError as error:
+        _error(str(error))
+        return EXIT_USAGE
+    except DriftmonError as error:
+        _error(str(error))
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="driftmon",
+        description="Data-drift monitoring: divergences between reference and live data, as Prometheus metrics.",
+    )
+    parser.add_argument("--version", action="version", version=f"driftmon {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def with_config(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "-c",
+            "--config",
+            default=os.environ.get("DRIFTMON_CONFIG"),
+            help="config file (default: $DRIFTMON_CONFIG)",
+        )
+
+    run = commands.add_parser("run", help="run the daemon: evaluate on schedule, serve /metrics")
+    with_config(run)
+    run.add_argument("--web.listen-address", dest="listen", default=":9847", help="HOST:PORT (default :9847)")
+    run.add_argument(
+        "--web.enable-lifecycle", dest="lifecycle", action="store_true", help="allow POST /-/reload"
+    )
+    run.add_argument("--log.level", dest="log_level", default="info", choices=["debug", "info", "warn", "error"])
+    run.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
+    run.set_defaults(handler=_run)
+
+    check = commands.add_parser("check", help="evaluate once and print the results")
+    with_config(check)
+    check.add_argument("--monitor", action="append", default=[], metavar="NAME", help="only this monitor (repeatable)")
+    check.add_argument("--format", choices=["table", "json"], default="table")
+    check.set_defaults(handler=_check)
+
+    validate = commands.add_parser("validate", help="validate the config file")
+    with_config(validate)
+    validate.set_defaults(handler=_validate)
+
+    profile = commands.add_parser("profile", help="bin a monitor's reference into a histogram file")
+    with_config(profile)
+    profile.add_argument("--monitor", required=True, metavar="NAME")
+    profile.add_argument("-o", "--output", required=True, metavar="OUT.json")
+    profile.set_defaults(handler=_profile)
+
+    schema = commands.add_parser("schema", help="print the config's JSON Schema")
+    schema.add_argument("--markdown", action="store_true", help="the README's reference table instead")
+    schema.set_defaults(handler=_schema)
+    return parser
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from driftmon import config
+
+    if not args.config:
+        raise ConfigError("no config file: pass -c FILE or set DRIFTMON_CONFIG")
+    return config.load(args.config)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from driftmon.daemon import serve
+
+    if not args.config:
+        raise ConfigError("no config file: pass -c FILE or set DRIFTMON_CONFIG")
+    return serve(
+        Path(args.config),
+        listen=args.listen,
+        lifecycle=args.lifecycle,
+        log_level=args.log_level,
+        log_format=args.log_format,
+    )
+
+
+def _check(args: argparse.Namespace) -> int:
+    from driftmon.evaluate import CRITICAL, ERROR, document, evaluate
+
+    cfg = _load(args)
+    monitors = [cfg.monitor(name) for name in args.monitor] if args.monitor else list(cfg.monitors)
+    results = [evaluate(monitor) for monitor in monitors]
+    if args.format == "json":
+        json.dump(document(results), sys.stdout, indent=None, allow_nan=False)
+        sys.stdout.write("\n")
+    else:
+        _table(results, sys.stdout)
+    if any(r.status == ERROR for r in results):
+        return EXIT_FAILED
+    if any(r.status == CRITICAL for r in results):
+        return EXIT_CRITICAL
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    cfg = _load(args)
+    features = sum(len(m.features) for m in cfg.monitors)
+    print(f"{cfg.path}: valid ({len(cfg.monitors)} monitors, {features} features)")
+    return EXIT_OK
+
+
+def _profile(args: argparse.Namespace) -> int:
+    from driftmon.evaluate import profile_reference
+    from driftmon.histogram import to_document
+
+    cfg = _load(args)
+    monitor = cfg.monitor(args.monitor)
+    histograms = profile_reference(monitor)
+    output = Path(args.output)
+    text = json.dumps(to_document(histograms), indent=1, allow_nan=False)
+    temporary = output.with_name(output.name + ".tmp")
+    try:
+        temporary.write_text(text + "\n", encoding="utf-8")
+        temporary.replace(output)  # atomic: a reader never sees half a file
+    except OSError as error:
+        raise DriftmonError(f"cannot write {output}: {error.strerror}") from None
+    print(f"{output}: {len(histograms)} feature histograms of monitor {monitor.name!r}")
+    return EXIT_OK
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from driftmon import config
+
+    if args.markdown:
+        from driftmon.docs import reference_table
+
+        print(reference_table())
+    else:
+        print(json.dumps(config.json_schema(), indent=2))
+    return EXIT_OK
+
+
+def _table(results: Sequence[Any], out: TextIO) -> None:
+    """A table per monitor for people: features as rows, measures as columns."""
+    for result in results:
+        labels = "".join(f" {k}={v}" for k, v in result.labels.items())
+        out.write(f"monitor {result.monitor}: {result.status}{labels}\n")
+        if result.error:
+            out.write(f"  error: {result.error}\n\n")
+            continue
+        header = ["feature", "kind", "reference", "live", "unseen", *result.measures, "severity"]
+        rows = [header]
+        for feature in result.features:
+            cells = [
+                feature.feature,
+                feature.kind,
+                _count(feature.reference_count),
+                _count(feature.live_count),
+                f"{feature.unseen_fraction:.1%}",
+            ]
+            for measure in result.measures:
+                value = feature.scores.get(measure)
+                mark = {"warning": " !", "critical": " !!"}.get(feature.severity.get(measure, ""), "")
+                cells.append("-" if value is None else _score(value) + mark)
+            cells.append(feature.worst)
+            rows.append(cells)
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+        for row in rows:
+            text = "  ".join(
+                cell.ljust(width) if i < 2 or i == len(row) - 1 else cell.rjust(width)
+                for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+            )
+            out.write("  " + text.rstrip() + "\n")
+        out.write("\n")
+    out.write("(!: at warning, !!: at critical)\n")
+
+
+def _count(value: float) -> str:
+    return f"{int(value)}" if float(value).is_integer() else f"{value:.2f}"
+
+
+def _score(value: float) -> str:
+    return "+Inf" if math.isinf(value) else f"{value:.4f}"
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"driftmon: error: {message}\n")

@@ -1,0 +1,601 @@
+"""The config file: YAML, ``${VAR}``, defaults, validation; nothing else knows YAML.
+
+The pydantic models below are the one source of truth: they validate the file, carry the
+built-in defaults, produce the JSON Schema (``driftmon schema``) and the README's
+reference table (``driftmon schema --markdown``).
+
+Inheritance: built-in defaults <- ``defaults:`` <- the monitor <- the feature. Nested
+settings (``binning``, ``smoothing``, ``thresholds``) are merged key by key, so a monitor
+that sets ``thresholds: {js: {critical: 0.2}}`` keeps the default JS warning level; a
+threshold set to ``null`` removes it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import math
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from driftmon.divergence import Smoothing as SmoothingRule
+from driftmon.errors import ConfigError
+from driftmon.histogram import BinningRule
+from driftmon.sources import SOURCE_TYPES
+
+MeasureName = Literal["kl", "kl_reverse", "js", "psi", "hellinger", "tvd"]
+
+_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d|w))+$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a Prometheus-style duration: ``30s``, ``5m``, ``1h30m``, ``1d``."""
+    if not isinstance(text, str) or not _DURATION.match(text.strip()):
+        raise ValueError(f"{text!r} is not a duration like 30s, 5m, 1h or 1d")
+    return sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text.strip()))
+
+
+Duration = Annotated[str, Field(pattern=_DURATION.pattern, examples=["30s", "5m", "1h"])]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Cron(_Model):
+    """A cron schedule, evaluated in UTC."""
+
+    cron: str = Field(description='five-field crontab, e.g. "*/5 * * * *" (UTC)')
+
+    @field_validator("cron")
+    @classmethod
+    def _parse(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as error:
+            raise ValueError(f"not a valid crontab expression: {error}") from None
+        return value
+
+
+class Smoothing(_Model):
+    """How bins that one side never saw are made finite (see README, Measures)."""
+
+    method: Literal["additive", "epsilon", "none"] = Field(
+        default="additive",
+        description="additive: add alpha to every bin on both sides; epsilon: floor zero "
+        "proportions at epsilon; none: leave zeros (KL may be +Inf)",
+    )
+    alpha: float = Field(default=0.5, gt=0, description="pseudo-count added per bin (additive)")
+    epsilon: float = Field(default=1e-6, gt=0, lt=1, description="floor for zero proportions (epsilon)")
+
+
+class Binning(_Model):
+    """How a feature's bins are derived from the reference."""
+
+    strategy: Literal["quantile", "uniform"] = Field(
+        default="quantile", description="numeric edges at reference quantiles or evenly spaced"
+    )
+    bins: int = Field(default=10, ge=2, le=10_000, description="numeric bins before duplicate edges merge")
+    edges: list[float] | None = Field(
+        default=None, description="explicit numeric interior edges, strictly increasing (wins over strategy)"
+    )
+    max_categories: int = Field(
+        default=50, ge=1, le=100_000, description="categorical: most frequent reference values kept as bins"
+    )
+
+    @field_validator("edges")
+    @classmethod
+    def _increasing(cls, edges: list[float] | None) -> list[float] | None:
+        if edges is None:
+            return None
+        if not edges:
+            raise ValueError("edges must list at least one number")
+        if not all(math.isfinite(e) for e in edges):
+            raise ValueError("edges must be finite numbers")
+        if any(b <= a for a, b in itertools.pairwise(edges)):
+            raise ValueError(f"edges must be strictly increasing, got {edges}")
+        return edges
+
+
+class Levels(_Model):
+    """Score levels at which a feature is at warning / critical for one measure."""
+
+    warning: float | None = Field(default=None, ge=0)
+    critical: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Levels:
+        if self.warning is not None and self.critical is not None and self.warning > self.critical:
+            raise ValueError(f"warning ({self.warning}) must not exceed critical ({self.critical})")
+        return self
+
+
+Thresholds = dict[MeasureName, Levels | None]
+
+DEFAULT_THRESHOLDS: dict[str, Levels] = {
+    "js": Levels(warning=0.05, critical=0.1),
+    "psi": Levels(warning=0.1, critical=0.25),
+}
+
+
+class Settings(_Model):
+    """Settings a monitor inherits from ``defaults`` and may override."""
+
+    schedule: Duration | Cron = Field(
+        default="5m", description='how often to evaluate: a duration (30s, 5m, 1h) or {cron: "*/5 * * * *"}'
+    )
+    measures: list[MeasureName] = Field(
+        default=["kl", "js", "psi"], min_length=1, description="measures to compute"
+    )
+    log_base: Literal[2, 10, "e"] = Field(default=2, description="log base of kl, kl_reverse and js (2: bits)")
+    smoothing: Smoothing = Field(default_factory=Smoothing, description="how unseen bins are made finite")
+    binning: Binning = Field(default_factory=Binning, description="how bins are derived from the reference")
+    min_samples: int = Field(
+        default=100, ge=0, description="fewer live rows with a value: insufficient_data, no alert"
+    )
+    thresholds: Thresholds = Field(
+        default_factory=lambda: dict(DEFAULT_THRESHOLDS),
+        description="per measure {warning, critical}; null removes an inherited threshold",
+    )
+    timeout: Duration | None = Field(
+        default=None, description="an evaluation running longer fails (default: 80% of the schedule, at most 5m)"
+    )
+    jitter: Duration | None = Field(default=None, description="random delay added to each scheduled run")
+
+    @field_validator("measures")
+    @classmethod
+    def _unique(cls, measures: list[str]) -> list[str]:
+        duplicates = sorted({m for m in measures if measures.count(m) > 1})
+        if duplicates:
+            raise ValueError(f"measures listed twice: {', '.join(duplicates)}")
+        return measures
+
+
+class Feature(_Model):
+    """One feature (a column); a bare string is shorthand for ``{name: ...}``."""
+
+    name: str = Field(min_length=1, description="column name in both sources")
+    kind: Literal["numeric", "categorical"] | None = Field(
+        default=None, description="inferred from the reference column's type when not given"
+    )
+    binning: Binning | None = Field(default=None, description="overrides the monitor's binning")
+    max_categories: int | None = Field(default=None, ge=1, description="shorthand for binning.max_categories")
+    thresholds: Thresholds | None = Field(default=None, description="overrides the monitor's thresholds")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
+def _source_union() -> Any:
+    models = tuple(source.Config for source in SOURCE_TYPES.values())
+    union = models[0]
+    for model in models[1:]:
+        union = union | model
+    return Annotated[union, Field(discriminator="type")]
+
+
+class Monitor(Settings):
+    """One monitor: a reference, a live source, features, and settings."""
+
+    name: str = Field(pattern=r"^[a-zA-Z0-9_.-]+$", description="unique; [a-zA-Z0-9_.-]+")
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="constant labels added to this monitor's series"
+    )
+    reference: _source_union() = Field(description="the expected distribution")  # type: ignore[valid-type]
+    live: _source_union() = Field(description="the data production sees now")  # type: ignore[valid-type]
+    features: list[Feature] = Field(min_length=1, description="features to compare")
+
+    @field_validator("labels")
+    @classmethod
+    def _label_names(cls, labels: dict[str, str]) -> dict[str, str]:
+        reserved = {"monitor", "feature", "measure", "severity", "side", "job", "instance", "le", "quantile"}
+        for name in labels:
+            if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name) or name.startswith("__"):
+                raise ValueError(f"label name {name!r} is not a valid Prometheus label name")
+            if name in reserved:
+                raise ValueError(f"label name {name!r} is reserved by driftmon or Prometheus")
+        return labels
+
+    @field_validator("features")
+    @classmethod
+    def _unique_features(cls, features: list[Feature]) -> list[Feature]:
+        names = [f.name for f in features]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"features listed twice: {', '.join(duplicates)}")
+        return features
+
+
+class ConfigFile(_Model):
+    """The whole config file."""
+
+    defaults: Settings = Field(default_factory=Settings, description="inherited by every monitor")
+    monitors: list[Monitor] = Field(min_length=1, description="the monitors")
+
+
+class _PathError(ValueError):
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+# ---------------------------------------------------------------------------
+# the resolved config that the rest of driftmon uses
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """Every ``interval_s`` seconds, or a crontab (UTC)."""
+
+    interval_s: float | None = None
+    cron: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureConfig:
+    name: str
+    rule: BinningRule
+    thresholds: Mapping[str, tuple[float | None, float | None]]  # measure -> (warning, critical)
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorConfig:
+    name: str
+    labels: Mapping[str, str]
+    reference: Any  # a source config model (see driftmon.sources)
+    live: Any
+    features: tuple[FeatureConfig, ...]
+    schedule: Schedule
+    measures: tuple[str, ...]
+    log_base: float
+    smoothing: SmoothingRule
+    min_samples: int
+    timeout_s: float | None
+    jitter_s: float | None
+    base_dir: Path
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __eq__(self, other: object) -> bool:
+        # Compared on reload: a monitor is "unchanged" when everything resolved is equal.
+        if not isinstance(other, MonitorConfig):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in self.__slots__)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path
+    monitors: tuple[MonitorConfig, ...]
+
+    def monitor(self, name: str) -> MonitorConfig:
+        for monitor in self.monitors:
+            if monitor.name == name:
+                return monitor
+        known = ", ".join(m.name for m in self.monitors)
+        raise ConfigError(f"{self.path}: no monitor named {name!r} (monitors: {known})")
+
+
+# ---------------------------------------------------------------------------
+# loading
+
+
+def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:
+    """Read, substitute, validate and resolve a config file, or raise one ConfigError listing every problem."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: config file does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{file}: cannot read config file: {error}") from None
+    return loads(text, file, os.environ if environ is None else environ)
+
+
+def loads(text: str, file: Path, environ: Mapping[str, str]) -> Config:
+    """Like :func:`load`, for text already read (``file`` names it in messages and anchors paths)."""
+    try:
+        raw = yaml.load(text, Loader=_StrictLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else str(file)
+        raise ConfigError(f"{where}: invalid YAML: {error.problem or error.context}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{file}: invalid YAML: {error}") from None
+    if raw is None:
+        raise ConfigError(f"{file}: the config file is empty; it needs at least `monitors:`")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{file}: the top level must be a mapping with `monitors:` (and `defaults:`)")
+    problems = list(_substitute(raw, (), environ))
+    if problems:
+        raise ConfigError(_report(file, text, problems))
+    problems = list(_duplicate_names(raw))
+    try:
+        parsed = ConfigFile.model_validate(raw)
+    except ValidationError as error:
+        problems += _problems(error, raw)
+    if problems:
+        raise ConfigError(_report(file, text, problems))
+    defaults: Settings = _overlay(Settings(), parsed.defaults)  # type: ignore[assignment]
+    monitors, problems = [], []
+    for index, monitor in enumerate(parsed.monitors):
+        try:
+            monitors.append(_resolve(defaults, monitor, file.parent.resolve()))
+        except _PathError as error:
+            problems.append((("monitors", index, *error.path), error.message))
+    if problems:
+        raise ConfigError(_report(file, text, problems))
+    return Config(file, tuple(monitors))
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the config file (for editors' YAML language servers)."""
+    schema = ConfigFile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "driftmon config"
+    definitions = schema.get("$defs", {})
+    # Shorthands the validators accept that pydantic cannot see.
+    features = definitions["Monitor"]["properties"]["features"]
+    features["items"] = {"anyOf": [{"type": "string"}, {"$ref": "#/$defs/Feature"}]}
+    return schema
+
+
+def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path) -> MonitorConfig:
+    settings: Settings = _overlay(defaults, monitor)  # type: ignore[assignment]
+    measures = tuple(settings.measures)
+    own = set(monitor.thresholds) if "thresholds" in monitor.model_fields_set else set()
+    for measure in own:
+        if monitor.thresholds[measure] is not None and measure not in measures:
+            raise _PathError(
+                ("thresholds", measure), f"{measure} is not among this monitor's measures {list(measures)}"
+            )
+    features = []
+    for index, feature in enumerate(monitor.features):
+        binning = settings.binning
+        if feature.binning is not None:
+            binning = _overlay(binning, feature.binning)  # type: ignore[assignment]
+        if feature.max_categories is not None:
+            binning = binning.model_copy(update={"max_categories": feature.max_categories})
+        thresholds = dict(settings.thresholds)
+        if feature.thresholds is not None:
+            thresholds = _overlay_dict(thresholds, feature.thresholds)
+            for measure, levels in feature.thresholds.items():
+                if levels is not None and measure not in measures:
+                    raise _PathError(
+                        ("features", index, "thresholds", measure),
+                        f"{measure} is not among this monitor's measures {list(measures)}",
+                    )
+        rule = BinningRule(
+            name=feature.name,
+            kind=feature.kind,
+            strategy=binning.strategy,
+            bins=binning.bins,
+            edges=tuple(binning.edges) if binning.edges is not None else None,
+            max_categories=binning.max_categories,
+        )
+        levels = {
+            m: (lv.warning, lv.critical)
+            for m, lv in thresholds.items()
+            if lv is not None and m in measures and (lv.warning is not None or lv.critical is not None)
+        }
+        features.append(FeatureConfig(feature.name, rule, levels))
+    schedule = (
+        Schedule(cron=settings.schedule.cron)
+        if isinstance(settings.schedule, Cron)
+        else Schedule(interval_s=parse_duration(settings.schedule))
+    )
+    smoothing = SmoothingRule(settings.smoothing.method, settings.smoothing.alpha, settings.smoothing.epsilon)
+    return MonitorConfig(
+        name=monitor.name,
+        labels=dict(monitor.labels),
+        reference=monitor.reference,
+        live=monitor.live,
+        features=tuple(features),
+        schedule=schedule,
+        measures=measures,
+        log_base=math.e if settings.log_base == "e" else float(settings.log_base),
+        smoothing=smoothing,
+        min_samples=settings.min_samples,
+        timeout_s=parse_duration(settings.timeout) if settings.timeout else None,
+        jitter_s=parse_duration(settings.jitter) if settings.jitter else None,
+        base_dir=base_dir,
+    )
+
+
+def _overlay(base: BaseModel, top: BaseModel) -> BaseModel:
+    """``base`` with every field ``top`` sets explicitly; nested models and dicts merge."""
+    update: dict[str, Any] = {}
+    for name in top.model_fields_set:
+        if name not in type(base).model_fields:
+            continue
+        value, below = getattr(top, name), getattr(base, name)
+        if isinstance(value, BaseModel) and type(value) is type(below):
+            value = _overlay(below, value)
+        elif isinstance(value, dict) and isinstance(below, dict) and name == "thresholds":
+            value = _overlay_dict(below, value)
+        update[name] = value
+    return base.model_copy(update=update)
+
+
+def _overlay_dict(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, BaseModel) and isinstance(merged.get(key), BaseModel):
+            merged[key] = _overlay(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+# ---------------------------------------------------------------------------
+# YAML, ${VAR} and error reports
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys instead of silently keeping the last."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+Problem = tuple[tuple[str | int, ...], str]
+
+
+def _substitute(node: Any, path: tuple[str | int, ...], environ: Mapping[str, str]) -> Iterator[Problem]:
+    """Replace ``${NAME}`` in every string in place; yield a problem per unset variable."""
+    items: Sequence[tuple[Any, Any]]
+    if isinstance(node, dict):
+        items = list(node.items())
+    elif isinstance(node, list):
+        items = list(enumerate(node))
+    else:
+        return
+    for key, value in items:
+        if isinstance(value, str):
+            unset = [name for name in _VAR.findall(value) if name not in environ]
+            if unset:
+                yield (*path, key), f"environment variable {unset[0]} is not set (used as ${{{unset[0]}}})"
+            else:
+                node[key] = _VAR.sub(lambda m: environ[m.group(1)], value)
+        else:
+            yield from _substitute(value, (*path, key), environ)
+
+
+def _duplicate_names(raw: dict[str, Any]) -> Iterator[Problem]:
+    monitors = raw.get("monitors")
+    if not isinstance(monitors, list):
+        return
+    seen: dict[str, int] = {}
+    for index, monitor in enumerate(monitors):
+        name = monitor.get("name") if isinstance(monitor, dict) else None
+        if isinstance(name, str):
+            if name in seen:
+                yield ("monitors", index, "name"), f"duplicate monitor name {name!r} (also monitors[{seen[name]}])"
+            seen.setdefault(name, index)
+
+
+def _problems(error: ValidationError, raw: Any) -> Iterator[Problem]:
+    """Each pydantic error as (path in the user's file, message), union tags removed."""
+    seen = set()
+    for item in error.errors(include_url=False):
+        path = _user_path(item["loc"], raw)
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = f"unknown key {path[-1]!r}"
+            hint = difflib.get_close_matches(str(path[-1]), _all_keys(), n=1, cutoff=0.6)
+            if hint:
+                message += f"; did you mean {hint[0]!r}?"
+        elif item["type"] == "missing":
+            message = f"required key {path[-1]!r} is missing"
+        elif item["type"] == "union_tag_invalid":
+            expected = ", ".join(sorted(SOURCE_TYPES))
+            message = f"unknown source type {item['input'].get('type')!r} (types: {expected})"
+        elif item["type"] == "union_tag_not_found":
+            message = f"a source needs a `type:` ({', '.join(sorted(SOURCE_TYPES))})"
+        elif message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        key = (path, message)
+        if key not in seen:
+            seen.add(key)
+            yield key
+
+
+def _user_path(loc: tuple[str | int, ...], raw: Any) -> tuple[str | int, ...]:
+    """Keep only the parts of a pydantic location that are keys or indexes of the input."""
+    path: list[str | int] = []
+    node = raw
+    for index, part in enumerate(loc):
+        last = index == len(loc) - 1
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            path.append(part)
+            node = node[part]
+        elif last and isinstance(node, dict) and isinstance(part, str) and not part.startswith("function-"):
+            path.append(part)
+    return tuple(path)
+
+
+def _all_keys() -> list[str]:
+    keys: set[str] = set()
+    models: list[type[BaseModel]] = [ConfigFile, Monitor, Settings, Feature, Binning, Smoothing, Levels, Cron]
+    models += [source.Config for source in SOURCE_TYPES.values()]
+    for model in models:
+        keys.update(model.model_fields)
+    return sorted(keys)
+
+
+def format_path(path: Sequence[str | int]) -> str:
+    """``("monitors", 2, "features", 0)`` -> ``monitors[2].features[0]``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _report(file: Path, text: str, problems: Sequence[Problem]) -> str:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        root = None
+    lines = [f"{file}: {len(problems)} problem{'s' if len(problems) != 1 else ''} in the config:"]
+    for path, message in problems:
+        line = _line_of(root, path)
+        where = f"line {line}, " if line else ""
+        lines.append(f"  {format_path(path)} ({where}{file.name}): {message}")
+    return "\n".join(lines)
+
+
+def _line_of(node: Any, path: Sequence[str | int]) -> int | None:
+    """1-based line of the deepest node on ``path`` in the YAML tree."""
+    line = None
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == str(part)), None)
+            key = next((k for k, v in node.value if k.value == str(part)), None)
+            if match is None:
+                break
+            line = (key.start_mark.line if key is not None else match.start_mark.line) + 1
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line

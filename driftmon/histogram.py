@@ -1,0 +1,486 @@
+"""Bin specs and mergeable histograms, and the vectorised binning of raw values.
+
+A *bin spec* says how values map to bins; it always comes from the reference (or from
+explicit edges) so that reference and live histograms of a feature share their bins.
+
+Numeric (SPEC §2): interior edges ``e0 < … < ek`` give the bins ``(-inf, e0)``,
+``[e0, e1)``, …, ``[e(k-1), ek]``, ``(ek, +inf)``: ``len(edges) + 1`` counts, plus a
+``missing`` count for NaN / null.
+
+Categorical: the reference's ``max_categories`` most frequent values, then ``__other__``
+(reference values outside the top K) and ``__unseen__`` (live values the reference never
+had), plus ``missing`` for null.
+
+Histograms are values: ``merge`` adds counts, so binning chunk by chunk gives exactly the
+histogram of the whole.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from driftmon.errors import DataError
+
+FORMAT = "driftmon.histograms/v1"
+OTHER = "__other__"
+UNSEEN = "__unseen__"
+MISSING = "__missing__"
+
+Kind = Literal["numeric", "categorical"]
+Strategy = Literal["quantile", "uniform"]
+
+
+@dataclass(frozen=True, slots=True)
+class BinningRule:
+    """How to derive a feature's bins from its reference (what the config asks for)."""
+
+    name: str
+    kind: Kind | None = None  # None: inferred from the reference column's type
+    strategy: Strategy = "quantile"
+    bins: int = 10
+    edges: tuple[float, ...] | None = None  # explicit edges win over strategy
+    max_categories: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class NumericBins:
+    """Interior edges, strictly increasing and finite."""
+
+    edges: tuple[float, ...]
+
+    kind: Kind = field(default="numeric", init=False)
+
+    def labels(self) -> list[str]:
+        """Bin labels in count order: underflow, interior bins, overflow."""
+        e = [_fmt(x) for x in self.edges]
+        inner = [f"[{a}, {b})" for a, b in itertools.pairwise(e)]
+        if inner:
+            inner[-1] = inner[-1][:-1] + "]"
+        return [f"(-inf, {e[0]})", *inner, f"({e[-1]}, +inf)"]
+
+    @property
+    def size(self) -> int:
+        return len(self.edges) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class CategoricalBins:
+    """Top-K reference categories; ``others`` are the reference's remaining values, if known.
+
+    ``others is None`` means the reference's other values are not known (a histogram file
+    that lists only counts): live values outside the top K then count as ``__other__`` if
+    the reference had any other values, else as ``__unseen__``.
+    """
+
+    categories: tuple[str, ...]
+    others: frozenset[str] | None = None
+
+    kind: Kind = field(default="categorical", init=False)
+
+    def labels(self) -> list[str]:
+        return [*self.categories, OTHER, UNSEEN]
+
+    @property
+    def size(self) -> int:
+        return len(self.categories) + 2
+
+
+BinSpec = NumericBins | CategoricalBins
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Histogram:
+    """Counts of one feature over the bins of ``spec``; counts may be weights (floats)."""
+
+    spec: BinSpec
+    counts: np.ndarray  # float64, len == spec.size, non-negative, finite
+    missing: float = 0.0
+
+    def __post_init__(self) -> None:
+        counts = np.asarray(self.counts, dtype=np.float64)
+        if counts.shape != (self.spec.size,):
+            raise DataError(f"histogram has {counts.size} counts where its bins need {self.spec.size}")
+        counts.setflags(write=False)
+        object.__setattr__(self, "counts", counts)
+
+    @property
+    def kind(self) -> Kind:
+        return self.spec.kind
+
+    @property
+    def total(self) -> float:
+        """Rows counted, missing included."""
+        return float(self.counts.sum() + self.missing)
+
+    @property
+    def present(self) -> float:
+        """Rows counted with a value (not missing)."""
+        return float(self.counts.sum())
+
+    def merge(self, other: Histogram) -> Histogram:
+        """The histogram of both samples together (bins must be the same)."""
+        if other.spec != self.spec:
+            raise DataError("cannot merge histograms with different bins")
+        return Histogram(self.spec, self.counts + other.counts, self.missing + other.missing)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Histogram)
+            and self.spec == other.spec
+            and self.missing == other.missing
+            and bool(np.array_equal(self.counts, other.counts))
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def empty(spec: BinSpec) -> Histogram:
+    """A histogram with every count zero."""
+    return Histogram(spec, np.zeros(spec.size), 0.0)
+
+
+def merge_all(spec: BinSpec, parts: Iterable[Histogram]) -> Histogram:
+    """Sum of histograms over the same bins (an empty iterable gives zero counts)."""
+    result = empty(spec)
+    for part in parts:
+        result = result.merge(part)
+    return result
+
+
+# ---------------------------------------------------------------------------
+# deriving bins from the reference
+
+
+def infer_kind(values: pd.Series | np.ndarray) -> Kind:
+    """Numeric for numbers (bool excluded), categorical for everything else."""
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "categorical"
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "numeric"
+    return "categorical"
+
+
+def derive_spec(rule: BinningRule, values: pd.Series | np.ndarray) -> BinSpec:
+    """Bins for one feature from its whole reference column."""
+    kind = rule.kind or infer_kind(values)
+    if kind == "categorical":
+        return categorical_spec(values, rule.max_categories)
+    if rule.edges is not None:
+        return NumericBins(check_edges(rule.edges, rule.name))
+    finite = finite_sorted(numeric_values(values, rule.name))
+    return numeric_spec(finite, rule.strategy, rule.bins, rule.name)
+
+
+def check_edges(edges: Sequence[float], feature: str) -> tuple[float, ...]:
+    """Edges as floats, finite and strictly increasing, or a DataError naming the feature."""
+    arr = np.asarray(edges, dtype=np.float64)
+    if arr.ndim != 1 or arr.size == 0:
+        raise DataError(f"feature {feature!r}: edges must be a non-empty list of numbers")
+    if not np.all(np.isfinite(arr)):
+        raise DataError(f"feature {feature!r}: edges must be finite numbers, got {list(edges)}")
+    if np.any(np.diff(arr) <= 0):
+        raise DataError(f"feature {feature!r}: edges must be strictly increasing, got {list(edges)}")
+    return tuple(float(x) for x in arr)
+
+
+def finite_sorted(values: np.ndarray) -> np.ndarray:
+    """The finite values, sorted (NaN and ±inf dropped)."""
+    return np.sort(values[np.isfinite(values)], kind="quicksort")
+
+
+def numeric_spec(
+    finite_sorted_values: np.ndarray, strategy: Strategy, bins: int, feature: str
+) -> NumericBins:
+    """Edges from sorted finite reference values: ``bins`` quantile or uniform bins.
+
+    Duplicate quantile edges are merged. A constant reference (one distinct value ``v``)
+    gets the edges ``[v, nextafter(v)]``: a single bin that holds exactly ``v``.
+    """
+    x = finite_sorted_values
+    if x.size == 0:
+        raise DataError(
+            f"feature {feature!r}: the reference has no finite values to derive numeric bins from"
+        )
+    lo, hi = float(x[0]), float(x[-1])
+    if lo == hi:
+        return NumericBins((lo, float(np.nextafter(lo, math.inf))))
+    if strategy == "uniform":
+        edges = np.linspace(lo, hi, bins + 1)
+    else:
+        edges = sorted_quantiles(x, np.linspace(0.0, 1.0, bins + 1))
+    edges = np.unique(edges)
+    return NumericBins(tuple(float(e) for e in edges))
+
+
+def sorted_quantiles(x: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Quantiles of sorted ``x`` with linear interpolation (numpy's default method)."""
+    position = probs * (x.size - 1)
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, x.size - 1)
+    frac = position - below
+    result: np.ndarray = x[below] + (x[above] - x[below]) * frac
+    result[probs == 0.0] = x[0]
+    result[probs == 1.0] = x[-1]
+    return result
+
+
+def categorical_spec(values: pd.Series | np.ndarray, max_categories: int) -> CategoricalBins:
+    """Top ``max_categories`` reference values by frequency (ties by value), the rest as others."""
+    series = as_strings(values)
+    frequency = series.value_counts(dropna=True, sort=False)
+    # Sort by count descending, then value, so the bins do not depend on row order.
+    order = sorted(frequency.items(), key=lambda item: (-item[1], item[0]))
+    categories = tuple(str(value) for value, _ in order[:max_categories])
+    others = frozenset(str(value) for value, _ in order[max_categories:])
+    return CategoricalBins(categories, others)
+
+
+# ---------------------------------------------------------------------------
+# binning
+
+
+def bin_values(spec: BinSpec, values: pd.Series | np.ndarray, feature: str) -> Histogram:
+    """Count one column (any length, one chunk of many) into ``spec``'s bins."""
+    if isinstance(spec, NumericBins):
+        return bin_numeric(spec, numeric_values(values, feature))
+    return bin_categorical(spec, values)
+
+
+def bin_numeric(spec: NumericBins, values: np.ndarray) -> Histogram:
+    """Vectorised numeric binning: one sort, then one search per edge.
+
+    Last interior bin is closed on the right; -inf lands in underflow, +inf in overflow.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    nan = np.isnan(x)
+    n_missing = int(nan.sum())
+    present = x[~nan] if n_missing else x
+    ordered = np.sort(present, kind="quicksort")
+    edges = np.asarray(spec.edges)
+    below = np.searchsorted(ordered, edges, side="left")  # values < e_i
+    at_most_last = np.searchsorted(ordered, edges[-1], side="right")  # values <= e_k
+    bounds = np.concatenate(([0], below[:-1], [at_most_last], [ordered.size]))
+    counts = np.diff(bounds).astype(np.float64)
+    return Histogram(spec, counts, float(n_missing))
+
+
+def bin_categorical(spec: CategoricalBins, values: pd.Series | np.ndarray) -> Histogram:
+    """Vectorised categorical binning through pandas category codes."""
+    series = as_strings(values)
+    missing = series.isna()
+    n_missing = int(missing.sum())
+    k = len(spec.categories)
+    codes = pd.Index(list(spec.categories), dtype="string").get_indexer(series)
+    counts = np.zeros(spec.size, dtype=np.float64)
+    counts[:k] = np.bincount(codes[codes >= 0], minlength=k)[:k]
+    outside = (codes < 0) & ~missing.to_numpy()
+    n_outside = int(outside.sum())
+    if n_outside:
+        if spec.others is None:
+            counts[k] = 0.0
+            counts[k + 1] = n_outside
+        else:
+            leftover = series[outside]
+            n_other = int(leftover.isin(spec.others).sum()) if spec.others else 0
+            counts[k] = n_other
+            counts[k + 1] = n_outside - n_other
+    return Histogram(spec, counts, float(n_missing))
+
+
+def as_strings(values: pd.Series | np.ndarray) -> pd.Series:
+    """Values as a pandas string Series with nulls kept as NA (so 1 and "1" match)."""
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(
+        series.dtype
+    ):
+        return series
+    if pd.api.types.is_float_dtype(series.dtype):
+        # Whole floats print like ints, so a column read as float (because of a null)
+        # matches the same column read as int elsewhere.
+        numbers = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        finite = np.isfinite(numbers)
+        whole = finite & (numbers == np.round(numbers)) & (np.abs(numbers) < 2**53)
+        text = numbers.astype(str).astype(object)
+        text[whole] = numbers[whole].astype(np.int64).astype(str)
+        text[np.isnan(numbers)] = None
+        return pd.Series(text, index=series.index, dtype="string")
+    return series.astype("string")
+
+
+def numeric_values(values: pd.Series | np.ndarray, feature: str) -> np.ndarray:
+    """A column as float64 (null -> NaN); strings are an error naming the feature."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
+        return values.astype(np.float64, copy=False)
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    converted = pd.to_numeric(series, errors="coerce")
+    bad = converted.isna() & series.notna()
+    if bad.any():
+        examples = ", ".join(repr(v) for v in series[bad].unique()[:3])
+        raise DataError(
+            f"feature {feature!r} is numeric but holds non-numeric values ({examples}); "
+            f"set `kind: categorical` for it or fix the data"
+        )
+    return converted.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+# ---------------------------------------------------------------------------
+# comparing two histograms
+
+
+@dataclass(frozen=True, slots=True)
+class Aligned:
+    """Reference and live counts of one feature over the union of their bins (missing last)."""
+
+    labels: tuple[str, ...]
+    reference: np.ndarray
+    live: np.ndarray
+
+    @property
+    def unseen_fraction(self) -> float:
+        """Share of live rows (of all, nulls included) with a value in a bin the reference left empty.
+
+        The missing bin is not a value bin: a rise in nulls shows in the scores, not here.
+        """
+        live_total = float(self.live.sum())
+        if live_total == 0:
+            return 0.0
+        values_live, values_ref = self.live[:-1], self.reference[:-1]
+        return float(values_live[values_ref == 0].sum()) / live_total
+
+
+def align(reference: Histogram, live: Histogram, feature: str) -> Aligned:
+    """Both histograms over the union of their bins; numeric edges must match exactly."""
+    if reference.kind != live.kind:
+        raise DataError(
+            f"feature {feature!r} is {reference.kind} in the reference but {live.kind} in the live data"
+        )
+    if isinstance(reference.spec, NumericBins):
+        if reference.spec != live.spec:
+            raise DataError(
+                f"feature {feature!r}: live edges {list(live.spec.edges)} differ from the "
+                f"reference edges {list(reference.spec.edges)}; driftmon never rebins silently"
+            )
+        labels = (*reference.spec.labels(), MISSING)
+        ref = np.append(reference.counts, reference.missing)
+        cur = np.append(live.counts, live.missing)
+        return Aligned(labels, ref, cur)
+    ref_map = dict(zip(reference.spec.labels(), reference.counts.tolist(), strict=True))
+    live_map = dict(zip(live.spec.labels(), live.counts.tolist(), strict=True))
+    keys = list(ref_map) + [k for k in live_map if k not in ref_map]
+    ref = np.array([ref_map.get(k, 0.0) for k in keys] + [reference.missing])
+    cur = np.array([live_map.get(k, 0.0) for k in keys] + [live.missing])
+    return Aligned((*keys, MISSING), ref, cur)
+
+
+# ---------------------------------------------------------------------------
+# the histogram file (SPEC §6)
+
+
+def to_document(histograms: Mapping[str, Histogram]) -> dict[str, Any]:
+    """The ``driftmon.histograms/v1`` JSON document of these histograms."""
+    features: dict[str, Any] = {}
+    for name, hist in histograms.items():
+        if isinstance(hist.spec, NumericBins):
+            features[name] = {
+                "kind": "numeric",
+                "edges": list(hist.spec.edges),
+                "counts": [_number(c) for c in hist.counts],
+                "missing": _number(hist.missing),
+            }
+        else:
+            counts = dict(zip(hist.spec.labels(), (_number(c) for c in hist.counts), strict=True))
+            if not counts[UNSEEN]:
+                del counts[UNSEEN]
+            entry: dict[str, Any] = {
+                "kind": "categorical",
+                "counts": counts,
+                "missing": _number(hist.missing),
+            }
+            if hist.spec.others:
+                # Not in §6's example: lets a live sample tell __other__ from __unseen__.
+                entry["other_values"] = sorted(hist.spec.others)
+            features[name] = entry
+    return {"format": FORMAT, "features": features}
+
+
+def from_document(document: Any, origin: str) -> dict[str, Histogram]:
+    """Histograms from a parsed §6 document; every problem names ``origin`` and the feature."""
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise DataError(f"{origin}: not a histogram file (expected \"format\": \"{FORMAT}\")")
+    features = document.get("features")
+    if not isinstance(features, dict):
+        raise DataError(f"{origin}: \"features\" must be an object of feature histograms")
+    return {
+        str(name): _feature_from_document(entry, origin, str(name)) for name, entry in features.items()
+    }
+
+
+def _feature_from_document(entry: Any, origin: str, name: str) -> Histogram:
+    where = f"{origin}: feature {name!r}"
+    if not isinstance(entry, dict):
+        raise DataError(f"{where}: must be an object with kind, counts and missing")
+    kind = entry.get("kind")
+    missing = _count(entry.get("missing", 0), f"{where}: missing")
+    raw = entry.get("counts")
+    if kind == "numeric":
+        edges = entry.get("edges")
+        if not isinstance(edges, list) or not all(_is_number(e) for e in edges):
+            raise DataError(f"{where}: edges must be a list of numbers")
+        try:
+            spec = NumericBins(check_edges(edges, name))
+        except DataError as error:
+            raise DataError(f"{origin}: {error}") from None
+        if not isinstance(raw, list) or len(raw) != len(edges) + 1:
+            raise DataError(
+                f"{where}: counts must be a list of len(edges) + 1 = {len(edges) + 1} numbers "
+                "(underflow, interior bins, overflow)"
+            )
+        counts = np.array([_count(c, f"{where}: counts[{i}]") for i, c in enumerate(raw)])
+        return Histogram(spec, counts, missing)
+    if kind == "categorical":
+        if not isinstance(raw, dict):
+            raise DataError(f"{where}: counts must be an object of category: count")
+        values = {str(k): _count(v, f"{where}: counts[{k!r}]") for k, v in raw.items()}
+        categories = tuple(k for k in values if k not in (OTHER, UNSEEN, MISSING))
+        other_values = entry.get("other_values")
+        others: frozenset[str] | None
+        if other_values is None:
+            others = None
+        elif isinstance(other_values, list):
+            others = frozenset(str(v) for v in other_values)
+        else:
+            raise DataError(f"{where}: other_values must be a list of strings")
+        spec = CategoricalBins(categories, others)
+        counts = np.array([*(values[c] for c in categories), values.get(OTHER, 0.0), values.get(UNSEEN, 0.0)])
+        return Histogram(spec, counts, missing + values.get(MISSING, 0.0))
+    raise DataError(f"{where}: kind must be \"numeric\" or \"categorical\", got {kind!r}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _count(value: Any, where: str) -> float:
+    if not _is_number(value) or not math.isfinite(value) or value < 0:
+        raise DataError(f"{where}: counts must be non-negative finite numbers, got {value!r}")
+    return float(value)
+
+
+def _number(value: float) -> int | float:
+    """Whole counts as ints in JSON (weights stay floats)."""
+    as_float = float(value)
+    return int(as_float) if as_float.is_integer() else as_float
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"

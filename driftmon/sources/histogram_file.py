@@ -1,0 +1,72 @@
+"""``type: histogram``: a histogram file (SPEC §6), for either side."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from driftmon.errors import DataError, SourceError
+from driftmon.histogram import BinningRule, BinSpec, Histogram, from_document
+from driftmon.sources.base import Source
+
+
+class HistogramSourceConfig(BaseModel):
+    """A ``driftmon.histograms/v1`` JSON file, e.g. written by ``driftmon profile``."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["histogram"]
+    path: str
+
+
+class HistogramSource(Source):
+    """Counts read from a histogram file: nothing is binned here."""
+
+    Config = HistogramSourceConfig
+
+    def __init__(self, config: HistogramSourceConfig, base_dir: Path) -> None:
+        super().__init__(config, base_dir)
+        self.config: HistogramSourceConfig = config
+        self.path = (base_dir / config.path).resolve()
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self._read_bytes()).hexdigest()
+
+    def profile(self, rules: Sequence[BinningRule]) -> dict[str, Histogram]:
+        histograms = self._load()
+        return {rule.name: self._feature(histograms, rule.name) for rule in rules}
+
+    def count(self, specs: Mapping[str, BinSpec]) -> dict[str, Histogram]:
+        histograms = self._load()
+        return {name: self._feature(histograms, name) for name in specs}
+
+    def _feature(self, histograms: Mapping[str, Histogram], name: str) -> Histogram:
+        try:
+            return histograms[name]
+        except KeyError:
+            known = ", ".join(sorted(histograms)) or "none"
+            raise DataError(
+                f"{self.path}: no histogram for feature {name!r} (features in the file: {known})"
+            ) from None
+
+    def _read_bytes(self) -> bytes:
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            raise SourceError(f"histogram file {self.path} does not exist") from None
+        except OSError as error:
+            raise SourceError(f"cannot read histogram file {self.path}: {error.strerror}") from None
+
+    def _load(self) -> dict[str, Histogram]:
+        try:
+            document = json.loads(self._read_bytes())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise DataError(f"{self.path}: not valid JSON ({error})") from None
+        return from_document(document, str(self.path))

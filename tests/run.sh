@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Set up everything the test suite needs on a fresh Debian/Ubuntu machine, then run it.
+# Used by the README and by CI (.ci/run). Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Debian packages: real Prometheus/Alertmanager (promtool, end-to-end alerts), PostgreSQL
+# (SQL source against a real server), a JVM (Spark in local mode).
+packages=()
+command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
+[ -x /usr/bin/prometheus-alertmanager ] || packages+=(prometheus-alertmanager)
+if [ ${#packages[@]} -gt 0 ]; then
+  sudo_if_needed apt-get update -q
+  DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -q --no-install-recommends "${packages[@]}"
+fi
+
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test]'
+
+# Missing servers fail the run here instead of being skipped.
+export DRIFTMON_REQUIRE_SERVERS=1
+exec .venv/bin/python -m pytest "$@"

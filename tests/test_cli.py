@@ -1,0 +1,154 @@
+"""The command line: output formats, exit codes 0/1/2/3, and errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from driftmon import __version__
+from driftmon.cli import main
+from driftmon.histogram import FORMAT
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "config" / "driftmon.example.yaml"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "driftmon", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        cwd=REPO,
+    )
+
+
+def small_monitor(tmp_path: Path, live_shift: float = 0.0) -> Path:
+    rng = np.random.default_rng(3)
+    pd.DataFrame({"x": rng.normal(0, 1, 3000)}).to_csv(tmp_path / "ref.csv", index=False)
+    pd.DataFrame({"x": rng.normal(live_shift, 1, 1000)}).to_csv(tmp_path / "live.csv", index=False)
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "monitors:\n"
+        "  - name: small\n"
+        "    reference: {type: file, path: ref.csv}\n"
+        "    live: {type: file, path: live.csv}\n"
+        "    features: [x]\n"
+    )
+    return path
+
+
+def test_version_and_module_entry_point() -> None:
+    """`python -m driftmon --version` prints the package version."""
+    result = run("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"driftmon {__version__}"
+
+
+def test_check_example_json_document_and_exit_code() -> None:
+    """`check --format json` on the example prints one document of SPEC §5's shape and exits 1 (drift at critical)."""
+    result = run("check", "-c", str(EXAMPLE), "--format", "json")
+    assert result.returncode == 1, result.stderr
+    document = json.loads(result.stdout)
+    monitors = {m["monitor"]: m for m in document["monitors"]}
+    assert monitors["credit-model"]["status"] == "critical"
+    assert monitors["fraud-model"]["status"] == "ok"
+    feature = monitors["credit-model"]["features"][0]
+    assert set(feature) >= {"feature", "kind", "reference_count", "live_count", "unseen_fraction", "scores", "severity"}
+    assert set(feature["scores"]) == {"kl", "js", "psi", "hellinger"}
+    drifted = {f["feature"] for f in monitors["credit-model"]["features"] if "critical" in f["severity"].values()}
+    assert {"income", "country", "utilisation"} <= drifted
+    assert "age" not in drifted and "device" not in drifted
+
+
+def test_check_table_and_exit_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The table names every feature and measure; with no drift the exit code is 0."""
+    code = main(["check", "-c", str(small_monitor(tmp_path))])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "monitor small: ok" in out
+    assert "x" in out and "kl" in out and "psi" in out
+
+
+def test_check_critical_exits_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A feature at critical makes check exit 1 and is marked in the table."""
+    code = main(["check", "-c", str(small_monitor(tmp_path, live_shift=2.0))])
+    assert code == 1
+    assert "!!" in capsys.readouterr().out
+
+
+def test_check_failed_evaluation_exits_three(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A monitor whose live file is missing fails: exit 3 and the error names the file."""
+    config = small_monitor(tmp_path)
+    (tmp_path / "live.csv").unlink()
+    code = main(["check", "-c", str(config), "--format", "json"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 3
+    assert document["monitors"][0]["status"] == "error"
+    assert "live.csv does not exist" in document["monitors"][0]["error"]
+
+
+def test_bad_config_exits_two_without_traceback(tmp_path: Path) -> None:
+    """validate and check on a bad config exit 2 with the key path and no traceback."""
+    config = small_monitor(tmp_path)
+    config.write_text(config.read_text().replace("features:", "featurs:"))
+    for command in ("validate", "check"):
+        result = run(command, "-c", str(config))
+        assert result.returncode == 2
+        assert "monitors[0].featurs" in result.stderr and "did you mean 'features'" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_validate_ok_and_config_from_environment(tmp_path: Path) -> None:
+    """validate exits 0 on a good config, found through DRIFTMON_CONFIG."""
+    result = run("validate", env={"DRIFTMON_CONFIG": str(small_monitor(tmp_path))})
+    assert result.returncode == 0 and "valid" in result.stdout
+
+
+def test_unknown_monitor_and_usage_errors_exit_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown --monitor and a missing -c are usage errors (exit 2)."""
+    assert main(["check", "-c", str(small_monitor(tmp_path)), "--monitor", "nope"]) == 2
+    assert "no monitor named 'nope'" in capsys.readouterr().err
+    env = os.environ.pop("DRIFTMON_CONFIG", None)
+    try:
+        assert main(["validate"]) == 2
+    finally:
+        if env is not None:
+            os.environ["DRIFTMON_CONFIG"] = env
+    with pytest.raises(SystemExit) as caught:
+        main(["check", "--format", "xml"])
+    assert caught.value.code == 2
+
+
+def test_profile_writes_histogram_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """profile writes a §6 histogram file of the monitor's reference."""
+    out = tmp_path / "ref.json"
+    code = main(["profile", "-c", str(small_monitor(tmp_path)), "--monitor", "small", "-o", str(out)])
+    assert code == 0
+    document = json.loads(out.read_text())
+    assert document["format"] == FORMAT
+    assert sum(document["features"]["x"]["counts"]) == 3000
+    assert len(document["features"]["x"]["counts"]) == len(document["features"]["x"]["edges"]) + 1
+
+
+def test_schema_is_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    """schema prints a JSON Schema whose monitors items require name, reference, live and features."""
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["$schema"].startswith("https://json-schema.org/")
+    assert set(schema["$defs"]["Monitor"]["required"]) == {"name", "reference", "live", "features"}
+
+
+def test_readme_reference_table_is_current(capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's config reference is exactly what `driftmon schema --markdown` generates."""
+    assert main(["schema", "--markdown"]) == 0
+    table = capsys.readouterr().out.strip()
+    assert table in (REPO / "README.md").read_text(), "run: driftmon schema --markdown and paste into README.md"

@@ -1,0 +1,229 @@
+"""The config file: inheritance, ${VAR}, and errors that name the file, the key path and the problem."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from driftmon import config
+from driftmon.divergence import MEASURE_NAMES
+from driftmon.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+
+BASE = """
+defaults:
+  schedule: 30s
+  thresholds:
+    js: {warning: 0.05, critical: 0.1}
+monitors:
+  - name: m1
+    reference: {type: file, path: ref.csv}
+    live: {type: file, path: live.csv}
+    features: [age]
+"""
+
+
+def load_text(write: Callable[[str, str], Path], text: str, **env: str) -> config.Config:
+    return config.load(write("driftmon.yaml", text), environ=env)
+
+
+def error_of(write: Callable[[str, str], Path], text: str, **env: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_text(write, text, **env)
+    return str(caught.value)
+
+
+def test_measure_names_match_divergence_table() -> None:
+    """The config's measure names are exactly the measures divergence.py implements."""
+    assert set(config.MeasureName.__args__) == set(MEASURE_NAMES)  # type: ignore[attr-defined]
+
+
+def test_builtin_defaults(write: Callable[[str, str], Path]) -> None:
+    """A minimal monitor gets the documented built-in defaults."""
+    cfg = load_text(
+        write,
+        """
+        monitors:
+          - name: m
+            reference: {type: file, path: r.csv}
+            live: {type: file, path: l.csv}
+            features: [a]
+        """,
+    )
+    monitor = cfg.monitors[0]
+    assert monitor.schedule == config.Schedule(interval_s=300.0)
+    assert monitor.measures == ("kl", "js", "psi")
+    assert monitor.log_base == 2.0
+    assert monitor.smoothing.method == "additive" and monitor.smoothing.alpha == 0.5
+    assert monitor.min_samples == 100
+    assert monitor.features[0].rule.strategy == "quantile" and monitor.features[0].rule.bins == 10
+    assert monitor.features[0].rule.max_categories == 50
+    assert monitor.features[0].thresholds == {"js": (0.05, 0.1), "psi": (0.1, 0.25)}
+    assert monitor.base_dir == cfg.path.parent.resolve()
+
+
+def test_defaults_inherited_and_overridden_per_monitor_and_feature(write: Callable[[str, str], Path]) -> None:
+    """Monitor settings override defaults key by key; feature settings override the monitor's."""
+    cfg = load_text(
+        write,
+        """
+        defaults:
+          schedule: 1h
+          measures: [kl, js, psi, tvd]
+          log_base: e
+          binning: {bins: 20}
+          thresholds:
+            js: {warning: 0.05, critical: 0.1}
+            tvd: {warning: 0.2}
+        monitors:
+          - name: m
+            schedule: {cron: "*/5 * * * *"}
+            binning: {strategy: uniform}
+            thresholds: {js: {critical: 0.3}, psi: null}
+            reference: {type: file, path: r.csv}
+            live: {type: file, path: l.csv}
+            features:
+              - a
+              - {name: b, binning: {bins: 5}, thresholds: {tvd: {critical: 0.5}}}
+              - {name: c, kind: categorical, max_categories: 7}
+        """,
+    )
+    monitor = cfg.monitors[0]
+    assert monitor.schedule == config.Schedule(cron="*/5 * * * *")
+    assert monitor.log_base == math.e
+    a, b, c = monitor.features
+    assert (a.rule.strategy, a.rule.bins) == ("uniform", 20)
+    assert (b.rule.strategy, b.rule.bins) == ("uniform", 5)
+    assert a.thresholds == {"js": (0.05, 0.3), "tvd": (0.2, None)}
+    assert b.thresholds == {"js": (0.05, 0.3), "tvd": (0.2, 0.5)}
+    assert c.rule.kind == "categorical" and c.rule.max_categories == 7
+
+
+def test_env_vars_substituted(write: Callable[[str, str], Path]) -> None:
+    """${VAR} in any string is replaced from the environment."""
+    cfg = load_text(write, BASE.replace("ref.csv", '"${DATA}/ref.csv"'), DATA="/srv/data")
+    assert cfg.monitors[0].reference.path == "/srv/data/ref.csv"
+
+
+def test_unset_env_var_is_an_error(write: Callable[[str, str], Path]) -> None:
+    """An unset ${VAR} is an error naming the variable and the key path."""
+    message = error_of(write, BASE.replace("ref.csv", '"${NOPE_NOT_SET}/ref.csv"'))
+    assert "NOPE_NOT_SET is not set" in message
+    assert "monitors[0].reference.path" in message
+
+
+def test_malformed_yaml_names_the_line(write: Callable[[str, str], Path]) -> None:
+    """Malformed YAML is an error with the file and the line of the problem."""
+    message = error_of(write, "monitors:\n  - name: m\n    features: [a\n  b: c\n")
+    assert "driftmon.yaml:" in message and "invalid YAML" in message
+    assert ":4:" in message or ":3:" in message
+
+
+def test_duplicate_yaml_keys_are_refused(write: Callable[[str, str], Path]) -> None:
+    """A key given twice in one mapping is an error instead of a silent override."""
+    message = error_of(write, BASE.replace("  - name: m1\n", "  - name: m1\n    name: m2\n"))
+    assert "duplicate key 'name'" in message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path", "problem"),
+    [
+        ("schedule: 30s", "schedul: 30s", "defaults.schedul", "did you mean 'schedule'"),
+        ("features: [age]", "features: [{name: age, binning: {biins: 3}}]", "monitors[0].features[0].binning.biins", "did you mean 'bins'"),
+        ("features: [age]", "features: [{name: age, binning: {bins: 1}}]", "monitors[0].features[0].binning.bins", "greater than or equal to 2"),
+        ("features: [age]", "features: [{name: age, binning: {edges: [1, 1, 2]}}]", "monitors[0].features[0].binning.edges", "strictly increasing"),
+        ("schedule: 30s", "schedule: 30s\n  measures: [kl, jsd]", "defaults.measures[1]", "'js'"),
+        ("schedule: 30s", "schedule: soon", "defaults.schedule", "pattern"),
+        ("schedule: 30s", "min_samples: many", "defaults.min_samples", "integer"),
+        ("{type: file, path: live.csv}", "{type: kafka, path: x}", "monitors[0].live", "unknown source type 'kafka'"),
+        ("{type: file, path: live.csv}", "{path: x}", "monitors[0].live", "needs a `type:`"),
+        ("{type: file, path: live.csv}", "{type: file}", "monitors[0].live.path", "required key 'path' is missing"),
+        ("name: m1", "name: 'bad name!'", "monitors[0].name", "pattern"),
+        ("js: {warning: 0.05, critical: 0.1}", "js: {warning: 0.5, critical: 0.1}", "defaults.thresholds.js", "must not exceed critical"),
+        ("js: {warning: 0.05, critical: 0.1}", "hellinger: {warning: 0.1}", "monitors[0].thresholds.hellinger", "not among this monitor's measures"),
+    ],
+)
+def test_bad_values_name_key_path_and_problem(
+    write: Callable[[str, str], Path], old: str, new: str, path: str, problem: str
+) -> None:
+    """Each kind of bad value is reported with the file, the key path and what is wrong."""
+    text = BASE.replace(old, new, 1)
+    if path.startswith("monitors[0].thresholds"):
+        text = BASE.replace("features: [age]", "features: [age]\n    thresholds: {hellinger: {warning: 0.1}}")
+    message = error_of(write, text)
+    assert "driftmon.yaml" in message
+    assert path in message, message
+    assert problem in message, message
+
+
+def test_every_problem_reported_at_once_with_lines(write: Callable[[str, str], Path]) -> None:
+    """Several bad keys are reported together, each with its line."""
+    text = BASE.replace("schedule: 30s", "schedul: 30s").replace("features: [age]", "features: [age]\n    min_samples: -1")
+    message = error_of(write, text)
+    assert "2 problems" in message
+    assert "defaults.schedul (line 2" in message
+    assert "monitors[0].min_samples (line 10" in message
+
+
+def test_duplicate_monitor_names(write: Callable[[str, str], Path]) -> None:
+    """Two monitors with one name are an error naming the second one's path."""
+    text = BASE + """
+  - name: m1
+    reference: {type: file, path: ref.csv}
+    live: {type: file, path: live.csv}
+    features: [b]
+"""
+    message = error_of(write, text)
+    assert "monitors[1].name" in message and "duplicate monitor name 'm1'" in message
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    """A config path that does not exist is an error naming it."""
+    with pytest.raises(ConfigError, match=r"nope\.yaml: config file does not exist"):
+        config.load(tmp_path / "nope.yaml")
+
+
+def test_empty_or_non_mapping_file(write: Callable[[str, str], Path]) -> None:
+    """An empty file or a list at the top level is explained."""
+    assert "empty" in error_of(write, "")
+    assert "top level must be a mapping" in error_of(write, "- a\n- b\n")
+
+
+def test_equal_configs_resolve_equal(write: Callable[[str, str], Path]) -> None:
+    """Loading the same text twice gives equal monitors (what reload compares)."""
+    first = load_text(write, BASE).monitors[0]
+    second = load_text(write, BASE).monitors[0]
+    changed = load_text(write, BASE.replace("30s", "31s")).monitors[0]
+    assert first == second
+    assert first != changed
+
+
+def test_json_schema_accepts_the_example_and_rejects_typos() -> None:
+    """The JSON Schema validates the shipped example config and rejects an unknown key."""
+    schema = config.json_schema()
+    example = yaml.safe_load((REPO / "config" / "driftmon.example.yaml").read_text())
+    jsonschema.validate(example, schema)
+    example["defaults"]["schedul"] = "5m"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(example, schema)
+
+
+def test_example_config_is_valid() -> None:
+    """The shipped example config loads."""
+    cfg = config.load(REPO / "config" / "driftmon.example.yaml")
+    assert [m.name for m in cfg.monitors] == ["credit-model", "fraud-model"]
+
+
+def test_parse_duration() -> None:
+    """Durations combine units like Prometheus's."""
+    assert config.parse_duration("30s") == 30
+    assert config.parse_duration("1h30m") == 5400
+    assert config.parse_duration("1d") == 86400
+    with pytest.raises(ValueError, match="not a duration"):
+        config.parse_duration("5 minutes")

@@ -1,0 +1,236 @@
+"""One monitor, once: real files on disk in, scores equal to an independent oracle out."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.spatial.distance import jensenshannon
+from scipy.stats import entropy
+
+from driftmon import config
+from driftmon.evaluate import ReferenceCache, evaluate, profile_reference
+from driftmon.histogram import to_document
+
+CONFIG = """
+defaults:
+  measures: [kl, js, psi, hellinger, tvd, kl_reverse]
+  min_samples: 10
+monitors:
+  - name: m
+    reference: {{type: file, path: {reference}}}
+    live: {{type: file, path: {live}}}
+    features: {features}
+"""
+
+
+def setup(
+    tmp_path: Path,
+    write: Callable[[str, str], Path],
+    reference: pd.DataFrame,
+    live: pd.DataFrame,
+    features: str = "[x, y, city]",
+    ref_name: str = "ref.parquet",
+    live_name: str = "live.csv",
+) -> config.MonitorConfig:
+    for frame, name in ((reference, ref_name), (live, live_name)):
+        path = tmp_path / name
+        if name.endswith(".parquet"):
+            frame.to_parquet(path, index=False)
+        elif name.endswith(".csv"):
+            frame.to_csv(path, index=False)
+        else:
+            frame.to_json(path, orient="records", lines=True)
+    text = CONFIG.format(reference=ref_name, live=live_name, features=features)
+    return config.load(write("driftmon.yaml", text)).monitors[0]
+
+
+def oracle_counts(reference: np.ndarray, live: np.ndarray, bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Numeric counts by the documented rule, with numpy's own quantile and comparisons."""
+    edges = np.unique(np.quantile(reference[np.isfinite(reference)], np.linspace(0, 1, bins + 1)))
+
+    def count(x: np.ndarray) -> np.ndarray:
+        v = x[~np.isnan(x)]
+        inner = [((v >= a) & (v < b)).sum() for a, b in itertools.pairwise(edges[:-1])]
+        inner.append(((v >= edges[-2]) & (v <= edges[-1])).sum())
+        return np.array([(v < edges[0]).sum(), *inner, (v > edges[-1]).sum(), np.isnan(x).sum()], float)
+
+    return count(reference), count(live)
+
+
+def additive(ref: np.ndarray, live: np.ndarray, alpha: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    keep = (ref > 0) | (live > 0)
+    p = live[keep] + alpha
+    q = ref[keep] + alpha
+    return p / p.sum(), q / q.sum()
+
+
+def test_scores_equal_scipy_oracle(tmp_path: Path, write, frames) -> None:
+    """Every measure for a numeric and a categorical feature equals scipy / the formula on the same data."""
+    reference, live = frames
+    live = live.copy()
+    live.loc[:49, "x"] = np.nan
+    live.loc[50:59, "x"] = 99.0  # overflow
+    monitor = setup(tmp_path, write, reference, live)
+    result = evaluate(monitor)
+    assert result.status != "error", result.error
+    by_name = {f.feature: f for f in result.features}
+
+    ref_counts, live_counts = oracle_counts(reference["x"].to_numpy(), live["x"].to_numpy())
+    p, q = additive(ref_counts, live_counts)
+    x = by_name["x"]
+    np.testing.assert_allclose(x.scores["kl"], entropy(p, q, base=2), rtol=1e-9)
+    np.testing.assert_allclose(x.scores["kl_reverse"], entropy(q, p, base=2), rtol=1e-9)
+    np.testing.assert_allclose(x.scores["js"], jensenshannon(p, q, base=2) ** 2, rtol=1e-9)
+    np.testing.assert_allclose(x.scores["psi"], np.sum((p - q) * np.log(p / q)), rtol=1e-9)
+    np.testing.assert_allclose(x.scores["hellinger"], np.sqrt(0.5 * np.sum((np.sqrt(p) - np.sqrt(q)) ** 2)), rtol=1e-9)
+    np.testing.assert_allclose(x.scores["tvd"], 0.5 * np.abs(p - q).sum(), rtol=1e-9)
+    assert x.live_count == 2000 and x.reference_count == 5000
+    assert x.unseen_fraction == pytest.approx(10 / 2000)  # overflow; nulls are not unseen values
+    # city: categories a b c d from the reference; e is unseen in live.
+    ref_city = reference["city"].value_counts()
+    live_city = live["city"].value_counts()
+    labels = ["a", "b", "c", "d"]
+    rc = np.array([*(ref_city.get(k, 0) for k in labels), 0, 0], float)  # __other__, __unseen__ (missing dropped: empty both)
+    lc = np.array([*(live_city.get(k, 0) for k in labels), 0, live_city.get("e", 0)], float)
+    p, q = additive(rc, lc)
+    city = by_name["city"]
+    np.testing.assert_allclose(city.scores["kl"], entropy(p, q, base=2), rtol=1e-9)
+    np.testing.assert_allclose(city.scores["js"], jensenshannon(p, q, base=2) ** 2, rtol=1e-9)
+    assert city.unseen_fraction == pytest.approx(live_city.get("e", 0) / 2000)
+    assert city.kind == "categorical"
+
+
+def test_identical_data_scores_exactly_zero(tmp_path: Path, write, frames) -> None:
+    """Live data identical to the reference scores exactly 0 on every measure and is ok."""
+    reference, _ = frames
+    monitor = setup(tmp_path, write, reference, reference)
+    result = evaluate(monitor)
+    assert result.status == "ok"
+    for feature in result.features:
+        assert all(v == 0.0 for v in feature.scores.values()), feature.scores
+
+
+def test_thresholds_give_severity_and_status(tmp_path: Path, write, frames) -> None:
+    """A feature whose score passes critical is critical, and the monitor's status is its worst feature."""
+    reference, live = frames
+    live = live.assign(x=live["x"] + 3)
+    monitor = setup(tmp_path, write, reference, live)
+    result = evaluate(monitor)
+    x = next(f for f in result.features if f.feature == "x")
+    assert x.scores["js"] >= 0.1 and x.severity["js"] == "critical"
+    assert x.severity["kl"] == "ok"  # no threshold configured for kl
+    assert result.status == "critical"
+
+
+def test_empty_and_all_null_live_are_insufficient(tmp_path: Path, write, frames) -> None:
+    """An empty live file gives insufficient_data and no scores; an all-null column no alert."""
+    reference, live = frames
+    empty = live.iloc[:0]
+    result = evaluate(setup(tmp_path, write, reference, empty))
+    assert result.status == "insufficient_data"
+    assert all(f.scores == {} for f in result.features)
+    nulls = live.assign(x=np.nan)
+    result = evaluate(setup(tmp_path, write, reference, nulls, features="[x]", live_name="nulls.csv"))
+    assert result.status == "insufficient_data"
+    assert set(result.features[0].severity.values()) == {"insufficient_data"}
+
+
+def test_missing_file_and_column_are_errors_naming_them(tmp_path: Path, write, frames) -> None:
+    """A missing file, an empty glob and an absent column give status error with a message naming them."""
+    reference, live = frames
+    monitor = setup(tmp_path, write, reference, live)
+    (tmp_path / "live.csv").unlink()
+    result = evaluate(monitor)
+    assert result.status == "error" and "live.csv does not exist" in (result.error or "")
+
+    monitor = setup(tmp_path, write, reference, live, live_name="live.csv")
+    glob_monitor = config.load(
+        write("g.yaml", CONFIG.format(reference="ref.parquet", live="'parts/*.parquet'", features="[x]"))
+    ).monitors[0]
+    assert "no file matches" in (evaluate(glob_monitor).error or "")
+
+    result = evaluate(setup(tmp_path, write, reference, live.drop(columns="y"), live_name="noy.csv"))
+    assert result.status == "error"
+    assert "column 'y' not found in" in (result.error or "") and "noy.csv" in (result.error or "")
+
+
+def test_strings_in_numeric_feature_name_feature_and_file(tmp_path: Path, write, frames) -> None:
+    """Strings in a numeric column are an error naming the feature and the file."""
+    reference, live = frames
+    live = live.astype({"x": object})
+    live.loc[3, "x"] = "oops"
+    result = evaluate(setup(tmp_path, write, reference, live))
+    assert result.status == "error"
+    assert "live.csv" in (result.error or "") and "feature 'x'" in (result.error or "") and "oops" in (result.error or "")
+
+
+def test_glob_of_parquet_and_jsonl_equals_one_file(tmp_path: Path, write, frames) -> None:
+    """Live rows split over a glob of files score the same as one file; JSON Lines reads the same as CSV."""
+    reference, live = frames
+    (tmp_path / "parts").mkdir()
+    live.iloc[:700].to_parquet(tmp_path / "parts" / "a.parquet", index=False)
+    live.iloc[700:].to_parquet(tmp_path / "parts" / "b.parquet", index=False)
+    whole = evaluate(setup(tmp_path, write, reference, live))
+    jsonl = evaluate(setup(tmp_path, write, reference, live, live_name="live.jsonl"))
+    split = evaluate(
+        config.load(
+            write("s.yaml", CONFIG.format(reference="ref.parquet", live="'parts/*.parquet'", features="[x, y, city]"))
+        ).monitors[0]
+    )
+    for other in (jsonl, split):
+        for a, b in zip(whole.features, other.features, strict=True):
+            assert a.live_count == b.live_count
+            for measure in a.scores:
+                assert a.scores[measure] == pytest.approx(b.scores[measure], rel=1e-12)
+
+
+def test_profile_then_histogram_reference_gives_same_scores(tmp_path: Path, write, frames) -> None:
+    """A reference profiled to a histogram file scores the live data exactly as the raw reference does."""
+    reference, live = frames
+    monitor = setup(tmp_path, write, reference, live)
+    (tmp_path / "ref.json").write_text(json.dumps(to_document(profile_reference(monitor))))
+    text = CONFIG.format(reference="ref.json", live="live.csv", features="[x, y, city]").replace(
+        "{type: file, path: ref.json}", "{type: histogram, path: ref.json}"
+    )
+    via_file = evaluate(config.load(write("h.yaml", text)).monitors[0])
+    direct = evaluate(monitor)
+    for a, b in zip(direct.features, via_file.features, strict=True):
+        assert a.scores == pytest.approx(b.scores, rel=1e-12)
+        assert a.unseen_fraction == pytest.approx(b.unseen_fraction)
+
+
+def test_histogram_live_with_other_edges_is_an_error(tmp_path: Path, write, frames) -> None:
+    """A live histogram file whose edges differ from the reference's is an error naming the feature."""
+    reference, live = frames
+    monitor = setup(tmp_path, write, reference, live, features="[x]")
+    (tmp_path / "ref.json").write_text(json.dumps(to_document(profile_reference(monitor))))
+    document = json.loads((tmp_path / "ref.json").read_text())
+    document["features"]["x"]["edges"][0] -= 0.5
+    (tmp_path / "live.json").write_text(json.dumps(document))
+    text = (
+        CONFIG.format(reference="ref.json", live="live.json", features="[x]")
+        .replace("{type: file, path: ref.json}", "{type: histogram, path: ref.json}")
+        .replace("{type: file, path: live.json}", "{type: histogram, path: live.json}")
+    )
+    result = evaluate(config.load(write("h.yaml", text)).monitors[0])
+    assert result.status == "error" and "feature 'x'" in (result.error or "") and "edges" in (result.error or "")
+
+
+def test_reference_cache_recomputes_only_on_change(tmp_path: Path, write, frames) -> None:
+    """The reference is binned once, and again only when its file changes."""
+    reference, live = frames
+    monitor = setup(tmp_path, write, reference, live)
+    cache = ReferenceCache()
+    first = evaluate(monitor, cache)
+    evaluate(monitor, cache)
+    assert cache.computed == 1
+    reference.iloc[:100].to_parquet(tmp_path / "ref.parquet", index=False)
+    third = evaluate(monitor, cache)
+    assert cache.computed == 2
+    assert third.features[0].reference_count == 100 != first.features[0].reference_count

@@ -1,0 +1,241 @@
+"""Bins, binning and the histogram file, checked against numpy written out by hand."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from driftmon.errors import DataError
+from driftmon.histogram import (
+    MISSING,
+    OTHER,
+    UNSEEN,
+    BinningRule,
+    CategoricalBins,
+    Histogram,
+    NumericBins,
+    align,
+    bin_categorical,
+    bin_numeric,
+    bin_values,
+    derive_spec,
+    from_document,
+    merge_all,
+    to_document,
+)
+
+
+def oracle_numeric(edges: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, int]:
+    """Counts by the SPEC §2 definition, one comparison per bin (independent of the module)."""
+    present = x[~np.isnan(x)]
+    counts = [np.sum(present < edges[0])]
+    for i in range(len(edges) - 1):
+        lo, hi = edges[i], edges[i + 1]
+        last = i == len(edges) - 2
+        counts.append(np.sum((present >= lo) & ((present <= hi) if last else (present < hi))))
+    counts.append(np.sum(present > edges[-1]))
+    return np.array(counts, dtype=float), int(np.isnan(x).sum())
+
+
+def test_numeric_bins_match_definition_with_nan_inf_and_edges() -> None:
+    """Values on edges, ±inf, NaN and out-of-range values land in the bins SPEC §2 defines."""
+    rng = np.random.default_rng(1)
+    edges = np.array([-1.0, 0.0, 0.5, 2.0])
+    x = np.concatenate([rng.normal(0, 2, 1000), edges, [np.inf, -np.inf, np.nan, np.nan, 2.0]])
+    hist = bin_numeric(NumericBins(tuple(edges)), x)
+    expected, missing = oracle_numeric(edges, x)
+    np.testing.assert_array_equal(hist.counts, expected)
+    assert hist.missing == missing == 2
+    assert hist.counts[-2] >= 2  # 2.0 (the last edge) is inside the closed last bin
+    assert hist.total == x.size
+
+
+def test_quantile_edges_equal_numpy_quantiles() -> None:
+    """Quantile edges are numpy's linear-interpolation quantiles of the finite reference values."""
+    rng = np.random.default_rng(2)
+    x = np.concatenate([rng.lognormal(0, 1, 9999), [np.nan, np.inf, -np.inf]])
+    spec = derive_spec(BinningRule("x", bins=10), pd.Series(x))
+    finite = x[np.isfinite(x)]
+    np.testing.assert_allclose(spec.edges, np.quantile(finite, np.linspace(0, 1, 11)), rtol=1e-12)
+    hist = bin_values(spec, x, "x")
+    assert hist.counts[0] == 1 and hist.counts[-1] == 1  # -inf, +inf
+    assert hist.missing == 1
+
+
+def test_duplicate_quantile_edges_merge() -> None:
+    """A reference with heavy ties gets fewer, strictly increasing edges."""
+    x = pd.Series([0] * 900 + list(range(1, 101)))
+    spec = derive_spec(BinningRule("x", bins=10), x)
+    assert isinstance(spec, NumericBins)
+    assert list(spec.edges) == sorted(set(spec.edges))
+    assert len(spec.edges) < 11
+
+
+def test_constant_reference_gets_one_bin_holding_the_value() -> None:
+    """A single-valued reference gets one interior bin that holds exactly that value."""
+    spec = derive_spec(BinningRule("x"), pd.Series([3.0] * 50))
+    assert isinstance(spec, NumericBins)
+    hist = bin_numeric(spec, np.array([3.0, 3.0, 2.0, 4.0]))
+    np.testing.assert_array_equal(hist.counts, [1, 2, 1])
+
+
+def test_uniform_strategy_spaces_edges_evenly() -> None:
+    """Uniform binning puts bins + 1 evenly spaced edges between the reference min and max."""
+    x = pd.Series(np.arange(0, 101, dtype=float))
+    spec = derive_spec(BinningRule("x", strategy="uniform", bins=4), x)
+    assert spec.edges == (0.0, 25.0, 50.0, 75.0, 100.0)
+
+
+def test_explicit_edges_win_and_are_checked() -> None:
+    """Explicit edges are used as given; edges not strictly increasing are an error naming the feature."""
+    spec = derive_spec(BinningRule("income", edges=(0.0, 10.0)), pd.Series([1.0, 2.0]))
+    assert spec == NumericBins((0.0, 10.0))
+    with pytest.raises(DataError, match=r"income.*strictly increasing"):
+        derive_spec(BinningRule("income", edges=(0.0, 0.0)), pd.Series([1.0]))
+
+
+def test_kind_is_inferred_from_the_reference() -> None:
+    """Numbers are numeric; strings and booleans are categorical."""
+    assert isinstance(derive_spec(BinningRule("a"), pd.Series([1, 2, 3])), NumericBins)
+    assert isinstance(derive_spec(BinningRule("a"), pd.Series(["x", "y"])), CategoricalBins)
+    assert isinstance(derive_spec(BinningRule("a"), pd.Series([True, False])), CategoricalBins)
+
+
+def test_categorical_top_k_other_unseen_missing() -> None:
+    """Top-K reference values are bins; other reference values, unseen values and nulls have their own bins."""
+    reference = pd.Series(["a"] * 5 + ["b"] * 3 + ["c"] * 2 + ["d"])
+    spec = derive_spec(BinningRule("city", max_categories=2), reference)
+    assert isinstance(spec, CategoricalBins)
+    assert spec.categories == ("a", "b") and spec.others == frozenset({"c", "d"})
+    live = pd.Series(["a", "b", "c", "d", "zz", None, "a", "zz"], dtype=object)
+    hist = bin_categorical(spec, live)
+    assert dict(zip(spec.labels(), hist.counts.tolist(), strict=True)) == {
+        "a": 2, "b": 1, OTHER: 2, UNSEEN: 2,
+    }
+    assert hist.missing == 1
+
+
+def test_categorical_numbers_match_across_int_and_float_columns() -> None:
+    """Category 1 read as int in the reference matches 1.0 read as float (with a null) live."""
+    spec = derive_spec(BinningRule("code", kind="categorical"), pd.Series([1, 2, 2]))
+    hist = bin_values(spec, pd.Series([1.0, 2.0, np.nan, 3.5]), "code")
+    assert hist.counts.tolist() == [1, 1, 0, 1]  # "2", "1", __other__, __unseen__ ("3.5")
+    assert hist.missing == 1
+
+
+def test_categorical_ties_do_not_depend_on_row_order() -> None:
+    """Equally frequent categories are ordered by value, so shuffled rows give the same bins."""
+    values = ["b", "a", "c", "a", "b", "c"]
+    first = derive_spec(BinningRule("c", kind="categorical", max_categories=2), pd.Series(values))
+    second = derive_spec(BinningRule("c", kind="categorical", max_categories=2), pd.Series(values[::-1]))
+    assert first == second and first.categories == ("a", "b")
+
+
+def test_strings_in_numeric_feature_are_an_error_naming_it() -> None:
+    """A numeric feature holding strings is a DataError that names the feature and a bad value."""
+    with pytest.raises(DataError, match=r"feature 'age'.*'abc'"):
+        bin_values(NumericBins((0.0, 1.0)), pd.Series(["1", "abc"], dtype=object), "age")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32), st.integers(-5, 5)),
+        min_size=0,
+        max_size=200,
+    ),
+    cut=st.integers(0, 200),
+)
+def test_merged_chunks_equal_the_whole(values: list[float], cut: int) -> None:
+    """Binning in two chunks and merging equals binning all rows at once."""
+    spec = NumericBins((-1.0, 0.0, 2.5))
+    x = np.array(values, dtype=float)
+    whole = bin_numeric(spec, x)
+    merged = merge_all(spec, [bin_numeric(spec, x[:cut]), bin_numeric(spec, x[cut:])])
+    assert merged == whole
+
+
+def test_merge_refuses_different_bins() -> None:
+    """Histograms over different bins do not merge."""
+    a = Histogram(NumericBins((0.0, 1.0)), np.zeros(3))
+    b = Histogram(NumericBins((0.0, 2.0)), np.zeros(3))
+    with pytest.raises(DataError, match="different bins"):
+        a.merge(b)
+
+
+def test_align_numeric_refuses_different_edges() -> None:
+    """Live edges differing from the reference edges are an error, never silently rebinned."""
+    a = Histogram(NumericBins((0.0, 1.0)), np.ones(3))
+    b = Histogram(NumericBins((0.0, 2.0)), np.ones(3))
+    with pytest.raises(DataError, match=r"edges.*differ"):
+        align(a, b, "age")
+
+
+def test_align_categorical_takes_the_union_and_unseen_fraction() -> None:
+    """Categorical histograms are compared over the union of their bins; unseen_fraction counts live rows in empty reference bins."""
+    ref = Histogram(CategoricalBins(("a", "b")), np.array([6.0, 4.0, 0.0, 0.0]))
+    live = Histogram(CategoricalBins(("a", "c")), np.array([5.0, 3.0, 0.0, 2.0]), missing=0)
+    aligned = align(ref, live, "city")
+    assert aligned.labels == ("a", "b", OTHER, UNSEEN, "c", MISSING)
+    assert aligned.reference.tolist() == [6, 4, 0, 0, 0, 0]
+    assert aligned.live.tolist() == [5, 0, 0, 2, 3, 0]
+    assert aligned.unseen_fraction == pytest.approx(0.5)
+
+
+def test_histogram_file_round_trip() -> None:
+    """to_document and from_document round-trip numeric and categorical histograms exactly."""
+    hists = {
+        "age": Histogram(NumericBins((18.0, 30.0, 45.0, 65.0)), np.array([0, 40, 35, 25, 2.5]), 1),
+        "country": Histogram(CategoricalBins(("US", "DE"), frozenset({"FR"})), np.array([120, 40, 7, 0]), 0),
+    }
+    document = json.loads(json.dumps(to_document(hists)))
+    assert document["format"] == "driftmon.histograms/v1"
+    assert document["features"]["age"]["counts"] == [0, 40, 35, 25, 2.5]
+    assert document["features"]["country"]["counts"] == {"US": 120, "DE": 40, "__other__": 7}
+    assert from_document(document, "f.json") == hists
+
+
+def test_spec_example_histogram_file_parses() -> None:
+    """The example document of SPEC §6 parses, with the §6 counts layout."""
+    document = {
+        "format": "driftmon.histograms/v1",
+        "features": {
+            "age": {"kind": "numeric", "edges": [18, 30, 45, 65], "counts": [0, 40, 35, 25, 2], "missing": 1},
+            "country": {"kind": "categorical", "counts": {"US": 120, "DE": 40, "__other__": 7}, "missing": 0},
+        },
+    }
+    hists = from_document(document, "example.json")
+    assert hists["age"].total == 103
+    assert hists["country"].spec == CategoricalBins(("US", "DE"), None)
+    assert hists["country"].counts.tolist() == [120, 40, 7, 0]
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"kind": "numeric", "edges": [0, 1], "counts": [1, -1, 0]}, r"counts\[1\].*non-negative"),
+        ({"kind": "numeric", "edges": [0, 1], "counts": [1, float("nan"), 0]}, "non-negative finite"),
+        ({"kind": "numeric", "edges": [0, 1], "counts": [1, "x", 0]}, "non-negative finite"),
+        ({"kind": "numeric", "edges": [0, 1], "counts": [1, 2]}, r"len\(edges\) \+ 1"),
+        ({"kind": "numeric", "edges": [1, 0], "counts": [1, 2, 3]}, "strictly increasing"),
+        ({"kind": "categorical", "counts": {"a": -2}}, "non-negative"),
+        ({"kind": "weird", "counts": []}, "kind must be"),
+    ],
+)
+def test_bad_histogram_files_name_file_and_feature(entry: dict, message: str) -> None:
+    """Negative, NaN or non-numeric counts, wrong lengths and bad edges are errors naming the file and feature."""
+    document = {"format": "driftmon.histograms/v1", "features": {"age": entry}}
+    with pytest.raises(DataError, match=message) as caught:
+        from_document(document, "ref.json")
+    assert "ref.json" in str(caught.value) and "'age'" in str(caught.value)
+
+
+def test_not_a_histogram_file() -> None:
+    """A JSON document without the format marker is refused with the file named."""
+    with pytest.raises(DataError, match=r"ref\.json: not a histogram file"):
+        from_document({"features": {}}, "ref.json")
