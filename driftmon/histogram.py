@@ -278,7 +278,7 @@ def bin_categorical(spec: CategoricalBins, values: pd.Series | np.ndarray) -> Hi
     missing = series.isna()
     n_missing = int(missing.sum())
     k = len(spec.categories)
-    codes = pd.Index(list(spec.categories), dtype="string").get_indexer(series)
+    codes = pd.Index(list(spec.categories), dtype="string").get_indexer(pd.Index(series))
     counts = np.zeros(spec.size, dtype=np.float64)
     counts[:k] = np.bincount(codes[codes >= 0], minlength=k)[:k]
     outside = (codes < 0) & ~missing.to_numpy()
@@ -364,7 +364,7 @@ def align(reference: Histogram, live: Histogram, feature: str) -> Aligned:
         raise DataError(
             f"feature {feature!r} is {reference.kind} in the reference but {live.kind} in the live data"
         )
-    if isinstance(reference.spec, NumericBins):
+    if isinstance(reference.spec, NumericBins) and isinstance(live.spec, NumericBins):
         if reference.spec != live.spec:
             raise DataError(
                 f"feature {feature!r}: live edges {list(live.spec.edges)} differ from the "
@@ -460,9 +460,9 @@ def _feature_from_document(entry: Any, origin: str, name: str) -> Histogram:
             others = frozenset(str(v) for v in other_values)
         else:
             raise DataError(f"{where}: other_values must be a list of strings")
-        spec = CategoricalBins(categories, others)
+        bins = CategoricalBins(categories, others)
         counts = np.array([*(values[c] for c in categories), values.get(OTHER, 0.0), values.get(UNSEEN, 0.0)])
-        return Histogram(spec, counts, missing + values.get(MISSING, 0.0))
+        return Histogram(bins, counts, missing + values.get(MISSING, 0.0))
     raise DataError(f"{where}: kind must be \"numeric\" or \"categorical\", got {kind!r}")
 
 

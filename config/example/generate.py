@@ -4,11 +4,12 @@ credit-model: `age` and `device` do not drift; `income` shifts up; `country` gai
 market the reference never saw; `utilisation` gets more nulls and a heavier tail.
 fraud-model: nothing drifts.
 
-Run: python config/example/generate.py
+Run: python config/example/generate.py [OUT_DIR]
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -50,15 +51,15 @@ def fraud(rows: int, seed: int) -> pd.DataFrame:
     )
 
 
-def main() -> None:
-    (HERE / "live").mkdir(parents=True, exist_ok=True)
-    credit(20_000, 1, drifted=False).to_csv(HERE / "credit_reference.csv", index=False)
+def main(out: Path = HERE) -> None:
+    (out / "live").mkdir(parents=True, exist_ok=True)
+    credit(20_000, 1, drifted=False).to_csv(out / "credit_reference.csv", index=False)
     live = credit(5_000, 2, drifted=True)
-    live.iloc[:2_500].to_parquet(HERE / "live" / "credit_part-0.parquet", index=False)
-    live.iloc[2_500:].to_parquet(HERE / "live" / "credit_part-1.parquet", index=False)
-    fraud(20_000, 3).to_csv(HERE / "fraud_reference.csv", index=False)
-    fraud(3_000, 4).to_json(HERE / "fraud_live.jsonl", orient="records", lines=True)
+    live.iloc[:2_500].to_parquet(out / "live" / "credit_part-0.parquet", index=False)
+    live.iloc[2_500:].to_parquet(out / "live" / "credit_part-1.parquet", index=False)
+    fraud(20_000, 3).to_csv(out / "fraud_reference.csv", index=False)
+    fraud(3_000, 4).to_json(out / "fraud_live.jsonl", orient="records", lines=True)
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE)
