@@ -84,7 +84,7 @@ class Smoothing(_Model):
         description="additive: add alpha to every bin on both sides; epsilon: floor zero "
         "proportions at epsilon; none: leave zeros (KL may be +Inf)",
     )
-    alpha: float = Field(default=0.5, gt=0, description="pseudo-count added per bin (additive)")
+    alpha: float = Field(default=0.5, gt=0, allow_inf_nan=False, description="pseudo-count added per bin (additive)")
     epsilon: float = Field(default=1e-6, gt=0, lt=1, description="floor for zero proportions (epsilon)")
 
 
@@ -119,8 +119,8 @@ class Binning(_Model):
 class Levels(_Model):
     """Score levels at which a feature is at warning / critical for one measure."""
 
-    warning: float | None = Field(default=None, ge=0)
-    critical: float | None = Field(default=None, ge=0)
+    warning: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    critical: float | None = Field(default=None, ge=0, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _ordered(self) -> Levels:
