@@ -1,0 +1,239 @@
+"""Helpers for tests that start real servers: find binaries, pick ports, wait, clean up.
+
+Every process a test starts goes through :func:`running`, which stops it by its pid (SIGTERM,
+then SIGKILL after a grace period) however the test ends, and keeps its output in a log
+file whose tail is shown when a server fails to come up.
+
+A missing server binary skips the test, unless ``DRIFTMON_REQUIRE_SERVERS=1`` is set (CI
+sets it): then it fails, so CI can never go green by skipping what it is meant to prove.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+T = TypeVar("T")
+
+REQUIRE_SERVERS_ENV = "DRIFTMON_REQUIRE_SERVERS"
+
+
+def servers_required() -> bool:
+    """True when missing servers must fail the tests instead of skipping them."""
+    return os.environ.get(REQUIRE_SERVERS_ENV, "").strip().lower() in {"1", "true", "yes"}
+
+
+def require_binary(*names: str) -> str:
+    """The absolute path of the first of ``names`` found on PATH.
+
+    Skips the calling test when none is found, or fails it when ``DRIFTMON_REQUIRE_SERVERS=1``.
+    Several names cover packaging differences (``prometheus-alertmanager`` on Debian,
+    ``alertmanager`` upstream).
+    """
+    for name in names:
+        path = shutil.which(name)
+        if path:
+            return path
+    message = f"{' or '.join(names)} not found on PATH"
+    if servers_required():
+        pytest.fail(f"{message}, and {REQUIRE_SERVERS_ENV}=1 requires it", pytrace=False)
+    pytest.skip(message)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free on ``host`` a moment ago (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What an HTTP request returned (error statuses included, not raised)."""
+
+    status: int
+    body: bytes
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+def http_request(
+    url: str,
+    *,
+    method: str = "GET",
+    data: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 5.0,
+) -> Response:
+    """One HTTP request; 4xx/5xx come back as a :class:`Response`, connection errors raise."""
+    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:
+            return Response(reply.status, reply.read())
+    except urllib.error.HTTPError as error:
+        return Response(error.code, error.read())
+
+
+class ServerProcess:
+    """A process started by :func:`running`: its pid, its log, whether it still runs."""
+
+    def __init__(self, name: str, popen: subprocess.Popen[bytes], log_path: Path) -> None:
+        self.name = name
+        self.popen = popen
+        self.log_path = log_path
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    @property
+    def returncode(self) -> int | None:
+        """None while the process runs, else its exit status (negative: killed by a signal)."""
+        return self.popen.poll()
+
+    def log(self, tail: int | None = None) -> str:
+        """Everything the process wrote to stdout and stderr (the last ``tail`` lines)."""
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+        if tail is None:
+            return text
+        return "\n".join(text.splitlines()[-tail:])
+
+    def describe(self, tail: int = 40) -> str:
+        """A few lines for a failure message: name, pid, status and the end of the log."""
+        state = "running" if self.returncode is None else f"exited with {self.returncode}"
+        return f"{self.name} (pid {self.pid}, {state}); last lines of {self.log_path}:\n{self.log(tail)}"
+
+    def signal(self, signum: int) -> None:
+        """Send ``signum`` to this process (by pid) if it still runs."""
+        if self.returncode is None:
+            os.kill(self.pid, signum)
+
+    def stop(self, grace: float = 10.0) -> int:
+        """SIGTERM by pid, wait up to ``grace`` seconds, then SIGKILL; returns the exit status."""
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.pid, signal.SIGKILL)
+                self.popen.wait(timeout=grace)
+        return self.popen.returncode
+
+
+@contextlib.contextmanager
+def running(
+    args: Sequence[str | os.PathLike[str]],
+    *,
+    log_path: Path,
+    name: str | None = None,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    ready_url: str | None = None,
+    ready_timeout: float = 30.0,
+    stop_grace: float = 10.0,
+) -> Iterator[ServerProcess]:
+    """Start ``args`` as a process, optionally wait until ``ready_url`` answers 200, yield it.
+
+    The process is stopped by its pid at exit, also when the body raises or readiness times
+    out. Output (stdout and stderr together) goes to ``log_path``. ``env`` is added to the
+    current environment.
+    """
+    command = [os.fspath(arg) for arg in args]
+    name = name or Path(command[0]).name
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    full_env = {**os.environ, **(env or {})}
+    with open(log_path, "wb") as log_file:
+        popen = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    process = ServerProcess(name, popen, log_path)
+    try:
+        if ready_url is not None:
+            wait_for_http(ready_url, ready_timeout, process=process)
+        yield process
+    finally:
+        process.stop(stop_grace)
+
+
+def wait_for_http(
+    url: str,
+    timeout: float,
+    *,
+    status: int = 200,
+    process: ServerProcess | None = None,
+    interval: float = 0.1,
+) -> Response:
+    """Poll ``url`` until it answers ``status``; fail the test after ``timeout`` seconds.
+
+    With ``process``, fail at once (with its log) if that process exits meanwhile.
+    """
+    deadline = time.monotonic() + timeout
+    last = "no answer yet"
+    while True:
+        if process is not None and process.returncode is not None:
+            pytest.fail(f"{url} never became ready: {process.describe()}", pytrace=False)
+        try:
+            response = http_request(url, timeout=max(0.5, min(5.0, timeout)))
+            if response.status == status:
+                return response
+            last = f"HTTP {response.status}: {response.text()[:200]}"
+        except (OSError, urllib.error.URLError) as error:
+            last = f"{type(error).__name__}: {error}"
+        if time.monotonic() >= deadline:
+            detail = f"\n{process.describe()}" if process is not None else ""
+            pytest.fail(
+                f"{url} did not answer {status} within {timeout:g} s (last: {last}){detail}",
+                pytrace=False,
+            )
+        time.sleep(interval)
+
+
+def wait_until(
+    predicate: Callable[[], T],
+    timeout: float,
+    *,
+    interval: float = 0.25,
+    message: str = "condition",
+) -> T:
+    """Call ``predicate()`` until it returns something truthy, and return that; fail on timeout.
+
+    Exceptions from ``predicate`` count as "not yet" (the last one is shown on timeout).
+    """
+    deadline = time.monotonic() + timeout
+    last_error: BaseException | None = None
+    while True:
+        try:
+            result = predicate()
+            if result:
+                return result
+        except Exception as error:  # a server not ready yet, a half-written file, …
+            last_error = error
+        if time.monotonic() >= deadline:
+            reason = f" (last error: {last_error!r})" if last_error is not None else ""
+            pytest.fail(f"{message} not met within {timeout:g} s{reason}", pytrace=False)
+        time.sleep(interval)
