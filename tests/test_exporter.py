@@ -1,0 +1,319 @@
+"""The Prometheus exposition (SPEC §7) of hand-built results, parsed back with prometheus_client."""
+
+from __future__ import annotations
+
+import gzip
+import math
+import subprocess
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from prometheus_client.exposition import generate_latest
+from prometheus_client.openmetrics import exposition as om_exposition
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
+from prometheus_client.parser import text_string_to_metric_families as parse_text
+from servers import require_binary
+
+from driftmon.evaluate import ERROR, OK, FeatureResult, MonitorResult
+from driftmon.exporter import SCORE_METRICS, Exposition, MonitorState, Snapshot
+
+OPENMETRICS = "application/openmetrics-text; version=1.0.0"
+
+
+def feature(
+    name: str,
+    scores: dict[str, float],
+    *,
+    thresholds: dict[str, tuple[float | None, float | None]] | None = None,
+    live: float = 500.0,
+    reference: float = 1000.0,
+    unseen: float = 0.0,
+    sufficient: bool = True,
+) -> FeatureResult:
+    return FeatureResult(
+        feature=name,
+        kind="numeric",
+        reference_count=reference,
+        live_count=live,
+        unseen_fraction=unseen,
+        scores=scores,
+        severity={m: OK for m in scores},
+        thresholds=thresholds if thresholds is not None else {"js": (0.05, 0.1), "psi": (0.1, 0.25)},
+        sufficient=sufficient,
+    )
+
+
+def result(name: str, features: tuple[FeatureResult, ...], *, error: str | None = None, **kw: Any) -> MonitorResult:
+    return MonitorResult(
+        monitor=name,
+        status=ERROR if error else OK,
+        error=error,
+        features=() if error else features,
+        started_at=1_700_000_000.0,
+        duration_s=0.25,
+        **kw,
+    )
+
+
+def state(name: str, features: tuple[FeatureResult, ...], **kw: Any) -> MonitorState:
+    done = result(name, features)
+    base: dict[str, Any] = dict(
+        labels={"team": "risk"},
+        measures=("kl", "js", "psi"),
+        interval_s=60.0,
+        latest=done,
+        scored=done,
+        evaluations=3,
+        failures=1,
+        last_success_s=1_700_000_000.25,
+    )
+    base.update(kw)
+    return MonitorState(name, **base)
+
+
+def scrape(snapshot: Snapshot) -> dict[str, Any]:
+    """Families by name from the text format, as Prometheus would read them."""
+    exposition = Exposition(lambda: snapshot)
+    body, _ = exposition.render(None)
+    return {family.name: family for family in parse_text(body.decode())}
+
+
+def values(family: Any) -> dict[tuple[tuple[str, str], ...], float]:
+    return {tuple(sorted(s.labels.items())): s.value for s in family.samples}
+
+
+def key(**labels: str) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(labels.items()))
+
+
+@pytest.fixture
+def snapshot() -> Snapshot:
+    """Two monitors: credit (three features, one drifted) and fraud (log base e)."""
+    credit = state(
+        "credit",
+        (
+            feature("age", {"kl": 0.01, "js": 0.002, "psi": 0.012}),
+            feature("income", {"kl": 0.9, "js": 0.07, "psi": 0.25}, unseen=0.125),
+            feature("country", {"kl": math.inf, "js": 0.2, "psi": 1.5}, thresholds={"js": (0.05, None)}),
+        ),
+    )
+    fraud = state(
+        "fraud",
+        (feature("amount", {"js": 0.01}, thresholds={}),),
+        labels={"team": "payments"},
+        measures=("js",),
+        log_base=math.e,
+    )
+    return Snapshot(7, (credit, fraud), reload_successful=True, reload_success_s=1_699_999_000.0)
+
+
+def test_every_metric_has_its_spec_name_type_and_labels(snapshot: Snapshot) -> None:
+    """Each family has the SPEC §7 name, type and label names, plus the monitor's own labels."""
+    families = scrape(snapshot)
+    expected = {
+        "driftmon_kl_divergence": ("gauge", {"monitor", "feature", "team"}),
+        "driftmon_js_divergence": ("gauge", {"monitor", "feature", "team"}),
+        "driftmon_population_stability_index": ("gauge", {"monitor", "feature", "team"}),
+        "driftmon_js_divergence_threshold": ("gauge", {"monitor", "feature", "severity", "team"}),
+        "driftmon_population_stability_index_threshold": ("gauge", {"monitor", "feature", "severity", "team"}),
+        "driftmon_drift_alert": ("gauge", {"monitor", "feature", "measure", "severity", "team"}),
+        "driftmon_samples": ("gauge", {"monitor", "feature", "side", "team"}),
+        "driftmon_unseen_fraction": ("gauge", {"monitor", "feature", "team"}),
+        "driftmon_monitor_up": ("gauge", {"monitor", "team"}),
+        "driftmon_evaluations": ("counter", {"monitor", "team"}),
+        "driftmon_evaluation_failures": ("counter", {"monitor", "team"}),
+        "driftmon_last_evaluation_duration_seconds": ("gauge", {"monitor", "team"}),
+        "driftmon_last_success_timestamp_seconds": ("gauge", {"monitor", "team"}),
+        "driftmon_schedule_interval_seconds": ("gauge", {"monitor", "team"}),
+        "driftmon_config_last_reload_successful": ("gauge", set()),
+        "driftmon_config_last_reload_success_timestamp_seconds": ("gauge", set()),
+        "driftmon_build_info": ("gauge", {"version", "python"}),
+    }
+    assert set(families) == set(expected)
+    for name, (kind, labels) in expected.items():
+        assert families[name].type == kind, name
+        for sample in families[name].samples:
+            assert set(sample.labels) == labels, (name, sample)
+    counter_samples = {s.name for s in families["driftmon_evaluations"].samples}
+    assert counter_samples == {"driftmon_evaluations_total"}
+
+
+def test_scores_thresholds_and_alerts_follow_the_results(snapshot: Snapshot) -> None:
+    """Scores are exported as computed; an alert is 1 exactly when score >= that severity's threshold."""
+    families = scrape(snapshot)
+    js = values(families["driftmon_js_divergence"])
+    assert js[key(monitor="credit", feature="income", team="risk")] == 0.07
+    assert js[key(monitor="fraud", feature="amount", team="payments")] == 0.01
+    kl = values(families["driftmon_kl_divergence"])
+    assert kl[key(monitor="credit", feature="country", team="risk")] == math.inf
+    thresholds = values(families["driftmon_population_stability_index_threshold"])
+    assert thresholds[key(monitor="credit", feature="age", severity="critical", team="risk")] == 0.25
+    assert key(monitor="credit", feature="country", severity="warning", team="risk") not in thresholds
+    alerts = values(families["driftmon_drift_alert"])
+
+    def alert(feature: str, measure: str, severity: str) -> float:
+        return alerts[key(monitor="credit", feature=feature, measure=measure, severity=severity, team="risk")]
+
+    assert alert("age", "js", "warning") == 0.0
+    assert alert("income", "js", "warning") == 1.0  # 0.07 >= 0.05
+    assert alert("income", "js", "critical") == 0.0  # 0.07 < 0.1
+    assert alert("income", "psi", "critical") == 1.0  # equal to the threshold counts
+    assert alert("country", "js", "warning") == 1.0
+    # kl has no thresholds, country has no js critical and no psi levels: no series for them.
+    assert not any(dict(k)["measure"] == "kl" for k in alerts)
+    assert len([k for k in alerts if dict(k)["feature"] == "country"]) == 1
+    samples = values(families["driftmon_samples"])
+    assert samples[key(monitor="credit", feature="age", side="reference", team="risk")] == 1000
+    assert samples[key(monitor="credit", feature="age", side="live", team="risk")] == 500
+    unseen = values(families["driftmon_unseen_fraction"])
+    assert unseen[key(monitor="credit", feature="income", team="risk")] == 0.125
+
+
+def test_monitor_series_report_counters_duration_and_schedule(snapshot: Snapshot) -> None:
+    """Per-monitor series: up, counters, duration, last success time and schedule period."""
+    families = scrape(snapshot)
+    credit = key(monitor="credit", team="risk")
+    assert values(families["driftmon_monitor_up"])[credit] == 1.0
+    assert values(families["driftmon_evaluations"])[credit] == 3.0
+    assert values(families["driftmon_evaluation_failures"])[credit] == 1.0
+    assert values(families["driftmon_last_evaluation_duration_seconds"])[credit] == 0.25
+    assert values(families["driftmon_last_success_timestamp_seconds"])[credit] == 1_700_000_000.25
+    assert values(families["driftmon_schedule_interval_seconds"])[credit] == 60.0
+    assert values(families["driftmon_config_last_reload_successful"])[()] == 1.0
+    assert values(families["driftmon_config_last_reload_success_timestamp_seconds"])[()] == 1_699_999_000.0
+    (info,) = families["driftmon_build_info"].samples
+    assert info.value == 1.0 and info.labels["version"]
+
+
+def test_a_failed_evaluation_keeps_the_last_scores_with_up_0(snapshot: Snapshot) -> None:
+    """After a failure the last successful scores stay exported and driftmon_monitor_up is 0."""
+    credit = snapshot.monitors[0]
+    failed = replace(credit, latest=result("credit", (), error="file gone"), evaluations=4, failures=2)
+    families = scrape(replace(snapshot, monitors=(failed, snapshot.monitors[1])))
+    assert values(families["driftmon_monitor_up"])[key(monitor="credit", team="risk")] == 0.0
+    assert values(families["driftmon_js_divergence"])[key(monitor="credit", feature="income", team="risk")] == 0.07
+    assert values(families["driftmon_evaluation_failures"])[key(monitor="credit", team="risk")] == 2.0
+    assert values(families["driftmon_last_success_timestamp_seconds"])[key(monitor="credit", team="risk")] == (
+        1_700_000_000.25
+    )
+
+
+def test_too_few_live_rows_export_scores_but_never_alert() -> None:
+    """Below min_samples the scores are exported and every drift_alert of the feature is 0."""
+    few = state("m", (feature("x", {"js": 0.9, "psi": 3.0}, live=20, sufficient=False),), measures=("js", "psi"))
+    families = scrape(Snapshot(1, (few,)))
+    assert values(families["driftmon_js_divergence"])[key(monitor="m", feature="x", team="risk")] == 0.9
+    alerts = values(families["driftmon_drift_alert"])
+    assert len(alerts) == 4 and set(alerts.values()) == {0.0}
+
+
+def test_a_feature_without_live_rows_has_no_score_series() -> None:
+    """No live rows: no score, alert or unseen series for that feature; its live sample count is 0."""
+    empty = feature("x", {}, live=0)
+    full = feature("y", {"kl": 0.1, "js": 0.01, "psi": 0.02})
+    families = scrape(Snapshot(1, (state("m", (empty, full)),)))
+    for name in (
+        "driftmon_kl_divergence",
+        "driftmon_js_divergence",
+        "driftmon_drift_alert",
+        "driftmon_unseen_fraction",
+    ):
+        assert {dict(k)["feature"] for k in values(families[name])} == {"y"}, name
+    assert values(families["driftmon_samples"])[key(monitor="m", feature="x", side="live", team="risk")] == 0
+
+
+def test_nan_is_never_exported() -> None:
+    """A NaN score (which evaluate never produces) is dropped, not exported; +Inf is exported as +Inf."""
+    odd = feature("x", {"kl": math.nan, "js": 0.2, "psi": math.inf})
+    body, _ = Exposition(lambda: Snapshot(1, (state("m", (odd,)),))).render(None)
+    text = body.decode()
+    assert "NaN" not in text
+    assert 'driftmon_population_stability_index{feature="x",monitor="m",team="risk"} +Inf' in text
+    assert "driftmon_kl_divergence{" not in text
+    assert 'measure="kl"' not in text
+
+
+def test_only_the_monitors_measures_are_exported() -> None:
+    """A measure the monitor does not compute has no series, even if an old result holds it."""
+    stale = feature("x", {"kl": 0.1, "js": 0.01, "psi": 0.02, "tvd": 0.3})
+    families = scrape(Snapshot(1, (state("m", (stale,), measures=("js", "tvd")),)))
+    assert "driftmon_kl_divergence" not in families
+    assert "driftmon_population_stability_index" not in families
+    assert "driftmon_population_stability_index_threshold" not in families
+    assert values(families[SCORE_METRICS["tvd"]])[key(monitor="m", feature="x", team="risk")] == 0.3
+
+
+def test_help_names_the_definition_and_the_log_base_unit(snapshot: Snapshot) -> None:
+    """Score HELP texts give the definition and the unit of the monitors' log_base."""
+    families = scrape(snapshot)
+    kl_help = families["driftmon_kl_divergence"].documentation
+    assert "KL(live||reference)" in kl_help and "bits (log base 2)" in kl_help
+    js_help = families["driftmon_js_divergence"].documentation
+    assert "bits (log base 2)" in js_help and "nats (natural log)" in js_help  # credit and fraud differ
+    assert "range [0, 0.6931]" in js_help  # JS is bounded by ln 2 in nats
+    assert "natural log" in families["driftmon_population_stability_index"].documentation
+    only_nats = replace(snapshot, monitors=(snapshot.monitors[1],))
+    assert scrape(only_nats)["driftmon_js_divergence"].documentation.endswith(
+        "in nats (natural log); range [0, 0.6931]"
+    )
+
+
+def test_a_removed_monitor_is_gone_from_the_next_scrape(snapshot: Snapshot) -> None:
+    """Swapping in a snapshot without a monitor removes all its series at once."""
+    box = [snapshot]
+    exposition = Exposition(lambda: box[0])
+    before, _ = exposition.render(None)
+    assert b'monitor="fraud"' in before
+    box[0] = replace(snapshot, version=8, monitors=snapshot.monitors[:1])
+    after, _ = exposition.render(None)
+    assert b'monitor="fraud"' not in after and b'monitor="credit"' in after
+
+
+def test_openmetrics_has_no_created_series_and_ends_with_eof(snapshot: Snapshot) -> None:
+    """OpenMetrics output parses, has no _created samples and counters keep their _total samples."""
+    body, headers = Exposition(lambda: snapshot).render(OPENMETRICS)
+    assert dict(headers)["Content-Type"].startswith("application/openmetrics-text")
+    text = body.decode()
+    assert text.endswith("# EOF\n") and "_created" not in text
+    families = {f.name: f for f in parse_openmetrics(text)}
+    assert families["driftmon_evaluations"].type == "counter"
+    assert {s.name for s in families["driftmon_evaluations"].samples} == {"driftmon_evaluations_total"}
+
+
+@pytest.mark.parametrize("accept", [None, OPENMETRICS], ids=["text", "openmetrics"])
+def test_cached_bytes_equal_prometheus_client_rendering(snapshot: Snapshot, accept: str | None) -> None:
+    """The pieced-together body (and its gzip) equals prometheus_client rendering the collector whole,
+    after a monitor changes and after one is removed."""
+    box = [snapshot]
+    exposition = Exposition(lambda: box[0])
+    encode = om_exposition.generate_latest if accept else generate_latest
+
+    def check() -> None:
+        body, _ = exposition.render(accept)
+        assert body == encode(exposition.registry)
+        zipped, headers = exposition.render(accept, "gzip")
+        assert ("Content-Encoding", "gzip") in headers
+        assert gzip.decompress(zipped) == body
+
+    check()
+    credit = replace(snapshot.monitors[0], evaluations=4, latest=result("credit", (), error="boom"))
+    box[0] = replace(snapshot, version=8, monitors=(credit, snapshot.monitors[1]))
+    check()
+    box[0] = replace(snapshot, version=9, monitors=(snapshot.monitors[1],), reload_successful=False)
+    check()
+
+
+def test_name_filter_restricts_the_output(snapshot: Snapshot) -> None:
+    """`name[]` returns only the named metrics, as prometheus_client does."""
+    body, _ = Exposition(lambda: snapshot).render(None, None, ["driftmon_monitor_up"])
+    names = {f.name for f in parse_text(body.decode())}
+    assert names == {"driftmon_monitor_up"}
+
+
+def test_promtool_accepts_the_exposition(snapshot: Snapshot) -> None:
+    """`promtool check metrics` finds no problem in the text exposition."""
+    promtool = require_binary("promtool")
+    body, _ = Exposition(lambda: snapshot).render(None)
+    check = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, timeout=60)
+    assert check.returncode == 0, check.stdout.decode() + check.stderr.decode()
