@@ -58,6 +58,14 @@ def _parser() -> argparse.ArgumentParser:
             help="config file (default: $DRIFTMON_CONFIG)",
         )
 
+    def with_shard(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--shard",
+            metavar="I/N",
+            help="run only the monitors whose name hashes to shard I of N (from 0); default: "
+            "$DRIFTMON_SHARD, or $DRIFTMON_SHARDS with the host name's ordinal (StatefulSet pod driftmon-2)",
+        )
+
     run = commands.add_parser("run", help="run the daemon: evaluate on schedule, serve /metrics")
     with_config(run)
     run.add_argument("--web.listen-address", dest="listen", default=":9847", help="HOST:PORT (default :9847)")
@@ -66,12 +74,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--log.level", dest="log_level", default="info", choices=["debug", "info", "warn", "error"])
     run.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
+    with_shard(run)
     run.set_defaults(handler=_run)
 
     check = commands.add_parser("check", help="evaluate once and print the results")
     with_config(check)
     check.add_argument("--monitor", action="append", default=[], metavar="NAME", help="only this monitor (repeatable)")
     check.add_argument("--format", choices=["table", "json"], default="table")
+    with_shard(check)
     check.set_defaults(handler=_check)
 
     validate = commands.add_parser("validate", help="validate the config file")
@@ -103,8 +113,11 @@ def _run(args: argparse.Namespace) -> int:
 
     if not args.config:
         raise ConfigError("no config file: pass -c FILE or set DRIFTMON_CONFIG")
+    from driftmon import shard
+
     return serve(
         Path(args.config),
+        shard=shard.resolve(args.shard),  # a bad shard exits 2 before anything starts
         listen=args.listen,
         lifecycle=args.lifecycle,
         log_level=args.log_level,
@@ -116,7 +129,11 @@ def _check(args: argparse.Namespace) -> int:
     from driftmon.evaluate import CRITICAL, ERROR, document, evaluate
 
     cfg = _load(args)
-    monitors = [cfg.monitor(name) for name in args.monitor] if args.monitor else list(cfg.monitors)
+    from driftmon import shard
+
+    chosen = shard.resolve(args.shard)
+    # Monitors named with --monitor run whatever the shard; otherwise only this shard's.
+    monitors = [cfg.monitor(name) for name in args.monitor] if args.monitor else shard.select(cfg.monitors, chosen)
     results = [evaluate(monitor) for monitor in monitors]
     if args.format == "json":
         json.dump(document(results), sys.stdout, indent=None, allow_nan=False)
@@ -176,7 +193,7 @@ def _table(results: Sequence[Any], out: TextIO) -> None:
         if result.error:
             out.write(f"  error: {result.error}\n\n")
             continue
-        header = ["feature", "kind", "reference", "live", "unseen", *result.measures, "severity"]
+        header = ["feature", "kind", "reference", "live", "unseen", "p (adj.)", *result.measures, "severity"]
         rows = [header]
         for feature in result.features:
             cells = [
@@ -185,6 +202,7 @@ def _table(results: Sequence[Any], out: TextIO) -> None:
                 _count(feature.reference_count),
                 _count(feature.live_count),
                 f"{feature.unseen_fraction:.1%}",
+                "-" if feature.pvalue_adjusted is None else f"{feature.pvalue_adjusted:.2g}",
             ]
             for measure in result.measures:
                 value = feature.scores.get(measure)

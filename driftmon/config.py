@@ -18,7 +18,7 @@ import math
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -35,6 +35,7 @@ from pydantic import (
 from driftmon.divergence import Smoothing as SmoothingRule
 from driftmon.errors import ConfigError
 from driftmon.histogram import BinningRule
+from driftmon.significance import NullSettings
 from driftmon.sources import SOURCE_TYPES
 
 MeasureName = Literal["kl", "kl_reverse", "js", "psi", "hellinger", "tvd"]
@@ -116,15 +117,27 @@ class Binning(_Model):
         return edges
 
 
-class Levels(_Model):
-    """Score levels at which a feature is at warning / critical for one measure."""
+Level = Annotated[float, Field(ge=0, allow_inf_nan=False)] | Literal["auto"]
 
-    warning: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    critical: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+
+class Levels(_Model):
+    """Score levels at which a feature is at warning / critical for one measure.
+
+    ``auto``: the score that pure noise reaches with probability 1 - the quantile of
+    ``auto_thresholds``, simulated at each evaluation's sample sizes (README, How driftmon
+    decides).
+    """
+
+    warning: Level | None = Field(default=None, description="a score >= 0, or auto")
+    critical: Level | None = Field(default=None, description="a score >= 0, or auto")
 
     @model_validator(mode="after")
     def _ordered(self) -> Levels:
-        if self.warning is not None and self.critical is not None and self.warning > self.critical:
+        if (
+            isinstance(self.warning, float | int)
+            and isinstance(self.critical, float | int)
+            and self.warning > self.critical
+        ):
             raise ValueError(f"warning ({self.warning}) must not exceed critical ({self.critical})")
         return self
 
@@ -135,6 +148,39 @@ DEFAULT_THRESHOLDS: dict[str, Levels] = {
     "js": Levels(warning=0.05, critical=0.1),
     "psi": Levels(warning=0.1, critical=0.25),
 }
+
+
+class AutoThresholds(_Model):
+    """How ``auto`` thresholds and the noise floor are simulated (README, How driftmon decides)."""
+
+    warning_quantile: float = Field(
+        default=0.95, gt=0, lt=1, description="an auto warning is the score noise exceeds with probability 1 - this"
+    )
+    critical_quantile: float = Field(
+        default=0.99, gt=0, lt=1, description="an auto critical is the score noise exceeds with probability 1 - this"
+    )
+    draws: int = Field(
+        default=1000, ge=100, le=100_000, description="simulated histogram pairs per feature and sample size"
+    )
+    seed: int = Field(default=0, ge=0, description="seed of the simulation (results are reproducible)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AutoThresholds:
+        if self.warning_quantile > self.critical_quantile:
+            raise ValueError(
+                f"warning_quantile ({self.warning_quantile}) must not exceed "
+                f"critical_quantile ({self.critical_quantile})"
+            )
+        return self
+
+
+class DatasetDrift(_Model):
+    """When the monitor as a whole counts as drifted: a share of its features drifted."""
+
+    share: float = Field(gt=0, le=1, description="dataset drift when at least this share of judged features drifted")
+    severity: Literal["warning", "critical"] = Field(
+        default="critical", description="the severity at which a feature counts as drifted"
+    )
 
 
 class Settings(_Model):
@@ -155,6 +201,21 @@ class Settings(_Model):
     thresholds: Thresholds = Field(
         default_factory=lambda: dict(DEFAULT_THRESHOLDS),
         description="per measure {warning, critical}; null removes an inherited threshold",
+    )
+    significance: float | None = Field(
+        default=0.01,
+        gt=0,
+        lt=1,
+        description="a threshold alerts only if the feature's corrected p-value is at most this; null: no test",
+    )
+    correction: Literal["holm", "bonferroni", "fdr", "none"] = Field(
+        default="holm", description="multiple-testing correction of the p-values across a monitor's features"
+    )
+    auto_thresholds: AutoThresholds = Field(
+        default_factory=AutoThresholds, description="simulation behind auto thresholds and the noise floor"
+    )
+    dataset_drift: DatasetDrift | None = Field(
+        default=None, description="report dataset drift when this share of features drifted (null: off)"
     )
     timeout: Duration | None = Field(
         default=None, description="an evaluation running longer fails (default: 80% of the schedule, at most 5m)"
@@ -254,10 +315,21 @@ class Schedule:
 
 
 @dataclass(frozen=True, slots=True)
+class DatasetDriftRule:
+    """Dataset drift: at least ``share`` of the judged features at ``severity`` or worse."""
+
+    share: float
+    severity: str  # warning | critical
+
+
+ThresholdLevel = float | Literal["auto"] | None
+
+
+@dataclass(frozen=True, slots=True)
 class FeatureConfig:
     name: str
     rule: BinningRule
-    thresholds: Mapping[str, tuple[float | None, float | None]]  # measure -> (warning, critical)
+    thresholds: Mapping[str, tuple[ThresholdLevel, ThresholdLevel]]  # measure -> (warning, critical)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +347,10 @@ class MonitorConfig:
     timeout_s: float | None
     jitter_s: float | None
     base_dir: Path
+    significance: float | None = 0.01  # None: no significance gate
+    correction: str = "holm"
+    null: NullSettings = field(default_factory=NullSettings)  # auto thresholds and noise floor
+    dataset_drift: DatasetDriftRule | None = None
 
     def __hash__(self) -> int:
         return hash(self.name)
@@ -422,6 +498,18 @@ def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path) -> MonitorCon
         timeout_s=parse_duration(settings.timeout) if settings.timeout else None,
         jitter_s=parse_duration(settings.jitter) if settings.jitter else None,
         base_dir=base_dir,
+        significance=settings.significance,
+        correction=settings.correction,
+        null=NullSettings(
+            draws=settings.auto_thresholds.draws,
+            seed=settings.auto_thresholds.seed,
+            quantiles=(settings.auto_thresholds.warning_quantile, settings.auto_thresholds.critical_quantile),
+        ),
+        dataset_drift=(
+            DatasetDriftRule(settings.dataset_drift.share, settings.dataset_drift.severity)
+            if settings.dataset_drift is not None
+            else None
+        ),
     )
 
 
@@ -555,6 +643,7 @@ def _user_path(loc: tuple[str | int, ...], raw: Any) -> tuple[str | int, ...]:
 def _all_keys() -> list[str]:
     keys: set[str] = set()
     models: list[type[BaseModel]] = [ConfigFile, Monitor, Settings, Feature, Binning, Smoothing, Levels, Cron]
+    models += [AutoThresholds, DatasetDrift]
     models += [source.Config for source in SOURCE_TYPES.values()]
     for model in models:
         keys.update(model.model_fields)

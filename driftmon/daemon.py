@@ -51,6 +51,7 @@ from driftmon.errors import ConfigError
 from driftmon.evaluate import CRITICAL, ERROR, WARNING, MonitorResult, ReferenceCache, evaluate
 from driftmon.exporter import Exposition, MonitorState, Snapshot
 from driftmon.logs import event
+from driftmon.shard import Shard, select
 
 log = logging.getLogger("driftmon.daemon")
 
@@ -328,8 +329,11 @@ class _Evaluation:
 class Daemon:
     """Scheduler, results store, reference cache and reload logic (no signals, no HTTP)."""
 
-    def __init__(self, config_path: Path, initial: config.Config, *, workers: int | None = None) -> None:
+    def __init__(
+        self, config_path: Path, initial: config.Config, *, workers: int | None = None, shard: Shard | None = None
+    ) -> None:
         self.config_path = config_path
+        self.shard = shard
         self.store = ResultsStore()
         self.cache = ReferenceCache()
         self.exposition = Exposition(self.store.snapshot)
@@ -372,7 +376,7 @@ class Daemon:
         """Load the config file again; apply it only if it is valid as a whole."""
         with self._reload_lock:
             try:
-                new = config.load(self.config_path)
+                new = load(self.config_path, self.shard)
                 check_schedules(new)
             except Exception as error:  # a ConfigError, or a bug: either way the old config stays
                 if not isinstance(error, ConfigError):
@@ -540,7 +544,21 @@ class Daemon:
 _SIGNALS = {signal.SIGHUP, signal.SIGTERM, signal.SIGINT}
 
 
-def serve(config_path: Path, *, listen: str, lifecycle: bool, log_level: str, log_format: str) -> int:
+def load(config_path: Path, shard: Shard | None) -> config.Config:
+    """The config, with only this shard's monitors (all of them without a shard)."""
+    loaded = config.load(config_path)
+    return replace(loaded, monitors=select(loaded.monitors, shard))
+
+
+def serve(
+    config_path: Path,
+    *,
+    listen: str,
+    lifecycle: bool,
+    log_level: str,
+    log_format: str,
+    shard: Shard | None = None,
+) -> int:
     """Run the daemon until SIGTERM or SIGINT; SIGHUP reloads. Returns the exit status (0).
 
     A bad config or listen address raises ConfigError; a port in use, DriftmonError.
@@ -551,14 +569,14 @@ def serve(config_path: Path, *, listen: str, lifecycle: bool, log_level: str, lo
 
     logs.setup(log_level, log_format)
     disable_created_metrics()  # type: ignore[no-untyped-call]
-    initial = config.load(config_path)
+    initial = load(config_path, shard)
     check_schedules(initial)
     server.parse_listen_address(listen)
     # Signals are taken synchronously by the main thread (sigwait), so no handler ever
     # runs in the middle of a lock; every thread started below inherits the mask.
     previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
     try:
-        daemon = Daemon(config_path, initial)
+        daemon = Daemon(config_path, initial, shard=shard)
         http, _ = server.start(listen, server.App(daemon, lifecycle=lifecycle))
         event(
             log,
@@ -566,6 +584,7 @@ def serve(config_path: Path, *, listen: str, lifecycle: bool, log_level: str, lo
             version=__version__,
             config=config_path,
             monitors=len(initial.monitors),
+            shard=shard or "none",
             listen=listen,
             lifecycle=lifecycle,
         )

@@ -82,13 +82,10 @@ class Smoothing:
 
     def __post_init__(self) -> None:
         if self.method not in ("additive", "epsilon", "none"):
-            raise ValueError(
-                f"unknown smoothing method {self.method!r}; valid: additive, epsilon, none"
-            )
+            raise ValueError(f"unknown smoothing method {self.method!r}; valid: additive, epsilon, none")
         if not (math.isfinite(self.alpha) and self.alpha > 0):
             raise ValueError(
-                f"smoothing alpha must be a finite number > 0, got {self.alpha!r} "
-                "(for no smoothing use method 'none')"
+                f"smoothing alpha must be a finite number > 0, got {self.alpha!r} (for no smoothing use method 'none')"
             )
         if not (0 < self.epsilon < 1):
             raise ValueError(f"smoothing epsilon must be in (0, 1), got {self.epsilon!r}")
@@ -285,13 +282,10 @@ def _counts(live: npt.ArrayLike, reference: npt.ArrayLike) -> tuple[FloatArray, 
     reference_counts = np.asarray(reference, dtype=np.float64)
     if live_counts.shape != reference_counts.shape:
         raise ValueError(
-            f"live and reference counts must have the same shape, got {live_counts.shape} "
-            f"and {reference_counts.shape}"
+            f"live and reference counts must have the same shape, got {live_counts.shape} and {reference_counts.shape}"
         )
     if live_counts.ndim not in (1, 2):
-        raise ValueError(
-            f"counts must be 1-D (bins) or 2-D (features x bins), got shape {live_counts.shape}"
-        )
+        raise ValueError(f"counts must be 1-D (bins) or 2-D (features x bins), got shape {live_counts.shape}")
     for side, counts in (("live", live_counts), ("reference", reference_counts)):
         # min/max propagate NaN, so one pass each catches negative, NaN and infinite counts.
         if counts.size and not (counts.min() >= 0 and counts.max() < np.inf):
@@ -307,9 +301,7 @@ def _normalise(counts: FloatArray) -> FloatArray:
     return counts
 
 
-def _smooth(
-    live: FloatArray, reference: FloatArray, smoothing: Smoothing
-) -> tuple[FloatArray, FloatArray]:
+def _smooth(live: FloatArray, reference: FloatArray, smoothing: Smoothing) -> tuple[FloatArray, FloatArray]:
     """`smooth` without the input checks; never modifies its arguments."""
     kept = (live > 0) | (reference > 0)
     if smoothing.method == "additive":
@@ -325,15 +317,13 @@ def _smooth(
     return p, q
 
 
-def smooth(
-    live: npt.ArrayLike, reference: npt.ArrayLike, smoothing: Smoothing
-) -> tuple[FloatArray, FloatArray]:
+def smooth(live: npt.ArrayLike, reference: npt.ArrayLike, smoothing: Smoothing) -> tuple[FloatArray, FloatArray]:
     """Counts of shape (F, B) or (B,) -> proportions (p, q) of the same shape.
 
     Bins empty on both sides are dropped (0 in both outputs, before and after smoothing);
     the others are smoothed as `smoothing` says. Each row of p and q sums to 1 (within
-    rounding), except a side whose row total is 0, which stays all 0 for ``none`` and
-    ``additive`` smoothing; such rows have no score (see `divergences`).
+    rounding), except where a side's row total is 0: that side has no distribution (all 0
+    with ``none``, smoothing mass only otherwise), and `divergences` scores the row NaN.
 
     Raises ValueError for mismatched shapes, more than 2 dimensions, or negative,
     NaN or infinite counts.
@@ -372,9 +362,7 @@ def divergences(
         raise ValueError(f"measures must be a sequence of names, not the string {measures!r}")
     unknown = [name for name in measures if name not in MEASURES]
     if unknown:
-        raise ValueError(
-            f"unknown measure(s) {', '.join(map(repr, unknown))}; valid: {', '.join(MEASURE_NAMES)}"
-        )
+        raise ValueError(f"unknown measure(s) {', '.join(map(repr, unknown))}; valid: {', '.join(MEASURE_NAMES)}")
     if not (math.isfinite(log_base) and log_base > 0 and log_base != 1):
         raise ValueError(f"log_base must be finite, > 0 and != 1, got {log_base!r}")
 

@@ -12,10 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from driftmon.config import FeatureConfig, MonitorConfig
+from driftmon.config import MonitorConfig
 from driftmon.divergence import divergences
 from driftmon.errors import DriftmonError
 from driftmon.histogram import Histogram, align
+from driftmon.significance import NullSummary, decide, gate, null_summaries
 from driftmon.sources import Source, open_source
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,13 @@ class FeatureResult:
     unseen_fraction: float
     scores: Mapping[str, float]  # may hold +inf (smoothing none), never NaN
     severity: Mapping[str, str]  # measure -> ok | warning | critical | insufficient_data
-    thresholds: Mapping[str, tuple[float | None, float | None]]  # measure -> (warning, critical)
+    # measure -> (warning, critical) as numbers: `auto` resolved at this evaluation's sizes
+    thresholds: Mapping[str, tuple[float | None, float | None]]
     sufficient: bool  # enough live rows (min_samples) to judge drift
+    pvalue: float | None = None  # chi-square test of homogeneity; None: not sufficient or no rows
+    pvalue_adjusted: float | None = None  # after the monitor's multiple-testing correction
+    significant: bool = True  # adjusted p-value <= significance, or the gate is off
+    noise_floor: Mapping[str, float] = field(default_factory=dict)  # mean score under no drift
 
     @property
     def worst(self) -> str:
@@ -55,6 +61,16 @@ class FeatureResult:
             "unseen_fraction": self.unseen_fraction,
             "scores": {m: _json_number(v) for m, v in self.scores.items()},
             "severity": dict(self.severity),
+            "pvalue": self.pvalue,
+            "pvalue_adjusted": self.pvalue_adjusted,
+            "noise_floor": {m: _json_number(v) for m, v in self.noise_floor.items()},
+            "thresholds": {
+                m: {
+                    "warning": None if warning is None else _json_number(warning),
+                    "critical": None if critical is None else _json_number(critical),
+                }
+                for m, (warning, critical) in self.thresholds.items()
+            },
         }
 
 
@@ -71,6 +87,9 @@ class MonitorResult:
     labels: Mapping[str, str] = field(default_factory=dict)
     measures: tuple[str, ...] = ()
     log_base: float = 2.0
+    drifted_features: Mapping[str, int] = field(default_factory=dict)  # warning/critical -> features at it
+    drifted_share: float | None = None  # drifted / judged features; None when none was judged
+    dataset_drift: bool | None = None  # drifted_share >= dataset_drift.share; None when not configured
 
     @property
     def ok(self) -> bool:
@@ -81,6 +100,9 @@ class MonitorResult:
             "monitor": self.monitor,
             "status": self.status,
             "error": self.error,
+            "drifted_features": dict(self.drifted_features),
+            "drifted_share": self.drifted_share,
+            "dataset_drift": self.dataset_drift,
             "features": [f.to_json() for f in self.features],
         }
 
@@ -128,12 +150,12 @@ def evaluate(
     started = clock()
     begun = time.perf_counter()
     try:
-        reference_source = open_source(monitor.reference, monitor.base_dir)
+        reference_source = open_source(monitor.reference, monitor.base_dir, now=started)
         if cache is None:
             reference = reference_source.profile([f.rule for f in monitor.features])
         else:
             reference = cache.get(monitor, reference_source)
-        live_source = open_source(monitor.live, monitor.base_dir)
+        live_source = open_source(monitor.live, monitor.base_dir, now=started)
         live = live_source.count({name: hist.spec for name, hist in reference.items()})
         features = score(monitor, reference, live)
     except DriftmonError as error:
@@ -143,6 +165,7 @@ def evaluate(
         message = f"internal error ({type(error).__name__}: {error}); please report it"
         return _failed(monitor, message, started, time.perf_counter() - begun)
     status = max((f.worst for f in features), key=SEVERITY_ORDER.__getitem__, default=OK)
+    drifted, share, dataset_drift = dataset_level(monitor, features)
     return MonitorResult(
         monitor=monitor.name,
         status=status,
@@ -153,7 +176,28 @@ def evaluate(
         labels=monitor.labels,
         measures=monitor.measures,
         log_base=monitor.log_base,
+        drifted_features=drifted,
+        drifted_share=share,
+        dataset_drift=dataset_drift,
     )
+
+
+def dataset_level(
+    monitor: MonitorConfig, features: tuple[FeatureResult, ...]
+) -> tuple[dict[str, int], float | None, bool | None]:
+    """Features per severity, the share of judged features that drifted, and dataset drift.
+
+    A feature is judged when it had enough live rows and a score; it drifted when its worst
+    severity reaches ``dataset_drift.severity`` (critical when not configured).
+    """
+    counts = {level: sum(f.worst == level for f in features) for level in (WARNING, CRITICAL)}
+    judged = [f for f in features if f.sufficient and f.scores]
+    level = monitor.dataset_drift.severity if monitor.dataset_drift is not None else CRITICAL
+    drifted = sum(SEVERITY_ORDER[f.worst] >= SEVERITY_ORDER[level] for f in judged)
+    share = drifted / len(judged) if judged else None
+    if monitor.dataset_drift is None:
+        return counts, share, None
+    return counts, share, share is not None and share >= monitor.dataset_drift.share
 
 
 def score(
@@ -170,13 +214,33 @@ def score(
     scores = divergences(
         live_counts, reference_counts, monitor.measures, monitor.smoothing, monitor.log_base
     )
+    # Significance: one test per feature with enough live rows, corrected across them.
+    sufficient = np.array([live[f.name].present >= max(monitor.min_samples, 1) for f in monitor.features], dtype=bool)
+    tests = gate(live_counts, reference_counts, sufficient, monitor.significance, monitor.correction)
+    pvalues, adjusted, significant = tests.pvalue, tests.adjusted, tests.significant
+    # Noise floor and `auto` thresholds: the measures under no drift at these sample sizes.
+    null = null_summaries(
+        live_counts, reference_counts, monitor.measures, monitor.smoothing, monitor.log_base, monitor.null
+    )
+    thresholds = [_thresholds(f.thresholds, summary) for f, summary in zip(monitor.features, null, strict=True)]
+    codes = {
+        measure: decide(
+            scores[measure],
+            [_level(t, measure, 0) for t in thresholds],
+            [_level(t, measure, 1) for t in thresholds],
+            significant,
+        )
+        for measure in monitor.measures
+    }
     results = []
     for row, (feature, item) in enumerate(zip(monitor.features, aligned, strict=True)):
         live_hist = live[feature.name]
         has_rows = live_hist.total > 0 and reference[feature.name].total > 0
         values = {m: float(scores[m][row]) for m in monitor.measures} if has_rows else {}
         values = {m: v for m, v in values.items() if not math.isnan(v)}
-        sufficient = live_hist.present >= max(monitor.min_samples, 1)
+        is_sufficient = bool(sufficient[row])
+        severity = {m: _SEVERITY_NAMES[int(codes[m][row])] if is_sufficient else INSUFFICIENT for m in values}
+        summary = null[row]
         results.append(
             FeatureResult(
                 feature=feature.name,
@@ -185,28 +249,45 @@ def score(
                 live_count=live_hist.total,
                 unseen_fraction=item.unseen_fraction,
                 scores=values,
-                severity=_severities(feature, values, sufficient),
-                thresholds=dict(feature.thresholds),
-                sufficient=sufficient,
+                severity=severity,
+                thresholds=thresholds[row],
+                sufficient=is_sufficient,
+                pvalue=_optional(pvalues[row]),
+                pvalue_adjusted=_optional(adjusted[row]),
+                significant=bool(significant[row]),
+                noise_floor=dict(summary.mean) if summary is not None and values else {},
             )
         )
     return tuple(results)
 
 
-def _severities(feature: FeatureConfig, scores: Mapping[str, float], sufficient: bool) -> dict[str, str]:
-    result = {}
-    for measure, value in scores.items():
-        if not sufficient:
-            result[measure] = INSUFFICIENT
-            continue
-        warning, critical = feature.thresholds.get(measure, (None, None))
-        if critical is not None and value >= critical:
-            result[measure] = CRITICAL
-        elif warning is not None and value >= warning:
-            result[measure] = WARNING
-        else:
-            result[measure] = OK
-    return result
+_SEVERITY_NAMES = (OK, WARNING, CRITICAL)  # by the codes of significance.decide
+
+
+def _thresholds(
+    configured: Mapping[str, tuple[float | str | None, float | str | None]], summary: NullSummary | None
+) -> dict[str, tuple[float | None, float | None]]:
+    """Thresholds as numbers: ``auto`` is the null quantile (warning, critical) of this evaluation."""
+    resolved = {}
+    for measure, levels in configured.items():
+        numbers: list[float | None] = []
+        for index, level in enumerate(levels):
+            if level == "auto":
+                numbers.append(summary.quantiles[measure][index] if summary is not None else None)
+            else:
+                numbers.append(None if level is None else float(level))
+        if numbers[0] is not None or numbers[1] is not None:
+            resolved[measure] = (numbers[0], numbers[1])
+    return resolved
+
+
+def _level(thresholds: Mapping[str, tuple[float | None, float | None]], measure: str, index: int) -> float:
+    level = thresholds.get(measure, (None, None))[index]
+    return math.nan if level is None else level
+
+
+def _optional(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
 
 
 def _failed(monitor: MonitorConfig, message: str, started: float, duration: float) -> MonitorResult:

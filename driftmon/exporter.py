@@ -191,8 +191,47 @@ def _alerts(state: MonitorState) -> Samples:
             if value is None or math.isnan(value):
                 continue
             for severity, level in _thresholds(feature, measure):
-                drifted = feature.sufficient and value >= level
+                drifted = feature.sufficient and feature.significant and value >= level
                 yield {"feature": feature.feature, "measure": measure, "severity": severity}, float(drifted)
+
+
+def _noise_floors(measure: str) -> Callable[[MonitorState], Samples]:
+    def samples(state: MonitorState) -> Samples:
+        if measure in state.measures:
+            for feature in state.features:
+                value = feature.noise_floor.get(measure)
+                if value is not None:
+                    yield {"feature": feature.feature}, value
+
+    return samples
+
+
+def _pvalues(state: MonitorState) -> Samples:
+    for feature in state.features:
+        if feature.pvalue is not None:
+            yield {"feature": feature.feature}, feature.pvalue
+
+
+def _adjusted_pvalues(state: MonitorState) -> Samples:
+    for feature in state.features:
+        if feature.pvalue_adjusted is not None:
+            yield {"feature": feature.feature}, feature.pvalue_adjusted
+
+
+def _drifted_features(state: MonitorState) -> Samples:
+    if state.scored is not None:
+        for severity, count in state.scored.drifted_features.items():
+            yield {"severity": severity}, float(count)
+
+
+def _drifted_share(state: MonitorState) -> Samples:
+    if state.scored is not None and state.scored.drifted_share is not None:
+        yield {}, state.scored.drifted_share
+
+
+def _dataset_drift(state: MonitorState) -> Samples:
+    if state.scored is not None and state.scored.dataset_drift is not None:
+        yield {}, float(state.scored.dataset_drift)
 
 
 def _samples(state: MonitorState) -> Samples:
@@ -243,6 +282,10 @@ def _score_specs() -> list[MetricSpec]:
         name = SCORE_METRICS[measure]
         text = f"Score of {measure} at which a feature is at the severity (warning, critical); the unit of {name}"
         specs.append(MetricSpec(f"{name}_threshold", "gauge", _static(text), _score_thresholds(measure)))
+    for measure in MEASURE_NAMES:
+        name = SCORE_METRICS[measure]
+        text = f"Expected {measure} with no drift at the last evaluation's sample sizes (simulated); the unit of {name}"
+        specs.append(MetricSpec(f"{name}_noise_floor", "gauge", _static(text), _noise_floors(measure)))
     return specs
 
 
@@ -253,9 +296,39 @@ MONITOR_METRICS: tuple[MetricSpec, ...] = (
         "gauge",
         _static(
             "1 while the feature is judged drifted by the measure at the severity "
-            "(score >= threshold, with at least min_samples live rows), else 0"
+            "(score >= threshold and corrected p-value <= significance, with at least min_samples live rows), else 0"
         ),
         _alerts,
+    ),
+    MetricSpec(
+        "driftmon_drift_pvalue",
+        "gauge",
+        _static("P-value of the test that live and reference are one distribution (chi-square family, both sizes)"),
+        _pvalues,
+    ),
+    MetricSpec(
+        "driftmon_drift_pvalue_adjusted",
+        "gauge",
+        _static("The p-value after the monitor's multiple-testing correction across its features"),
+        _adjusted_pvalues,
+    ),
+    MetricSpec(
+        "driftmon_drifted_features",
+        "gauge",
+        _static("Features whose worst severity is the severity (warning, critical) at the last successful evaluation"),
+        _drifted_features,
+    ),
+    MetricSpec(
+        "driftmon_drifted_features_ratio",
+        "gauge",
+        _static("Share (0-1) of judged features drifted (at dataset_drift.severity, default critical)"),
+        _drifted_share,
+    ),
+    MetricSpec(
+        "driftmon_dataset_drift",
+        "gauge",
+        _static("1 while the share of drifted features reaches dataset_drift.share, else 0 (only if configured)"),
+        _dataset_drift,
     ),
     MetricSpec(
         "driftmon_samples",

@@ -32,6 +32,9 @@ FORMAT = "driftmon.histograms/v1"
 OTHER = "__other__"
 UNSEEN = "__unseen__"
 MISSING = "__missing__"
+# Reference values behind __other__ are remembered up to this many; past it they are
+# "unknown" (others=None) and every live value outside the top K counts as __other__.
+OTHERS_LIMIT = 10_000
 
 Kind = Literal["numeric", "categorical"]
 Strategy = Literal["quantile", "uniform"]
@@ -72,11 +75,13 @@ class NumericBins:
 
 @dataclass(frozen=True, slots=True)
 class CategoricalBins:
-    """Top-K reference categories; ``others`` are the reference's remaining values, if known.
+    """Top-K reference categories, and ``others``: the reference's remaining values.
 
-    ``others is None`` means the reference's other values are not known (a histogram file
-    that lists only counts): live values outside the top K then count as ``__other__`` if
-    the reference had any other values, else as ``__unseen__``.
+    ``others is None`` means those values are not known (a histogram file without
+    ``other_values`` whose reference has an ``__other__`` count, or more than
+    ``OTHERS_LIMIT`` of them): a live value outside the top K then counts as ``__other__``,
+    since it cannot be told apart from a known one. With ``others`` known, a live value
+    in neither set is ``__unseen__``.
     """
 
     categories: tuple[str, ...]
@@ -239,7 +244,8 @@ def categorical_spec(values: pd.Series | np.ndarray, max_categories: int) -> Cat
     # Sort by count descending, then value, so the bins do not depend on row order.
     order = sorted(frequency.items(), key=lambda item: (-item[1], item[0]))
     categories = tuple(str(value) for value, _ in order[:max_categories])
-    others = frozenset(str(value) for value, _ in order[max_categories:])
+    rest = order[max_categories:]
+    others = frozenset(str(value) for value, _ in rest) if len(rest) <= OTHERS_LIMIT else None
     return CategoricalBins(categories, others)
 
 
@@ -285,8 +291,7 @@ def bin_categorical(spec: CategoricalBins, values: pd.Series | np.ndarray) -> Hi
     n_outside = int(outside.sum())
     if n_outside:
         if spec.others is None:
-            counts[k] = 0.0
-            counts[k + 1] = n_outside
+            counts[k] = n_outside
         else:
             leftover = series[outside]
             n_other = int(leftover.isin(spec.others).sum()) if spec.others else 0
@@ -455,7 +460,8 @@ def _feature_from_document(entry: Any, origin: str, name: str) -> Histogram:
         other_values = entry.get("other_values")
         others: frozenset[str] | None
         if other_values is None:
-            others = None
+            # Unknown values behind a non-zero __other__; none behind a zero one.
+            others = None if values.get(OTHER, 0.0) > 0 else frozenset()
         elif isinstance(other_values, list):
             others = frozenset(str(v) for v in other_values)
         else:

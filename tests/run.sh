@@ -11,6 +11,8 @@ sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 packages=()
 command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
 [ -x /usr/bin/prometheus-alertmanager ] || packages+=(prometheus-alertmanager)
+compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || packages+=(postgresql)
+command -v java >/dev/null 2>&1 || packages+=(default-jre-headless)
 if [ ${#packages[@]} -gt 0 ]; then
   sudo_if_needed apt-get update -q
   DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -q --no-install-recommends "${packages[@]}"
@@ -18,7 +20,7 @@ fi
 
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test]'
+.venv/bin/python -m pip install -q -e '.[test,spark]'
 
 # Missing servers fail the run here instead of being skipped.
 export DRIFTMON_REQUIRE_SERVERS=1

@@ -91,9 +91,7 @@ ORACLES: dict[str, Callable[[list[float], list[float], float], float]] = {
 }
 
 
-def oracle(
-    live: FloatArray, reference: FloatArray, measure: str, smoothing: Smoothing, base: float
-) -> FloatArray:
+def oracle(live: FloatArray, reference: FloatArray, measure: str, smoothing: Smoothing, base: float) -> FloatArray:
     """The measure for every row of 2-D counts, one row at a time."""
     scores = []
     for live_row, reference_row in zip(live, reference, strict=True):
@@ -423,9 +421,7 @@ def test_bad_smoothing_is_rejected(arguments: dict[str, object], message: str) -
 
 # --- Properties ----------------------------------------------------------------------------
 
-counts = st.one_of(
-    st.just(0.0), st.integers(1, 50).map(float), st.floats(1e-3, 1e4, allow_subnormal=False)
-)
+counts = st.one_of(st.just(0.0), st.integers(1, 50).map(float), st.floats(1e-3, 1e4, allow_subnormal=False))
 smoothings = st.one_of(
     st.just(Smoothing("none")),
     st.floats(0.01, 2.0).map(lambda alpha: Smoothing("additive", alpha=alpha)),
@@ -467,9 +463,7 @@ def test_scores_are_in_range(pair: tuple[FloatArray, FloatArray], smoothing: Smo
 
 @PROPERTY_SETTINGS
 @given(histogram_pairs(), smoothings)
-def test_identical_inputs_score_zero(
-    pair: tuple[FloatArray, FloatArray], smoothing: Smoothing
-) -> None:
+def test_identical_inputs_score_zero(pair: tuple[FloatArray, FloatArray], smoothing: Smoothing) -> None:
     """Any histogram compared with itself scores exactly 0.0 (or NaN when it has no counts)."""
     live, _ = pair
     scores = divergences(live, live, MEASURE_NAMES, smoothing)
@@ -486,9 +480,7 @@ def test_symmetric_measures(pair: tuple[FloatArray, FloatArray], smoothing: Smoo
     backward = divergences(reference, live, MEASURE_NAMES, smoothing)
     for name, swapped in [("js", "js"), ("hellinger", "hellinger"), ("tvd", "tvd"),
                           ("psi", "psi"), ("kl", "kl_reverse")]:  # fmt: skip
-        np.testing.assert_allclose(
-            forward[name], backward[swapped], rtol=1e-9, atol=1e-12, err_msg=name
-        )
+        np.testing.assert_allclose(forward[name], backward[swapped], rtol=1e-9, atol=1e-12, err_msg=name)
 
 
 @PROPERTY_SETTINGS

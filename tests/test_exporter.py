@@ -317,3 +317,33 @@ def test_promtool_accepts_the_exposition(snapshot: Snapshot) -> None:
     body, _ = Exposition(lambda: snapshot).render(None)
     check = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, timeout=60)
     assert check.returncode == 0, check.stdout.decode() + check.stderr.decode()
+
+
+def test_significance_metrics_and_gate() -> None:
+    """p-values, noise floors and drifted-feature counts are exported; a score past its threshold but not significant does not alert."""
+    significant = replace(
+        feature("income", {"kl": 0.9, "js": 0.2, "psi": 0.3}),
+        pvalue=1e-12, pvalue_adjusted=3e-12, significant=True, noise_floor={"kl": 0.004, "js": 0.001, "psi": 0.005},
+    )
+    noise = replace(
+        feature("age", {"kl": 0.5, "js": 0.15, "psi": 0.4}),
+        pvalue=0.2, pvalue_adjusted=0.4, significant=False, noise_floor={"kl": 0.3, "js": 0.08, "psi": 0.35},
+    )
+    done = replace(
+        result("credit", (significant, noise)),
+        drifted_features={"warning": 0, "critical": 1}, drifted_share=0.5, dataset_drift=True,
+    )
+    snapshot = Snapshot(1, (state("credit", (), latest=done, scored=done),), reload_successful=True, reload_success_s=1.0)
+    families = scrape(snapshot)
+    pvalues = values(families["driftmon_drift_pvalue"])
+    assert pvalues == {key(monitor="credit", feature="income", team="risk"): 1e-12, key(monitor="credit", feature="age", team="risk"): 0.2}
+    assert values(families["driftmon_drift_pvalue_adjusted"])[key(monitor="credit", feature="age", team="risk")] == 0.4
+    assert values(families["driftmon_js_divergence_noise_floor"])[key(monitor="credit", feature="age", team="risk")] == 0.08
+    drifted = values(families["driftmon_drifted_features"])
+    assert drifted == {key(monitor="credit", severity="warning", team="risk"): 0, key(monitor="credit", severity="critical", team="risk"): 1}
+    assert values(families["driftmon_drifted_features_ratio"]) == {key(monitor="credit", team="risk"): 0.5}
+    assert values(families["driftmon_dataset_drift"]) == {key(monitor="credit", team="risk"): 1}
+    alerts = values(families["driftmon_drift_alert"])
+    assert alerts[key(monitor="credit", feature="income", measure="js", severity="critical", team="risk")] == 1
+    assert alerts[key(monitor="credit", feature="age", measure="js", severity="critical", team="risk")] == 0
+    assert alerts[key(monitor="credit", feature="age", measure="psi", severity="critical", team="risk")] == 0

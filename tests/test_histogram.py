@@ -239,3 +239,26 @@ def test_not_a_histogram_file() -> None:
     """A JSON document without the format marker is refused with the file named."""
     with pytest.raises(DataError, match=r"ref\.json: not a histogram file"):
         from_document({"features": {}}, "ref.json")
+
+
+def test_unknown_other_values_count_as_other() -> None:
+    """Without the reference's other values, live values outside the top K count as __other__; with none behind a zero __other__, as __unseen__."""
+    with_other = from_document(
+        {"format": "driftmon.histograms/v1", "features": {"c": {"kind": "categorical", "counts": {"a": 5, "__other__": 2}}}}, "f"
+    )["c"]
+    without_other = from_document(
+        {"format": "driftmon.histograms/v1", "features": {"c": {"kind": "categorical", "counts": {"a": 5}}}}, "f"
+    )["c"]
+    live = pd.Series(["a", "zz", "yy"])
+    assert bin_categorical(with_other.spec, live).counts.tolist() == [1, 2, 0]
+    assert bin_categorical(without_other.spec, live).counts.tolist() == [1, 0, 2]
+
+
+def test_too_many_other_values_are_not_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past OTHERS_LIMIT reference values behind __other__, they are forgotten and live values outside the top K count as __other__."""
+    import driftmon.histogram as histogram
+
+    monkeypatch.setattr(histogram, "OTHERS_LIMIT", 3)
+    spec = derive_spec(BinningRule("c", kind="categorical", max_categories=1), pd.Series(["a", "a", "b", "c", "d", "e"]))
+    assert isinstance(spec, CategoricalBins) and spec.others is None
+    assert bin_categorical(spec, pd.Series(["a", "b", "new"])).counts.tolist() == [1, 2, 0]

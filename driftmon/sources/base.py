@@ -8,17 +8,24 @@ A source turns its config into histograms for one side of a monitor:
 A source of raw rows subclasses :class:`RowSource` and only yields pandas batches; a
 source that can count where the data lives (a histogram file, SQL, Spark) implements
 ``profile`` and ``count`` itself, so only counts travel.
+
+Every source is opened for one evaluation at one evaluation time ``now`` (UTC): a
+``window: {column, last}`` keeps the rows with ``now - last <= column < now``, and path
+templates (``{now:%Y/%m/%d}``, ``{start:...}``, ``{end:...}``) are filled from it.
 """
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import numpy as np
 import pandas as pd
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from driftmon.errors import DataError
 from driftmon.histogram import (
@@ -30,15 +37,84 @@ from driftmon.histogram import (
     empty,
 )
 
+_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d|w))+$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+DURATION_PATTERN = _DURATION.pattern  # as config.py's durations: 30s, 5m, 1h30m, 1d
+
+
+def duration_seconds(text: str) -> float:
+    """Seconds in a duration already validated against DURATION_PATTERN."""
+    return sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text))
+
+
+class Window(BaseModel):
+    """Only the rows whose ``column`` lies in the last ``last`` before the evaluation time."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    column: str = Field(min_length=1, description="the timestamp column (naive timestamps are UTC)")
+    last: str = Field(
+        pattern=_DURATION.pattern,
+        description="how far back from the evaluation time: 15m, 1h, 1d (rows with now - last <= column < now)",
+    )
+
+    @property
+    def seconds(self) -> float:
+        return duration_seconds(self.last)
+
+    def bounds(self, now: datetime) -> tuple[datetime, datetime]:
+        """``(start, end)`` in UTC: the window keeps ``start <= column < end``."""
+        end = now.astimezone(UTC)
+        return end - timedelta(seconds=self.seconds), end
+
+    def describe(self, now: datetime) -> str:
+        start, end = self.bounds(now)
+        return f"window {self.column} in [{start:%Y-%m-%dT%H:%M:%SZ}, {end:%Y-%m-%dT%H:%M:%SZ})"
+
+
+def as_time(now: datetime | float | None) -> datetime:
+    """An evaluation time as an aware UTC datetime (a float is Unix time; None is now)."""
+    if now is None:
+        return datetime.now(UTC)
+    if isinstance(now, int | float):
+        return datetime.fromtimestamp(now, UTC)
+    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+
+
+def epoch_ns(values: pd.Series) -> np.ndarray:
+    """Timestamps as int64 nanoseconds since the epoch (UTC); null or unparsable -> int64 min.
+
+    Datetimes (naive ones are taken as UTC), ISO 8601 strings and dates are accepted;
+    numbers are Unix seconds.
+    """
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        stamps = pd.to_datetime(values, unit="s", utc=True, errors="coerce")
+    else:
+        stamps = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+    result: np.ndarray = stamps.dt.as_unit("ns").to_numpy(dtype="int64", na_value=np.iinfo(np.int64).min)
+    return result
+
 
 class Source(ABC):
-    """One side (reference or live) of a monitor's data."""
+    """One side (reference or live) of a monitor's data, opened for one evaluation time."""
 
     Config: ClassVar[type[BaseModel]]
 
-    def __init__(self, config: Any, base_dir: Path) -> None:
+    def __init__(self, config: Any, base_dir: Path, now: datetime | float | None = None) -> None:
         self.config = config
         self.base_dir = base_dir
+        self.now = as_time(now)
+
+    @property
+    def window(self) -> Window | None:
+        """The configured live window, if the source type has one."""
+        window = getattr(self.config, "window", None)
+        return window if isinstance(window, Window) else None
+
+    def no_rows(self) -> DataError:
+        """The error for a window that selected no rows (never silently "no data")."""
+        assert self.window is not None
+        return DataError(f"{self.describe()}: the {self.window.describe(self.now)} selected no rows")
 
     @abstractmethod
     def describe(self) -> str:
@@ -70,6 +146,9 @@ class RowSource(Source):
         columns = [rule.name for rule in rules]
         frames = list(self.batches(columns))
         whole = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+        del frames
+        if whole.empty and self.window is not None:
+            raise self.no_rows()
         result: dict[str, Histogram] = {}
         for rule in rules:
             with self._context():
@@ -79,10 +158,14 @@ class RowSource(Source):
 
     def count(self, specs: Mapping[str, BinSpec]) -> dict[str, Histogram]:
         result = {name: empty(spec) for name, spec in specs.items()}
+        rows = 0
         for batch in self.batches(list(specs)):
+            rows += len(batch)
             for name, spec in specs.items():
                 with self._context():
                     result[name] = result[name].merge(bin_values(spec, batch[name], name))
+        if rows == 0 and self.window is not None:
+            raise self.no_rows()
         return result
 
     def _context(self) -> _Context:

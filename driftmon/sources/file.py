@@ -1,20 +1,34 @@
-"""``type: file``: raw rows from CSV, Parquet or JSON Lines files (a path or a glob)."""
+"""``type: file``: raw rows from CSV, Parquet or JSON Lines files (a path or a glob).
+
+Memory stays bounded whatever the size of the files. Parquet is read one column of one
+row group at a time (at most COLUMN_BATCH_ROWS values), binned and dropped, so only one
+feature's batch is ever in memory; a reference needs one whole column at a time (quantile
+edges). CSV and JSON Lines are read in chunks of BATCH_ROWS rows. Only the configured
+features' columns (plus the window's column) are read. With a ``window``, Parquet row groups whose statistics lie
+outside it are skipped without being read, and path templates (``{now:%Y/%m/%d}``,
+``{start:...}``, ``{end:...}``, in UTC) open only the partitions of the window.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
-from collections.abc import Iterator, Sequence
+import string
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from driftmon.errors import DataError, SourceError
-from driftmon.sources.base import RowSource
+from driftmon.histogram import BinningRule, BinSpec, Histogram, bin_values, derive_spec, empty
+from driftmon.sources.base import RowSource, Window, epoch_ns
 
 Format = Literal["csv", "parquet", "jsonl"]
 SUFFIXES: dict[str, Format] = {
@@ -25,67 +39,193 @@ SUFFIXES: dict[str, Format] = {
     ".ndjson": "jsonl",
     ".json": "jsonl",
 }
-BATCH_ROWS = 1_000_000
+# Rows per batch: 10 float64 features at 256 k rows are ~20 MB as Arrow plus as much in
+# pandas; larger batches cost memory and gain little (binning is per-batch vectorised).
+BATCH_ROWS = 262_144
+# Values per read when Parquet is read column by column (8 MB of float64).
+COLUMN_BATCH_ROWS = 1_048_576
+TEMPLATE_FIELDS = frozenset({"now", "start", "end"})
+
+
+def template_fields(path: str) -> set[str]:
+    """The ``{name:format}`` fields a path template uses (ValueError if malformed)."""
+    return {name for _, name, _, _ in string.Formatter().parse(path) if name is not None}
 
 
 class FileSourceConfig(BaseModel):
-    """Rows in files; ``path`` may be a glob, relative to the config file."""
+    """Rows in files; ``path`` may be a glob or a list of them, relative to the config file."""
 
     model_config = ConfigDict(extra="forbid")
     type: Literal["file"]
-    path: str = Field(description="a file or a glob (`data/live/*.parquet`)")
-    format: Format | None = Field(
-        default=None, description="csv, parquet or jsonl; by default from each file's suffix"
+    path: str | list[str] = Field(
+        description="a file, a glob (`data/live/*.parquet`) or a list of them; "
+        "`{now:%Y/%m/%d}`, `{start:...}`, `{end:...}` are filled with the evaluation time "
+        "and the window's bounds (UTC); `{{`/`}}` are literal braces"
     )
+    format: Format | None = Field(default=None, description="csv, parquet or jsonl; by default from each file's suffix")
+    window: Window | None = Field(
+        default=None, description="keep only the rows of the last `last` (e.g. 1h) by `column`"
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _templates(cls, path: str | list[str]) -> str | list[str]:
+        paths = [path] if isinstance(path, str) else path
+        if not paths:
+            raise ValueError("path must name at least one file or glob")
+        sample = datetime(2001, 2, 3, 4, 5, 6)
+        for item in paths:
+            try:
+                names = template_fields(item)
+            except ValueError as error:
+                raise ValueError(f"bad path template {item!r}: {error} (write {{{{ for a brace)") from None
+            unknown = names - TEMPLATE_FIELDS
+            if unknown:
+                raise ValueError(
+                    f"unknown field {sorted(unknown)[0]!r} in path template {item!r} "
+                    "(known: now, start, end, e.g. {now:%Y/%m/%d})"
+                )
+            try:
+                item.format(now=sample, start=sample, end=sample)
+            except (ValueError, IndexError) as error:
+                raise ValueError(f"bad path template {item!r}: {error}") from None
+        return path
+
+    @model_validator(mode="after")
+    def _window_fields(self) -> FileSourceConfig:
+        paths = [self.path] if isinstance(self.path, str) else self.path
+        if self.window is None and any(template_fields(p) & {"start", "end"} for p in paths):
+            raise ValueError("{start} and {end} in a path need a `window:` on the source")
+        return self
 
 
 class FileSource(RowSource):
-    """Reads only the configured features' columns, in batches of at most 1 M rows."""
+    """Reads only the configured features' columns, in batches of at most BATCH_ROWS rows."""
 
     Config = FileSourceConfig
 
-    def __init__(self, config: FileSourceConfig, base_dir: Path) -> None:
-        super().__init__(config, base_dir)
+    def __init__(self, config: FileSourceConfig, base_dir: Path, now: datetime | float | None = None) -> None:
+        super().__init__(config, base_dir, now)
         self.config: FileSourceConfig = config
-        self.pattern = str(base_dir / config.path)
+        paths = [config.path] if isinstance(config.path, str) else config.path
+        start, end = config.window.bounds(self.now) if config.window else (self.now, self.now)
+        # dict: unique, in the user's order ({start} and {end} often name the same day).
+        self.patterns = list(
+            dict.fromkeys(
+                str(base_dir / p.format(now=self.now, start=start, end=end))
+                if template_fields(p)
+                else str(base_dir / p.replace("{{", "{").replace("}}", "}"))
+                for p in paths
+            )
+        )
+        self.pattern = ", ".join(self.patterns)
 
     def describe(self) -> str:
         return self.pattern
 
     def paths(self) -> list[str]:
-        """The files the path or glob names now, sorted; none is a SourceError."""
-        if glob.has_magic(self.pattern):
-            found = sorted(p for p in glob.glob(self.pattern, recursive=True) if os.path.isfile(p))
-            if not found:
-                raise SourceError(f"no file matches {self.pattern}")
-            return found
-        if not os.path.isfile(self.pattern):
-            raise SourceError(f"file {self.pattern} does not exist")
-        return [self.pattern]
+        """The files the paths or globs name now, sorted; none at all is a SourceError."""
+        found: set[str] = set()
+        for pattern in self.patterns:
+            if glob.has_magic(pattern):
+                found.update(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+            elif os.path.isfile(pattern):
+                found.add(pattern)
+        if found:
+            return sorted(found)
+        if len(self.patterns) == 1 and not glob.has_magic(self.patterns[0]):
+            raise SourceError(f"file {self.patterns[0]} does not exist")
+        raise SourceError(f"no file matches {self.pattern}")
 
     def fingerprint(self) -> str:
         parts = []
         for path in self.paths():
             stat = os.stat(path)
             parts.append(f"{path}:{stat.st_mtime_ns}:{stat.st_size}")
+        if self.config.window is not None:
+            parts.append(self.config.window.describe(self.now))
         return "|".join(parts)
 
+    def count(self, specs: Mapping[str, BinSpec]) -> dict[str, Histogram]:
+        paths = self.paths()
+        if not self._all_parquet(paths):
+            return super().count(specs)
+        result = {name: empty(spec) for name, spec in specs.items()}
+        rows = 0
+        for group in self._groups(paths, list(specs)):
+            rows += group.rows
+            for name, spec in specs.items():
+                for values in group.column(name):
+                    with self._context():
+                        result[name] = result[name].merge(bin_values(spec, values, name))
+        if rows == 0 and self.window is not None:
+            raise self.no_rows()
+        return result
+
+    def profile(self, rules: Sequence[BinningRule]) -> dict[str, Histogram]:
+        paths = self.paths()
+        if not self._all_parquet(paths):
+            return super().profile(rules)
+        groups = list(self._groups(paths, [rule.name for rule in rules]))
+        if self.window is not None and sum(g.rows for g in groups) == 0:
+            raise self.no_rows()
+        result: dict[str, Histogram] = {}
+        for rule in rules:  # one whole column at a time: quantile edges need all of it
+            parts = [values for group in groups for values in group.column(rule.name)]
+            whole = pd.concat(parts, ignore_index=True) if parts else _empty_column(paths[0], rule.name)
+            del parts
+            with self._context():
+                spec = derive_spec(rule, whole)
+                result[rule.name] = bin_values(spec, whole, rule.name)
+            del whole
+        return result
+
+    def _all_parquet(self, paths: Sequence[str]) -> bool:
+        return all((self.config.format or self._format_of(path)) == "parquet" for path in paths)
+
+    def _groups(self, paths: Sequence[str], columns: Sequence[str]) -> Iterator[_RowGroup]:
+        """The row groups of these Parquet files that may hold rows of the window (all without one)."""
+        window = self.config.window
+        bounds = _window_ns(window, self.now) if window else None
+        for path in paths:
+            with _reading(path, "parquet"):
+                parquet = pq.ParquetFile(path)
+                names = parquet.schema_arrow.names
+                _absent(path, [*columns, window.column] if window else columns, names)
+                for index in range(parquet.num_row_groups):
+                    rows = parquet.metadata.row_group(index).num_rows
+                    if window is None or bounds is None:
+                        yield _RowGroup(path, index, rows, None)
+                        continue
+                    if not _may_overlap(parquet, index, window.column, bounds):
+                        continue
+                    stamps = parquet.iter_batches(
+                        batch_size=COLUMN_BATCH_ROWS, columns=[window.column], row_groups=[index], use_threads=False
+                    )
+                    parts = [_window_mask(b.column(0).to_pandas(), window.column, bounds, path) for b in stamps]
+                    mask = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+                    if mask.any():
+                        yield _RowGroup(path, index, int(mask.sum()), None if mask.all() else mask)
+
     def batches(self, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+        window = self.config.window
+        wanted = list(columns)
+        read = list(dict.fromkeys([*wanted, window.column])) if window else wanted
+        bounds = _window_ns(window, self.now) if window else None
         for path in self.paths():
             fmt = self.config.format or self._format_of(path)
-            try:
+            with _reading(path, fmt):
                 if fmt == "parquet":
-                    yield from _parquet_batches(path, columns)
+                    chunks = _parquet_batches(path, read, window.column if window else None, bounds)
                 elif fmt == "csv":
-                    yield from _csv_batches(path, columns)
+                    chunks = _csv_batches(path, read)
                 else:
-                    yield from _jsonl_batches(path, columns)
-            except FileNotFoundError:
-                raise SourceError(f"file {path} vanished while being read") from None
-            except (DataError, SourceError):
-                raise
-            except (OSError, ValueError, pa.ArrowException) as error:
-                raise DataError(f"cannot read {path} as {fmt}: {error}") from None
+                    chunks = _jsonl_batches(path, read)
+                for chunk in chunks:
+                    if window is not None and bounds is not None:
+                        keep = _window_mask(chunk[window.column], window.column, bounds, path)
+                        chunk = (chunk if keep.all() else chunk[keep])[wanted]
+                    yield chunk
 
     def _format_of(self, path: str) -> Format:
         suffix = Path(path).suffix.lower()
@@ -98,21 +238,116 @@ class FileSource(RowSource):
             ) from None
 
 
+def _window_ns(window: Window, now: datetime) -> tuple[int, int]:
+    start, end = window.bounds(now)
+    stamps = pd.Series(pd.to_datetime([start, end], utc=True)).dt.as_unit("ns")
+    values = stamps.to_numpy(dtype="int64")
+    return int(values[0]), int(values[1])
+
+
+def _window_mask(values: pd.Series, column: str, bounds: tuple[int, int], path: str) -> np.ndarray:
+    """True for the values with ``start <= value < end`` (null times are outside)."""
+    try:
+        stamps = epoch_ns(values)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise DataError(f"{path}: window column {column!r} does not hold timestamps ({error})") from None
+    unparsable = (stamps == np.iinfo(np.int64).min) & values.notna().to_numpy()
+    if unparsable.any():
+        example = values[unparsable].iloc[0]
+        raise DataError(
+            f"{path}: window column {column!r} holds values that are not timestamps (e.g. {example!r}); "
+            "use datetimes, ISO 8601 text or Unix seconds"
+        )
+    keep: np.ndarray = (stamps >= bounds[0]) & (stamps < bounds[1])
+    return keep
+
+
+class _RowGroup:
+    """One Parquet row group to read, and which of its rows are in the window (None: all)."""
+
+    def __init__(self, path: str, index: int, rows: int, mask: np.ndarray | None) -> None:
+        self.path = path
+        self.index = index
+        self.rows = rows
+        self.mask = mask
+
+    def column(self, name: str) -> Iterator[pd.Series]:
+        """The group's values of one column, at most COLUMN_BATCH_ROWS at a time."""
+        with _reading(self.path, "parquet"):
+            parquet = pq.ParquetFile(self.path)
+            offset = 0
+            batches = parquet.iter_batches(
+                batch_size=COLUMN_BATCH_ROWS, columns=[name], row_groups=[self.index], use_threads=False
+            )
+            for batch in batches:
+                values = batch.column(0).to_pandas()
+                del batch
+                if self.mask is not None:
+                    keep = self.mask[offset : offset + len(values)]
+                    offset += len(values)
+                    values = values[keep].reset_index(drop=True)
+                yield values
+
+
+@contextlib.contextmanager
+def _reading(path: str, fmt: str) -> Iterator[None]:
+    """Turns I/O and decoding failures into errors naming the file."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise SourceError(f"file {path} vanished while being read") from None
+    except (DataError, SourceError):
+        raise
+    except (OSError, ValueError, pa.ArrowException) as error:
+        raise DataError(f"cannot read {path} as {fmt}: {error}") from None
+
+
+def _empty_column(path: str, name: str) -> pd.Series:
+    """A column with no rows, typed as in the file (so the feature's kind is still inferred)."""
+    with _reading(path, "parquet"):
+        field = pq.ParquetFile(path).schema_arrow.field(name)
+    return pd.Series(pa.array([], type=field.type).to_pandas(), name=name)
+
+
 def _absent(path: str, columns: Sequence[str], present: Sequence[str]) -> None:
     missing = [c for c in columns if c not in present]
     if missing:
         shown = ", ".join(list(present)[:20])
-        raise DataError(
-            f"column {', '.join(repr(c) for c in missing)} not found in {path} "
-            f"(its columns: {shown})"
-        )
+        raise DataError(f"column {', '.join(repr(c) for c in missing)} not found in {path} (its columns: {shown})")
 
 
-def _parquet_batches(path: str, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+def _parquet_batches(
+    path: str, columns: Sequence[str], window_column: str | None, bounds: tuple[int, int] | None
+) -> Iterator[pd.DataFrame]:
     parquet = pq.ParquetFile(path)
     _absent(path, columns, parquet.schema_arrow.names)
-    for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=list(columns)):
+    groups = list(range(parquet.num_row_groups))
+    if window_column is not None and bounds is not None:
+        groups = [g for g in groups if _may_overlap(parquet, g, window_column, bounds)]
+    if not groups:
+        return
+    for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=list(columns), row_groups=groups):
         yield batch.to_pandas()
+        del batch
+
+
+def _may_overlap(parquet: pq.ParquetFile, group: int, column: str, bounds: tuple[int, int]) -> bool:
+    """False only when the row group's statistics prove no row of it is in the window."""
+    field = parquet.schema_arrow.field(column)
+    if not (pa.types.is_timestamp(field.type) or pa.types.is_date(field.type)):
+        return True  # strings and numbers: no cheap, safe comparison of the statistics
+    index = parquet.schema_arrow.get_field_index(column)
+    metadata = parquet.metadata.row_group(group)
+    try:
+        statistics = metadata.column(index).statistics
+    except (IndexError, ValueError):
+        return True
+    if statistics is None or not statistics.has_min_max:
+        return True
+    low, high = epoch_ns(pd.Series([statistics.min, statistics.max], dtype=object))
+    if low == np.iinfo(np.int64).min or high == np.iinfo(np.int64).min:
+        return True
+    return bool(high >= bounds[0] and low < bounds[1])
 
 
 def _csv_batches(path: str, columns: Sequence[str]) -> Iterator[pd.DataFrame]:

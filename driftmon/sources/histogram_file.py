@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -28,8 +29,10 @@ class HistogramSource(Source):
 
     Config = HistogramSourceConfig
 
-    def __init__(self, config: HistogramSourceConfig, base_dir: Path) -> None:
-        super().__init__(config, base_dir)
+    def __init__(
+        self, config: HistogramSourceConfig, base_dir: Path, now: datetime | float | None = None
+    ) -> None:
+        super().__init__(config, base_dir, now)
         self.config: HistogramSourceConfig = config
         self.path = (base_dir / config.path).resolve()
 

@@ -1,0 +1,248 @@
+"""``type: spark``: rows in Spark (a table, files, or a query), binned by Spark; only counts come back.
+
+For data that needs a cluster. The binning is the same generated SQL as ``type: sql``
+(:mod:`driftmon.sources.pushdown`), run by Spark SQL: one aggregation per evaluation for
+live data, so the driver collects at most ``bins + 3`` rows per feature. Quantile edges of a
+reference come from order statistics found after a distributed sort (never on one
+partition). PySpark is imported only when a spark source is used (``pip install
+'driftmon[spark]'``, and a Java 17 or 21 runtime).
+
+One Spark session serves the whole process: ``master`` from the config, else
+``$SPARK_MASTER``, else ``local[*]``; ``conf`` entries apply when the session is created.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import threading
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from driftmon.errors import SourceError
+from driftmon.sources.base import DURATION_PATTERN, Window, duration_seconds
+from driftmon.sources.pushdown import SPARK, ColumnType, Engine, Feature, PushdownSource
+
+_SESSION_LOCK = threading.Lock()
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+
+
+class SparkSourceConfig(BaseModel):
+    """Rows of a Spark table, of files Spark reads, or of a Spark SQL query."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["spark"]
+    table: str | None = Field(default=None, description="a table in Spark's catalog (db.table allowed)")
+    path: str | None = Field(
+        default=None, description="files Spark reads (relative to the config file unless a URL like s3a://)"
+    )
+    format: str = Field(default="parquet", description="with path: parquet, orc, csv, json, delta, ...")
+    options: dict[str, str] = Field(default_factory=dict, description="with path: reader options (header: 'true')")
+    query: str | None = Field(default=None, description="a Spark SQL SELECT whose rows are the data")
+    master: str | None = Field(default=None, description="Spark master; default $SPARK_MASTER, else local[*]")
+    conf: dict[str, str] = Field(default_factory=dict, description="Spark settings used when the session starts")
+    window: Window | None = Field(
+        default=None, description="keep only the rows of the last `last` (e.g. 1h) by `column` (pushed into Spark)"
+    )
+    timeout: str = Field(default="30m", pattern=DURATION_PATTERN, description="limit for each Spark job")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SparkSourceConfig:
+        given = [key for key in ("table", "path", "query") if getattr(self, key) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of `table:`, `path:` or `query:`")
+        return self
+
+
+class SparkSource(PushdownSource):
+    """Counts computed by Spark; the driver receives one row per bin."""
+
+    Config = SparkSourceConfig
+
+    def __init__(self, config: SparkSourceConfig, base_dir: Path, now: datetime | float | None = None) -> None:
+        super().__init__(config, base_dir, now)
+        self.config: SparkSourceConfig = config
+
+    @property
+    def master(self) -> str:
+        return self.config.master or os.environ.get("SPARK_MASTER") or "local[*]"
+
+    @property
+    def location(self) -> str | None:
+        path = self.config.path
+        if path is None or _SCHEME.match(path):
+            return path
+        return str(self.base_dir / path)
+
+    def describe(self) -> str:
+        if self.config.table:
+            what = f"table {self.config.table}"
+        elif self.config.path:
+            what = f"{self.config.format} {self.location}"
+        else:
+            flat = " ".join((self.config.query or "").split())
+            what = f"query {flat[:79] + '…' if len(flat) > 80 else flat!r}"
+        return f"spark {what}"
+
+    def fingerprint(self) -> str:
+        parts = [self.master, self.config.table or "", self.location or "", self.config.query or ""]
+        if self.window is not None:
+            parts.append(self.window.describe(self.now))
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+    def engine(self) -> contextlib.AbstractContextManager[Engine]:
+        return _session(self)
+
+    def source_sql(self, engine: Engine) -> str:
+        assert isinstance(engine, _Spark)
+        return f"SELECT * FROM {engine.view}"
+
+    def time_param(self, moment: datetime) -> Any:
+        return moment  # aware UTC: PySpark turns it into the right instant
+
+
+def _spark_session(source: SparkSource) -> Any:
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise SourceError(
+            f"{source.describe()}: type: spark needs PySpark and Java 17+ (pip install 'driftmon[spark]')"
+        ) from None
+    with _SESSION_LOCK:
+        active = SparkSession.getActiveSession()
+        if active is None:
+            builder = SparkSession.builder.master(source.master).appName("driftmon")
+            settings = {"spark.sql.session.timeZone": "UTC", "spark.ui.showConsoleProgress": "false"}
+            if source.master.startswith("local"):
+                # Nothing leaves this machine in local mode: bind the driver to loopback.
+                settings |= {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
+            for key, value in (settings | source.config.conf).items():
+                builder = builder.config(key, value)
+            try:
+                active = builder.getOrCreate()
+            except Exception as error:  # a JVM that will not start, a master out of reach
+                raise SourceError(f"{source.describe()}: cannot start Spark ({_first_line(error)})") from None
+        running = active.sparkContext.master
+        if running != source.master:
+            raise SourceError(
+                f"{source.describe()}: asks for Spark master {source.master} but this process already runs "
+                f"a session on {running} (one Spark session per driftmon process)"
+            )
+        return active
+
+
+_SPARK_TYPES: dict[str, ColumnType] = {
+    **dict.fromkeys(["ByteType", "ShortType", "IntegerType", "LongType"], "integer"),
+    "FloatType": "float",
+    "DoubleType": "float",
+    "DecimalType": "decimal",
+    "BooleanType": "boolean",
+    **dict.fromkeys(["StringType", "VarcharType", "CharType"], "string"),
+}
+
+
+class _Spark(Engine):
+    dialect = SPARK
+
+    def __init__(self, source: SparkSource, spark: Any, view: str, group: str) -> None:
+        self.source = source
+        self.spark = spark
+        self.view = view
+        self.group = group
+
+    def columns(self, source_sql: str) -> dict[str, ColumnType]:
+        schema = self._run(lambda: self.spark.sql(source_sql).schema)
+        return {field.name: _SPARK_TYPES.get(type(field.dataType).__name__, "other") for field in schema.fields}
+
+    def fetch(self, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        rows = self._run(lambda: self.spark.sql(sql, args=dict(params) or None).collect())
+        return [tuple(row) for row in rows]
+
+    def order_statistics(
+        self, typed_sql: str, bound: Mapping[str, Any], feature: Feature, ranks: Sequence[int], count: int
+    ) -> dict[int, float]:
+        """Values at global ranks, found after a distributed sort: partition sizes give each rank's partition."""
+        from pyspark.sql import Window as SparkWindow
+        from pyspark.sql import functions as F
+
+        finite = SPARK.is_finite.format(v=feature.alias)
+        values = self._run(
+            lambda: self.spark.sql(
+                f"SELECT {feature.alias} AS v FROM ({typed_sql}) AS typed WHERE {finite}", args=dict(bound) or None
+            )
+        )
+        # A global sort leaves partition i below partition i+1; cache it so both passes see the same split.
+        ordered = values.orderBy("v").withColumn("pid", F.spark_partition_id()).persist()
+        try:
+            sizes = dict(self._run(lambda: ordered.groupBy("pid").count().collect()))
+            starts: dict[int, int] = {}
+            total = 0
+            for pid in sorted(sizes):
+                starts[pid] = total
+                total += int(sizes[pid])
+            wanted: dict[tuple[int, int], int] = {}
+            for rank in ranks:
+                pid = max(p for p in starts if starts[p] <= rank)
+                wanted[(pid, rank - starts[pid])] = rank
+            condition = F.lit(False)
+            for pid, local in wanted:
+                condition = condition | ((F.col("pid") == pid) & (F.col("rn") == local))
+            ranked = ordered.withColumn("rn", F.row_number().over(SparkWindow.partitionBy("pid").orderBy("v")) - 1)
+            rows = self._run(lambda: ranked.where(condition).select("pid", "rn", "v").collect())
+        finally:
+            ordered.unpersist()
+        return {wanted[(int(row[0]), int(row[1]))]: float(row[2]) for row in rows}
+
+    def _run(self, action: Any) -> Any:
+        context = self.spark.sparkContext
+        context.setJobGroup(self.group, f"driftmon {self.source.describe()}", interruptOnCancel=True)
+        timer = threading.Timer(duration_seconds(self.source.config.timeout), context.cancelJobGroup, [self.group])
+        timer.daemon = True
+        timer.start()
+        try:
+            return action()
+        except SourceError:
+            raise
+        except Exception as error:  # Spark's analysis, parse and job errors all end here
+            if not timer.is_alive() and "cancel" in str(error).lower():
+                raise SourceError(
+                    f"{self.source.describe()}: Spark job took longer than {self.source.config.timeout}, cancelled"
+                ) from None
+            raise SourceError(f"{self.source.describe()}: Spark failed: {_first_line(error)}") from None
+        finally:
+            timer.cancel()
+
+
+def _first_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = lines[0] if lines else type(error).__name__
+    return text if len(text) <= 400 else text[:400] + "…"
+
+
+@contextlib.contextmanager
+def _session(source: SparkSource) -> Iterator[Engine]:
+    spark = _spark_session(source)
+    view = "driftmon_" + uuid.uuid4().hex[:16]
+    engine = _Spark(source, spark, view, group=view)
+    config = source.config
+
+    def frame() -> Any:
+        if config.table is not None:
+            return spark.table(config.table)
+        if config.path is not None:
+            return spark.read.format(config.format).options(**config.options).load(source.location)
+        return spark.sql(config.query)
+
+    engine._run(lambda: frame().createOrReplaceTempView(view))
+    try:
+        yield engine
+    finally:
+        with contextlib.suppress(Exception):
+            spark.catalog.dropTempView(view)

@@ -1,0 +1,472 @@
+"""``type: sql``: rows in a database, binned by the database; only counts come back.
+
+``url`` is a SQLAlchemy URL (put secrets in ``${VAR}``): ``duckdb:///path.db`` or
+``duckdb:///:memory:`` runs DuckDB in-process through its own package (DuckDB can read
+Parquet and CSV globs itself: ``query: SELECT * FROM read_parquet('data/*.parquet')``,
+relative paths being relative to the config file); anything else goes through
+SQLAlchemy (``postgresql+psycopg://user:${PGPASSWORD}@host/db``, ``sqlite:///file.db``…).
+The rows are ``table:`` or ``query:``; the generated SQL is in :mod:`driftmon.sources.pushdown`.
+
+Sessions are read-only where the engine allows it (DuckDB files are opened read-only,
+PostgreSQL transactions are ``READ ONLY``), every query has a time limit, and the URL's
+password never appears in a message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from driftmon.errors import SourceError
+from driftmon.sources.base import DURATION_PATTERN, Window, duration_seconds
+from driftmon.sources.pushdown import (
+    DUCKDB,
+    POSTGRESQL,
+    ColumnType,
+    Dialect,
+    Engine,
+    Feature,
+    Params,
+    PushdownSource,
+    generic_dialect,
+)
+
+_PASSWORD = re.compile(r"(://[^:/@?#]*:)[^@/?#]*@")
+CONNECT_TIMEOUT_S = 10
+
+
+def hide_password(url: str) -> str:
+    """The URL with its password replaced by ``***`` (for messages and logs)."""
+    return _PASSWORD.sub(r"\1***@", url)
+
+
+class SqlSourceConfig(BaseModel):
+    """Rows of a table or a query in a database (DuckDB, PostgreSQL, any SQLAlchemy URL)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["sql"]
+    url: str = Field(
+        description="SQLAlchemy URL: duckdb:///file.db, duckdb:///:memory:, "
+        "postgresql+psycopg://user:${PGPASSWORD}@host:5432/db, sqlite:///file.db"
+    )
+    table: str | None = Field(default=None, description="a table or view (schema.table allowed)")
+    query: str | None = Field(default=None, description="a SELECT whose rows are the data")
+    window: Window | None = Field(
+        default=None, description="keep only the rows of the last `last` (e.g. 1h) by `column` (pushed into the query)"
+    )
+    timeout: str = Field(
+        default="5m", pattern=DURATION_PATTERN, description="limit for each query (and 10 s to connect)"
+    )
+    settings: dict[str, str | int | float | bool] = Field(
+        default_factory=dict,
+        description="session settings, DuckDB and PostgreSQL only: {threads: 1, memory_limit: 300MB} "
+        "for DuckDB, {work_mem: 64MB} for PostgreSQL",
+    )
+
+    @field_validator("settings")
+    @classmethod
+    def _settings(cls, settings: dict[str, str | int | float | bool]) -> dict[str, str | int | float | bool]:
+        for name in settings:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name):
+                raise ValueError(f"{name!r} is not a setting name")
+        return settings
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        if "://" not in url:
+            raise ValueError(
+                f"{hide_password(url)!r} is not a URL like duckdb:///file.db or postgresql+psycopg://host/db"
+            )
+        return url
+
+    @field_validator("query")
+    @classmethod
+    def _query(cls, query: str | None) -> str | None:
+        if query is None:
+            return None
+        stripped = query.strip().rstrip(";").strip()
+        if not stripped:
+            raise ValueError("query is empty")
+        return stripped
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SqlSourceConfig:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("give exactly one of `table:` or `query:`")
+        if self.settings and not self.url.lower().startswith(("duckdb:", "postgresql")):
+            raise ValueError("`settings:` apply to duckdb:/// and postgresql URLs only")
+        return self
+
+    @property
+    def timeout_s(self) -> float:
+        return duration_seconds(self.timeout)
+
+
+class SqlSource(PushdownSource):
+    """A table or query in a database; profile and count run as a few aggregate queries."""
+
+    Config = SqlSourceConfig
+
+    def __init__(self, config: SqlSourceConfig, base_dir: Path, now: datetime | float | None = None) -> None:
+        super().__init__(config, base_dir, now)
+        self.config: SqlSourceConfig = config
+        self.is_duckdb = config.url.lower().startswith("duckdb:")
+
+    def describe(self) -> str:
+        what = f"table {self.config.table}" if self.config.table else f"query {_short(self.config.query or '')!r}"
+        return f"sql {hide_password(self.config.url)} {what}"
+
+    def fingerprint(self) -> str:
+        parts = [self.config.url, self.config.table or "", self.config.query or ""]
+        if self.window is not None:
+            parts.append(self.window.describe(self.now))
+        if self.is_duckdb:
+            path = _duckdb_path(self.config.url, self.base_dir)
+            if path != ":memory:" and os.path.exists(path):
+                stat = os.stat(path)
+                parts.append(f"{stat.st_mtime_ns}:{stat.st_size}")
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+    def engine(self) -> contextlib.AbstractContextManager[Engine]:
+        if self.is_duckdb:
+            return _duckdb_session(self)
+        return _sqlalchemy_session(self)
+
+    def source_sql(self, engine: Engine) -> str:
+        if self.config.query is not None:
+            return self.config.query
+        table = self.config.table or ""
+        return "SELECT * FROM " + ".".join(engine.dialect.quote(part) for part in table.split("."))
+
+    def time_param(self, moment: datetime) -> Any:
+        # DuckDB: a naive UTC timestamp (the session's TimeZone is UTC); others: aware UTC.
+        return moment.astimezone(UTC).replace(tzinfo=None) if self.is_duckdb else moment
+
+    def error(self, action: str, error: BaseException) -> SourceError:
+        """A SourceError naming this source, with the driver's message and no password."""
+        original = getattr(error, "orig", None) or error
+        message = " ".join(str(original).split())
+        password = _password(self.config.url)
+        if password:
+            message = message.replace(password, "***")
+        if len(message) > 400:
+            message = message[:400] + "…"
+        return SourceError(f"{self.describe()}: {action}: {message}")
+
+
+def _literal(value: str | int | float | bool) -> str:
+    """A setting's value as a SQL literal (text quoted, quotes doubled)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _short(text: str, width: int = 80) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _password(url: str) -> str | None:
+    match = re.search(r"://[^:/@?#]*:([^@/?#]*)@", url)
+    return match.group(1) if match and match.group(1) else None
+
+
+# ---------------------------------------------------------------------------
+# DuckDB, in-process
+
+
+def _duckdb_path(url: str, base_dir: Path) -> str:
+    """``duckdb:///:memory:`` -> ``:memory:``; ``duckdb:///x.db`` -> base_dir/x.db; ``duckdb:////abs.db``."""
+    rest = url[len("duckdb:") :].split("?", 1)[0]
+    if rest.startswith("////"):
+        return rest[3:]
+    rest = rest.lstrip("/")
+    if rest in ("", ":memory:"):
+        return ":memory:"
+    return str(base_dir / rest)
+
+
+_DUCKDB_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
+_DUCKDB_TYPES: dict[str, ColumnType] = {
+    **dict.fromkeys(_DUCKDB_INTEGERS + tuple("U" + name for name in _DUCKDB_INTEGERS), "integer"),
+    "FLOAT": "float",
+    "DOUBLE": "float",
+    "BOOLEAN": "boolean",
+    "VARCHAR": "string",
+}
+
+
+class _DuckDB(Engine):
+    dialect = DUCKDB
+
+    def __init__(self, source: SqlSource, connection: Any, duckdb: Any) -> None:
+        self.source = source
+        self.connection = connection
+        self.duckdb = duckdb
+
+    def columns(self, source_sql: str) -> dict[str, ColumnType]:
+        description = self._run(f"SELECT * FROM ({source_sql}) AS src LIMIT 0", {}, describe=True)
+        result: dict[str, ColumnType] = {}
+        for name, kind, *_ in description:
+            text = str(kind).upper()
+            result[str(name)] = "decimal" if text.startswith("DECIMAL") else _DUCKDB_TYPES.get(text, "other")
+        return result
+
+    def fetch(self, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = self._run(sql, params)
+        return rows
+
+    def order_statistics(
+        self, typed_sql: str, bound: Mapping[str, Any], feature: Feature, ranks: Sequence[int], count: int
+    ) -> dict[int, float]:
+        """By selection instead of a sort: DuckDB's ``quantile_disc(q)`` is the value at index
+        ``ceil(count * q) - 1``, so ``q = (r + 0.5) / count`` is rank ``r`` with half a rank to
+        spare against rounding."""
+        params = Params(DUCKDB)
+        params.values.update(bound)
+        fractions = params([(r + 0.5) / count for r in ranks])
+        v = feature.alias
+        sql = (
+            f"SELECT quantile_disc(CASE WHEN {DUCKDB.is_finite.format(v=v)} THEN {v} END, {fractions}) "
+            f"FROM ({typed_sql}) AS typed"
+        )
+        values = self.fetch(sql, params.values)[0][0]
+        return {int(r): float(value) for r, value in zip(ranks, values, strict=True)}
+
+    def _run(self, sql: str, params: Mapping[str, Any], describe: bool = False) -> Any:
+        timeout = self.source.config.timeout_s
+        timer = threading.Timer(timeout, self.connection.interrupt)
+        timer.daemon = True
+        timer.start()
+        try:
+            cursor = self.connection.execute(sql, dict(params)) if params else self.connection.execute(sql)
+            return cursor.description if describe else cursor.fetchall()
+        except self.duckdb.InterruptException:
+            raise SourceError(
+                f"{self.source.describe()}: query took longer than {self.source.config.timeout} and was stopped"
+            ) from None
+        except self.duckdb.Error as error:
+            raise self.source.error("query failed", error) from None
+        finally:
+            timer.cancel()
+
+
+@contextlib.contextmanager
+def _duckdb_session(source: SqlSource) -> Iterator[Engine]:
+    try:
+        import duckdb
+    except ImportError:
+        raise SourceError(
+            f"{source.describe()}: duckdb:/// URLs need the duckdb package (pip install 'driftmon[duckdb]')"
+        ) from None
+    path = _duckdb_path(source.config.url, source.base_dir)
+    if path != ":memory:" and not os.path.exists(path):
+        raise SourceError(f"{source.describe()}: database file {path} does not exist")
+    try:
+        connection = duckdb.connect(path, read_only=path != ":memory:")
+    except duckdb.Error as error:
+        raise source.error("cannot open the database", error) from None
+    try:
+        # Relative paths in read_parquet('...') are relative to the config file, like every path.
+        folder = str(source.base_dir).replace("'", "''")
+        connection.execute(f"SET file_search_path = '{folder}'")
+        # Parquet min/max statistics leave NaN out; DuckDB's statistics propagation trusts
+        # them and folds isnan(v) (and v > max) to false, counting NaN as a number
+        # (seen with duckdb 2.0.0; tests/integration/test_sql_sources.py pins it).
+        connection.execute("SET disabled_optimizers = 'statistics_propagation'")
+        for name, value in source.config.settings.items():
+            connection.execute(f"SET {name} = {_literal(value)}")
+        with contextlib.suppress(duckdb.Error):  # needs the ICU extension, present in the wheels
+            connection.execute("SET TimeZone = 'UTC'")
+        yield _DuckDB(source, connection, duckdb)
+    finally:
+        connection.close()
+
+
+# ---------------------------------------------------------------------------
+# Everything else, through SQLAlchemy
+
+_ENGINES: dict[str, Any] = {}
+_ENGINES_LOCK = threading.Lock()
+
+# PostgreSQL type OIDs (pg_type.oid) -> how driftmon treats the column.
+_PG_TYPES: dict[int, ColumnType] = {
+    16: "boolean",
+    20: "integer",
+    21: "integer",
+    23: "integer",
+    26: "integer",
+    700: "float",
+    701: "float",
+    1700: "decimal",
+    18: "string",
+    19: "string",
+    25: "string",
+    1042: "string",
+    1043: "string",
+}
+
+
+def _sqlalchemy_engine(source: SqlSource) -> Any:
+    """One pooled SQLAlchemy engine per URL for the life of the process."""
+    try:
+        import sqlalchemy
+    except ImportError:
+        raise SourceError(
+            f"{source.describe()}: SQL URLs other than duckdb:/// need SQLAlchemy and a driver "
+            "(pip install 'driftmon[sql]')"
+        ) from None
+    url_text = source.config.url
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(url_text)
+        if engine is not None:
+            return engine
+        try:
+            url = sqlalchemy.engine.make_url(url_text)
+        except (sqlalchemy.exc.ArgumentError, ValueError) as error:
+            raise source.error("not a valid SQLAlchemy URL", error) from None
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            url = url.set(database=str(source.base_dir / url.database))
+        connect_args: dict[str, Any] = {}
+        if url.get_backend_name() == "postgresql":
+            connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
+        try:
+            engine = sqlalchemy.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+        except (ImportError, sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError) as error:
+            raise source.error("cannot use this URL (is its driver installed?)", error) from None
+        _ENGINES[url_text] = engine
+        return engine
+
+
+def _dialect_of(engine: Any) -> Dialect:
+    from sqlalchemy import types
+
+    name = engine.dialect.name
+    if name == "postgresql":
+        return POSTGRESQL
+    quote = engine.dialect.identifier_preparer.quote
+    if name in ("mysql", "mariadb"):
+        return generic_dialect(name, quote, "CHAR", "DOUBLE")
+    compiler = engine.dialect.type_compiler_instance
+    return generic_dialect(name, quote, compiler.process(types.String()), compiler.process(types.Double()))
+
+
+class _SqlAlchemy(Engine):
+    def __init__(self, source: SqlSource, connection: Any, dialect: Dialect) -> None:
+        self.source = source
+        self.connection = connection
+        self.dialect = dialect
+
+    def columns(self, source_sql: str) -> dict[str, ColumnType]:
+        from sqlalchemy import text
+
+        result = self._execute(text(f"SELECT * FROM ({source_sql}) AS src WHERE 1 = 0"), {})
+        description = result.cursor.description or []
+        result.close()
+        names = [str(column[0]) for column in description]
+        types: dict[str, ColumnType] = {}
+        unknown = []
+        dbapi = self.connection.dialect.dbapi
+        for column in description:
+            name, code = str(column[0]), column[1]
+            if self.dialect is POSTGRESQL and isinstance(code, int):
+                types[name] = _PG_TYPES.get(code, "other")
+            elif code is not None and getattr(dbapi, "NUMBER", None) is not None and code == dbapi.NUMBER:
+                types[name] = "float"
+            elif code is not None and getattr(dbapi, "STRING", None) is not None and code == dbapi.STRING:
+                types[name] = "string"
+            else:
+                unknown.append(name)
+        if unknown:  # a driver that does not say (SQLite): look at a few values
+            sample = self._execute(text(f"SELECT * FROM ({source_sql}) AS src"), {})
+            rows = sample.fetchmany(1000)
+            sample.close()
+            for name in unknown:
+                index = names.index(name)
+                value = next((row[index] for row in rows if row[index] is not None), None)
+                types[name] = _python_type(value)
+        return {name: types[name] for name in names}
+
+    def fetch(self, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        from sqlalchemy import text
+
+        result = self._execute(text(sql), params)
+        return [tuple(row) for row in result.fetchall()]
+
+    def run(self, sql: str, params: Mapping[str, Any]) -> None:
+        """A statement whose result is not needed (session settings)."""
+        from sqlalchemy import text
+
+        self._execute(text(sql), params).close()
+
+    def _execute(self, statement: Any, params: Mapping[str, Any]) -> Any:
+        import sqlalchemy
+
+        try:
+            return self.connection.execute(statement, dict(params))
+        except sqlalchemy.exc.OperationalError as error:
+            if self.dialect is POSTGRESQL and "statement timeout" in str(error):
+                raise SourceError(
+                    f"{self.source.describe()}: query took longer than {self.source.config.timeout} and was stopped"
+                ) from None
+            raise self.source.error("query failed", error) from None
+        except sqlalchemy.exc.SQLAlchemyError as error:
+            raise self.source.error("query failed", error) from None
+
+
+def _python_type(value: Any) -> ColumnType:
+    from decimal import Decimal
+
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, Decimal):
+        return "decimal"
+    if isinstance(value, str):
+        return "string"
+    return "other"
+
+
+@contextlib.contextmanager
+def _sqlalchemy_session(source: SqlSource) -> Iterator[Engine]:
+    import sqlalchemy
+
+    engine = _sqlalchemy_engine(source)
+    dialect = _dialect_of(engine)
+    try:
+        connection = engine.connect()
+    except sqlalchemy.exc.SQLAlchemyError as error:
+        raise source.error("cannot connect", error) from None
+    try:
+        session = _SqlAlchemy(source, connection, dialect)
+        if dialect is POSTGRESQL:
+            # Read-only, UTC, and a server-side limit on every statement.
+            session.run("SET TRANSACTION READ ONLY", {})
+            milliseconds = str(int(source.config.timeout_s * 1000))
+            session.run(
+                "SELECT set_config('statement_timeout', :ms, true), set_config('TimeZone', 'UTC', true)",
+                {"ms": milliseconds},
+            )
+            for name, value in source.config.settings.items():
+                session.run("SELECT set_config(:name, :value, true)", {"name": name, "value": str(value)})
+        yield session
+    finally:
+        with contextlib.suppress(sqlalchemy.exc.SQLAlchemyError):
+            connection.rollback()
+        with contextlib.suppress(sqlalchemy.exc.SQLAlchemyError):
+            connection.close()

@@ -1,0 +1,105 @@
+"""Data and checks shared by the tests of the sources that bin where the data lives (SQL, Spark).
+
+The same rows go to every engine; the pandas (file) path's histograms are the oracle.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from driftmon.histogram import BinningRule, Histogram
+from driftmon.sources.base import Source
+from driftmon.sources.file import FileSource, FileSourceConfig
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+RULES = [
+    BinningRule("x"),  # quantile edges; NaN, NULL, ±inf and out-of-range values
+    BinningRule("k", bins=7),  # few distinct values: duplicate quantile edges merge
+    BinningRule("u", strategy="uniform", bins=6),
+    BinningRule("e", edges=(-1.0, 0.0, 0.5, 2.0)),
+    BinningRule("c", max_categories=3),  # top 3 of 7, NULLs, unseen values live
+    BinningRule("flag"),  # booleans are categorical: "True" / "False"
+    BinningRule("i", kind="categorical"),  # integers as categories print as "3"
+]
+
+
+def mixed(n: int, shift: float, seed: int) -> pd.DataFrame:
+    """Rows with every hard case: NaN, NULL (None), ±inf, far-out values, unseen categories."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(shift, 1.0, n)
+    x[rng.random(n) < 0.05] = np.nan
+    x[:4] = [np.inf, -np.inf, 1e6, -1e6]
+    k = rng.integers(0, 5, n).astype(np.float64)
+    k[rng.random(n) < 0.05] = np.nan
+    e = rng.normal(shift, 1.0, n)
+    e[rng.random(n) < 0.05] = np.nan
+    c = rng.choice(["a", "b", "c", "d", "é", "Z", "zz"], n).astype(object)
+    c[rng.random(n) < 0.05] = None
+    if shift:
+        c[:40] = "never-seen"
+    frame = pd.DataFrame(
+        {
+            "x": x,
+            "k": k,
+            "u": rng.uniform(-3, 3 + shift, n),
+            "e": e,
+            "c": c,
+            "flag": rng.random(n) < 0.3 + shift / 10,
+            "i": rng.integers(-3, 4, n),
+            "ts": pd.to_datetime(NOW) - pd.to_timedelta(rng.uniform(0, 7200, n), unit="s"),
+        }
+    )
+    return frame
+
+
+def write_parquet(frame: pd.DataFrame, path: Path, seed: int) -> None:
+    """Parquet keeping NaN as NaN in ``x`` (pandas would store it as null), plus some real nulls."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    nulls = np.random.default_rng(seed).random(len(frame)) < 0.03
+    nulls[:4] = False
+    x = pa.array(frame["x"].to_numpy(), mask=nulls, from_pandas=False)
+    table = table.set_column(table.schema.get_field_index("x"), "x", x)
+    # e: NaN but no ±inf, so the file's min/max statistics are finite and say nothing of NaN
+    # (DuckDB once trusted them and folded isnan() to false).
+    e = pa.array(frame["e"].to_numpy(), from_pandas=False)
+    table = table.set_column(table.schema.get_field_index("e"), "e", e)
+    assert table.column("x").null_count == nulls.sum() and pc.sum(pc.is_nan(table.column("x"))).as_py() > 0
+    pq.write_table(table, path, coerce_timestamps="us", allow_truncated_timestamps=True)  # Spark: no ns times
+
+
+def file_source(folder: Path, name: str, **extra: object) -> FileSource:
+    return FileSource(FileSourceConfig(type="file", path=name, **extra), folder, NOW)  # type: ignore[arg-type]
+
+
+def assert_same(expected: dict[str, Histogram], actual: dict[str, Histogram]) -> None:
+    assert list(actual) == list(expected)
+    for name, want in expected.items():
+        got = actual[name]
+        assert got.spec == want.spec, name
+        np.testing.assert_array_equal(got.counts, want.counts, err_msg=name)
+        assert got.missing == want.missing, name
+
+
+def write_cases(folder: Path) -> Path:
+    """ref.parquet and live.parquet in ``folder``: NaN and NULL in x, NULL in k and c, unseen c live."""
+    write_parquet(mixed(4000, 0.0, 1), folder / "ref.parquet", 11)
+    write_parquet(mixed(2500, 0.6, 2), folder / "live.parquet", 12)
+    return folder
+
+
+def check_both_sides(folder: Path, reference: Source, live: Source) -> None:
+    """Reference (bins and counts) and live counts equal the file path's, bin for bin."""
+    expected_reference = file_source(folder, "ref.parquet").profile(RULES)
+    assert_same(expected_reference, reference.profile(RULES))
+    specs = {name: h.spec for name, h in expected_reference.items()}
+    expected_live = file_source(folder, "live.parquet").count(specs)
+    assert expected_live["c"].counts[-1] == 40  # the unseen values are really there
+    assert expected_live["x"].missing > 0 and expected_live["x"].counts[0] > 0
+    assert_same(expected_live, live.count(specs))

@@ -1,0 +1,134 @@
+"""``type: spark`` in local mode bins with Spark SQL and gets the pandas path's histograms, bin for bin.
+
+Starts one local Spark driver (a JVM, bound to 127.0.0.1) for the module and stops it, and
+its JVM process by pid, at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from driftmon import config
+from driftmon.errors import DataError, SourceError
+from driftmon.evaluate import evaluate
+from driftmon.histogram import BinningRule
+from driftmon.sources.spark import SparkSource, SparkSourceConfig
+from tests.integration.pushdown_cases import NOW, RULES, assert_same, check_both_sides, file_source, write_cases
+from tests.servers import require_binary
+
+pytestmark = [pytest.mark.integration, pytest.mark.spark]
+MASTER = "local[2]"
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[None]:
+    """Java and PySpark present; the session the sources start is stopped, JVM included, afterwards."""
+    require_binary("java")
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode: loopback only
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        from tests.servers import servers_required
+
+        if servers_required():
+            pytest.fail("pyspark is not installed, and DRIFTMON_REQUIRE_SERVERS=1 requires it", pytrace=False)
+        pytest.skip("pyspark is not installed (pip install 'driftmon[spark]')")
+    yield
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    if session is not None:
+        session.stop()
+    gateway = SparkContext._gateway
+    process = getattr(gateway, "proc", None)
+    if gateway is not None:
+        with contextlib.suppress(Exception):
+            gateway.shutdown()
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except Exception:
+            process.kill()
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_cases(tmp_path_factory.mktemp("spark-data"))
+
+
+def spark_source(folder: Path, **fields: object) -> SparkSource:
+    return SparkSource(SparkSourceConfig(type="spark", master=MASTER, **fields), folder, NOW)  # type: ignore[arg-type]
+
+
+def test_spark_over_parquet_equals_the_pandas_path(spark: None, data: Path) -> None:
+    """Reference bins (quantile order statistics after a distributed sort) and live counts match exactly."""
+    check_both_sides(data, spark_source(data, path="ref.parquet"), spark_source(data, path="live.parquet"))
+
+
+def test_spark_query_with_window_equals_the_file_window(spark: None, data: Path) -> None:
+    """A Spark SQL query with a window pushed into it counts the same rows as the file source's window."""
+    specs = {name: h.spec for name, h in file_source(data, "ref.parquet").profile(RULES).items()}
+    window = {"column": "ts", "last": "30m"}
+    expected = file_source(data, "live.parquet", window=window).count(specs)
+    assert 0 < expected["x"].total < 2500
+    query = f"SELECT * FROM parquet.`{data / 'live.parquet'}`"
+    assert_same(expected, spark_source(data, query=query, window=window).count(specs))
+    with pytest.raises(DataError, match=r"spark query .*: the window ts in .* selected no rows"):
+        SparkSource(
+            SparkSourceConfig(type="spark", master=MASTER, query=query, window=window),  # type: ignore[arg-type]
+            data,
+            NOW + timedelta(days=2),
+        ).count(specs)
+
+
+def test_spark_errors_name_the_source(spark: None, data: Path) -> None:
+    """A missing column, table or path, and a failing query, are clear errors naming the Spark source."""
+    spec = file_source(data, "ref.parquet").profile([BinningRule("x")])["x"].spec
+    with pytest.raises(DataError, match=r"spark parquet .*live\.parquet: column 'nope' not found \(its columns: x, k"):
+        spark_source(data, path="live.parquet").count({"nope": spec})
+    with pytest.raises(SourceError, match=r"spark table no_such_table: Spark failed: .*no_such_table"):
+        spark_source(data, table="no_such_table").count({"x": spec})
+    with pytest.raises(SourceError, match=r"spark parquet .*absent\.parquet: Spark failed: .*absent\.parquet"):
+        spark_source(data, path="absent.parquet").count({"x": spec})
+    with pytest.raises(
+        SourceError, match=r"spark query .SELECT raise_error.*Spark failed: \[USER_RAISED_EXCEPTION\] boom"
+    ):
+        spark_source(data, query="SELECT raise_error('boom') AS x").count({"x": spec})
+
+
+def test_spark_monitor_evaluates_end_to_end(spark: None, data: Path, tmp_path: Path) -> None:
+    """A monitor whose live side is Spark gives the same scores as the same monitor on files."""
+    text = f"""
+monitors:
+  - name: on-files
+    reference: {{type: file, path: {data / "ref.parquet"}}}
+    live: {{type: file, path: {data / "live.parquet"}}}
+    features: [x, c]
+  - name: on-spark
+    reference: {{type: file, path: {data / "ref.parquet"}}}
+    live: {{type: spark, master: "{MASTER}", path: {data / "live.parquet"}}}
+    features: [x, c]
+"""
+    path = tmp_path / "driftmon.yaml"
+    path.write_text(text)
+    files, sparked = (evaluate(m) for m in config.load(path).monitors)
+    assert sparked.status != "error", sparked.error
+    assert [f.scores for f in sparked.features] == [f.scores for f in files.features]
+    assert [f.live_count for f in sparked.features] == [2500, 2500]
+
+
+def test_spark_source_needs_exactly_one_of_table_path_query() -> None:
+    """The config refuses a spark source with none, or two, of table/path/query."""
+    with pytest.raises(ValueError, match="exactly one of `table:`, `path:` or `query:`"):
+        SparkSourceConfig(type="spark", table="t", path="p")  # type: ignore[arg-type]

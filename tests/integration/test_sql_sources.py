@@ -1,0 +1,345 @@
+"""``type: sql`` bins where the data lives and gets the pandas path's histograms, bin for bin.
+
+DuckDB runs in-process; PostgreSQL is a real server started here on 127.0.0.1 from the
+``initdb``/``postgres`` binaries (as the ``postgres`` or ``nobody`` user when the tests run
+as root, since PostgreSQL refuses to run as root), and stopped by its pid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from driftmon import config
+from driftmon.errors import DataError, SourceError
+from driftmon.evaluate import evaluate
+from driftmon.histogram import BinningRule, CategoricalBins, NumericBins
+from driftmon.sources import open_source
+from driftmon.sources.sql import SqlSource, SqlSourceConfig
+from tests.integration.pushdown_cases import NOW, RULES, assert_same, check_both_sides, file_source, write_cases
+from tests.servers import free_port, require_binary, running, wait_until
+
+pytestmark = pytest.mark.integration
+duckdb = pytest.importorskip("duckdb")
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ref.parquet and live.parquet, with NaN and NULL in x, NULL in k and c, in one folder."""
+    return write_cases(tmp_path_factory.mktemp("sql-data"))
+
+
+def sql_source(folder: Path, **fields: object) -> SqlSource:
+    return SqlSource(SqlSourceConfig(type="sql", **fields), folder, NOW)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------
+# DuckDB
+
+
+def test_duckdb_over_parquet_equals_the_pandas_path(data: Path) -> None:
+    """DuckDB reading the Parquet files itself gives the file source's histograms exactly."""
+    check_both_sides(
+        data,
+        sql_source(data, url="duckdb:///:memory:", query="SELECT * FROM read_parquet('ref.parquet')"),
+        sql_source(data, url="duckdb:///:memory:", query="SELECT * FROM read_parquet('live.parquet');"),
+    )
+
+
+def test_duckdb_database_file_tables_equal_the_pandas_path(data: Path, tmp_path: Path) -> None:
+    """Tables of a DuckDB file (opened read-only, path relative to the config) give the same histograms."""
+    with duckdb.connect(str(tmp_path / "warehouse.db")) as connection:
+        connection.execute(f"CREATE TABLE ref AS SELECT * FROM read_parquet('{data / 'ref.parquet'}')")
+        connection.execute(
+            f"CREATE SCHEMA s; CREATE TABLE s.live AS SELECT * FROM read_parquet('{data / 'live.parquet'}')"
+        )
+    shutil.copy(data / "ref.parquet", tmp_path / "ref.parquet")
+    shutil.copy(data / "live.parquet", tmp_path / "live.parquet")
+    check_both_sides(
+        tmp_path,
+        sql_source(tmp_path, url="duckdb:///warehouse.db", table="ref"),
+        sql_source(tmp_path, url="duckdb:///warehouse.db", table="s.live"),
+    )
+
+
+def test_duckdb_window_is_pushed_down_and_equals_the_file_window(data: Path) -> None:
+    """window {column, last} keeps the same rows in SQL as in the file source."""
+    specs = {name: h.spec for name, h in file_source(data, "ref.parquet").profile(RULES).items()}
+    window = {"column": "ts", "last": "30m"}
+    expected = file_source(data, "live.parquet", window=window).count(specs)
+    live = pd.read_parquet(data / "live.parquet")
+    in_window = (live["ts"] >= pd.Timestamp(NOW - timedelta(minutes=30))) & (live["ts"] < pd.Timestamp(NOW))
+    assert 0 < expected["x"].total == in_window.sum() < len(live)
+    actual = sql_source(
+        data, url="duckdb:///:memory:", query="SELECT * FROM read_parquet('live.parquet')", window=window
+    ).count(specs)
+    assert_same(expected, actual)
+
+
+def test_duckdb_quantile_edges_equal_numpys_for_many_sizes(tmp_path: Path) -> None:
+    """Order statistics by quantile_disc give numpy's interpolated edges to the last bit, for any n and bins."""
+    rng = np.random.default_rng(5)
+    for case in range(25):
+        n = int(rng.integers(2, 5000))
+        values = rng.normal(0, 10.0 ** int(rng.integers(-4, 5)), n)
+        if case % 3 == 0:
+            values = np.round(values, 1)  # ties and duplicate edges
+        name = f"q{case}.parquet"
+        pd.DataFrame({"x": values}).to_parquet(tmp_path / name, index=False)
+        rule = BinningRule("x", bins=int(rng.integers(2, 40)))
+        expected = file_source(tmp_path, name).profile([rule])
+        actual = sql_source(tmp_path, url="duckdb:///:memory:", query=f"SELECT * FROM read_parquet('{name}')")
+        assert_same(expected, actual.profile([rule]))
+        if np.unique(values).size > 1:  # a constant column gets [v, nextafter(v)] instead
+            oracle = np.unique(np.quantile(values, np.linspace(0, 1, rule.bins + 1)))
+            np.testing.assert_array_equal(expected["x"].spec.edges, oracle)
+
+
+def test_duckdb_windowed_reference_derives_the_same_bins(data: Path) -> None:
+    """A windowed reference gets its quantile edges and top categories from the window's rows only."""
+    window = {"column": "ts", "last": "45m"}
+    expected = file_source(data, "ref.parquet", window=window).profile(RULES)
+    whole = file_source(data, "ref.parquet").profile(RULES)
+    assert expected["x"].spec != whole["x"].spec
+    query = "SELECT * FROM read_parquet('ref.parquet')"
+    assert_same(expected, sql_source(data, url="duckdb:///:memory:", query=query, window=window).profile(RULES))
+
+
+def test_duckdb_window_with_no_rows_is_an_error_naming_the_source(data: Path) -> None:
+    """A window that selects nothing is a DataError naming the source and the window."""
+    source = SqlSource(
+        SqlSourceConfig(
+            type="sql",
+            url="duckdb:///:memory:",
+            query="SELECT * FROM read_parquet('live.parquet')",
+            window={"column": "ts", "last": "1h"},  # type: ignore[arg-type]
+        ),
+        data,
+        NOW + timedelta(days=3),
+    )
+    with pytest.raises(DataError, match=r"read_parquet.*window ts in \[.*selected no rows"):
+        source.count({"x": file_source(data, "ref.parquet").profile([BinningRule("x")])["x"].spec})
+
+
+def test_duckdb_bad_table_column_and_query_are_source_errors(data: Path) -> None:
+    """A missing table, a missing column and a failing query each give a clear error naming the source."""
+    spec = file_source(data, "ref.parquet").profile([BinningRule("x")])["x"].spec
+    with pytest.raises(SourceError, match=r"sql duckdb:///:memory: table nope: query failed: .*nope"):
+        sql_source(data, url="duckdb:///:memory:", table="nope").count({"x": spec})
+    query = "SELECT * FROM read_parquet('live.parquet')"
+    with pytest.raises(DataError, match=r"column 'missing' not found \(its columns: x, k, u"):
+        sql_source(data, url="duckdb:///:memory:", query=query).count({"missing": spec})
+    with pytest.raises(SourceError, match=r"query failed: .*no_such_function"):
+        sql_source(data, url="duckdb:///:memory:", query="SELECT no_such_function(1) AS x").count({"x": spec})
+    with pytest.raises(SourceError, match=r"database file .*absent\.db does not exist"):
+        sql_source(data, url="duckdb:///absent.db", table="t").count({"x": spec})
+
+
+def test_duckdb_query_past_its_timeout_is_stopped(data: Path) -> None:
+    """A query running past `timeout` is interrupted and reported, never left hanging."""
+    spec = file_source(data, "ref.parquet").profile([BinningRule("x")])["x"].spec
+    slow = "SELECT CAST(r.range AS DOUBLE) AS x FROM range(10000000000) AS r"
+    source = sql_source(data, url="duckdb:///:memory:", query=slow, timeout="1s")
+    started = time.monotonic()
+    with pytest.raises(SourceError, match="took longer than 1s and was stopped"):
+        source.count({"x": spec})
+    assert time.monotonic() - started < 30
+
+
+def test_duckdb_settings_apply_to_the_session(data: Path) -> None:
+    """`settings:` are SET in the DuckDB session (threads, memory_limit, ...)."""
+    spec = CategoricalBins(("1",), frozenset())
+    query = "SELECT current_setting('threads') AS s"
+    histogram = sql_source(data, url="duckdb:///:memory:", query=query, settings={"threads": 1}).count({"s": spec})
+    assert histogram["s"].counts.tolist() == [1.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match="`settings:` apply to duckdb:/// and postgresql URLs only"):
+        SqlSourceConfig(type="sql", url="sqlite:///t.db", table="t", settings={"x": 1})  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------
+# Any SQLAlchemy database without GROUPING SETS or percentiles: SQLite
+
+
+def test_sqlite_through_sqlalchemy_equals_the_pandas_path(data: Path, tmp_path: Path) -> None:
+    """The generic dialect (one query per feature, order statistics by ROW_NUMBER) gives the same numbers."""
+    pytest.importorskip("sqlalchemy")
+    rules = [r for r in RULES if r.name not in ("flag",)]  # SQLite has no boolean type
+    with contextlib.closing(sqlite3.connect(tmp_path / "t.db")) as connection:
+        for name in ("ref", "live"):
+            pd.read_parquet(data / f"{name}.parquet").drop(columns=["flag", "ts"]).to_sql(name, connection, index=False)
+    reference = file_source(data, "ref.parquet").profile(rules)
+    assert_same(reference, sql_source(tmp_path, url="sqlite:///t.db", table="ref").profile(rules))
+    specs = {name: h.spec for name, h in reference.items()}
+    expected = file_source(data, "live.parquet").count(specs)
+    assert_same(expected, sql_source(tmp_path, url="sqlite:///t.db", table="live").count(specs))
+
+
+# ---------------------------------------------------------------------------
+# PostgreSQL: a real server
+
+
+def _pg_binary(name: str) -> str:
+    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
+    return found or require_binary(name)
+
+
+PASSWORD = "s3cret-Pa55word"
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[str]:
+    """A throwaway PostgreSQL server on 127.0.0.1; yields its URL without the password."""
+    pytest.importorskip("psycopg")
+    pytest.importorskip("sqlalchemy")
+    initdb, server = _pg_binary("initdb"), _pg_binary("postgres")
+    folder = Path(tempfile.mkdtemp(prefix="driftmon-pg-"))
+    prefix: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: drop to an unprivileged user
+        user = next(u for u in ("postgres", "nobody") if _user_exists(u))
+        account = pwd.getpwnam(user)
+        os.chown(folder, account.pw_uid, account.pw_gid)
+        prefix = [require_binary("setpriv"), f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}", "--clear-groups"]
+    pwfile = folder / "pw"
+    pwfile.write_text(PASSWORD + "\n")
+    os.chmod(pwfile, 0o644)
+    data_dir = folder / "data"
+    try:
+        subprocess.run(
+            [*prefix, initdb, "-D", str(data_dir), "-U", "driftmon", f"--pwfile={pwfile}",
+             "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-locale", "--no-sync"],
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        port = free_port()
+        command = [*prefix, server, "-D", str(data_dir), "-p", str(port), "-k", str(folder),
+                   "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]  # fmt: skip
+        with running(command, log_path=folder / "postgres.log", name="postgres") as process:
+            import psycopg
+
+            dsn = f"host=127.0.0.1 port={port} user=driftmon dbname=postgres password={PASSWORD}"
+            wait_until(lambda: psycopg.connect(dsn, connect_timeout=2).close() is None, 60, message=process.describe())
+            yield f"postgresql+psycopg://driftmon@127.0.0.1:{port}/postgres"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def _with_password(url: str) -> str:
+    return url.replace("driftmon@", f"driftmon:{PASSWORD}@")
+
+
+@pytest.fixture(scope="module")
+def pg_tables(postgres: str, data: Path) -> str:
+    """ref and live tables holding the Parquet rows, with real NaN, NULL and ±Infinity."""
+    import psycopg
+
+    dsn = _with_password(postgres).replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        for name in ("ref", "live"):
+            frame = pd.read_parquet(data / f"{name}.parquet")
+            connection.execute(
+                f"CREATE TABLE {name} (x double precision, k double precision, u double precision, "
+                "e double precision, c text, flag boolean, i integer, ts timestamptz)"
+            )
+            # x and e keep NaN as 'NaN' (missing, like pandas' NaN); k stores NaN as NULL.
+            rows = frame.astype(object).where(frame.notna() | frame.columns.isin(["x", "e"]), None)
+            with connection.cursor().copy(f"COPY {name} ({', '.join(frame.columns)}) FROM STDIN") as copy:
+                for row in rows.itertuples(index=False):
+                    copy.write_row(list(row))
+    return postgres
+
+
+def test_postgresql_equals_the_pandas_path(data: Path, pg_tables: str) -> None:
+    """A real PostgreSQL server returns the file path's histograms (NaN, NULL, ±Infinity, unseen, booleans)."""
+    url = _with_password(pg_tables)
+    rules = RULES
+    expected_reference = file_source(data, "ref.parquet").profile(rules)
+    assert_same(expected_reference, sql_source(data, url=url, table="ref").profile(rules))
+    specs = {name: h.spec for name, h in expected_reference.items()}
+    assert_same(file_source(data, "live.parquet").count(specs), sql_source(data, url=url, table="live").count(specs))
+    window = {"column": "ts", "last": "30m"}
+    assert_same(
+        file_source(data, "live.parquet", window=window).count(specs),
+        sql_source(data, url=url, query="SELECT * FROM public.live", window=window).count(specs),
+    )
+
+
+def test_postgresql_secrets_come_from_the_environment_and_stay_out_of_errors(
+    pg_tables: str, data: Path, tmp_path: Path
+) -> None:
+    """${PGPASSWORD} fills the URL; a refused login is a SourceError that never shows the password."""
+    url = pg_tables.replace("driftmon@", "driftmon:${PGPASSWORD}@")
+    text = f"""
+monitors:
+  - name: pg
+    reference: {{type: file, path: {data / "ref.parquet"}}}
+    live: {{type: sql, url: "{url}", table: live}}
+    features: [x, c]
+"""
+    path = tmp_path / "driftmon.yaml"
+    path.write_text(text)
+    good = config.loads(text, path, {"PGPASSWORD": PASSWORD}).monitors[0]
+    result = evaluate(good)
+    assert result.status != "error", result.error
+    assert [f.live_count for f in result.features] == [2500, 2500]
+    wrong = "not-the-" + PASSWORD
+    bad = config.loads(text, path, {"PGPASSWORD": wrong}).monitors[0]
+    result = evaluate(bad)
+    assert result.status == "error"
+    assert "cannot connect" in (result.error or "") and "password authentication failed" in (result.error or "")
+    assert wrong not in (result.error or "") and PASSWORD not in (result.error or "")
+    assert "driftmon:***@127.0.0.1" in (result.error or "")
+
+
+def test_postgresql_down_is_a_prompt_source_error(data: Path) -> None:
+    """A database nobody listens on is a SourceError within seconds, naming the source."""
+    pytest.importorskip("psycopg")
+    url = f"postgresql+psycopg://driftmon:pw@127.0.0.1:{free_port()}/postgres"
+    source = open_source(SqlSourceConfig(type="sql", url=url, table="live"), data)
+    started = time.monotonic()
+    expected = r"sql postgresql\+psycopg://driftmon:\*\*\*@127.0.0.1:\d+/postgres table live: cannot connect"
+    with pytest.raises(SourceError, match=expected):
+        source.count({"x": NumericBins((0.0, 1.0))})
+    assert time.monotonic() - started < 15
+
+
+def test_postgresql_settings_apply_to_the_transaction(data: Path, pg_tables: str) -> None:
+    """`settings:` become set_config(..., true) in the read-only transaction."""
+    spec = CategoricalBins(("64MB",), frozenset())
+    source = sql_source(
+        data,
+        url=_with_password(pg_tables),
+        query="SELECT current_setting('work_mem') AS s",
+        settings={"work_mem": "64MB"},
+    )
+    assert source.count({"s": spec})["s"].counts.tolist() == [1.0, 0.0, 0.0]
+
+
+def test_postgresql_missing_table_and_column_are_clear_errors(data: Path, pg_tables: str) -> None:
+    """An unknown table names it; an unknown column lists the columns there are."""
+    url = _with_password(pg_tables)
+    spec = file_source(data, "ref.parquet").profile([BinningRule("x")])["x"].spec
+    with pytest.raises(SourceError, match=r"table nope: query failed: .*relation \"nope\" does not exist"):
+        sql_source(data, url=url, table="nope").count({"x": spec})
+    with pytest.raises(DataError, match=r"column 'zz' not found \(its columns: x, k, u, e, c, flag, i, ts\)"):
+        sql_source(data, url=url, table="live").count({"zz": spec})

@@ -1,0 +1,312 @@
+"""The file source: bounded batches, column projection, live windows and path templates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from driftmon import config
+from driftmon.errors import ConfigError, DataError, SourceError
+from driftmon.evaluate import evaluate
+from driftmon.histogram import BinningRule, NumericBins
+from driftmon.sources import file as file_module
+from driftmon.sources.file import FileSource, FileSourceConfig
+
+NOW = datetime(2026, 3, 1, 0, 20, tzinfo=UTC)  # 20 minutes past midnight: a window of 1 h spans two days
+EDGES = NumericBins((-1.0, 0.0, 1.0))
+
+
+def source(folder: Path, path: str | list[str], now: datetime = NOW, **extra: Any) -> FileSource:
+    return FileSource(FileSourceConfig(type="file", path=path, **extra), folder, now)
+
+
+def rows(n: int, seed: int = 0) -> pd.DataFrame:
+    """Numeric x (with NaN), a category, and a timestamp spread over the 2 h before NOW."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, n)
+    x[rng.random(n) < 0.1] = np.nan
+    seconds = rng.uniform(0, 7200, n)
+    return pd.DataFrame(
+        {
+            "x": x,
+            "city": rng.choice(["a", "b", "c"], n),
+            "other": rng.normal(0, 1, n),
+            "ts": pd.Timestamp(NOW).tz_convert(None) - pd.to_timedelta(seconds, unit="s"),
+        }
+    )
+
+
+def oracle(frame: pd.DataFrame, last: timedelta | None = None) -> np.ndarray:
+    """Counts of x over EDGES by the documented rule, after an optional window filter."""
+    if last is not None:
+        end = pd.Timestamp(NOW).tz_convert(None)
+        frame = frame[(frame["ts"] >= end - last) & (frame["ts"] < end)]
+    x = frame["x"].to_numpy()
+    x = x[~np.isnan(x)]
+    e = EDGES.edges
+    return np.array(
+        [(x < e[0]).sum(), ((x >= e[0]) & (x < e[1])).sum(), ((x >= e[1]) & (x <= e[2])).sum(), (x > e[2]).sum()],
+        dtype=np.float64,
+    )
+
+
+# ---------------------------------------------------------------------------
+# bounded memory: batches and projection
+
+
+def test_parquet_is_read_in_bounded_batches_that_merge_to_the_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No batch exceeds BATCH_ROWS, and the merged counts equal binning the whole column."""
+    frame = rows(10_000)
+    pq.write_table(pa.Table.from_pandas(frame), tmp_path / "live.parquet", row_group_size=3000)
+    monkeypatch.setattr(file_module, "BATCH_ROWS", 1000)
+    batches = list(source(tmp_path, "live.parquet").batches(["x"]))
+    assert len(batches) >= 10 and max(len(b) for b in batches) <= 1000
+    assert sum(len(b) for b in batches) == 10_000
+    counts = source(tmp_path, "live.parquet").count({"x": EDGES})["x"]
+    np.testing.assert_array_equal(counts.counts, oracle(frame))
+    assert counts.missing == frame["x"].isna().sum()
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+def test_csv_and_json_lines_are_read_in_chunks_that_merge_to_the_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    """CSV and JSON Lines are chunked too, with the same counts as the whole file."""
+    frame = rows(3000, seed=1).drop(columns=["ts"])
+    path = tmp_path / f"live.{suffix}"
+    if suffix == "csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_json(path, orient="records", lines=True)
+    monkeypatch.setattr(file_module, "BATCH_ROWS", 500)
+    batches = list(source(tmp_path, path.name).batches(["x", "city"]))
+    assert len(batches) == 6 and all(list(b.columns) == ["x", "city"] for b in batches)
+    np.testing.assert_array_equal(source(tmp_path, path.name).count({"x": EDGES})["x"].counts, oracle(frame))
+
+
+def test_only_the_configured_columns_are_read_from_parquet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parquet reads only the features' columns (and the window's), never the whole table."""
+    pq.write_table(pa.Table.from_pandas(rows(100)), tmp_path / "live.parquet")
+    asked: list[list[str]] = []
+    original = pq.ParquetFile.iter_batches
+
+    def spy(self: pq.ParquetFile, *args: Any, **kwargs: Any) -> Iterator[pa.RecordBatch]:
+        asked.append(list(kwargs["columns"]))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", spy)
+    list(source(tmp_path, "live.parquet").batches(["x"]))
+    out = list(source(tmp_path, "live.parquet", window={"column": "ts", "last": "1h"}).batches(["x"]))
+    assert asked == [["x"], ["x", "ts"]]
+    assert all(list(batch.columns) == ["x"] for batch in out)
+    asked.clear()
+    live = source(tmp_path, "live.parquet", window={"column": "ts", "last": "1h"})
+    live.count({"x": EDGES, "city": live.profile([BinningRule("city")])["city"].spec})
+    assert sorted(map(tuple, asked)) == sorted([("ts",), ("city",), ("ts",), ("x",), ("city",)])
+
+
+def test_parquet_is_binned_one_column_of_one_row_group_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """count() and profile() on Parquet read single columns in batches of at most COLUMN_BATCH_ROWS."""
+    frame = rows(10_000)
+    pq.write_table(pa.Table.from_pandas(frame), tmp_path / "live.parquet", row_group_size=4000)
+    monkeypatch.setattr(file_module, "COLUMN_BATCH_ROWS", 1500)
+    seen: list[tuple[tuple[str, ...], int]] = []
+    original = pq.ParquetFile.iter_batches
+
+    def spy(self: pq.ParquetFile, *args: Any, **kwargs: Any) -> Iterator[pa.RecordBatch]:
+        for batch in original(self, *args, **kwargs):
+            seen.append((tuple(kwargs["columns"]), batch.num_rows))
+            yield batch
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", spy)
+    live = source(tmp_path, "live.parquet")
+    histogram = live.count({"x": EDGES})["x"]
+    np.testing.assert_array_equal(histogram.counts, oracle(frame))
+    assert {columns for columns, _ in seen} == {("x",)} and max(n for _, n in seen) <= 1500
+    assert sum(n for _, n in seen) == 10_000
+    reference = live.profile([BinningRule("x"), BinningRule("city")])
+    whole = pd.read_parquet(tmp_path / "live.parquet")
+    np.testing.assert_array_equal(
+        reference["x"].spec.edges, np.unique(np.quantile(whole["x"].dropna(), np.linspace(0, 1, 11)))
+    )
+    assert reference["city"].counts[:3].tolist() == whole["city"].value_counts().tolist()  # most frequent first
+
+
+# ---------------------------------------------------------------------------
+# windows
+
+
+@pytest.mark.parametrize("layout", ["parquet-naive", "parquet-utc", "csv-iso", "jsonl-epoch"])
+def test_window_keeps_the_rows_of_the_last_hour(tmp_path: Path, layout: str) -> None:
+    """`window: {column: ts, last: 1h}` keeps start <= ts < now whatever the timestamp encoding."""
+    frame = rows(5000, seed=2)
+    written = frame.copy()
+    if layout == "parquet-utc":
+        written["ts"] = written["ts"].dt.tz_localize("UTC").dt.tz_convert("Europe/Berlin")
+    elif layout == "csv-iso":
+        written["ts"] = written["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    elif layout == "jsonl-epoch":
+        written["ts"] = (written["ts"] - pd.Timestamp("1970-01-01")) / pd.Timedelta(seconds=1)
+    name = {"parquet-naive": "l.parquet", "parquet-utc": "l.parquet", "csv-iso": "l.csv", "jsonl-epoch": "l.jsonl"}[
+        layout
+    ]
+    if name.endswith(".parquet"):
+        written.to_parquet(tmp_path / name, index=False)
+    elif name.endswith(".csv"):
+        written.to_csv(tmp_path / name, index=False)
+    else:
+        written.to_json(tmp_path / name, orient="records", lines=True, double_precision=15)
+    histogram = source(tmp_path, name, window={"column": "ts", "last": "1h"}).count({"x": EDGES})["x"]
+    expected = oracle(frame, timedelta(hours=1))
+    assert 0 < expected.sum() < oracle(frame).sum()
+    np.testing.assert_array_equal(histogram.counts, expected)
+
+
+def test_window_skips_parquet_row_groups_outside_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Row groups whose timestamp statistics lie outside the window are never read."""
+    frame = rows(4000, seed=3)
+    end = pd.Timestamp(NOW).tz_convert(None)
+    frame["ts"] = end - pd.Timedelta(hours=2) + pd.to_timedelta(np.arange(4000) * 1.8, unit="s")  # in order
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / "live.parquet", row_group_size=1000)
+    read: list[list[int]] = []
+    original = pq.ParquetFile.iter_batches
+
+    def spy(self: pq.ParquetFile, *args: Any, **kwargs: Any) -> Iterator[pa.RecordBatch]:
+        read.append(list(kwargs["row_groups"]))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", spy)
+    histogram = source(tmp_path, "live.parquet", window={"column": "ts", "last": "30m"}).count({"x": EDGES})["x"]
+    assert {g for groups in read for g in groups} == {3}  # in time order: only the last quarter can hold them
+    np.testing.assert_array_equal(histogram.counts, oracle(frame, timedelta(minutes=30)))
+
+
+def test_window_that_selects_no_rows_is_an_error_naming_file_and_window(tmp_path: Path) -> None:
+    """An empty window is a DataError with the path and the window's bounds, not a silent zero."""
+    rows(100).to_parquet(tmp_path / "live.parquet", index=False)
+    later = NOW + timedelta(days=2)
+    with pytest.raises(
+        DataError,
+        match=r"live\.parquet: the window ts in \[2026-03-02T23:20:00Z, 2026-03-03T00:20:00Z\) selected no rows",
+    ):
+        source(tmp_path, "live.parquet", later, window={"column": "ts", "last": "1h"}).count({"x": EDGES})
+    with pytest.raises(DataError, match="selected no rows"):
+        source(tmp_path, "live.parquet", later, window={"column": "ts", "last": "1h"}).profile([BinningRule("x")])
+
+
+def test_window_column_that_is_not_a_time_is_a_data_error(tmp_path: Path) -> None:
+    """Window timestamps that cannot be parsed are reported as the window column's fault."""
+    pd.DataFrame({"x": [1.0, 2.0], "ts": ["yesterday", "today"]}).to_csv(tmp_path / "l.csv", index=False)
+    with pytest.raises(
+        DataError, match=r"l\.csv: window column 'ts' holds values that are not timestamps \(e\.g\. 'yesterday'\)"
+    ):
+        source(tmp_path, "l.csv", window={"column": "ts", "last": "1h"}).count({"x": EDGES})
+
+
+# ---------------------------------------------------------------------------
+# path templates
+
+
+def test_path_template_opens_only_todays_partition(tmp_path: Path) -> None:
+    """`{now:%Y/%m/%d}` is filled with the evaluation time (UTC), so other days are never read."""
+    for day, value in (("2026/02/28", 5.0), ("2026/03/01", 0.5)):
+        (tmp_path / day).mkdir(parents=True)
+        pd.DataFrame({"x": [value] * 10}).to_parquet(tmp_path / day / "part-0.parquet")
+    live = source(tmp_path, "{now:%Y/%m/%d}/*.parquet")
+    assert live.describe() == str(tmp_path / "2026/03/01/*.parquet")
+    np.testing.assert_array_equal(live.count({"x": EDGES})["x"].counts, [0, 0, 10, 0])
+
+
+def test_start_and_end_templates_cover_a_window_across_midnight(tmp_path: Path) -> None:
+    """A list of `{start:...}` and `{end:...}` globs opens both days a window spans, each once."""
+    for day in ("2026/02/28", "2026/03/01", "2026/03/02"):
+        (tmp_path / day).mkdir(parents=True)
+        pd.DataFrame({"x": [0.5] * 10}).to_parquet(tmp_path / day / "p.parquet")
+    paths = ["{start:%Y/%m/%d}/*.parquet", "{end:%Y/%m/%d}/*.parquet"]
+    spanning = source(tmp_path, paths, window={"column": "x", "last": "1h"})
+    assert spanning.paths() == [str(tmp_path / "2026/02/28/p.parquet"), str(tmp_path / "2026/03/01/p.parquet")]
+    noon = source(tmp_path, paths, NOW + timedelta(hours=12), window={"column": "x", "last": "1h"})
+    assert noon.paths() == [str(tmp_path / "2026/03/01/p.parquet")]
+
+
+def test_template_whose_partition_is_missing_names_the_filled_path(tmp_path: Path) -> None:
+    """No file for today's partition is a SourceError showing the path as filled in."""
+    with pytest.raises(SourceError, match=r"no file matches .*2026/03/01/\*\.parquet"):
+        source(tmp_path, "{now:%Y/%m/%d}/*.parquet").paths()
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("d/{today:%Y}/*.csv", "unknown field 'today' in path template"),
+        ("d/{start:%Y}/*.csv", r"\{start\} and \{end\} in a path need a `window:`"),
+        ("d/{now:%Y/*.csv", "bad path template"),
+    ],
+)
+def test_bad_path_templates_are_config_errors(tmp_path: Path, path: str, message: str) -> None:
+    """Template mistakes are found when the config is validated, with the key's path."""
+    text = f"""
+monitors:
+  - name: m
+    reference: {{type: file, path: ref.csv}}
+    live: {{type: file, path: "{path}"}}
+    features: [x]
+"""
+    with pytest.raises(ConfigError, match=rf"monitors\[0\]\.live.*{message}"):
+        config.loads(text, tmp_path / "c.yaml", {})
+
+
+def test_literal_braces_in_a_path_are_doubled(tmp_path: Path) -> None:
+    """`{{` and `}}` stand for literal braces in a path."""
+    (tmp_path / "a{b}").mkdir()
+    pd.DataFrame({"x": [0.5]}).to_csv(tmp_path / "a{b}" / "l.csv", index=False)
+    assert source(tmp_path, "a{{b}}/l.csv").paths() == [str(tmp_path / "a{b}" / "l.csv")]
+
+
+# ---------------------------------------------------------------------------
+# evaluation time
+
+
+def test_evaluate_passes_its_clock_to_the_sources(tmp_path: Path, write: Callable[[str, str], Path]) -> None:
+    """The window is computed from evaluate()'s clock, so a fixed clock gives fixed live rows."""
+    frame = rows(4000, seed=4)
+    frame.to_parquet(tmp_path / "live.parquet", index=False)
+    rows(2000, seed=5).to_parquet(tmp_path / "ref.parquet", index=False)
+    path = write(
+        "driftmon.yaml",
+        """
+        monitors:
+          - name: windowed
+            min_samples: 1
+            reference: {type: file, path: ref.parquet}
+            live: {type: file, path: live.parquet, window: {column: ts, last: 30m}}
+            features: [{name: x, binning: {edges: [-1, 0, 1]}}]
+        """,
+    )
+    monitor = config.load(path).monitors[0]
+    result = evaluate(monitor, clock=lambda: NOW.timestamp())
+    assert result.status != "error", result.error
+    end = pd.Timestamp(NOW).tz_convert(None)
+    in_window = (frame["ts"] >= end - pd.Timedelta(minutes=30)) & (frame["ts"] < end)
+    assert 0 < result.features[0].live_count == in_window.sum() < len(frame)
+
+
+def test_fingerprint_changes_with_the_window(tmp_path: Path) -> None:
+    """A windowed reference is re-binned when the window moves (its fingerprint changes)."""
+    rows(10).to_parquet(tmp_path / "r.parquet", index=False)
+    window = {"column": "ts", "last": "1h"}
+    first = source(tmp_path, "r.parquet", window=window).fingerprint()
+    assert first == source(tmp_path, "r.parquet", window=window).fingerprint()
+    assert first != source(tmp_path, "r.parquet", NOW + timedelta(minutes=5), window=window).fingerprint()
