@@ -108,8 +108,8 @@ class Binning(_Model):
     def _increasing(cls, edges: list[float] | None) -> list[float] | None:
         if edges is None:
             return None
-        if not edges:
-            raise ValueError("edges must list at least one number")
+        if len(edges) < 2:
+            raise ValueError("edges must list at least two numbers (one interior bin)")
         if not all(math.isfinite(e) for e in edges):
             raise ValueError("edges must be finite numbers")
         if any(b <= a for a, b in itertools.pairwise(edges)):

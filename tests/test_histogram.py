@@ -262,3 +262,59 @@ def test_too_many_other_values_are_not_remembered(monkeypatch: pytest.MonkeyPatc
     spec = derive_spec(BinningRule("c", kind="categorical", max_categories=1), pd.Series(["a", "a", "b", "c", "d", "e"]))
     assert isinstance(spec, CategoricalBins) and spec.others is None
     assert bin_categorical(spec, pd.Series(["a", "b", "new"])).counts.tolist() == [1, 2, 0]
+
+
+def test_arrow_text_binning_equals_pandas_binning() -> None:
+    """Strings binned from Arrow (plain, large, dictionary, chunked) count exactly as the pandas path does."""
+    import pyarrow as pa
+
+    rng = np.random.default_rng(11)
+    words = np.array(["a", "b", "c", "d", "e", "f", "g"], dtype=object)
+    reference = pd.Series(rng.choice(words[:5], 3000, p=[0.4, 0.3, 0.15, 0.1, 0.05]), dtype=object)
+    live = rng.choice(words, 2000).astype(object)
+    live[rng.random(2000) < 0.05] = None
+    for max_categories in (3, 10):
+        pandas_spec = derive_spec(BinningRule("w", max_categories=max_categories), reference)
+        arrow_spec = derive_spec(BinningRule("w", max_categories=max_categories), pa.array(reference.tolist()))
+        assert pandas_spec == arrow_spec
+        expected = bin_categorical(pandas_spec, pd.Series(live, dtype=object))
+        plain = pa.array(live.tolist())
+        variants = [
+            plain,
+            plain.cast(pa.large_string()),
+            plain.dictionary_encode(),
+            pa.chunked_array([plain[:700], plain[700:]]),
+            pa.chunked_array([plain[:700].dictionary_encode(), plain[700:].dictionary_encode()]),
+        ]
+        for variant in variants:
+            assert bin_values(pandas_spec, variant, "w") == expected, variant.type
+    unknown = CategoricalBins(("a", "b"), None)
+    assert bin_values(unknown, pa.array(["a", "z", None]), "w") == bin_categorical(unknown, pd.Series(["a", "z", None]))
+
+
+def test_numeric_compare_and_sort_paths_agree() -> None:
+    """Binning by comparisons (few edges) and by sorting (many edges) both match the SPEC definition."""
+    rng = np.random.default_rng(12)
+    x = np.concatenate([rng.normal(0, 3, 200_000), [np.nan] * 7, [np.inf, -np.inf]])
+    for k in (2, 5, 31, 40, 100):
+        edges = np.sort(rng.choice(np.round(rng.normal(0, 3, 1000), 2), k, replace=False))
+        x_with_edges = np.concatenate([x, edges])
+        hist = bin_numeric(NumericBins(tuple(edges)), x_with_edges)
+        expected, missing = oracle_numeric(edges, x_with_edges)
+        np.testing.assert_array_equal(hist.counts, expected)
+        assert hist.missing == missing
+
+
+def test_profile_column_equals_derive_then_bin() -> None:
+    """Profiling a reference column in one pass equals deriving its bins and binning it separately."""
+    import pyarrow as pa
+
+    from driftmon.histogram import profile_column
+
+    rng = np.random.default_rng(13)
+    x = np.concatenate([rng.gamma(2, 2, 10_000), [np.nan, np.inf, -np.inf, 0.0]])
+    columns = [pd.Series(x), pa.array(x), pd.Series(rng.choice(["u", "v", "w"], 500))]
+    for values in columns:
+        for rule in (BinningRule("f"), BinningRule("f", strategy="uniform", bins=7), BinningRule("f", edges=(1.0, 2.0))):
+            spec = derive_spec(rule, values)
+            assert profile_column(rule, values) == bin_values(spec, values, "f")

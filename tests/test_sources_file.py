@@ -104,7 +104,14 @@ def test_only_the_configured_columns_are_read_from_parquet(tmp_path: Path, monke
         asked.append(list(kwargs["columns"]))
         return original(self, *args, **kwargs)
 
+    original_group = pq.ParquetFile.read_row_group
+
+    def spy_group(self: pq.ParquetFile, index: int, *args: Any, **kwargs: Any) -> pa.Table:
+        asked.append(list(kwargs["columns"]))
+        return original_group(self, index, *args, **kwargs)
+
     monkeypatch.setattr(pq.ParquetFile, "iter_batches", spy)
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", spy_group)
     list(source(tmp_path, "live.parquet").batches(["x"]))
     out = list(source(tmp_path, "live.parquet", window={"column": "ts", "last": "1h"}).batches(["x"]))
     assert asked == [["x"], ["x", "ts"]]
@@ -112,16 +119,16 @@ def test_only_the_configured_columns_are_read_from_parquet(tmp_path: Path, monke
     asked.clear()
     live = source(tmp_path, "live.parquet", window={"column": "ts", "last": "1h"})
     live.count({"x": EDGES, "city": live.profile([BinningRule("city")])["city"].spec})
-    assert sorted(map(tuple, asked)) == sorted([("ts",), ("city",), ("ts",), ("x",), ("city",)])
+    # profile: the window column, then the feature; count: the window column, then both features in one read
+    assert sorted(map(tuple, asked)) == sorted([("ts",), ("city",), ("ts",), ("x", "city")])
 
 
-def test_parquet_is_binned_one_column_of_one_row_group_at_a_time(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """count() and profile() on Parquet read single columns in batches of at most COLUMN_BATCH_ROWS."""
+def test_parquet_is_binned_in_bounded_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """count() and profile() on Parquet read at most VALUES_PER_READ values of at most COLUMN_BATCH_ROWS rows at a time."""
     frame = rows(10_000)
     pq.write_table(pa.Table.from_pandas(frame), tmp_path / "live.parquet", row_group_size=4000)
     monkeypatch.setattr(file_module, "COLUMN_BATCH_ROWS", 1500)
+    monkeypatch.setattr(file_module, "VALUES_PER_READ", 1500)  # one column per read
     seen: list[tuple[tuple[str, ...], int]] = []
     original = pq.ParquetFile.iter_batches
 

@@ -15,20 +15,26 @@ import contextlib
 import glob
 import os
 import string
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from driftmon._imports import lazy_import
 from driftmon.errors import DataError, SourceError
-from driftmon.histogram import BinningRule, BinSpec, Histogram, bin_values, derive_spec, empty
+from driftmon.histogram import BinningRule, BinSpec, Histogram, bin_values, empty, profile_column
 from driftmon.sources.base import RowSource, Window, epoch_ns
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_import("pandas")  # ~0.3 s to import; Parquet sources never need it
 
 Format = Literal["csv", "parquet", "jsonl"]
 SUFFIXES: dict[str, Format] = {
@@ -44,6 +50,8 @@ SUFFIXES: dict[str, Format] = {
 BATCH_ROWS = 262_144
 # Values per read when Parquet is read column by column (8 MB of float64).
 COLUMN_BATCH_ROWS = 1_048_576
+VALUES_PER_READ = 8 * 1_048_576  # values decoded per read: 64 MB of float64
+THREADS = min(4, os.cpu_count() or 1)
 TEMPLATE_FIELDS = frozenset({"now", "start", "end"})
 
 
@@ -152,12 +160,13 @@ class FileSource(RowSource):
             return super().count(specs)
         result = {name: empty(spec) for name, spec in specs.items()}
         rows = 0
-        for group in self._groups(paths, list(specs)):
-            rows += group.rows
-            for name, spec in specs.items():
-                for values in group.column(name):
-                    with self._context():
-                        result[name] = result[name].merge(bin_values(spec, values, name))
+        with ThreadPoolExecutor(THREADS) as pool:  # numpy and Arrow release the GIL while binning
+            for parquet in self._open(paths, list(specs)):
+                rows += parquet.rows
+                for batch in parquet.batches(list(specs)):
+                    binned = pool.map(lambda item: self._bin(specs[item[0]], item[1], item[0]), batch.items())
+                    for name, histogram in zip(batch, binned, strict=True):
+                        result[name] = result[name].merge(histogram)
         if rows == 0 and self.window is not None:
             raise self.no_rows()
         return result
@@ -166,36 +175,42 @@ class FileSource(RowSource):
         paths = self.paths()
         if not self._all_parquet(paths):
             return super().profile(rules)
-        groups = list(self._groups(paths, [rule.name for rule in rules]))
-        if self.window is not None and sum(g.rows for g in groups) == 0:
+        files = list(self._open(paths, [rule.name for rule in rules]))
+        if self.window is not None and sum(f.rows for f in files) == 0:
             raise self.no_rows()
         result: dict[str, Histogram] = {}
         for rule in rules:  # one whole column at a time: quantile edges need all of it
-            parts = [values for group in groups for values in group.column(rule.name)]
-            whole = pd.concat(parts, ignore_index=True) if parts else _empty_column(paths[0], rule.name)
+            parts = [chunk for parquet in files for chunk in parquet.column(rule.name)]
+            whole = pa.chunked_array(parts) if parts else _empty_column(paths[0], rule.name)
             del parts
             with self._context():
-                spec = derive_spec(rule, whole)
-                result[rule.name] = bin_values(spec, whole, rule.name)
+                result[rule.name] = profile_column(rule, whole)
             del whole
         return result
+
+    def _bin(self, spec: BinSpec, values: pa.Array, name: str) -> Histogram:
+        with self._context():
+            return bin_values(spec, values, name)
 
     def _all_parquet(self, paths: Sequence[str]) -> bool:
         return all((self.config.format or self._format_of(path)) == "parquet" for path in paths)
 
-    def _groups(self, paths: Sequence[str], columns: Sequence[str]) -> Iterator[_RowGroup]:
-        """The row groups of these Parquet files that may hold rows of the window (all without one)."""
+    def _open(self, paths: Sequence[str], columns: Sequence[str]) -> Iterator[_ParquetFile]:
+        """Each Parquet file opened once, with the row groups that may hold rows of the window."""
         window = self.config.window
         bounds = _window_ns(window, self.now) if window else None
         for path in paths:
             with _reading(path, "parquet"):
-                parquet = pq.ParquetFile(path)
+                # Text columns come as Arrow dictionaries straight from Parquet's dictionary pages.
+                parquet = pq.ParquetFile(path, read_dictionary=list(columns))
                 names = parquet.schema_arrow.names
                 _absent(path, [*columns, window.column] if window else columns, names)
+                groups: list[tuple[int, np.ndarray | None]] = []
+                rows = 0
                 for index in range(parquet.num_row_groups):
-                    rows = parquet.metadata.row_group(index).num_rows
                     if window is None or bounds is None:
-                        yield _RowGroup(path, index, rows, None)
+                        groups.append((index, None))
+                        rows += parquet.metadata.row_group(index).num_rows
                         continue
                     if not _may_overlap(parquet, index, window.column, bounds):
                         continue
@@ -205,7 +220,9 @@ class FileSource(RowSource):
                     parts = [_window_mask(b.column(0).to_pandas(), window.column, bounds, path) for b in stamps]
                     mask = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
                     if mask.any():
-                        yield _RowGroup(path, index, int(mask.sum()), None if mask.all() else mask)
+                        groups.append((index, None if mask.all() else mask))
+                        rows += int(mask.sum())
+            yield _ParquetFile(path, parquet, groups, rows)
 
     def batches(self, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
         window = self.config.window
@@ -262,31 +279,50 @@ def _window_mask(values: pd.Series, column: str, bounds: tuple[int, int], path: 
     return keep
 
 
-class _RowGroup:
-    """One Parquet row group to read, and which of its rows are in the window (None: all)."""
+class _ParquetFile:
+    """One open Parquet file and its row groups to read, each with its window mask (None: all rows)."""
 
-    def __init__(self, path: str, index: int, rows: int, mask: np.ndarray | None) -> None:
+    def __init__(
+        self, path: str, parquet: pq.ParquetFile, groups: list[tuple[int, np.ndarray | None]], rows: int
+    ) -> None:
         self.path = path
-        self.index = index
+        self.parquet = parquet
+        self.groups = groups
         self.rows = rows
-        self.mask = mask
 
-    def column(self, name: str) -> Iterator[pd.Series]:
-        """The group's values of one column, at most COLUMN_BATCH_ROWS at a time."""
+    def column(self, name: str) -> Iterator[pa.Array]:  # plain arrays, so they concatenate cheaply
+        """All the file's values of one column, at most COLUMN_BATCH_ROWS at a time."""
+        for batch in self.batches([name]):
+            values = batch[name]
+            yield from values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+
+    def batches(self, columns: Sequence[str]) -> Iterator[dict[str, pa.Array | pa.ChunkedArray]]:
+        """The columns' values by name, in batches of at most VALUES_PER_READ values.
+
+        Several columns are decoded per read (by Arrow's threads); memory stays bounded by
+        reading at most COLUMN_BATCH_ROWS rows of a slice of the columns at a time.
+        """
         with _reading(self.path, "parquet"):
-            parquet = pq.ParquetFile(self.path)
-            offset = 0
-            batches = parquet.iter_batches(
-                batch_size=COLUMN_BATCH_ROWS, columns=[name], row_groups=[self.index], use_threads=False
-            )
-            for batch in batches:
-                values = batch.column(0).to_pandas()
-                del batch
-                if self.mask is not None:
-                    keep = self.mask[offset : offset + len(values)]
-                    offset += len(values)
-                    values = values[keep].reset_index(drop=True)
-                yield values
+            for index, mask in self.groups:
+                rows = min(self.parquet.metadata.row_group(index).num_rows, COLUMN_BATCH_ROWS)
+                width = max(1, VALUES_PER_READ // max(rows, 1))
+                for start in range(0, len(columns), width):
+                    part = list(columns[start : start + width])
+                    offset = 0
+                    if self.parquet.metadata.row_group(index).num_rows <= COLUMN_BATCH_ROWS:
+                        # A small enough group in one read (iter_batches costs twice as much).
+                        batches: Iterable[Any] = [self.parquet.read_row_group(index, columns=part, use_threads=True)]
+                    else:
+                        batches = self.parquet.iter_batches(
+                            batch_size=COLUMN_BATCH_ROWS, columns=part, row_groups=[index], use_threads=True
+                        )
+                    for batch in batches:
+                        arrays = {name: batch.column(i) for i, name in enumerate(part)}
+                        if mask is not None:
+                            keep = pa.array(mask[offset : offset + batch.num_rows])
+                            offset += batch.num_rows
+                            arrays = {name: array.filter(keep) for name, array in arrays.items()}
+                        yield arrays
 
 
 @contextlib.contextmanager
@@ -302,11 +338,11 @@ def _reading(path: str, fmt: str) -> Iterator[None]:
         raise DataError(f"cannot read {path} as {fmt}: {error}") from None
 
 
-def _empty_column(path: str, name: str) -> pd.Series:
+def _empty_column(path: str, name: str) -> pa.Array:
     """A column with no rows, typed as in the file (so the feature's kind is still inferred)."""
     with _reading(path, "parquet"):
         field = pq.ParquetFile(path).schema_arrow.field(name)
-    return pd.Series(pa.array([], type=field.type).to_pandas(), name=name)
+    return pa.array([], type=field.type)
 
 
 def _absent(path: str, columns: Sequence[str], present: Sequence[str]) -> None:
