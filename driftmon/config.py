@@ -144,7 +144,7 @@ class Levels(_Model):
 
 Thresholds = dict[MeasureName, Levels | None]
 
-DEFAULT_THRESHOLDS: dict[str, Levels] = {
+DEFAULT_THRESHOLDS: dict[MeasureName, Levels | None] = {
     "js": Levels(warning=0.05, critical=0.1),
     "psi": Levels(warning=0.1, critical=0.25),
 }
@@ -250,7 +250,7 @@ class Feature(_Model):
 
 def _source_union() -> Any:
     models = tuple(source.Config for source in SOURCE_TYPES.values())
-    union = models[0]
+    union: Any = models[0]
     for model in models[1:]:
         union = union | model
     return Annotated[union, Field(discriminator="type")]
@@ -359,7 +359,7 @@ class MonitorConfig:
         # Compared on reload: a monitor is "unchanged" when everything resolved is equal.
         if not isinstance(other, MonitorConfig):
             return NotImplemented
-        return all(getattr(self, f) == getattr(other, f) for f in self.__slots__)  # type: ignore[attr-defined]
+        return all(getattr(self, f) == getattr(other, f) for f in self.__slots__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,9 +455,9 @@ def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path) -> MonitorCon
             binning = _overlay(binning, feature.binning)  # type: ignore[assignment]
         if feature.max_categories is not None:
             binning = binning.model_copy(update={"max_categories": feature.max_categories})
-        thresholds = dict(settings.thresholds)
+        thresholds: dict[str, Any] = {str(m): levels for m, levels in settings.thresholds.items()}
         if feature.thresholds is not None:
-            thresholds = _overlay_dict(thresholds, feature.thresholds)
+            thresholds = _overlay_dict(thresholds, {str(m): levels for m, levels in feature.thresholds.items()})
             for measure, levels in feature.thresholds.items():
                 if levels is not None and measure not in measures:
                     raise _PathError(
@@ -472,12 +472,12 @@ def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path) -> MonitorCon
             edges=tuple(binning.edges) if binning.edges is not None else None,
             max_categories=binning.max_categories,
         )
-        levels = {
+        feature_levels: dict[str, tuple[float | Literal["auto"] | None, float | Literal["auto"] | None]] = {
             m: (lv.warning, lv.critical)
             for m, lv in thresholds.items()
             if lv is not None and m in measures and (lv.warning is not None or lv.critical is not None)
         }
-        features.append(FeatureConfig(feature.name, rule, levels))
+        features.append(FeatureConfig(feature.name, rule, feature_levels))
     schedule = (
         Schedule(cron=settings.schedule.cron)
         if isinstance(settings.schedule, Cron)
@@ -551,7 +551,7 @@ class _StrictLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 "while constructing a mapping", node.start_mark, f"duplicate key {key!r}", key_node.start_mark

@@ -61,7 +61,7 @@ def _type(model: type[BaseModel], name: str) -> str:
 
 def _describe(schema: dict[str, Any]) -> str:
     if "$ref" in schema:
-        return schema["$ref"].rsplit("/", 1)[-1]
+        return str(schema["$ref"]).rsplit("/", 1)[-1]
     if "anyOf" in schema:
         return " or ".join(_describe(s) for s in schema["anyOf"])
     if "oneOf" in schema:

@@ -46,7 +46,9 @@ OTHERS_LIMIT = 10_000
 Kind = Literal["numeric", "categorical"]
 if TYPE_CHECKING:
     # One column of values, as a source hands it over: Arrow (Parquet), pandas (CSV, JSON Lines) or numpy.
-    Column = pd.Series | np.ndarray | pa.Array | pa.ChunkedArray
+    from typing import TypeAlias
+
+    Column: TypeAlias = "pd.Series[Any] | np.ndarray[Any, Any] | pa.Array | pa.ChunkedArray"
 Strategy = Literal["quantile", "uniform"]
 
 
@@ -321,8 +323,8 @@ def bin_numeric(spec: NumericBins, values: np.ndarray) -> Histogram:
         flags = buffer[: block.size]
         for i, edge in enumerate(edges):
             below[i] += np.count_nonzero(np.less(block, edge, out=flags))
-        at_most_last += np.count_nonzero(np.less_equal(block, edges[-1], out=flags))
-        present += np.count_nonzero(np.less_equal(block, np.inf, out=flags))
+        at_most_last += int(np.count_nonzero(np.less_equal(block, edges[-1], out=flags)))
+        present += int(np.count_nonzero(np.less_equal(block, np.inf, out=flags)))
     bounds = np.concatenate(([0], below[:-1], [at_most_last], [present]))
     return Histogram(spec, np.diff(bounds).astype(np.float64), float(x.size - present))
 
