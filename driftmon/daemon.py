@@ -48,7 +48,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from driftmon import __version__, config, logs
 from driftmon.config import MonitorConfig
 from driftmon.errors import ConfigError
-from driftmon.evaluate import CRITICAL, ERROR, WARNING, MonitorResult, ReferenceCache, evaluate
+from driftmon.evaluate import CRITICAL, ERROR, WARNING, MonitorResult, ReferenceCache, evaluate, failed
 from driftmon.exporter import Exposition, MonitorState, Snapshot
 from driftmon.logs import event
 from driftmon.shard import Shard, select
@@ -164,20 +164,6 @@ def timeout_s(monitor: MonitorConfig, period: float) -> float:
 
 # ---------------------------------------------------------------------------
 # the results store
-
-
-def _failure(monitor: MonitorConfig, message: str, started: float, duration: float) -> MonitorResult:
-    return MonitorResult(
-        monitor=monitor.name,
-        status=ERROR,
-        error=message,
-        features=(),
-        started_at=started,
-        duration_s=duration,
-        labels=monitor.labels,
-        measures=monitor.measures,
-        log_base=monitor.log_base,
-    )
 
 
 def _trim(result: MonitorResult | None, monitor: MonitorConfig) -> MonitorResult | None:
@@ -302,7 +288,7 @@ class _Evaluation:
             self.result = evaluate(self.monitor, cache)
         except BaseException as error:  # evaluate() never raises; this is belt and braces
             message = f"internal error ({type(error).__name__}: {error}); please report it"
-            self.result = _failure(self.monitor, message, self.started, time.monotonic() - self.begun)
+            self.result = failed(self.monitor, message, self.started, time.monotonic() - self.begun)
         finally:
             self.done.set()
 
@@ -494,7 +480,7 @@ class Daemon:
                 f"the evaluation started {since:.0f}s ago still has not returned (abandoned "
                 f"after its timeout); not starting another until it does"
             )
-            return _failure(monitor, message, time.time(), 0.0)
+            return failed(monitor, message, time.time(), 0.0)
         evaluation = _Evaluation(monitor, self.cache)
         if evaluation.wait(timeout, lambda: self._stop_deadline):
             return evaluation.result
@@ -506,7 +492,7 @@ class Daemon:
         with self._hung_lock:
             self._hung[monitor.name] = evaluation
         message = f"evaluation timed out after {timeout:g}s (abandoned; set `timeout:` to allow longer)"
-        return _failure(monitor, message, evaluation.started, timeout)
+        return failed(monitor, message, evaluation.started, timeout)
 
     def _record(self, monitor: MonitorConfig, result: MonitorResult) -> None:
         state = self.store.record(monitor, result, ended_at=time.time())

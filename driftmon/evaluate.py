@@ -159,11 +159,11 @@ def evaluate(
         live = live_source.count({name: hist.spec for name, hist in reference.items()})
         features = score(monitor, reference, live)
     except DriftmonError as error:
-        return _failed(monitor, str(error), started, time.perf_counter() - begun)
+        return failed(monitor, str(error), started, time.perf_counter() - begun)
     except Exception as error:  # one broken monitor must never take the others down
         log.debug("unexpected error in monitor %s", monitor.name, exc_info=True)
         message = f"internal error ({type(error).__name__}: {error}); please report it"
-        return _failed(monitor, message, started, time.perf_counter() - begun)
+        return failed(monitor, message, started, time.perf_counter() - begun)
     status = max((f.worst for f in features), key=SEVERITY_ORDER.__getitem__, default=OK)
     drifted, share, dataset_drift = dataset_level(monitor, features)
     return MonitorResult(
@@ -290,7 +290,8 @@ def _optional(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
 
 
-def _failed(monitor: MonitorConfig, message: str, started: float, duration: float) -> MonitorResult:
+def failed(monitor: MonitorConfig, message: str, started: float, duration: float) -> MonitorResult:
+    """The result of an evaluation that failed with ``message`` (no features)."""
     return MonitorResult(
         monitor=monitor.name,
         status=ERROR,
