@@ -50,7 +50,7 @@ SUFFIXES: dict[str, Format] = {
 BATCH_ROWS = 262_144
 # Values per read when Parquet is read column by column (8 MB of float64).
 COLUMN_BATCH_ROWS = 1_048_576
-VALUES_PER_READ = 8 * 1_048_576  # values decoded per read: 64 MB of float64
+VALUES_PER_READ = 4 * 1_048_576  # values decoded per read: 32 MB of float64
 THREADS = min(4, os.cpu_count() or 1)
 TEMPLATE_FIELDS = frozenset({"now", "start", "end"})
 
