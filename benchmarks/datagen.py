@@ -1,0 +1,163 @@
+"""Benchmark data, generated with fixed seeds into benchmarks/data/ (gitignored).
+
+Every file is written once and reused while its manifest (shape, seed, generator version)
+matches, so repeated runs of the harness do not pay for generation again.
+
+Tables (Parquet, snappy, pyarrow's default row groups of 1 Mi rows; strings stored as
+plain strings, not as Arrow dictionaries, so no reader gets a head start from metadata):
+
+- numeric columns ``n00..``: normal, lognormal, uniform, small integers (many ties, so
+  quantile edges merge), exponential with NaN and nulls; the live side drifts a little.
+- categorical columns ``c0..``: Zipf-like strings with cardinalities 3 to 5,000 (so the
+  top-50 / ``__other__`` logic is exercised), 1 % nulls in one, unseen values in live.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+GENERATOR_VERSION = 1
+CHUNK_ROWS = 1_000_000
+CARDINALITIES = (3, 12, 40, 200, 5000)
+
+
+def numeric_names(count: int) -> list[str]:
+    return [f"n{i:03d}" if count > 100 else f"n{i:02d}" for i in range(count)]
+
+
+def categorical_names(count: int) -> list[str]:
+    return [f"c{i}" if count <= 10 else f"c{i:02d}" for i in range(count)]
+
+
+def _numeric(rng: np.random.Generator, i: int, rows: int, live: bool) -> pa.Array:
+    shift = (0.05 * (i % 4)) if live else 0.0  # some columns drift, some do not
+    kind = i % 5
+    if kind == 0:
+        values = rng.normal(shift, 1.0, rows)
+    elif kind == 1:
+        values = rng.lognormal(shift, 0.75, rows)
+    elif kind == 2:
+        values = rng.uniform(0.0, 100.0 + 10 * shift, rows)
+    elif kind == 3:
+        values = rng.poisson(3.0 + shift, rows).astype(np.float64)
+    else:
+        values = rng.exponential(1.0 + shift, rows)
+        values[rng.random(rows) < 0.02] = np.nan  # NaN values
+        nulls = rng.random(rows) < 0.01  # and real Parquet nulls
+        return pa.array(values, mask=nulls)
+    return pa.array(values)
+
+
+def _probabilities(cardinality: int, live: bool, rng: np.random.Generator) -> np.ndarray:
+    weights = 1.0 / np.arange(1, cardinality + 1) ** 1.1
+    if live:
+        weights = weights * rng.uniform(0.8, 1.25, cardinality)
+    return weights / weights.sum()
+
+
+def _categorical(rng: np.random.Generator, j: int, rows: int, live: bool, labels_rng: np.random.Generator) -> pa.Array:
+    cardinality = CARDINALITIES[j % len(CARDINALITIES)]
+    probabilities = _probabilities(cardinality, live, labels_rng)
+    labels = [f"c{j}_v{k}" for k in range(cardinality)]
+    if live:  # a few values the reference never had
+        labels += [f"c{j}_new{k}" for k in range(3)]
+        probabilities = np.concatenate([probabilities * 0.995, np.full(3, 0.005 / 3)])
+    indices = rng.choice(len(labels), size=rows, p=probabilities).astype(np.int32)
+    mask = (rng.random(rows) < 0.01) if j % 5 == 1 else None
+    dictionary = pa.DictionaryArray.from_arrays(pa.array(indices, mask=mask), pa.array(labels))
+    return dictionary.cast(pa.string())
+
+
+def _chunk(seed: int, index: int, rows: int, n_numeric: int, n_categorical: int, live: bool) -> pa.Table:
+    rng = np.random.default_rng([seed, index])
+    labels_rng = np.random.default_rng([seed, 10_000])  # same live probabilities in every chunk
+    columns: dict[str, pa.Array] = {}
+    for i, name in enumerate(numeric_names(n_numeric)):
+        columns[name] = _numeric(rng, i, rows, live)
+    for j, name in enumerate(categorical_names(n_categorical)):
+        columns[name] = _categorical(rng, j, rows, live, labels_rng)
+    return pa.table(columns)
+
+
+def table_file(path: Path, rows: int, n_numeric: int, n_categorical: int, live: bool, seed: int) -> Path:
+    """Write (once) a Parquet file of ``rows`` rows; returns its path."""
+    manifest = {
+        "version": GENERATOR_VERSION,
+        "rows": rows,
+        "numeric": n_numeric,
+        "categorical": n_categorical,
+        "live": live,
+        "seed": seed,
+    }
+    stamp = path.with_name(path.name + ".manifest.json")
+    if path.exists() and stamp.exists() and json.loads(stamp.read_text()) == manifest:
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    writer = None
+    try:
+        for index, start in enumerate(range(0, rows, CHUNK_ROWS)):
+            table = _chunk(seed, index, min(CHUNK_ROWS, rows - start), n_numeric, n_categorical, live)
+            if writer is None:
+                writer = pq.ParquetWriter(temporary, table.schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+    temporary.replace(path)
+    stamp.write_text(json.dumps(manifest))
+    return path
+
+
+def kernel_counts(features: int, bins: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(live, reference) counts of shape (features, bins): a few bins empty on both sides."""
+    rng = np.random.default_rng(seed)
+    shape = rng.gamma(0.7, 1.0, (features, bins))
+    shape /= shape.sum(axis=1, keepdims=True)
+    reference = rng.poisson(5_000 * shape).astype(np.float64)
+    drifted = shape * rng.uniform(0.7, 1.4, (features, bins))
+    drifted /= drifted.sum(axis=1, keepdims=True)
+    live = rng.poisson(2_000 * drifted).astype(np.float64)
+    empty = rng.random((features, bins)) < 0.02  # declared but empty on both sides
+    reference[empty] = 0.0
+    live[empty] = 0.0
+    return live, reference
+
+
+def histogram_files(directory: Path, n_features: int, seed: int) -> tuple[Path, Path]:
+    """Reference and live ``driftmon.histograms/v1`` files for the scrape workload (e)."""
+    rng = np.random.default_rng(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    documents: dict[str, dict[str, object]] = {"reference": {}, "live": {}}
+    for f in range(n_features):
+        name = f"f{f:02d}"
+        if f % 5 == 4:
+            categories = [f"v{k}" for k in range(20)]
+            for side, scale in (("reference", 10_000), ("live", 1_000)):
+                counts = rng.poisson(scale / 20, 20)
+                documents[side][name] = {
+                    "kind": "categorical",
+                    "counts": {c: int(n) for c, n in zip(categories, counts, strict=True)},
+                    "missing": int(rng.poisson(5)),
+                }
+        else:
+            edges = [float(e) for e in np.round(np.linspace(-2, 2, 11), 3)]
+            for side, scale in (("reference", 10_000), ("live", 1_000)):
+                counts = rng.poisson(scale / 12, len(edges) + 1)
+                documents[side][name] = {
+                    "kind": "numeric",
+                    "edges": edges,
+                    "counts": [int(n) for n in counts],
+                    "missing": int(rng.poisson(5)),
+                }
+    paths = []
+    for side in ("reference", "live"):
+        path = directory / f"{side}.json"
+        path.write_text(json.dumps({"format": "driftmon.histograms/v1", "features": documents[side]}))
+        paths.append(path)
+    return paths[0], paths[1]

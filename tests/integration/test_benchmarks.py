@@ -1,0 +1,59 @@
+"""The benchmark harness (benchmarks/run.py) runs end to end on tiny data.
+
+No timing is asserted (speed belongs in benchmarks/README.md): only that the harness
+works, and that the hand-written floor and scipy loop it races against compute the same
+scores as driftmon on its data, so the benchmark compares equal jobs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_tiny_run_writes_tables_whose_contenders_agree_with_driftmon(tmp_path: Path) -> None:
+    """A tiny run of the kernel and end-to-end workloads writes JSON and Markdown results in
+    which every contender ran and the floor and the scipy loop match driftmon's scores."""
+    stem = tmp_path / "results" / "tiny"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "run.py"),
+            "--tiny",
+            "--only", "c,a",
+            "--repeat", "1",
+            "--contenders", "driftmon,floor,scipy-loop,numpy-floor,scipy-axis",
+            "--data", str(tmp_path / "data"),
+            "--output", str(stem),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    document = json.loads(stem.with_suffix(".json").read_text())
+    markdown = stem.with_suffix(".md").read_text()
+    assert "## (a)" in markdown and "## (c)" in markdown
+
+    kernel = {row["contender"]: row for row in document["workloads"]["c"]["rows"]}
+    assert set(kernel) == {"driftmon", "numpy-floor", "scipy-axis", "scipy-loop"}
+    for name in ("numpy-floor", "scipy-axis", "scipy-loop"):
+        assert kernel[name]["runs"] >= 1
+        assert kernel[name]["max_abs_diff_vs_driftmon"] < 1e-12, name
+
+    end_to_end = {row["contender"]: row for row in document["workloads"]["a"]["rows"]}
+    assert end_to_end["driftmon"]["runs"] == 1
+    assert end_to_end["driftmon"]["peak_rss_mb"] > 0
+    for name in ("floor", "scipy-loop"):
+        assert end_to_end[name]["runs"] == 1, end_to_end[name].get("note")
+        assert end_to_end[name]["max_abs_diff_vs_driftmon"] < 1e-9, name
+    assert len(end_to_end["driftmon"]["scores"]) == 25  # 20 numeric + 5 categorical features
