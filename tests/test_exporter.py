@@ -347,3 +347,19 @@ def test_significance_metrics_and_gate() -> None:
     assert alerts[key(monitor="credit", feature="income", measure="js", severity="critical", team="risk")] == 1
     assert alerts[key(monitor="credit", feature="age", measure="js", severity="critical", team="risk")] == 0
     assert alerts[key(monitor="credit", feature="age", measure="psi", severity="critical", team="risk")] == 0
+
+
+@pytest.mark.parametrize("accept", [None, OPENMETRICS], ids=["text", "openmetrics"])
+def test_escaped_label_values_equal_prometheus_client_rendering(accept: str | None) -> None:
+    """Feature names and label values with quotes, backslashes and newlines are escaped exactly as prometheus_client does."""
+    weird = state(
+        "odd",
+        (feature('we"ird\\na\nme', {"kl": 0.5, "js": math.inf, "psi": 1e-300}),),
+        labels={"team": 'a"b\\c\nd', "zone": "ü"},
+    )
+    snapshot = Snapshot(3, (weird,), reload_successful=True, reload_success_s=2.0)
+    exposition = Exposition(lambda: snapshot)
+    encode = om_exposition.generate_latest if accept else generate_latest
+    body, _ = exposition.render(accept)
+    assert body == encode(exposition.registry)
+    assert b'team="a\\"b\\\\c\\nd"' in body
