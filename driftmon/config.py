@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from driftmon.divergence import Smoothing as SmoothingRule
+from driftmon.durations import Duration, parse_duration
 from driftmon.errors import ConfigError
 from driftmon.histogram import BinningRule
 from driftmon.significance import NullSettings
@@ -40,20 +41,7 @@ from driftmon.sources import SOURCE_TYPES
 
 MeasureName = Literal["kl", "kl_reverse", "js", "psi", "hellinger", "tvd"]
 
-_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d|w))+$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in a Prometheus-style duration: ``30s``, ``5m``, ``1h30m``, ``1d``."""
-    if not isinstance(text, str) or not _DURATION.match(text.strip()):
-        raise ValueError(f"{text!r} is not a duration like 30s, 5m, 1h or 1d")
-    return sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text.strip()))
-
-
-Duration = Annotated[str, Field(pattern=_DURATION.pattern, examples=["30s", "5m", "1h"])]
 
 
 class _Model(BaseModel):

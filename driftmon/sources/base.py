@@ -16,7 +16,6 @@ templates (``{now:%Y/%m/%d}``, ``{start:...}``, ``{end:...}``) are filled from i
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -27,6 +26,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from driftmon._imports import lazy_import
+from driftmon.durations import PATTERN, parse_duration
 from driftmon.errors import DataError
 from driftmon.histogram import (
     BinningRule,
@@ -42,30 +42,19 @@ if TYPE_CHECKING:
 else:
     pd = lazy_import("pandas")  # ~0.3 s to import; Parquet sources never need it
 
-_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d|w))+$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-DURATION_PATTERN = _DURATION.pattern  # as config.py's durations: 30s, 5m, 1h30m, 1d
-
-
-def duration_seconds(text: str) -> float:
-    """Seconds in a duration already validated against DURATION_PATTERN."""
-    return sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text))
-
-
 class Window(BaseModel):
     """Only the rows whose ``column`` lies in the last ``last`` before the evaluation time."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     column: str = Field(min_length=1, description="the timestamp column (naive timestamps are UTC)")
     last: str = Field(
-        pattern=_DURATION.pattern,
+        pattern=PATTERN,
         description="how far back from the evaluation time: 15m, 1h, 1d (rows with now - last <= column < now)",
     )
 
     @property
     def seconds(self) -> float:
-        return duration_seconds(self.last)
+        return parse_duration(self.last)
 
     def bounds(self, now: datetime) -> tuple[datetime, datetime]:
         """``(start, end)`` in UTC: the window keeps ``start <= column < end``."""

@@ -26,8 +26,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from driftmon.durations import PATTERN, parse_duration
 from driftmon.errors import SourceError
-from driftmon.sources.base import DURATION_PATTERN, Window, duration_seconds
+from driftmon.sources.base import Window
 from driftmon.sources.pushdown import SPARK, ColumnType, Engine, Feature, PushdownSource
 
 _SESSION_LOCK = threading.Lock()
@@ -51,7 +52,7 @@ class SparkSourceConfig(BaseModel):
     window: Window | None = Field(
         default=None, description="keep only the rows of the last `last` (e.g. 1h) by `column` (pushed into Spark)"
     )
-    timeout: str = Field(default="30m", pattern=DURATION_PATTERN, description="limit for each Spark job")
+    timeout: str = Field(default="30m", pattern=PATTERN, description="limit for each Spark job")
 
     @model_validator(mode="after")
     def _one_of(self) -> SparkSourceConfig:
@@ -203,7 +204,7 @@ class _Spark(Engine):
     def _run(self, action: Any) -> Any:
         context = self.spark.sparkContext
         context.setJobGroup(self.group, f"driftmon {self.source.describe()}", interruptOnCancel=True)
-        timer = threading.Timer(duration_seconds(self.source.config.timeout), context.cancelJobGroup, [self.group])
+        timer = threading.Timer(parse_duration(self.source.config.timeout), context.cancelJobGroup, [self.group])
         timer.daemon = True
         timer.start()
         try:

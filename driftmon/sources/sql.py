@@ -26,8 +26,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from driftmon.durations import PATTERN, parse_duration
 from driftmon.errors import SourceError
-from driftmon.sources.base import DURATION_PATTERN, Window, duration_seconds
+from driftmon.sources.base import Window
 from driftmon.sources.pushdown import (
     DUCKDB,
     POSTGRESQL,
@@ -64,7 +65,7 @@ class SqlSourceConfig(BaseModel):
         default=None, description="keep only the rows of the last `last` (e.g. 1h) by `column` (pushed into the query)"
     )
     timeout: str = Field(
-        default="5m", pattern=DURATION_PATTERN, description="limit for each query (and 10 s to connect)"
+        default="5m", pattern=PATTERN, description="limit for each query (and 10 s to connect)"
     )
     settings: dict[str, str | int | float | bool] = Field(
         default_factory=dict,
@@ -109,7 +110,7 @@ class SqlSourceConfig(BaseModel):
 
     @property
     def timeout_s(self) -> float:
-        return duration_seconds(self.timeout)
+        return parse_duration(self.timeout)
 
 
 class SqlSource(PushdownSource):
