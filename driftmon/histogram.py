@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -273,11 +273,15 @@ def sorted_quantiles(x: np.ndarray, probs: np.ndarray) -> np.ndarray:
 def categorical_spec(values: Column, max_categories: int) -> CategoricalBins:
     """Top ``max_categories`` reference values by frequency (ties by value), the rest as others."""
     if _is_arrow_text(values):
-        counted = pc.value_counts(_decoded(values))
-        pairs = zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True)
-        frequency = [(value, count) for value, count in pairs if value is not None]
+        totals: dict[str, float] = {}
+        for dictionary, per_entry, _ in _entry_counts(values):
+            for value, count in zip(dictionary.to_pylist(), per_entry.tolist(), strict=True):
+                if value is not None and count:
+                    totals[value] = totals.get(value, 0.0) + count
+        frequency = list(totals.items())
     else:
-        frequency = list(as_strings(values).value_counts(dropna=True, sort=False).items())
+        counted = as_strings(values).value_counts(dropna=True, sort=False)
+        frequency = [(str(value), float(count)) for value, count in counted.items()]
     # Sort by count descending, then value, so the bins do not depend on row order.
     order = sorted(frequency, key=lambda item: (-item[1], item[0]))
     categories = tuple(str(value) for value, _ in order[:max_categories])
@@ -378,12 +382,12 @@ def _decoded(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     return values
 
 
-def _bin_arrow_text(spec: CategoricalBins, values: pa.Array | pa.ChunkedArray) -> Histogram:
-    """Count the codes of each dictionary entry, then map the (few) entries to bins."""
-    k = len(spec.categories)
-    outside = k if spec.others is None else k + 1  # unknown others: __other__, else __unseen__
-    counts = np.zeros(spec.size, dtype=np.float64)
-    missing = 0.0
+def _entry_counts(values: pa.Array | pa.ChunkedArray) -> Iterator[tuple[pa.Array, np.ndarray, float]]:
+    """Per chunk: its dictionary, the rows per dictionary entry, and the null rows.
+
+    Counting codes (a bincount) costs a fraction of hashing the strings themselves; a
+    Parquet text column read with ``read_dictionary`` comes with its codes.
+    """
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
     for chunk in chunks:
         encoded = chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk)
@@ -391,7 +395,19 @@ def _bin_arrow_text(spec: CategoricalBins, values: pa.Array | pa.ChunkedArray) -
         entries = len(dictionary)
         codes = pc.fill_null(encoded.indices, entries).to_numpy(zero_copy_only=False)
         per_entry = np.bincount(codes, minlength=entries + 1).astype(np.float64)
-        missing += per_entry[entries]
+        null_entry = pc.is_null(dictionary).to_numpy(zero_copy_only=False)
+        nulls = float(per_entry[entries] + per_entry[:entries][null_entry].sum())
+        yield dictionary, np.where(null_entry, 0.0, per_entry[:entries]), nulls
+
+
+def _bin_arrow_text(spec: CategoricalBins, values: pa.Array | pa.ChunkedArray) -> Histogram:
+    """Count the codes of each dictionary entry, then map the (few) entries to bins."""
+    k = len(spec.categories)
+    outside = k if spec.others is None else k + 1  # unknown others: __other__, else __unseen__
+    counts = np.zeros(spec.size, dtype=np.float64)
+    missing = 0.0
+    for dictionary, per_entry, nulls in _entry_counts(values):
+        missing += nulls
         category_set = pa.array(spec.categories, type=dictionary.type)
         position = pc.fill_null(pc.index_in(dictionary, value_set=category_set), -1).to_numpy(zero_copy_only=False)
         bin_of_entry = np.where(position >= 0, position, outside)
@@ -399,10 +415,7 @@ def _bin_arrow_text(spec: CategoricalBins, values: pa.Array | pa.ChunkedArray) -
             other_set = pa.array(sorted(spec.others), type=dictionary.type)
             known_other = pc.fill_null(pc.is_in(dictionary, value_set=other_set), False).to_numpy(zero_copy_only=False)
             bin_of_entry[(position < 0) & known_other] = k
-        null_entry = pc.is_null(dictionary).to_numpy(zero_copy_only=False)
-        missing += float(per_entry[:entries][null_entry].sum())
-        weights = np.where(null_entry, 0.0, per_entry[:entries])
-        counts += np.bincount(bin_of_entry, weights=weights, minlength=spec.size)[: spec.size]
+        counts += np.bincount(bin_of_entry, weights=per_entry, minlength=spec.size)[: spec.size]
     return Histogram(spec, counts, missing)
 
 
