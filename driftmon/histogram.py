@@ -393,11 +393,44 @@ def _entry_counts(values: pa.Array | pa.ChunkedArray) -> Iterator[tuple[pa.Array
         encoded = chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk)
         dictionary = encoded.dictionary
         entries = len(dictionary)
-        codes = pc.fill_null(encoded.indices, entries).to_numpy(zero_copy_only=False)
+        indices = encoded.indices
+        codes = _primitive(indices, np.dtype(f"i{indices.type.bit_width // 8}"))
+        if indices.null_count:
+            codes = np.where(_valid(indices), codes, entries)
         per_entry = np.bincount(codes, minlength=entries + 1).astype(np.float64)
-        null_entry = pc.is_null(dictionary).to_numpy(zero_copy_only=False)
+        null_entry = ~_valid(dictionary) if dictionary.null_count else np.zeros(entries, dtype=bool)
         nulls = float(per_entry[entries] + per_entry[:entries][null_entry].sum())
         yield dictionary, np.where(null_entry, 0.0, per_entry[:entries]), nulls
+
+
+def _primitive(array: pa.Array, dtype: np.dtype[Any]) -> np.ndarray:
+    """The value buffer of a fixed-width Arrow array as numpy, without a copy.
+
+    Null slots hold arbitrary values. (pyarrow's own ``to_numpy`` imports pandas.)
+    """
+    if len(array) == 0:
+        return np.empty(0, dtype=dtype)
+    return np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * dtype.itemsize)
+
+
+def _valid(array: pa.Array) -> np.ndarray:
+    """True where the Arrow array holds a value (not null)."""
+    flags = pc.cast(pc.is_valid(array), pa.uint8())
+    return _primitive(flags, np.dtype(np.uint8)).astype(bool)
+
+
+def _arrow_floats(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A float64 Arrow column as numpy, nulls as NaN."""
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    parts = []
+    for chunk in chunks:
+        part = _primitive(chunk, np.dtype(np.float64))
+        if chunk.null_count:
+            part = np.where(_valid(chunk), part, np.nan)
+        parts.append(part)
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.float64)
 
 
 def _bin_arrow_text(spec: CategoricalBins, values: pa.Array | pa.ChunkedArray) -> Histogram:
@@ -406,15 +439,16 @@ def _bin_arrow_text(spec: CategoricalBins, values: pa.Array | pa.ChunkedArray) -
     outside = k if spec.others is None else k + 1  # unknown others: __other__, else __unseen__
     counts = np.zeros(spec.size, dtype=np.float64)
     missing = 0.0
+    position = {category: index for index, category in enumerate(spec.categories)}
     for dictionary, per_entry, nulls in _entry_counts(values):
         missing += nulls
-        category_set = pa.array(spec.categories, type=dictionary.type)
-        position = pc.fill_null(pc.index_in(dictionary, value_set=category_set), -1).to_numpy(zero_copy_only=False)
-        bin_of_entry = np.where(position >= 0, position, outside)
-        if spec.others:
-            other_set = pa.array(sorted(spec.others), type=dictionary.type)
-            known_other = pc.fill_null(pc.is_in(dictionary, value_set=other_set), False).to_numpy(zero_copy_only=False)
-            bin_of_entry[(position < 0) & known_other] = k
+        # The dictionary holds each distinct value once, so a Python lookup per entry is cheap.
+        others = spec.others or frozenset()
+        bin_of_entry = np.fromiter(
+            (position.get(value, k if value in others else outside) for value in dictionary.to_pylist()),
+            dtype=np.intp,
+            count=len(dictionary),
+        )
         counts += np.bincount(bin_of_entry, weights=per_entry, minlength=spec.size)[: spec.size]
     return Histogram(spec, counts, missing)
 
@@ -449,7 +483,7 @@ def numeric_values(values: Column, feature: str) -> np.ndarray:
         kind = values.type
         types = pa.types
         if types.is_integer(kind) or types.is_floating(kind) or types.is_decimal(kind) or types.is_boolean(kind):
-            return np.asarray(values.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+            return _arrow_floats(values.cast(pa.float64()))
         values = _decoded(values).to_pandas()
     series = values if isinstance(values, pd.Series) else pd.Series(values)
     if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):

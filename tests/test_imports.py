@@ -23,3 +23,31 @@ assert 'pandas' in sys.modules
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_check_on_parquet_never_imports_pandas(tmp_path) -> None:
+    """`driftmon check` on Parquet (numeric with nulls, text) reads and bins through Arrow alone: pandas is never imported."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    for name, rows in (("ref.parquet", 3000), ("live.parquet", 1000)):
+        x = rng.normal(0, 1, rows)
+        x[::50] = np.nan
+        frame = pd.DataFrame({"x": x, "city": rng.choice(["a", "b", "c", None], rows)})
+        frame.to_parquet(tmp_path / name, index=False)
+    (tmp_path / "c.yaml").write_text(
+        "monitors:\n  - name: m\n    reference: {type: file, path: ref.parquet}\n"
+        "    live: {type: file, path: live.parquet}\n    features: [x, city]\n"
+    )
+    code = f"""
+import io, sys, contextlib
+from driftmon.cli import main
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    status = main(["check", "-c", {str(tmp_path / "c.yaml")!r}, "--format", "json"])
+assert status in (0, 1), (status, out.getvalue())
+assert '"status": "error"' not in out.getvalue(), out.getvalue()
+assert "pandas" not in sys.modules, "pandas was imported"
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
