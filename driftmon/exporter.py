@@ -164,15 +164,27 @@ def _thresholds(feature: FeatureResult, measure: str) -> Iterator[tuple[str, flo
             yield severity, float(level)
 
 
-def _scores(measure: str) -> Callable[[MonitorState], Samples]:
+def _per_feature(
+    measure: str, values: Callable[[FeatureResult], Mapping[str, float]]
+) -> Callable[[MonitorState], Samples]:
+    """Samples of one value per feature for ``measure`` (a score, a noise floor), where present."""
+
     def samples(state: MonitorState) -> Samples:
         if measure in state.measures:
             for feature in state.features:
-                value = feature.scores.get(measure)
+                value = values(feature).get(measure)
                 if value is not None:
                     yield {"feature": feature.feature}, value
 
     return samples
+
+
+def _scores(feature: FeatureResult) -> Mapping[str, float]:
+    return feature.scores
+
+
+def _noise_floor(feature: FeatureResult) -> Mapping[str, float]:
+    return feature.noise_floor
 
 
 def _score_thresholds(measure: str) -> Callable[[MonitorState], Samples]:
@@ -194,17 +206,6 @@ def _alerts(state: MonitorState) -> Samples:
             for severity, level in _thresholds(feature, measure):
                 drifted = feature.sufficient and feature.significant and value >= level
                 yield {"feature": feature.feature, "measure": measure, "severity": severity}, float(drifted)
-
-
-def _noise_floors(measure: str) -> Callable[[MonitorState], Samples]:
-    def samples(state: MonitorState) -> Samples:
-        if measure in state.measures:
-            for feature in state.features:
-                value = feature.noise_floor.get(measure)
-                if value is not None:
-                    yield {"feature": feature.feature}, value
-
-    return samples
 
 
 def _pvalues(state: MonitorState) -> Samples:
@@ -278,7 +279,7 @@ def _score_specs() -> list[MetricSpec]:
     specs = []
     for measure in MEASURE_NAMES:
         name = SCORE_METRICS[measure]
-        specs.append(MetricSpec(name, "gauge", functools.partial(score_help, measure), _scores(measure)))
+        specs.append(MetricSpec(name, "gauge", functools.partial(score_help, measure), _per_feature(measure, _scores)))
     for measure in MEASURE_NAMES:
         name = SCORE_METRICS[measure]
         text = f"Score of {measure} at which a feature is at the severity (warning, critical); the unit of {name}"
@@ -286,7 +287,7 @@ def _score_specs() -> list[MetricSpec]:
     for measure in MEASURE_NAMES:
         name = SCORE_METRICS[measure]
         text = f"Expected {measure} with no drift at the last evaluation's sample sizes (simulated); the unit of {name}"
-        specs.append(MetricSpec(f"{name}_noise_floor", "gauge", _static(text), _noise_floors(measure)))
+        specs.append(MetricSpec(f"{name}_noise_floor", "gauge", _static(text), _per_feature(measure, _noise_floor)))
     return specs
 
 

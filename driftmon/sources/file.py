@@ -1,9 +1,10 @@
 """``type: file``: raw rows from CSV, Parquet or JSON Lines files (a path or a glob).
 
-Memory stays bounded whatever the size of the files. Parquet is read one column of one
-row group at a time (at most COLUMN_BATCH_ROWS values), binned and dropped, so only one
-feature's batch is ever in memory; a reference needs one whole column at a time (quantile
-edges). CSV and JSON Lines are read in chunks of BATCH_ROWS rows. Only the configured
+Memory stays bounded whatever the size of the files. Each Parquet file is opened once;
+a row group is read a slice of columns at a time (at most VALUES_PER_READ values of at
+most COLUMN_BATCH_ROWS rows), as Arrow arrays with text as dictionaries, binned in threads
+and dropped; a reference needs one whole column at a time (quantile edges). CSV and JSON
+Lines are read in chunks of BATCH_ROWS rows. Only the configured
 features' columns (plus the window's column) are read. With a ``window``, Parquet row groups whose statistics lie
 outside it are skipped without being read, and path templates (``{now:%Y/%m/%d}``,
 ``{start:...}``, ``{end:...}``, in UTC) open only the partitions of the window.
@@ -108,7 +109,7 @@ class FileSourceConfig(BaseModel):
 
 
 class FileSource(RowSource):
-    """Reads only the configured features' columns, in batches of at most BATCH_ROWS rows."""
+    """Reads only the configured features' columns, in bounded batches (see the module docstring)."""
 
     Config = FileSourceConfig
 
