@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from driftmon.durations import PATTERN, parse_duration
+from driftmon.durations import DAY, SECOND, bounded, parse_duration
 from driftmon.errors import SourceError
 from driftmon.sources.base import Window
 from driftmon.sources.pushdown import (
@@ -64,8 +64,8 @@ class SqlSourceConfig(BaseModel):
     window: Window | None = Field(
         default=None, description="keep only the rows of the last `last` (e.g. 1h) by `column` (pushed into the query)"
     )
-    timeout: str = Field(
-        default="5m", pattern=PATTERN, description="limit for each query (and 10 s to connect)"
+    timeout: bounded(SECOND, DAY) = Field(  # type: ignore[valid-type]
+        default="5m", description="limit for each query (and 10 s to connect); 1s to 1d"
     )
     settings: dict[str, str | int | float | bool] = Field(
         default_factory=dict,
