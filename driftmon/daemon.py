@@ -260,6 +260,30 @@ class _Evaluation:
 # the daemon
 
 
+class _Scheduler(BackgroundScheduler):  # type: ignore[misc]
+    """A BackgroundScheduler whose death is seen: if its thread ever ends on an exception,
+    that is logged once and :meth:`alive` turns False (``/-/ready`` answers 503), instead of
+    a traceback on stderr and a daemon that looks healthy but never evaluates again."""
+
+    failure: str | None = None
+
+    def _main_loop(self) -> None:
+        try:
+            super()._main_loop()
+        except Exception as error:
+            self.failure = f"{type(error).__name__}: {error}"
+            event(
+                log,
+                "the scheduler stopped: no monitor will be evaluated again; restart driftmon",
+                level=logging.ERROR,
+                error=self.failure,
+            )
+
+    def alive(self) -> bool:
+        """False once the scheduler's thread died of an error (never before it started)."""
+        return self.failure is None
+
+
 class Daemon:
     """Scheduler, results store, reference cache and reload logic (no signals, no HTTP)."""
 
@@ -272,7 +296,7 @@ class Daemon:
         self.cache = ReferenceCache()
         self.exposition = Exposition(self.store.snapshot)
         count = workers or min(MAX_WORKERS, max(4, len(initial.monitors)))
-        self.scheduler = BackgroundScheduler(
+        self.scheduler = _Scheduler(
             timezone=UTC,
             executors={"default": ThreadPoolExecutor(count)},
             job_defaults={"coalesce": True, "max_instances": 1},
@@ -295,7 +319,7 @@ class Daemon:
         return self.store.snapshot()
 
     def ready(self) -> bool:
-        return self._ready and self._stop_deadline is None
+        return self._ready and self._stop_deadline is None and self.scheduler.alive()
 
     # -- lifecycle
 
