@@ -445,9 +445,9 @@ def _python_type(value: Any) -> ColumnType:
 
 @contextlib.contextmanager
 def _sqlalchemy_session(source: SqlSource) -> Iterator[Engine]:
+    engine = _sqlalchemy_engine(source)  # first: it turns a missing SQLAlchemy into the install hint
     import sqlalchemy
 
-    engine = _sqlalchemy_engine(source)
     dialect = _dialect_of(engine)
     try:
         connection = engine.connect()
