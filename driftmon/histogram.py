@@ -483,7 +483,8 @@ def numeric_values(values: Column, feature: str) -> np.ndarray:
         kind = values.type
         types = pa.types
         if types.is_integer(kind) or types.is_floating(kind) or types.is_decimal(kind) or types.is_boolean(kind):
-            return _arrow_floats(values.cast(pa.float64()))
+            # unsafe: int64 beyond 2**53 rounds to the nearest float instead of raising
+            return _arrow_floats(values.cast(pa.float64(), safe=False))
         values = _decoded(values).to_pandas()
     series = values if isinstance(values, pd.Series) else pd.Series(values)
     if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):

@@ -356,3 +356,13 @@ def test_histogram_file_counts_too_large_to_compare_are_a_data_error(entry: dict
     document = {"format": "driftmon.histograms/v1", "features": {"f": entry}}
     with pytest.raises(DataError, match=r"^h\.json: feature 'f': counts total .* more than the 1e\+15 driftmon can compare$"):
         from_document(document, "h.json")
+
+
+def test_arrow_integers_beyond_float_precision_are_binned_as_the_nearest_float() -> None:
+    """An int64 Parquet value like 2**53 + 1 rounds to a float (as pandas does), it is not an error (fuzz finding)."""
+    import pyarrow as pa
+
+    from driftmon.histogram import numeric_values
+
+    values = numeric_values(pa.array([2**53 + 1, None, -(2**63)], type=pa.int64()), "x")
+    assert values[0] == float(2**53) and np.isnan(values[1]) and values[2] == -(2.0**63)
