@@ -564,21 +564,21 @@ class _StrictLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
                 raise yaml.composer.ComposerError(
                     None, None, f"nested more than {MAX_DEPTH} levels deep; a config needs far fewer", mark
                 )
-            node: yaml.Node = super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+            node: yaml.Node | None = super().compose_node(parent, index)
             return node
         finally:
             self._depth -= 1
 
     def get_single_node(self) -> yaml.Node | None:
-        node: yaml.Node | None = super().get_single_node()  # type: ignore[no-untyped-call]
+        node: yaml.Node | None = super().get_single_node()
         if node is not None:
             _check_expansion(node)
         return node

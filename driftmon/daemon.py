@@ -565,4 +565,14 @@ def serve(
     return 0
 
 
-__all__ = ["Daemon", "ResultsStore", "check_schedules", "cron_trigger", "crontab_weekdays", "period_s", "serve", "timeout_s", "trigger"]
+__all__ = [
+    "Daemon",
+    "ResultsStore",
+    "check_schedules",
+    "cron_trigger",
+    "crontab_weekdays",
+    "period_s",
+    "serve",
+    "timeout_s",
+    "trigger",
+]

@@ -295,7 +295,8 @@ def _allowed(source: SqlSource) -> tuple[list[str], list[str]]:
     resolved check still keeps ``data/../..`` out.
     """
     base = source.base_dir.resolve()
-    folders, files = [str(base) + os.sep], []
+    folders: list[str] = [str(base) + os.sep]
+    files: list[str] = []
     with contextlib.suppress(OSError):
         for entry in os.scandir(base):
             (folders if entry.is_dir() else files).append(entry.name + (os.sep if entry.is_dir() else ""))

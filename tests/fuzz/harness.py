@@ -19,12 +19,12 @@ are derandomized (the same examples on every run) unless ``DRIFTMON_FUZZ_SEED`` 
 from __future__ import annotations
 
 import contextlib
-from collections import Counter
 import io
 import json
 import math
 import os
 import warnings
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
