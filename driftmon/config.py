@@ -390,6 +390,10 @@ def loads(text: str, file: Path, environ: Mapping[str, str]) -> Config:
         raise ConfigError(f"{where}: invalid YAML: {error.problem or error.context}") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{file}: invalid YAML: {error}") from None
+    except Exception as error:
+        # PyYAML's own converters fail with plain exceptions on a tag the safe loader knows
+        # but whose value it cannot convert: `!!float path`, `!!timestamp yesterday`.
+        raise ConfigError(f"{file}: invalid YAML: a tagged value (!!float, !!int...) cannot be read: {error}") from None
     if raw is None:
         raise ConfigError(f"{file}: the config file is empty; it needs at least `monitors:`")
     if not isinstance(raw, dict):

@@ -252,6 +252,9 @@ def numeric_spec(
         return NumericBins((lo, float(np.nextafter(lo, math.inf))))
     if strategy == "uniform":
         edges = np.linspace(lo, hi, bins + 1)
+        if not np.isfinite(edges).all():  # hi - lo overflows near ±1.8e308: weights never do
+            t = np.linspace(0.0, 1.0, bins + 1)
+            edges = lo * (1.0 - t) + hi * t
     else:
         edges = sorted_quantiles(x, np.linspace(0.0, 1.0, bins + 1))
     edges = np.unique(edges)
@@ -265,6 +268,8 @@ def sorted_quantiles(x: np.ndarray, probs: np.ndarray) -> np.ndarray:
     above = np.minimum(below + 1, x.size - 1)
     frac = position - below
     result: np.ndarray = x[below] + (x[above] - x[below]) * frac
+    if not np.isfinite(result).all():  # x[above] - x[below] overflows near ±1.8e308
+        result = x[below] * (1.0 - frac) + x[above] * frac
     result[probs == 0.0] = x[0]
     result[probs == 1.0] = x[-1]
     return result

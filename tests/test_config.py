@@ -315,3 +315,12 @@ def test_anchors_that_share_blocks_still_work(write: Callable[[str, str], Path])
     text = text.replace("x-ref: ", "defaults: {}\n_ref: ").replace("x-live: ", "_live: ")
     error = error_of(write, text)  # the helper keys are unknown; the anchors themselves were fine
     assert "unknown key '_ref'" in error and "invalid YAML" not in error
+
+
+@pytest.mark.parametrize("tagged", ["!!float path", "!!int x", "!!timestamp yesterday", "!!bool maybe"])
+def test_tagged_values_that_cannot_be_converted_are_config_errors(
+    write: Callable[[str, str], Path], tagged: str
+) -> None:
+    """`!!float path` and friends are a ConfigError naming the file, not a ValueError (fuzz finding)."""
+    error = error_of(write, f"monitors:\n  - name: m\n    labels: {{team: {tagged}}}\n")
+    assert "driftmon.yaml" in error and "invalid YAML" in error

@@ -366,3 +366,14 @@ def test_arrow_integers_beyond_float_precision_are_binned_as_the_nearest_float()
 
     values = numeric_values(pa.array([2**53 + 1, None, -(2**63)], type=pa.int64()), "x")
     assert values[0] == float(2**53) and np.isnan(values[1]) and values[2] == -(2.0**63)
+
+
+@pytest.mark.parametrize("strategy", ["uniform", "quantile"])
+def test_edges_over_nearly_the_whole_float_range_stay_finite(strategy: str) -> None:
+    """Bins of a reference from -1e308 to 1e308 (where hi - lo overflows) are finite and increasing (fuzz finding)."""
+    from driftmon.histogram import numeric_spec
+
+    spec = numeric_spec(np.array([-1e308, 1e308]), strategy, 3, "x")  # type: ignore[arg-type]
+    edges = np.asarray(spec.edges)
+    assert np.isfinite(edges).all() and (np.diff(edges) > 0).all()
+    assert edges[0] == -1e308 and edges[-1] == 1e308 and edges.size == 4

@@ -91,7 +91,9 @@ def config_structure(draw: Any) -> dict[str, Any]:
         if where in ("monitor", "defaults"):
             key = draw(st.sampled_from(sorted(MONITOR_KEYS)))
             value = draw(MONITOR_KEYS[key]) if draw(st.integers(0, 9)) else draw(NESTED)
-            target = monitor if where == "monitor" else document.setdefault("defaults", {})
+            if where == "defaults" and not isinstance(document.get("defaults"), dict):
+                document["defaults"] = {}
+            target = monitor if where == "monitor" else document["defaults"]
             if where == "defaults" and key in ("name", "features", "labels"):
                 key = "schedule"
                 value = draw(MONITOR_KEYS["schedule"])
