@@ -359,3 +359,13 @@ def test_missing_and_nested_columns_are_data_errors_naming_the_file(tmp_path: Pa
         assert result.error is not None and "internal error" not in result.error, (name, result.error)
         assert re.search(message, result.error), (name, result.error)
         assert "\n" not in result.error
+
+
+def test_names_from_the_file_keep_the_error_on_one_line(tmp_path: Path) -> None:
+    """A struct field or a column named with a newline is shown flattened: the error stays one line (fuzz finding)."""
+    pq.write_table(pa.table({"x": pa.array([{"a\nb": 1}])}), tmp_path / "s.parquet")
+    pq.write_table(pa.table({"y\nz": [1.0]}), tmp_path / "n.parquet")
+    for name, message in (("s.parquet", "struct<a b: int64>"), ("n.parquet", "its columns: y z")):
+        with pytest.raises(DataError) as caught:
+            source(tmp_path, name).count({"x": EDGES})
+        assert message in str(caught.value) and "\n" not in str(caught.value)

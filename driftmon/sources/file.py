@@ -336,7 +336,7 @@ def _reading(path: str, fmt: str) -> Iterator[None]:
     except (DataError, SourceError):
         raise
     except (OSError, ValueError, pa.ArrowException) as error:
-        raise DataError(f"cannot read {path} as {fmt}: {error}") from None
+        raise DataError(f"cannot read {path} as {fmt}: {_clip(str(error), 300)}") from None
 
 
 def _empty_column(path: str, name: str) -> pa.Array:
@@ -349,7 +349,7 @@ def _empty_column(path: str, name: str) -> pa.Array:
 def _absent(path: str, columns: Sequence[str], present: Sequence[str]) -> None:
     missing = [c for c in columns if c not in present]
     if missing:
-        shown = ", ".join(list(present)[:20])
+        shown = ", ".join(_clip(str(c)) for c in list(present)[:20])
         raise DataError(f"column {', '.join(repr(c) for c in missing)} not found in {path} (its columns: {shown})")
 
 
@@ -372,6 +372,8 @@ def _nested(path: str, column: str, what: str) -> None:
 
 
 def _clip(text: str, width: int = 60) -> str:
+    """Text from a file (a column name, a type) on one short line: an error stays one line."""
+    text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import yaml
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -170,7 +171,8 @@ def write_frame(frame: pd.DataFrame, path: Path, fmt: str) -> bool:
             frame.to_json(path, orient="records", lines=True, date_format="iso", default_handler=str)
         else:
             frame.to_parquet(path, index=False)
-    except (ValueError, TypeError, OverflowError, ArithmeticError):  # e.g. Arrow cannot type a mix
+    except (ValueError, TypeError, OverflowError, ArithmeticError, NotImplementedError, pa.ArrowException):
+        # Arrow cannot type a mix of values, or write an empty struct: no such file can exist
         path.unlink(missing_ok=True)
         return False
     return True
