@@ -271,13 +271,14 @@ class _Scheduler(BackgroundScheduler):  # type: ignore[misc]
         try:
             super()._main_loop()
         except Exception as error:
-            self.failure = f"{type(error).__name__}: {error}"
+            failure = f"{type(error).__name__}: {error}"
             event(
                 log,
                 "the scheduler stopped: no monitor will be evaluated again; restart driftmon",
                 level=logging.ERROR,
-                error=self.failure,
+                error=failure,
             )
+            self.failure = failure  # after the log line: readiness turns off once the reason is logged
 
     def alive(self) -> bool:
         """False once the scheduler's thread died of an error (never before it started)."""

@@ -38,7 +38,7 @@ from hypothesis import strategies as st
 
 from driftmon.cli import main
 
-QUICK_EXAMPLES = 100
+QUICK_EXAMPLES = 200
 CASE_SECONDS = 20.0
 STATUSES = {"ok", "warning", "critical", "insufficient_data", "error"}
 OUTCOMES: Counter[str] = Counter()  # "check exit N" per case run in this process (run_long.py reports it)
