@@ -340,3 +340,64 @@ def test_arrow_numbers_with_nulls_offsets_and_types_equal_the_pandas_path() -> N
     ]
     for arrow, series in cases:
         assert bin_values(spec, arrow, "f") == bin_values(spec, series, "f"), arrow.type
+
+
+# ---------------------------------------------------------------------------
+# discrete values and point masses (issue 10, defect 1)
+
+
+def _spec_of(values: np.ndarray, bins: int = 10) -> NumericBins:
+    spec = derive_spec(BinningRule("f", bins=bins), pd.Series(values))
+    assert isinstance(spec, NumericBins)
+    return spec
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float64])
+def test_binary_column_keeps_zero_and_one_apart(dtype: type) -> None:
+    """A 0/1 column gets one bin per value, so a move from 50 % to 90 % ones changes the counts."""
+    reference = np.array([0] * 480 + [1] * 520, dtype=dtype)
+    spec = _spec_of(reference)
+    live = np.array([0] * 100 + [1] * 900, dtype=dtype)
+    ref_hist = bin_numeric(spec, reference)
+    live_hist = bin_numeric(spec, live)
+    assert sorted(ref_hist.counts[ref_hist.counts > 0].tolist()) == [480, 520]
+    assert sorted(live_hist.counts[live_hist.counts > 0].tolist()) == [100, 900]
+
+
+def test_three_valued_column_gets_a_bin_per_value() -> None:
+    """{0, 1, 2}: a swap between 1 and 2 is visible (each value has its own bin)."""
+    reference = np.repeat([0.0, 1.0, 2.0], [520, 240, 240])
+    spec = _spec_of(reference)
+    assert sorted(bin_numeric(spec, reference).counts[bin_numeric(spec, reference).counts > 0]) == [240, 240, 520]
+    hist = bin_numeric(spec, np.repeat([0.0, 1.0, 2.0], [520, 0, 480]))
+    assert sorted(hist.counts[hist.counts > 0].tolist()) == [480, 520]
+
+
+def test_zero_inflated_column_has_a_point_bin_and_quantiles_for_the_rest() -> None:
+    """90 % zeros: zero gets a bin of its own; the spread rest is split into several bins."""
+    rng = np.random.default_rng(3)
+    reference = np.concatenate([np.zeros(9000), rng.exponential(100.0, 1000)])
+    spec = _spec_of(reference)
+    hist = bin_numeric(spec, reference)
+    assert 0.0 in spec.points
+    assert hist.counts.max() == 9000  # zero alone
+    assert np.count_nonzero(hist.counts) >= 9  # the rest is split by quantiles
+
+
+def test_point_bins_count_exact_values_and_gaps_between_them() -> None:
+    """Labels and counts of a per-value spec: under, {0}, (0, 1), {1}, (1, 2), {2}, over."""
+    spec = _spec_of(np.repeat([0.0, 1.0, 2.0], 10))
+    assert spec.labels() == ["(-inf, 0)", "{0}", "(0, 1)", "{1}", "(1, 2)", "{2}", "(2, +inf)"]
+    hist = bin_numeric(spec, np.array([-1.0, 0.0, 0.5, 1.0, 1.0, 1.5, 2.0, 3.0, np.nan, np.inf]))
+    assert hist.counts.tolist() == [1, 1, 1, 2, 1, 1, 2]
+    assert hist.missing == 1
+
+
+def test_point_bins_round_trip_through_the_histogram_file() -> None:
+    """A spec with point bins survives to_document / from_document; old files without points still load."""
+    spec = _spec_of(np.concatenate([np.zeros(900), np.arange(1.0, 101.0)]))
+    hist = bin_numeric(spec, np.concatenate([np.zeros(900), np.arange(1.0, 101.0)]))
+    again = from_document(json.loads(json.dumps(to_document({"a": hist}))), "x.json")["a"]
+    assert again == hist
+    old = {"format": FORMAT, "features": {"a": {"kind": "numeric", "edges": [0, 1], "counts": [0, 3, 0], "missing": 0}}}
+    assert from_document(old, "old.json")["a"].spec.points == ()
