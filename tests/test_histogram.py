@@ -10,8 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from driftmon.divergence import MEASURE_NAMES, divergences
 from driftmon.errors import DataError
 from driftmon.histogram import (
+    FORMAT,
     MISSING,
     OTHER,
     UNSEEN,
@@ -28,6 +30,7 @@ from driftmon.histogram import (
     merge_all,
     to_document,
 )
+from driftmon.significance import homogeneity_test
 
 
 def oracle_numeric(edges: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, int]:
@@ -68,12 +71,14 @@ def test_quantile_edges_equal_numpy_quantiles() -> None:
 
 
 def test_duplicate_quantile_edges_merge() -> None:
-    """A reference with heavy ties gets fewer, strictly increasing edges."""
-    x = pd.Series([0] * 900 + list(range(1, 101)))
+    """Ties below 1/bins that repeat a quantile of the rest give fewer, strictly increasing edges."""
+    # 0 holds 50 % (a point bin); 7 holds 9 % of all rows (< 1/10) but 18 % of the rest.
+    x = pd.Series([0.0] * 500 + [7.0] * 90 + list(np.linspace(1, 100, 410)))
     spec = derive_spec(BinningRule("x", bins=10), x)
     assert isinstance(spec, NumericBins)
+    assert spec.points == (0.0,)
     assert list(spec.edges) == sorted(set(spec.edges))
-    assert len(spec.edges) < 11
+    assert len(spec.edges) < 1 + 10  # the point and at most parts + 1 = 10 edges, one merged
 
 
 def test_constant_reference_gets_one_bin_holding_the_value() -> None:
@@ -401,3 +406,56 @@ def test_point_bins_round_trip_through_the_histogram_file() -> None:
     assert again == hist
     old = {"format": FORMAT, "features": {"a": {"kind": "numeric", "edges": [0, 1], "counts": [0, 3, 0], "missing": 0}}}
     assert from_document(old, "old.json")["a"].spec.points == ()
+
+
+# ---------------------------------------------------------------------------
+# properties of the numeric bins (issue 10)
+
+_VALUES = st.sampled_from([-3.5, -1.0, 0.0, 0.25, 1.0, 2.0, 7.0, 1e6])
+
+
+@given(
+    st.lists(_VALUES, min_size=1, max_size=300),
+    st.lists(st.one_of(_VALUES, st.just(float("nan"))), min_size=1, max_size=300),
+    st.integers(2, 12),
+)
+@settings(max_examples=150, deadline=None, derandomize=True)
+def test_few_distinct_values_score_as_categories(reference: list[float], live: list[float], bins: int) -> None:
+    """A reference with at most `bins` distinct values scores (every measure, p-value) as the same column declared categorical."""
+    ref = np.array(reference)
+    cur = np.array([v for v in live if np.isnan(v) or v in set(reference)] or [reference[0]])
+    if len(set(reference)) > bins:
+        return
+    numeric = derive_spec(BinningRule("f", bins=bins), pd.Series(ref))
+    categorical = derive_spec(BinningRule("f", kind="categorical", max_categories=bins), pd.Series(ref))
+    pairs = []
+    for spec in (numeric, categorical):
+        aligned = align(bin_values(spec, pd.Series(ref), "f"), bin_values(spec, pd.Series(cur), "f"), "f")
+        pairs.append((aligned.live, aligned.reference))
+    scores = [divergences(live_counts, ref_counts, list(MEASURE_NAMES)) for live_counts, ref_counts in pairs]
+    for measure in MEASURE_NAMES:
+        np.testing.assert_allclose(scores[0][measure], scores[1][measure], rtol=1e-12, atol=1e-15, err_msg=measure)
+    pvalues = [homogeneity_test(live_counts[None], ref_counts[None]).pvalue[0] for live_counts, ref_counts in pairs]
+    np.testing.assert_allclose(pvalues[0], pvalues[1], rtol=1e-9)
+
+
+@given(
+    st.lists(st.tuples(st.floats(-1e6, 1e6, allow_nan=False), st.integers(1, 400)), min_size=1, max_size=40),
+    st.lists(st.floats(-1e6, 1e6, allow_nan=False), max_size=300),
+    st.integers(2, 20),
+    st.sampled_from(["quantile", "uniform"]),
+)
+@settings(max_examples=300, deadline=None, derandomize=True)
+def test_heavy_values_never_share_a_bin(
+    masses: list[tuple[float, int]], spread: list[float], bins: int, strategy: str
+) -> None:
+    """No spec puts two distinct values that each hold >= 1/bins of the reference into one bin."""
+    values = np.concatenate([np.repeat([v for v, _ in masses], [c for _, c in masses]), np.array(spread)])
+    spec = derive_spec(BinningRule("f", bins=bins, strategy=strategy), pd.Series(values))  # type: ignore[arg-type]
+    assert isinstance(spec, NumericBins)
+    distinct, counts = np.unique(values, return_counts=True)
+    heavy = distinct[counts * bins >= values.size]
+    bins_of_heavy = [int(np.argmax(bin_numeric(spec, np.array([v])).counts)) for v in heavy]
+    assert len(set(bins_of_heavy)) == len(heavy)
+    whole = bin_numeric(spec, values)
+    assert whole.counts.sum() == values.size and whole.counts[0] == 0 and whole.counts[-1] == 0
