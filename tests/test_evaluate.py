@@ -333,3 +333,4 @@ def test_timestamps_and_durations_need_a_kind(tmp_path: Path, write) -> None:
     assert numeric.status != "error", numeric.error
     t, d = numeric.features
     assert t.reference_count == 1000 and d.live_count == 500
+
