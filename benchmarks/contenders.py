@@ -68,9 +68,9 @@ def _floor(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
     Same bins and measures as driftmon's defaults (one bin per value when the reference
     has at most 10 distinct values, else values holding >= 1/10 as point bins and quantile
     edges of the rest, duplicates merged; top-50 categories + __other__ + __unseen__;
-    missing bin; 0.5 on the empty side of bins seen by one side only; bins empty on both sides dropped; KL and JS in bits, PSI in
-    nats), so its scores must equal driftmon's to rounding. Reads Parquet with column
-    projection and categorical columns as Arrow dictionaries; the reference whole (its
+    missing bin; 0.5 on the empty side of bins seen by one side only; bins empty on both
+    sides dropped; KL and JS in bits, PSI in nats), so its scores must equal driftmon's to
+    rounding. Reads Parquet with column projection and categorical columns as Arrow dictionaries; the reference whole (its
     quantiles need the whole column), the live side one row group at a time (bounded
     memory); the reference's numeric columns sorted once (edges and counts from the sorted
     copy), the live ones counted by comparisons against each edge (no sort); categorical

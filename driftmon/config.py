@@ -75,7 +75,10 @@ class Smoothing(_Model):
         "epsilon: floor zero proportions at epsilon; none: leave zeros (KL may be +Inf)",
     )
     alpha: float = Field(
-        default=0.5, gt=0, allow_inf_nan=False, description="pseudo-count (unseen: on the empty side; additive: per bin)"
+        default=0.5,
+        gt=0,
+        allow_inf_nan=False,
+        description="pseudo-count (unseen: on the empty side; additive: per bin)",
     )
     epsilon: float = Field(default=1e-6, gt=0, lt=1, description="floor for zero proportions (epsilon)")
 

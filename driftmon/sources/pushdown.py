@@ -26,7 +26,6 @@ the SQL of its rows; :class:`PushdownSource` does the rest.
 from __future__ import annotations
 
 import contextlib
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -345,7 +344,11 @@ class PushdownSource(Source):
                 edges = np.asarray(mine["quantiles"], dtype=np.float64)
             else:
                 edges = _interpolate(
-                    n, rule.bins, low, high, lambda ranks: engine.order_statistics(typed, params.values, feature, ranks, n)
+                    n,
+                    rule.bins,
+                    low,
+                    high,
+                    lambda ranks: engine.order_statistics(typed, params.values, feature, ranks, n),
                 )
             return NumericBins(tuple(float(e) for e in np.unique(edges)))
         # The rest of the values (point masses left out) split into the remaining bins.
