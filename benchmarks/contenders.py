@@ -66,16 +66,17 @@ def _floor(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
     """The fastest hand-written pyarrow + numpy version of the same job we could write.
 
     Same bins and measures as driftmon's defaults (one bin per value when the reference
-    has at most 10 distinct values, else values holding >= 1/10 as point bins and quantile
-    edges of the rest, duplicates merged; top-50 categories + __other__ + __unseen__;
-    missing bin; 0.5 on the empty side of bins seen by one side only; bins empty on both
-    sides dropped; KL and JS in bits, PSI in nats), so its scores must equal driftmon's to
-    rounding. Reads Parquet with column projection and categorical columns as Arrow
-    dictionaries; the reference whole (its quantiles need the whole column), the live side one row group at a time (bounded
-    memory); the reference's numeric columns sorted once (edges and counts from the sorted
-    copy), the live ones counted by comparisons against each edge (no sort); categorical
-    counts per dictionary entry with bincount; one pass of the measures over a 2-D array.
-    Columns are spread over a thread pool (numpy and Arrow release the GIL).
+    has at most 10 distinct values, else values holding >= 1/10 as point bins and
+    quantile edges of the rest, duplicates merged; top-50 categories + __other__ +
+    __unseen__; missing bin; 0.5 on the empty side of bins seen by one side only; bins
+    empty on both sides dropped; KL and JS in bits, PSI in nats), so its scores must
+    equal driftmon's to rounding. Reads Parquet with column projection and categorical
+    columns as Arrow dictionaries; the reference whole (its quantiles need the whole
+    column), the live side one row group at a time (bounded memory); the reference's
+    numeric columns sorted once (edges and counts from the sorted copy), the live ones
+    counted by comparisons against each edge (no sort); categorical counts per
+    dictionary entry with bincount; one pass of the measures over a 2-D array. Columns
+    are spread over a thread pool (numpy and Arrow release the GIL).
     """
     begun = time.perf_counter()
     import numpy as np
