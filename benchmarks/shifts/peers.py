@@ -156,7 +156,6 @@ def nannyml_decisions(reference: pd.DataFrame, live: pd.DataFrame, features: lis
     default thresholds (StandardDeviationThreshold: mean + 3 sd of the reference chunks'
     scores, no lower bound); an alert in any live chunk flags the feature."""
     import nannyml as nml
-
     from nannyml.chunk import SizeBasedChunker
 
     chunk_size = nannyml_chunk_size(len(reference), len(live))

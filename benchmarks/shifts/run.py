@@ -19,13 +19,15 @@ benchmarks/shifts/README.md and into benchmarks/shifts/results.json. About 2-3 m
     .venv/bin/python benchmarks/shifts/run.py --tiny --no-write      # smoke test (tests/integration)
 """
 
+# The tables are for people: Greek letters, dashes and multiplication signs are meant.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import datetime as dt
 import json
-import math
 import os
 import platform
 import subprocess
@@ -222,7 +224,9 @@ def _shares(column: pa.ChunkedArray, edges: np.ndarray | None) -> dict[str, floa
     nulls = column.null_count
     if edges is None:
         counts = column.drop_null().cast(pa.string()).value_counts()
-        shares = {str(v): c / rows for v, c in zip(counts.field(0).to_pylist(), counts.field(1).to_pylist(), strict=True)}
+        shares = {
+            str(v): c / rows for v, c in zip(counts.field(0).to_pylist(), counts.field(1).to_pylist(), strict=True)
+        }
     else:
         values = column.drop_null().to_numpy().astype(np.float64)
         nulls += int(np.isnan(values).sum())
@@ -404,7 +408,8 @@ def _nannyml_cell(entry: dict[str, Any] | None, expected: str) -> str:
     method = entry["methods"].get("jensen_shannon") or next(iter(entry["methods"].values()), {})
     word = "**alert**" if entry["flag"] else "ok"
     chunks = f", {entry['alerted_chunks']}/{entry['chunks']} chunks" if entry.get("chunks", 1) > 1 else ""
-    return f"{word} ({_num(method.get('value'))} vs {_num(method.get('upper_threshold'))}{chunks}){_mark(entry['flag'], expected)}"
+    detail = f"{_num(method.get('value'))} vs {_num(method.get('upper_threshold'))}{chunks}"
+    return f"{word} ({detail}){_mark(entry['flag'], expected)}"
 
 
 EVIDENTLY_SHORT = {"Wasserstein distance (normed)": "W", "Jensen-Shannon distance": "JS", "K-S p_value": "KS p",
@@ -460,8 +465,12 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [
         f"Run {result['finished']} on {result['machine']}: driftmon {defaults['version']} at git "
         f"`{defaults['commit']}`{' + uncommitted changes under driftmon/' if defaults['dirty'] else ''}; "
-        + (f"NannyML {result['peers']['versions']['nannyml']}, Evidently {result['peers']['versions']['evidently']} "
-           f"(pandas {result['peers']['versions']['pandas']})" if result.get("peers") else "peers not run")
+        + (
+            f"NannyML {result['peers']['versions']['nannyml']}, Evidently {result['peers']['versions']['evidently']} "
+            f"(pandas {result['peers']['versions']['pandas']})"
+            if result.get("peers")
+            else "peers not run"
+        )
         + f"; {result['seconds']:.0f} s in all.",
         "",
         f"driftmon's defaults as installed: measures {settings['measures']}, thresholds {thresholds}, "
@@ -474,7 +483,8 @@ def markdown(result: dict[str, Any]) -> str:
         "*moved* is the TVD of the feature's value shares (deciles for numeric features), the yardstick behind "
         f"*expected* on real data (≥ {VISIBLE_TVD}: drift, < {INVISIBLE_TVD}: no drift, else ?).",
         "",
-        "| case | what changed | live rows | moved | driftmon default | driftmon auto | NannyML | Evidently | expected |",
+        "| case | what changed | live rows | moved | driftmon default | driftmon auto | NannyML | Evidently "
+        "| expected |",
         "|---|---|---:|---:|---|---|---|---|---|",
     ]
     table_rows = rows(result)
@@ -495,9 +505,14 @@ def markdown(result: dict[str, Any]) -> str:
     if real:
         lines += ["", "Real-data pairs (reference rows → live rows):", ""]
         lines += [f"- `{n}`: {c['what']} ({c['reference_rows']:,} → {c['live_rows']:,})" for n, c in real.items()]
-    lines += ["", "Real data, all features (flagged / features; in brackets: flagged where *expected* says drift / "
-              "expected drift, and flagged where it says no drift / expected no drift):", "",
-              "| pair | features | driftmon default | driftmon auto | NannyML | Evidently |", "|---|---:|---|---|---|---|"]
+    lines += [
+        "",
+        "Real data, all features (flagged / features; in brackets: flagged where *expected* says drift / "
+        "expected drift, and flagged where it says no drift / expected no drift):",
+        "",
+        "| pair | features | driftmon default | driftmon auto | NannyML | Evidently |",
+        "|---|---:|---|---|---|---|",
+    ]
     by_case: dict[str, list[dict[str, Any]]] = {}
     for row in table_rows:
         if row["kind"] == "real":
@@ -511,11 +526,18 @@ def markdown(result: dict[str, Any]) -> str:
                 continue
             drift = [f for r, f in zip(group, flags, strict=True) if r["expected"] == DRIFT]
             calm = [f for r, f in zip(group, flags, strict=True) if r["expected"] == NO_DRIFT]
-            cells.append(f"{sum(bool(f) for f in flags)} ({sum(bool(f) for f in drift)}/{len(drift)} drift, "
-                         f"{sum(bool(f) for f in calm)}/{len(calm)} no drift)")
+            cells.append(
+                f"{sum(bool(f) for f in flags)} ({sum(bool(f) for f in drift)}/{len(drift)} drift, "
+                f"{sum(bool(f) for f in calm)}/{len(calm)} no drift)"
+            )
         lines.append(f"| {name} | {len(group)} | " + " | ".join(cells) + " |")
-    lines += ["", "Agreement with *expected* over every row with a firm expectation (synthetic cases and real features):", "",
-              "| decision | drift caught | no drift left alone |", "|---|---:|---:|"]
+    lines += [
+        "",
+        "Agreement with *expected* over every row with a firm expectation (synthetic cases and real features):",
+        "",
+        "| decision | drift caught | no drift left alone |",
+        "|---|---:|---:|",
+    ]
     for key, label in (("default", "driftmon default"), ("auto", "driftmon auto"), ("nannyml", "NannyML"),
                        ("evidently", "Evidently")):  # fmt: skip
         drift = [_flags(r)[key] for r in table_rows if r["expected"] == DRIFT and _flags(r)[key] is not None]
@@ -535,10 +557,14 @@ def replace_between(text: str, begin: str, end: str, body: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--contenders", default="driftmon,nannyml,evidently",
-                        help="comma-separated; driftmon always runs (default: all three)")
-    parser.add_argument("--tiny", action="store_true",
-                        help="small synthetic cases only, driftmon only (a smoke test of the harness)")
+    parser.add_argument(
+        "--contenders",
+        default="driftmon,nannyml,evidently",
+        help="comma-separated; driftmon always runs (default: all three)",
+    )
+    parser.add_argument(
+        "--tiny", action="store_true", help="small synthetic cases only, driftmon only (a smoke test of the harness)"
+    )
     parser.add_argument("--no-real", action="store_true", help="skip the real-data cases (they need the peers' venv)")
     parser.add_argument("--data", type=Path, default=HERE / "data", help="generated data (gitignored)")
     parser.add_argument("--json", type=Path, default=HERE / "results.json", help="where the results go")

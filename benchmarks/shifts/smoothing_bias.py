@@ -22,6 +22,9 @@ installed driftmon has it (skipped with a note otherwise). The table goes betwee
 Runs in a few seconds.
 """
 
+# The tables are for people: Greek letters, dashes and multiplication signs are meant.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 import argparse
