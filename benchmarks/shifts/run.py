@@ -271,15 +271,18 @@ def expectations(cases: dict[str, dict[str, Any]]) -> None:
 
 
 def driftmon_defaults() -> dict[str, Any]:
-    """The installed driftmon's default settings that decide (read at run time, never hard-coded here)."""
-    from driftmon import __version__
+    """The installed driftmon's default settings that decide (read at run time, never hard-coded here),
+    and the git commit of the checkout it is imported from."""
+    import driftmon
     from driftmon.config import Settings
 
+    source = Path(driftmon.__file__).resolve().parents[1]
     settings = Settings().model_dump(mode="json")
     return {
-        "version": __version__,
-        "commit": _git("rev-parse", "--short", "HEAD"),
-        "dirty": bool(_git("status", "--porcelain", "--", "driftmon")),
+        "version": driftmon.__version__,
+        "source": str(source),
+        "commit": _git(source, "rev-parse", "--short", "HEAD"),
+        "dirty": bool(_git(source, "status", "--porcelain", "--", "driftmon")),
         "settings": {
             key: settings[key]
             for key in ("measures", "log_base", "smoothing", "binning", "min_samples", "thresholds",
@@ -288,9 +291,9 @@ def driftmon_defaults() -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _git(*args: str) -> str:
+def _git(where: Path, *args: str) -> str:
     try:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(["git", *args], cwd=where, capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
