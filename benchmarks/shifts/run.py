@@ -547,7 +547,38 @@ def markdown(result: dict[str, Any]) -> str:
         calm = [_flags(r)[key] for r in table_rows if r["expected"] == NO_DRIFT and _flags(r)[key] is not None]
         if drift or calm:
             lines.append(f"| {label} | {sum(drift)}/{len(drift)} | {len(calm) - sum(calm)}/{len(calm)} |")
+    lines += threshold_window(table_rows)
     return "\n".join(lines)
+
+
+def threshold_window(table_rows: list[dict[str, Any]]) -> list[str]:
+    """Where a fixed threshold could sit: driftmon's smallest score on a drift row and its
+    largest on a significant no-drift row (the ones only a threshold keeps quiet)."""
+    lines = [
+        "",
+        "Where a fixed threshold can sit, by driftmon's default scores (bins and smoothing as installed): the "
+        "three smallest scores among *drift* rows, and the three largest among *no drift* rows whose adjusted "
+        "p-value is ≤ 0.01 (those only a threshold keeps quiet):",
+        "",
+        "| measure | smallest on drift | largest on significant no drift |",
+        "|---|---|---|",
+    ]
+    for measure in ("js", "psi"):
+        drift, calm = [], []
+        for row in table_rows:
+            entry = row["default"]
+            score = (entry or {}).get("scores", {}).get(measure)
+            if not isinstance(score, int | float):
+                continue
+            label = row["case"] if row["kind"] == "synthetic" else f"{row['case']}: {row['feature']}"
+            if row["expected"] == DRIFT:
+                drift.append((score, label))
+            elif row["expected"] == NO_DRIFT and (entry.get("pvalue_adjusted") or 1.0) <= 0.01:
+                calm.append((score, label))
+        lowest = ", ".join(f"{_num(v)} ({label})" for v, label in sorted(drift)[:3]) or "–"
+        highest = ", ".join(f"{_num(v)} ({label})" for v, label in sorted(calm, reverse=True)[:3]) or "–"
+        lines.append(f"| {measure} | {lowest} | {highest} |")
+    return lines
 
 
 def replace_between(text: str, begin: str, end: str, body: str) -> str:
