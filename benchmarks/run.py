@@ -273,7 +273,7 @@ def driftmon_config(path: Path, name: str, reference: Path, live: Path, features
             "smoothing": {"method": "unseen", "alpha": 0.5},
             "binning": {"strategy": "quantile", "bins": 10},
             "min_samples": 100,
-            "thresholds": {"js": {"warning": 0.005, "critical": 0.02}, "psi": {"warning": 0.03, "critical": 0.1}},
+            "thresholds": {"js": {"warning": 0.004, "critical": 0.02}, "psi": {"warning": 0.02, "critical": 0.1}},
         },
         "monitors": [
             {
@@ -561,7 +561,7 @@ class Harness:
             "defaults": {
                 "schedule": schedule,
                 "measures": ["kl", "js", "psi"],
-                "thresholds": {"js": {"warning": 0.005, "critical": 0.02}, "psi": {"warning": 0.03, "critical": 0.1}},
+                "thresholds": {"js": {"warning": 0.004, "critical": 0.02}, "psi": {"warning": 0.02, "critical": 0.1}},
             },
             "monitors": [
                 {

@@ -149,8 +149,8 @@ Thresholds = dict[MeasureName, Levels | None]
 # (warning), a new category or 5 % new nulls (critical), and stay quiet on a 0.02 sigma shift
 # even over millions of rows.
 DEFAULT_THRESHOLDS: dict[MeasureName, Levels | None] = {
-    "js": Levels(warning=0.005, critical=0.02),
-    "psi": Levels(warning=0.03, critical=0.1),
+    "js": Levels(warning=0.004, critical=0.02),
+    "psi": Levels(warning=0.02, critical=0.1),
 }
 
 

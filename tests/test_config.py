@@ -64,7 +64,7 @@ def test_builtin_defaults(write: Callable[[str, str], Path]) -> None:
     assert monitor.min_samples == 100
     assert monitor.features[0].rule.strategy == "quantile" and monitor.features[0].rule.bins == 10
     assert monitor.features[0].rule.max_categories == 50
-    assert monitor.features[0].thresholds == {"js": (0.005, 0.02), "psi": (0.03, 0.1)}
+    assert monitor.features[0].thresholds == {"js": (0.004, 0.02), "psi": (0.02, 0.1)}
     assert monitor.base_dir == cfg.path.parent.resolve()
 
 

@@ -40,7 +40,7 @@ from servers import ServerProcess, free_port, http_request, require_binary, runn
 pytestmark = pytest.mark.integration
 
 ALPHA = 0.5  # the default smoothing: alpha on the empty side of one-sided bins only
-THRESHOLDS = {"js": (0.005, 0.02), "psi": (0.03, 0.1)}  # the defaults
+THRESHOLDS = {"js": (0.004, 0.02), "psi": (0.02, 0.1)}  # the defaults
 Series = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
