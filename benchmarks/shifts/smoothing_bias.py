@@ -188,14 +188,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--no-write", action="store_true", help="print the table; leave README.md alone")
     parser.add_argument("--json", type=Path, default=HERE / "smoothing_bias.json", help="where the JSON goes")
+    parser.add_argument("--readme", type=Path, default=README, help="the README whose table is replaced")
     args = parser.parse_args(argv)
     result = run()
     table = markdown(result)
     print(table)
     if not args.no_write:
         args.json.write_text(json.dumps(result, indent=1, allow_nan=True) + "\n")
-        text = README.read_text() if README.exists() else "# Shift benchmark\n"
-        README.write_text(replace_between(text, BEGIN, END, table))
+        text = args.readme.read_text() if args.readme.exists() else "# Shift benchmark\n"
+        args.readme.write_text(replace_between(text, BEGIN, END, table))
     return 0
 
 
