@@ -40,6 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as error:  # a bug: one line and "evaluation failed", never 1 ("critical drift")
+        _error(f"internal error ({type(error).__name__}: {error}); please report it")
+        return EXIT_FAILED
 
 
 def _parser() -> argparse.ArgumentParser:

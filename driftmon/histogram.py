@@ -730,7 +730,7 @@ def _feature_from_document(entry: Any, origin: str, name: str) -> Histogram:
                 "(underflow, interior and point bins in value order, overflow)"
             )
         counts = np.array([_count(c, f"{where}: counts[{i}]") for i, c in enumerate(raw)])
-        return Histogram(spec, counts, missing)
+        return _bounded(Histogram(spec, counts, missing), where)
     if kind == "categorical":
         if not isinstance(raw, dict):
             raise DataError(f"{where}: counts must be an object of category: count")
@@ -747,7 +747,7 @@ def _feature_from_document(entry: Any, origin: str, name: str) -> Histogram:
             raise DataError(f"{where}: other_values must be a list of strings")
         bins = CategoricalBins(categories, others)
         counts = np.array([*(values[c] for c in categories), values.get(OTHER, 0.0), values.get(UNSEEN, 0.0)])
-        return Histogram(bins, counts, missing + values.get(MISSING, 0.0))
+        return _bounded(Histogram(bins, counts, missing + values.get(MISSING, 0.0)), where)
     raise DataError(f"{where}: kind must be \"numeric\" or \"categorical\", got {kind!r}")
 
 
@@ -772,6 +772,19 @@ def _numeric_spec_from_document(entry: dict[str, Any], origin: str, name: str) -
         return NumericBins(checked, tuple(float(p) for p in sorted(set(points))))
     except DataError as error:
         raise DataError(f"{origin}: {error}") from None
+
+
+# Counts of one feature may total at most this (a million billion rows): the sums, the
+# significance test and the simulated draws (int64 sample sizes) stay exact and finite.
+MAX_TOTAL = 1e15
+
+
+def _bounded(histogram: Histogram, where: str) -> Histogram:
+    with np.errstate(over="ignore"):
+        total = float(np.sum(histogram.counts)) + histogram.missing
+    if not total <= MAX_TOTAL:  # also catches inf from counts like 1e308 that overflow when added
+        raise DataError(f"{where}: counts total {total:g}, more than the {MAX_TOTAL:g} driftmon can compare")
+    return histogram
 
 
 def _is_number(value: Any) -> bool:

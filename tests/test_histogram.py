@@ -459,3 +459,19 @@ def test_heavy_values_never_share_a_bin(
     assert len(set(bins_of_heavy)) == len(heavy)
     whole = bin_numeric(spec, values)
     assert whole.counts.sum() == values.size and whole.counts[0] == 0 and whole.counts[-1] == 0
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"kind": "numeric", "edges": [0, 1], "counts": [1e308, 1e308, 1e308], "missing": 0},
+        {"kind": "numeric", "edges": [0, 1], "counts": [1, 2, 3], "missing": 1e308},
+        {"kind": "categorical", "counts": {"a": 1e19, "b": 1}, "missing": 0},
+    ],
+    ids=["sum-overflows", "missing-huge", "beyond-int64"],
+)
+def test_histogram_file_counts_too_large_to_compare_are_a_data_error(entry: dict) -> None:
+    """Finite counts whose total overflows, or exceeds 1e15, are refused naming the file and feature."""
+    document = {"format": "driftmon.histograms/v1", "features": {"f": entry}}
+    with pytest.raises(DataError, match=r"^h\.json: feature 'f': counts total .* more than the 1e\+15 driftmon can compare$"):
+        from_document(document, "h.json")
