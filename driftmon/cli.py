@@ -220,6 +220,9 @@ def _table(results: Sequence[Any], out: TextIO) -> None:
                 for i, (cell, width) in enumerate(zip(row, widths, strict=True))
             )
             out.write("  " + text.rstrip() + "\n")
+        for feature in result.features:
+            if feature.reason:
+                out.write(f"  {feature.feature}: not judged: {feature.reason}\n")
         out.write("\n")
     out.write("(!: at warning, !!: at critical)\n")
 

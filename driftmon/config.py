@@ -65,12 +65,18 @@ class Cron(_Model):
 class Smoothing(_Model):
     """How bins that one side never saw are made finite (see README, Measures)."""
 
-    method: Literal["additive", "epsilon", "none"] = Field(
-        default="additive",
-        description="additive: add alpha to every bin on both sides; epsilon: floor zero "
-        "proportions at epsilon; none: leave zeros (KL may be +Inf)",
+    method: Literal["unseen", "additive", "epsilon", "none"] = Field(
+        default="unseen",
+        description="unseen: add alpha only on the empty side of a bin that one side never saw "
+        "(bins seen on both sides untouched); additive: add alpha to every bin on both sides; "
+        "epsilon: floor zero proportions at epsilon; none: leave zeros (KL may be +Inf)",
     )
-    alpha: float = Field(default=0.5, gt=0, allow_inf_nan=False, description="pseudo-count added per bin (additive)")
+    alpha: float = Field(
+        default=0.5,
+        gt=0,
+        allow_inf_nan=False,
+        description="pseudo-count (unseen: on the empty side; additive: per bin)",
+    )
     epsilon: float = Field(default=1e-6, gt=0, lt=1, description="floor for zero proportions (epsilon)")
 
 
@@ -80,7 +86,13 @@ class Binning(_Model):
     strategy: Literal["quantile", "uniform"] = Field(
         default="quantile", description="numeric edges at reference quantiles or evenly spaced"
     )
-    bins: int = Field(default=10, ge=2, le=10_000, description="numeric bins before duplicate edges merge")
+    bins: int = Field(
+        default=10,
+        ge=2,
+        le=10_000,
+        description="numeric bins; a reference with at most this many distinct values gets one bin per value, "
+        "and a value holding >= 1/bins of it gets a bin of its own",
+    )
     edges: list[float] | None = Field(
         default=None, description="explicit numeric interior edges, strictly increasing (wins over strategy)"
     )
@@ -129,9 +141,13 @@ class Levels(_Model):
 
 Thresholds = dict[MeasureName, Levels | None]
 
+# Chosen from benchmarks/shifts/ (README, "How driftmon decides"): with the significance gate
+# keeping noise out, these flag a 50 % -> 60 % binary feature or a 0.25 sigma mean shift
+# (warning), a new category or 5 % new nulls (critical), and stay quiet on a 0.02 sigma shift
+# even over millions of rows.
 DEFAULT_THRESHOLDS: dict[MeasureName, Levels | None] = {
-    "js": Levels(warning=0.05, critical=0.1),
-    "psi": Levels(warning=0.1, critical=0.25),
+    "js": Levels(warning=0.004, critical=0.02),
+    "psi": Levels(warning=0.02, critical=0.1),
 }
 
 

@@ -278,7 +278,7 @@ class _Scheduler(BackgroundScheduler):  # type: ignore[misc]
                 level=logging.ERROR,
                 error=failure,
             )
-            self.failure = failure  # after the log line: readiness turns off once the reason is logged
+            self.failure = failure  # after the log line, so "not ready" always comes with its reason
 
     def alive(self) -> bool:
         """False once the scheduler's thread died of an error (never before it started)."""

@@ -60,11 +60,11 @@ def test_builtin_defaults(write: Callable[[str, str], Path]) -> None:
     assert monitor.schedule == config.Schedule(interval_s=300.0)
     assert monitor.measures == ("kl", "js", "psi")
     assert monitor.log_base == 2.0
-    assert monitor.smoothing.method == "additive" and monitor.smoothing.alpha == 0.5
+    assert monitor.smoothing.method == "unseen" and monitor.smoothing.alpha == 0.5
     assert monitor.min_samples == 100
     assert monitor.features[0].rule.strategy == "quantile" and monitor.features[0].rule.bins == 10
     assert monitor.features[0].rule.max_categories == 50
-    assert monitor.features[0].thresholds == {"js": (0.05, 0.1), "psi": (0.1, 0.25)}
+    assert monitor.features[0].thresholds == {"js": (0.004, 0.02), "psi": (0.02, 0.1)}
     assert monitor.base_dir == cfg.path.parent.resolve()
 
 
