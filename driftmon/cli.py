@@ -10,15 +10,24 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from driftmon import __version__
-from driftmon.errors import ConfigError, DriftmonError
+# OpenBLAS starts a worker thread per core at `import numpy` unless told otherwise; those
+# threads would neither inherit the daemon's signal mask nor help driftmon (no BLAS work).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from driftmon import __version__  # noqa: E402
+from driftmon.errors import ConfigError, DriftmonError  # noqa: E402
 
 EXIT_OK, EXIT_CRITICAL, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+# The daemon takes these synchronously (sigwait); blocked before any thread exists, so no
+# thread can receive one and die of its default action.
+DAEMON_SIGNALS = frozenset({signal.SIGHUP, signal.SIGTERM, signal.SIGINT})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,6 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    if args.command == "run":
+        signal.pthread_sigmask(signal.SIG_BLOCK, DAEMON_SIGNALS)
     try:
         result: int = args.handler(args)
         return result

@@ -549,6 +549,12 @@ def serve(
 
     A bad config or listen address raises ConfigError; a port in use, DriftmonError.
     """
+    # Signals are taken synchronously by the main thread (sigwait), so no handler ever runs
+    # in the middle of a lock. They must be blocked before any thread exists (`driftmon run`
+    # blocks them before importing numpy, whose OpenBLAS threads would otherwise receive
+    # them and die of the default action), and stay blocked until the process exits: a
+    # second SIGTERM during the shutdown must not kill it either.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
     from prometheus_client import disable_created_metrics
 
     from driftmon import server
@@ -558,38 +564,32 @@ def serve(
     initial = load(config_path, shard)
     check_schedules(initial)
     server.parse_listen_address(listen)
-    # Signals are taken synchronously by the main thread (sigwait), so no handler ever
-    # runs in the middle of a lock; every thread started below inherits the mask.
-    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
-    try:
-        daemon = Daemon(config_path, initial, shard=shard)
-        http, _ = server.start(listen, server.App(daemon, lifecycle=lifecycle))
-        event(
-            log,
-            "driftmon started",
-            version=__version__,
-            config=config_path,
-            monitors=len(initial.monitors),
-            shard=shard or "none",
-            listen=listen,
-            lifecycle=lifecycle,
-        )
-        daemon.start()
-        while True:
-            received = signal.sigwait(_SIGNALS)
-            if received != signal.SIGHUP:
-                break
-            event(log, "reloading the config", signal="SIGHUP")
-            daemon.reload()
-        event(log, "shutting down", signal=signal.Signals(received).name)
-        abandoned = daemon.stop()
-        if abandoned:
-            event(log, "abandoned running evaluations", level=logging.WARNING, monitors=abandoned)
-        http.shutdown()
-        http.server_close()
-        event(log, "stopped")
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
+    daemon = Daemon(config_path, initial, shard=shard)
+    http, _ = server.start(listen, server.App(daemon, lifecycle=lifecycle))
+    event(
+        log,
+        "driftmon started",
+        version=__version__,
+        config=config_path,
+        monitors=len(initial.monitors),
+        shard=shard or "none",
+        listen=listen,
+        lifecycle=lifecycle,
+    )
+    daemon.start()
+    while True:
+        received = signal.sigwait(_SIGNALS)
+        if received != signal.SIGHUP:
+            break
+        event(log, "reloading the config", signal="SIGHUP")
+        daemon.reload()
+    event(log, "shutting down", signal=signal.Signals(received).name)
+    abandoned = daemon.stop()
+    if abandoned:
+        event(log, "abandoned running evaluations", level=logging.WARNING, monitors=abandoned)
+    http.shutdown()
+    http.server_close()
+    event(log, "stopped")
     return 0
 
 
