@@ -78,14 +78,15 @@ def test_a_signal_during_a_reload_leads_to_a_clean_shutdown(tmp_path: Path, sign
         assert 'msg="shutting down"' in log and 'msg=stopped' in log, process.describe()
 
 
-def test_sigterm_during_startup_exits_0(tmp_path: Path) -> None:
-    """SIGTERM while the daemon still imports and loads its 1,000-monitor config: exit 0, no kill by signal."""
+@pytest.mark.parametrize("delay", [0.3, 0.6, 1.2])
+def test_sigterm_during_startup_exits_0(tmp_path: Path, delay: float) -> None:
+    """SIGTERM while the daemon imports, loads its 1,000-monitor config or starts its workers: exit 0."""
     config = write_config(tmp_path)
     log_path = tmp_path / "daemon.log"
     with open(log_path, "wb") as log_file:
         popen = subprocess.Popen(command(config, free_port()), stdout=log_file, stderr=subprocess.STDOUT)
     try:
-        time.sleep(0.5)  # past interpreter start-up, inside imports or config loading
+        time.sleep(delay)  # past interpreter start-up: imports, config loading, worker start
         popen.send_signal(signal.SIGTERM)
         status = popen.wait(timeout=15)
     finally:
