@@ -25,6 +25,7 @@ import itertools
 import logging
 import math
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -58,6 +59,8 @@ from driftmon.workers import DEFAULT_MEMORY_LIMIT, WorkerPool
 
 log = logging.getLogger("driftmon.daemon")
 
+SWITCH_INTERVAL_S = 0.001
+RENDER_INTERVAL_S = 0.25  # results reach /metrics within this (plus the render)
 SHUTDOWN_GRACE_S = 8.0  # running evaluations may finish within this; the process exits by 10 s
 MAX_TIMEOUT_S = 300.0
 TIMEOUT_SHARE = 0.8  # default timeout: this share of the schedule's period
@@ -293,7 +296,11 @@ class Daemon:
         self.pool = WorkerPool(
             workers, memory_limit=memory_limit, cache=self.cache, log_level=log_level, log_format=log_format
         )
-        self.exposition = Exposition(self.store.snapshot)
+        # Scrapes get the bytes rendered last; results re-render them from a thread of ours
+        # at most every RENDER_INTERVAL_S, so a scrape never waits for a render.
+        self.exposition = Exposition(self.store.snapshot, background=True)
+        self._render_due = threading.Event()
+        self._renderer = threading.Thread(target=self._render, name="render", daemon=True)
         # One scheduler thread per worker: due evaluations queue in the executor in order.
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
@@ -327,6 +334,7 @@ class Daemon:
         self.pool.start()
         with self._reload_lock:
             self._install(self._initial.monitors, {})
+        self._renderer.start()
         self.scheduler.start()
         self._ready = True
 
@@ -378,6 +386,7 @@ class Daemon:
         """Stop scheduling; wait up to the grace for running evaluations, then stop the
         workers; return the monitors whose evaluations were abandoned."""
         self._stop_deadline = time.monotonic() + SHUTDOWN_GRACE_S
+        self._render_due.set()
         self.scheduler.shutdown(wait=False)
         with self._idle:
             self._idle.wait_for(lambda: self._running == 0, timeout=SHUTDOWN_GRACE_S + 1.0)
@@ -411,7 +420,10 @@ class Daemon:
             id=job_id,
             name=monitor.name,
             next_run_time=now,
-            misfire_grace_time=max(1, int(period)) if period > 0 else None,
+            # A run waits in the executor's queue while every worker is busy; APScheduler
+            # drops a run that starts later than its grace, so with a grace some monitors
+            # would never run under load. Late runs run (coalesced into one).
+            misfire_grace_time=None,
         )
 
     def _unschedule(self, name: str) -> None:
@@ -462,7 +474,15 @@ class Daemon:
             alerts=alerts,
             error=result.error,
         )
-        self.exposition.refresh()
+        self._render_due.set()
+
+    def _render(self) -> None:
+        """Re-render /metrics after results landed, at most every RENDER_INTERVAL_S."""
+        while self._stop_deadline is None:
+            self._render_due.wait()
+            self._render_due.clear()
+            self.exposition.refresh()
+            time.sleep(RENDER_INTERVAL_S)
 
     def _on_event(self, item: JobSubmissionEvent | JobExecutionEvent) -> None:
         name = item.job_id.rsplit("#", 1)[0]  # job ids are "<monitor>#<serial>"
@@ -527,6 +547,9 @@ def serve(
     from driftmon import server
 
     logs.setup(log_level, log_format)
+    # The daemon's own threads (HTTP, rendering, results) hand the GIL over sooner, so a
+    # scrape waits less behind a render (evaluations run in worker processes anyway).
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     disable_created_metrics()  # type: ignore[no-untyped-call]
     initial = load(config_path, shard)
     check_schedules(initial)
