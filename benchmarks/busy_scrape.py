@@ -36,7 +36,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
-
 def write_data(folder: Path, monitors: int, features: int, rows: int, seed: int = 20261125) -> Path:
     """A reference and a drifted live Parquet file, and a config of ``monitors`` monitors over them."""
     rng = np.random.default_rng(seed)

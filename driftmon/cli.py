@@ -21,8 +21,8 @@ from typing import Any, TextIO
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from driftmon import __version__  # noqa: E402
-from driftmon.errors import ConfigError, DriftmonError  # noqa: E402
+from driftmon import __version__
+from driftmon.errors import ConfigError, DriftmonError
 
 EXIT_OK, EXIT_CRITICAL, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 # The daemon takes these synchronously (sigwait); blocked before any thread exists, so no

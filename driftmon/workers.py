@@ -296,7 +296,10 @@ class WorkerPool:
                 return None
             if elapsed >= timeout:
                 self._give_back(worker, keep=False)
-                message = f"evaluation timed out after {timeout:g}s (its worker process was stopped; set `timeout:` to allow longer)"
+                message = (
+                    f"evaluation timed out after {timeout:g}s "
+                    "(its worker process was stopped; set `timeout:` to allow longer)"
+                )
                 return failed(monitor, message, started, elapsed)
             if self.memory_limit:
                 resident = worker.rss()

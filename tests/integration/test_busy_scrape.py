@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from busy_scrape import measure  # noqa: E402
+from busy_scrape import measure
 
 pytestmark = pytest.mark.integration
 
