@@ -25,8 +25,8 @@ from driftmon import __version__
 from driftmon.errors import ConfigError, DriftmonError
 
 EXIT_OK, EXIT_CRITICAL, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
-# The daemon takes these synchronously (sigwait); blocked before any thread exists, so no
-# thread can receive one and die of its default action.
+# The daemon takes these synchronously (sigtimedwait); blocked before any thread exists, so
+# no thread can receive one and die of its default action.
 DAEMON_SIGNALS = frozenset({signal.SIGHUP, signal.SIGTERM, signal.SIGINT})
 
 

@@ -481,7 +481,10 @@ class Daemon:
         while self._stop_deadline is None:
             self._render_due.wait()
             self._render_due.clear()
-            self.exposition.refresh()
+            try:
+                self.exposition.refresh()
+            except Exception:  # a bug must not freeze /metrics for good: the next result retries
+                log.exception("error rendering /metrics")
             time.sleep(RENDER_INTERVAL_S)
 
     def _on_event(self, item: JobSubmissionEvent | JobExecutionEvent) -> None:
