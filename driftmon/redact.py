@@ -40,10 +40,11 @@ _T = TypeVar("_T")
 # (newline and tab are kept), zero-width and bidirectional overrides.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _CONTROL_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-# scheme://userinfo@ — userinfo runs to the last @ of the token (passwords may hold @ / # ?).
-_URL = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<info>[^\s'\"<>`]*)@")
+# scheme://userinfo@ — userinfo runs to the last @ of the token (passwords may hold @ / # ?);
+# at most 256 characters, so a hostile message costs linear time, not quadratic.
+_URL = re.compile(r"(?<![A-Za-z0-9+.\-])(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<info>[^\s'\"<>`]{0,256})@")
 # user:password@ without a scheme (libpq-style "host" strings, DSNs written without //).
-_BARE = re.compile(r"(?<![\w/:.@%+\-])(?P<user>[\w.+%~\-]+):(?!//)(?P<password>[^\s'\"<>`]*)@")
+_BARE = re.compile(r"(?<![\w/:.@%+\-])(?P<user>[\w.+%~\-]+):(?!//)(?P<password>[^\s'\"<>`]{0,256})@")
 # A password-like key, then its value: key=value, key: value, "key": "value", KEY 'value'.
 _KEY = (
     r"[\w.\-]*?(?:password|passwd|passphrase|pwd|pass|secret|token|api[_\-]?key|apikey|access[_\-]?key"
