@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,6 +82,14 @@ def test_control_characters_are_escaped_and_long_messages_cut() -> None:
     assert redact.text("a\x1b[31mb\u202ec\nd") == "a\\x1b[31mb\\u202ec\nd"
     huge = redact.text("x" * 2_000_000)
     assert len(huge) <= redact.MAX_CHARS and "2000000 characters in all" in huge
+
+
+def test_hostile_messages_cost_linear_time() -> None:
+    """Many URL-like tokens in one message are redacted in well under a second (bounded patterns; quadratic took 2.4 s)."""
+    began = time.perf_counter()
+    for message in ("a://" * 5000, "u:" + "p@" * 10000, "x:" * 20000 + "@"):
+        assert len(redact.text(message)) <= redact.MAX_CHARS
+    assert time.perf_counter() - began < 1.0
 
 
 def test_an_excerpt_is_one_short_line() -> None:
