@@ -127,13 +127,14 @@ def test_check_and_validate_never_show_the_canary(folder: Path) -> None:
         assert not leaks(run.stdout + run.stderr), run.stdout + run.stderr
 
 
-def test_the_daemon_never_shows_the_canary(folder: Path) -> None:
-    """Daemon logs, /metrics, /api/v1/status and a refused POST /-/reload never contain the canary."""
+@pytest.mark.parametrize("log_format", ["logfmt", "json"])
+def test_the_daemon_never_shows_the_canary(folder: Path, log_format: str) -> None:
+    """Daemon logs (logfmt and JSON, debug level), /metrics, /api/v1/status and a refused POST /-/reload never contain the canary."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [
         sys.executable, "-m", "driftmon", "run", "-c", str(folder / "driftmon.yaml"),
-        "--web.listen-address", f"127.0.0.1:{port}", "--web.enable-lifecycle", "--log.level", "debug",
+        "--web.listen-address", f"127.0.0.1:{port}", "--web.enable-lifecycle", "--log.level", "debug", "--log.format", log_format,
     ]  # fmt: skip
     with running(command, log_path=folder / "daemon.log", name="driftmon", env=ENV, cwd=folder) as process:
         wait_for_http(f"{url}/-/ready", 60.0, process=process)
