@@ -65,16 +65,18 @@ def driftmon_check(spec: dict[str, Any]) -> dict[str, Any]:
 def _floor(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
     """The fastest hand-written pyarrow + numpy version of the same job we could write.
 
-    Same bins and measures as driftmon's defaults (quantile edges from the reference,
-    10 bins, duplicates merged; top-50 categories + __other__ + __unseen__; missing bin;
-    additive 0.5 smoothing; bins empty on both sides dropped; KL and JS in bits, PSI in
-    nats), so its scores must equal driftmon's to rounding. Reads Parquet with column
-    projection and categorical columns as Arrow dictionaries; the reference whole (its
-    quantiles need the whole column), the live side one row group at a time (bounded
-    memory); the reference's numeric columns sorted once (edges and counts from the sorted
-    copy), the live ones counted by comparisons against each edge (no sort); categorical
-    counts per dictionary entry with bincount; one pass of the measures over a 2-D array.
-    Columns are spread over a thread pool (numpy and Arrow release the GIL).
+    Same bins and measures as driftmon's defaults (one bin per value when the reference
+    has at most 10 distinct values, else values holding >= 1/10 as point bins and
+    quantile edges of the rest, duplicates merged; top-50 categories + __other__ +
+    __unseen__; missing bin; 0.5 on the empty side of bins seen by one side only; bins
+    empty on both sides dropped; KL and JS in bits, PSI in nats), so its scores must
+    equal driftmon's to rounding. Reads Parquet with column projection and categorical
+    columns as Arrow dictionaries; the reference whole (its quantiles need the whole
+    column), the live side one row group at a time (bounded memory); the reference's
+    numeric columns sorted once (edges and counts from the sorted copy), the live ones
+    counted by comparisons against each edge (no sort); categorical counts per
+    dictionary entry with bincount; one pass of the measures over a 2-D array. Columns
+    are spread over a thread pool (numpy and Arrow release the GIL).
     """
     begun = time.perf_counter()
     import numpy as np
@@ -99,32 +101,32 @@ def _floor(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
             parts.append(chunk.to_numpy(zero_copy_only=False))
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
-    def sorted_counts(ordered: Any, edges: Any) -> tuple[Any, int]:
-        """Counts [under, interior..., over] of a sorted array (NaN sorts last) and its NaNs."""
+    def sorted_counts(ordered: Any, cuts: Any, inclusive: Any) -> tuple[Any, int]:
+        """Counts of a sorted array (NaN sorts last) between the bin boundaries, and its NaNs."""
         present = int(np.searchsorted(ordered, np.inf, side="right"))
-        below = np.searchsorted(ordered, edges, side="left")
-        at_most_last = np.searchsorted(ordered, edges[-1], side="right")
-        bounds = np.concatenate(([0], below[:-1], [at_most_last, present]))
+        counted = np.where(
+            inclusive, np.searchsorted(ordered, cuts, side="right"), np.searchsorted(ordered, cuts, side="left")
+        )
+        bounds = np.concatenate(([0], counted, [present]))
         return np.diff(bounds).astype(np.float64), ordered.size - present
 
-    def compared_counts(values: Any, edges: Any) -> tuple[Any, int]:
-        """The same counts without sorting: for each edge, how many values lie below it.
+    def compared_counts(values: Any, cuts: Any, inclusive: Any) -> tuple[Any, int]:
+        """The same counts without sorting: for each boundary, how many values lie below it.
 
         A handful of comparisons per value beats a sort (O(log n) per value) for the
-        usual 5-30 edges; blocks of 256 k values keep the boolean buffer in cache.
+        usual 5-30 boundaries; blocks of 256 k values keep the boolean buffer in cache.
         """
         block = 1 << 18
-        below = np.zeros(edges.size + 2, dtype=np.int64)  # < e0 .. < ek, <= ek, <= +inf
+        counted = np.zeros(cuts.size + 1, dtype=np.int64)  # per boundary, then <= +inf
         buffer = np.empty(block, dtype=bool)
         for start in range(0, values.size, block):
             part = values[start : start + block]
             flags = buffer[: part.size]
-            for i, edge in enumerate(edges):
-                below[i] += np.count_nonzero(np.less(part, edge, out=flags))
-            below[-2] += np.count_nonzero(np.less_equal(part, edges[-1], out=flags))
-            below[-1] += np.count_nonzero(np.less_equal(part, np.inf, out=flags))
-        bounds = np.concatenate(([0], below[:-3], below[-2:]))
-        return np.diff(bounds).astype(np.float64), values.size - int(below[-1])
+            for i, (cut, closed) in enumerate(zip(cuts.tolist(), inclusive.tolist(), strict=True)):
+                counted[i] += np.count_nonzero((np.less_equal if closed else np.less)(part, cut, out=flags))
+            counted[-1] += np.count_nonzero(np.less_equal(part, np.inf, out=flags))
+        bounds = np.concatenate(([0], counted))
+        return np.diff(bounds).astype(np.float64), values.size - int(counted[-1])
 
     def entry_counts(chunk: Any) -> tuple[Any, int]:
         """Counts per dictionary entry of one dictionary chunk, and its nulls."""
@@ -140,22 +142,43 @@ def _floor(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
         spec["reference"], columns=columns, read_dictionary=categorical, use_threads=threaded
     )
 
-    def profile_numeric(name: str, table: Any = reference_table) -> tuple[Any, Any, int]:
+    def quantiles(finite: Any, parts: int) -> Any:
+        position = np.linspace(0.0, 1.0, parts + 1) * (finite.size - 1)
+        below = np.floor(position).astype(np.int64)
+        above = np.minimum(below + 1, finite.size - 1)
+        edges = finite[below] + (finite[above] - finite[below]) * (position - below)
+        edges[0], edges[-1] = finite[0], finite[-1]
+        return edges
+
+    def profile_numeric(name: str, table: Any = reference_table) -> tuple[Any, Any, Any, int]:
         ordered = np.sort(as_float(table.column(name)))
         lo = int(np.searchsorted(ordered, -np.inf, side="right"))
         hi = int(np.searchsorted(ordered, np.inf, side="left"))
         finite = ordered[lo:hi]
-        if finite[0] == finite[-1]:
-            edges = np.array([finite[0], np.nextafter(finite[0], np.inf)])
+        # Point bins: every value when there are at most `bins`, else values holding >= 1/bins.
+        starts = np.flatnonzero(np.concatenate(([True], finite[1:] != finite[:-1])))
+        values = finite[starts]
+        if values.size <= bins:
+            points, edges = values, values
         else:
-            position = np.linspace(0.0, 1.0, bins + 1) * (finite.size - 1)
-            below = np.floor(position).astype(np.int64)
-            above = np.minimum(below + 1, finite.size - 1)
-            edges = finite[below] + (finite[above] - finite[below]) * (position - below)
-            edges[0], edges[-1] = finite[0], finite[-1]
-            edges = np.unique(edges)
-        counts, missing = sorted_counts(ordered, edges)
-        return edges, counts, missing
+            runs = np.diff(np.append(starts, finite.size))
+            heavy = runs * bins >= finite.size
+            points = values[heavy]
+            rest = finite[~np.repeat(heavy, runs)] if points.size else finite
+            if rest[0] == rest[-1]:
+                points = np.sort(np.append(points, rest[0]))
+                edges = rest[:1]
+            else:
+                edges = quantiles(rest, bins - points.size)
+            edges = np.unique(np.concatenate([edges, points]))
+        is_point = np.isin(edges, points)
+        cuts = np.repeat(edges, np.where(is_point, 2, 1))
+        inclusive = np.zeros(cuts.size, dtype=bool)
+        inclusive[np.cumsum(np.where(is_point, 2, 1))[is_point] - 1] = True  # the "<= v" of each point
+        if not is_point[-1]:
+            inclusive[-1] = True  # the last interval is closed on the right
+        counts, missing = sorted_counts(ordered, cuts, inclusive)
+        return cuts, inclusive, counts, missing
 
     def profile_categorical(name: str, table: Any = reference_table) -> tuple[Any, Any, Any, int]:
         totals: dict[str, int] = {}
@@ -182,7 +205,7 @@ def _floor(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
     import pyarrow as pa
 
     live_file = pq.ParquetFile(spec["live"], read_dictionary=categorical)
-    live_numeric = [np.zeros(edges.size + 1) for edges, _, _ in numeric_reference]
+    live_numeric = [np.zeros(cuts.size + 1) for cuts, _, _, _ in numeric_reference]
     live_numeric_missing = [0] * len(numeric)
     live_categorical = [np.zeros(len(cats) + 2) for cats, _, _, _ in categorical_reference]
     live_categorical_missing = [0] * len(categorical)
@@ -194,7 +217,7 @@ def _floor(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
         table = live_file.read_row_group(group, columns=columns, use_threads=threaded)
 
         def count_numeric(i: int, table: Any = table) -> None:
-            counts, missing = compared_counts(as_float(table.column(numeric[i])), numeric_reference[i][0])
+            counts, missing = compared_counts(as_float(table.column(numeric[i])), *numeric_reference[i][:2])
             live_numeric[i] += counts
             live_numeric_missing[i] += missing
 
@@ -216,7 +239,7 @@ def _floor(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
     # measures: one pass over (features x bins), missing as the last bin
     rows = [
         (np.append(counts, missing), np.append(live_numeric[i], live_numeric_missing[i]))
-        for i, (_, counts, missing) in enumerate(numeric_reference)
+        for i, (_, _, counts, missing) in enumerate(numeric_reference)
     ] + [
         (np.append(counts, missing), np.append(live_categorical[j], live_categorical_missing[j]))
         for j, (_, _, counts, missing) in enumerate(categorical_reference)
@@ -267,10 +290,28 @@ def scipy_loop(spec: dict[str, Any]) -> dict[str, Any]:
         ref = reference[name].to_numpy(dtype=float, na_value=np.nan)
         cur = live[name].to_numpy(dtype=float, na_value=np.nan)
         finite = ref[np.isfinite(ref)]
-        edges = np.unique(np.quantile(finite, np.linspace(0, 1, bins + 1)))
-        # np.histogram closes only its last bin: nudge the last edge so that the reference
-        # maximum stays in the last interior bin, as in driftmon (and SPEC section 2)
-        outer = np.concatenate(([-np.inf], edges[:-1], [np.nextafter(edges[-1], np.inf), np.inf]))
+        # A bin per value for few distinct values; else values holding >= 1/bins get a bin of
+        # their own and the rest is cut at its quantiles.
+        values, counts = np.unique(finite, return_counts=True)
+        if values.size <= bins:
+            points = edges = values
+        else:
+            points = values[counts * bins >= finite.size]
+            rest = finite[~np.isin(finite, points)]
+            if rest.min() == rest.max():
+                points, edges = np.sort(np.append(points, rest[0])), rest[:1]
+            else:
+                edges = np.quantile(rest, np.linspace(0, 1, bins - points.size + 1))
+            edges = np.unique(np.concatenate([edges, points]))
+        # np.histogram's bins are [a, b): a point v is [v, nextafter(v)); the last interval is
+        # closed on the right, as in driftmon (and SPEC section 2)
+        outer = [-np.inf]
+        for index, edge in enumerate(edges):
+            if edge in points:
+                outer += [edge, np.nextafter(edge, np.inf)]
+            else:
+                outer.append(np.nextafter(edge, np.inf) if index == edges.size - 1 else edge)
+        outer.append(np.inf)
         ref_counts = np.append(np.histogram(ref[~np.isnan(ref)], outer)[0], np.isnan(ref).sum())
         cur_counts = np.append(np.histogram(cur[~np.isnan(cur)], outer)[0], np.isnan(cur).sum())
         scores[name] = _scipy_scores(ref_counts, cur_counts, entropy, jensenshannon)
@@ -298,8 +339,8 @@ def _scipy_scores(ref_counts: Any, cur_counts: Any, entropy: Any, jensenshannon:
     import numpy as np
 
     kept = (ref_counts > 0) | (cur_counts > 0)
-    q = ref_counts[kept] + 0.5
-    p = cur_counts[kept] + 0.5
+    q = np.where(ref_counts[kept] > 0, ref_counts[kept], 0.5)  # 0.5 only where one side is empty
+    p = np.where(cur_counts[kept] > 0, cur_counts[kept], 0.5)
     q, p = q / q.sum(), p / p.sum()
     return {
         "kl": float(entropy(p, q, base=2)),
@@ -381,7 +422,7 @@ ALL_MEASURES = ("kl", "kl_reverse", "js", "psi", "hellinger", "tvd")
 
 
 def numpy_floor_measures(live: Any, reference: Any, measures: tuple[str, ...] = ALL_MEASURES) -> dict[str, Any]:
-    """The vectorised-numpy floor: additive 0.5 smoothing, bins empty on both sides dropped,
+    """The vectorised-numpy floor: 0.5 on the empty side of one-sided bins, bins empty on both sides dropped,
     every measure over the whole 2-D array at once. KL and JS in bits.
 
     Written for speed: four (F, B) float buffers, every later step in place (a freshly
@@ -393,10 +434,10 @@ def numpy_floor_measures(live: Any, reference: Any, measures: tuple[str, ...] = 
     kept = live > 0
     kept |= reference > 0
     dropped = ~kept
-    p = np.multiply(kept, 0.5)
+    p = np.multiply(kept & (live == 0), 0.5)
     p += live
     p /= p.sum(axis=1, keepdims=True)
-    q = np.multiply(kept, 0.5)
+    q = np.multiply(kept & (reference == 0), 0.5)
     q += reference
     q /= q.sum(axis=1, keepdims=True)
     work = np.add(p, dropped)  # dropped bins: 1/1 inside the logs, so their terms vanish
@@ -436,8 +477,8 @@ def _kernel_scipy_loop(live: Any, reference: Any) -> dict[str, Any]:
     out = {m: np.empty(live.shape[0]) for m in ALL_MEASURES}
     for i in range(live.shape[0]):
         kept = (live[i] > 0) | (reference[i] > 0)
-        p = live[i][kept] + 0.5
-        q = reference[i][kept] + 0.5
+        p = np.where(live[i][kept] > 0, live[i][kept], 0.5)
+        q = np.where(reference[i][kept] > 0, reference[i][kept], 0.5)
         p, q = p / p.sum(), q / q.sum()
         out["kl"][i] = entropy(p, q, base=2)
         out["kl_reverse"][i] = entropy(q, p, base=2)
@@ -455,8 +496,8 @@ def _kernel_scipy_axis(live: Any, reference: Any) -> dict[str, Any]:
     from scipy.stats import entropy
 
     kept = (live > 0) | (reference > 0)
-    p = live + kept * 0.5
-    q = reference + kept * 0.5
+    p = live + (kept & (live == 0)) * 0.5
+    q = reference + (kept & (reference == 0)) * 0.5
     p, q = p / p.sum(axis=1, keepdims=True), q / q.sum(axis=1, keepdims=True)
     return {
         "kl": entropy(p, q, base=2, axis=1),
@@ -478,7 +519,7 @@ def kernel(spec: dict[str, Any]) -> dict[str, Any]:
         from driftmon.divergence import MEASURE_NAMES, Smoothing, divergences
 
         def function(live: Any, reference: Any) -> dict[str, Any]:
-            return divergences(live, reference, MEASURE_NAMES, Smoothing("additive", 0.5), 2.0)
+            return divergences(live, reference, MEASURE_NAMES, Smoothing("unseen", 0.5), 2.0)
     elif name == "numpy-floor":
         function = numpy_floor_measures
     elif name == "scipy-loop":

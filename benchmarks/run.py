@@ -270,10 +270,10 @@ def driftmon_config(path: Path, name: str, reference: Path, live: Path, features
             "schedule": "1h",
             "measures": ["kl", "js", "psi"],
             "log_base": 2,
-            "smoothing": {"method": "additive", "alpha": 0.5},
+            "smoothing": {"method": "unseen", "alpha": 0.5},
             "binning": {"strategy": "quantile", "bins": 10},
             "min_samples": 100,
-            "thresholds": {"js": {"warning": 0.05, "critical": 0.1}, "psi": {"warning": 0.1, "critical": 0.25}},
+            "thresholds": {"js": {"warning": 0.004, "critical": 0.02}, "psi": {"warning": 0.02, "critical": 0.1}},
         },
         "monitors": [
             {
@@ -561,7 +561,7 @@ class Harness:
             "defaults": {
                 "schedule": schedule,
                 "measures": ["kl", "js", "psi"],
-                "thresholds": {"js": {"warning": 0.05, "critical": 0.1}, "psi": {"warning": 0.1, "critical": 0.25}},
+                "thresholds": {"js": {"warning": 0.004, "critical": 0.02}, "psi": {"warning": 0.02, "critical": 0.1}},
             },
             "monitors": [
                 {

@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
-    except Exception as error:  # a bug: still one redacted line, and not exit 1 ("critical drift")
+    except Exception as error:  # a bug: one redacted line and "evaluation failed", never 1 ("critical drift")
         _error(f"internal error ({type(error).__name__}: {error}); please report it")
         return EXIT_FAILED
 
@@ -265,6 +265,9 @@ def _table(results: Sequence[Any], out: TextIO) -> None:
                 for i, (cell, width) in enumerate(zip(row, widths, strict=True))
             )
             out.write("  " + text.rstrip() + "\n")
+        for feature in result.features:
+            if feature.reason:
+                out.write(f"  {feature.feature}: not judged: {feature.reason}\n")
         out.write("\n")
     out.write("(!: at warning, !!: at critical)\n")
 

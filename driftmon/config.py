@@ -34,7 +34,7 @@ from pydantic import (
 
 from driftmon import redact
 from driftmon.divergence import Smoothing as SmoothingRule
-from driftmon.durations import Duration, parse_duration
+from driftmon.durations import YEAR, Duration, bounded, format_duration, parse_duration
 from driftmon.errors import ConfigError
 from driftmon.histogram import BinningRule
 from driftmon.significance import NullSettings
@@ -57,24 +57,27 @@ class Cron(_Model):
     @field_validator("cron")
     @classmethod
     def _parse(cls, value: str) -> str:
-        from apscheduler.triggers.cron import CronTrigger
+        from driftmon.schedule import check_cron  # the daemon's own parser: validate == run
 
-        try:
-            CronTrigger.from_crontab(value, timezone="UTC")
-        except ValueError as error:
-            raise ValueError(f"not a valid crontab expression: {error}") from None
+        check_cron(value)
         return value
 
 
 class Smoothing(_Model):
     """How bins that one side never saw are made finite (see README, Measures)."""
 
-    method: Literal["additive", "epsilon", "none"] = Field(
-        default="additive",
-        description="additive: add alpha to every bin on both sides; epsilon: floor zero "
-        "proportions at epsilon; none: leave zeros (KL may be +Inf)",
+    method: Literal["unseen", "additive", "epsilon", "none"] = Field(
+        default="unseen",
+        description="unseen: add alpha only on the empty side of a bin that one side never saw "
+        "(bins seen on both sides untouched); additive: add alpha to every bin on both sides; "
+        "epsilon: floor zero proportions at epsilon; none: leave zeros (KL may be +Inf)",
     )
-    alpha: float = Field(default=0.5, gt=0, allow_inf_nan=False, description="pseudo-count added per bin (additive)")
+    alpha: float = Field(
+        default=0.5,
+        gt=0,
+        allow_inf_nan=False,
+        description="pseudo-count (unseen: on the empty side; additive: per bin)",
+    )
     epsilon: float = Field(default=1e-6, gt=0, lt=1, description="floor for zero proportions (epsilon)")
 
 
@@ -84,7 +87,13 @@ class Binning(_Model):
     strategy: Literal["quantile", "uniform"] = Field(
         default="quantile", description="numeric edges at reference quantiles or evenly spaced"
     )
-    bins: int = Field(default=10, ge=2, le=10_000, description="numeric bins before duplicate edges merge")
+    bins: int = Field(
+        default=10,
+        ge=2,
+        le=10_000,
+        description="numeric bins; a reference with at most this many distinct values gets one bin per value, "
+        "and a value holding >= 1/bins of it gets a bin of its own",
+    )
     edges: list[float] | None = Field(
         default=None, description="explicit numeric interior edges, strictly increasing (wins over strategy)"
     )
@@ -133,9 +142,13 @@ class Levels(_Model):
 
 Thresholds = dict[MeasureName, Levels | None]
 
+# Chosen from benchmarks/shifts/ (README, "How driftmon decides"): with the significance gate
+# keeping noise out, these flag a 50 % -> 60 % binary feature or a 0.25 sigma mean shift
+# (warning), a new category or 5 % new nulls (critical), and stay quiet on a 0.02 sigma shift
+# even over millions of rows.
 DEFAULT_THRESHOLDS: dict[MeasureName, Levels | None] = {
-    "js": Levels(warning=0.05, critical=0.1),
-    "psi": Levels(warning=0.1, critical=0.25),
+    "js": Levels(warning=0.004, critical=0.02),
+    "psi": Levels(warning=0.02, critical=0.1),
 }
 
 
@@ -176,7 +189,8 @@ class Settings(_Model):
     """Settings a monitor inherits from ``defaults`` and may override."""
 
     schedule: Duration | Cron = Field(
-        default="5m", description='how often to evaluate: a duration (30s, 5m, 1h) or {cron: "*/5 * * * *"}'
+        default="5m",
+        description='how often to evaluate: a duration (30s, 5m, 1h; 1s to 365d) or {cron: "*/5 * * * *"}',
     )
     measures: list[MeasureName] = Field(
         default=["kl", "js", "psi"], min_length=1, description="measures to compute"
@@ -207,9 +221,12 @@ class Settings(_Model):
         default=None, description="report dataset drift when this share of features drifted (null: off)"
     )
     timeout: Duration | None = Field(
-        default=None, description="an evaluation running longer fails (default: 80% of the schedule, at most 5m)"
+        default=None,
+        description="an evaluation running longer fails (default: 80% of the schedule, at most 5m); 1s to 365d",
     )
-    jitter: Duration | None = Field(default=None, description="random delay added to each scheduled run")
+    jitter: bounded(0, YEAR, "30s") | None = Field(  # type: ignore[valid-type]
+        default=None, description="random delay added to each scheduled run; less than the schedule's period"
+    )
 
     @field_validator("measures")
     @classmethod
@@ -472,6 +489,9 @@ def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path) -> MonitorCon
         if isinstance(settings.schedule, Cron)
         else Schedule(interval_s=parse_duration(settings.schedule))
     )
+    jitter_s = parse_duration(settings.jitter) if settings.jitter else None
+    if jitter_s:
+        _check_jitter(jitter_s, settings.jitter or "", schedule)
     smoothing = SmoothingRule(settings.smoothing.method, settings.smoothing.alpha, settings.smoothing.epsilon)
     return MonitorConfig(
         name=monitor.name,
@@ -485,7 +505,7 @@ def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path) -> MonitorCon
         smoothing=smoothing,
         min_samples=settings.min_samples,
         timeout_s=parse_duration(settings.timeout) if settings.timeout else None,
-        jitter_s=parse_duration(settings.jitter) if settings.jitter else None,
+        jitter_s=jitter_s,
         base_dir=base_dir,
         significance=settings.significance,
         correction=settings.correction,
@@ -500,6 +520,18 @@ def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path) -> MonitorCon
             else None
         ),
     )
+
+
+def _check_jitter(jitter_s: float, text: str, schedule: Schedule) -> None:
+    """A jitter must be shorter than the schedule's period, or runs would pile up."""
+    from driftmon.schedule import check_cron
+
+    period = schedule.interval_s if schedule.cron is None else check_cron(schedule.cron)
+    if period is not None and jitter_s >= period:
+        raise _PathError(
+            ("jitter",),
+            f"jitter {text!r} must be shorter than the schedule's period ({format_duration(period)})",
+        )
 
 
 def _overlay(base: BaseModel, top: BaseModel) -> BaseModel:
@@ -533,8 +565,82 @@ def _overlay_dict(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, 
 # YAML, ${VAR} and error reports
 
 
+# Limits on what a config file may make the loader build (hostile or broken files): a
+# real config nests about 6 levels deep; anchors are for sharing a source block or a few
+# settings, not for multiplying the document (a 300-byte "billion laughs" expands to 10^9
+# values and would keep `check` busy for minutes).
+MAX_DEPTH = 64
+MAX_ALIAS_VALUES = 100_000
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys instead of silently keeping the last."""
+    """SafeLoader that refuses duplicate keys, nesting deeper than MAX_DEPTH, anchors that
+    refer to themselves and aliases adding more than MAX_ALIAS_VALUES values."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {MAX_DEPTH} levels deep; a config needs far fewer", mark
+                )
+            node: yaml.Node = super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+            return node
+        finally:
+            self._depth -= 1
+
+    def get_single_node(self) -> yaml.Node | None:
+        node: yaml.Node | None = super().get_single_node()  # type: ignore[no-untyped-call]
+        if node is not None:
+            _check_expansion(node)
+        return node
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a node graph that aliases expand beyond MAX_ALIAS_VALUES extra values, or that
+    contains itself (a recursive anchor): counted once per distinct node, never expanded."""
+    sizes: dict[int, int] = {}
+    distinct = 0
+    visiting: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:  # iterative: no recursion limit to hit
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            visiting.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            if sizes[key] - distinct > MAX_ALIAS_VALUES:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"aliases (*name) expand the document by more than {MAX_ALIAS_VALUES:,} values; "
+                    "use anchors to share a block, not to multiply it",
+                    node.start_mark,
+                )
+            continue
+        if key in sizes:
+            continue
+        if key in visiting:
+            raise yaml.composer.ComposerError(
+                None, None, "an alias refers to the block that contains it (a recursive anchor)", node.start_mark
+            )
+        visiting.add(key)
+        distinct += 1
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -589,11 +695,23 @@ def _duplicate_names(raw: dict[str, Any]) -> Iterator[Problem]:
             seen.setdefault(name, index)
 
 
+_WRONG_TYPE = frozenset({"string_type", "model_type", "dict_type", "model_attributes_type"})
+
+
 def _problems(error: ValidationError, raw: Any) -> Iterator[Problem]:
-    """Each pydantic error as (path in the user's file, message), union tags removed."""
+    """Each pydantic error as (path in the user's file, message), union tags removed.
+
+    A union (``schedule: 5m`` or ``{cron: ...}``) reports every branch; the "wrong type"
+    errors of the branches the value is not are dropped when a branch of its type says
+    what is wrong.
+    """
     seen = set()
-    for item in error.errors(include_url=False):
-        path = _user_path(item["loc"], raw)
+    items = error.errors(include_url=False)
+    paths = [_user_path(item["loc"], raw) for item in items]
+    explained = {path for path, item in zip(paths, items, strict=True) if item["type"] not in _WRONG_TYPE}
+    for path, item in zip(paths, items, strict=True):
+        if item["type"] in _WRONG_TYPE and any(p[: len(path)] == path for p in explained):
+            continue
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = f"unknown key {path[-1]!r}"
@@ -651,7 +769,7 @@ def format_path(path: Sequence[str | int]) -> str:
 
 def _report(file: Path, text: str, problems: Sequence[Problem]) -> str:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_StrictLoader)
     except yaml.YAMLError:
         root = None
     lines = [f"{file}: {len(problems)} problem{'s' if len(problems) != 1 else ''} in the config:"]

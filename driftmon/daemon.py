@@ -45,7 +45,6 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from driftmon import __version__, config, logs, redact
@@ -54,6 +53,7 @@ from driftmon.errors import ConfigError
 from driftmon.evaluate import CRITICAL, ERROR, WARNING, MonitorResult, ReferenceCache
 from driftmon.exporter import Exposition, MonitorState, Snapshot
 from driftmon.logs import event
+from driftmon.schedule import cron_trigger, crontab_weekdays
 from driftmon.shard import Shard, select
 from driftmon.workers import DEFAULT_MEMORY_LIMIT, WorkerPool
 
@@ -67,59 +67,7 @@ TIMEOUT_SHARE = 0.8  # default timeout: this share of the schedule's period
 
 
 # ---------------------------------------------------------------------------
-# schedules
-
-_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-
-
-def _weekday(text: str) -> int:
-    if text.isdigit() and 0 <= int(text) <= 7:
-        return int(text) % 7
-    if text[:3].lower() in _WEEKDAYS:
-        return _WEEKDAYS.index(text[:3].lower())
-    raise ValueError(f"bad day of week {text!r}")
-
-
-def crontab_weekdays(field: str) -> str:
-    """A crontab day-of-week field (0 or 7 = Sunday) as APScheduler 3 day names.
-
-    APScheduler 3 counts 0 as Monday, so ``1-5`` would silently mean Tuesday to Saturday;
-    names are unambiguous.
-    """
-    if field in ("*", "?"):
-        return "*"
-    days: set[int] = set()
-    for item in field.split(","):
-        body, _, step_text = item.partition("/")
-        step = int(step_text) if step_text else 1
-        if body == "*":
-            first, last = 0, 6
-        elif "-" in body:
-            start, end = body.split("-", 1)
-            first, last = _weekday(start), _weekday(end)
-            if end.strip() == "7":
-                last = 7  # 5-7: Friday to Sunday
-        else:
-            first = _weekday(body)
-            last = 6 if step_text else first
-        days.update(day % 7 for day in range(first, last + 1, step))
-    if not days:
-        raise ValueError(f"day of week {field!r} names no day (ranges run from low to high)")
-    return ",".join(_WEEKDAYS[day] for day in sorted(days))
-
-
-def cron_trigger(expression: str, jitter_s: float | None = None) -> CronTrigger:
-    """A UTC trigger for a five-field crontab with the usual (Sunday = 0) weekdays."""
-    minute, hour, day, month, weekday = expression.split()
-    return CronTrigger(
-        minute=minute,
-        hour=hour,
-        day=day,
-        month=month,
-        day_of_week=crontab_weekdays(weekday),
-        timezone=UTC,
-        jitter=math.ceil(jitter_s) if jitter_s else None,
-    )
+# schedules (crontab parsing lives in driftmon.schedule, shared with the config's validation)
 
 
 def check_schedules(cfg: config.Config) -> None:
@@ -275,6 +223,31 @@ class ResultsStore:
 # the daemon
 
 
+class _Scheduler(BackgroundScheduler):  # type: ignore[misc]
+    """A BackgroundScheduler whose death is seen: if its thread ever ends on an exception,
+    that is logged once and :meth:`alive` turns False (``/-/ready`` answers 503), instead of
+    a traceback on stderr and a daemon that looks healthy but never evaluates again."""
+
+    failure: str | None = None
+
+    def _main_loop(self) -> None:
+        try:
+            super()._main_loop()
+        except Exception as error:
+            failure = f"{type(error).__name__}: {error}"
+            event(
+                log,
+                "the scheduler stopped: no monitor will be evaluated again; restart driftmon",
+                level=logging.ERROR,
+                error=failure,
+            )
+            self.failure = failure  # after the log line, so "not ready" always comes with its reason
+
+    def alive(self) -> bool:
+        """False once the scheduler's thread died of an error (never before it started)."""
+        return self.failure is None
+
+
 class Daemon:
     """Scheduler, results store, reference cache and reload logic (no signals, no HTTP)."""
 
@@ -302,7 +275,7 @@ class Daemon:
         self._render_due = threading.Event()
         self._renderer = threading.Thread(target=self._render, name="render", daemon=True)
         # One scheduler thread per worker: due evaluations queue in the executor in order.
-        self.scheduler = BackgroundScheduler(
+        self.scheduler = _Scheduler(
             timezone=UTC,
             executors={"default": ThreadPoolExecutor(self.pool.size)},
             job_defaults={"coalesce": True, "max_instances": 1},
@@ -324,7 +297,7 @@ class Daemon:
         return self.store.snapshot()
 
     def ready(self) -> bool:
-        return self._ready and self._stop_deadline is None
+        return self._ready and self._stop_deadline is None and self.scheduler.alive()
 
     # -- lifecycle
 
@@ -596,4 +569,14 @@ def serve(
     return 0
 
 
-__all__ = ["Daemon", "ResultsStore", "check_schedules", "cron_trigger", "period_s", "serve", "timeout_s", "trigger"]
+__all__ = [
+    "Daemon",
+    "ResultsStore",
+    "check_schedules",
+    "cron_trigger",
+    "crontab_weekdays",
+    "period_s",
+    "serve",
+    "timeout_s",
+    "trigger",
+]

@@ -69,6 +69,10 @@ class Measure:
 class Smoothing:
     """How counts become proportions so that bins unseen on one side stay finite.
 
+    - ``unseen`` (the default): a bin empty on exactly one side gets ``alpha`` (> 0) as that
+      side's count; bins seen on both sides are left as they are; then both sides are
+      normalised. Histograms with the same support are compared without any smoothing, so
+      exactly proportional counts score exactly 0 at any pair of sample sizes.
     - ``additive``: every bin not dropped gets ``alpha`` (> 0) added to its count on both
       sides, then both sides are normalised (Laplace for alpha=1, Jeffreys for 0.5).
     - ``epsilon``: proportions = counts / total; every bin not dropped is floored at
@@ -76,13 +80,13 @@ class Smoothing:
     - ``none``: plain proportions; `kl`, `kl_reverse` and `psi` may be ``+inf``.
     """
 
-    method: Literal["additive", "epsilon", "none"] = "additive"
+    method: Literal["unseen", "additive", "epsilon", "none"] = "unseen"
     alpha: float = 0.5
     epsilon: float = 1e-6
 
     def __post_init__(self) -> None:
-        if self.method not in ("additive", "epsilon", "none"):
-            raise ValueError(f"unknown smoothing method {self.method!r}; valid: additive, epsilon, none")
+        if self.method not in ("unseen", "additive", "epsilon", "none"):
+            raise ValueError(f"unknown smoothing method {self.method!r}; valid: unseen, additive, epsilon, none")
         if not (math.isfinite(self.alpha) and self.alpha > 0):
             raise ValueError(
                 f"smoothing alpha must be a finite number > 0, got {self.alpha!r} (for no smoothing use method 'none')"
@@ -304,6 +308,12 @@ def _normalise(counts: FloatArray) -> FloatArray:
 def _smooth(live: FloatArray, reference: FloatArray, smoothing: Smoothing) -> tuple[FloatArray, FloatArray]:
     """`smooth` without the input checks; never modifies its arguments."""
     kept = (live > 0) | (reference > 0)
+    if smoothing.method == "unseen":
+        p = live.copy()
+        q = reference.copy()
+        p[kept & (live == 0)] = smoothing.alpha
+        q[kept & (reference == 0)] = smoothing.alpha
+        return _normalise(p), _normalise(q)
     if smoothing.method == "additive":
         pseudo_counts = kept * smoothing.alpha
         p = _normalise(live + pseudo_counts)

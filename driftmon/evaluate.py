@@ -45,6 +45,7 @@ class FeatureResult:
     pvalue_adjusted: float | None = None  # after the monitor's multiple-testing correction
     significant: bool = True  # adjusted p-value <= significance, or the gate is off
     noise_floor: Mapping[str, float] = field(default_factory=dict)  # mean score under no drift
+    reason: str | None = None  # why the feature is not judged (insufficient_data), in words
 
     @property
     def worst(self) -> str:
@@ -61,6 +62,7 @@ class FeatureResult:
             "unseen_fraction": self.unseen_fraction,
             "scores": {m: _json_number(v) for m, v in self.scores.items()},
             "severity": dict(self.severity),
+            "reason": self.reason,
             "pvalue": self.pvalue,
             "pvalue_adjusted": self.pvalue_adjusted,
             "noise_floor": {m: _json_number(v) for m, v in self.noise_floor.items()},
@@ -225,8 +227,9 @@ def score(
     scores = divergences(
         live_counts, reference_counts, monitor.measures, monitor.smoothing, monitor.log_base
     )
-    # Significance: one test per feature with enough live rows, corrected across them.
-    sufficient = np.array([live[f.name].present >= max(monitor.min_samples, 1) for f in monitor.features], dtype=bool)
+    # Significance: one test per feature with a usable reference and enough live rows, corrected across them.
+    reasons = [_insufficient(reference[f.name], live[f.name], monitor.min_samples) for f in monitor.features]
+    sufficient = np.array([reason is None for reason in reasons], dtype=bool)
     tests = gate(live_counts, reference_counts, sufficient, monitor.significance, monitor.correction)
     pvalues, adjusted, significant = tests.pvalue, tests.adjusted, tests.significant
     # Noise floor and `auto` thresholds: the measures under no drift at these sample sizes.
@@ -246,7 +249,7 @@ def score(
     results = []
     for row, (feature, item) in enumerate(zip(monitor.features, aligned, strict=True)):
         live_hist = live[feature.name]
-        has_rows = live_hist.total > 0 and reference[feature.name].total > 0
+        has_rows = live_hist.total > 0 and reference[feature.name].present > 0
         values = {m: float(scores[m][row]) for m in monitor.measures} if has_rows else {}
         values = {m: v for m, v in values.items() if not math.isnan(v)}
         is_sufficient = bool(sufficient[row])
@@ -267,12 +270,29 @@ def score(
                 pvalue_adjusted=_optional(adjusted[row]),
                 significant=bool(significant[row]),
                 noise_floor=dict(summary.mean) if summary is not None and values else {},
+                reason=reasons[row],
             )
         )
     return tuple(results)
 
 
 _SEVERITY_NAMES = (OK, WARNING, CRITICAL)  # by the codes of significance.decide
+
+
+def _insufficient(reference: Histogram, live: Histogram, min_samples: int) -> str | None:
+    """Why a feature cannot be judged, or None when it can."""
+    if reference.present <= 0:
+        if reference.total <= 0:
+            return "the reference has no rows"
+        return f"the reference has no values (all {_count_text(reference.total)} rows missing)"
+    needed = max(min_samples, 1)
+    if live.present < needed:
+        return f"{_count_text(live.present)} live rows with a value, fewer than min_samples ({needed})"
+    return None
+
+
+def _count_text(count: float) -> str:
+    return f"{count:,.0f}" if float(count).is_integer() else f"{count:,.2f}"
 
 
 def _thresholds(

@@ -17,7 +17,6 @@ histogram of the whole.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -66,23 +65,68 @@ class BinningRule:
 
 @dataclass(frozen=True, slots=True)
 class NumericBins:
-    """Interior edges, strictly increasing and finite."""
+    """Edges, strictly increasing and finite, and the ``points``: edges that are bins of their own.
+
+    In value order the bins are ``(-inf, e0)``, then between consecutive edges an interval
+    (closed on the left, open on the right, the last one closed on both sides), except that
+    a point edge ``v`` is a bin ``{v}`` holding exactly ``v`` and the intervals beside it are
+    open at ``v``; then ``(ek, +inf)``. Without points this is SPEC §2's layout. A spec
+    with no edges at all (a reference without finite values) has the one bin
+    ``(-inf, +inf)``.
+    """
 
     edges: tuple[float, ...]
+    points: tuple[float, ...] = ()
 
     kind: Kind = field(default="numeric", init=False)
 
+    def __post_init__(self) -> None:
+        if not set(self.points) <= set(self.edges):
+            raise DataError(f"point bins {list(self.points)} must be among the edges {list(self.edges)}")
+        if len(self.edges) == 1 and not self.points:
+            raise DataError("a single edge must be a point bin (one edge alone makes no interval)")
+
+    def cuts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Bin boundaries in value order: values, and whether each one is inclusive (``<=``).
+
+        Bin ``i`` holds the values counted at boundary ``i`` but not at ``i - 1`` (the last
+        bin: every value counted by none of them), so ``counts = diff([0, *counted, present])``
+        where ``counted[j]`` is the number of values ``< cut`` (or ``<= cut`` if inclusive).
+        """
+        points = set(self.points)
+        values: list[float] = []
+        inclusive: list[bool] = []
+        last = len(self.edges) - 1
+        for index, edge in enumerate(self.edges):
+            if edge in points:
+                values += [edge, edge]
+                inclusive += [False, True]
+            else:
+                values.append(edge)
+                inclusive.append(index == last)  # the last interval is closed on the right
+        return np.array(values, dtype=np.float64), np.array(inclusive, dtype=bool)
+
     def labels(self) -> list[str]:
-        """Bin labels in count order: underflow, interior bins, overflow."""
-        e = [_fmt(x) for x in self.edges]
-        inner = [f"[{a}, {b})" for a, b in itertools.pairwise(e)]
-        if inner:
-            inner[-1] = inner[-1][:-1] + "]"
-        return [f"(-inf, {e[0]})", *inner, f"({e[-1]}, +inf)"]
+        """Bin labels in count order: underflow, interior bins and points, overflow."""
+        if not self.edges:
+            return ["(-inf, +inf)"]
+        points = set(self.points)
+        labels = [f"(-inf, {_fmt(self.edges[0])})"]
+        for index, edge in enumerate(self.edges):
+            if edge in points:
+                labels.append(f"{{{_fmt(edge)}}}")
+            if index + 1 < len(self.edges):
+                following = self.edges[index + 1]
+                left = "(" if edge in points else "["
+                last = index + 1 == len(self.edges) - 1
+                right = ")" if following in points or not last else "]"
+                labels.append(f"{left}{_fmt(edge)}, {_fmt(following)}{right}")
+        labels.append(f"({_fmt(self.edges[-1])}, +inf)")
+        return labels
 
     @property
     def size(self) -> int:
-        return len(self.edges) + 1
+        return len(self.edges) + 1 + len(self.points) if self.edges else 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,23 +219,70 @@ def merge_all(spec: BinSpec, parts: Iterable[Histogram]) -> Histogram:
 # deriving bins from the reference
 
 
-def infer_kind(values: Column) -> Kind:
-    """Numeric for numbers (bool excluded), categorical for everything else."""
+def infer_kind(values: Column, feature: str = "") -> Kind:
+    """Numeric for numbers, categorical for text and booleans; dates and durations need a ``kind:``.
+
+    A text column (CSV, JSON Lines: types guessed by the reader) whose non-null values are
+    mostly numbers is taken for a numeric column with bad cells: a DataError naming the
+    feature and a few of them, rather than a silently categorical feature.
+    """
     if isinstance(values, pa.Array | pa.ChunkedArray):
         kind = values.type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        if pa.types.is_temporal(kind):
+            raise _temporal_error(feature, str(kind))
         numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
         return "numeric" if numeric else "categorical"
-    dtype = values.dtype
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
         return "categorical"
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        raise _temporal_error(feature, str(dtype))
     if pd.api.types.is_numeric_dtype(dtype):
         return "numeric"
+    _refuse_mostly_numeric_text(series, feature)
     return "categorical"
+
+
+# A text column is "numeric with bad cells" when at least this share of its non-null rows
+# parse as numbers.
+MOSTLY_NUMERIC = 0.5
+
+
+def _refuse_mostly_numeric_text(series: pd.Series, feature: str) -> None:
+    counted = series.value_counts(dropna=True, sort=False)
+    if counted.empty or pd.api.types.is_bool_dtype(counted.index.dtype):
+        return
+    index = counted.index
+    if not (pd.api.types.is_object_dtype(index.dtype) or pd.api.types.is_string_dtype(index.dtype)):
+        return
+    if any(isinstance(v, bool | dict | list) for v in index[: min(len(index), 1000)]):
+        return  # booleans with nulls (object column), nested JSON: not numbers with typos
+    parsed = pd.to_numeric(pd.Series(index, dtype=object), errors="coerce").notna().to_numpy()
+    numeric_rows = float(counted.to_numpy()[parsed].sum())
+    if parsed.all() or numeric_rows < MOSTLY_NUMERIC * float(counted.sum()):
+        return
+    bad = [str(v) for v in index[~parsed][:3]]
+    examples = ", ".join(repr(v) for v in bad)
+    raise DataError(
+        f"feature {feature!r} looks numeric ({numeric_rows / counted.sum():.0%} of its values are numbers) "
+        f"but holds text such as {examples}; fix those values (missing values: leave the cell empty), "
+        f"or set `kind: categorical` for the feature"
+    )
+
+
+def _temporal_error(feature: str, type_name: str) -> DataError:
+    return DataError(
+        f"feature {feature!r} is a date/time or duration column ({type_name}); set `kind: numeric` "
+        f"(seconds since 1970-01-01 UTC, or seconds for a duration) or `kind: categorical` for it"
+    )
 
 
 def derive_spec(rule: BinningRule, values: Column) -> BinSpec:
     """Bins for one feature from its whole reference column."""
-    kind = rule.kind or infer_kind(values)
+    kind = rule.kind or infer_kind(values, rule.name)
     if kind == "categorical":
         return categorical_spec(values, rule.max_categories)
     if rule.edges is not None:
@@ -206,7 +297,7 @@ def profile_column(rule: BinningRule, values: Column) -> Histogram:
     Equal to ``bin_values(derive_spec(rule, values), values)``; a numeric column is
     sorted once for both (its quantiles and its counts come from the same sorted copy).
     """
-    kind = rule.kind or infer_kind(values)
+    kind = rule.kind or infer_kind(values, rule.name)
     if kind == "categorical" or rule.edges is not None:
         return bin_values(derive_spec(rule, values), values, rule.name)
     ordered = np.sort(numeric_values(values, rule.name), kind="quicksort")  # NaN sorts last
@@ -237,25 +328,39 @@ def finite_sorted(values: np.ndarray) -> np.ndarray:
 def numeric_spec(
     finite_sorted_values: np.ndarray, strategy: Strategy, bins: int, feature: str
 ) -> NumericBins:
-    """Edges from sorted finite reference values: ``bins`` quantile or uniform bins.
+    """Bins from sorted finite reference values, keeping distinct values apart where it matters.
 
-    Duplicate quantile edges are merged. A constant reference (one distinct value ``v``)
-    gets the edges ``[v, nextafter(v)]``: a single bin that holds exactly ``v``.
+    - At most ``bins`` distinct values (flags, codes, small counts): one point bin per value.
+    - Otherwise every value holding at least 1/``bins`` of the values (a point mass, such as
+      the zero of a zero-inflated amount) is a point bin, and the other values are split into
+      the remaining ``bins - points`` bins by quantiles (or uniform widths); duplicate edges
+      are merged.
+    So no two distinct values that each hold >= 1/``bins`` of the reference share a bin.
+    No finite values at all: the spec with no edges (one bin; the feature is not judged).
     """
     x = finite_sorted_values
     if x.size == 0:
-        raise DataError(
-            f"feature {feature!r}: the reference has no finite values to derive numeric bins from"
-        )
-    lo, hi = float(x[0]), float(x[-1])
+        return NumericBins(())
+    starts = np.flatnonzero(np.concatenate(([True], x[1:] != x[:-1])))
+    values = x[starts]
+    if values.size <= bins:
+        distinct = tuple(float(v) for v in values)
+        return NumericBins(distinct, distinct)
+    runs = np.diff(np.append(starts, x.size))
+    heavy = runs * bins >= x.size
+    points = [float(v) for v in values[heavy]]
+    rest = x[~np.repeat(heavy, runs)] if points else x
+    lo, hi = float(rest[0]), float(rest[-1])
+    parts = bins - len(points)
     if lo == hi:
-        return NumericBins((lo, float(np.nextafter(lo, math.inf))))
-    if strategy == "uniform":
-        edges = np.linspace(lo, hi, bins + 1)
+        points.append(lo)
+        edges = np.array([lo])
+    elif strategy == "uniform":
+        edges = np.linspace(lo, hi, parts + 1)
     else:
-        edges = sorted_quantiles(x, np.linspace(0.0, 1.0, bins + 1))
-    edges = np.unique(edges)
-    return NumericBins(tuple(float(e) for e in edges))
+        edges = sorted_quantiles(rest, np.linspace(0.0, 1.0, parts + 1))
+    edges = np.unique(np.concatenate([edges, points]))
+    return NumericBins(tuple(float(e) for e in edges), tuple(sorted(points)))
 
 
 def sorted_quantiles(x: np.ndarray, probs: np.ndarray) -> np.ndarray:
@@ -301,44 +406,45 @@ def bin_values(spec: BinSpec, values: Column, feature: str) -> Histogram:
     return bin_categorical(spec, values)
 
 
+_SECONDS_PER_TICK = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+
 _COMPARE_EDGES = 32  # up to this many edges, comparing beats sorting
 _BLOCK = 1 << 16  # values compared per step, so the boolean buffer stays in cache
 
 
 def bin_numeric(spec: NumericBins, values: np.ndarray) -> Histogram:
-    """Vectorised numeric binning, NaN to missing.
+    """Vectorised numeric binning, NaN to missing; -inf lands in underflow, +inf in overflow.
 
-    Last interior bin is closed on the right; -inf lands in underflow, +inf in overflow.
-    With few edges, one comparison per edge over cache-sized blocks (no copy, no sort);
-    with many, one sort and a search per edge.
+    With few bin boundaries, one comparison per boundary over cache-sized blocks (no copy,
+    no sort); with many, one sort and a search per boundary.
     """
     x = np.asarray(values, dtype=np.float64)
-    edges = np.asarray(spec.edges)
-    if edges.size > _COMPARE_EDGES:
+    cuts, inclusive = spec.cuts()
+    if cuts.size > _COMPARE_EDGES:
         ordered = np.sort(x, kind="quicksort")  # NaN sorts last
         present = int(np.searchsorted(ordered, np.inf, side="right"))
         return _counts_from_sorted(spec, ordered[:present], x.size - present)
-    below = np.zeros(edges.size, dtype=np.int64)  # values < e_i
-    at_most_last = 0  # values <= e_k
+    counted = np.zeros(cuts.size, dtype=np.int64)  # values < cut (<= cut where inclusive)
     present = 0  # values <= +inf: everything but NaN
     buffer = np.empty(min(x.size, _BLOCK), dtype=bool)
     for start in range(0, x.size, _BLOCK):
         block = x[start : start + _BLOCK]
         flags = buffer[: block.size]
-        for i, edge in enumerate(edges):
-            below[i] += np.count_nonzero(np.less(block, edge, out=flags))
-        at_most_last += int(np.count_nonzero(np.less_equal(block, edges[-1], out=flags)))
+        for i, (cut, closed) in enumerate(zip(cuts.tolist(), inclusive.tolist(), strict=True)):
+            compare = np.less_equal if closed else np.less
+            counted[i] += np.count_nonzero(compare(block, cut, out=flags))
         present += int(np.count_nonzero(np.less_equal(block, np.inf, out=flags)))
-    bounds = np.concatenate(([0], below[:-1], [at_most_last], [present]))
+    bounds = np.concatenate(([0], counted, [present]))
     return Histogram(spec, np.diff(bounds).astype(np.float64), float(x.size - present))
 
 
 def _counts_from_sorted(spec: NumericBins, ordered: np.ndarray, missing: int) -> Histogram:
-    """Counts of sorted values without NaN: one search per edge."""
-    edges = np.asarray(spec.edges)
-    below = np.searchsorted(ordered, edges, side="left")  # values < e_i
-    at_most_last = np.searchsorted(ordered, edges[-1], side="right")  # values <= e_k
-    bounds = np.concatenate(([0], below[:-1], [at_most_last], [ordered.size]))
+    """Counts of sorted values without NaN: one search per bin boundary."""
+    cuts, inclusive = spec.cuts()
+    counted = np.where(
+        inclusive, np.searchsorted(ordered, cuts, side="right"), np.searchsorted(ordered, cuts, side="left")
+    )
+    bounds = np.concatenate(([0], counted, [ordered.size]))
     return Histogram(spec, np.diff(bounds).astype(np.float64), float(missing))
 
 
@@ -476,7 +582,10 @@ def as_strings(values: Column) -> pd.Series:
 
 
 def numeric_values(values: Column, feature: str) -> np.ndarray:
-    """A column as float64 (null -> NaN); strings are an error naming the feature."""
+    """A column as float64 (null -> NaN); strings are an error naming the feature.
+
+    Timestamps and dates become seconds since 1970-01-01 UTC, durations seconds.
+    """
     if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
         return values.astype(np.float64, copy=False)
     if isinstance(values, pa.Array | pa.ChunkedArray):
@@ -484,8 +593,20 @@ def numeric_values(values: Column, feature: str) -> np.ndarray:
         types = pa.types
         if types.is_integer(kind) or types.is_floating(kind) or types.is_decimal(kind) or types.is_boolean(kind):
             return _arrow_floats(values.cast(pa.float64()))
+        if types.is_date(kind):
+            values, kind = values.cast(pa.timestamp("s")), pa.timestamp("s")
+        if types.is_timestamp(kind) or types.is_duration(kind):
+            ticks = _arrow_floats(values.cast(pa.int64()).cast(pa.float64()))
+            return ticks * _SECONDS_PER_TICK[kind.unit]
         values = _decoded(values).to_pandas()
     series = values if isinstance(values, pd.Series) else pd.Series(values)
+    if pd.api.types.is_datetime64_any_dtype(series.dtype) or pd.api.types.is_timedelta64_dtype(series.dtype):
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+        unit = "datetime64[ns]" if pd.api.types.is_datetime64_any_dtype(series.dtype) else "timedelta64[ns]"
+        seconds = series.to_numpy(dtype=unit).astype(np.int64).astype(np.float64) * 1e-9
+        seconds[series.isna().to_numpy()] = np.nan
+        return seconds
     if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
         return series.to_numpy(dtype=np.float64, na_value=np.nan)
     converted = pd.to_numeric(series, errors="coerce")
@@ -563,6 +684,9 @@ def to_document(histograms: Mapping[str, Histogram]) -> dict[str, Any]:
                 "counts": [_number(c) for c in hist.counts],
                 "missing": _number(hist.missing),
             }
+            if hist.spec.points:
+                # Point bins (values with a bin of their own); files without them keep SPEC §6's layout.
+                features[name]["points"] = list(hist.spec.points)
         else:
             counts = dict(zip(hist.spec.labels(), (_number(c) for c in hist.counts), strict=True))
             if not counts[UNSEEN]:
@@ -599,20 +723,14 @@ def _feature_from_document(entry: Any, origin: str, name: str) -> Histogram:
     missing = _count(entry.get("missing", 0), f"{where}: missing")
     raw = entry.get("counts")
     if kind == "numeric":
-        edges = entry.get("edges")
-        if not isinstance(edges, list) or not all(_is_number(e) for e in edges):
-            raise DataError(f"{where}: edges must be a list of numbers")
-        try:
-            spec = NumericBins(check_edges(edges, name))
-        except DataError as error:
-            raise DataError(f"{origin}: {error}") from None
-        if not isinstance(raw, list) or len(raw) != len(edges) + 1:
+        spec = _numeric_spec_from_document(entry, origin, name)
+        if not isinstance(raw, list) or len(raw) != spec.size:
             raise DataError(
-                f"{where}: counts must be a list of len(edges) + 1 = {len(edges) + 1} numbers "
-                "(underflow, interior bins, overflow)"
+                f"{where}: counts must be a list of len(edges) + 1 + len(points) = {spec.size} numbers "
+                "(underflow, interior and point bins in value order, overflow)"
             )
         counts = np.array([_count(c, f"{where}: counts[{i}]") for i, c in enumerate(raw)])
-        return Histogram(spec, counts, missing)
+        return _bounded(Histogram(spec, counts, missing), where)
     if kind == "categorical":
         if not isinstance(raw, dict):
             raise DataError(f"{where}: counts must be an object of category: count")
@@ -629,8 +747,44 @@ def _feature_from_document(entry: Any, origin: str, name: str) -> Histogram:
             raise DataError(f"{where}: other_values must be a list of strings")
         bins = CategoricalBins(categories, others)
         counts = np.array([*(values[c] for c in categories), values.get(OTHER, 0.0), values.get(UNSEEN, 0.0)])
-        return Histogram(bins, counts, missing + values.get(MISSING, 0.0))
+        return _bounded(Histogram(bins, counts, missing + values.get(MISSING, 0.0)), where)
     raise DataError(f"{where}: kind must be \"numeric\" or \"categorical\", got {kind!r}")
+
+
+def _numeric_spec_from_document(entry: dict[str, Any], origin: str, name: str) -> NumericBins:
+    """Edges and optional point bins of a numeric feature in a histogram file."""
+    where = f"{origin}: feature {name!r}"
+    edges = entry.get("edges")
+    points = entry.get("points", [])
+    for key, value in (("edges", edges), ("points", points)):
+        if not isinstance(value, list) or not all(_is_number(e) for e in value):
+            raise DataError(f"{where}: {key} must be a list of numbers")
+    assert isinstance(edges, list) and isinstance(points, list)
+    if not edges and not points:
+        return NumericBins(())  # a reference without finite values: one bin
+    try:
+        if points and len(edges) == 1:  # a constant reference: one point bin
+            if not math.isfinite(edges[0]):
+                raise DataError(f"feature {name!r}: edges must be finite numbers, got {edges}")
+            checked: tuple[float, ...] = (float(edges[0]),)
+        else:
+            checked = check_edges(edges, name)
+        return NumericBins(checked, tuple(float(p) for p in sorted(set(points))))
+    except DataError as error:
+        raise DataError(f"{origin}: {error}") from None
+
+
+# Counts of one feature may total at most this (a million billion rows): the sums, the
+# significance test and the simulated draws (int64 sample sizes) stay exact and finite.
+MAX_TOTAL = 1e15
+
+
+def _bounded(histogram: Histogram, where: str) -> Histogram:
+    with np.errstate(over="ignore"):
+        total = float(np.sum(histogram.counts)) + histogram.missing
+    if not total <= MAX_TOTAL:  # also catches inf from counts like 1e308 that overflow when added
+        raise DataError(f"{where}: counts total {total:g}, more than the {MAX_TOTAL:g} driftmon can compare")
+    return histogram
 
 
 def _is_number(value: Any) -> bool:

@@ -580,6 +580,7 @@ def null_summaries(
             continue
         pooled = live_row + reference_row
         proportions = np.sort(pooled[pooled > 0])[::-1] / (live_total + reference_total)
+        proportions = proportions[proportions > 0]  # a weight like 5e-324 next to 500 rows underflows to 0
         grid = tuple(np.rint(-_PROPORTION_STEPS_PER_OCTAVE * np.log2(proportions)).astype(np.int64).tolist())
         key: _Key = (
             grid,

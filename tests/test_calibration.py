@@ -27,7 +27,7 @@ from driftmon.significance import CRITICAL as CRITICAL_CODE
 from driftmon.significance import NullCache, NullSettings, decide, gate, null_summaries
 
 SIGNIFICANCE = 0.01
-DEFAULT_THRESHOLDS = {"js": (0.05, 0.1), "psi": (0.1, 0.25)}  # config.DEFAULT_THRESHOLDS
+DEFAULT_THRESHOLDS = {"js": (0.004, 0.02), "psi": (0.02, 0.1)}  # config.DEFAULT_THRESHOLDS
 MEASURES = ("kl", "js", "psi")
 LIVE_SIZES = (50, 200, 1_000, 10_000, 1_000_000)
 BINS = (5, 10, 20, 50)
@@ -214,14 +214,14 @@ def test_auto_thresholds_catch_a_small_shift_at_5000_rows() -> None:
 def test_trivial_shift_on_a_million_rows_is_significant_but_not_alerted() -> None:
     """A 0.02-standard-deviation shift on 1,000,000 rows has a tiny p-value but stays below the fixed thresholds: no alert."""
     rng = np.random.default_rng(20240607)
-    monitor = normal_monitor(1_000_000, "{js: {warning: 0.05, critical: 0.1}, psi: {warning: 0.1, critical: 0.25}}")
+    monitor = normal_monitor(1_000_000, "{js: {warning: 0.004, critical: 0.02}, psi: {warning: 0.02, critical: 0.1}}")
     reference_values = rng.normal(0.0, 1.0, 1_000_000)
     spec = derive_spec(BinningRule("x", bins=10), reference_values)
     reference = {"x": bin_values(spec, reference_values, "x")}
     live = {"x": bin_values(spec, rng.normal(0.02, 1.0, 1_000_000), "x")}
     result = score(monitor, reference, live)[0]
     assert result.pvalue is not None and result.pvalue < 1e-20 and result.significant
-    assert result.scores["psi"] < 0.1 and result.scores["js"] < 0.05
+    assert result.scores["psi"] < 0.02 and result.scores["js"] < 0.004
     assert set(result.severity.values()) == {"ok"}
     assert result.noise_floor["psi"] < result.scores["psi"]  # the shift is real, just not large
 

@@ -152,3 +152,66 @@ def test_readme_reference_table_is_current(capsys: pytest.CaptureFixture[str]) -
     assert main(["schema", "--markdown"]) == 0
     table = capsys.readouterr().out.strip()
     assert table in (REPO / "README.md").read_text(), "run: driftmon schema --markdown and paste into README.md"
+
+
+def test_check_table_says_why_a_feature_is_not_judged(tmp_path: Path, write, frames) -> None:
+    """`check`'s table names the reason of every insufficient_data feature."""
+    import io
+
+    from driftmon.cli import _table
+    from driftmon.evaluate import evaluate
+    from tests.test_evaluate import setup
+
+    reference, live = frames
+    result = evaluate(setup(tmp_path, write, reference.iloc[:0], live, features="[x]", ref_name="ref.csv"))
+    out = io.StringIO()
+    _table([result], out)
+    assert "x: not judged: the reference has no rows" in out.getvalue()
+
+
+@pytest.mark.parametrize("command", ["check", "validate", "run"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "monitors: " + "[" * 5000 + "]" * 5000 + "\n",
+        "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+        "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+        "monitors: *f\n",
+    ],
+    ids=["deep", "aliases"],
+)
+def test_hostile_yaml_exits_two_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, text: str
+) -> None:
+    """Deep nesting and alias bombs exit 2 (bad config), never 1 (which scripts read as critical drift)."""
+    path = tmp_path / "hostile.yaml"
+    path.write_text(text)
+    assert main([command, "-c", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"driftmon: error: {path}:") and "invalid YAML" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_run_refuses_a_schedule_it_cannot_hold(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`run` with `schedule: 99999999999999d` exits 2 with the config error, not an OverflowError traceback."""
+    path = small_monitor(tmp_path)
+    path.write_text(path.read_text() + "    schedule: 99999999999999d\n")
+    assert main(["run", "-c", str(path), "--web.listen-address", "127.0.0.1:0"]) == 2
+    err = capsys.readouterr().err
+    assert "monitors[0].schedule" in err and "between 1s and 365d" in err and "Traceback" not in err
+
+
+def test_an_unexpected_error_exits_three_not_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug escaping a subcommand is one line and exit 3 (evaluation failed), never Python's 1."""
+    from driftmon import config
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(config, "load", broken)
+    assert main(["validate", "-c", str(small_monitor(tmp_path))]) == 3
+    err = capsys.readouterr().err
+    assert err == "driftmon: error: internal error (RecursionError: maximum recursion depth exceeded); please report it\n"

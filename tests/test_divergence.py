@@ -34,6 +34,8 @@ SMOOTHINGS = [
     pytest.param(Smoothing("epsilon", epsilon=1e-6), id="epsilon-1e-6"),
     pytest.param(Smoothing("epsilon", epsilon=1e-3), id="epsilon-1e-3"),
     pytest.param(Smoothing("none"), id="none"),
+    pytest.param(Smoothing("unseen", alpha=0.5), id="unseen-0.5"),
+    pytest.param(Smoothing("unseen", alpha=1.0), id="unseen-1"),
 ]
 LOG_BASES = [pytest.param(2.0, id="bits"), pytest.param(math.e, id="nats"), pytest.param(10.0, id="bans")]
 
@@ -51,6 +53,9 @@ def oracle_proportions(
     if smoothing.method == "additive":
         live_counts = [count + smoothing.alpha for count in live_counts]
         reference_counts = [count + smoothing.alpha for count in reference_counts]
+    if smoothing.method == "unseen":
+        live_counts = [count or smoothing.alpha for count in live_counts]
+        reference_counts = [count or smoothing.alpha for count in reference_counts]
     p = [count / sum(live_counts) for count in live_counts]
     q = [count / sum(reference_counts) for count in reference_counts]
     if smoothing.method == "epsilon":
@@ -499,3 +504,38 @@ def test_empty_bins_and_bin_order_do_not_matter(
         divergences(live, reference, MEASURE_NAMES, smoothing),
         divergences(widened_live, widened_reference, MEASURE_NAMES, smoothing),
     )
+
+
+# --- Smoothing only where it is needed (issue 10, defect 2) -------------------------------
+
+
+def test_default_smoothing_leaves_proportional_histograms_at_zero() -> None:
+    """Zipf over 50 categories, 200 vs 1,000,000 rows, exactly proportional: every measure is exactly 0."""
+    small = np.arange(50, 0, -1, dtype=np.float64) * 4  # 4, 8, ... proportional to a Zipf-like shape
+    large = small * 5000.0
+    scores = divergences(small, large, list(MEASURE_NAMES))
+    assert {name: float(value) for name, value in scores.items()} == dict.fromkeys(MEASURE_NAMES, 0.0)
+
+
+@given(
+    st.lists(st.integers(1, 10_000), min_size=1, max_size=60),
+    st.integers(1, 5000),
+    st.integers(1, 5000),
+)
+@settings(max_examples=200, deadline=None, derandomize=True)
+def test_proportional_histograms_score_zero_at_any_sizes(shape: list[int], a: int, b: int) -> None:
+    """For any two exactly proportional histograms (same support), every measure is exactly 0 by default."""
+    base = np.array(shape, dtype=np.float64)
+    scores = divergences(base * a, base * b, list(MEASURE_NAMES))
+    assert all(float(v) == 0.0 for v in scores.values()), scores
+
+
+def test_unseen_smoothing_touches_only_one_sided_bins() -> None:
+    """`unseen`: a bin empty on one side gets alpha on that side; bins seen on both sides are untouched."""
+    live = np.array([30.0, 60.0, 10.0, 0.0])
+    reference = np.array([50.0, 50.0, 0.0, 20.0])
+    p, q = smooth(live, reference, Smoothing("unseen", alpha=0.5))
+    np.testing.assert_allclose(p, np.array([30, 60, 10, 0.5]) / 100.5, rtol=1e-15)
+    np.testing.assert_allclose(q, np.array([50, 50, 0.5, 20]) / 120.5, rtol=1e-15)
+    scores = divergences(live, reference, ["kl", "psi", "kl_reverse"])
+    assert all(np.isfinite(float(v)) for v in scores.values())

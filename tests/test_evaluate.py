@@ -63,10 +63,11 @@ def oracle_counts(reference: np.ndarray, live: np.ndarray, bins: int = 10) -> tu
     return count(reference), count(live)
 
 
-def additive(ref: np.ndarray, live: np.ndarray, alpha: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+def unseen(ref: np.ndarray, live: np.ndarray, alpha: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """The default smoothing written out: alpha only on the empty side of a one-sided bin."""
     keep = (ref > 0) | (live > 0)
-    p = live[keep] + alpha
-    q = ref[keep] + alpha
+    p = np.where(live[keep] > 0, live[keep], alpha)
+    q = np.where(ref[keep] > 0, ref[keep], alpha)
     return p / p.sum(), q / q.sum()
 
 
@@ -82,7 +83,7 @@ def test_scores_equal_scipy_oracle(tmp_path: Path, write, frames) -> None:
     by_name = {f.feature: f for f in result.features}
 
     ref_counts, live_counts = oracle_counts(reference["x"].to_numpy(), live["x"].to_numpy())
-    p, q = additive(ref_counts, live_counts)
+    p, q = unseen(ref_counts, live_counts)
     x = by_name["x"]
     np.testing.assert_allclose(x.scores["kl"], entropy(p, q, base=2), rtol=1e-9)
     np.testing.assert_allclose(x.scores["kl_reverse"], entropy(q, p, base=2), rtol=1e-9)
@@ -98,7 +99,7 @@ def test_scores_equal_scipy_oracle(tmp_path: Path, write, frames) -> None:
     labels = ["a", "b", "c", "d"]
     rc = np.array([*(ref_city.get(k, 0) for k in labels), 0, 0], float)  # __other__, __unseen__ (missing dropped: empty both)
     lc = np.array([*(live_city.get(k, 0) for k in labels), 0, live_city.get("e", 0)], float)
-    p, q = additive(rc, lc)
+    p, q = unseen(rc, lc)
     city = by_name["city"]
     np.testing.assert_allclose(city.scores["kl"], entropy(p, q, base=2), rtol=1e-9)
     np.testing.assert_allclose(city.scores["js"], jensenshannon(p, q, base=2) ** 2, rtol=1e-9)
@@ -234,3 +235,102 @@ def test_reference_cache_recomputes_only_on_change(tmp_path: Path, write, frames
     third = evaluate(monitor, cache)
     assert cache.computed == 2
     assert third.features[0].reference_count == 100 != first.features[0].reference_count
+
+
+# --- Right answers on everyday features (issue 10) ------------------------------------------
+
+
+def test_binary_flag_shift_is_detected_and_equals_categorical(tmp_path: Path, write) -> None:
+    """A 0/1 flag moving from 52 % to 90 % ones is critical, with the scores of the same column as categorical."""
+    rng = np.random.default_rng(11)
+    reference = pd.DataFrame({"flag": rng.permutation(np.repeat([0, 1], [2400, 2600]))})
+    live = pd.DataFrame({"flag": rng.permutation(np.repeat([0, 1], [200, 1800]))})
+    reference["code"] = reference["flag"].astype(float)
+    live["code"] = live["flag"].astype(float)
+    monitor = setup(tmp_path, write, reference, live, features="[flag, {name: code, kind: categorical}]")
+    result = evaluate(monitor)
+    flag, code = result.features
+    assert flag.kind == "numeric"
+    assert flag.scores["js"] > 0.1 and flag.severity["js"] == "critical"
+    for measure, value in code.scores.items():
+        assert flag.scores[measure] == pytest.approx(value, rel=1e-12, abs=1e-15), measure
+    assert flag.pvalue == pytest.approx(code.pvalue, rel=1e-9)
+
+
+def test_header_only_reference_is_insufficient_with_a_reason(tmp_path: Path, write, frames) -> None:
+    """A reference file with a header and no rows: every feature insufficient_data with a reason; not ok."""
+    reference, live = frames
+    result = evaluate(setup(tmp_path, write, reference.iloc[:0], live, ref_name="ref.csv"))
+    assert result.status == "insufficient_data"
+    for feature in result.features:
+        assert feature.scores == {}
+        assert feature.worst == "insufficient_data"
+        assert "reference" in (feature.reason or "")
+    assert result.to_json()["features"][0]["reason"]
+
+
+def test_all_zero_or_empty_reference_histogram_is_insufficient(tmp_path: Path, write, frames) -> None:
+    """A reference histogram file with all-zero counts, or `{}` counts, is insufficient_data, never ok."""
+    _, live = frames
+    (tmp_path / "live.csv").write_text(live.to_csv(index=False))
+    document = {
+        "format": "driftmon.histograms/v1",
+        "features": {
+            "x": {"kind": "numeric", "edges": [0, 1, 2], "counts": [0, 0, 0, 0], "missing": 0},
+            "city": {"kind": "categorical", "counts": {}, "missing": 0},
+        },
+    }
+    (tmp_path / "ref.json").write_text(json.dumps(document))
+    text = CONFIG.format(reference="ref.json", live="live.csv", features="[x, city]").replace(
+        "{type: file, path: ref.json}", "{type: histogram, path: ref.json}"
+    )
+    result = evaluate(config.load(write("h.yaml", text)).monitors[0])
+    assert result.status == "insufficient_data"
+    assert all(f.reason and f.scores == {} for f in result.features)
+
+
+def test_text_cell_in_numeric_reference_is_an_error_naming_it(tmp_path: Path, write, frames) -> None:
+    """One text cell in a numeric reference column: an error naming the feature and the value, not a silent categorical."""
+    reference, live = frames
+    reference = reference.astype({"x": object})
+    reference.loc[7, "x"] = "n.a."
+    result = evaluate(setup(tmp_path, write, reference, live, features="[x]", ref_name="ref.csv"))
+    assert result.status == "error"
+    assert "feature 'x'" in (result.error or "") and "n.a." in (result.error or "")
+    # Declared categorical, the same column is fine.
+    declared = evaluate(
+        setup(tmp_path, write, reference, live, features="[{name: x, kind: categorical}]", ref_name="ref2.csv")
+    )
+    assert declared.status != "error"
+
+
+def test_booleans_are_categorical(tmp_path: Path, write) -> None:
+    """A boolean column is binned as categories (True / False), from Parquet and from JSON Lines."""
+    rng = np.random.default_rng(5)
+    reference = pd.DataFrame({"b": rng.random(1000) < 0.5})
+    live = pd.DataFrame({"b": rng.random(500) < 0.9})
+    for live_name in ("live.parquet", "live.jsonl"):
+        result = evaluate(setup(tmp_path, write, reference, live, features="[b]", live_name=live_name))
+        assert result.features[0].kind == "categorical", live_name
+        assert result.status == "critical"
+
+
+def test_timestamps_and_durations_need_a_kind(tmp_path: Path, write) -> None:
+    """Timestamp and duration columns are refused with an error naming the feature, unless `kind:` is given."""
+    start = pd.Timestamp("2026-01-01", tz="UTC")
+    reference = pd.DataFrame(
+        {"t": start + pd.to_timedelta(np.arange(1000), unit="h"), "d": pd.to_timedelta(np.arange(1000), unit="s")}
+    )
+    live = reference.iloc[:500]
+    for column in ("t", "d"):
+        result = evaluate(setup(tmp_path, write, reference, live, features=f"[{column}]", live_name="live.parquet"))
+        assert result.status == "error"
+        assert f"feature {column!r}" in (result.error or "") and "kind" in (result.error or "")
+    numeric = evaluate(
+        setup(tmp_path, write, reference, live, features="[{name: t, kind: numeric}, {name: d, kind: numeric}]",
+              live_name="live.parquet")
+    )
+    assert numeric.status != "error", numeric.error
+    t, d = numeric.features
+    assert t.reference_count == 1000 and d.live_count == 500
+

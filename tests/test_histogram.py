@@ -10,8 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from driftmon.divergence import MEASURE_NAMES, divergences
 from driftmon.errors import DataError
 from driftmon.histogram import (
+    FORMAT,
     MISSING,
     OTHER,
     UNSEEN,
@@ -28,6 +30,7 @@ from driftmon.histogram import (
     merge_all,
     to_document,
 )
+from driftmon.significance import homogeneity_test
 
 
 def oracle_numeric(edges: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, int]:
@@ -68,12 +71,14 @@ def test_quantile_edges_equal_numpy_quantiles() -> None:
 
 
 def test_duplicate_quantile_edges_merge() -> None:
-    """A reference with heavy ties gets fewer, strictly increasing edges."""
-    x = pd.Series([0] * 900 + list(range(1, 101)))
+    """Ties below 1/bins that repeat a quantile of the rest give fewer, strictly increasing edges."""
+    # 0 holds 50 % (a point bin); 7 holds 9 % of all rows (< 1/10) but 18 % of the rest.
+    x = pd.Series([0.0] * 500 + [7.0] * 90 + list(np.linspace(1, 100, 410)))
     spec = derive_spec(BinningRule("x", bins=10), x)
     assert isinstance(spec, NumericBins)
+    assert spec.points == (0.0,)
     assert list(spec.edges) == sorted(set(spec.edges))
-    assert len(spec.edges) < 11
+    assert len(spec.edges) < 1 + 10  # the point and at most parts + 1 = 10 edges, one merged
 
 
 def test_constant_reference_gets_one_bin_holding_the_value() -> None:
@@ -340,3 +345,133 @@ def test_arrow_numbers_with_nulls_offsets_and_types_equal_the_pandas_path() -> N
     ]
     for arrow, series in cases:
         assert bin_values(spec, arrow, "f") == bin_values(spec, series, "f"), arrow.type
+
+
+# ---------------------------------------------------------------------------
+# discrete values and point masses (issue 10, defect 1)
+
+
+def _spec_of(values: np.ndarray, bins: int = 10) -> NumericBins:
+    spec = derive_spec(BinningRule("f", bins=bins), pd.Series(values))
+    assert isinstance(spec, NumericBins)
+    return spec
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float64])
+def test_binary_column_keeps_zero_and_one_apart(dtype: type) -> None:
+    """A 0/1 column gets one bin per value, so a move from 50 % to 90 % ones changes the counts."""
+    reference = np.array([0] * 480 + [1] * 520, dtype=dtype)
+    spec = _spec_of(reference)
+    live = np.array([0] * 100 + [1] * 900, dtype=dtype)
+    ref_hist = bin_numeric(spec, reference)
+    live_hist = bin_numeric(spec, live)
+    assert sorted(ref_hist.counts[ref_hist.counts > 0].tolist()) == [480, 520]
+    assert sorted(live_hist.counts[live_hist.counts > 0].tolist()) == [100, 900]
+
+
+def test_three_valued_column_gets_a_bin_per_value() -> None:
+    """{0, 1, 2}: a swap between 1 and 2 is visible (each value has its own bin)."""
+    reference = np.repeat([0.0, 1.0, 2.0], [520, 240, 240])
+    spec = _spec_of(reference)
+    assert sorted(bin_numeric(spec, reference).counts[bin_numeric(spec, reference).counts > 0]) == [240, 240, 520]
+    hist = bin_numeric(spec, np.repeat([0.0, 1.0, 2.0], [520, 0, 480]))
+    assert sorted(hist.counts[hist.counts > 0].tolist()) == [480, 520]
+
+
+def test_zero_inflated_column_has_a_point_bin_and_quantiles_for_the_rest() -> None:
+    """90 % zeros: zero gets a bin of its own; the spread rest is split into several bins."""
+    rng = np.random.default_rng(3)
+    reference = np.concatenate([np.zeros(9000), rng.exponential(100.0, 1000)])
+    spec = _spec_of(reference)
+    hist = bin_numeric(spec, reference)
+    assert 0.0 in spec.points
+    assert hist.counts.max() == 9000  # zero alone
+    assert np.count_nonzero(hist.counts) >= 9  # the rest is split by quantiles
+
+
+def test_point_bins_count_exact_values_and_gaps_between_them() -> None:
+    """Labels and counts of a per-value spec: under, {0}, (0, 1), {1}, (1, 2), {2}, over."""
+    spec = _spec_of(np.repeat([0.0, 1.0, 2.0], 10))
+    assert spec.labels() == ["(-inf, 0)", "{0}", "(0, 1)", "{1}", "(1, 2)", "{2}", "(2, +inf)"]
+    hist = bin_numeric(spec, np.array([-1.0, 0.0, 0.5, 1.0, 1.0, 1.5, 2.0, 3.0, np.nan, np.inf]))
+    assert hist.counts.tolist() == [1, 1, 1, 2, 1, 1, 2]
+    assert hist.missing == 1
+
+
+def test_point_bins_round_trip_through_the_histogram_file() -> None:
+    """A spec with point bins survives to_document / from_document; old files without points still load."""
+    spec = _spec_of(np.concatenate([np.zeros(900), np.arange(1.0, 101.0)]))
+    hist = bin_numeric(spec, np.concatenate([np.zeros(900), np.arange(1.0, 101.0)]))
+    again = from_document(json.loads(json.dumps(to_document({"a": hist}))), "x.json")["a"]
+    assert again == hist
+    old = {"format": FORMAT, "features": {"a": {"kind": "numeric", "edges": [0, 1], "counts": [0, 3, 0], "missing": 0}}}
+    assert from_document(old, "old.json")["a"].spec.points == ()
+
+
+# ---------------------------------------------------------------------------
+# properties of the numeric bins (issue 10)
+
+_VALUES = st.sampled_from([-3.5, -1.0, 0.0, 0.25, 1.0, 2.0, 7.0, 1e6])
+
+
+@given(
+    st.lists(_VALUES, min_size=1, max_size=300),
+    st.lists(st.one_of(_VALUES, st.just(float("nan"))), min_size=1, max_size=300),
+    st.integers(2, 12),
+)
+@settings(max_examples=150, deadline=None, derandomize=True)
+def test_few_distinct_values_score_as_categories(reference: list[float], live: list[float], bins: int) -> None:
+    """A reference with at most `bins` distinct values scores (every measure, p-value) as the same column declared categorical."""
+    ref = np.array(reference)
+    cur = np.array([v for v in live if np.isnan(v) or v in set(reference)] or [reference[0]])
+    if len(set(reference)) > bins:
+        return
+    numeric = derive_spec(BinningRule("f", bins=bins), pd.Series(ref))
+    categorical = derive_spec(BinningRule("f", kind="categorical", max_categories=bins), pd.Series(ref))
+    pairs = []
+    for spec in (numeric, categorical):
+        aligned = align(bin_values(spec, pd.Series(ref), "f"), bin_values(spec, pd.Series(cur), "f"), "f")
+        pairs.append((aligned.live, aligned.reference))
+    scores = [divergences(live_counts, ref_counts, list(MEASURE_NAMES)) for live_counts, ref_counts in pairs]
+    for measure in MEASURE_NAMES:
+        np.testing.assert_allclose(scores[0][measure], scores[1][measure], rtol=1e-12, atol=1e-15, err_msg=measure)
+    pvalues = [homogeneity_test(live_counts[None], ref_counts[None]).pvalue[0] for live_counts, ref_counts in pairs]
+    np.testing.assert_allclose(pvalues[0], pvalues[1], rtol=1e-9)
+
+
+@given(
+    st.lists(st.tuples(st.floats(-1e6, 1e6, allow_nan=False), st.integers(1, 400)), min_size=1, max_size=40),
+    st.lists(st.floats(-1e6, 1e6, allow_nan=False), max_size=300),
+    st.integers(2, 20),
+    st.sampled_from(["quantile", "uniform"]),
+)
+@settings(max_examples=300, deadline=None, derandomize=True)
+def test_heavy_values_never_share_a_bin(
+    masses: list[tuple[float, int]], spread: list[float], bins: int, strategy: str
+) -> None:
+    """No spec puts two distinct values that each hold >= 1/bins of the reference into one bin."""
+    values = np.concatenate([np.repeat([v for v, _ in masses], [c for _, c in masses]), np.array(spread)])
+    spec = derive_spec(BinningRule("f", bins=bins, strategy=strategy), pd.Series(values))  # type: ignore[arg-type]
+    assert isinstance(spec, NumericBins)
+    distinct, counts = np.unique(values, return_counts=True)
+    heavy = distinct[counts * bins >= values.size]
+    bins_of_heavy = [int(np.argmax(bin_numeric(spec, np.array([v])).counts)) for v in heavy]
+    assert len(set(bins_of_heavy)) == len(heavy)
+    whole = bin_numeric(spec, values)
+    assert whole.counts.sum() == values.size and whole.counts[0] == 0 and whole.counts[-1] == 0
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"kind": "numeric", "edges": [0, 1], "counts": [1e308, 1e308, 1e308], "missing": 0},
+        {"kind": "numeric", "edges": [0, 1], "counts": [1, 2, 3], "missing": 1e308},
+        {"kind": "categorical", "counts": {"a": 1e19, "b": 1}, "missing": 0},
+    ],
+    ids=["sum-overflows", "missing-huge", "beyond-int64"],
+)
+def test_histogram_file_counts_too_large_to_compare_are_a_data_error(entry: dict) -> None:
+    """Finite counts whose total overflows, or exceeds 1e15, are refused naming the file and feature."""
+    document = {"format": "driftmon.histograms/v1", "features": {"f": entry}}
+    with pytest.raises(DataError, match=r"^h\.json: feature 'f': counts total .* more than the 1e\+15 driftmon can compare$"):
+        from_document(document, "h.json")

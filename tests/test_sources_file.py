@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -317,3 +318,44 @@ def test_fingerprint_changes_with_the_window(tmp_path: Path) -> None:
     first = source(tmp_path, "r.parquet", window=window).fingerprint()
     assert first == source(tmp_path, "r.parquet", window=window).fingerprint()
     assert first != source(tmp_path, "r.parquet", NOW + timedelta(minutes=5), window=window).fingerprint()
+
+
+# ---------------------------------------------------------------------------
+# ordinary bad data: one line naming the file and the problem, never "internal error"
+
+
+def bad_files(folder: Path) -> dict[str, str]:
+    """Files whose column x is missing or nested, each with the message it must give."""
+    pq.write_table(pa.table({"y": [1.0, 2.0]}), folder / "no-x.parquet")
+    pq.write_table(pa.table({"x": pa.array([[1, 2], [3]])}), folder / "list.parquet")
+    pq.write_table(pa.table({"x": pa.array([{"a": 1}, {"a": 2}])}), folder / "struct.parquet")
+    pq.write_table(pa.table({"x": pa.array([[("k", 1)]], type=pa.map_(pa.string(), pa.int64()))}), folder / "map.parquet")
+    (folder / "objects.jsonl").write_text('{"x": {"a": 1}}\n{"x": {"b": 2}}\n')
+    (folder / "mixed.jsonl").write_text('{"x": 1}\n{"x": [1, 2]}\n')
+    return {
+        "no-x.parquet": r"column 'x' not found in .*no-x\.parquet \(its columns: y\)",
+        "list.parquet": r"list\.parquet: column 'x' holds nested values \(list<",
+        "struct.parquet": r"struct\.parquet: column 'x' holds nested values \(struct<a: int64>\)",
+        "map.parquet": r"map\.parquet: column 'x' holds nested values \(map<",
+        "objects.jsonl": r"objects\.jsonl: column 'x' holds nested values \(a JSON object\)",
+        "mixed.jsonl": r"mixed\.jsonl: column 'x' holds nested values \(a JSON array\)",
+    }
+
+
+@pytest.mark.parametrize("side", ["reference", "live"])
+def test_missing_and_nested_columns_are_data_errors_naming_the_file(tmp_path: Path, side: str) -> None:
+    """Parquet without the column or with a list/struct/map column, and JSON Lines with objects or
+    arrays, fail the evaluation with a message naming the file and the column, on either side."""
+    pd.DataFrame({"x": np.linspace(0, 1, 50)}).to_csv(tmp_path / "good.csv", index=False)
+    for name, message in bad_files(tmp_path).items():
+        sides = {"reference": "good.csv", "live": "good.csv", side: name}
+        text = (
+            "monitors:\n  - name: m\n"
+            f"    reference: {{type: file, path: {sides['reference']}}}\n"
+            f"    live: {{type: file, path: {sides['live']}}}\n    features: [x]\n"
+        )
+        (tmp_path / "c.yaml").write_text(text)
+        result = evaluate(config.load(tmp_path / "c.yaml").monitors[0])
+        assert result.error is not None and "internal error" not in result.error, (name, result.error)
+        assert re.search(message, result.error), (name, result.error)
+        assert "\n" not in result.error

@@ -5,11 +5,11 @@ decides") and prints the rates it plots. One numeric feature, N(0, 1) in the ref
 10 quantile bins (plus under/overflow and missing, as driftmon bins it), measures
 kl, js, psi. A reference of max(100,000, live) rows. For each live size, many evaluations
 with live data that did not drift, or whose mean shifted by 0.2 or 0.6 standard
-deviations (0.2: a real shift below the fixed thresholds, PSI 0.04; 0.6: PSI 0.34,
+deviations (0.2: a real shift below the fixed critical levels, PSI 0.04; 0.6: PSI 0.34,
 above them). Three decisions, each "is any measure critical":
 
-- fixed thresholds only: js >= 0.1 or psi >= 0.25 (driftmon's default critical levels,
-  the industry's PSI rule): the usual practice;
+- fixed thresholds only: js >= 0.02 or psi >= 0.1 (driftmon's default critical levels):
+  the usual practice;
 - driftmon default: the same thresholds and the significance gate (p <= 0.01);
 - driftmon auto: ``thresholds: {js: {critical: auto}, psi: {critical: auto}}`` and the gate.
 
@@ -46,7 +46,7 @@ SHIFTS = (0.0, 0.2, 0.6)  # in standard deviations
 EVALUATIONS = {0.0: 2000, 0.2: 400, 0.6: 400}
 SIGNIFICANCE = 0.01
 MEASURES = ("kl", "js", "psi")
-FIXED = {"js": 0.1, "psi": 0.25}  # critical levels of driftmon's default thresholds
+FIXED = {"js": 0.02, "psi": 0.1}  # critical levels of driftmon's default thresholds (config.DEFAULT_THRESHOLDS)
 BINS = 10
 
 

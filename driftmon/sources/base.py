@@ -26,7 +26,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from driftmon._imports import lazy_import
-from driftmon.durations import PATTERN, parse_duration
+from driftmon.durations import SECOND, YEAR, bounded, parse_duration
 from driftmon.errors import DataError
 from driftmon.histogram import (
     BinningRule,
@@ -47,8 +47,7 @@ class Window(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     column: str = Field(min_length=1, description="the timestamp column (naive timestamps are UTC)")
-    last: str = Field(
-        pattern=PATTERN,
+    last: bounded(SECOND, 100 * YEAR, "1h") = Field(  # type: ignore[valid-type]
         description="how far back from the evaluation time: 15m, 1h, 1d (rows with now - last <= column < now)",
     )
 

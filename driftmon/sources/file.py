@@ -203,10 +203,10 @@ class FileSource(RowSource):
         bounds = _window_ns(window, self.now) if window else None
         for path in paths:
             with _reading(path, "parquet"):
+                schema = pq.read_schema(path)  # the footer only: check the columns before reading any
+                _check_columns(path, [*columns, window.column] if window else columns, schema)
                 # Text columns come as Arrow dictionaries straight from Parquet's dictionary pages.
-                parquet = pq.ParquetFile(path, read_dictionary=list(columns))
-                names = parquet.schema_arrow.names
-                _absent(path, [*columns, window.column] if window else columns, names)
+                parquet = pq.ParquetFile(path, read_dictionary=[c for c in columns if _is_text(schema.field(c).type)])
                 groups: list[tuple[int, np.ndarray | None]] = []
                 rows = 0
                 for index in range(parquet.num_row_groups):
@@ -355,11 +355,53 @@ def _absent(path: str, columns: Sequence[str], present: Sequence[str]) -> None:
         raise DataError(f"column {', '.join(repr(c) for c in missing)} not found in {path} (its columns: {shown})")
 
 
+def _check_columns(path: str, columns: Sequence[str], schema: pa.Schema) -> None:
+    """Every column is present once and holds one number or text per row (no lists, structs, maps)."""
+    _absent(path, columns, schema.names)
+    for name in columns:
+        if schema.names.count(name) > 1:
+            raise DataError(f"{path}: the file has {schema.names.count(name)} columns named {name!r}; rename them")
+        kind = schema.field(name).type
+        if pa.types.is_nested(kind):
+            _nested(path, name, str(kind))
+
+
+def _nested(path: str, column: str, what: str) -> None:
+    raise DataError(
+        f"{path}: column {column!r} holds nested values ({_clip(what)}), not one number or text per row; "
+        "select or flatten the field to compare"
+    )
+
+
+def _clip(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def _flat(path: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` if no column holds dicts or lists (JSON objects and arrays), else a DataError.
+
+    Only columns whose values pandas cannot type (``mixed``) are looked at value by value.
+    """
+    for name in frame.columns:
+        values = frame[name]
+        if values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) not in ("mixed", "mixed-integer"):
+            continue
+        nested = values.map(lambda v: isinstance(v, dict | list))
+        if nested.any():
+            example = values[nested].iloc[0]
+            _nested(path, str(name), f"a JSON {'object' if isinstance(example, dict) else 'array'}")
+    return frame
+
+
 def _parquet_batches(
     path: str, columns: Sequence[str], window_column: str | None, bounds: tuple[int, int] | None
 ) -> Iterator[pd.DataFrame]:
     parquet = pq.ParquetFile(path)
-    _absent(path, columns, parquet.schema_arrow.names)
+    _check_columns(path, columns, parquet.schema_arrow)
     groups = list(range(parquet.num_row_groups))
     if window_column is not None and bounds is not None:
         groups = [g for g in groups if _may_overlap(parquet, g, window_column, bounds)]
@@ -401,5 +443,5 @@ def _jsonl_batches(path: str, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
     with pd.read_json(path, lines=True, chunksize=BATCH_ROWS, dtype=False) as reader:
         for chunk in reader:
             seen.update(c for c in columns if c in chunk.columns)
-            yield chunk.reindex(columns=list(columns))
+            yield _flat(path, chunk.reindex(columns=list(columns)))
     _absent(path, columns, sorted(seen))

@@ -26,7 +26,6 @@ the SQL of its rows; :class:`PushdownSource` does the rest.
 from __future__ import annotations
 
 import contextlib
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,7 +44,6 @@ from driftmon.histogram import (
     Kind,
     NumericBins,
     check_edges,
-    numeric_spec,
 )
 from driftmon.sources.base import Source
 
@@ -314,24 +312,71 @@ class PushdownSource(Source):
         rule: BinningRule,
         stats: Mapping[str, Any],
     ) -> NumericBins:
-        """The same edges as :func:`driftmon.histogram.derive_spec` on the whole column."""
+        """The same bins as :func:`driftmon.histogram.numeric_spec` on the whole column."""
         if rule.edges is not None:
             return NumericBins(check_edges(rule.edges, rule.name))
         mine = stats[feature.name]
         n = int(mine["finite"] or 0)
-        low = float(mine["low"]) if n else math.nan
-        high = float(mine["high"]) if n else math.nan
-        if n == 0 or low == high or rule.strategy == "uniform":
-            # These depend only on the minimum and maximum: reuse the pandas path's code.
-            ends = np.array([low, high]) if n else np.array([], dtype=np.float64)
-            return numeric_spec(ends, "uniform", rule.bins, rule.name)
-        if "quantiles" in mine and mine["quantiles"] is not None:
-            edges = np.asarray(mine["quantiles"], dtype=np.float64)
+        if n == 0:
+            return NumericBins(())
+        d = engine.dialect
+        v = feature.alias
+        # The most frequent values: all of them when there are at most `bins`, else the point masses.
+        query = Params(d)
+        query.values.update(params.values)
+        frequent = [
+            (float(value), int(count))
+            for value, count in engine.fetch(
+                f"SELECT {v}, COUNT(*) FROM ({typed}) AS typed WHERE {d.is_finite.format(v=v)} "
+                f"GROUP BY {v} ORDER BY COUNT(*) DESC, {v} LIMIT {int(rule.bins) + 1}",
+                query.values,
+            )
+        ]
+        if len(frequent) <= rule.bins:
+            distinct = tuple(sorted(value for value, _ in frequent))
+            return NumericBins(distinct, distinct)
+        points = sorted(value for value, count in frequent if count * rule.bins >= n)
+        if not points:
+            low, high = float(mine["low"]), float(mine["high"])
+            if rule.strategy == "uniform":
+                edges = np.linspace(low, high, rule.bins + 1)
+            elif "quantiles" in mine and mine["quantiles"] is not None:
+                edges = np.asarray(mine["quantiles"], dtype=np.float64)
+            else:
+                edges = _interpolate(
+                    n,
+                    rule.bins,
+                    low,
+                    high,
+                    lambda ranks: engine.order_statistics(typed, params.values, feature, ranks, n),
+                )
+            return NumericBins(tuple(float(e) for e in np.unique(edges)))
+        # The rest of the values (point masses left out) split into the remaining bins.
+        rest = Params(d)
+        rest.values.update(params.values)
+        excluded = ", ".join(rest(p) for p in points)
+        rest_sql = f"SELECT * FROM ({typed}) AS whole WHERE NOT ({v} IN ({excluded}))"
+        finite = f"CASE WHEN {d.is_finite.format(v=v)} THEN {v} END"
+        count, low, high = engine.fetch(
+            f"SELECT COUNT({finite}), MIN({finite}), MAX({finite}) FROM ({rest_sql}) AS rest", rest.values
+        )[0]
+        rest_n, rest_low, rest_high = int(count), float(low), float(high)
+        parts = rule.bins - len(points)
+        if rest_low == rest_high:
+            points.append(rest_low)
+            edges = np.array([rest_low])
+        elif rule.strategy == "uniform":
+            edges = np.linspace(rest_low, rest_high, parts + 1)
         else:
             edges = _interpolate(
-                n, rule.bins, low, high, lambda ranks: engine.order_statistics(typed, params.values, feature, ranks, n)
+                rest_n,
+                parts,
+                rest_low,
+                rest_high,
+                lambda ranks: engine.order_statistics(rest_sql, rest.values, feature, ranks, rest_n),
             )
-        return NumericBins(tuple(float(e) for e in np.unique(edges)))
+        edges = np.unique(np.concatenate([edges, points]))
+        return NumericBins(tuple(float(e) for e in edges), tuple(sorted(points)))
 
     def _categorical(
         self,
@@ -426,21 +471,22 @@ def _bin_expressions(d: Dialect, feature: Feature, spec: BinSpec, params: Params
     """(alias, SQL) of the grouping keys of one feature; the first is never NULL."""
     v = feature.alias
     if isinstance(spec, NumericBins):
-        edges = spec.edges
+        cuts, inclusive = spec.cuts()
         missing = f"{v} IS NULL" + (f" OR {d.is_nan.format(v=v)}" if d.is_nan else "")
-        last = len(edges) - 1
 
         def search(lo: int, hi: int) -> str:
-            # Bin = how many of the edges e0..e(k-1) are <= v, found by bisection.
+            # Bin = the first boundary j in [lo, hi) that counts v (v < cut, or v <= cut where
+            # inclusive), found by bisection; hi (overflow at the top) when none does.
             if lo == hi:
                 return str(lo)
             mid = (lo + hi) // 2
-            return f"CASE WHEN {v} < {params(edges[mid])} THEN {search(lo, mid)} ELSE {search(mid + 1, hi)} END"
+            compare = "<=" if inclusive[mid] else "<"
+            return (
+                f"CASE WHEN {v} {compare} {params(float(cuts[mid]))} "
+                f"THEN {search(lo, mid)} ELSE {search(mid + 1, hi)} END"
+            )
 
-        expression = (
-            f"CASE WHEN {missing} THEN -1 WHEN {v} > {params(edges[last])} THEN {last + 1} ELSE {search(0, last)} END"
-        )
-        return [(f"b{v}", expression)]
+        return [(f"b{v}", f"CASE WHEN {missing} THEN -1 ELSE {search(0, cuts.size)} END")]
     categories = ", ".join(params(c) for c in spec.categories)
     in_categories = f"{v} IN ({categories})" if spec.categories else "1 = 0"
     branches = [f"WHEN {v} IS NULL THEN 0", f"WHEN {in_categories} THEN 1"]

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from driftmon.durations import PATTERN, parse_duration
+from driftmon.durations import DAY, SECOND, bounded, parse_duration
 from driftmon.errors import SourceError
 from driftmon.sources.base import Window
 from driftmon.sources.pushdown import SPARK, ColumnType, Engine, Feature, PushdownSource
@@ -52,7 +52,9 @@ class SparkSourceConfig(BaseModel):
     window: Window | None = Field(
         default=None, description="keep only the rows of the last `last` (e.g. 1h) by `column` (pushed into Spark)"
     )
-    timeout: str = Field(default="30m", pattern=PATTERN, description="limit for each Spark job")
+    timeout: bounded(SECOND, DAY, "30m") = Field(  # type: ignore[valid-type]
+        default="30m", description="limit for each Spark job; 1s to 1d"
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> SparkSourceConfig:

@@ -15,6 +15,7 @@ password never appears in a message.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import hashlib
 import os
 import re
@@ -24,9 +25,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from driftmon.durations import PATTERN, parse_duration
+from driftmon.durations import DAY, SECOND, bounded, parse_duration
 from driftmon.errors import SourceError
 from driftmon.sources.base import Window
 from driftmon.sources.pushdown import (
@@ -64,21 +65,41 @@ class SqlSourceConfig(BaseModel):
     window: Window | None = Field(
         default=None, description="keep only the rows of the last `last` (e.g. 1h) by `column` (pushed into the query)"
     )
-    timeout: str = Field(
-        default="5m", pattern=PATTERN, description="limit for each query (and 10 s to connect)"
+    timeout: bounded(SECOND, DAY) = Field(  # type: ignore[valid-type]
+        default="5m", description="limit for each query (and 10 s to connect); 1s to 1d"
     )
     settings: dict[str, str | int | float | bool] = Field(
         default_factory=dict,
         description="session settings, DuckDB and PostgreSQL only: {threads: 1, memory_limit: 300MB} "
-        "for DuckDB, {work_mem: 64MB} for PostgreSQL",
+        "for DuckDB, {work_mem: 64MB} for PostgreSQL; DuckDB's hardening is turned off only explicitly "
+        "({enable_external_access: true}, {autoinstall_known_extensions: true}, ...)",
+    )
+    allowed_paths: list[str] = Field(
+        default_factory=list,
+        description="DuckDB: more files or folders (relative to the config file) a query may read; "
+        "by default only the config file's folder",
     )
 
     @field_validator("settings")
     @classmethod
-    def _settings(cls, settings: dict[str, str | int | float | bool]) -> dict[str, str | int | float | bool]:
+    def _settings(
+        cls, settings: dict[str, str | int | float | bool], info: ValidationInfo
+    ) -> dict[str, str | int | float | bool]:
         for name in settings:
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name):
                 raise ValueError(f"{name!r} is not a setting name")
+        duckdb = _duckdb_module(info)
+        if duckdb is not None:
+            known = _duckdb_setting_names(duckdb)
+            for name in settings:
+                if name.lower() in _DUCKDB_OWN:
+                    raise ValueError(f"{name!r} is set by driftmon; list extra readable paths in `allowed_paths:`")
+                if name.lower() not in known:
+                    hint = difflib.get_close_matches(name.lower(), sorted(known), n=1)
+                    raise ValueError(
+                        f"unknown DuckDB setting {name!r}"
+                        + (f"; did you mean {hint[0]!r}?" if hint else " (see SELECT name FROM duckdb_settings())")
+                    )
         return settings
 
     @field_validator("url")
@@ -92,12 +113,22 @@ class SqlSourceConfig(BaseModel):
 
     @field_validator("query")
     @classmethod
-    def _query(cls, query: str | None) -> str | None:
+    def _query(cls, query: str | None, info: ValidationInfo) -> str | None:
         if query is None:
             return None
         stripped = query.strip().rstrip(";").strip()
         if not stripped:
             raise ValueError("query is empty")
+        duckdb = _duckdb_module(info)
+        if duckdb is not None:
+            problem = _not_one_select(duckdb, stripped)
+            if problem and "cannot be parsed" in problem:
+                # Judge it as driftmon runs it, inside a subquery: `SELECT 1) AS src; COPY ...`
+                # parses there, as several statements.
+                wrapped = _not_one_select(duckdb, _wrapped(stripped))
+                problem = wrapped if wrapped is None or "cannot be parsed" not in wrapped else problem
+            if problem:
+                raise ValueError(f"the query {problem}")
         return stripped
 
     @model_validator(mode="after")
@@ -106,6 +137,8 @@ class SqlSourceConfig(BaseModel):
             raise ValueError("give exactly one of `table:` or `query:`")
         if self.settings and not self.url.lower().startswith(("duckdb:", "postgresql")):
             raise ValueError("`settings:` apply to duckdb:/// and postgresql URLs only")
+        if self.allowed_paths and not self.url.lower().startswith("duckdb:"):
+            raise ValueError("`allowed_paths:` applies to duckdb:/// URLs only")
         return self
 
     @property
@@ -165,6 +198,11 @@ class SqlSource(PushdownSource):
         return SourceError(f"{self.describe()}: {action}: {message}")
 
 
+def _wrapped(query: str) -> str:
+    """The user's query as driftmon embeds it (every generated statement selects from it)."""
+    return f"SELECT * FROM ({query}) AS src"
+
+
 def _literal(value: str | int | float | bool) -> str:
     """A setting's value as a SQL literal (text quoted, quotes doubled)."""
     if isinstance(value, bool):
@@ -197,6 +235,81 @@ def _duckdb_path(url: str, base_dir: Path) -> str:
     if rest in ("", ":memory:"):
         return ":memory:"
     return str(base_dir / rest)
+
+
+# Settings driftmon sets on every DuckDB session (README, SQL sources): a query runs with
+# external access limited to the config's folder (and `allowed_paths`), no extension
+# downloads or auto-loading, and the configuration locked so the query cannot SET it back.
+# The config may turn each off explicitly in `settings:`; the allowed paths are driftmon's.
+_DUCKDB_HARDENING: dict[str, bool] = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "lock_configuration": True,
+}
+_DUCKDB_OWN = frozenset({"allowed_directories", "allowed_paths", "file_search_path", "disabled_optimizers"})
+
+
+def _duckdb_setting_names(duckdb: Any) -> frozenset[str]:
+    global _DUCKDB_SETTINGS
+    if _DUCKDB_SETTINGS is None:
+        with duckdb.connect(":memory:") as connection:
+            rows = connection.execute("SELECT lower(name) FROM duckdb_settings()").fetchall()
+        _DUCKDB_SETTINGS = frozenset(str(name) for (name,) in rows)
+    return _DUCKDB_SETTINGS
+
+
+_DUCKDB_SETTINGS: frozenset[str] | None = None
+
+
+def _duckdb_module(info: ValidationInfo) -> Any:
+    """The duckdb package when the URL being validated is DuckDB's and it is installed."""
+    url = info.data.get("url")
+    if not isinstance(url, str) or not url.lower().startswith("duckdb:"):
+        return None
+    try:
+        import duckdb
+    except ImportError:  # the evaluation says what to install
+        return None
+    return duckdb
+
+
+def _not_one_select(duckdb: Any, sql: str) -> str | None:
+    """Why ``sql`` is not exactly one SELECT statement for DuckDB (None when it is)."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as error:
+        return f"cannot be parsed by DuckDB: {' '.join(str(error).split())[:200]}"
+    kinds = [str(statement.type).rsplit(".", 1)[-1] for statement in statements]
+    if kinds != ["SELECT"]:
+        return f"must be exactly one SELECT statement, found {', '.join(kinds) or 'none'}"
+    return None
+
+
+def _allowed(source: SqlSource) -> tuple[list[str], list[str]]:
+    """(folders, files) DuckDB may read: the config's folder, and ``allowed_paths``.
+
+    DuckDB checks a relative path as written before resolving it against
+    ``file_search_path``, then checks the resolved path: so the config folder's own entries
+    are listed relatively too (``data/`` for ``read_parquet('data/*.parquet')``); the
+    resolved check still keeps ``data/../..`` out.
+    """
+    base = source.base_dir.resolve()
+    folders, files = [str(base) + os.sep], []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(base):
+            (folders if entry.is_dir() else files).append(entry.name + (os.sep if entry.is_dir() else ""))
+    for item in source.config.allowed_paths:
+        path = (base / item).resolve()
+        (folders if path.is_dir() else files).append(str(path) + (os.sep if path.is_dir() else ""))
+    database = _duckdb_path(source.config.url, source.base_dir)
+    if database != ":memory:":
+        files.append(str(Path(database).resolve()))
+    return folders, files
+
+
+def _list_literal(values: Sequence[str]) -> str:
+    return "[" + ", ".join(_literal(v) for v in values) + "]"
 
 
 _DUCKDB_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
@@ -247,6 +360,9 @@ class _DuckDB(Engine):
         return {int(r): float(value) for r, value in zip(ranks, values, strict=True)}
 
     def _run(self, sql: str, params: Mapping[str, Any], describe: bool = False) -> Any:
+        problem = _not_one_select(self.duckdb, sql)
+        if problem:
+            raise SourceError(f"{self.source.describe()}: the query {problem}")
         timeout = self.source.config.timeout_s
         timer = threading.Timer(timeout, self.connection.interrupt)
         timer.daemon = True
@@ -280,20 +396,43 @@ def _duckdb_session(source: SqlSource) -> Iterator[Engine]:
     except duckdb.Error as error:
         raise source.error("cannot open the database", error) from None
     try:
-        # Relative paths in read_parquet('...') are relative to the config file, like every path.
-        folder = str(source.base_dir).replace("'", "''")
-        connection.execute(f"SET file_search_path = '{folder}'")
-        # Parquet min/max statistics leave NaN out; DuckDB's statistics propagation trusts
-        # them and folds isnan(v) (and v > max) to false, counting NaN as a number
-        # (seen with duckdb 2.0.0; tests/integration/test_sql_sources.py pins it).
-        connection.execute("SET disabled_optimizers = 'statistics_propagation'")
-        for name, value in source.config.settings.items():
-            connection.execute(f"SET {name} = {_literal(value)}")
-        with contextlib.suppress(duckdb.Error):  # needs the ICU extension, present in the wheels
-            connection.execute("SET TimeZone = 'UTC'")
+        _configure_duckdb(source, connection, duckdb)
         yield _DuckDB(source, connection, duckdb)
     finally:
         connection.close()
+
+
+def _configure_duckdb(source: SqlSource, connection: Any, duckdb: Any) -> None:
+    """Session settings, the user's ``settings:``, then the hardening, locked last."""
+    # Relative paths in read_parquet('...') are relative to the config file, like every path.
+    connection.execute(f"SET file_search_path = {_literal(str(source.base_dir))}")
+    # Parquet min/max statistics leave NaN out; DuckDB's statistics propagation trusts
+    # them and folds isnan(v) (and v > max) to false, counting NaN as a number
+    # (seen with duckdb 2.0.0; tests/integration/test_sql_sources.py pins it).
+    connection.execute("SET disabled_optimizers = 'statistics_propagation'")
+    with contextlib.suppress(duckdb.Error):  # needs the ICU extension, present in the wheels
+        connection.execute("SET TimeZone = 'UTC'")
+    hardening = dict(_DUCKDB_HARDENING)
+    for name, value in source.config.settings.items():
+        if name.lower() in hardening:
+            hardening[name.lower()] = bool(value)
+            continue
+        try:
+            connection.execute(f"SET {name} = {_literal(value)}")
+        except duckdb.Error as error:
+            raise source.error(f"setting {name}", error) from None
+    try:
+        connection.execute(f"SET autoinstall_known_extensions = {_literal(hardening['autoinstall_known_extensions'])}")
+        connection.execute(f"SET autoload_known_extensions = {_literal(hardening['autoload_known_extensions'])}")
+        if not hardening["enable_external_access"]:
+            folders, files = _allowed(source)
+            connection.execute(f"SET allowed_directories = {_list_literal(folders)}")
+            connection.execute(f"SET allowed_paths = {_list_literal(files)}")
+            connection.execute("SET enable_external_access = false")
+        if hardening["lock_configuration"]:
+            connection.execute("SET lock_configuration = true")
+    except duckdb.Error as error:
+        raise source.error("cannot harden the DuckDB session", error) from None
 
 
 # ---------------------------------------------------------------------------
@@ -445,9 +584,9 @@ def _python_type(value: Any) -> ColumnType:
 
 @contextlib.contextmanager
 def _sqlalchemy_session(source: SqlSource) -> Iterator[Engine]:
+    engine = _sqlalchemy_engine(source)  # first: it turns a missing SQLAlchemy into the install hint
     import sqlalchemy
 
-    engine = _sqlalchemy_engine(source)
     dialect = _dialect_of(engine)
     try:
         connection = engine.connect()

@@ -21,7 +21,10 @@ from driftmon.sources.file import FileSource, FileSourceConfig
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 RULES = [
     BinningRule("x"),  # quantile edges; NaN, NULL, ±inf and out-of-range values
-    BinningRule("k", bins=7),  # few distinct values: duplicate quantile edges merge
+    BinningRule("k", bins=7),  # few distinct values (5 <= 7): one point bin per value
+    BinningRule("z"),  # zero-inflated: 0 is a point bin, the rest split by quantiles
+    BinningRule("zu", strategy="uniform", bins=5),  # the same, uniform widths for the rest
+    BinningRule("b"),  # a 0/1 integer flag: two point bins
     BinningRule("u", strategy="uniform", bins=6),
     BinningRule("e", edges=(-1.0, 0.0, 0.5, 2.0)),
     BinningRule("c", max_categories=3),  # top 3 of 7, NULLs, unseen values live
@@ -44,6 +47,7 @@ def mixed(n: int, shift: float, seed: int) -> pd.DataFrame:
     c[rng.random(n) < 0.05] = None
     if shift:
         c[:40] = "never-seen"
+    z = np.where(rng.random(n) < 0.6 - shift / 10, 0.0, rng.exponential(5.0, n))
     frame = pd.DataFrame(
         {
             "x": x,
@@ -54,6 +58,9 @@ def mixed(n: int, shift: float, seed: int) -> pd.DataFrame:
             "flag": rng.random(n) < 0.3 + shift / 10,
             "i": rng.integers(-3, 4, n),
             "ts": pd.to_datetime(NOW) - pd.to_timedelta(rng.uniform(0, 7200, n), unit="s"),
+            "z": z,
+            "zu": z * 2.0,
+            "b": (rng.random(n) < 0.4 + shift / 10).astype(np.int64),
         }
     )
     return frame

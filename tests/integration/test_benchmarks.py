@@ -57,3 +57,38 @@ def test_tiny_run_writes_tables_whose_contenders_agree_with_driftmon(tmp_path: P
         assert end_to_end[name]["runs"] == 1, end_to_end[name].get("note")
         assert end_to_end[name]["max_abs_diff_vs_driftmon"] < 1e-9, name
     assert len(end_to_end["driftmon"]["scores"]) == 25  # 20 numeric + 5 categorical features
+
+
+def test_tiny_shift_benchmark_judges_every_case_with_driftmon(tmp_path: Path) -> None:
+    """benchmarks/shifts/run.py --tiny runs every synthetic case through driftmon's default
+    and auto decisions and writes its table between the README markers and its JSON."""
+    readme = tmp_path / "README.md"
+    readme.write_text("# shifts\n\n<!-- shift-table:begin -->\nOLD TABLE\n<!-- shift-table:end -->\n\nkept\n")
+    results = tmp_path / "results.json"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "shifts" / "run.py"),
+            "--tiny",
+            "--data", str(tmp_path / "data"),
+            "--json", str(results),
+            "--readme", str(readme),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    document = json.loads(results.read_text())
+    assert document["tiny"] is True
+    assert document["driftmon_defaults"]["settings"]["thresholds"]  # read from the installed package
+    rows = document["rows"]
+    assert len(rows) == len(document["cases"]) >= 15
+    for row in rows:
+        for decision in ("default", "auto"):
+            assert row[decision]["severity"] in {"ok", "warning", "critical", "insufficient_data"}, row
+        assert row["expected"] in {"drift", "no drift"}
+    text = readme.read_text()
+    assert "OLD TABLE" not in text and text.rstrip().endswith("kept")
+    assert "| binary 50→60 % |" in text

@@ -2,7 +2,7 @@
 
 Each daemon listens on a free 127.0.0.1 port and evaluates every second. Scores are
 checked against an oracle computed here from the test's own data: quantile edges with
-``np.quantile``, counts with ``np.histogram``, additive smoothing written out, and the
+``np.quantile``, counts with ``np.histogram``, the default smoothing written out, and the
 measures from scipy. A FIFO stands in for a hanging source: opening it for reading
 blocks until a writer comes, which never happens.
 """
@@ -39,8 +39,8 @@ from servers import ServerProcess, free_port, http_request, require_binary, runn
 
 pytestmark = pytest.mark.integration
 
-ALPHA = 0.5  # the default additive smoothing
-THRESHOLDS = {"js": (0.05, 0.1), "psi": (0.1, 0.25)}  # the defaults
+ALPHA = 0.5  # the default smoothing: alpha on the empty side of one-sided bins only
+THRESHOLDS = {"js": (0.004, 0.02), "psi": (0.02, 0.1)}  # the defaults
 Series = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
@@ -93,8 +93,9 @@ def oracle(reference: pd.Series, live: pd.Series) -> Expected:
     ref_a, cur_a = np.array(ref), np.array(cur)
     keep = (ref_a + cur_a) > 0  # bins empty on both sides are dropped
     unseen = float(cur_a[ref_a == 0].sum() / cur_a.sum())
-    q = (ref_a[keep] + ALPHA) / (ref_a[keep] + ALPHA).sum()
-    p = (cur_a[keep] + ALPHA) / (cur_a[keep] + ALPHA).sum()
+    q = np.where(ref_a[keep] > 0, ref_a[keep], ALPHA)
+    p = np.where(cur_a[keep] > 0, cur_a[keep], ALPHA)
+    q, p = q / q.sum(), p / p.sum()
     scores = {
         "kl": float(entropy(p, q, base=2)),
         "js": float(jensenshannon(p, q, base=2) ** 2),
@@ -368,7 +369,7 @@ def test_reload_adds_changes_and_removes_monitors_and_refuses_a_bad_config(tmp_p
         assert daemon.value("driftmon_js_divergence_threshold", **warning) == 0.01
         assert (
             daemon.value("driftmon_js_divergence_threshold", **labels("change", feature="x", severity="critical"))
-            == 0.1
+            == THRESHOLDS["js"][1]
         )
 
         daemon.config.write_text(second + "    unknown_key: 1\n", encoding="utf-8")

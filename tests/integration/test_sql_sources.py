@@ -259,7 +259,8 @@ def pg_tables(postgres: str, data: Path) -> str:
             frame = pd.read_parquet(data / f"{name}.parquet")
             connection.execute(
                 f"CREATE TABLE {name} (x double precision, k double precision, u double precision, "
-                "e double precision, c text, flag boolean, i integer, ts timestamptz)"
+                "e double precision, c text, flag boolean, i integer, ts timestamptz, "
+                "z double precision, zu double precision, b bigint)"
             )
             # x and e keep NaN as 'NaN' (missing, like pandas' NaN); k stores NaN as NULL.
             rows = frame.astype(object).where(frame.notna() | frame.columns.isin(["x", "e"]), None)
@@ -341,5 +342,5 @@ def test_postgresql_missing_table_and_column_are_clear_errors(data: Path, pg_tab
     spec = file_source(data, "ref.parquet").profile([BinningRule("x")])["x"].spec
     with pytest.raises(SourceError, match=r"table nope: query failed: .*relation \"nope\" does not exist"):
         sql_source(data, url=url, table="nope").count({"x": spec})
-    with pytest.raises(DataError, match=r"column 'zz' not found \(its columns: x, k, u, e, c, flag, i, ts\)"):
+    with pytest.raises(DataError, match=r"column 'zz' not found \(its columns: x, k, u, e, c, flag, i, ts, z, zu, b\)"):
         sql_source(data, url=url, table="live").count({"zz": spec})

@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+"""The peers' side of the shift benchmark; runs in benchmarks/.venv-peers (never the project's .venv).
+
+    python peers.py export CACHE_DIR           # the real-data cases as Parquet (NannyML's datasets)
+    python peers.py judge MANIFEST.json OUT.json [--only nannyml,evidently]
+
+``export`` writes ``CACHE_DIR/<case>/reference.parquet`` and ``live.parquet`` for each real
+case and ``CACHE_DIR/real_cases.json`` describing them. ``judge`` runs NannyML and Evidently
+on every case of the manifest (written by run.py) with their default drift methods and
+thresholds, and writes one decision per case and feature. See README.md for the settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("NML_DISABLE_USAGE_LOGGING", "1")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("EVIDENTLY_DISABLE_TELEMETRY", "1")
+warnings.filterwarnings("ignore")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+SEED = 20261125
+LIVE_ROWS = 5_000
+CENSUS_FEATURES = [
+    "AGEP", "SCHL", "MAR", "RELP", "DIS", "ESP", "CIT", "MIG",
+    "MIL", "ANC", "NATIVITY", "DEAR", "DEYE", "DREM", "SEX", "RAC1P",
+]  # fmt: skip
+CAR_LOAN_FEATURES = [
+    "car_value", "salary_range", "debt_to_income_ratio", "loan_length",
+    "repaid_loan_on_prev_car", "size_of_downpayment", "driver_tenure",
+]  # fmt: skip
+
+
+def _halves(frame: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    order = np.random.default_rng(seed).permutation(len(frame))
+    half = len(frame) // 2
+    return frame.iloc[order[:half]], frame.iloc[order[half:]]
+
+
+def _sample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
+    return frame.sample(n=min(rows, len(frame)), random_state=seed)
+
+
+def _shuffled(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Rows in random order: the census rows of a year are stored in clusters (row order
+    means place, not time), which would make NannyML's chunks unlike each other."""
+    return frame.sample(frac=1.0, random_state=seed)
+
+
+def _int_codes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Census codes as int64, as they arrive from a CSV (NannyML ships them as pandas categories of strings)."""
+    out = frame.copy()
+    for name in out.columns:
+        if isinstance(out[name].dtype, pd.CategoricalDtype):
+            out[name] = out[name].astype(str).astype(np.int64)
+    return out
+
+
+def export(cache: Path) -> None:
+    import nannyml as nml
+
+    cache.mkdir(parents=True, exist_ok=True)
+    census_reference, census_analysis, census_target = nml.load_us_census_ma_employment_data()
+    census_analysis = census_analysis.merge(census_target, on="id")
+    census_2018 = census_analysis[census_analysis["year"] == 2018]
+    loan_reference, loan_analysis, _ = nml.load_synthetic_car_loan_dataset()
+    census_ref = _shuffled(census_reference[CENSUS_FEATURES], SEED)
+    # NannyML's default chunking of the analysis set (chunk_number=10), rows in stored order.
+    census_chunks = np.array_split(np.arange(len(census_analysis)), 10)
+    loan_ref = loan_reference[CAR_LOAN_FEATURES]
+    not_employed = _sample(census_2018[census_2018["employed"] == 0], LIVE_ROWS, SEED)[CENSUS_FEATURES]
+    cases: dict[str, dict[str, Any]] = {
+        "census-halves": {
+            "what": "ACS census (MA): the 2015 reference split into two random halves",
+            "pair": _halves(census_ref, SEED),
+            "expected_all": "no drift",
+        },
+        "census-2015-vs-2018": {
+            "what": "ACS census (MA): 2015 (reference) vs all of 2018",
+            "pair": (census_ref, _shuffled(census_2018[CENSUS_FEATURES], SEED)),
+        },
+        "census-chunk-2-of-10": {
+            "what": "ACS census (MA): 2015 vs analysis chunk 2 of 10 (2016, rows as stored)",
+            "pair": (census_ref, census_analysis[CENSUS_FEATURES].iloc[census_chunks[1]]),
+        },
+        "census-chunk-7-of-10": {
+            "what": "ACS census (MA): 2015 vs analysis chunk 7 of 10 (2017-18, rows as stored)",
+            "pair": (census_ref, census_analysis[CENSUS_FEATURES].iloc[census_chunks[6]]),
+        },
+        "census-not-employed": {
+            "what": "ACS census (MA): 2015 vs 5,000 people of 2018 who are not employed",
+            "pair": (census_ref, not_employed),
+        },
+        "census-not-employed-int": {
+            "what": "the same, with the codes as int64 columns (as read from a CSV)",
+            "pair": (_int_codes(census_ref), _int_codes(not_employed)),
+        },
+        "census-age-60-plus": {
+            "what": "ACS census (MA): 2015 vs 5,000 people of 2018 aged 60 or more",
+            "pair": (census_ref, _sample(census_2018[census_2018["AGEP"] >= 60], LIVE_ROWS, SEED)[CENSUS_FEATURES]),
+        },
+        "car-loan-halves": {
+            "what": "NannyML synthetic car loans: the reference split into two random halves",
+            "pair": _halves(loan_ref, SEED),
+            "expected_all": "no drift",
+        },
+        "car-loan-first-5000": {
+            "what": "car loans: reference vs the first 5,000 analysis rows",
+            "pair": (loan_ref, loan_analysis[CAR_LOAN_FEATURES].iloc[:LIVE_ROWS]),
+        },
+        "car-loan-last-5000": {
+            "what": "car loans: reference vs the last 5,000 analysis rows",
+            "pair": (loan_ref, loan_analysis[CAR_LOAN_FEATURES].iloc[-LIVE_ROWS:]),
+        },
+    }
+    described = {}
+    for name, case in cases.items():
+        folder = cache / name
+        folder.mkdir(exist_ok=True)
+        reference, live = case["pair"]
+        reference.reset_index(drop=True).to_parquet(folder / "reference.parquet", index=False)
+        live.reset_index(drop=True).to_parquet(folder / "live.parquet", index=False)
+        described[name] = {
+            "what": case["what"],
+            "features": list(reference.columns),
+            "reference_rows": len(reference),
+            "live_rows": len(live),
+            "expected_all": case.get("expected_all"),
+        }
+    (cache / "real_cases.json").write_text(json.dumps(described, indent=1) + "\n")
+
+
+# ---------------------------------------------------------------------------
+# judging
+
+
+def nannyml_chunk_size(reference_rows: int, live_rows: int) -> int:
+    """The live window as one chunk, unless the reference would then hold fewer than 4
+    chunks (too few for NannyML's standard-deviation threshold): then a tenth of the
+    smaller side, as NannyML's DefaultChunker (10 chunks) would cut it."""
+    return live_rows if reference_rows // live_rows >= 4 else max(1, min(reference_rows, live_rows) // 10)
+
+
+def nannyml_decisions(reference: pd.DataFrame, live: pd.DataFrame, features: list[str]) -> dict[str, Any]:
+    """NannyML's default methods (jensen_shannon for continuous and categorical columns) and
+    default thresholds (StandardDeviationThreshold: mean + 3 sd of the reference chunks'
+    scores, no lower bound); an alert in any live chunk flags the feature."""
+    import nannyml as nml
+    from nannyml.chunk import SizeBasedChunker
+
+    chunk_size = nannyml_chunk_size(len(reference), len(live))
+    # incomplete="append" (the default is "keep"): a leftover chunk of a few rows would
+    # alert on noise and say nothing about the method.
+    chunker = SizeBasedChunker(chunk_size=chunk_size, incomplete="append")
+    calculator = nml.UnivariateDriftCalculator(column_names=features, chunker=chunker)
+    calculator.fit(reference)
+    table = calculator.calculate(live).filter(period="analysis").to_df()
+    out = {}
+    for name in features:
+        methods = sorted({column[1] for column in table.columns if column[0] == name})
+        alerts, details = [], {}
+        for method in methods:
+            alert = table[(name, method, "alert")].astype(bool)
+            value = table[(name, method, "value")].astype(float)
+            upper = table[(name, method, "upper_threshold")].astype(float)
+            worst = int(value.to_numpy().argmax())
+            details[method] = {
+                "value": float(value.iloc[worst]),
+                "upper_threshold": None if pd.isna(upper.iloc[worst]) else float(upper.iloc[worst]),
+                "alerted_chunks": int(alert.sum()),
+            }
+            alerts.append(alert)
+        alerted = pd.concat(alerts, axis=1).any(axis=1) if alerts else pd.Series(dtype=bool)
+        out[name] = {
+            "flag": bool(alerted.any()),
+            "methods": details,
+            "chunk_size": chunk_size,
+            "chunks": len(table),
+            "alerted_chunks": int(alerted.sum()),
+        }
+    return out
+
+
+def evidently_decisions(reference: pd.DataFrame, live: pd.DataFrame, features: list[str]) -> dict[str, Any]:
+    """Evidently's DataDriftPreset with every default; per-column drift from its ValueDrift tests."""
+    from evidently import Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    snapshot = Report([DataDriftPreset(columns=features)], include_tests=True).run(
+        current_data=Dataset.from_pandas(live[features]), reference_data=Dataset.from_pandas(reference[features])
+    )
+    result = snapshot.dict()
+    values = {}
+    for metric in result["metrics"]:
+        config = metric["config"]
+        if config.get("type", "").endswith("ValueDrift"):
+            values[config["column"]] = (config["method"], config["threshold"], metric["value"])
+    out = {}
+    for test in result["tests"]:
+        params = test["metric_config"]["params"]
+        if test["id"] != "drift" or "column" not in params:
+            continue
+        column = params["column"]
+        method, threshold, value = values.get(column, (params.get("method"), params.get("threshold"), None))
+        out[column] = {
+            "flag": test["status"] == "FAIL",
+            "method": method,
+            "threshold": threshold,
+            "value": None if value is None else float(value),
+        }
+    return out
+
+
+def judge(manifest: Path, output: Path, only: set[str]) -> None:
+    cases = json.loads(manifest.read_text())
+    results: dict[str, Any] = {}
+    for name, case in cases.items():
+        reference = pd.read_parquet(case["reference"])
+        live = pd.read_parquet(case["live"])
+        features = case["features"]
+        results[name] = {}
+        for peer, function in (("nannyml", nannyml_decisions), ("evidently", evidently_decisions)):
+            if peer not in only:
+                continue
+            begun = time.perf_counter()
+            try:
+                decisions = function(reference, live, features)
+                error = None
+            except Exception as exc:  # a peer failing on one case must not stop the others
+                decisions, error = {}, f"{type(exc).__name__}: {exc}"
+            results[name][peer] = {"decisions": decisions, "error": error, "seconds": time.perf_counter() - begun}
+            print(f"{peer:9s} {name:40s} {time.perf_counter() - begun:6.1f} s {error or ''}", file=sys.stderr)
+    import evidently
+    import nannyml
+
+    output.write_text(
+        json.dumps({"versions": {"nannyml": nannyml.__version__, "evidently": evidently.__version__,
+                                 "pandas": pd.__version__}, "cases": results}, indent=1) + "\n"
+    )  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    exporting = sub.add_parser("export")
+    exporting.add_argument("cache", type=Path)
+    judging = sub.add_parser("judge")
+    judging.add_argument("manifest", type=Path)
+    judging.add_argument("output", type=Path)
+    judging.add_argument("--only", default="nannyml,evidently")
+    args = parser.parse_args()
+    if args.command == "export":
+        export(args.cache)
+    else:
+        judge(args.manifest, args.output, set(args.only.split(",")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

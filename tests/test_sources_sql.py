@@ -1,0 +1,157 @@
+"""``type: sql`` without a server: DuckDB's read-only hardening and the install hints.
+
+(Results against real engines, PostgreSQL included, are in tests/integration/test_sql_sources.py.)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from driftmon import config
+from driftmon.errors import ConfigError, SourceError
+from driftmon.histogram import NumericBins
+from driftmon.sources.sql import SqlSource, SqlSourceConfig
+
+duckdb = pytest.importorskip("duckdb")
+SPEC = {"x": NumericBins((0.0, 0.5, 1.0))}
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """data/x.parquet next to the config file, and a secret file outside the folder."""
+    (tmp_path / "conf" / "data").mkdir(parents=True)
+    pd.DataFrame({"x": np.linspace(0, 1, 101)}).to_parquet(tmp_path / "conf" / "data" / "x.parquet")
+    (tmp_path / "secret.csv").write_text("x\n42\n")
+    return tmp_path / "conf"
+
+
+def source(folder: Path, query: str, **fields: object) -> SqlSource:
+    return SqlSource(SqlSourceConfig(type="sql", url="duckdb:///:memory:", query=query, **fields), folder)  # type: ignore[arg-type]
+
+
+def test_relative_and_absolute_paths_inside_the_config_folder_are_readable(folder: Path) -> None:
+    """The hardening keeps the documented use: read_parquet('data/*.parquet') relative to the config file."""
+    for path in ("data/x.parquet", "data/*.parquet", str(folder / "data" / "x.parquet")):
+        counts = source(folder, f"SELECT * FROM read_parquet('{path}')").count(SPEC)["x"].counts
+        assert counts.sum() == 101
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * FROM read_csv('{outside}')",
+        "SELECT * FROM read_csv('data/../../secret.csv')",
+        "SELECT * FROM read_parquet('s3://bucket/x.parquet')",
+        "SELECT * FROM read_parquet('https://example.com/x.parquet')",
+    ],
+    ids=["absolute-outside", "dot-dot", "s3", "https"],
+)
+def test_files_outside_the_configured_paths_and_remote_urls_are_refused(folder: Path, query: str) -> None:
+    """External access is limited to the config's folder: no other file, no extension download."""
+    query = query.format(outside=folder.parent / "secret.csv")
+    with pytest.raises(SourceError, match=r"query failed: .*(Permission Error|disabled by configuration)"):
+        source(folder, query).count(SPEC)
+
+
+def test_a_second_statement_is_refused_and_writes_nothing(folder: Path) -> None:
+    """`query:` closing the subquery and adding COPY ... TO is refused; no file is written."""
+    target = folder / "data" / "stolen.csv"
+    query = f"SELECT 0.5 AS x) AS src; COPY (SELECT 1) TO '{target}'; SELECT * FROM (SELECT 0.5 AS x"
+    with pytest.raises(ConfigError, match=r"exactly one SELECT statement"):
+        config.loads(
+            "monitors:\n  - name: m\n    reference: {type: sql, url: 'duckdb:///:memory:', query: \"" + query + "\"}\n"
+            "    live: {type: file, path: l.csv}\n    features: [x]\n",
+            folder / "c.yaml",
+            {},
+        )
+    with pytest.raises(SourceError, match=r"exactly one SELECT statement"):
+        unchecked = SqlSourceConfig.model_construct(
+            type="sql", url="duckdb:///:memory:", query=query, table=None, window=None, timeout="5m", settings={},
+            allowed_paths=[],
+        )
+        SqlSource(unchecked, folder).count(SPEC)
+    assert not target.exists()
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("COPY (SELECT 1) TO 'x.csv'", "exactly one SELECT statement"),
+        ("SELECT 1; SELECT 2", "exactly one SELECT statement"),
+        ("INSTALL httpfs", "exactly one SELECT statement"),
+    ],
+)
+def test_validate_refuses_queries_that_are_not_one_select(folder: Path, query: str, message: str) -> None:
+    """The config check names the key and says a query must be one SELECT."""
+    text = (
+        "monitors:\n  - name: m\n"
+        f"    reference: {{type: sql, url: 'duckdb:///:memory:', query: \"{query}\"}}\n"
+        "    live: {type: file, path: l.csv}\n    features: [x]\n"
+    )
+    with pytest.raises(ConfigError, match=r"monitors\[0\]\.reference\.query .*" + message):
+        config.loads(text, folder / "c.yaml", {})
+
+
+def test_unknown_settings_are_a_config_error_with_a_hint(folder: Path) -> None:
+    """`settings: {thread: 1}` names the key and suggests the real setting."""
+    text = (
+        "monitors:\n  - name: m\n"
+        "    reference: {type: sql, url: 'duckdb:///:memory:', query: 'SELECT 1 AS x', settings: {thread: 1}}\n"
+        "    live: {type: file, path: l.csv}\n    features: [x]\n"
+    )
+    with pytest.raises(ConfigError, match=r"reference\.settings .*unknown DuckDB setting 'thread'; did you mean 'threads'"):
+        config.loads(text, folder / "c.yaml", {})
+
+
+def test_a_bad_setting_value_is_a_source_error(folder: Path) -> None:
+    """A known setting with a value DuckDB refuses fails the evaluation with the source named."""
+    with pytest.raises(SourceError, match=r"sql duckdb:///:memory: .*setting memory_limit"):
+        source(folder, "SELECT * FROM read_parquet('data/x.parquet')", settings={"memory_limit": "lots"}).count(SPEC)
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("enable_external_access", 0.0),
+        ("autoinstall_known_extensions", 0.0),
+        ("autoload_known_extensions", 0.0),
+        ("lock_configuration", 1.0),
+    ],
+)
+def test_the_session_is_hardened_and_locked(folder: Path, setting: str, expected: float) -> None:
+    """The query runs with external access and extension installs off and the configuration locked."""
+    query = f"SELECT CASE WHEN current_setting('{setting}') THEN 1.0 ELSE 0.0 END AS x"
+    counts = source(folder, query).count({"x": NumericBins((0.0, 0.5, 1.0))})["x"].counts
+    # bins: under 0, [0, 0.5), [0.5, 1], over 1
+    assert counts.tolist() == ([0, 1, 0, 0] if expected == 0.0 else [0, 0, 1, 0])
+
+
+def test_explicit_settings_turn_external_access_on(folder: Path) -> None:
+    """`settings: {enable_external_access: true}` is the documented way to read anywhere."""
+    outside = folder.parent / "secret.csv"
+    counts = source(
+        folder, f"SELECT * FROM read_csv('{outside}')", settings={"enable_external_access": True}
+    ).count({"x": NumericBins((0.0, 100.0))})["x"]
+    assert counts.counts.sum() == 1
+
+
+def test_allowed_paths_extend_what_duckdb_may_read(folder: Path) -> None:
+    """`allowed_paths:` adds files or folders (relative to the config file) to what DuckDB may read."""
+    outside = folder.parent / "secret.csv"
+    counts = source(folder, f"SELECT * FROM read_csv('{outside}')", allowed_paths=["../secret.csv"]).count(
+        {"x": NumericBins((0.0, 100.0))}
+    )["x"]
+    assert counts.counts.sum() == 1
+
+
+def test_postgresql_without_sqlalchemy_gives_the_install_hint(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With SQLAlchemy not importable, a postgresql:// source says what to install (no ModuleNotFoundError)."""
+    monkeypatch.setitem(sys.modules, "sqlalchemy", None)  # what Python does for a package that is not installed
+    config_ = SqlSourceConfig(type="sql", url="postgresql+psycopg://u@127.0.0.1:1/db", table="t")
+    with pytest.raises(SourceError, match=r"need SQLAlchemy and a driver \(pip install 'driftmon\[sql\]'\)"):
+        SqlSource(config_, folder).count(SPEC)
