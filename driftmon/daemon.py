@@ -60,7 +60,7 @@ from driftmon.workers import DEFAULT_MEMORY_LIMIT, WorkerPool
 log = logging.getLogger("driftmon.daemon")
 
 SWITCH_INTERVAL_S = 0.001
-RENDER_INTERVAL_S = 0.25  # results reach /metrics within this (plus the render)
+RENDER_INTERVAL_S = 1.0  # results reach /metrics within this (plus the render)
 SHUTDOWN_GRACE_S = 8.0  # running evaluations may finish within this; the process exits by 10 s
 MAX_TIMEOUT_S = 300.0
 TIMEOUT_SHARE = 0.8  # default timeout: this share of the schedule's period
