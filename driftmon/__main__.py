@@ -2,4 +2,5 @@
 
 from driftmon.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # worker processes may import this module: never run main() then
+    raise SystemExit(main())

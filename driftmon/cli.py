@@ -10,15 +10,24 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+# OpenBLAS starts a worker thread per core at `import numpy` unless told otherwise; those
+# threads would neither inherit the daemon's signal mask nor help driftmon (no BLAS work).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 from driftmon import __version__
 from driftmon.errors import ConfigError, DriftmonError
 
 EXIT_OK, EXIT_CRITICAL, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+# The daemon takes these synchronously (sigtimedwait); blocked before any thread exists, so
+# no thread can receive one and die of its default action.
+DAEMON_SIGNALS = frozenset({signal.SIGHUP, signal.SIGTERM, signal.SIGINT})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,6 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    if args.command == "run":
+        signal.pthread_sigmask(signal.SIG_BLOCK, DAEMON_SIGNALS)
     try:
         result: int = args.handler(args)
         return result
@@ -40,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
-    except Exception as error:  # a bug: one line and "evaluation failed", never 1 ("critical drift")
+    except Exception as error:  # a bug: one redacted line and "evaluation failed", never 1 ("critical drift")
         _error(f"internal error ({type(error).__name__}: {error}); please report it")
         return EXIT_FAILED
 
@@ -74,6 +85,22 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--web.listen-address", dest="listen", default=":9847", help="HOST:PORT (default :9847)")
     run.add_argument(
         "--web.enable-lifecycle", dest="lifecycle", action="store_true", help="allow POST /-/reload"
+    )
+    run.add_argument(
+        "--evaluation.workers",
+        dest="workers",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="worker processes evaluating monitors in parallel (default: one per core)",
+    )
+    run.add_argument(
+        "--evaluation.memory-limit",
+        dest="memory_limit",
+        default="2GiB",
+        metavar="SIZE",
+        help="resident memory one evaluation's worker process may use before it is stopped "
+        "and the evaluation fails (default 2GiB; 0: no limit)",
     )
     run.add_argument("--log.level", dest="log_level", default="info", choices=["debug", "info", "warn", "error"])
     run.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
@@ -125,10 +152,28 @@ def _run(args: argparse.Namespace) -> int:
         lifecycle=args.lifecycle,
         log_level=args.log_level,
         log_format=args.log_format,
+        workers=args.workers,
+        memory_limit=_memory_limit(args.memory_limit),
     )
 
 
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _memory_limit(text: str) -> int:
+    from driftmon.workers import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise ConfigError(f"--evaluation.memory-limit: {error}") from None
+
+
 def _check(args: argparse.Namespace) -> int:
+    from driftmon import redact
     from driftmon.evaluate import CRITICAL, ERROR, document, evaluate
 
     cfg = _load(args)
@@ -137,7 +182,7 @@ def _check(args: argparse.Namespace) -> int:
     chosen = shard.resolve(args.shard)
     # Monitors named with --monitor run whatever the shard; otherwise only this shard's.
     monitors = [cfg.monitor(name) for name in args.monitor] if args.monitor else shard.select(cfg.monitors, chosen)
-    results = [evaluate(monitor) for monitor in monitors]
+    results = [redact.scrub(evaluate(monitor)) for monitor in monitors]
     if args.format == "json":
         json.dump(document(results), sys.stdout, indent=None, allow_nan=False)
         sys.stdout.write("\n")
@@ -236,4 +281,6 @@ def _score(value: float) -> str:
 
 
 def _error(message: str) -> None:
-    sys.stderr.write(f"driftmon: error: {message}\n")
+    from driftmon import redact
+
+    sys.stderr.write(f"driftmon: error: {redact.text(message)}\n")

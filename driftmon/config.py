@@ -32,6 +32,7 @@ from pydantic import (
     model_validator,
 )
 
+from driftmon import redact
 from driftmon.divergence import Smoothing as SmoothingRule
 from driftmon.durations import YEAR, Duration, bounded, format_duration, parse_duration
 from driftmon.errors import ConfigError
@@ -678,6 +679,8 @@ def _substitute(node: Any, path: tuple[str | int, ...], environ: Mapping[str, st
             if unset:
                 yield (*path, key), f"environment variable {unset[0]} is not set (used as ${{{unset[0]}}})"
             else:
+                used = _VAR.findall(value)
+                redact.remember(environ[name] for name in used)  # ${VAR} values never leave the process
                 node[key] = _VAR.sub(lambda m: environ[m.group(1)], value)
         else:
             yield from _substitute(value, (*path, key), environ)

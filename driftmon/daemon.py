@@ -2,18 +2,20 @@
 
 - One APScheduler job per monitor (interval or cron, UTC), run once at start, then on
   schedule; coalesced, one instance at a time, on a bounded thread pool.
-- Each evaluation runs in its own daemon thread; the job waits at most the monitor's
-  timeout (default 80% of the period, at most 5 min). A late evaluation is abandoned and
-  counts as a failure, so a hanging source never holds a pool thread or delays the other
-  monitors; while it still hangs, that monitor's next runs fail at once instead of piling
-  up threads.
+- Each evaluation runs in a worker process (:mod:`driftmon.workers`, one per core by
+  default, monitors in parallel); the job waits at most the monitor's timeout (default
+  80% of the period, at most 5 min), then the worker is killed and replaced and the
+  evaluation counts as a failure: a hanging source never holds a thread, memory or the
+  GIL of the daemon.
 - :class:`ResultsStore` swaps in a new immutable :class:`~driftmon.exporter.Snapshot`
   whenever an evaluation ends or the config changes; scrapes read the current one.
 - SIGHUP (or ``POST /-/reload``) validates the new config whole before touching
   anything. Unchanged monitors keep their schedule and results; changed ones are
   rescheduled and evaluated at once; removed ones vanish.
 - SIGTERM / SIGINT: stop scheduling, give running evaluations until 8 s to finish,
-  abandon the rest, exit 0 within 10 s.
+  kill the workers of the rest, exit 0 within 10 s.
+- Every error text is redacted (:mod:`driftmon.redact`) before it is stored, so neither
+  ``/api/v1/status`` nor the reload response ever shows a secret.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ import itertools
 import logging
 import math
 import signal
+import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,22 +47,23 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from driftmon import __version__, config, logs
+from driftmon import __version__, config, logs, redact
 from driftmon.config import MonitorConfig
 from driftmon.errors import ConfigError
-from driftmon.evaluate import CRITICAL, ERROR, WARNING, MonitorResult, ReferenceCache, evaluate, failed
+from driftmon.evaluate import CRITICAL, ERROR, WARNING, MonitorResult, ReferenceCache
 from driftmon.exporter import Exposition, MonitorState, Snapshot
 from driftmon.logs import event
 from driftmon.schedule import cron_trigger, crontab_weekdays
 from driftmon.shard import Shard, select
+from driftmon.workers import DEFAULT_MEMORY_LIMIT, WorkerPool
 
 log = logging.getLogger("driftmon.daemon")
 
+SWITCH_INTERVAL_S = 0.001
+RENDER_INTERVAL_S = 1.0  # results reach /metrics within this (plus the render)
 SHUTDOWN_GRACE_S = 8.0  # running evaluations may finish within this; the process exits by 10 s
 MAX_TIMEOUT_S = 300.0
 TIMEOUT_SHARE = 0.8  # default timeout: this share of the schedule's period
-MAX_WORKERS = 32
-_POLL_S = 0.5  # how often a waiting job looks at the stop flag
 
 
 # ---------------------------------------------------------------------------
@@ -216,47 +220,6 @@ class ResultsStore:
 
 
 # ---------------------------------------------------------------------------
-# one evaluation, in its own thread
-
-
-class _Evaluation:
-    """``evaluate(monitor)`` running in a daemon thread that can be abandoned."""
-
-    def __init__(self, monitor: MonitorConfig, cache: ReferenceCache) -> None:
-        self.monitor = monitor
-        self.started = time.time()
-        self.begun = time.monotonic()
-        self.result: MonitorResult | None = None
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(cache,), name=f"evaluate:{monitor.name}", daemon=True)
-        self.thread.start()
-
-    def _run(self, cache: ReferenceCache) -> None:
-        try:
-            self.result = evaluate(self.monitor, cache)
-        except BaseException as error:  # evaluate() never raises; this is belt and braces
-            message = f"internal error ({type(error).__name__}: {error}); please report it"
-            self.result = failed(self.monitor, message, self.started, time.monotonic() - self.begun)
-        finally:
-            self.done.set()
-
-    def wait(self, timeout: float, stop_deadline: Callable[[], float | None]) -> bool:
-        """Wait until done (True), the timeout passes or, once stopping, the shutdown
-        deadline passes (False)."""
-        deadline = self.begun + timeout
-        while True:
-            limit = deadline
-            stop = stop_deadline()
-            if stop is not None:
-                limit = min(limit, stop)
-            remaining = limit - time.monotonic()
-            if remaining <= 0:
-                return self.done.is_set()
-            if self.done.wait(min(remaining, _POLL_S)):
-                return True
-
-
-# ---------------------------------------------------------------------------
 # the daemon
 
 
@@ -289,17 +252,32 @@ class Daemon:
     """Scheduler, results store, reference cache and reload logic (no signals, no HTTP)."""
 
     def __init__(
-        self, config_path: Path, initial: config.Config, *, workers: int | None = None, shard: Shard | None = None
+        self,
+        config_path: Path,
+        initial: config.Config,
+        *,
+        workers: int | None = None,
+        memory_limit: int = DEFAULT_MEMORY_LIMIT,
+        shard: Shard | None = None,
+        log_level: str = "info",
+        log_format: str = "logfmt",
     ) -> None:
         self.config_path = config_path
         self.shard = shard
         self.store = ResultsStore()
         self.cache = ReferenceCache()
-        self.exposition = Exposition(self.store.snapshot)
-        count = workers or min(MAX_WORKERS, max(4, len(initial.monitors)))
+        self.pool = WorkerPool(
+            workers, memory_limit=memory_limit, cache=self.cache, log_level=log_level, log_format=log_format
+        )
+        # Scrapes get the bytes rendered last; results re-render them from a thread of ours
+        # at most every RENDER_INTERVAL_S, so a scrape never waits for a render.
+        self.exposition = Exposition(self.store.snapshot, background=True)
+        self._render_due = threading.Event()
+        self._renderer = threading.Thread(target=self._render, name="render", daemon=True)
+        # One scheduler thread per worker: due evaluations queue in the executor in order.
         self.scheduler = _Scheduler(
             timezone=UTC,
-            executors={"default": ThreadPoolExecutor(count)},
+            executors={"default": ThreadPoolExecutor(self.pool.size)},
             job_defaults={"coalesce": True, "max_instances": 1},
         )
         self.scheduler.add_listener(self._on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
@@ -307,8 +285,7 @@ class Daemon:
         self._reload_lock = threading.Lock()
         self._job_ids: dict[str, str] = {}
         self._job_serial = itertools.count(1)
-        self._hung: dict[str, _Evaluation] = {}  # abandoned evaluations that may still run
-        self._hung_lock = threading.Lock()
+        self._abandoned: set[str] = set()  # evaluations stopped by the shutdown
         self._running = 0
         self._idle = threading.Condition()
         self._stop_deadline: float | None = None
@@ -325,9 +302,12 @@ class Daemon:
     # -- lifecycle
 
     def start(self) -> None:
-        """Install the initial config and evaluate every monitor at once."""
+        """Start the workers' fork server, install the initial config and evaluate every
+        monitor at once."""
+        self.pool.start()
         with self._reload_lock:
             self._install(self._initial.monitors, {})
+        self._renderer.start()
         self.scheduler.start()
         self._ready = True
 
@@ -350,7 +330,7 @@ class Daemon:
                     config=self.config_path,
                     error=str(error),
                 )
-                return False, str(error)
+                return False, redact.text(str(error))
             current = self.store.configs()
             names = {m.name for m in new.monitors}
             unchanged = [m.name for m in new.monitors if current.get(m.name) == m]
@@ -361,10 +341,6 @@ class Daemon:
             monitors = [current[m.name] if m.name in unchanged else m for m in new.monitors]
             self._install(monitors, current)
             self.cache.retain(names)
-            with self._hung_lock:
-                for name in list(self._hung):
-                    if name not in names or name in changed:
-                        del self._hung[name]
             event(
                 log,
                 "config reloaded",
@@ -380,14 +356,15 @@ class Daemon:
             )
 
     def stop(self) -> list[str]:
-        """Stop scheduling; wait up to the grace for running evaluations; return the
-        monitors whose evaluations were abandoned."""
+        """Stop scheduling; wait up to the grace for running evaluations, then stop the
+        workers; return the monitors whose evaluations were abandoned."""
         self._stop_deadline = time.monotonic() + SHUTDOWN_GRACE_S
+        self._render_due.set()
         self.scheduler.shutdown(wait=False)
         with self._idle:
             self._idle.wait_for(lambda: self._running == 0, timeout=SHUTDOWN_GRACE_S + 1.0)
-        with self._hung_lock:
-            return sorted(name for name, ev in self._hung.items() if ev.thread.is_alive())
+        self.pool.close()
+        return sorted(self._abandoned)
 
     # -- scheduling
 
@@ -416,7 +393,10 @@ class Daemon:
             id=job_id,
             name=monitor.name,
             next_run_time=now,
-            misfire_grace_time=max(1, int(period)) if period > 0 else None,
+            # A run waits in the executor's queue while every worker is busy; APScheduler
+            # drops a run that starts later than its grace, so with a grace some monitors
+            # would never run under load. Late runs run (coalesced into one).
+            misfire_grace_time=None,
         )
 
     def _unschedule(self, name: str) -> None:
@@ -442,32 +422,15 @@ class Daemon:
                 self._idle.notify_all()
 
     def _evaluate(self, monitor: MonitorConfig, timeout: float) -> MonitorResult | None:
-        with self._hung_lock:
-            hung = self._hung.get(monitor.name)
-            if hung is not None and not hung.thread.is_alive():
-                del self._hung[monitor.name]
-                hung = None
-        if hung is not None:
-            since = time.monotonic() - hung.begun
-            message = (
-                f"the evaluation started {since:.0f}s ago still has not returned (abandoned "
-                f"after its timeout); not starting another until it does"
-            )
-            return failed(monitor, message, time.time(), 0.0)
-        evaluation = _Evaluation(monitor, self.cache)
-        if evaluation.wait(timeout, lambda: self._stop_deadline):
-            return evaluation.result
-        if self._stop_deadline is not None:
+        result = self.pool.evaluate(monitor, timeout, lambda: self._stop_deadline)
+        if result is None:
             event(log, "evaluation abandoned at shutdown", level=logging.WARNING, monitor=monitor.name)
-            with self._hung_lock:
-                self._hung[monitor.name] = evaluation
-            return None
-        with self._hung_lock:
-            self._hung[monitor.name] = evaluation
-        message = f"evaluation timed out after {timeout:g}s (abandoned; set `timeout:` to allow longer)"
-        return failed(monitor, message, evaluation.started, timeout)
+            with self._idle:
+                self._abandoned.add(monitor.name)
+        return result
 
     def _record(self, monitor: MonitorConfig, result: MonitorResult) -> None:
+        result = redact.scrub(result)  # the store feeds /api/v1/status: no secret gets in
         state = self.store.record(monitor, result, ended_at=time.time())
         if state is None:
             event(log, "result dropped: the monitor changed meanwhile", level=logging.DEBUG, monitor=monitor.name)
@@ -484,7 +447,18 @@ class Daemon:
             alerts=alerts,
             error=result.error,
         )
-        self.exposition.refresh()
+        self._render_due.set()
+
+    def _render(self) -> None:
+        """Re-render /metrics after results landed, at most every RENDER_INTERVAL_S."""
+        while self._stop_deadline is None:
+            self._render_due.wait()
+            self._render_due.clear()
+            try:
+                self.exposition.refresh()
+            except Exception:  # a bug must not freeze /metrics for good: the next result retries
+                log.exception("error rendering /metrics")
+            time.sleep(RENDER_INTERVAL_S)
 
     def _on_event(self, item: JobSubmissionEvent | JobExecutionEvent) -> None:
         name = item.job_id.rsplit("#", 1)[0]  # job ids are "<monitor>#<serial>"
@@ -503,6 +477,15 @@ class Daemon:
 _SIGNALS = {signal.SIGHUP, signal.SIGTERM, signal.SIGINT}
 
 
+def _next_signal(noted: list[int]) -> int:
+    """The next of SIGHUP, SIGTERM, SIGINT: taken while blocked, or noted by a handler."""
+    while not noted:
+        info = signal.sigtimedwait(_SIGNALS, 0.5)
+        if info is not None:
+            return info.si_signo
+    return noted.pop(0)
+
+
 def load(config_path: Path, shard: Shard | None) -> config.Config:
     """The config, with only this shard's monitors (all of them without a shard)."""
     loaded = config.load(config_path)
@@ -517,52 +500,72 @@ def serve(
     log_level: str,
     log_format: str,
     shard: Shard | None = None,
+    workers: int | None = None,
+    memory_limit: int = DEFAULT_MEMORY_LIMIT,
 ) -> int:
     """Run the daemon until SIGTERM or SIGINT; SIGHUP reloads. Returns the exit status (0).
 
     A bad config or listen address raises ConfigError; a port in use, DriftmonError.
     """
+    # Signals are taken synchronously by the main thread (sigtimedwait), so nothing runs in
+    # the middle of a lock. They are blocked before any thread exists (`driftmon run` blocks
+    # them before importing numpy, whose OpenBLAS threads would otherwise receive them and
+    # die of the default action) and stay blocked until the process exits: a second SIGTERM
+    # during the shutdown must not kill it either. Handlers that only take note catch the
+    # rest (multiprocessing unblocks SIGINT and SIGTERM for a moment when it starts its
+    # helper processes), so no signal is ever fatal.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    noted: list[int] = []
+    for signum in _SIGNALS:
+        signal.signal(signum, lambda received, frame: noted.append(received))
     from prometheus_client import disable_created_metrics
 
     from driftmon import server
 
     logs.setup(log_level, log_format)
+    # The daemon's own threads (HTTP, rendering, results) hand the GIL over sooner, so a
+    # scrape waits less behind a render (evaluations run in worker processes anyway).
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     disable_created_metrics()  # type: ignore[no-untyped-call]
     initial = load(config_path, shard)
     check_schedules(initial)
     server.parse_listen_address(listen)
-    # Signals are taken synchronously by the main thread (sigwait), so no handler ever
-    # runs in the middle of a lock; every thread started below inherits the mask.
-    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
-    try:
-        daemon = Daemon(config_path, initial, shard=shard)
-        http, _ = server.start(listen, server.App(daemon, lifecycle=lifecycle))
-        event(
-            log,
-            "driftmon started",
-            version=__version__,
-            config=config_path,
-            monitors=len(initial.monitors),
-            shard=shard or "none",
-            listen=listen,
-            lifecycle=lifecycle,
-        )
-        daemon.start()
-        while True:
-            received = signal.sigwait(_SIGNALS)
-            if received != signal.SIGHUP:
-                break
-            event(log, "reloading the config", signal="SIGHUP")
-            daemon.reload()
-        event(log, "shutting down", signal=signal.Signals(received).name)
-        abandoned = daemon.stop()
-        if abandoned:
-            event(log, "abandoned running evaluations", level=logging.WARNING, monitors=abandoned)
-        http.shutdown()
-        http.server_close()
-        event(log, "stopped")
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
+    daemon = Daemon(
+        config_path,
+        initial,
+        shard=shard,
+        workers=workers,
+        memory_limit=memory_limit,
+        log_level=log_level,
+        log_format=log_format,
+    )
+    http, _ = server.start(listen, server.App(daemon, lifecycle=lifecycle))
+    event(
+        log,
+        "driftmon started",
+        version=__version__,
+        config=config_path,
+        monitors=len(initial.monitors),
+        shard=shard or "none",
+        listen=listen,
+        lifecycle=lifecycle,
+        workers=daemon.pool.size,
+        memory_limit=memory_limit or "none",
+    )
+    daemon.start()
+    while True:
+        received = _next_signal(noted)
+        if received != signal.SIGHUP:
+            break
+        event(log, "reloading the config", signal="SIGHUP")
+        daemon.reload()
+    event(log, "shutting down", signal=signal.Signals(received).name)
+    abandoned = daemon.stop()
+    if abandoned:
+        event(log, "abandoned running evaluations", level=logging.WARNING, monitors=abandoned)
+    http.shutdown()
+    http.server_close()
+    event(log, "stopped")
     return 0
 
 

@@ -130,6 +130,17 @@ class ReferenceCache:
             self.computed += 1
         return histograms
 
+    def entry(self, name: str) -> tuple[Any, str, dict[str, Histogram]] | None:
+        """The cached reference of monitor ``name`` (to hand to a worker process), if any."""
+        with self._lock:
+            return self._entries.get(name)
+
+    def put(self, name: str, entry: tuple[Any, str, dict[str, Histogram]]) -> None:
+        """Store a reference binned elsewhere (by a worker process)."""
+        with self._lock:
+            self._entries[name] = entry
+            self.computed += 1
+
     def retain(self, names: set[str]) -> None:
         """Forget monitors no longer configured."""
         with self._lock:

@@ -577,7 +577,13 @@ class Exposition:
     byte for byte what prometheus_client renders from :class:`DriftCollector`.
     """
 
-    def __init__(self, snapshot: Callable[[], Snapshot], *, compresslevel: int = 6) -> None:
+    def __init__(
+        self, snapshot: Callable[[], Snapshot], *, compresslevel: int = 6, background: bool = False
+    ) -> None:
+        """``background``: the caller keeps the bytes fresh with :meth:`refresh` (from its
+        own thread), so a scrape always gets the latest rendered bytes at once and never
+        renders (only a format's very first scrape does)."""
+        self._background = background
         self._snapshot = snapshot
         self.collector = DriftCollector(snapshot)
         self.registry = CollectorRegistry(auto_describe=False)
@@ -605,7 +611,7 @@ class Exposition:
         if names:
             body = encoder(_Families(*_restricted(families(self._snapshot()), set(names))))
             return (gzip.compress(body, compresslevel=self._level) if compress else body), headers
-        rendered = self._current(content_type, encoder, compress)
+        rendered = self._current(content_type, encoder, compress, latest=self._background)
         if compress:
             assert rendered.gzipped is not None
             return rendered.gzipped, headers
@@ -617,10 +623,12 @@ class Exposition:
         for content_type, fmt in list(self._formats.items()):
             self._current(content_type, fmt.encoder, fmt.wants_gzip)
 
-    def _current(self, content_type: str, encoder: Encoder, compress: bool) -> _Rendered:
+    def _current(self, content_type: str, encoder: Encoder, compress: bool, latest: bool = False) -> _Rendered:
         snapshot = self._snapshot()
         fmt = self._formats.get(content_type)
         rendered = fmt.rendered if fmt is not None else None
+        if latest and rendered is not None and (not compress or rendered.gzipped is not None):
+            return rendered
         if rendered is None or rendered.version != snapshot.version or (compress and rendered.gzipped is None):
             with self._lock:
                 rendered = self._render_locked(snapshot, content_type, encoder, compress)

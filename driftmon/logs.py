@@ -11,9 +11,13 @@ import json
 import logging
 import math
 import sys
+import threading
 import time
 from collections.abc import Mapping
+from types import TracebackType
 from typing import Any, TextIO
+
+from driftmon import redact
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
 _LEVEL_NAMES = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warn", logging.ERROR: "error"}
@@ -45,26 +49,41 @@ def setup(level: str = "info", fmt: str = "logfmt", stream: TextIO | None = None
     root.addHandler(handler)
     root.setLevel(LEVELS[level])
     logging.getLogger("apscheduler").setLevel(logging.DEBUG if level == "debug" else logging.ERROR)
+    # An exception nobody caught still leaves as one redacted log line, never a raw traceback.
+    sys.excepthook = _log_uncaught
+    threading.excepthook = lambda args: _log_uncaught(args.exc_type, args.exc_value, args.exc_traceback)
+
+
+def _log_uncaught(kind: type[BaseException], error: BaseException | None, trace: TracebackType | None) -> None:
+    logging.getLogger("driftmon").error("uncaught exception", exc_info=(kind, error, trace) if error else None)
 
 
 def record_fields(record: logging.LogRecord) -> dict[str, Any]:
-    """The ordered key/value pairs of one record: ts, level, msg, then the event's fields."""
+    """The ordered key/value pairs of one record: ts, level, msg, then the event's fields,
+    every text passed through :func:`driftmon.redact.text` (secrets masked, length capped)."""
     fields: dict[str, Any] = {
         "ts": _timestamp(record.created),
         "level": _LEVEL_NAMES.get(record.levelno, record.levelname.lower()),
-        "msg": record.getMessage(),
+        "msg": redact.text(record.getMessage()),
     }
     if not record.name.startswith("driftmon"):
         fields["logger"] = record.name
     extra = getattr(record, "fields", None)
     if isinstance(extra, Mapping):
         for key, value in extra.items():
-            fields[key if key not in _HEAD else f"field_{key}"] = value
+            fields[key if key not in _HEAD else f"field_{key}"] = redact.values(_plain(value))
     if record.exc_info and record.exc_info[1] is not None:
         error = record.exc_info[1]
-        fields.setdefault("error", f"{type(error).__name__}: {error}")
-        fields["stack"] = logging.Formatter().formatException(record.exc_info)
+        fields.setdefault("error", redact.text(f"{type(error).__name__}: {error}"))
+        fields["stack"] = redact.text(logging.Formatter().formatException(record.exc_info), limit=8 * redact.MAX_CHARS)
     return fields
+
+
+def _plain(value: Any) -> Any:
+    """Numbers, booleans, strings and lists as they are; anything else (paths, errors) as text."""
+    if value is None or isinstance(value, bool | int | float | str | list | tuple | set | frozenset):
+        return sorted(value, key=str) if isinstance(value, set | frozenset) else value
+    return str(value)
 
 
 class LogfmtFormatter(logging.Formatter):

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from driftmon import redact
 from driftmon._imports import lazy_import
 from driftmon.errors import DataError, SourceError
 from driftmon.histogram import BinningRule, BinSpec, Histogram, bin_values, empty, profile_column
@@ -336,7 +337,8 @@ def _reading(path: str, fmt: str) -> Iterator[None]:
     except (DataError, SourceError):
         raise
     except (OSError, ValueError, pa.ArrowException) as error:
-        raise DataError(f"cannot read {path} as {fmt}: {_clip(str(error), 300)}") from None
+        # The library's message may quote the file (a wrong path can be any file): a short excerpt.
+        raise DataError(f"cannot read {path} as {fmt}: {redact.excerpt(str(error))}") from None
 
 
 def _empty_column(path: str, name: str) -> pa.Array:
@@ -349,7 +351,7 @@ def _empty_column(path: str, name: str) -> pa.Array:
 def _absent(path: str, columns: Sequence[str], present: Sequence[str]) -> None:
     missing = [c for c in columns if c not in present]
     if missing:
-        shown = ", ".join(_clip(str(c)) for c in list(present)[:20])
+        shown = redact.excerpt(", ".join(list(present)[:20]))  # names may be a data line
         raise DataError(f"column {', '.join(repr(c) for c in missing)} not found in {path} (its columns: {shown})")
 
 
