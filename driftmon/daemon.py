@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.events import (
     EVENT_JOB_ERROR,
@@ -52,6 +52,9 @@ from driftmon.evaluate import CRITICAL, ERROR, WARNING, MonitorResult, Reference
 from driftmon.exporter import Exposition, MonitorState, Snapshot
 from driftmon.logs import event
 from driftmon.shard import Shard, select
+
+if TYPE_CHECKING:
+    from driftmon.web import Limits
 
 log = logging.getLogger("driftmon.daemon")
 
@@ -544,26 +547,30 @@ def serve(
     log_level: str,
     log_format: str,
     shard: Shard | None = None,
+    web_config: Path | None = None,
+    limits: Limits | None = None,
 ) -> int:
     """Run the daemon until SIGTERM or SIGINT; SIGHUP reloads. Returns the exit status (0).
 
-    A bad config or listen address raises ConfigError; a port in use, DriftmonError.
+    A bad config, web config or listen address raises ConfigError; a port in use, DriftmonError.
     """
     from prometheus_client import disable_created_metrics
 
-    from driftmon import server
+    from driftmon import web
 
     logs.setup(log_level, log_format)
     disable_created_metrics()  # type: ignore[no-untyped-call]
     initial = load(config_path, shard)
     check_schedules(initial)
-    server.parse_listen_address(listen)
+    web.parse_listen_address(listen)
+    web_config_file = web.WebConfigFile(web_config) if web_config is not None else None
     # Signals are taken synchronously by the main thread (sigwait), so no handler ever
     # runs in the middle of a lock; every thread started below inherits the mask.
     previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
     try:
         daemon = Daemon(config_path, initial, shard=shard)
-        http, _ = server.start(listen, server.App(daemon, lifecycle=lifecycle))
+        app = web.App(daemon, lifecycle=lifecycle, web_config=web_config_file)
+        http = web.start(listen, app, limits or web.Limits(), web_config_file)
         event(
             log,
             "driftmon started",
@@ -572,6 +579,8 @@ def serve(
             monitors=len(initial.monitors),
             shard=shard or "none",
             listen=listen,
+            scheme=http.scheme,
+            web_config=web_config or "none",
             lifecycle=lifecycle,
         )
         daemon.start()
@@ -585,8 +594,7 @@ def serve(
         abandoned = daemon.stop()
         if abandoned:
             event(log, "abandoned running evaluations", level=logging.WARNING, monitors=abandoned)
-        http.shutdown()
-        http.server_close()
+        http.stop()
         event(log, "stopped")
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
