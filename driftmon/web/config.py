@@ -309,7 +309,8 @@ def _reason(error: BaseException) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Loaded:
-    signature: tuple[tuple[int, int, int], ...]
+    files: tuple[Path, ...]  # watched: the web config and the files it names
+    signature: tuple[tuple[int, int, int], ...]  # their stat() when last read
     config: WebConfig | None  # None: the file turned bad; every request is refused until fixed
     context: ssl.SSLContext | None
 
@@ -325,52 +326,44 @@ class WebConfigFile:
     def __init__(self, path: Path) -> None:
         self.path = Path(path).absolute()
         config = load(self.path)  # at startup a bad file is an error (exit 2)
+        ctx = context(config.tls, self.path) if config.tls else None
+        self.tls = ctx is not None  # HTTP or HTTPS is decided at startup (a switch needs a restart)
         self._lock = threading.Lock()
-        self._loaded = _Loaded(self._signature(config), config, context(config.tls, self.path) if config.tls else None)
-        self._checked_at = 0
-
-    @property
-    def tls(self) -> bool:
-        """Whether the listener speaks TLS (decided at startup; a switch needs a restart)."""
-        return self._loaded.context is not None
+        self._loaded = _Loaded(config.files(), _signature(config.files()), config, ctx)
 
     def current(self) -> tuple[WebConfig | None, ssl.SSLContext | None]:
         """The config and SSLContext now; (None, None) while the file is broken."""
         loaded = self._loaded
-        config = loaded.config or WebConfig(self.path)
-        if self._signature(config) != loaded.signature:
+        if _signature(loaded.files) != loaded.signature:
             with self._lock:
                 loaded = self._loaded
-                config = loaded.config or WebConfig(self.path)
-                signature = self._signature(config)
+                signature = _signature(loaded.files)
                 if signature != loaded.signature:
-                    loaded = self._reload(signature)
+                    loaded = self._loaded = self._reload(loaded.files, signature)
         return loaded.config, loaded.context
 
-    def _reload(self, old_signature: tuple[tuple[int, int, int], ...]) -> _Loaded:
+    def _reload(self, files: tuple[Path, ...], signature: tuple[tuple[int, int, int], ...]) -> _Loaded:
         try:
             config = load(self.path)
             ctx = context(config.tls, self.path) if config.tls else None
-            if (ctx is None) != (self._loaded.context is None):
+            if (ctx is not None) != self.tls:
                 raise ConfigError(f"web config {self.path}: switching between HTTP and HTTPS needs a restart")
         except ConfigError as error:
             log.error("web config is invalid; refusing requests until it is fixed: %s", error)
-            self._loaded = _Loaded(old_signature, None, None)
-            return self._loaded
-        self._loaded = _Loaded(self._signature(config), config, ctx)
+            return _Loaded(files, signature, None, None)
         log.info("web config reloaded: %s", self.path)
-        return self._loaded
+        return _Loaded(config.files(), _signature(config.files()), config, ctx)
 
-    @staticmethod
-    def _signature(config: WebConfig) -> tuple[tuple[int, int, int], ...]:
-        signature = []
-        for file in config.files():
-            try:
-                stat = os.stat(file)
-                signature.append((stat.st_mtime_ns, stat.st_size, stat.st_ino))
-            except OSError:
-                signature.append((-1, -1, -1))
-        return tuple(signature)
+
+def _signature(files: tuple[Path, ...]) -> tuple[tuple[int, int, int], ...]:
+    signature = []
+    for file in files:
+        try:
+            stat = os.stat(file)
+            signature.append((stat.st_mtime_ns, stat.st_size, stat.st_ino))
+        except OSError:
+            signature.append((-1, -1, -1))
+    return tuple(signature)
 
 
 class BasicAuth:
