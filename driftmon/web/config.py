@@ -36,6 +36,7 @@ from typing import Any
 import yaml
 
 from driftmon.errors import ConfigError
+from driftmon.logs import event
 
 log = logging.getLogger(__name__)
 
@@ -349,9 +350,9 @@ class WebConfigFile:
             if (ctx is not None) != self.tls:
                 raise ConfigError(f"web config {self.path}: switching between HTTP and HTTPS needs a restart")
         except ConfigError as error:
-            log.error("web config is invalid; refusing requests until it is fixed: %s", error)
+            event(log, "web config is invalid; refusing requests until it is fixed", level=logging.ERROR, error=str(error))
             return _Loaded(files, signature, None, None)
-        log.info("web config reloaded: %s", self.path)
+        event(log, "web config reloaded", file=self.path, tls=ctx is not None, users=len(config.users))
         return _Loaded(config.files(), _signature(config.files()), config, ctx)
 
 

@@ -36,6 +36,7 @@ from cheroot.ssl import Adapter
 from cheroot.wsgi import Server as WSGIServer
 
 from driftmon.errors import ConfigError, DriftmonError
+from driftmon.logs import event
 from driftmon.web.config import WebConfigFile
 
 log = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ class _Connections(ConnectionManager):  # type: ignore[misc]
         except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             pass  # everything sent so far is read
         except (OSError, EOFError) as error:
-            log.debug("http connection closed before a whole request: %s", error)
+            event(log, "http connection closed before a whole request", level=logging.DEBUG, reason=str(error))
             conn.close()
             return False
         if b"\r\n\r\n" in conn.head or b"\n\n" in conn.head or len(conn.head) > limit:
@@ -246,7 +247,7 @@ class _Server(WSGIServer):  # type: ignore[misc]
 
     def error_log(self, msg: str = "", level: int = 20, traceback: bool = False) -> None:
         # Client mistakes (resets, bad TLS, timeouts) are routine on an exposed port.
-        log.debug("http %s", msg.strip(), exc_info=traceback)
+        event(log, "http server", level=logging.DEBUG, detail=msg.strip())
 
 
 @dataclass(slots=True)
