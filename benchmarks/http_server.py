@@ -23,7 +23,6 @@ import os
 import signal
 import socket
 import ssl
-import statistics
 import subprocess
 import sys
 import threading
@@ -148,7 +147,7 @@ def concurrent_scrapes(host: str, port: int, count: int, **kwargs: Any) -> list[
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def process_figures(pid: int) -> tuple[int, float]:

@@ -78,16 +78,39 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="TLS and basic auth, in the Prometheus exporter-toolkit format (re-read when it changes)",
     )
-    run.add_argument("--web.max-connections", dest="max_connections", type=int, default=512,
-                     help="open connections at most; a new one evicts the longest idle (default 512)")
-    run.add_argument("--web.workers", dest="workers", type=int, default=8,
-                     help="threads serving requests; idle connections take none (default 8)")
-    run.add_argument("--web.read-timeout", dest="read_timeout", default="10s",
-                     help="time for a request's line and headers, TLS handshake included (default 10s)")
-    run.add_argument("--web.idle-timeout", dest="idle_timeout", default="30s",
-                     help="close a connection without a request after this (default 30s)")
-    run.add_argument("--web.max-header-bytes", dest="max_header_bytes", type=int, default=65536,
-                     help="request line and headers at most; beyond: 431 (default 65536)")
+    run.add_argument(
+        "--web.max-connections",
+        dest="max_connections",
+        type=int,
+        default=512,
+        help="open connections at most; a new one evicts the longest idle (default 512)",
+    )
+    run.add_argument(
+        "--web.workers",
+        dest="workers",
+        type=int,
+        default=8,
+        help="threads serving requests; idle connections take none (default 8)",
+    )
+    run.add_argument(
+        "--web.read-timeout",
+        dest="read_timeout",
+        default="10s",
+        help="time for a request's line and headers, TLS handshake included (default 10s)",
+    )
+    run.add_argument(
+        "--web.idle-timeout",
+        dest="idle_timeout",
+        default="30s",
+        help="close a connection without a request after this (default 30s)",
+    )
+    run.add_argument(
+        "--web.max-header-bytes",
+        dest="max_header_bytes",
+        type=int,
+        default=65536,
+        help="request line and headers at most; beyond: 431 (default 65536)",
+    )
     run.add_argument("--log.level", dest="log_level", default="info", choices=["debug", "info", "warn", "error"])
     run.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
     with_shard(run)
@@ -130,7 +153,6 @@ def _run(args: argparse.Namespace) -> int:
     if not args.config:
         raise ConfigError("no config file: pass -c FILE or set DRIFTMON_CONFIG")
     from driftmon import shard
-
     from driftmon.durations import parse_duration
     from driftmon.web import Limits
 
@@ -144,7 +166,8 @@ def _run(args: argparse.Namespace) -> int:
         max_connections=args.max_connections,
         workers=args.workers,
         max_header_bytes=args.max_header_bytes,
-        **timeouts,
+        read_timeout=timeouts["read_timeout"],
+        idle_timeout=timeouts["idle_timeout"],
     )
     return serve(
         Path(args.config),

@@ -92,9 +92,16 @@ _BCRYPT = re.compile(rb"^\$2[a-z]?\$(\d\d)\$[./A-Za-z0-9]{53}$")
 _KEYS: Mapping[str, tuple[str, ...]] = {
     "": ("tls_server_config", "http_server_config", "basic_auth_users"),
     "tls_server_config": (
-        "cert_file", "key_file", "client_auth_type", "client_ca_file", "cipher_suites",
-        "curve_preferences", "min_version", "max_version", "prefer_server_cipher_suites",
-    ),  # fmt: skip
+        "cert_file",
+        "key_file",
+        "client_auth_type",
+        "client_ca_file",
+        "cipher_suites",
+        "curve_preferences",
+        "min_version",
+        "max_version",
+        "prefer_server_cipher_suites",
+    ),
     "http_server_config": ("http2", "headers"),
 }
 
@@ -195,7 +202,8 @@ def _tls(data: dict[str, Any], folder: Path, fail: Any) -> TLSSettings | None:
             raise fail(prefix + key, f"missing {key} (TLS needs both cert_file and key_file)")
     auth_name = _string(data.get("client_auth_type") or "", prefix + "client_auth_type", fail)
     if auth_name not in CLIENT_AUTH:
-        raise fail(prefix + "client_auth_type", f"invalid ClientAuth {auth_name!r}; one of {', '.join(k for k in CLIENT_AUTH if k)}")
+        known = ", ".join(name for name in CLIENT_AUTH if name)
+        raise fail(prefix + "client_auth_type", f"invalid ClientAuth {auth_name!r}; one of {known}")
     client_auth = CLIENT_AUTH[auth_name]
     if client_auth is None:
         raise fail(
@@ -205,7 +213,10 @@ def _tls(data: dict[str, Any], folder: Path, fail: Any) -> TLSSettings | None:
         )
     ca = data.get("client_ca_file")
     if ca and client_auth == ssl.CERT_NONE:
-        raise fail(prefix + "client_ca_file", "Client CA's have been configured without a Client Auth Policy (client_auth_type)")
+        raise fail(
+            prefix + "client_ca_file",
+            "Client CA's have been configured without a Client Auth Policy (client_auth_type)",
+        )
     versions = {}
     for key, default in (("min_version", "TLS12"), ("max_version", "TLS13")):
         name = _string(data.get(key) or default, prefix + key, fail)
@@ -218,8 +229,9 @@ def _tls(data: dict[str, Any], folder: Path, fail: Any) -> TLSSettings | None:
     for name in data.get("cipher_suites") or ():
         if name not in CIPHER_SUITES:
             raise fail(prefix + "cipher_suites", f"unknown cipher {name!r}")
-        if CIPHER_SUITES[name]:
-            ciphers.append(CIPHER_SUITES[name])
+        openssl_name = CIPHER_SUITES[name]
+        if openssl_name is not None:
+            ciphers.append(openssl_name)
     for name in data.get("curve_preferences") or ():
         if name not in CURVES:
             raise fail(prefix + "curve_preferences", f"unknown curve {name!r}; one of {', '.join(CURVES)}")
@@ -266,7 +278,7 @@ def _users(data: Any, fail: Any) -> dict[str, bytes]:
         if match is None:
             raise fail(key, "not a bcrypt hash (make one with: htpasswd -nBC 10 \"\" | tr -d ':\\n')")
         if not 4 <= int(match.group(1)) <= 31:
-            raise fail(key, f"bcrypt cost {int(match.group(1))} is outside 4–31")
+            raise fail(key, f"bcrypt cost {int(match.group(1))} is outside 4-31")
         users[str(user)] = hashed.encode()
     return users
 
@@ -281,7 +293,8 @@ def context(tls: TLSSettings, path: Path) -> ssl.SSLContext:
         if tls.ciphers:
             ctx.set_ciphers(":".join(tls.ciphers))
     except ssl.SSLError:
-        raise ConfigError(f"web config {path}: tls_server_config.cipher_suites: none is available in this OpenSSL") from None
+        problem = "none is available in this OpenSSL"
+        raise ConfigError(f"web config {path}: tls_server_config.cipher_suites: {problem}") from None
     try:
         ctx.load_cert_chain(tls.cert_file, tls.key_file)
     except (OSError, ssl.SSLError) as error:
@@ -291,7 +304,8 @@ def context(tls: TLSSettings, path: Path) -> ssl.SSLContext:
             key = "key_file"
         else:
             key = "cert_file and key_file"
-        raise ConfigError(f"web config {path}: tls_server_config.{key}: cannot load {tls.cert_file} / {tls.key_file}: {_reason(error)}") from None
+        problem = f"cannot load {tls.cert_file} / {tls.key_file}: {_reason(error)}"
+        raise ConfigError(f"web config {path}: tls_server_config.{key}: {problem}") from None
     ctx.verify_mode = tls.client_auth
     if tls.client_auth != ssl.CERT_NONE:
         try:
@@ -300,7 +314,8 @@ def context(tls: TLSSettings, path: Path) -> ssl.SSLContext:
             else:
                 ctx.load_default_certs(ssl.Purpose.CLIENT_AUTH)
         except (OSError, ssl.SSLError) as error:
-            raise ConfigError(f"web config {path}: tls_server_config.client_ca_file: cannot load {tls.client_ca_file}: {_reason(error)}") from None
+            problem = f"cannot load {tls.client_ca_file}: {_reason(error)}"
+            raise ConfigError(f"web config {path}: tls_server_config.client_ca_file: {problem}") from None
     return ctx
 
 
@@ -350,7 +365,8 @@ class WebConfigFile:
             if (ctx is not None) != self.tls:
                 raise ConfigError(f"web config {self.path}: switching between HTTP and HTTPS needs a restart")
         except ConfigError as error:
-            event(log, "web config is invalid; refusing requests until it is fixed", level=logging.ERROR, error=str(error))
+            message = "web config is invalid; refusing requests until it is fixed"
+            event(log, message, level=logging.ERROR, error=str(error))
             return _Loaded(files, signature, None, None)
         event(log, "web config reloaded", file=self.path, tls=ctx is not None, users=len(config.users))
         return _Loaded(config.files(), _signature(config.files()), config, ctx)

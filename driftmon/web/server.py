@@ -74,7 +74,7 @@ def parse_listen_address(address: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
-class _Request(HTTPRequest):  # type: ignore[misc]
+class _Request(HTTPRequest):
     def simple_response(self, status: Any, msg: str = "") -> None:
         if str(status).startswith("413") and not self.ready:
             # cheroot says 413 for oversize headers; 431 is the status for exactly that.
@@ -83,7 +83,7 @@ class _Request(HTTPRequest):  # type: ignore[misc]
         super().simple_response(status, msg)
 
 
-class _Connection(HTTPConnection):  # type: ignore[misc]
+class _Connection(HTTPConnection):
     """cheroot's connection, with the state of the gate."""
 
     RequestHandlerClass = _Request
@@ -106,30 +106,38 @@ _PLAIN_HTTP_REPLY = (
 )
 
 
-class _Connections(ConnectionManager):  # type: ignore[misc]
+class _Connections(ConnectionManager):
     """cheroot's selector loop, with the gate: parks connections until a complete request
     head is buffered, evicts beyond max_connections, closes heads that overrun their time."""
 
     server: _Server
 
+    def __init__(self, server: _Server) -> None:
+        super().__init__(server)
+        # cheroot's type stubs leave out its private parts used here: the selector, and the
+        # two hooks overridden below.
+        self.selector: Any = vars(self)["_selector"]
+
     def _from_server_socket(self, server_socket: socket.socket) -> None:
-        conn = super()._from_server_socket(server_socket)
+        conn = super()._from_server_socket(server_socket)  # type: ignore[misc]
         if conn is None:
             return None
-        parked = [(c.last_used, fd, c) for fd, c in self._selector.connections if c is not self.server]
+        parked = [(c.last_used, fd, c) for fd, c in self.selector.connections if c is not self.server]
         if len(parked) >= self.server.limits.max_connections:
             _, fd, oldest = min(parked, key=lambda item: item[0])
-            self._selector.unregister(fd)
+            self.selector.unregister(fd)
             oldest.close()
         self.put(conn)
         return None
 
     def _expire(self, threshold: float) -> None:
-        super()._expire(threshold)  # idle: no byte for idle_timeout
+        super()._expire(threshold)  # type: ignore[misc]  # idle: no byte for idle_timeout
         now = time.monotonic()
-        late = [(fd, c) for fd, c in self._selector.connections if c is not self.server and c.head_due and c.head_due <= now]
+        late = [
+            (fd, c) for fd, c in self.selector.connections if c is not self.server and c.head_due and c.head_due <= now
+        ]
         for fd, conn in late:
-            self._selector.unregister(fd)
+            self.selector.unregister(fd)
             conn.close()
 
     def gate(self, conn: _Connection) -> bool:
@@ -165,7 +173,7 @@ class _Connections(ConnectionManager):  # type: ignore[misc]
             return True
         if conn.head_due is None:
             conn.head_due = time.monotonic() + self.server.limits.read_timeout
-        self._selector.register(sock.fileno(), selectors.EVENT_READ, data=conn)
+        self.selector.register(sock.fileno(), selectors.EVENT_READ, data=conn)
         return False
 
     @staticmethod
@@ -186,7 +194,7 @@ class _Connections(ConnectionManager):  # type: ignore[misc]
         conn.tls_done = True
 
 
-class _TLSAdapter(Adapter):  # type: ignore[misc]
+class _TLSAdapter(Adapter):
     """Wraps each new connection with the SSLContext in force, without handshaking yet."""
 
     def __init__(self, web_config: WebConfigFile) -> None:
@@ -203,7 +211,7 @@ class _TLSAdapter(Adapter):  # type: ignore[misc]
         wrapped = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         return wrapped, {"wsgi.url_scheme": "https", "HTTPS": "on"}
 
-    def get_environ(self, sock: socket.socket) -> dict[str, str]:
+    def get_environ(self, sock: socket.socket) -> dict[str, str]:  # type: ignore[override]
         return {"wsgi.url_scheme": "https", "HTTPS": "on"}
 
     def makefile(self, sock: socket.socket, mode: str = "r", bufsize: int = -1) -> Any:
@@ -212,7 +220,7 @@ class _TLSAdapter(Adapter):  # type: ignore[misc]
         return (StreamReader if "r" in mode else StreamWriter)(sock, mode, bufsize if bufsize > 0 else 8192)
 
 
-class _Server(WSGIServer):  # type: ignore[misc]
+class _Server(WSGIServer):
     ConnectionClass = _Connection
 
     def __init__(self, bind_addr: tuple[str, int], app: Any, limits: Limits, web_config: WebConfigFile | None) -> None:
@@ -222,7 +230,7 @@ class _Server(WSGIServer):  # type: ignore[misc]
             numthreads=limits.workers,
             max=limits.workers,
             request_queue_size=limits.backlog,
-            timeout=limits.idle_timeout,
+            timeout=limits.idle_timeout,  # type: ignore[arg-type]  # seconds, fractions work
             accepted_queue_size=limits.max_connections,
         )
         self.limits = limits
@@ -235,15 +243,15 @@ class _Server(WSGIServer):  # type: ignore[misc]
             self.ssl_adapter = _TLSAdapter(web_config)
 
     def process_conn(self, conn: _Connection) -> None:
-        if self._connections.gate(conn):
+        if self.gatekeeper.gate(conn):
             super().process_conn(conn)
 
     def prepare(self) -> None:
         super().prepare()
         # Swap in driftmon's connection manager (cheroot builds its own in prepare()).
-        stock = self._connections
-        self._connections = _Connections(self)
-        stock._selector.close()
+        stock = vars(self)["_connections"]
+        self.gatekeeper = vars(self)["_connections"] = _Connections(self)
+        stock.close()
 
     def error_log(self, msg: str = "", level: int = 20, traceback: bool = False) -> None:
         # Client mistakes (resets, bad TLS, timeouts) are routine on an exposed port.
