@@ -288,7 +288,7 @@ def start(address: str, app: Any, limits: Limits, web_config: WebConfigFile | No
         if tls:
             server.ConnectionClass = _TLSConnection
         try:
-            server.prepare()
+            _in_daemon_thread(server.prepare)
         except OSError as error:  # no IPv6 here: IPv4 only; or the port is taken
             last = error
             continue
@@ -297,3 +297,25 @@ def start(address: str, app: Any, limits: Limits, web_config: WebConfigFile | No
         return HTTPServer(server, thread, "https" if tls else "http")
     assert last is not None
     raise DriftmonError(f"cannot listen on {address}: {last.strerror or last}") from None
+
+
+def _in_daemon_thread(function: Any) -> None:
+    """Run ``function`` in a daemon thread and wait for it, raising what it raised.
+
+    Threads inherit daemon status from the thread that starts them, and cheroot starts its
+    workers in prepare() (and its helper thread in serve()): started from daemon threads,
+    none of them can keep the process alive if driftmon exits without stopping the server.
+    """
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            function()
+        except BaseException as error:  # handed to the caller
+            raised.append(error)
+
+    thread = threading.Thread(target=run, name="http-prepare", daemon=True)
+    thread.start()
+    thread.join()
+    if raised:
+        raise raised[0]
