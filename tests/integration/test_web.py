@@ -43,7 +43,7 @@ from http_server import (  # noqa: E402
     process_figures,
     slow_header_clients,
 )
-from servers import ServerProcess, free_port, require_binary, running, wait_until  # noqa: E402
+from servers import ServerProcess, eof_within, free_port, require_binary, running, wait_until  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -128,20 +128,6 @@ def client_context(ca: CA, pair: Pair | None = None) -> ssl.SSLContext:
     if pair is not None:
         context.load_cert_chain(pair.cert, pair.key)
     return context
-
-
-def eof_within(sock: socket.socket, seconds: float) -> float | None:
-    """Seconds until the server closed ``sock`` (None: still open after ``seconds``)."""
-    started = time.monotonic()
-    sock.settimeout(seconds)
-    try:
-        while sock.recv(65536):
-            pass  # a 408 or other reply before the close
-    except TimeoutError:
-        return None
-    except OSError:
-        pass  # a reset is a close too
-    return time.monotonic() - started
 
 
 # ---------------------------------------------------------------------------------------

@@ -18,8 +18,7 @@ for folder in (ROOT / "tests", ROOT / "benchmarks"):
         sys.path.insert(0, str(folder))
 
 from http_server import concurrent_scrapes, idle_sockets, percentile, slow_header_clients  # noqa: E402
-from servers import free_port, http_request, running, wait_until  # noqa: E402
-from test_web import eof_within  # noqa: E402
+from servers import eof_within, free_port, http_request, running, wait_until  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
