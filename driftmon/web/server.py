@@ -144,10 +144,14 @@ class _Connections(ConnectionManager):
         """Read what ``conn`` has sent without blocking; True once a whole request head (or
         more than the limit) is buffered, so a worker can take it. Otherwise the connection
         goes back to the selector (or is closed) and False is returned."""
-        if conn.rfile.has_data():  # pipelined: the next request is already buffered
-            return True
+        rfile = conn.rfile  # cheroot's reader is _pyio's BufferedReader: its buffer is reachable
+        if rfile.has_data():  # pipelined: (part of) the next request came with the last one
+            with rfile._read_lock:
+                conn.head += rfile._read_buf[rfile._read_pos :]
+                rfile._reset_read_buf()
         sock = conn.socket
         limit = self.server.limits.max_header_bytes
+        ended: str | None = None  # why no more bytes can come
         try:
             sock.setblocking(False)
             if not conn.tls_done:
@@ -155,17 +159,20 @@ class _Connections(ConnectionManager):
             while len(conn.head) <= limit:
                 chunk = sock.recv(65536)
                 if not chunk:
-                    raise EOFError
+                    ended = "end of stream"
+                    break
                 conn.head += chunk
         except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             pass  # everything sent so far is read
-        except (OSError, EOFError) as error:
-            event(log, "http connection closed before a whole request", level=logging.DEBUG, reason=str(error))
+        except OSError as error:
+            ended = str(error)
+        complete = b"\r\n\r\n" in conn.head or b"\n\n" in conn.head or len(conn.head) > limit
+        if ended is not None and not complete:
+            event(log, "http connection closed before a whole request", level=logging.DEBUG, reason=ended)
             conn.close()
             return False
-        if b"\r\n\r\n" in conn.head or b"\n\n" in conn.head or len(conn.head) > limit:
-            rfile = conn.rfile  # cheroot's reader is _pyio's BufferedReader: hand it the bytes
-            with rfile._read_lock:
+        if complete:
+            with rfile._read_lock:  # hand the head to cheroot's reader
                 rfile._read_buf = rfile._read_buf[rfile._read_pos :] + bytes(conn.head)
                 rfile._read_pos = 0
             conn.head, conn.head_due = bytearray(), None

@@ -488,3 +488,38 @@ def test_prometheus_scrapes_over_https(tmp_path: Path, pki: dict[str, Any], mode
                 result = json.loads(connection.getresponse().read())["data"]["result"]
             assert result and result[0]["value"][1] == "1", result
         assert daemon.process.returncode is None
+
+
+def test_pipelined_partial_request_holds_no_worker(tmp_path: Path) -> None:
+    """Connections that send one whole request followed by the start of a second one that
+    never ends (slowloris through pipelining) get the first answered, hold no worker for
+    the second, and are closed after the read timeout; scrapes stay fast meanwhile."""
+    with start(tmp_path, "--web.read-timeout", "2s", "--web.workers", "2") as daemon:
+        sockets = []
+        for _ in range(6):
+            sock = socket.create_connection(("127.0.0.1", daemon.port), timeout=10)
+            sock.sendall(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\nGET /metrics HTTP/1.1\r\nX-Slow: ")
+            sockets.append(sock)
+        time.sleep(0.5)
+        started = time.monotonic()
+        assert daemon.request("/metrics").status == 200
+        seconds = time.monotonic() - started
+        first_replies = [sock.recv(65536) for sock in sockets]
+        closed = [eof_within(sock, 6.0) for sock in sockets]
+        for sock in sockets:
+            sock.close()
+    assert seconds < 1.0, seconds
+    assert all(reply.startswith(b"HTTP/1.1 200") for reply in first_replies), first_replies
+    assert all(after is not None for after in closed), closed
+
+
+def test_request_sent_before_a_half_close_is_answered(tmp_path: Path) -> None:
+    """A client that sends its request and shuts its sending side (`printf … | nc -N`) still
+    gets the response."""
+    with start(tmp_path) as daemon, socket.create_connection(("127.0.0.1", daemon.port), timeout=10) as sock:
+        sock.sendall(b"GET /-/healthy HTTP/1.0\r\n\r\n")
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"driftmon is Healthy.\n"), answer
