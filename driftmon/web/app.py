@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 StartResponse = Callable[..., Any]
 Reply = tuple[str, list[tuple[str, str]], bytes]
 _TEXT = "text/plain; charset=utf-8"
+_OPEN = WebConfig()  # no --web.config.file: plain HTTP, no login
 
 
 class Backend(Protocol):
@@ -76,7 +77,7 @@ class App:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
         method = environ.get("REQUEST_METHOD", "GET")
-        web = self.web_config.current()[0] if self.web_config is not None else WebConfig()
+        web = self.web_config.current()[0] if self.web_config is not None else _OPEN
         if web is None:
             status, headers, body = _text("500 Internal Server Error", "the web config is invalid; see the log\n")
         elif web.users and not self._authorized(web, environ.get("HTTP_AUTHORIZATION")):

@@ -225,6 +225,9 @@ def _tls(data: dict[str, Any], folder: Path, fail: Any) -> TLSSettings | None:
         versions[key] = TLS_VERSIONS[name]
     if versions["min_version"] > versions["max_version"]:
         raise fail(prefix + "min_version", "is above max_version: no connection could ever be made")
+    for key in ("cipher_suites", "curve_preferences"):
+        if not isinstance(data.get(key) or [], list):
+            raise fail(prefix + key, "expected a list")
     ciphers = []
     for name in data.get("cipher_suites") or ():
         if name not in CIPHER_SUITES:
@@ -276,7 +279,7 @@ def _users(data: Any, fail: Any) -> dict[str, bytes]:
         key = f"basic_auth_users.{user}"
         match = _BCRYPT.match(hashed.encode()) if isinstance(hashed, str) else None
         if match is None:
-            raise fail(key, "not a bcrypt hash (make one with: htpasswd -nBC 10 \"\" | tr -d ':\\n')")
+            raise fail(key, "not a bcrypt hash (make one with: htpasswd -nBC 12 USER | cut -d: -f2)")
         if not 4 <= int(match.group(1)) <= 31:
             raise fail(key, f"bcrypt cost {int(match.group(1))} is outside 4-31")
         users[str(user)] = hashed.encode()
