@@ -523,3 +523,55 @@ def test_request_sent_before_a_half_close_is_answered(tmp_path: Path) -> None:
         while chunk := sock.recv(65536):
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"driftmon is Healthy.\n"), answer
+
+
+def test_silent_and_stalled_tls_clients_do_not_block_the_port(tls_daemon: tuple[Daemon, Path]) -> None:
+    """20 connections to the HTTPS port that send nothing and 20 that stop in the middle of
+    a ClientHello do not delay a login over HTTPS (cheroot alone would handshake in its
+    accept loop, one connection at a time)."""
+    daemon, _ = tls_daemon
+    silent = [socket.create_connection(("127.0.0.1", daemon.port), timeout=10) for _ in range(20)]
+    stalled = [socket.create_connection(("127.0.0.1", daemon.port), timeout=10) for _ in range(20)]
+    for sock in stalled:
+        sock.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")  # a ClientHello's first bytes
+    try:
+        started = time.monotonic()
+        assert daemon.request("/metrics", auth=("prometheus", PASSWORD)).status == 200
+        seconds = time.monotonic() - started
+    finally:
+        for sock in silent + stalled:
+            sock.close()
+    assert seconds < 1.0, seconds
+
+
+def test_min_version_is_enforced(tmp_path: Path, pki: dict[str, Any]) -> None:
+    """With min_version TLS13, a client limited to TLS 1.2 fails the handshake; TLS 1.3 works."""
+    web = write_web_config(tmp_path / "web.yml", pki, basic_auth_users=None, tls_server_config={"min_version": "TLS13"})
+    with start(tmp_path, "--web.config.file", str(web), context=client_context(pki["ca"])) as daemon:
+        old = client_context(pki["ca"])
+        old.maximum_version = ssl.TLSVersion.TLSv1_2
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            daemon.request("/metrics", context=old)
+        assert daemon.request("/metrics").status == 200
+
+
+def test_renewed_certificate_applies_to_new_connections(tmp_path: Path, pki: dict[str, Any]) -> None:
+    """Overwriting the certificate and key files the web config names (as cert-manager
+    renews a Secret) makes new connections present the new certificate, without a restart
+    and without touching web.yml."""
+    renewed_ca = CA(tmp_path, "renewed CA")
+    renewed = renewed_ca.issue("renewed", "localhost", server=True)
+    live_cert, live_key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    live_cert.write_bytes(pki["server"].cert.read_bytes())
+    live_key.write_bytes(pki["server"].key.read_bytes())
+    web = write_web_config(tmp_path / "web.yml", pki, basic_auth_users=None,
+                           tls_server_config={"cert_file": str(live_cert), "key_file": str(live_key)})
+    with start(tmp_path / "d", "--web.config.file", str(web), context=client_context(pki["ca"])) as daemon:
+        pid = daemon.process.pid
+        live_key.write_bytes(renewed.key.read_bytes())
+        live_cert.write_bytes(renewed.cert.read_bytes())
+        wait_until(lambda: daemon.request("/metrics", context=client_context(renewed_ca)).status == 200, 10,
+                   message="renewed certificate served")
+        with pytest.raises(ssl.SSLError):
+            daemon.request("/metrics", context=client_context(pki["ca"]))
+        assert daemon.process.pid == pid and daemon.process.returncode is None
