@@ -239,6 +239,7 @@ class _Server(WSGIServer):
             request_queue_size=limits.backlog,
             timeout=limits.idle_timeout,  # type: ignore[arg-type]  # seconds, fractions work
             accepted_queue_size=limits.max_connections,
+            shutdown_timeout=1,  # SIGTERM must end the process within 10 s, evaluations first
         )
         self.limits = limits
         self.keep_alive_conn_limit = limits.max_connections
@@ -280,7 +281,7 @@ class HTTPServer:
 
     def stop(self) -> None:
         self.server.stop()
-        self.thread.join(timeout=10)
+        self.thread.join(timeout=2)  # its threads are daemons: nothing waits beyond this
 
 
 def start(address: str, app: Any, limits: Limits, web_config: WebConfigFile | None) -> HTTPServer:
