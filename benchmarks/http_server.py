@@ -9,8 +9,9 @@ Each server runs in its own process (started here, stopped by its pid) and serve
 /metrics body of ``--body-kb`` KB, so only the server is measured, not rendering. Figures:
 latency p50/p99 of ``--scrapes`` scrapes started at once (each a new connection), then the
 server's threads and RSS with ``--idle`` idle connections open, then how a scrape fares while
-``--slow`` clients send a header byte every second. Contenders other than driftmon and
-wsgiref need ``pip install cheroot waitress``.
+``--slow`` clients send a header byte every second. ``driftmon-tls`` is driftmon with a
+web config: every scrape is a new TLS connection with basic auth (bcrypt cost 10, cached).
+Contenders other than driftmon and wsgiref need ``pip install cheroot waitress``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -32,7 +34,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-SERVERS = ("wsgiref", "cheroot", "waitress", "driftmon")
+SERVERS = ("wsgiref", "cheroot", "waitress", "driftmon", "driftmon-tls")
+TLS_DIR_ENV = "HTTP_BENCH_TLS_DIR"  # driftmon-tls: where measure() put web.yml and the certificates
 
 
 def metrics_body(size_kb: int) -> bytes:
@@ -81,8 +84,8 @@ def serve(server: str, port: int, body_kb: int) -> None:
         import waitress
 
         waitress.serve(_app(body), host="127.0.0.1", port=port, _quiet=True)
-    elif server == "driftmon":
-        from driftmon.web import Limits, start
+    elif server in ("driftmon", "driftmon-tls"):
+        from driftmon.web import Limits, WebConfigFile, start
         from driftmon.web.app import App
 
         class Exposition:
@@ -95,7 +98,9 @@ def serve(server: str, port: int, body_kb: int) -> None:
             def ready(self) -> bool:
                 return True
 
-        http_server = start(f"127.0.0.1:{port}", App(Backend(), lifecycle=False), Limits(), None)  # type: ignore[arg-type]
+        web = WebConfigFile(Path(os.environ[TLS_DIR_ENV]) / "web.yml") if server == "driftmon-tls" else None
+        app = App(Backend(), lifecycle=False, web_config=web)  # type: ignore[arg-type]
+        http_server = start(f"127.0.0.1:{port}", app, Limits(), web)
         signal.sigwait({signal.SIGTERM, signal.SIGINT})
         http_server.stop()
     else:
@@ -228,19 +233,50 @@ class Figures:
     rss_after_mb: float
 
 
+# How the client talks to the server being measured: a TLS context and an Authorization
+# header for driftmon-tls, nothing otherwise (set by measure()).
+CLIENT: dict[str, Any] = {}
+
+
+def _tls_setup(folder: Path) -> dict[str, Any]:
+    """driftmon-tls: a CA and server certificate (tests/certs.py), a web config with TLS and
+    a bcrypt (cost 10) password; returns the client's scrape() arguments."""
+    import base64
+
+    import bcrypt
+    import yaml
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from certs import CA
+
+    ca = CA(folder)
+    pair = ca.issue("server", "localhost", server=True)
+    (folder / "web.yml").write_text(yaml.safe_dump({
+        "tls_server_config": {"cert_file": str(pair.cert), "key_file": str(pair.key)},
+        "basic_auth_users": {"prometheus": bcrypt.hashpw(b"pw", bcrypt.gensalt(10)).decode()},
+    }))
+    context = ssl.create_default_context(cafile=str(ca.pair.cert))
+    return {"context": context, "headers": {"Authorization": "Basic " + base64.b64encode(b"prometheus:pw").decode()}}
+
+
 def measure(server: str, args: argparse.Namespace) -> Figures:
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    CLIENT.clear()
+    if server == "driftmon-tls":
+        folder = Path(tempfile.mkdtemp(prefix="http-bench-tls-"))
+        CLIENT.update(_tls_setup(folder))
+        env[TLS_DIR_ENV] = str(folder)
     process = subprocess.Popen(
         [sys.executable, __file__, "serve", server, str(port), str(args.body_kb)], env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
         _wait_up("127.0.0.1", port)
-        concurrent_scrapes("127.0.0.1", port, 10)  # warm up
+        concurrent_scrapes("127.0.0.1", port, 10, **CLIENT)  # warm up
         time.sleep(0.5)
         threads_rest, rss_rest = process_figures(process.pid)
-        results = concurrent_scrapes("127.0.0.1", port, args.scrapes)
+        results = concurrent_scrapes("127.0.0.1", port, args.scrapes, **CLIENT)
         latencies = [seconds for status, seconds, _ in results if status == 200]
         failed = len(results) - len(latencies)
         with idle_sockets("127.0.0.1", port, args.idle):
@@ -271,7 +307,7 @@ def measure(server: str, args: argparse.Namespace) -> Figures:
 
 def _timed_scrape(port: int) -> tuple[int, float, int]:
     try:
-        return scrape("127.0.0.1", port, timeout=60)
+        return scrape("127.0.0.1", port, timeout=60, **CLIENT)
     except OSError:
         return 0, float("inf"), 0
 
@@ -287,7 +323,7 @@ def _wait_up(host: str, port: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            scrape(host, port, timeout=2)
+            scrape(host, port, timeout=2, **CLIENT)
             return
         except OSError:
             time.sleep(0.1)
