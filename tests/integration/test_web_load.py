@@ -51,7 +51,7 @@ def figures(pid: int) -> tuple[int, float]:
 
 def test_scrapes_stay_fast_under_idle_and_slow_header_load(tmp_path: Path) -> None:
     """With 1,000 idle sockets and 50 slowloris clients connected, 200 concurrent scrapes of a
-    ~1 MB /metrics all succeed with p99 under 2 s; the daemon's threads stay at their resting
+    ~1 MB /metrics all succeed with p99 under 3 s; the daemon's threads stay at their resting
     count (+2) and its RSS grows by less than 100 MB; the idle sockets are closed after the
     idle timeout (2 s here), and a scrape afterwards is as fast as before."""
     port = free_port()
@@ -84,7 +84,7 @@ def test_scrapes_stay_fast_under_idle_and_slow_header_load(tmp_path: Path) -> No
         f"scrape afterwards {after_ms:.0f} ms"
     )
     assert len(latencies) == 200
-    assert p99 < 2000
+    assert p99 < 3000
     assert max(threads_loaded, threads_after) <= threads_rest + 2
     assert rss_after - rss_rest < 100
     assert closed == 50
