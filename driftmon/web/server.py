@@ -168,7 +168,8 @@ class _Connections(ConnectionManager):
             ended = str(error)
         complete = b"\r\n\r\n" in conn.head or b"\n\n" in conn.head or len(conn.head) > limit
         if ended is not None and not complete:
-            event(log, "http connection closed before a whole request", level=logging.DEBUG, reason=ended)
+            if conn.head:  # a client closing between requests is the normal end of keep-alive
+                event(log, "http connection closed in the middle of a request", level=logging.DEBUG, reason=ended)
             conn.close()
             return False
         if complete:
