@@ -102,6 +102,45 @@ def _parser() -> argparse.ArgumentParser:
         help="resident memory one evaluation's worker process may use before it is stopped "
         "and the evaluation fails (default 2GiB; 0: no limit)",
     )
+    run.add_argument(
+        "--web.config.file",
+        dest="web_config",
+        metavar="FILE",
+        help="TLS and basic auth, in the Prometheus exporter-toolkit format (re-read when it changes)",
+    )
+    run.add_argument(
+        "--web.max-connections",
+        dest="max_connections",
+        type=int,
+        default=512,
+        help="open connections at most; a new one evicts the longest idle (default 512)",
+    )
+    run.add_argument(
+        "--web.workers",
+        dest="web_workers",
+        type=int,
+        default=8,
+        help="threads serving requests; idle connections take none (default 8)",
+    )
+    run.add_argument(
+        "--web.read-timeout",
+        dest="read_timeout",
+        default="10s",
+        help="time for a request's line and headers, TLS handshake included (default 10s)",
+    )
+    run.add_argument(
+        "--web.idle-timeout",
+        dest="idle_timeout",
+        default="30s",
+        help="close a connection without a request after this (default 30s)",
+    )
+    run.add_argument(
+        "--web.max-header-bytes",
+        dest="max_header_bytes",
+        type=int,
+        default=65536,
+        help="request line and headers at most; beyond: 431 (default 65536)",
+    )
     run.add_argument("--log.level", dest="log_level", default="info", choices=["debug", "info", "warn", "error"])
     run.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
     with_shard(run)
@@ -144,9 +183,26 @@ def _run(args: argparse.Namespace) -> int:
     if not args.config:
         raise ConfigError("no config file: pass -c FILE or set DRIFTMON_CONFIG")
     from driftmon import shard
+    from driftmon.durations import parse_duration
+    from driftmon.web import Limits
 
+    timeouts = {}
+    for name in ("read_timeout", "idle_timeout"):
+        try:
+            timeouts[name] = parse_duration(getattr(args, name))
+        except ValueError as error:
+            raise ConfigError(f"--web.{name.replace('_', '-')}: {error}") from None
+    limits = Limits(
+        max_connections=args.max_connections,
+        workers=args.web_workers,
+        max_header_bytes=args.max_header_bytes,
+        read_timeout=timeouts["read_timeout"],
+        idle_timeout=timeouts["idle_timeout"],
+    )
     return serve(
         Path(args.config),
+        web_config=Path(args.web_config) if args.web_config else None,
+        limits=limits,
         shard=shard.resolve(args.shard),  # a bad shard exits 2 before anything starts
         listen=args.listen,
         lifecycle=args.lifecycle,

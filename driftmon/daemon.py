@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.events import (
     EVENT_JOB_ERROR,
@@ -56,6 +56,9 @@ from driftmon.logs import event
 from driftmon.schedule import cron_trigger, crontab_weekdays
 from driftmon.shard import Shard, select
 from driftmon.workers import DEFAULT_MEMORY_LIMIT, WorkerPool
+
+if TYPE_CHECKING:
+    from driftmon.web import Limits
 
 log = logging.getLogger("driftmon.daemon")
 
@@ -502,10 +505,12 @@ def serve(
     shard: Shard | None = None,
     workers: int | None = None,
     memory_limit: int = DEFAULT_MEMORY_LIMIT,
+    web_config: Path | None = None,
+    limits: Limits | None = None,
 ) -> int:
     """Run the daemon until SIGTERM or SIGINT; SIGHUP reloads. Returns the exit status (0).
 
-    A bad config or listen address raises ConfigError; a port in use, DriftmonError.
+    A bad config, web config or listen address raises ConfigError; a port in use, DriftmonError.
     """
     # Signals are taken synchronously by the main thread (sigtimedwait), so nothing runs in
     # the middle of a lock. They are blocked before any thread exists (`driftmon run` blocks
@@ -520,7 +525,7 @@ def serve(
         signal.signal(signum, lambda received, frame: noted.append(received))
     from prometheus_client import disable_created_metrics
 
-    from driftmon import server
+    from driftmon import web
 
     logs.setup(log_level, log_format)
     # The daemon's own threads (HTTP, rendering, results) hand the GIL over sooner, so a
@@ -529,7 +534,8 @@ def serve(
     disable_created_metrics()  # type: ignore[no-untyped-call]
     initial = load(config_path, shard)
     check_schedules(initial)
-    server.parse_listen_address(listen)
+    web.parse_listen_address(listen)
+    web_config_file = web.WebConfigFile(web_config) if web_config is not None else None
     daemon = Daemon(
         config_path,
         initial,
@@ -539,7 +545,8 @@ def serve(
         log_level=log_level,
         log_format=log_format,
     )
-    http, _ = server.start(listen, server.App(daemon, lifecycle=lifecycle))
+    app = web.App(daemon, lifecycle=lifecycle, web_config=web_config_file)
+    http = web.start(listen, app, limits or web.Limits(), web_config_file)
     event(
         log,
         "driftmon started",
@@ -548,6 +555,8 @@ def serve(
         monitors=len(initial.monitors),
         shard=shard or "none",
         listen=listen,
+        scheme=http.scheme,
+        web_config=web_config or "none",
         lifecycle=lifecycle,
         workers=daemon.pool.size,
         memory_limit=memory_limit or "none",
@@ -563,8 +572,7 @@ def serve(
     abandoned = daemon.stop()
     if abandoned:
         event(log, "abandoned running evaluations", level=logging.WARNING, monitors=abandoned)
-    http.shutdown()
-    http.server_close()
+    http.stop()
     event(log, "stopped")
     return 0
 

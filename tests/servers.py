@@ -237,3 +237,17 @@ def wait_until(
             reason = f" (last error: {last_error!r})" if last_error is not None else ""
             pytest.fail(f"{message} not met within {timeout:g} s{reason}", pytrace=False)
         time.sleep(interval)
+
+
+def eof_within(sock: socket.socket, seconds: float) -> float | None:
+    """Seconds until the server closed ``sock`` (None: still open after ``seconds``)."""
+    started = time.monotonic()
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(65536):
+            pass  # a 408 or other reply before the close
+    except TimeoutError:
+        return None
+    except OSError:
+        pass  # a reset is a close too
+    return time.monotonic() - started

@@ -785,3 +785,155 @@ def test_driftmon_cli_accepts_the_flags_the_deployments_pass() -> None:
     assert_ok(result)
     for flag in ("-c", "--web.listen-address"):
         assert re.search(rf"(?<![\w-]){re.escape(flag)}\b", result.stdout), flag
+
+
+# ---------------------------------------------------------------------------------------
+# HTTPS and basic auth: the web configs and the scrape configs that match them
+
+WEB_FLAG = "--web.config.file"
+
+
+def shipped_web_configs() -> dict[str, str]:
+    """Where -> text of every web config deploy/ ships (files and the Kubernetes Secret)."""
+    secret = load_yaml(DEPLOY / "kubernetes" / "tls" / "web-config-secret.yaml")
+    return {
+        "deploy/web/web.yml": (DEPLOY / "web" / "web.yml").read_text(encoding="utf-8"),
+        "deploy/systemd/web.yml": (DEPLOY / "systemd" / "web.yml").read_text(encoding="utf-8"),
+        "deploy/kubernetes/tls/web-config-secret.yaml": secret["stringData"]["web.yml"],
+    }
+
+
+@pytest.fixture(scope="module")
+def throwaway_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    from certs import CA
+
+    folder = tmp_path_factory.mktemp("deploy-pki")
+    pair = CA(folder).issue("server", "driftmon", server=True)
+    return pair.cert, pair.key
+
+
+@pytest.mark.parametrize("where", sorted(shipped_web_configs()))
+def test_promtool_and_driftmon_accept_every_shipped_web_config(
+    tmp_path: Path, throwaway_pair: tuple[Path, Path], where: str
+) -> None:
+    """Each shipped web config, with a real certificate and key where it names them, passes
+    `promtool check web-config` and driftmon's own loader, and turns on TLS and basic auth."""
+    from driftmon.web.config import load
+
+    text = shipped_web_configs()[where]
+    config = yaml.safe_load(text)
+    tls = config["tls_server_config"]
+    assert config["basic_auth_users"], where
+    for key, source in (("cert_file", throwaway_pair[0]), ("key_file", throwaway_pair[1])):
+        named = Path(tls[key])
+        target = tmp_path / (named.relative_to("/") if named.is_absolute() else named)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, target)
+        tls[key] = str(target) if named.is_absolute() else tls[key]
+    path = tmp_path / "web.yml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    assert_ok(run([require_binary("promtool"), "check", "web-config", str(path)]))
+    loaded = load(path)
+    assert loaded.tls is not None and loaded.users
+
+
+def test_shipped_web_configs_agree() -> None:
+    """The three web configs differ only in where the certificate lives."""
+    configs = {where: yaml.safe_load(text) for where, text in shipped_web_configs().items()}
+    for config in configs.values():
+        for key in ("cert_file", "key_file"):
+            config["tls_server_config"][key] = Path(config["tls_server_config"][key]).name
+    first, *rest = configs.values()
+    assert all(config == first for config in rest), configs
+
+
+@pytest.mark.parametrize("path", ["prometheus/prometheus-tls.yml", "docker/prometheus-tls.yml"])
+def test_tls_scrape_configs_use_https_a_ca_and_a_password_file(path: str) -> None:
+    """The HTTPS scrape configs keep job `driftmon` on :9847 and use scheme https, the CA
+    (tls_config.ca_file) and basic_auth with a password_file; promtool accepts them."""
+    config = load_yaml(DEPLOY / path)
+    (job,) = [job for job in config["scrape_configs"] if job["job_name"] == "driftmon"]
+    assert job["scheme"] == "https"
+    assert job["tls_config"]["ca_file"].startswith("/")
+    assert job["basic_auth"]["username"] == "prometheus" and job["basic_auth"]["password_file"]
+    assert "password" not in job["basic_auth"], "the password belongs in a file"
+    targets = [t for sc in job["static_configs"] for t in sc["targets"]]
+    assert targets and all(t.endswith(":9847") for t in targets)
+    assert_ok(run([require_binary("promtool"), "check", "config", str(DEPLOY / path)]))
+
+
+def test_compose_tls_override_mounts_what_it_names() -> None:
+    """compose.tls.yaml passes --web.config.file from the mounted deploy/web/, and mounts the
+    HTTPS scrape config and, for Prometheus, the CA and the password file it names."""
+    override = load_yaml(DEPLOY / "docker" / "compose.tls.yaml")["services"]
+    driftmon, prometheus = override["driftmon"], override["prometheus"]
+    flag = next(arg for arg in driftmon["command"] if arg.startswith(WEB_FLAG + "="))
+    web_path = flag.split("=", 1)[1]
+    mounts = dict((target, source) for source, target in bind_mounts(driftmon))
+    folder = str(Path(web_path).parent)
+    assert mounts[folder] == DEPLOY / "web" and (DEPLOY / "web" / Path(web_path).name).exists()
+    assert "/-/healthy" in driftmon["healthcheck"]["test"][-1] and "https://" in driftmon["healthcheck"]["test"][-1]
+    compile(driftmon["healthcheck"]["test"][-1], "healthcheck", "exec")
+    prometheus_mounts = {target: source for source, target in bind_mounts(prometheus)}
+    assert prometheus_mounts["/etc/prometheus/prometheus.yml"] == DEPLOY / "docker" / "prometheus-tls.yml"
+    job = load_yaml(DEPLOY / "docker" / "prometheus-tls.yml")["scrape_configs"][0]
+    assert prometheus_mounts[job["tls_config"]["ca_file"]] == DEPLOY / "web" / "tls" / "tls.crt"
+    assert prometheus_mounts[job["basic_auth"]["password_file"]] == DEPLOY / "web" / "prometheus.password"
+
+
+def test_systemd_tls_drop_in_hands_the_key_over_as_credentials() -> None:
+    """The drop-in resets ExecStart to the same command plus --web.config.file, and loads as
+    credentials exactly the files its web.yml names under /run/credentials/driftmon.service/."""
+    text = (DEPLOY / "systemd" / "driftmon-tls.conf").read_text(encoding="utf-8")
+    exec_starts = re.findall(r"^ExecStart=(.*)$", text, flags=re.MULTILINE)
+    assert exec_starts[0] == "" and len(exec_starts) == 2, "an ExecStart= reset, then the command"
+    command = shlex.split(exec_starts[1])
+    assert command[:4] == ["/usr/local/bin/driftmon", *RUN_COMMAND[1:]]
+    assert command[4:] == [f"{WEB_FLAG}=/etc/driftmon/web.yml"]
+    credentials = {line.split(":", 1)[0] for line in re.findall(r"^LoadCredential=(.*)$", text, flags=re.MULTILINE)}
+    tls = load_yaml(DEPLOY / "systemd" / "web.yml")["tls_server_config"]
+    named = {Path(tls[key]) for key in ("cert_file", "key_file")}
+    assert named == {Path("/run/credentials/driftmon.service") / name for name in credentials}
+
+
+def test_kubernetes_tls_overlay_fits_the_base() -> None:
+    """The overlay patches the base Deployment and ServiceMonitor by name: driftmon gets
+    --web.config.file where the Secret is mounted (web.yml with tls/ beside it), the probes
+    log in over HTTPS, and the ServiceMonitor scrapes with https, a CA and basic auth."""
+    overlay = DEPLOY / "kubernetes" / "tls"
+    kustomization = load_yaml(overlay / "kustomization.yaml")
+    for resource in kustomization["resources"]:
+        assert (overlay / resource).exists(), resource
+    base = kubernetes_manifests()
+    deployment = load_yaml(overlay / "deployment-tls.yaml")
+    monitor = load_yaml(overlay / "servicemonitor-tls.yaml")
+    assert deployment["metadata"]["name"] == base["Deployment"]["metadata"]["name"]
+    assert monitor["metadata"]["name"] == base["ServiceMonitor"]["metadata"]["name"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    (base_container,) = base["Deployment"]["spec"]["template"]["spec"]["containers"]
+    assert container["name"] == base_container["name"]
+    assert container["args"][:2] == base_container["args"]
+    web_path = next(arg for arg in container["args"] if arg.startswith(WEB_FLAG + "=")).split("=", 1)[1]
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    web_volume = next(name for name, path in mounts.items() if path == str(Path(web_path).parent))
+    projected = {item["path"] for source in volumes[web_volume]["projected"]["sources"] for item in source["secret"]["items"]}
+    web_config = yaml.safe_load(load_yaml(overlay / "web-config-secret.yaml")["stringData"]["web.yml"])
+    tls = web_config["tls_server_config"]
+    assert {Path(web_path).name, tls["cert_file"], tls["key_file"]} <= projected
+    for probe, path in (("readinessProbe", "/-/ready"), ("livenessProbe", "/-/healthy")):
+        command = container[probe]["exec"]["command"]
+        assert command[-1] == path and "https://127.0.0.1:9847" in command[2]
+        compile(command[2], probe, "exec")
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["port"] == "metrics" and endpoint["scheme"] == "https"
+    assert endpoint["tlsConfig"]["ca"] and endpoint["basicAuth"]["password"]["key"] == "password"
+
+
+def test_driftmon_cli_accepts_the_web_flags() -> None:
+    """`driftmon run --help` lists --web.config.file and the limit flags the README documents."""
+    result = run([sys.executable, "-m", "driftmon", "run", "--help"])
+    assert_ok(result)
+    for flag in (WEB_FLAG, "--web.max-connections", "--web.workers", "--web.read-timeout", "--web.idle-timeout",
+                 "--web.max-header-bytes"):
+        assert flag in result.stdout, flag

@@ -1,5 +1,9 @@
 """The HTTP endpoints: ``/metrics``, ``/-/healthy``, ``/-/ready``, ``/api/v1/status``,
-``/-/reload`` and a small index page, served by a threaded wsgiref server.
+``/-/reload`` and a small index page, as one WSGI application with one table of routes.
+
+Every route goes through the same gate: the web config's basic auth (401 with
+``WWW-Authenticate: Basic``) and its response headers apply to all of them, so a new
+page is one line in the table and is protected like the others.
 
 Endpoints answer from the daemon's current snapshot and never compute: ``/metrics``
 serves bytes rendered once per snapshot (see :class:`driftmon.exporter.Exposition`),
@@ -8,28 +12,29 @@ serves bytes rendered once per snapshot (see :class:`driftmon.exporter.Expositio
 
 from __future__ import annotations
 
+import base64
+import binascii
 import html
 import json
 import logging
-import socket
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from socketserver import ThreadingMixIn
 from typing import Any, Protocol
 from urllib.parse import parse_qs
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from driftmon import __version__
-from driftmon.errors import ConfigError, DriftmonError
 from driftmon.evaluate import document
 from driftmon.exporter import Exposition, Snapshot
+from driftmon.web.config import BasicAuth, WebConfig, WebConfigFile
+from driftmon.web.negotiation import accepts_gzip
 
 log = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
 Reply = tuple[str, list[tuple[str, str]], bytes]
 _TEXT = "text/plain; charset=utf-8"
+_OPEN = WebConfig()  # no --web.config.file: plain HTTP, no login
 
 
 class Backend(Protocol):
@@ -44,43 +49,6 @@ class Backend(Protocol):
     def reload(self) -> tuple[bool, str]: ...
 
 
-def parse_listen_address(address: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[v6]:PORT`` for IPv6) to (host, port); ``:PORT`` listens on all interfaces."""
-    host, sep, port_text = address.rpartition(":")
-    if not sep or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise ConfigError(
-            f"--web.listen-address {address!r}: expected HOST:PORT or :PORT, e.g. :9847 or 127.0.0.1:9847"
-        )
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    return host, int(port_text)
-
-
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    """One thread per request; threads never keep the process alive."""
-
-    daemon_threads = True
-
-
-class _ThreadingServer6(_ThreadingServer):
-    address_family = socket.AF_INET6
-
-
-class _DualStackServer(_ThreadingServer6):
-    """All interfaces, IPv6 and IPv4 (what ``:PORT`` means to Go exporters too)."""
-
-    def server_bind(self) -> None:
-        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        super().server_bind()
-
-
-class _Handler(WSGIRequestHandler):
-    """Requests go to the debug log instead of stderr."""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("http %s", format % args)
-
-
 @dataclass(slots=True)
 class _StatusCache:
     version: int = -1
@@ -90,9 +58,11 @@ class _StatusCache:
 class App:
     """The WSGI application routing every endpoint."""
 
-    def __init__(self, backend: Backend, *, lifecycle: bool) -> None:
+    def __init__(self, backend: Backend, *, lifecycle: bool, web_config: WebConfigFile | None = None) -> None:
         self.backend = backend
         self.lifecycle = lifecycle
+        self.web_config = web_config
+        self._auth = BasicAuth()
         self._status = _StatusCache()
         self._status_lock = threading.Lock()
         self._routes: dict[str, tuple[tuple[str, ...], Callable[[dict[str, Any]], Reply]]] = {
@@ -107,29 +77,52 @@ class App:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
         method = environ.get("REQUEST_METHOD", "GET")
-        route = self._routes.get(path)
-        if route is None:
-            status, headers, body = _text("404 Not Found", f"{path} not found; see / for the endpoints\n")
-        elif method == "OPTIONS":
-            status, headers, body = "200 OK", [("Allow", ",".join(("OPTIONS", *route[0])))], b""
-        elif method not in route[0]:
-            status, headers, body = _text("405 Method Not Allowed", f"{path} takes {' or '.join(route[0])}\n")
-            headers.append(("Allow", ",".join(route[0])))
+        web = self.web_config.current()[0] if self.web_config is not None else _OPEN
+        if web is None:
+            status, headers, body = _text("500 Internal Server Error", "the web config is invalid; see the log\n")
+        elif web.users and not self._authorized(web, environ.get("HTTP_AUTHORIZATION")):
+            status, headers, body = _text("401 Unauthorized", "Unauthorized\n")
+            headers.append(("WWW-Authenticate", 'Basic realm="driftmon"'))
         else:
-            try:
-                status, headers, body = route[1](environ)
-            except Exception:  # a bug in one endpoint must not take the server down
-                log.exception("error serving %s", path)
-                status, headers, body = _text("500 Internal Server Error", "internal error; see the log\n")
+            status, headers, body = self._route(path, method, environ)
+        if web is not None:
+            headers.extend(web.headers)
         headers.append(("Content-Length", str(len(body))))
         start_response(status, headers)
         return [b"" if method == "HEAD" else body]
 
+    def _route(self, path: str, method: str, environ: dict[str, Any]) -> Reply:
+        route = self._routes.get(path)
+        if route is None:
+            return _text("404 Not Found", f"{path} not found; see / for the endpoints\n")
+        if method == "OPTIONS":
+            return "200 OK", [("Allow", ",".join(("OPTIONS", *route[0])))], b""
+        if method not in route[0]:
+            status, headers, body = _text("405 Method Not Allowed", f"{path} takes {' or '.join(route[0])}\n")
+            headers.append(("Allow", ",".join(route[0])))
+            return status, headers, body
+        try:
+            return route[1](environ)
+        except Exception:  # a bug in one endpoint must not take the server down
+            log.exception("error serving %s", path)
+            return _text("500 Internal Server Error", "internal error; see the log\n")
+
+    def _authorized(self, web: WebConfig, header: str | None) -> bool:
+        scheme, _, credentials = (header or "").partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            user, sep, password = base64.b64decode(credentials.strip(), validate=True).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        return bool(sep) and self._auth.check(web.users, user, password)
+
     def _metrics(self, environ: dict[str, Any]) -> Reply:
         names = parse_qs(environ.get("QUERY_STRING", "")).get("name[]")
-        body, headers = self.backend.exposition.render(
-            environ.get("HTTP_ACCEPT"), environ.get("HTTP_ACCEPT_ENCODING"), names
-        )
+        # The encoding is negotiated here (q-values honoured), the exporter only told yes or no.
+        gzip = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING"))
+        body, headers = self.backend.exposition.render(environ.get("HTTP_ACCEPT"), "gzip" if gzip else None, names)
+        headers.append(("Vary", "Accept-Encoding"))
         return "200 OK", headers, body
 
     def _healthy(self, environ: dict[str, Any]) -> Reply:
@@ -182,25 +175,3 @@ class App:
 
 def _text(status: str, text: str) -> Reply:
     return status, [("Content-Type", _TEXT)], text.encode()
-
-
-def _bind(host: str, port: int, app: App) -> WSGIServer:
-    if host == "" and socket.has_ipv6:
-        try:
-            return make_server("::", port, app, server_class=_DualStackServer, handler_class=_Handler)
-        except OSError:
-            pass  # no IPv6 here: IPv4 only
-    server_class = _ThreadingServer6 if ":" in host else _ThreadingServer
-    return make_server(host, port, app, server_class=server_class, handler_class=_Handler)
-
-
-def start(address: str, app: App) -> tuple[WSGIServer, threading.Thread]:
-    """Bind ``address`` and serve ``app`` from a background thread."""
-    host, port = parse_listen_address(address)
-    try:
-        server = _bind(host, port, app)
-    except OSError as error:
-        raise DriftmonError(f"cannot listen on {address}: {error.strerror or error}") from None
-    thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
-    thread.start()
-    return server, thread
