@@ -220,8 +220,28 @@ def _table(results: Sequence[Any], out: TextIO) -> None:
         for feature in result.features:
             if feature.reason:
                 out.write(f"  {feature.feature}: not judged: {feature.reason}\n")
+        _movers(result, out)
         out.write("\n")
     out.write("(!: at warning, !!: at critical)\n")
+
+
+def _movers(result: Any, out: TextIO) -> None:
+    """One line per drifted feature naming the bins that moved most (driftmon.explain)."""
+    from driftmon.explain import describe_movers
+
+    drifted = [f for f in result.features if f.worst in ("warning", "critical") and f.bins]
+    if not drifted:
+        return
+    out.write("  what moved (reference → live share):\n")
+    width = max(len(f.feature) for f in drifted)
+    for feature in drifted:
+        out.write(f"    {feature.feature.ljust(width)}  {describe_movers(feature.bins, lead_measure(feature), result.log_base)}\n")
+
+
+def lead_measure(feature: Any) -> str | None:
+    """The measure to quote a feature's bin terms in: its first measure at its worst severity."""
+    worst = feature.worst
+    return next((m for m, level in feature.severity.items() if level == worst), next(iter(feature.scores), None))
 
 
 def _count(value: float) -> str:

@@ -20,14 +20,15 @@ negative (a bin that lost share); only their sums are divergences.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from driftmon.divergence import MEASURES, Smoothing, smooth
 
-__all__ = ["TERM_NAMES", "bin_terms", "term_names"]
+__all__ = ["TERM_NAMES", "BinExplanation", "bin_terms", "term_names", "top_movers", "unit"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -106,3 +107,61 @@ def unit(measure: str, log_base: float) -> str:
     if measure.startswith(("kl", "js")):
         return {2.0: "bits", math.e: "nats", 10.0: "bans"}.get(float(log_base), f"log{log_base:g} units")
     return "nats" if measure == "psi" else ""
+
+
+@dataclass(frozen=True, slots=True)
+class BinExplanation:
+    """One bin of one feature: its counts, shares after smoothing, and its term per measure.
+
+    ``role``: ``interval``, ``point`` ({v}), ``underflow`` / ``overflow`` (numeric values
+    outside the reference's range), ``category``, ``other``, ``unseen``, ``missing``.
+    ``terms`` holds `term_names` of the measures scored (empty when nothing was scored);
+    ``values`` the most frequent live values of an ``unseen`` bin with their counts.
+    """
+
+    label: str
+    role: str
+    reference_count: float
+    live_count: float
+    reference_share: float
+    live_share: float
+    terms: Mapping[str, float]
+    values: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def change(self) -> float:
+        """Live share minus reference share."""
+        return self.live_share - self.reference_share
+
+
+def top_movers(bins: Sequence[BinExplanation], count: int = 3) -> list[BinExplanation]:
+    """The bins whose share moved most (largest abs(live - reference share)), biggest first."""
+    moved = [b for b in bins if b.change != 0]
+    return sorted(moved, key=lambda b: -abs(b.change))[:count]
+
+
+def _percent(share: float) -> str:
+    return "0%" if share < 0.0005 else f"{share:.1%}"
+
+
+def describe_bin(item: BinExplanation, measure: str | None, log_base: float, live_total: float) -> str:
+    """One mover in words: ``[5000, 20000): 12.0% → 31.4% (+0.21 bits of kl)``; an unseen bin
+    names its most frequent values: ``__unseen__ 0% → 3.1%: "BR" 2.2%, "MX" 0.9%``."""
+    text = f"{item.label}: {_percent(item.reference_share)} → {_percent(item.live_share)}"
+    if item.role == "unseen" and item.values and live_total > 0:
+        named = ", ".join(f'"{value}" {_percent(count / live_total)}' for value, count in item.values[:3])
+        return f"{item.label} {_percent(item.reference_share)} → {_percent(item.live_share)}: {named}"
+    term = item.terms.get(measure) if measure else None
+    if term is not None:
+        amount = "+Inf" if math.isinf(term) else f"{term:+.2g}"
+        words = unit(measure or "", log_base)
+        text += f" ({amount}{' ' + words if words else ''} of {measure})"
+    return text
+
+
+def describe_movers(
+    bins: Sequence[BinExplanation], measure: str | None, log_base: float, count: int = 2
+) -> str:
+    """The top movers of a feature on one line, ``; ``-separated (see `describe_bin`)."""
+    live_total = sum(b.live_count for b in bins)
+    return "; ".join(describe_bin(b, measure, log_base, live_total) for b in top_movers(bins, count))
