@@ -58,6 +58,23 @@ def _parser() -> argparse.ArgumentParser:
             help="config file (default: $DRIFTMON_CONFIG)",
         )
 
+    def with_pages(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--web.external-url",
+            dest="external_url",
+            default=os.environ.get("DRIFTMON_EXTERNAL_URL"),
+            metavar="URL",
+            help="the URL users reach driftmon at (its path prefixes the pages' links), e.g. behind a "
+            "reverse proxy; default: $DRIFTMON_EXTERNAL_URL",
+        )
+        sub.add_argument(
+            "--grafana.url",
+            dest="grafana_url",
+            default=os.environ.get("DRIFTMON_GRAFANA_URL"),
+            metavar="URL",
+            help="Grafana's base URL, for links to the driftmon dashboard from the pages; default: $DRIFTMON_GRAFANA_URL",
+        )
+
     def with_shard(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
             "--shard",
@@ -74,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--log.level", dest="log_level", default="info", choices=["debug", "info", "warn", "error"])
     run.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
+    with_pages(run)
     with_shard(run)
     run.set_defaults(handler=_run)
 
@@ -93,6 +111,14 @@ def _parser() -> argparse.ArgumentParser:
     profile.add_argument("--monitor", required=True, metavar="NAME")
     profile.add_argument("-o", "--output", required=True, metavar="OUT.json")
     profile.set_defaults(handler=_profile)
+
+    report = commands.add_parser("report", help="evaluate once and write the status pages as one HTML file")
+    with_config(report)
+    report.add_argument("--monitor", action="append", default=[], metavar="NAME", help="only this monitor (repeatable)")
+    report.add_argument("-o", "--output", required=True, metavar="REPORT.html")
+    with_pages(report)
+    with_shard(report)
+    report.set_defaults(handler=_report)
 
     schema = commands.add_parser("schema", help="print the config's JSON Schema")
     schema.add_argument("--markdown", action="store_true", help="the README's reference table instead")
@@ -122,11 +148,18 @@ def _run(args: argparse.Namespace) -> int:
         lifecycle=args.lifecycle,
         log_level=args.log_level,
         log_format=args.log_format,
+        page_settings=_page_settings(args),
     )
 
 
-def _check(args: argparse.Namespace) -> int:
-    from driftmon.evaluate import CRITICAL, ERROR, document, evaluate
+def _page_settings(args: argparse.Namespace) -> Any:
+    from driftmon.pages import PageSettings
+
+    return PageSettings(external_url=args.external_url, grafana_url=args.grafana_url)
+
+
+def _evaluate_once(args: argparse.Namespace) -> list[Any]:
+    from driftmon.evaluate import evaluate
 
     cfg = _load(args)
     from driftmon import shard
@@ -134,17 +167,46 @@ def _check(args: argparse.Namespace) -> int:
     chosen = shard.resolve(args.shard)
     # Monitors named with --monitor run whatever the shard; otherwise only this shard's.
     monitors = [cfg.monitor(name) for name in args.monitor] if args.monitor else shard.select(cfg.monitors, chosen)
-    results = [evaluate(monitor) for monitor in monitors]
-    if args.format == "json":
-        json.dump(document(results), sys.stdout, indent=None, allow_nan=False)
-        sys.stdout.write("\n")
-    else:
-        _table(results, sys.stdout)
+    return [evaluate(monitor) for monitor in monitors]
+
+
+def _exit_status(results: Sequence[Any]) -> int:
+    from driftmon.evaluate import CRITICAL, ERROR
+
     if any(r.status == ERROR for r in results):
         return EXIT_FAILED
     if any(r.status == CRITICAL for r in results):
         return EXIT_CRITICAL
     return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Like check (same evaluation, same exit codes), but writes the pages as one HTML file."""
+    from driftmon.pages import report, snapshot_of
+
+    results = _evaluate_once(args)
+    text = report(snapshot_of(results), _page_settings(args))
+    output = Path(args.output)
+    temporary = output.with_name(output.name + ".tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(output)
+    except OSError as error:
+        raise DriftmonError(f"cannot write {output}: {error.strerror}") from None
+    print(f"{output}: report of {len(results)} monitors")
+    return _exit_status(results)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from driftmon.evaluate import document
+
+    results = _evaluate_once(args)
+    if args.format == "json":
+        json.dump(document(results), sys.stdout, indent=None, allow_nan=False)
+        sys.stdout.write("\n")
+    else:
+        _table(results, sys.stdout)
+    return _exit_status(results)
 
 
 def _validate(args: argparse.Namespace) -> int:

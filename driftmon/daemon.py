@@ -544,6 +544,7 @@ def serve(
     log_level: str,
     log_format: str,
     shard: Shard | None = None,
+    page_settings: Any = None,
 ) -> int:
     """Run the daemon until SIGTERM or SIGINT; SIGHUP reloads. Returns the exit status (0).
 
@@ -563,7 +564,7 @@ def serve(
     previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
     try:
         daemon = Daemon(config_path, initial, shard=shard)
-        http, _ = server.start(listen, server.App(daemon, lifecycle=lifecycle))
+        http, _ = server.start(listen, server.App(daemon, lifecycle=lifecycle, page_settings=page_settings))
         event(
             log,
             "driftmon started",

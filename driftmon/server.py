@@ -90,9 +90,10 @@ class _StatusCache:
 class App:
     """The WSGI application routing every endpoint."""
 
-    def __init__(self, backend: Backend, *, lifecycle: bool) -> None:
+    def __init__(self, backend: Backend, *, lifecycle: bool, page_settings: Any = None) -> None:
         self.backend = backend
         self.lifecycle = lifecycle
+        self.page_settings = page_settings  # driftmon.pages.PageSettings; None: defaults
         self._status = _StatusCache()
         self._status_lock = threading.Lock()
         self._routes: dict[str, tuple[tuple[str, ...], Callable[[dict[str, Any]], Reply]]] = {
@@ -108,6 +109,8 @@ class App:
         path = environ.get("PATH_INFO") or "/"
         method = environ.get("REQUEST_METHOD", "GET")
         route = self._routes.get(path)
+        if path == "/" or (route is None and path.startswith("/monitors/")):
+            route = (("GET", "HEAD"), self._pages)  # the status pages (driftmon.pages)
         if route is None:
             status, headers, body = _text("404 Not Found", f"{path} not found; see / for the endpoints\n")
         elif method == "OPTIONS":
@@ -159,6 +162,14 @@ class App:
             return _text("200 OK", message + "\n")
         return _text("500 Internal Server Error", f"failed to reload config: {message}\n")
 
+    def _pages(self, environ: dict[str, Any]) -> Reply:
+        """Status pages: rendered from the snapshot by driftmon.pages, never evaluating."""
+        from driftmon.pages import PageSettings, render
+
+        settings = self.page_settings if self.page_settings is not None else PageSettings()
+        status, content_type, body = render(environ.get("PATH_INFO") or "/", self.backend.snapshot(), settings)
+        return status, [("Content-Type", content_type), *_PAGE_HEADERS], body
+
     def _index(self, environ: dict[str, Any]) -> Reply:
         links = [
             ("/metrics", "Prometheus metrics"),
@@ -178,6 +189,14 @@ class App:
             f"<p>{html.escape(reload_note)}</p></body></html>\n"
         )
         return "200 OK", [("Content-Type", "text/html; charset=utf-8")], page.encode()
+
+
+# Defence in depth beside autoescaping: no script, frame or outside resource on the pages.
+_PAGE_HEADERS = [
+    ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+]
 
 
 def _text(status: str, text: str) -> Reply:
