@@ -111,6 +111,23 @@ def daemon(folder: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def example_daemon(folder: Path) -> Iterator[str]:
+    """The daemon on the shipped example config (the README's screenshots)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "driftmon", "run", "-c", str(ROOT / "config" / "driftmon.example.yaml"),
+               "--web.listen-address", f"127.0.0.1:{port}", "--grafana.url", "http://127.0.0.1:3000"]
+    with running(command, log_path=folder / "example.log", name="driftmon", ready_url=f"{url}/-/ready") as process:
+
+        def evaluated() -> bool:
+            assert process.returncode is None, process.describe()
+            return len(json.loads(http_request(f"{url}/api/v1/status").body)["monitors"]) == 2
+
+        wait_until(evaluated, 60.0, message="the example's monitors evaluated")
+        yield url
+
+
+@pytest.fixture(scope="module")
 def browser(folder: Path) -> Iterator[Browser]:
     with chromium(folder) as running_browser:
         yield running_browser
@@ -136,17 +153,21 @@ def screenshot_dir(tmp_path: Path) -> Path:
     return Path(os.environ.get("DRIFTMON_SCREENSHOT_DIR") or tmp_path)
 
 
-def test_every_page_type_loads_without_errors_or_outside_requests(daemon: str, browser: Browser, tmp_path: Path) -> None:
-    """/, a monitor page and a feature page load with no console error, exception or dialog, every request goes to 127.0.0.1, and each is screenshot at 1280x800."""
+def test_every_page_type_loads_without_errors_or_outside_requests(
+    daemon: str, example_daemon: str, browser: Browser, tmp_path: Path
+) -> None:
+    """/, a monitor page and a feature page (of the test's data and of the example config) load with no console error, exception or dialog, every request goes to 127.0.0.1; the example's are screenshot at 1280x800."""
+    for url in (f"{daemon}/", f"{daemon}/monitors/shop", feature_url(daemon, "shop", "x")):
+        assert_clean(browser.visit(url))
     pages = {
-        "index": f"{daemon}/",
-        "monitor": f"{daemon}/monitors/shop",
-        "feature": feature_url(daemon, "shop", "x"),
+        "index": f"{example_daemon}/",
+        "monitor": f"{example_daemon}/monitors/credit-model",
+        "feature": feature_url(example_daemon, "credit-model", "income"),
     }
     for name, url in pages.items():
         visit = browser.visit(url)
         assert_clean(visit)
-        assert all(request.startswith(daemon) for request in visit.requests), visit.requests
+        assert all(request.startswith(example_daemon) for request in visit.requests), visit.requests
         assert visit.evaluate("document.querySelectorAll('script').length") == 0
         assert visit.evaluate("document.querySelector('h1').textContent")
         target = screenshot_dir(tmp_path) / f"page-{name}.png"
@@ -154,7 +175,7 @@ def test_every_page_type_loads_without_errors_or_outside_requests(daemon: str, b
         header = target.read_bytes()[:24]
         assert header[:8] == b"\x89PNG\r\n\x1a\n"
         assert (int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")) == (1280, 800)
-    index = browser.visit(pages["index"])
+    index = browser.visit(f"{daemon}/")
     assert index.evaluate("document.body.innerText.includes('broken') && document.body.innerText.includes('shop')")
     assert index.evaluate("document.querySelector('.status-error') !== null")
 
