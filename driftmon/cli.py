@@ -72,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
             dest="grafana_url",
             default=os.environ.get("DRIFTMON_GRAFANA_URL"),
             metavar="URL",
-            help="Grafana's base URL, for links to the driftmon dashboard from the pages; default: $DRIFTMON_GRAFANA_URL",
+            help="Grafana's base URL, for links to the driftmon dashboard from the pages; "
+            "default: $DRIFTMON_GRAFANA_URL",
         )
 
     def with_shard(sub: argparse.ArgumentParser) -> None:
@@ -297,7 +298,8 @@ def _movers(result: Any, out: TextIO) -> None:
     out.write("  what moved (reference → live share):\n")
     width = max(len(f.feature) for f in drifted)
     for feature in drifted:
-        out.write(f"    {feature.feature.ljust(width)}  {describe_movers(feature.bins, lead_measure(feature), result.log_base)}\n")
+        movers = describe_movers(feature.bins, lead_measure(feature), result.log_base)
+        out.write(f"    {feature.feature.ljust(width)}  {movers}\n")
 
 
 def lead_measure(feature: Any) -> str | None:

@@ -8,9 +8,9 @@ same smoothing (`divergence.smooth`), so the terms are those of the scores:
 | `kl` | p·log(p/q) (units of `log_base`; +inf where p > 0 = q) | the score |
 | `kl_reverse` | q·log(q/p) (+inf where q > 0 = p) | the score |
 | `js` | ½p·log(p/m) + ½q·log(q/m), m = (p+q)/2; the halves are `js_live`, `js_reference` | the score |
-| `psi` | (p−q)·ln(p/q), natural log (+inf where a bin is one-sided) | the score |
-| `tvd` | ½·abs(p−q) | the score |
-| `hellinger` | ½(√p − √q)² | the score squared |
+| `psi` | (p-q)·ln(p/q), natural log (+inf where a bin is one-sided) | the score |
+| `tvd` | ½·abs(p-q) | the score |
+| `hellinger` | ½(√p - √q)² | the score squared |
 
 `p` is the live share, `q` the reference share. Bins empty on both sides were dropped by
 the measures: their shares and terms are 0. Individual KL and JS-half terms may be
@@ -39,6 +39,9 @@ TERM_NAMES: tuple[str, ...] = tuple(name for m in MEASURES for name in _PARTS.ge
 """Every term name, in measure order: kl, kl_reverse, js, js_live, js_reference, psi, hellinger, tvd."""
 
 
+_DEFAULT_SMOOTHING = Smoothing()
+
+
 def term_names(measures: Sequence[str]) -> tuple[str, ...]:
     """The term names reported for these measures (``js`` brings its two halves)."""
     return tuple(name for m in measures for name in _PARTS.get(m, (m,)))
@@ -54,7 +57,7 @@ def bin_terms(
     live: npt.ArrayLike,
     reference: npt.ArrayLike,
     measures: Sequence[str],
-    smoothing: Smoothing = Smoothing(),
+    smoothing: Smoothing = _DEFAULT_SMOOTHING,
     log_base: float = 2.0,
 ) -> tuple[FloatArray, FloatArray, dict[str, FloatArray]]:
     """Live shares `p`, reference shares `q`, and each measure's per-bin terms.
@@ -159,9 +162,7 @@ def describe_bin(item: BinExplanation, measure: str | None, log_base: float, liv
     return text
 
 
-def describe_movers(
-    bins: Sequence[BinExplanation], measure: str | None, log_base: float, count: int = 2
-) -> str:
+def describe_movers(bins: Sequence[BinExplanation], measure: str | None, log_base: float, count: int = 2) -> str:
     """The top movers of a feature on one line, ``; ``-separated (see `describe_bin`)."""
     live_total = sum(b.live_count for b in bins)
     return "; ".join(describe_bin(b, measure, log_base, live_total) for b in top_movers(bins, count))

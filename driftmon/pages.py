@@ -37,6 +37,7 @@ from driftmon.exporter import MonitorState, Snapshot
 __all__ = ["PageSettings", "render", "report", "snapshot_of"]
 
 HTML = "text/html; charset=utf-8"
+_NONE = "\N{EN DASH}"  # no value
 GRAFANA_DASHBOARD_UID = "driftmon-overview"  # deploy/grafana/dashboards/driftmon.json
 GRAFANA_DASHBOARD_SLUG = "driftmon-data-drift"
 
@@ -92,7 +93,7 @@ def grafana_link(settings: PageSettings, monitor: str, feature: str | None = Non
 
 def _number(value: float | None, digits: int = 4) -> str:
     if value is None:
-        return "–"
+        return _NONE
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
     if value == 0:
@@ -187,7 +188,9 @@ def _chart(bins: Sequence[BinExplanation]) -> _Chart:
                 live_text=_percent(item.live_share),
             )
         )
-    ticks = tuple((bottom - fraction * peak * scale, _percent(fraction * peak)) for fraction in (0.0, 0.25, 0.5, 0.75, 1.0))
+    ticks = tuple(
+        (bottom - fraction * peak * scale, _percent(fraction * peak)) for fraction in (0.0, 0.25, 0.5, 0.75, 1.0)
+    )
     return _Chart(width, height, top, bottom, left, right, tuple(groups), ticks)
 
 
@@ -233,7 +236,7 @@ def _feature_row(state: MonitorState, feature: FeatureResult) -> dict[str, Any]:
                 "score": _number(feature.scores.get(measure)),
                 "warning": _number(warning),
                 "critical": _number(critical),
-                "severity": feature.severity.get(measure, "–"),
+                "severity": feature.severity.get(measure, _NONE),
             }
         )
     return {
@@ -242,7 +245,7 @@ def _feature_row(state: MonitorState, feature: FeatureResult) -> dict[str, Any]:
         "severity": feature.worst,
         "scores": scores,
         "pvalue": _number(feature.pvalue_adjusted, 2),
-        "mover": describe_bin(movers[0], _lead_measure(feature), state.log_base, live_total) if movers else "–",
+        "mover": describe_bin(movers[0], _lead_measure(feature), state.log_base, live_total) if movers else _NONE,
         "reason": feature.reason,
         "live_count": _number(feature.live_count, 8),
         "reference_count": _number(feature.reference_count, 8),
@@ -264,7 +267,10 @@ def _feature_page(state: MonitorState, feature: FeatureResult, settings: PageSet
                 "live_share": _percent(item.live_share),
                 "change": f"{item.change * 100:+.2f} pp",
                 "terms": [_number(item.terms.get(name), 3) for name in names],
-                "values": [(value, _number(count, 8), _percent(count / live_total if live_total else 0.0)) for value, count in item.values],
+                "values": [
+                    (value, _number(count, 8), _percent(count / live_total if live_total else 0.0))
+                    for value, count in item.values
+                ],
             }
         )
     measures = []
@@ -273,12 +279,12 @@ def _feature_page(state: MonitorState, feature: FeatureResult, settings: PageSet
         measures.append(
             {
                 "measure": measure,
-                "unit": unit(measure, state.log_base) or "–",
+                "unit": unit(measure, state.log_base) or _NONE,
                 "score": _number(feature.scores.get(measure)),
                 "warning": _number(warning),
                 "critical": _number(critical),
                 "noise_floor": _number(feature.noise_floor.get(measure)),
-                "severity": feature.severity.get(measure, "–"),
+                "severity": feature.severity.get(measure, _NONE),
             }
         )
     lead = _lead_measure(feature)

@@ -167,8 +167,14 @@ def chromium(log_dir: Path) -> Iterator[Browser]:
     binary = require_binary("chromium", "chromium-browser", "google-chrome")
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="driftmon-chromium-") as profile:
-        args = [binary, *FLAGS, f"--user-data-dir={profile}", f"--remote-debugging-port={port}",
-                "--remote-debugging-address=127.0.0.1", "about:blank"]
+        args = [
+            binary,
+            *FLAGS,
+            f"--user-data-dir={profile}",
+            f"--remote-debugging-port={port}",
+            "--remote-debugging-address=127.0.0.1",
+            "about:blank",
+        ]
         with running(args, log_path=log_dir / "chromium.log", name="chromium", env={"HOME": profile}) as process:
             browser = Browser(port)
 

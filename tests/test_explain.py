@@ -38,7 +38,7 @@ def _summed(terms: np.ndarray) -> float:
 def test_terms_sum_to_every_score(data: st.DataObject, smoothing: Smoothing, log_base: float) -> None:
     """For every measure and smoothing, the per-bin terms sum to the score to 1e-12 (+inf where the score is +inf); Hellinger's to its square."""
     live = data.draw(counts)
-    reference = data.draw(st.lists(st.sampled_from(live + [0.0, 3.0, 17.5]), min_size=len(live), max_size=len(live)))
+    reference = data.draw(st.lists(st.sampled_from([*live, 0.0, 3.0, 17.5]), min_size=len(live), max_size=len(live)))
     if sum(live) == 0 or sum(reference) == 0:
         live[0] += 1.0
         reference[-1] += 1.0
@@ -56,7 +56,12 @@ def test_terms_sum_to_every_score(data: st.DataObject, smoothing: Smoothing, log
 
 
 @settings(max_examples=50, deadline=None)
-@given(rows=st.integers(1, 5), bins=st.integers(1, 12), seed=st.integers(0, 2**32 - 1), smoothing=st.sampled_from(SMOOTHINGS))
+@given(
+    rows=st.integers(1, 5),
+    bins=st.integers(1, 12),
+    seed=st.integers(0, 2**32 - 1),
+    smoothing=st.sampled_from(SMOOTHINGS),
+)
 def test_two_dimensional_rows_match_one_dimensional(rows: int, bins: int, seed: int, smoothing: Smoothing) -> None:
     """Terms of a (features x bins) array are, row by row, the terms of each row alone, and sum to that row's score."""
     rng = np.random.default_rng(seed)
@@ -65,9 +70,9 @@ def test_two_dimensional_rows_match_one_dimensional(rows: int, bins: int, seed: 
     live[:, 0] += 1
     reference[:, -1] += 1
     scores = divergences(live, reference, MEASURE_NAMES, smoothing)
-    p, q, terms = bin_terms(live, reference, MEASURE_NAMES, smoothing)
+    p, _, terms = bin_terms(live, reference, MEASURE_NAMES, smoothing)
     for row in range(rows):
-        p1, q1, single = bin_terms(live[row], reference[row], MEASURE_NAMES, smoothing)
+        p1, _, single = bin_terms(live[row], reference[row], MEASURE_NAMES, smoothing)
         np.testing.assert_array_equal(p[row], p1)
         for name in TERM_NAMES:
             np.testing.assert_allclose(terms[name][row], single[name], rtol=1e-15, atol=0)
@@ -81,7 +86,7 @@ def test_terms_follow_the_written_out_formulas() -> None:
     reference = np.array([40.0, 40.0, 10.0, 10.0, 0.0])
     smoothing = Smoothing("additive", alpha=0.5)
     p, q, terms = bin_terms(live, reference, MEASURE_NAMES, smoothing, 2.0)
-    p_oracle, q_oracle = smooth(live, reference, smoothing)
+    p_oracle, _ = smooth(live, reference, smoothing)
     np.testing.assert_array_equal(p, p_oracle)
     kept = slice(0, 4)  # the last bin is empty on both sides: dropped, share and terms 0
     assert p[4] == q[4] == 0.0 and all(terms[name][4] == 0.0 for name in TERM_NAMES)
@@ -112,6 +117,8 @@ def test_unsmoothed_one_sided_bins_are_infinite_terms() -> None:
 def test_names_and_units() -> None:
     """js brings its two halves; KL/JS terms are in bits at base 2, nats at e; PSI in nats always; TVD unitless."""
     assert term_names(["kl", "js", "psi"]) == ("kl", "js", "js_live", "js_reference", "psi")
-    assert unit("kl", 2) == "bits" and unit("js", math.e) == "nats" and unit("psi", 2) == "nats" and unit("tvd", 2) == ""
+    assert (
+        unit("kl", 2) == "bits" and unit("js", math.e) == "nats" and unit("psi", 2) == "nats" and unit("tvd", 2) == ""
+    )
     with pytest.raises(ValueError, match="unknown measure"):
         bin_terms([1.0], [1.0], ["chi2"])

@@ -459,3 +459,27 @@ def test_heavy_values_never_share_a_bin(
     assert len(set(bins_of_heavy)) == len(heavy)
     whole = bin_numeric(spec, values)
     assert whole.counts.sum() == values.size and whole.counts[0] == 0 and whole.counts[-1] == 0
+
+
+def test_unseen_live_values_are_kept_by_name_bounded_and_merged() -> None:
+    """Binning keeps the most frequent live values that fell in __unseen__ (at most UNSEEN_KEPT, most frequent first, ties by value) on both the pandas and the Arrow path; merging adds them by value."""
+    import pyarrow as pa
+
+    from driftmon.histogram import UNSEEN_KEPT, CategoricalBins, bin_categorical
+
+    spec = CategoricalBins(("a", "b"), frozenset({"o"}))
+    values = ["a", "o", None] + [f"n{i:02d}" for i in range(40) for _ in range(i % 7 + 1)] + ["zz"] * 9
+    for column in (pd.Series(values, dtype=object), pa.array(values), pa.array(values).dictionary_encode()):
+        hist = bin_categorical(spec, column)
+        assert len(hist.unseen_values) == UNSEEN_KEPT
+        assert hist.unseen_values[0] == ("zz", 9.0)
+        counts = [count for _, count in hist.unseen_values]
+        assert counts == sorted(counts, reverse=True)
+        assert hist.unseen_values[1:6] == (("n06", 7.0), ("n13", 7.0), ("n20", 7.0), ("n27", 7.0), ("n34", 7.0))
+        assert hist.counts[3] == sum(i % 7 + 1 for i in range(40)) + 9
+    first = bin_categorical(spec, pd.Series(["x", "x", "y"]))
+    second = bin_categorical(spec, pd.Series(["y", "y", "a"]))
+    assert first.merge(second).unseen_values == (("y", 3.0), ("x", 2.0))
+    assert first.merge(second) == bin_categorical(spec, pd.Series(["x", "x", "y", "y", "y", "a"]))
+    unknown_others = CategoricalBins(("a",), None)  # new values cannot be told apart: no names
+    assert bin_categorical(unknown_others, pd.Series(["q", "r"])).unseen_values == ()

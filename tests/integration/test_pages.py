@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -97,8 +98,18 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def daemon(folder: Path) -> Iterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "driftmon", "run", "-c", str(folder / "driftmon.yaml"),
-               "--web.listen-address", f"127.0.0.1:{port}", "--grafana.url", "http://127.0.0.1:3000"]
+    command = [
+        sys.executable,
+        "-m",
+        "driftmon",
+        "run",
+        "-c",
+        str(folder / "driftmon.yaml"),
+        "--web.listen-address",
+        f"127.0.0.1:{port}",
+        "--grafana.url",
+        "http://127.0.0.1:3000",
+    ]
     with running(command, log_path=folder / "daemon.log", name="driftmon", ready_url=f"{url}/-/ready") as process:
 
         def evaluated() -> bool:
@@ -115,8 +126,18 @@ def example_daemon(folder: Path) -> Iterator[str]:
     """The daemon on the shipped example config (the README's screenshots)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "driftmon", "run", "-c", str(ROOT / "config" / "driftmon.example.yaml"),
-               "--web.listen-address", f"127.0.0.1:{port}", "--grafana.url", "http://127.0.0.1:3000"]
+    command = [
+        sys.executable,
+        "-m",
+        "driftmon",
+        "run",
+        "-c",
+        str(ROOT / "config" / "driftmon.example.yaml"),
+        "--web.listen-address",
+        f"127.0.0.1:{port}",
+        "--grafana.url",
+        "http://127.0.0.1:3000",
+    ]
     with running(command, log_path=folder / "example.log", name="driftmon", ready_url=f"{url}/-/ready") as process:
 
         def evaluated() -> bool:
@@ -175,6 +196,9 @@ def test_every_page_type_loads_without_errors_or_outside_requests(
         header = target.read_bytes()[:24]
         assert header[:8] == b"\x89PNG\r\n\x1a\n"
         assert (int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")) == (1280, 800)
+    with urllib.request.urlopen(f"{daemon}/monitors/shop", timeout=10) as reply:
+        assert reply.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert "default-src 'none'" in reply.headers["Content-Security-Policy"]
     index = browser.visit(f"{daemon}/")
     assert index.evaluate("document.body.innerText.includes('broken') && document.body.innerText.includes('shop')")
     assert index.evaluate("document.querySelector('.status-error') !== null")
@@ -197,9 +221,13 @@ def test_feature_chart_has_one_bar_pair_per_bin_and_marks_special_bins(daemon: s
         assert ("marked" in classes) == (item["role"] in ("underflow", "overflow", "missing", "unseen", "other"))
     assert visit.evaluate("document.querySelectorAll('table.bins tbody tr').length") == len(bins)
     # The tallest live bar is the bin with the largest live share.
-    heights = visit.evaluate("Array.from(document.querySelectorAll('svg.chart rect.live')).map(r => +r.getAttribute('height'))")
+    heights = visit.evaluate(
+        "Array.from(document.querySelectorAll('svg.chart rect.live')).map(r => +r.getAttribute('height'))"
+    )
     assert int(np.argmax(heights)) == int(np.argmax([b["live_share"] for b in bins]))
-    grafana = visit.evaluate("Array.from(document.links).map(a => a.href).filter(h => h.includes('/d/driftmon-overview/'))")
+    grafana = visit.evaluate(
+        "Array.from(document.links).map(a => a.href).filter(h => h.includes('/d/driftmon-overview/'))"
+    )
     assert grafana == ["http://127.0.0.1:3000/d/driftmon-overview/driftmon-data-drift?var-monitor=shop&var-feature=x"]
 
 
@@ -215,7 +243,12 @@ def test_markup_in_live_data_shows_as_text_and_runs_nothing(daemon: str, browser
     for visit in visits:
         assert_clean(visit)
         assert visit.evaluate("document.querySelectorAll('script, img, iframe, object, embed').length") == 0
-        assert visit.evaluate("Array.from(document.querySelectorAll('*')).filter(e => Array.from(e.attributes).some(a => a.name.startsWith('on'))).length") == 0
+        assert (
+            visit.evaluate(
+                "Array.from(document.querySelectorAll('*')).filter(e => Array.from(e.attributes).some(a => a.name.startsWith('on'))).length"
+            )
+            == 0
+        )
     text = [visit.evaluate("document.body.innerText") for visit in visits]
     assert "shop" in text[0] and "missing/" in text[0]  # the broken monitor's error is shown
     assert EVIL_FEATURE in text[1]
@@ -229,32 +262,52 @@ def test_report_is_self_contained_and_holds_every_feature(browser: Browser, tmp_
     """`driftmon report` on the example config exits like check (1: a feature at critical) and writes one file that opens with no outside request or error and has a section for every feature of every monitor."""
     output = tmp_path / "report.html"
     config = ROOT / "config" / "driftmon.example.yaml"
-    done = subprocess.run([sys.executable, "-m", "driftmon", "report", "-c", str(config), "-o", str(output)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "driftmon", "report", "-c", str(config), "-o", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1, done.stderr
-    checked = subprocess.run([sys.executable, "-m", "driftmon", "check", "-c", str(config), "--format", "json"],
-                             capture_output=True, text=True, timeout=120)
-    expected = [(m["monitor"], f["feature"], len(f["bins"])) for m in json.loads(checked.stdout)["monitors"] for f in m["features"]]
+    checked = subprocess.run(
+        [sys.executable, "-m", "driftmon", "check", "-c", str(config), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    expected = [
+        (m["monitor"], f["feature"], len(f["bins"]))
+        for m in json.loads(checked.stdout)["monitors"]
+        for f in m["features"]
+    ]
     assert len(expected) == 8
     visit = browser.visit(output.as_uri())
     assert_clean(visit)
     assert visit.requests == [output.as_uri()]
     for monitor, feature, bins in expected:
         anchor = "-".join(quote(part, safe="").replace("%", "_") for part in ("feature", monitor, feature))
-        found = visit.evaluate(f"(() => {{ const s = document.getElementById({json.dumps(anchor)}); "
-                               "return s && [s.querySelector('h3').textContent, s.querySelectorAll('svg g.bin').length]; })()")
+        found = visit.evaluate(
+            f"(() => {{ const s = document.getElementById({json.dumps(anchor)}); "
+            "return s && [s.querySelector('h3').textContent, s.querySelectorAll('svg g.bin').length]; })()"
+        )
         assert found is not None, (monitor, feature)
         assert found[0] == f"Feature {feature} of {monitor}"
         assert found[1] == bins
     links = visit.evaluate("Array.from(document.querySelectorAll('a[href^=\"#\"]')).map(a => a.getAttribute('href'))")
-    assert links and all(visit.evaluate(f"document.getElementById({json.dumps(link[1:])}) !== null") for link in set(links))
+    assert links and all(
+        visit.evaluate(f"document.getElementById({json.dumps(link[1:])}) !== null") for link in set(links)
+    )
 
 
 def test_report_escapes_markup_from_live_data(folder: Path, browser: Browser, tmp_path: Path) -> None:
     """The report of a config whose live data and error texts hold markup shows it as text and injects no element; exit 3 as check (one monitor failed)."""
     output = tmp_path / "evil.html"
-    done = subprocess.run([sys.executable, "-m", "driftmon", "report", "-c", str(folder / "driftmon.yaml"), "-o", str(output)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "driftmon", "report", "-c", str(folder / "driftmon.yaml"), "-o", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 3, done.stderr
     visit = browser.visit(output.as_uri())
     assert_clean(visit)
