@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DRIFTMON_SCREENSHOT_DIR="$PWD/docs/img" exec .venv/bin/python -m pytest -q \
-  tests/integration/test_pages.py -k every_page_type
+  tests/integration/test_pages_browser.py -k every_page_type

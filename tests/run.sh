@@ -13,7 +13,7 @@ command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
 [ -x /usr/bin/prometheus-alertmanager ] || packages+=(prometheus-alertmanager)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || packages+=(postgresql)
 command -v java >/dev/null 2>&1 || packages+=(default-jre-headless)
-# Headless Chromium for the status-page and report tests (tests/integration/test_pages.py).
+# Headless Chromium for the status-page and report tests (tests/integration/test_pages_browser.py).
 command -v chromium >/dev/null 2>&1 || packages+=(chromium)
 if [ ${#packages[@]} -gt 0 ]; then
   sudo_if_needed apt-get update -q

@@ -1,7 +1,7 @@
 """The page renderer (driftmon/pages.py) on real evaluation results, without a server or browser.
 
 Browser-level checks (console errors, requests, XSS in Chromium, screenshots) are in
-tests/integration/test_pages.py.
+tests/integration/test_pages_browser.py.
 """
 
 from __future__ import annotations
