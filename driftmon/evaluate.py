@@ -110,6 +110,7 @@ class MonitorResult:
     drifted_features: Mapping[str, int] = field(default_factory=dict)  # warning/critical -> features at it
     drifted_share: float | None = None  # drifted / judged features; None when none was judged
     dataset_drift: bool | None = None  # drifted_share >= dataset_drift.share; None when not configured
+    export_bins: bool = False  # the monitor's export.bins: driftmon_bin_share series
 
     @property
     def ok(self) -> bool:
@@ -199,6 +200,7 @@ def evaluate(
         drifted_features=drifted,
         drifted_share=share,
         dataset_drift=dataset_drift,
+        export_bins=monitor.export_bins,
     )
 
 

@@ -53,6 +53,7 @@ EXPORTED_METRICS = frozenset(
         "driftmon_drift_alert",
         "driftmon_samples",
         "driftmon_unseen_fraction",
+        "driftmon_bin_share",
         "driftmon_monitor_up",
         "driftmon_evaluations_total",
         "driftmon_evaluation_failures_total",
