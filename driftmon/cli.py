@@ -59,22 +59,15 @@ def _parser() -> argparse.ArgumentParser:
         )
 
     def with_pages(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument(
-            "--web.external-url",
-            dest="external_url",
-            default=os.environ.get("DRIFTMON_EXTERNAL_URL"),
-            metavar="URL",
-            help="the URL users reach driftmon at (its path prefixes the pages' links), e.g. behind a "
-            "reverse proxy; default: $DRIFTMON_EXTERNAL_URL",
-        )
-        sub.add_argument(
-            "--grafana.url",
-            dest="grafana_url",
-            default=os.environ.get("DRIFTMON_GRAFANA_URL"),
-            metavar="URL",
-            help="Grafana's base URL, for links to the driftmon dashboard from the pages; "
-            "default: $DRIFTMON_GRAFANA_URL",
-        )
+        for flag, dest, variable, what in (
+            ("--web.external-url", "external_url", "DRIFTMON_EXTERNAL_URL",
+             "the URL users reach driftmon at (its path prefixes the pages' links, e.g. behind a reverse proxy)"),
+            ("--grafana.url", "grafana_url", "DRIFTMON_GRAFANA_URL",
+             "Grafana's base URL, for links to the driftmon dashboard from the pages"),
+        ):
+            sub.add_argument(
+                flag, dest=dest, default=os.environ.get(variable), metavar="URL", help=f"{what}; default: ${variable}"
+            )
 
     def with_shard(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(

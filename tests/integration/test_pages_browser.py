@@ -13,6 +13,7 @@ test's temporary folder.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -94,57 +95,37 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def daemon(folder: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def serving(config: Path, log_path: Path, monitors: set[str]) -> Iterator[str]:
+    """`driftmon run` on ``config`` (a free 127.0.0.1 port, a Grafana URL for the links),
+    yielding its base URL once every one of ``monitors`` has been evaluated."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable,
-        "-m",
-        "driftmon",
-        "run",
-        "-c",
-        str(folder / "driftmon.yaml"),
-        "--web.listen-address",
-        f"127.0.0.1:{port}",
-        "--grafana.url",
-        "http://127.0.0.1:3000",
-    ]
-    with running(command, log_path=folder / "daemon.log", name="driftmon", ready_url=f"{url}/-/ready") as process:
+    command = [sys.executable, "-m", "driftmon", "run", "-c", str(config)]
+    command += ["--web.listen-address", f"127.0.0.1:{port}", "--grafana.url", "http://127.0.0.1:3000"]
+    with running(command, log_path=log_path, name="driftmon", ready_url=f"{url}/-/ready") as process:
 
         def evaluated() -> bool:
             assert process.returncode is None, process.describe()
             status = json.loads(http_request(f"{url}/api/v1/status").body)
-            return {m["monitor"] for m in status["monitors"]} == {"shop", "broken"}
+            return {m["monitor"] for m in status["monitors"]} == monitors
 
-        wait_until(evaluated, 30.0, message="both monitors evaluated")
+        wait_until(evaluated, 60.0, message=f"monitors {sorted(monitors)} evaluated")
+        yield url
+
+
+@pytest.fixture(scope="module")
+def daemon(folder: Path) -> Iterator[str]:
+    """The daemon on the test's data: markup in live values, a feature name and an error."""
+    with serving(folder / "driftmon.yaml", folder / "daemon.log", {"shop", "broken"}) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def example_daemon(folder: Path) -> Iterator[str]:
     """The daemon on the shipped example config (the README's screenshots)."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable,
-        "-m",
-        "driftmon",
-        "run",
-        "-c",
-        str(ROOT / "config" / "driftmon.example.yaml"),
-        "--web.listen-address",
-        f"127.0.0.1:{port}",
-        "--grafana.url",
-        "http://127.0.0.1:3000",
-    ]
-    with running(command, log_path=folder / "example.log", name="driftmon", ready_url=f"{url}/-/ready") as process:
-
-        def evaluated() -> bool:
-            assert process.returncode is None, process.describe()
-            return len(json.loads(http_request(f"{url}/api/v1/status").body)["monitors"]) == 2
-
-        wait_until(evaluated, 60.0, message="the example's monitors evaluated")
+    config = ROOT / "config" / "driftmon.example.yaml"
+    with serving(config, folder / "example.log", {"credit-model", "fraud-model"}) as url:
         yield url
 
 
