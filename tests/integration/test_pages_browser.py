@@ -295,3 +295,23 @@ def test_report_escapes_markup_from_live_data(folder: Path, browser: Browser, tm
     assert visit.evaluate("document.querySelectorAll('script, img, iframe').length") == 0
     text = visit.evaluate("document.body.innerText")
     assert SCRIPT in text and EVIL_FEATURE in text
+
+
+def test_dark_mode_and_structure_for_keyboards_and_screen_readers(daemon: str, browser: Browser) -> None:
+    """With prefers-color-scheme: dark the page turns dark with light text; the chart is an image with a title and a table follows it; the first Tab stop is the skip link to the content."""
+    visit = browser.visit(feature_url(daemon, "shop", "color"))
+    light = visit.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert visit.tab is not None
+    visit.tab.call("Emulation.setEmulatedMedia", features=[{"name": "prefers-color-scheme", "value": "dark"}])
+    dark = visit.evaluate("getComputedStyle(document.body).backgroundColor")
+    text = visit.evaluate("getComputedStyle(document.body).color")
+    assert light == "rgb(255, 255, 255)" and dark == "rgb(13, 17, 23)" and text == "rgb(230, 237, 243)"
+    chart = visit.evaluate(
+        "(() => { const s = document.querySelector('svg.chart'); const t = document.getElementById(s.getAttribute('aria-labelledby'));"
+        " return [s.getAttribute('role'), t && t.textContent, s.parentElement.querySelectorAll('table caption').length]; })()"
+    )
+    assert chart[0] == "img" and chart[1].startswith("Reference and live share of rows per bin") and chart[2] >= 1
+    assert visit.evaluate("document.querySelectorAll('th[scope=col]').length") > 10
+    visit.tab.call("Input.dispatchKeyEvent", type="keyDown", key="Tab", code="Tab", windowsVirtualKeyCode=9)
+    visit.tab.call("Input.dispatchKeyEvent", type="keyUp", key="Tab", code="Tab", windowsVirtualKeyCode=9)
+    assert visit.evaluate("document.activeElement.getAttribute('href')") == "#main"
