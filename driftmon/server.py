@@ -1,5 +1,6 @@
 """The HTTP endpoints: ``/metrics``, ``/-/healthy``, ``/-/ready``, ``/api/v1/status``,
-``/-/reload`` and a small index page, served by a threaded wsgiref server.
+``/-/reload`` and the status pages (``/``, ``/monitors/...``, rendered by
+:mod:`driftmon.pages`), served by a threaded wsgiref server.
 
 Endpoints answer from the daemon's current snapshot and never compute: ``/metrics``
 serves bytes rendered once per snapshot (see :class:`driftmon.exporter.Exposition`),
@@ -8,7 +9,6 @@ serves bytes rendered once per snapshot (see :class:`driftmon.exporter.Expositio
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import socket
@@ -20,7 +20,6 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from driftmon import __version__
 from driftmon.errors import ConfigError, DriftmonError
 from driftmon.evaluate import document
 from driftmon.exporter import Exposition, Snapshot
@@ -97,7 +96,7 @@ class App:
         self._status = _StatusCache()
         self._status_lock = threading.Lock()
         self._routes: dict[str, tuple[tuple[str, ...], Callable[[dict[str, Any]], Reply]]] = {
-            "/": (("GET", "HEAD"), self._index),
+            "/": (("GET", "HEAD"), self._pages),
             "/metrics": (("GET", "HEAD"), self._metrics),
             "/-/healthy": (("GET", "HEAD"), self._healthy),
             "/-/ready": (("GET", "HEAD"), self._ready),
@@ -109,8 +108,8 @@ class App:
         path = environ.get("PATH_INFO") or "/"
         method = environ.get("REQUEST_METHOD", "GET")
         route = self._routes.get(path)
-        if path == "/" or (route is None and path.startswith("/monitors/")):
-            route = (("GET", "HEAD"), self._pages)  # the status pages (driftmon.pages)
+        if route is None and path.startswith("/monitors/"):
+            route = (("GET", "HEAD"), self._pages)  # the status pages below / (driftmon.pages)
         if route is None:
             status, headers, body = _text("404 Not Found", f"{path} not found; see / for the endpoints\n")
         elif method == "OPTIONS":
@@ -169,26 +168,6 @@ class App:
         settings = self.page_settings if self.page_settings is not None else PageSettings()
         status, content_type, body = render(environ.get("PATH_INFO") or "/", self.backend.snapshot(), settings)
         return status, [("Content-Type", content_type), *_PAGE_HEADERS], body
-
-    def _index(self, environ: dict[str, Any]) -> Reply:
-        links = [
-            ("/metrics", "Prometheus metrics"),
-            ("/api/v1/status", "latest results as JSON (as driftmon check --format json)"),
-            ("/-/healthy", "health"),
-            ("/-/ready", "readiness"),
-        ]
-        items = "".join(f'<li><a href="{href}">{href}</a> — {html.escape(what)}</li>' for href, what in links)
-        reload_note = (
-            "POST /-/reload reloads the config."
-            if self.lifecycle
-            else "Config reload: SIGHUP (POST /-/reload needs --web.enable-lifecycle)."
-        )
-        page = (
-            '<!DOCTYPE html><html><head><meta charset="utf-8"><title>driftmon</title></head>'
-            f"<body><h1>driftmon {html.escape(__version__)}</h1><ul>{items}</ul>"
-            f"<p>{html.escape(reload_note)}</p></body></html>\n"
-        )
-        return "200 OK", [("Content-Type", "text/html; charset=utf-8")], page.encode()
 
 
 # Defence in depth beside autoescaping: no script, frame or outside resource on the pages.
