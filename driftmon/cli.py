@@ -72,6 +72,17 @@ def _parser() -> argparse.ArgumentParser:
             help="config file (default: $DRIFTMON_CONFIG)",
         )
 
+    def with_pages(sub: argparse.ArgumentParser) -> None:
+        for flag, dest, variable, what in (
+            ("--web.external-url", "external_url", "DRIFTMON_EXTERNAL_URL",
+             "the URL users reach driftmon at (its path prefixes the pages' links, e.g. behind a reverse proxy)"),
+            ("--grafana.url", "grafana_url", "DRIFTMON_GRAFANA_URL",
+             "Grafana's base URL, for links to the driftmon dashboard from the pages"),
+        ):
+            sub.add_argument(
+                flag, dest=dest, default=os.environ.get(variable), metavar="URL", help=f"{what}; default: ${variable}"
+            )
+
     def with_shard(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
             "--shard",
@@ -143,6 +154,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--log.level", dest="log_level", default="info", choices=["debug", "info", "warn", "error"])
     run.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
+    with_pages(run)
     with_shard(run)
     run.set_defaults(handler=_run)
 
@@ -162,6 +174,14 @@ def _parser() -> argparse.ArgumentParser:
     profile.add_argument("--monitor", required=True, metavar="NAME")
     profile.add_argument("-o", "--output", required=True, metavar="OUT.json")
     profile.set_defaults(handler=_profile)
+
+    report = commands.add_parser("report", help="evaluate once and write the status pages as one HTML file")
+    with_config(report)
+    report.add_argument("--monitor", action="append", default=[], metavar="NAME", help="only this monitor (repeatable)")
+    report.add_argument("-o", "--output", required=True, metavar="REPORT.html")
+    with_pages(report)
+    with_shard(report)
+    report.set_defaults(handler=_report)
 
     schema = commands.add_parser("schema", help="print the config's JSON Schema")
     schema.add_argument("--markdown", action="store_true", help="the README's reference table instead")
@@ -210,6 +230,7 @@ def _run(args: argparse.Namespace) -> int:
         log_format=args.log_format,
         workers=args.workers,
         memory_limit=_memory_limit(args.memory_limit),
+        page_settings=_page_settings(args),
     )
 
 
@@ -228,9 +249,15 @@ def _memory_limit(text: str) -> int:
         raise ConfigError(f"--evaluation.memory-limit: {error}") from None
 
 
-def _check(args: argparse.Namespace) -> int:
+def _page_settings(args: argparse.Namespace) -> Any:
+    from driftmon.pages import PageSettings
+
+    return PageSettings(external_url=args.external_url, grafana_url=args.grafana_url)
+
+
+def _evaluate_once(args: argparse.Namespace) -> list[Any]:
     from driftmon import redact
-    from driftmon.evaluate import CRITICAL, ERROR, document, evaluate
+    from driftmon.evaluate import evaluate
 
     cfg = _load(args)
     from driftmon import shard
@@ -238,17 +265,46 @@ def _check(args: argparse.Namespace) -> int:
     chosen = shard.resolve(args.shard)
     # Monitors named with --monitor run whatever the shard; otherwise only this shard's.
     monitors = [cfg.monitor(name) for name in args.monitor] if args.monitor else shard.select(cfg.monitors, chosen)
-    results = [redact.scrub(evaluate(monitor)) for monitor in monitors]
-    if args.format == "json":
-        json.dump(document(results), sys.stdout, indent=None, allow_nan=False)
-        sys.stdout.write("\n")
-    else:
-        _table(results, sys.stdout)
+    return [redact.scrub(evaluate(monitor)) for monitor in monitors]
+
+
+def _exit_status(results: Sequence[Any]) -> int:
+    from driftmon.evaluate import CRITICAL, ERROR
+
     if any(r.status == ERROR for r in results):
         return EXIT_FAILED
     if any(r.status == CRITICAL for r in results):
         return EXIT_CRITICAL
     return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Like check (same evaluation, same exit codes), but writes the pages as one HTML file."""
+    from driftmon.pages import report, snapshot_of
+
+    results = _evaluate_once(args)
+    text = report(snapshot_of(results), _page_settings(args))
+    output = Path(args.output)
+    temporary = output.with_name(output.name + ".tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(output)
+    except OSError as error:
+        raise DriftmonError(f"cannot write {output}: {error.strerror}") from None
+    print(f"{output}: report of {len(results)} monitors")
+    return _exit_status(results)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from driftmon.evaluate import document
+
+    results = _evaluate_once(args)
+    if args.format == "json":
+        json.dump(document(results), sys.stdout, indent=None, allow_nan=False)
+        sys.stdout.write("\n")
+    else:
+        _table(results, sys.stdout)
+    return _exit_status(results)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -324,8 +380,29 @@ def _table(results: Sequence[Any], out: TextIO) -> None:
         for feature in result.features:
             if feature.reason:
                 out.write(f"  {feature.feature}: not judged: {feature.reason}\n")
+        _movers(result, out)
         out.write("\n")
     out.write("(!: at warning, !!: at critical)\n")
+
+
+def _movers(result: Any, out: TextIO) -> None:
+    """One line per drifted feature naming the bins that moved most (driftmon.explain)."""
+    from driftmon.explain import describe_movers
+
+    drifted = [f for f in result.features if f.worst in ("warning", "critical") and f.bins]
+    if not drifted:
+        return
+    out.write("  what moved (reference → live share):\n")
+    width = max(len(f.feature) for f in drifted)
+    for feature in drifted:
+        movers = describe_movers(feature.bins, lead_measure(feature), result.log_base)
+        out.write(f"    {feature.feature.ljust(width)}  {movers}\n")
+
+
+def lead_measure(feature: Any) -> str | None:
+    """The measure to quote a feature's bin terms in: its first measure at its worst severity."""
+    worst = feature.worst
+    return next((m for m, level in feature.severity.items() if level == worst), next(iter(feature.scores), None))
 
 
 def _count(value: float) -> str:

@@ -185,6 +185,16 @@ class DatasetDrift(_Model):
     )
 
 
+class Export(_Model):
+    """Optional series beyond SPEC §7's, off by default (they cost a series per bin)."""
+
+    bins: bool = Field(
+        default=False,
+        description="export each bin's reference and live share as driftmon_bin_share{feature, bin, side}: "
+        "2 series per bin of every feature",
+    )
+
+
 class Settings(_Model):
     """Settings a monitor inherits from ``defaults`` and may override."""
 
@@ -220,6 +230,7 @@ class Settings(_Model):
     dataset_drift: DatasetDrift | None = Field(
         default=None, description="report dataset drift when this share of features drifted (null: off)"
     )
+    export: Export = Field(default_factory=Export, description="optional extra series")
     timeout: Duration | None = Field(
         default=None,
         description="an evaluation running longer fails (default: 80% of the schedule, at most 5m); 1s to 365d",
@@ -357,6 +368,7 @@ class MonitorConfig:
     correction: str = "holm"
     null: NullSettings = field(default_factory=NullSettings)  # auto thresholds and noise floor
     dataset_drift: DatasetDriftRule | None = None
+    export_bins: bool = False  # driftmon_bin_share series
 
     def __hash__(self) -> int:
         return hash(self.name)
@@ -523,6 +535,7 @@ def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path) -> MonitorCon
             if settings.dataset_drift is not None
             else None
         ),
+        export_bins=settings.export.bins,
     )
 
 

@@ -507,6 +507,7 @@ def serve(
     memory_limit: int = DEFAULT_MEMORY_LIMIT,
     web_config: Path | None = None,
     limits: Limits | None = None,
+    page_settings: Any = None,
 ) -> int:
     """Run the daemon until SIGTERM or SIGINT; SIGHUP reloads. Returns the exit status (0).
 
@@ -545,7 +546,7 @@ def serve(
         log_level=log_level,
         log_format=log_format,
     )
-    app = web.App(daemon, lifecycle=lifecycle, web_config=web_config_file)
+    app = web.App(daemon, lifecycle=lifecycle, web_config=web_config_file, page_settings=page_settings)
     http = web.start(listen, app, limits or web.Limits(), web_config_file)
     event(
         log,

@@ -15,7 +15,8 @@ import numpy as np
 from driftmon.config import MonitorConfig
 from driftmon.divergence import divergences
 from driftmon.errors import DriftmonError
-from driftmon.histogram import Histogram, align
+from driftmon.explain import BinExplanation, bin_terms
+from driftmon.histogram import MISSING, OTHER, UNSEEN, Aligned, Histogram, NumericBins, align
 from driftmon.significance import NullSummary, decide, gate, null_summaries
 from driftmon.sources import Source, open_source
 
@@ -46,6 +47,7 @@ class FeatureResult:
     significant: bool = True  # adjusted p-value <= significance, or the gate is off
     noise_floor: Mapping[str, float] = field(default_factory=dict)  # mean score under no drift
     reason: str | None = None  # why the feature is not judged (insufficient_data), in words
+    bins: tuple[BinExplanation, ...] = ()  # per-bin shares and terms (driftmon.explain), in bin order
 
     @property
     def worst(self) -> str:
@@ -73,7 +75,23 @@ class FeatureResult:
                 }
                 for m, (warning, critical) in self.thresholds.items()
             },
+            "bins": [_bin_json(b) for b in self.bins],
         }
+
+
+def _bin_json(item: BinExplanation) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "bin": item.label,
+        "role": item.role,
+        "reference_count": _json_number(item.reference_count),
+        "live_count": _json_number(item.live_count),
+        "reference_share": item.reference_share,
+        "live_share": item.live_share,
+        "terms": {name: _json_number(value) for name, value in item.terms.items()},
+    }
+    if item.role == "unseen":
+        entry["values"] = [{"value": value, "count": _json_number(count)} for value, count in item.values]
+    return entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +110,7 @@ class MonitorResult:
     drifted_features: Mapping[str, int] = field(default_factory=dict)  # warning/critical -> features at it
     drifted_share: float | None = None  # drifted / judged features; None when none was judged
     dataset_drift: bool | None = None  # drifted_share >= dataset_drift.share; None when not configured
+    export_bins: bool = False  # the monitor's export.bins: driftmon_bin_share series
 
     @property
     def ok(self) -> bool:
@@ -192,6 +211,7 @@ def evaluate(
         drifted_features=drifted,
         drifted_share=share,
         dataset_drift=dataset_drift,
+        export_bins=monitor.export_bins,
     )
 
 
@@ -225,6 +245,9 @@ def score(
         reference_counts[row, : item.reference.size] = item.reference
         live_counts[row, : item.live.size] = item.live
     scores = divergences(
+        live_counts, reference_counts, monitor.measures, monitor.smoothing, monitor.log_base
+    )
+    shares_live, shares_reference, terms = bin_terms(
         live_counts, reference_counts, monitor.measures, monitor.smoothing, monitor.log_base
     )
     # Significance: one test per feature with a usable reference and enough live rows, corrected across them.
@@ -271,9 +294,59 @@ def score(
                 significant=bool(significant[row]),
                 noise_floor=dict(summary.mean) if summary is not None and values else {},
                 reason=reasons[row],
+                bins=_explain(
+                    item,
+                    reference[feature.name],
+                    live_hist,
+                    shares_live[row],
+                    shares_reference[row],
+                    {name: array[row] for name, array in terms.items()} if values else {},
+                ),
             )
         )
     return tuple(results)
+
+
+def _roles(item: Aligned, reference: Histogram) -> list[str]:
+    """What each aligned bin is (see BinExplanation.role), from the spec, never from a label's text."""
+    if isinstance(reference.spec, NumericBins):
+        size = reference.spec.size
+        if size == 1:
+            return ["interval", "missing"]
+        inner = ["point" if label.startswith("{") else "interval" for label in item.labels[1 : size - 1]]
+        return ["underflow", *inner, "overflow", "missing"]
+    k = len(reference.spec.categories)
+    fixed = {k: "other", k + 1: "unseen"}
+    roles = [fixed.get(i, "category") for i in range(len(item.labels) - 1)]
+    for i, label in enumerate(item.labels[k + 2 : -1], start=k + 2):  # live-only labels of a different spec
+        roles[i] = {OTHER: "other", UNSEEN: "unseen"}.get(label, "category")
+    return [*roles, "missing"]
+
+
+def _explain(
+    item: Aligned,
+    reference: Histogram,
+    live: Histogram,
+    live_shares: np.ndarray,
+    reference_shares: np.ndarray,
+    terms: Mapping[str, np.ndarray],
+) -> tuple[BinExplanation, ...]:
+    """The aligned bins of one feature with their shares and terms (the row's first bins)."""
+    roles = _roles(item, reference)
+    assert item.labels[-1] == MISSING
+    return tuple(
+        BinExplanation(
+            label=label,
+            role=role,
+            reference_count=float(item.reference[i]),
+            live_count=float(item.live[i]),
+            reference_share=float(reference_shares[i]),
+            live_share=float(live_shares[i]),
+            terms={name: float(values[i]) for name, values in terms.items()},
+            values=live.unseen_values[:5] if role == "unseen" else (),
+        )
+        for i, (label, role) in enumerate(zip(item.labels, roles, strict=True))
+    )
 
 
 _SEVERITY_NAMES = (OK, WARNING, CRITICAL)  # by the codes of significance.decide

@@ -248,6 +248,15 @@ def _unseen(state: MonitorState) -> Samples:
             yield {"feature": feature.feature}, feature.unseen_fraction
 
 
+def _bin_shares(state: MonitorState) -> Samples:
+    """Each bin's share per side, only for monitors with ``export: {bins: true}``."""
+    if state.scored is not None and state.scored.export_bins:
+        for feature in state.features:
+            for item in feature.bins:
+                yield {"feature": feature.feature, "bin": item.label, "side": "reference"}, item.reference_share
+                yield {"feature": feature.feature, "bin": item.label, "side": "live"}, item.live_share
+
+
 def _up(state: MonitorState) -> Samples:
     if state.latest is not None:
         yield {}, float(state.latest.ok)
@@ -343,6 +352,15 @@ MONITOR_METRICS: tuple[MetricSpec, ...] = (
         "gauge",
         _static("Share (0-1) of live rows in bins empty in the reference (out of range, unseen categories)"),
         _unseen,
+    ),
+    MetricSpec(
+        "driftmon_bin_share",
+        "gauge",
+        _static(
+            "Share (0-1) of the side's rows in the bin after smoothing (side: reference, live); "
+            "only for monitors with export: {bins: true}"
+        ),
+        _bin_shares,
     ),
     MetricSpec(
         "driftmon_monitor_up",

@@ -41,6 +41,9 @@ MISSING = "__missing__"
 # Reference values behind __other__ are remembered up to this many; past it they are
 # "unknown" (others=None) and every live value outside the top K counts as __other__.
 OTHERS_LIMIT = 10_000
+# Live values behind __unseen__ kept by name (the most frequent), so an explanation can say
+# which new values arrived; bounded, and merged chunk by chunk (counts are then lower bounds).
+UNSEEN_KEPT = 16
 
 Kind = Literal["numeric", "categorical"]
 if TYPE_CHECKING:
@@ -163,6 +166,9 @@ class Histogram:
     spec: BinSpec
     counts: np.ndarray  # float64, len == spec.size, non-negative, finite
     missing: float = 0.0
+    # (value, count) of the most frequent live values counted as __unseen__, most frequent
+    # first, at most UNSEEN_KEPT; informative only (not part of equality, not in files).
+    unseen_values: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         counts = np.asarray(self.counts, dtype=np.float64)
@@ -189,7 +195,8 @@ class Histogram:
         """The histogram of both samples together (bins must be the same)."""
         if other.spec != self.spec:
             raise DataError("cannot merge histograms with different bins")
-        return Histogram(self.spec, self.counts + other.counts, self.missing + other.missing)
+        unseen = _top_unseen([*self.unseen_values, *other.unseen_values])
+        return Histogram(self.spec, self.counts + other.counts, self.missing + other.missing, unseen)
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -200,6 +207,14 @@ class Histogram:
         )
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _top_unseen(pairs: Iterable[tuple[str, float]]) -> tuple[tuple[str, float], ...]:
+    """(value, count) pairs summed by value, the UNSEEN_KEPT most frequent (ties by value)."""
+    totals: dict[str, float] = {}
+    for value, count in pairs:
+        totals[value] = totals.get(value, 0.0) + count
+    return tuple(sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:UNSEEN_KEPT])
 
 
 def empty(spec: BinSpec) -> Histogram:
@@ -474,6 +489,12 @@ def bin_categorical(spec: CategoricalBins, values: Column) -> Histogram:
             n_other = int(leftover.isin(spec.others).sum()) if spec.others else 0
             counts[k] = n_other
             counts[k + 1] = n_outside - n_other
+            if n_outside > n_other:
+                new = leftover[~leftover.isin(spec.others)] if spec.others else leftover
+                top = new.value_counts(sort=True).head(UNSEEN_KEPT)
+                return Histogram(
+                    spec, counts, float(n_missing), _top_unseen((str(v), float(c)) for v, c in top.items())
+                )
     return Histogram(spec, counts, float(n_missing))
 
 
@@ -551,6 +572,7 @@ def _bin_arrow_text(spec: CategoricalBins, values: pa.Array | pa.ChunkedArray) -
     counts = np.zeros(spec.size, dtype=np.float64)
     missing = 0.0
     position = {category: index for index, category in enumerate(spec.categories)}
+    unseen: list[tuple[str, float]] = []
     for dictionary, per_entry, nulls in _entry_counts(values):
         missing += nulls
         # The dictionary holds each distinct value once, so a Python lookup per entry is cheap.
@@ -561,7 +583,12 @@ def _bin_arrow_text(spec: CategoricalBins, values: pa.Array | pa.ChunkedArray) -
             count=len(dictionary),
         )
         counts += np.bincount(bin_of_entry, weights=per_entry, minlength=spec.size)[: spec.size]
-    return Histogram(spec, counts, missing)
+        if spec.others is not None:
+            new = np.flatnonzero((bin_of_entry == k + 1) & (per_entry > 0))
+            if new.size:
+                top = new[np.argsort(-per_entry[new], kind="stable")[:UNSEEN_KEPT]]
+                unseen.extend((str(dictionary[int(i)].as_py()), float(per_entry[i])) for i in top)
+    return Histogram(spec, counts, missing, _top_unseen(unseen))
 
 
 def as_strings(values: Column) -> pd.Series:

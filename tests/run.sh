@@ -7,12 +7,14 @@ cd "$(dirname "$0")/.."
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: real Prometheus/Alertmanager (promtool, end-to-end alerts), PostgreSQL
-# (SQL source against a real server), a JVM (Spark in local mode).
+# (SQL source against a real server), a JVM (Spark in local mode), Chromium (page tests).
 packages=()
 command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
 [ -x /usr/bin/prometheus-alertmanager ] || packages+=(prometheus-alertmanager)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || packages+=(postgresql)
 command -v java >/dev/null 2>&1 || packages+=(default-jre-headless)
+# Headless Chromium for the status-page and report tests (tests/integration/test_pages_browser.py).
+command -v chromium >/dev/null 2>&1 || packages+=(chromium)
 if [ ${#packages[@]} -gt 0 ]; then
   sudo_if_needed apt-get update -q
   DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -q --no-install-recommends "${packages[@]}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -215,3 +216,31 @@ def test_an_unexpected_error_exits_three_not_one(
     assert main(["validate", "-c", str(small_monitor(tmp_path))]) == 3
     err = capsys.readouterr().err
     assert err == "driftmon: error: internal error (RecursionError: maximum recursion depth exceeded); please report it\n"
+
+
+def test_check_table_names_the_top_movers_of_each_drifted_feature() -> None:
+    """The table gets one 'what moved' line per drifted feature: the bins that moved most with shares and their term, and the unseen bin with the new values by name; undrifted features get none."""
+    result = run("check", "-c", str(EXAMPLE))
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.split("what moved (reference → live share):\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert [line.split()[0] for line in lines] == ["income", "country", "utilisation"]
+    assert re.search(r"^    income +\[[\d.]+, [\d.]+\]: 10\.0% → 23\.6% \(\+0\.02 bits of js\); ", lines[0])
+    assert '__unseen__ 0% → 3.1%: "MX" 3.1%' in lines[1]
+
+
+def test_report_writes_one_html_file_with_check_exit_codes(tmp_path: Path) -> None:
+    """`driftmon report` exits like check: 0 without critical drift, 1 with it, 3 when an evaluation failed, 2 for a bad config; it writes the file in every case but the last."""
+    out = tmp_path / "r.html"
+    calm = run("report", "-c", str(small_monitor(tmp_path)), "-o", str(out))
+    assert calm.returncode == 0, calm.stderr
+    text = out.read_text()
+    assert text.startswith("<!DOCTYPE html>") and "Monitor small" in text and "Feature <span class=\"label\">x</span>" in text
+    assert run("report", "-c", str(EXAMPLE), "-o", str(out)).returncode == 1
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("monitors:\n  - name: b\n    reference: {type: file, path: nope.csv}\n    live: {type: file, path: nope.csv}\n    features: [x]\n")
+    assert run("report", "-c", str(broken), "-o", str(tmp_path / "b.html")).returncode == 3
+    assert "nope.csv" in (tmp_path / "b.html").read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("monitors: 3\n")
+    assert run("report", "-c", str(bad), "-o", str(tmp_path / "x.html")).returncode == 2
+    assert not (tmp_path / "x.html").exists()

@@ -53,6 +53,7 @@ EXPORTED_METRICS = frozenset(
         "driftmon_drift_alert",
         "driftmon_samples",
         "driftmon_unseen_fraction",
+        "driftmon_bin_share",
         "driftmon_monitor_up",
         "driftmon_evaluations_total",
         "driftmon_evaluation_failures_total",
@@ -937,3 +938,81 @@ def test_driftmon_cli_accepts_the_web_flags() -> None:
     for flag in (WEB_FLAG, "--web.max-connections", "--web.workers", "--web.read-timeout", "--web.idle-timeout",
                  "--web.max-header-bytes"):
         assert flag in result.stdout, flag
+
+
+# Alerts that link to the answer (issue 12)
+
+LINK_CASE = "the links in a drift alert escape the feature name (spaces, slashes, ampersands)"
+
+
+def linked_alert() -> tuple[dict[str, str], dict[str, str]]:
+    """Labels and annotations of the rule unit test whose feature name needs escaping
+    (promtool checks that the rules render exactly these)."""
+    for path in RULE_TESTS:
+        for case in load_yaml(path)["tests"]:
+            if case["name"] == LINK_CASE:
+                alert = case["alert_rule_test"][0]["exp_alerts"][0]
+                labels = {"alertname": case["alert_rule_test"][0]["alertname"], **alert["exp_labels"]}
+                return labels, alert["exp_annotations"]
+    raise AssertionError(f"no promtool case {LINK_CASE!r}")
+
+
+def test_drift_alerts_carry_links_to_the_feature_page_and_the_dashboard() -> None:
+    """Both drift alerts carry `driftmon_url` (the feature's page on the scraped instance) and `dashboard` (the shipped dashboard's uid, filtered by its monitor and feature variables)."""
+    alerts = alert_rules()
+    document = dashboard()
+    variables = {v["name"] for v in document["templating"]["list"]}
+    for name in ("DriftmonFeatureDriftCritical", "DriftmonFeatureDriftWarning"):
+        annotations = alerts[name]["annotations"]
+        assert annotations["driftmon_url"].startswith("http://{{ $labels.instance }}/monitors/")
+        assert "{{ $labels.feature | urlquery }}" in annotations["driftmon_url"]
+        assert f"/d/{document['uid']}/" in annotations["dashboard"]
+        for variable in ("monitor", "feature"):
+            assert variable in variables
+            assert f"var-{variable}={{{{ $labels.{variable} | urlquery }}}}" in annotations["dashboard"]
+
+
+def test_the_alert_link_opens_the_feature_page() -> None:
+    """The driftmon_url promtool renders for a feature named 'debt / income & more' is answered by the status pages with that feature's page (the path decoded as the HTTP server decodes it)."""
+    from urllib.parse import unquote, urlsplit
+
+    from driftmon.evaluate import FeatureResult, MonitorResult
+    from driftmon.pages import PageSettings, render, snapshot_of
+
+    labels, annotations = linked_alert()
+    feature = FeatureResult(labels["feature"], "numeric", 10, 10, 0.0, {"tvd": 0.5}, {"tvd": "critical"}, {}, True)
+    result = MonitorResult(labels["monitor"], "critical", None, (feature,), 0.0, 0.1, measures=("tvd",))
+    path = unquote(urlsplit(annotations["driftmon_url"]).path)  # wsgiref's PATH_INFO
+    status, _, body = render(path, snapshot_of([result]), PageSettings())
+    assert status == "200 OK"
+    assert "debt / income &amp; more" in body.decode()
+    assert render(path + "x", snapshot_of([result]), PageSettings())[0] == "404 Not Found"
+
+
+def test_alertmanager_message_shows_the_links(tmp_path: Path) -> None:
+    """`amtool template render` of the shipped template, on an alert with the annotations promtool rendered, writes the feature page and the dashboard links into the message."""
+    amtool = require_binary("amtool")
+    labels, annotations = linked_alert()
+    data = {
+        "receiver": "chat",
+        "status": "firing",
+        "alerts": [{"status": "firing", "labels": labels, "annotations": annotations,
+                    "startsAt": "2026-01-01T00:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+                    "generatorURL": "", "fingerprint": "0"}],
+        "groupLabels": {"alertname": labels["alertname"], "monitor": labels["monitor"]},
+        "commonLabels": labels,
+        "commonAnnotations": annotations,
+        "externalURL": "http://127.0.0.1:9093",
+    }
+    (tmp_path / "data.json").write_text(json.dumps(data))
+    config = load_yaml(DEPLOY / "alertmanager" / "alertmanager.yml")
+    assert config["templates"] == ["driftmon.tmpl"]
+    chat = next(r for r in config["receivers"] if r["name"] == "chat")
+    text = chat["slack_configs"][0]["text"] + "\n" + chat["slack_configs"][0]["title"]
+    result = run([amtool, "template", "render", f"--template.glob={DEPLOY / 'alertmanager' / '*.tmpl'}",
+                  f"--template.text={text}", f"--template.data={tmp_path / 'data.json'}"])
+    assert_ok(result)
+    assert f"What moved: {annotations['driftmon_url']}" in result.stdout
+    assert f"Dashboard: {annotations['dashboard']}" in result.stdout
+    assert "[FIRING:1] DriftmonFeatureDriftCritical · monitor m.1" in result.stdout
+    assert annotations["summary"] in result.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from scipy.spatial.distance import jensenshannon
 from scipy.stats import entropy
 
 from driftmon import config
+from driftmon.divergence import Smoothing
 from driftmon.evaluate import ReferenceCache, evaluate, profile_reference
 from driftmon.histogram import to_document
 
@@ -334,3 +336,49 @@ def test_timestamps_and_durations_need_a_kind(tmp_path: Path, write) -> None:
     t, d = numeric.features
     assert t.reference_count == 1000 and d.live_count == 500
 
+
+
+@pytest.mark.parametrize(("ref_name", "live_name"), [("ref.parquet", "live.parquet"), ("ref.csv", "live.csv")])
+def test_bins_explain_every_score_with_oracle_shares(tmp_path: Path, write, frames, ref_name: str, live_name: str) -> None:
+    """Each feature's bins list every aligned bin in order with the oracle's smoothed shares; the kl, kl_reverse, js, psi, tvd terms sum to the scores (hellinger's to its square); the unseen bin names its live values (Arrow and pandas paths)."""
+    reference, live = frames
+    live = live.copy()
+    live.loc[:9, "city"] = "zz"  # 10 rows of a second unseen value, besides the 500-odd "e"
+    monitor = setup(tmp_path, write, reference, live, ref_name=ref_name, live_name=live_name)
+    result = evaluate(monitor)
+    by_name = {f.feature: f for f in result.features}
+    ref_counts, live_counts = oracle_counts(reference["x"].to_numpy(), live["x"].to_numpy())
+    p, q = unseen(ref_counts, live_counts)
+    x = by_name["x"]
+    assert [b.role for b in x.bins] == ["underflow", *["interval"] * 10, "overflow", "missing"]
+    kept = [b for b in x.bins if b.reference_count or b.live_count]
+    np.testing.assert_allclose([b.live_share for b in kept], p, rtol=1e-12)
+    np.testing.assert_allclose([b.reference_share for b in kept], q, rtol=1e-12)
+    assert [b.live_count for b in x.bins] == live_counts.tolist()
+    for feature in result.features:
+        for measure in ("kl", "kl_reverse", "js", "psi", "tvd"):
+            assert sum(b.terms[measure] for b in feature.bins) == pytest.approx(feature.scores[measure], abs=1e-12)
+        assert sum(b.terms["hellinger"] for b in feature.bins) == pytest.approx(feature.scores["hellinger"] ** 2, abs=1e-12)
+    city = by_name["city"]
+    assert [b.label for b in city.bins] == ["a", "b", "c", "d", "__other__", "__unseen__", "__missing__"]
+    assert [b.role for b in city.bins] == ["category"] * 4 + ["other", "unseen", "missing"]
+    new = city.bins[5]
+    expected_e = float((live["city"] == "e").sum())
+    assert new.values == (("e", expected_e), ("zz", 10.0))
+    assert new.live_count == expected_e + 10
+    document = json.loads(json.dumps(result.to_json(), allow_nan=False))
+    city_json = next(f for f in document["features"] if f["feature"] == "city")
+    assert [b["bin"] for b in city_json["bins"]] == [b.label for b in city.bins]
+    assert city_json["bins"][5]["values"] == [{"value": "e", "count": int(expected_e)}, {"value": "zz", "count": 10}]
+    assert "values" not in city_json["bins"][0]
+
+
+def test_unsmoothed_one_sided_bin_terms_are_plus_inf_in_json(tmp_path: Path, write, frames) -> None:
+    """With smoothing none, an unseen category's kl and psi terms are +Inf, written as "+Inf" in JSON like the scores."""
+    reference, live = frames
+    monitor = dataclasses.replace(setup(tmp_path, write, reference, live, features="[city]"), smoothing=Smoothing("none"))
+    feature = evaluate(monitor).features[0]
+    assert feature.scores["kl"] == np.inf
+    entry = next(b for b in feature.to_json()["bins"] if b["bin"] == "__unseen__")
+    assert entry["terms"]["kl"] == "+Inf" and entry["terms"]["psi"] == "+Inf"
+    assert entry["terms"]["kl_reverse"] == 0

@@ -363,3 +363,47 @@ def test_escaped_label_values_equal_prometheus_client_rendering(accept: str | No
     body, _ = exposition.render(accept)
     assert body == encode(exposition.registry)
     assert b'team="a\\"b\\\\c\\nd"' in body
+
+
+def test_bin_shares_only_with_export_bins_two_series_per_bin(snapshot: Snapshot) -> None:
+    """driftmon_bin_share is absent by default; with export: {bins: true} a monitor has one series per bin and side with the bin's share, labelled monitor, feature, bin, side (and the monitor's labels); promtool accepts it."""
+    from driftmon.explain import BinExplanation
+
+    bins = (
+        BinExplanation("(-inf, 0)", "underflow", 0.0, 4.0, 0.0, 0.04, {}),
+        BinExplanation('a "quoted" \\ bin', "category", 60.0, 50.0, 0.6, 0.5, {}),
+        BinExplanation("__missing__", "missing", 40.0, 46.0, 0.4, 0.46, {}),
+    )
+    assert "driftmon_bin_share" not in scrape(snapshot)
+    with_bins = replace(feature("age", {"js": 0.01}), bins=bins)
+    plain = state("plain", (with_bins,))
+    done = replace(result("shown", (with_bins,)), export_bins=True)
+    shown = state("shown", (with_bins,), latest=done, scored=done)
+    exported = Snapshot(1, (plain, shown))
+    family = scrape(exported)["driftmon_bin_share"]
+    assert family.type == "gauge"
+    expected = {}
+    for item in bins:
+        for side, share in (("reference", item.reference_share), ("live", item.live_share)):
+            expected[key(monitor="shown", team="risk", feature="age", bin=item.label, side=side)] = share
+    assert values(family) == expected
+    body, _ = Exposition(lambda: exported).render(None)
+    promtool = require_binary("promtool")
+    check = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, timeout=60)
+    assert check.returncode == 0, check.stdout.decode() + check.stderr.decode()
+
+
+def test_export_bins_is_read_from_the_config_per_monitor(tmp_path: Any) -> None:
+    """`export: {bins: true}` in defaults or per monitor reaches the evaluation result; the default is off."""
+    from driftmon import config
+
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "defaults: {export: {bins: true}}\nmonitors:\n"
+        "  - {name: a, reference: {type: file, path: r.csv}, live: {type: file, path: l.csv}, features: [x]}\n"
+        "  - {name: b, export: {bins: false}, reference: {type: file, path: r.csv}, live: {type: file, path: l.csv}, features: [x]}\n"
+    )
+    monitors = config.load(path).monitors
+    assert [m.export_bins for m in monitors] == [True, False]
+    path.write_text("monitors:\n  - {name: a, reference: {type: file, path: r.csv}, live: {type: file, path: l.csv}, features: [x]}\n")
+    assert config.load(path).monitors[0].export_bins is False

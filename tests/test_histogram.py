@@ -508,3 +508,27 @@ def test_arrow_timestamps_beyond_float_precision_are_binned_as_the_nearest_float
 
     values = numeric_values(pa.array([datetime(2256, 1, 1)], type=pa.timestamp("us")), "t")
     assert values[0] == pytest.approx((datetime(2256, 1, 1) - datetime(1970, 1, 1)).total_seconds())
+
+
+def test_unseen_live_values_are_kept_by_name_bounded_and_merged() -> None:
+    """Binning keeps the most frequent live values that fell in __unseen__ (at most UNSEEN_KEPT, most frequent first, ties by value) on both the pandas and the Arrow path; merging adds them by value."""
+    import pyarrow as pa
+
+    from driftmon.histogram import UNSEEN_KEPT, CategoricalBins, bin_categorical
+
+    spec = CategoricalBins(("a", "b"), frozenset({"o"}))
+    values = ["a", "o", None] + [f"n{i:02d}" for i in range(40) for _ in range(i % 7 + 1)] + ["zz"] * 9
+    for column in (pd.Series(values, dtype=object), pa.array(values), pa.array(values).dictionary_encode()):
+        hist = bin_categorical(spec, column)
+        assert len(hist.unseen_values) == UNSEEN_KEPT
+        assert hist.unseen_values[0] == ("zz", 9.0)
+        counts = [count for _, count in hist.unseen_values]
+        assert counts == sorted(counts, reverse=True)
+        assert hist.unseen_values[1:6] == (("n06", 7.0), ("n13", 7.0), ("n20", 7.0), ("n27", 7.0), ("n34", 7.0))
+        assert hist.counts[3] == sum(i % 7 + 1 for i in range(40)) + 9
+    first = bin_categorical(spec, pd.Series(["x", "x", "y"]))
+    second = bin_categorical(spec, pd.Series(["y", "y", "a"]))
+    assert first.merge(second).unseen_values == (("y", 3.0), ("x", 2.0))
+    assert first.merge(second) == bin_categorical(spec, pd.Series(["x", "x", "y", "y", "y", "a"]))
+    unknown_others = CategoricalBins(("a",), None)  # new values cannot be told apart: no names
+    assert bin_categorical(unknown_others, pd.Series(["q", "r"])).unseen_values == ()

@@ -1,5 +1,6 @@
 """The HTTP endpoints: ``/metrics``, ``/-/healthy``, ``/-/ready``, ``/api/v1/status``,
-``/-/reload`` and a small index page, as one WSGI application with one table of routes.
+``/-/reload`` and the status pages (``/``, ``/monitors/...``, rendered by
+:mod:`driftmon.pages`), as one WSGI application with one table of routes.
 
 Every route goes through the same gate: the web config's basic auth (401 with
 ``WWW-Authenticate: Basic``) and its response headers apply to all of them, so a new
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import html
 import json
 import logging
 import threading
@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 
-from driftmon import __version__
 from driftmon.evaluate import document
 from driftmon.exporter import Exposition, Snapshot
 from driftmon.web.config import BasicAuth, WebConfig, WebConfigFile
@@ -58,15 +57,18 @@ class _StatusCache:
 class App:
     """The WSGI application routing every endpoint."""
 
-    def __init__(self, backend: Backend, *, lifecycle: bool, web_config: WebConfigFile | None = None) -> None:
+    def __init__(
+        self, backend: Backend, *, lifecycle: bool, web_config: WebConfigFile | None = None, page_settings: Any = None
+    ) -> None:
         self.backend = backend
         self.lifecycle = lifecycle
         self.web_config = web_config
+        self.page_settings = page_settings  # driftmon.pages.PageSettings; None: defaults
         self._auth = BasicAuth()
         self._status = _StatusCache()
         self._status_lock = threading.Lock()
         self._routes: dict[str, tuple[tuple[str, ...], Callable[[dict[str, Any]], Reply]]] = {
-            "/": (("GET", "HEAD"), self._index),
+            "/": (("GET", "HEAD"), self._pages),
             "/metrics": (("GET", "HEAD"), self._metrics),
             "/-/healthy": (("GET", "HEAD"), self._healthy),
             "/-/ready": (("GET", "HEAD"), self._ready),
@@ -93,6 +95,8 @@ class App:
 
     def _route(self, path: str, method: str, environ: dict[str, Any]) -> Reply:
         route = self._routes.get(path)
+        if route is None and path.startswith("/monitors/"):
+            route = (("GET", "HEAD"), self._pages)  # the status pages below / (driftmon.pages)
         if route is None:
             return _text("404 Not Found", f"{path} not found; see / for the endpoints\n")
         if method == "OPTIONS":
@@ -152,25 +156,25 @@ class App:
             return _text("200 OK", message + "\n")
         return _text("500 Internal Server Error", f"failed to reload config: {message}\n")
 
-    def _index(self, environ: dict[str, Any]) -> Reply:
-        links = [
-            ("/metrics", "Prometheus metrics"),
-            ("/api/v1/status", "latest results as JSON (as driftmon check --format json)"),
-            ("/-/healthy", "health"),
-            ("/-/ready", "readiness"),
-        ]
-        items = "".join(f'<li><a href="{href}">{href}</a> — {html.escape(what)}</li>' for href, what in links)
-        reload_note = (
-            "POST /-/reload reloads the config."
-            if self.lifecycle
-            else "Config reload: SIGHUP (POST /-/reload needs --web.enable-lifecycle)."
-        )
-        page = (
-            '<!DOCTYPE html><html><head><meta charset="utf-8"><title>driftmon</title></head>'
-            f"<body><h1>driftmon {html.escape(__version__)}</h1><ul>{items}</ul>"
-            f"<p>{html.escape(reload_note)}</p></body></html>\n"
-        )
-        return "200 OK", [("Content-Type", "text/html; charset=utf-8")], page.encode()
+    def _pages(self, environ: dict[str, Any]) -> Reply:
+        """Status pages: rendered from the snapshot by driftmon.pages, never evaluating."""
+        from driftmon.pages import PageSettings, render
+
+        settings = self.page_settings if self.page_settings is not None else PageSettings()
+        status, content_type, body = render(environ.get("PATH_INFO") or "/", self.backend.snapshot(), settings)
+        return status, [("Content-Type", content_type), *_PAGE_HEADERS], body
+
+
+# Defence in depth beside autoescaping: no script, frame or outside resource on the pages.
+_PAGE_HEADERS = [
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'",
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+]
 
 
 def _text(status: str, text: str) -> Reply:

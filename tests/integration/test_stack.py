@@ -219,6 +219,7 @@ def write_driftmon_config(path: Path) -> None:
                 "reference": {"type": "file", "path": "reference.csv"},
                 "live": {"type": "file", "path": "live.csv"},
                 "features": [FEATURE],
+                "export": {"bins": True},  # the dashboard's bin-share chart has data
             }
         ],
     }
