@@ -82,6 +82,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--monitor", action="append", default=[], metavar="NAME", help="only this monitor (repeatable)")
     check.add_argument("--format", choices=["table", "json"], default="table")
     with_shard(check)
+    check.add_argument("--push-gateway", metavar="URL", help="also push the daemon's series to this Pushgateway")
+    check.add_argument("--job", default="driftmon", help="the Pushgateway job (default driftmon)")
+    check.add_argument(
+        "--grouping", action="append", default=[], metavar="K=V", help="extra Pushgateway grouping label (repeatable)"
+    )
+    check.add_argument("--textfile", metavar="PATH", help="also write the series to PATH atomically (node_exporter textfile)")
     check.set_defaults(handler=_check)
 
     validate = commands.add_parser("validate", help="validate the config file")
@@ -92,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
     with_config(profile)
     profile.add_argument("--monitor", required=True, metavar="NAME")
     profile.add_argument("-o", "--output", required=True, metavar="OUT.json")
+    profile.add_argument(
+        "--emit-source",
+        choices=["prometheus"],
+        help="also print the `type: prometheus` live source that reads what driftmon.instrument counts with this profile",
+    )
     profile.set_defaults(handler=_profile)
 
     schema = commands.add_parser("schema", help="print the config's JSON Schema")
@@ -134,12 +145,23 @@ def _check(args: argparse.Namespace) -> int:
     chosen = shard.resolve(args.shard)
     # Monitors named with --monitor run whatever the shard; otherwise only this shard's.
     monitors = [cfg.monitor(name) for name in args.monitor] if args.monitor else shard.select(cfg.monitors, chosen)
+    grouping = _grouping(args.grouping)
     results = [evaluate(monitor) for monitor in monitors]
     if args.format == "json":
         json.dump(document(results), sys.stdout, indent=None, allow_nan=False)
         sys.stdout.write("\n")
     else:
         _table(results, sys.stdout)
+    if args.push_gateway or args.textfile:
+        # Batch mode: the metrics are delivered whatever the outcome, so a pipeline can fail the step and keep them.
+        from driftmon import push
+        from driftmon.daemon import period_s
+
+        intervals = {monitor.name: period_s(monitor) for monitor in monitors}
+        if args.textfile:
+            push.write_textfile(args.textfile, results, intervals)
+        if args.push_gateway:
+            push.push(args.push_gateway, results, intervals, job=args.job, grouping=grouping)
     if any(r.status == ERROR for r in results):
         return EXIT_FAILED
     if any(r.status == CRITICAL for r in results):
@@ -170,7 +192,41 @@ def _profile(args: argparse.Namespace) -> int:
     except OSError as error:
         raise DriftmonError(f"cannot write {output}: {error.strerror}") from None
     print(f"{output}: {len(histograms)} feature histograms of monitor {monitor.name!r}")
+    if args.emit_source == "prometheus":
+        print(_prometheus_snippet(output, monitor.name))
     return EXIT_OK
+
+
+def _prometheus_snippet(profile: Path, monitor: str) -> str:
+    """The two ends of instrumented serving for one profile: the model server's code and driftmon's config."""
+    from driftmon.instrument import METRIC
+
+    return f"""
+# In the model server (needs only numpy and prometheus-client):
+#   from driftmon.instrument import Instrument
+#   features = Instrument.from_profile("{profile.name}")   # its series: {METRIC}{{feature, bin}}
+#   features.observe(batch)                                  # dict of columns, list of rows, or one row
+# In driftmon's config, monitor {monitor!r}:
+    reference: {{type: histogram, path: {profile}}}
+    live:
+      type: prometheus
+      url: http://prometheus:9090          # your Prometheus
+      metric: {METRIC}
+      matchers: 'job="model-server"'       # the model server's series (and e.g. model="...")
+      window: 1h"""
+
+
+def _grouping(pairs: Sequence[str]) -> dict[str, str]:
+    """``--grouping k=v`` pairs as a dict; a malformed one is a usage error."""
+    import re
+
+    grouping = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", key) or key in ("job", "monitor") or not value:
+            raise ConfigError(f"--grouping {pair!r}: expected LABEL=VALUE with a label name other than job or monitor")
+        grouping[key] = value
+    return grouping
 
 
 def _schema(args: argparse.Namespace) -> int:
