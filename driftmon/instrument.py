@@ -193,6 +193,10 @@ class _Feature:
         result = np.zeros(len(self.children), dtype=np.int64)
         missing = len(self.children) - 1
         # Tally is C code: the Python loop below runs once per distinct value, not per row.
+        kinds = set(map(type, column))
+        if (bool in kinds or np.bool_ in kinds) and kinds - {bool, np.bool_, type(None), str}:
+            # True == 1 in a dict: keep booleans apart from numbers (rare mixed columns only).
+            column = [str(bool(v)) if isinstance(v, bool | np.bool_) else v for v in column]
         for value, count in Tally(column).items():
             text = _category_text(value)
             result[missing if text is None else self.positions.get(text, self.outside)] += count
@@ -273,7 +277,7 @@ class Instrument:
         Raises ValueError naming the feature for values of the wrong kind (text in a numeric
         feature); then nothing of the batch is counted.
         """
-        columns, rows = _columns(data)
+        columns, rows = _columns(data, self.features)
         tallies = []
         for feature in self.features.values():
             column = columns(feature.name)
@@ -287,7 +291,7 @@ class Instrument:
 
     def counts(self, data: Any) -> dict[str, np.ndarray]:
         """What :meth:`observe` would add, per feature (bins in count order, missing last); no side effect."""
-        columns, rows = _columns(data)
+        columns, rows = _columns(data, self.features)
         result = {}
         for feature in self.features.values():
             column = columns(feature.name)
@@ -300,16 +304,16 @@ class Instrument:
         return result
 
 
-def _columns(data: Any) -> tuple[Any, int]:
-    """A lookup ``name -> column or None`` over ``data`` and its number of rows."""
+def _columns(data: Any, features: Iterable[str]) -> tuple[Any, int]:
+    """A lookup ``name -> column or None`` over ``data`` and its number of rows (of ``features``' columns)."""
     if isinstance(data, Mapping) or hasattr(data, "columns"):
         if isinstance(data, Mapping) and not any(_is_column(v) for v in data.values()):
             row = data  # one row
             return (lambda name: [row[name]] if name in row else None), 1
         keys = set(data.keys()) if isinstance(data, Mapping) else set(data.columns)
-        sizes = {len(data[key]) for key in keys}
+        sizes = {len(data[name]) for name in features if name in keys}
         if len(sizes) > 1:
-            raise ValueError(f"columns of different lengths {sorted(sizes)}")
+            raise ValueError(f"the features' columns differ in length: {sorted(sizes)}")
         rows = sizes.pop() if sizes else 0
         return (lambda name: data[name] if name in keys else None), rows
     if isinstance(data, Sequence | np.ndarray) and not isinstance(data, str):

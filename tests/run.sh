@@ -6,11 +6,12 @@ cd "$(dirname "$0")/.."
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# Debian packages: real Prometheus/Alertmanager (promtool, end-to-end alerts), PostgreSQL
+# Debian packages: real Prometheus/Alertmanager/Pushgateway (promtool, end-to-end alerts, batch mode), PostgreSQL
 # (SQL source against a real server), a JVM (Spark in local mode).
 packages=()
 command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
 [ -x /usr/bin/prometheus-alertmanager ] || packages+=(prometheus-alertmanager)
+command -v prometheus-pushgateway >/dev/null 2>&1 || packages+=(prometheus-pushgateway)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || packages+=(postgresql)
 command -v java >/dev/null 2>&1 || packages+=(default-jre-headless)
 if [ ${#packages[@]} -gt 0 ]; then
