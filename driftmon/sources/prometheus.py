@@ -79,7 +79,6 @@ class TlsConfig(BaseModel):
     ca_file: str | None = Field(default=None, description="CA certificates to verify the server with")
     cert_file: str | None = Field(default=None, description="client certificate (with key_file)")
     key_file: str | None = Field(default=None, description="client key (with cert_file)")
-    server_name: str | None = Field(default=None, description="name to verify the server's certificate against")
     insecure_skip_verify: bool = Field(default=False, description="do not verify the server's certificate")
 
     @model_validator(mode="after")
@@ -124,9 +123,11 @@ class PrometheusSourceConfig(BaseModel):
     )
     matchers: str = Field(default="", description='label matchers added to every query, e.g. job="model-server", model="credit"')
     features: dict[str, PrometheusFeature] = Field(default_factory=dict, description="per feature: a classic histogram or a counter")
-    basic_auth: BasicAuth | None = None
+    basic_auth: BasicAuth | None = Field(default=None, description="{username, password or password_file}, as in a scrape_config")
     bearer_token_file: str | None = Field(default=None, description="a file holding a bearer token")
-    tls_config: TlsConfig | None = None
+    tls_config: TlsConfig | None = Field(
+        default=None, description="{ca_file, cert_file, key_file, insecure_skip_verify}, as in a scrape_config"
+    )
     timeout: str = Field(default="30s", pattern=PATTERN, description="limit for each query")
 
     @model_validator(mode="after")
