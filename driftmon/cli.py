@@ -87,7 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--grouping", action="append", default=[], metavar="K=V", help="extra Pushgateway grouping label (repeatable)"
     )
-    check.add_argument("--textfile", metavar="PATH", help="also write the series to PATH atomically (node_exporter textfile)")
+    check.add_argument(
+        "--textfile", metavar="PATH", help="also write the series to PATH atomically (node_exporter textfile)"
+    )
     check.set_defaults(handler=_check)
 
     validate = commands.add_parser("validate", help="validate the config file")
@@ -101,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     profile.add_argument(
         "--emit-source",
         choices=["prometheus"],
-        help="also print the `type: prometheus` live source that reads what driftmon.instrument counts with this profile",
+        help="also print the `type: prometheus` live source reading what driftmon.instrument counts with this profile",
     )
     profile.set_defaults(handler=_profile)
 

@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 from prometheus_client import REGISTRY, CollectorRegistry, Counter
 
-from driftmon.histogram import MISSING, OTHER, UNSEEN, BinSpec, CategoricalBins, NumericBins, from_document
+from driftmon.histogram import MISSING, BinSpec, CategoricalBins, NumericBins, from_document
 
 METRIC = "driftmon_feature_observations_total"
 FEATURE_LABEL = "feature"
@@ -119,8 +119,7 @@ def parse_bin_labels(labels: Iterable[str], feature: str) -> NumericBins:
         missing = sorted(expected - given)
         extra = sorted(given - expected)
         raise ValueError(
-            f"feature {feature!r}: the bin labels are not one complete layout "
-            f"(missing {missing}, unexpected {extra})"
+            f"feature {feature!r}: the bin labels are not one complete layout (missing {missing}, unexpected {extra})"
         )
     return spec
 

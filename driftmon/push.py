@@ -38,7 +38,9 @@ from driftmon.evaluate import MonitorResult
 from driftmon.exporter import MonitorState, Snapshot, families
 
 DEFAULT_JOB = "driftmon"
-_NOT_BATCH = frozenset({"driftmon_config_last_reload_successful", "driftmon_config_last_reload_success_timestamp_seconds"})
+_NOT_BATCH = frozenset(
+    {"driftmon_config_last_reload_successful", "driftmon_config_last_reload_success_timestamp_seconds"}
+)
 
 
 def state(result: MonitorResult, interval_s: float) -> MonitorState:

@@ -25,9 +25,7 @@ from driftmon.instrument import METRIC, Instrument, bin_labels, number_text, par
 def series(instrument: Instrument) -> dict[tuple[str, str], float]:
     """(feature, bin) -> value of every sample of the instrument's counter."""
     (family,) = [f for f in instrument.counter.collect()]
-    return {
-        (s.labels["feature"], s.labels["bin"]): s.value for s in family.samples if s.name.endswith("_total")
-    }
+    return {(s.labels["feature"], s.labels["bin"]): s.value for s in family.samples if s.name.endswith("_total")}
 
 
 def driftmon_counts(spec: NumericBins | CategoricalBins, values: list[object]) -> np.ndarray:
@@ -67,7 +65,9 @@ def test_categorical_counts_follow_top_k_other_unseen_and_missing() -> None:
     counts = instrument.counts({"c": values})["c"]
     # US DE "1" | __other__ | __unseen__ | missing
     np.testing.assert_array_equal(counts, [2, 1, 3, 1, 2, 2])
-    np.testing.assert_array_equal(counts[:-1], driftmon_counts(spec, ["US", "DE", "FR", "BR", None, "1", "1", "1", None, "US", "True"])[:-1])
+    np.testing.assert_array_equal(
+        counts[:-1], driftmon_counts(spec, ["US", "DE", "FR", "BR", None, "1", "1", "1", None, "US", "True"])[:-1]
+    )
 
 
 def test_unknown_other_values_count_as_other_as_driftmon_does() -> None:
@@ -84,8 +84,15 @@ def test_every_series_exists_at_zero_and_unseen_values_add_none() -> None:
     )
     before = series(instrument)
     assert set(before) == {
-        ("c", "a"), ("c", "b"), ("c", "__other__"), ("c", "__unseen__"), ("c", "__missing__"),
-        ("x", "(-inf,0)"), ("x", "[0,1]"), ("x", "(1,+inf)"), ("x", "__missing__"),
+        ("c", "a"),
+        ("c", "b"),
+        ("c", "__other__"),
+        ("c", "__unseen__"),
+        ("c", "__missing__"),
+        ("x", "(-inf,0)"),
+        ("x", "[0,1]"),
+        ("x", "(1,+inf)"),
+        ("x", "__missing__"),
     }
     assert all(value == 0 for value in before.values())
     instrument.observe({"c": [f"new-{i}" for i in range(10_000)], "x": np.arange(10_000.0)})
@@ -115,13 +122,18 @@ def test_batches_rows_and_single_rows_count_the_same() -> None:
 
 def test_text_in_a_numeric_feature_is_a_clear_error_and_counts_nothing() -> None:
     """Bad values raise a one-line ValueError naming the feature; no feature of that batch is counted."""
-    instrument = Instrument({"c": CategoricalBins(("a",), frozenset()), "x": NumericBins((0.0, 1.0))}, registry=CollectorRegistry())
+    instrument = Instrument(
+        {"c": CategoricalBins(("a",), frozenset()), "x": NumericBins((0.0, 1.0))}, registry=CollectorRegistry()
+    )
     with pytest.raises(ValueError, match="feature 'x' is numeric"):
         instrument.observe({"c": ["a", "a"], "x": [0.5, "lots"]})
     assert all(value == 0 for value in series(instrument).values())
 
 
-@pytest.mark.parametrize("edges", [(0.1, 0.2, 0.30000000000000004), (-1e-300, 5e-324, 1e300), (123456789.123456789, 123456789.12345679 + 1e-7)])
+@pytest.mark.parametrize(
+    "edges",
+    [(0.1, 0.2, 0.30000000000000004), (-1e-300, 5e-324, 1e300), (123456789.123456789, 123456789.12345679 + 1e-7)],
+)
 def test_bin_labels_name_edges_exactly_and_parse_back(edges: tuple[float, ...]) -> None:
     """Bin labels carry every edge to the last bit, so the layout read back equals the profile's bins."""
     for points in ((), (edges[0],), edges):
@@ -163,9 +175,23 @@ def test_from_profile_reads_the_histogram_file_driftmon_profile_writes(tmp_path:
 def test_instrument_needs_no_config_pydantic_pandas_or_pyarrow(tmp_path: Path) -> None:
     """A model server importing driftmon.instrument and observing rows loads none of config, pydantic, pandas, pyarrow, yaml."""
     path = tmp_path / "profile.json"
-    path.write_text(json.dumps({"format": "driftmon.histograms/v1", "features": {
-        "x": {"kind": "numeric", "edges": [0, 1], "points": [0, 1], "counts": [0, 5, 1, 5, 0], "missing": 0},
-        "c": {"kind": "categorical", "counts": {"a": 3}, "missing": 0}}}))
+    path.write_text(
+        json.dumps(
+            {
+                "format": "driftmon.histograms/v1",
+                "features": {
+                    "x": {
+                        "kind": "numeric",
+                        "edges": [0, 1],
+                        "points": [0, 1],
+                        "counts": [0, 5, 1, 5, 0],
+                        "missing": 0,
+                    },
+                    "c": {"kind": "categorical", "counts": {"a": 3}, "missing": 0},
+                },
+            }
+        )
+    )
     code = f"""
 import sys
 from driftmon.instrument import Instrument

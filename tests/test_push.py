@@ -41,7 +41,9 @@ def write_config(directory: Path, *, broken: bool = False) -> Path:
 
 
 def check(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "driftmon", "check", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "driftmon", "check", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def parsed(text: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
@@ -60,7 +62,12 @@ def test_textfile_holds_the_daemons_series_and_exit_codes_are_unchanged(tmp_path
     result = check("-c", str(config), "--textfile", str(out))
     assert result.returncode == 1, result.stderr
     samples = parsed(out.read_text())
-    assert samples["driftmon_drift_alert"][(("feature", "x"), ("measure", "js"), ("monitor", "drifted"), ("severity", "critical"), ("team", "risk"))] == 1
+    assert (
+        samples["driftmon_drift_alert"][
+            (("feature", "x"), ("measure", "js"), ("monitor", "drifted"), ("severity", "critical"), ("team", "risk"))
+        ]
+        == 1
+    )
     assert samples["driftmon_monitor_up"] == {(("monitor", "drifted"), ("team", "risk")): 1}
     assert samples["driftmon_schedule_interval_seconds"][(("monitor", "drifted"), ("team", "risk"))] == 86400
     assert "driftmon_last_success_timestamp_seconds" in samples
@@ -87,7 +94,9 @@ def test_promtool_accepts_the_textfile(tmp_path: Path) -> None:
     promtool = require_binary("promtool")
     out = tmp_path / "driftmon.prom"
     check("-c", str(write_config(tmp_path, broken=True)), "--textfile", str(out))
-    lint = subprocess.run([promtool, "check", "metrics"], input=out.read_text(), capture_output=True, text=True, timeout=60)
+    lint = subprocess.run(
+        [promtool, "check", "metrics"], input=out.read_text(), capture_output=True, text=True, timeout=60
+    )
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
@@ -95,7 +104,11 @@ def result(name: str, features: int) -> MonitorResult:
     from driftmon.evaluate import FeatureResult
 
     return MonitorResult(
-        monitor=name, status="ok", error=None, started_at=1000.0, duration_s=0.5,
+        monitor=name,
+        status="ok",
+        error=None,
+        started_at=1000.0,
+        duration_s=0.5,
         features=tuple(
             FeatureResult(f"f{i}", "numeric", 100, 100, 0.0, {"js": 0.001 * i}, {"js": "ok"}, {"js": (0.1, 0.2)}, True)
             for i in range(features)
@@ -110,7 +123,8 @@ def test_the_series_are_the_exporters_for_the_same_state() -> None:
     daemon = Snapshot(1, tuple(state(r, 60.0) for r in results))
     expected = {
         (s.name, tuple(sorted(s.labels.items())), s.value)
-        for family in families(daemon) if not family.name.startswith("driftmon_config_")
+        for family in families(daemon)
+        if not family.name.startswith("driftmon_config_")
         for s in family.samples
     }
     got = {
@@ -162,4 +176,9 @@ def test_bad_grouping_is_a_usage_error_and_an_unreachable_gateway_exits_3(tmp_pa
 @pytest.mark.parametrize("grouping", ["job=x", "monitor=y"])
 def test_grouping_may_not_override_job_or_monitor(tmp_path: Path, grouping: str) -> None:
     """job and monitor are driftmon's grouping labels: --grouping may not set them."""
-    assert check("-c", str(write_config(tmp_path)), "--push-gateway", "http://127.0.0.1:1", "--grouping", grouping).returncode == 2
+    assert (
+        check(
+            "-c", str(write_config(tmp_path)), "--push-gateway", "http://127.0.0.1:1", "--grouping", grouping
+        ).returncode
+        == 2
+    )

@@ -14,15 +14,21 @@ from driftmon.sources.prometheus import PrometheusSource, PrometheusSourceConfig
 
 
 def source(**options: object) -> PrometheusSource:
-    config = PrometheusSourceConfig.model_validate({"type": "prometheus", "url": "http://u:pw@prom:9090/", "window": "1h", **options})
+    config = PrometheusSourceConfig.model_validate(
+        {"type": "prometheus", "url": "http://u:pw@prom:9090/", "window": "1h", **options}
+    )
     return PrometheusSource(config, Path("."))
 
 
 def test_queries_sum_increase_over_the_window_with_offset_and_matchers() -> None:
     """One query for the instrument's layout (all its features), one per classic histogram or counter, all with offset and matchers."""
     queries = source(
-        offset="7d", matchers='job="model"',
-        features={"latency": {"histogram": 'latency_seconds{route="/predict"}'}, "country": {"counter": "requests_total", "label": "country"}},
+        offset="7d",
+        matchers='job="model"',
+        features={
+            "latency": {"histogram": 'latency_seconds{route="/predict"}'},
+            "country": {"counter": "requests_total", "label": "country"},
+        },
     )._queries(["age", "a.b", "latency", "country"])
     assert [q[0] for q in queries] == [
         'sum by (feature, bin) (increase(driftmon_feature_observations_total{job="model", feature=~"age|a\\\\.b"}[3600s] offset 604800s))',
@@ -50,13 +56,20 @@ def test_the_url_is_shown_without_credentials() -> None:
 def test_bad_configs_are_refused(options: dict[str, object], message: str) -> None:
     """Each mistake is a validation error saying what is wrong."""
     with pytest.raises(ValidationError, match=message):
-        PrometheusSourceConfig.model_validate({"type": "prometheus", "url": "http://prom:9090", "window": "1h", **options})
+        PrometheusSourceConfig.model_validate(
+            {"type": "prometheus", "url": "http://prom:9090", "window": "1h", **options}
+        )
 
 
 def test_password_is_hidden_in_the_config_repr() -> None:
     """An inline basic_auth password is a secret: not in repr or str of the config."""
     config = PrometheusSourceConfig.model_validate(
-        {"type": "prometheus", "url": "http://prom:9090", "window": "1h", "basic_auth": {"username": "u", "password": "hunter2"}}
+        {
+            "type": "prometheus",
+            "url": "http://prom:9090",
+            "window": "1h",
+            "basic_auth": {"username": "u", "password": "hunter2"},
+        }
     )
     assert "hunter2" not in repr(config) and "hunter2" not in str(config)
 
@@ -67,7 +80,9 @@ def test_le_buckets_become_right_closed_bins_and_must_match_the_reference_edges(
     values = {"0.5": 10.0, "1": 25.0, "2.5": 30.0, "+Inf": 33.0}
     histogram = prometheus._live_histogram("x", NumericBins((0.5, 1.0, 2.5)), values, "le")
     np.testing.assert_array_equal(histogram.counts, [10, 15, 5, 3])
-    with pytest.raises(DataError, match=r"feature 'x'.*edges only in Prometheus: \[0\.5\]; edges only in the reference's: \[0\.25\]"):
+    with pytest.raises(
+        DataError, match=r"feature 'x'.*edges only in Prometheus: \[0\.5\]; edges only in the reference's: \[0\.25\]"
+    ):
         prometheus._live_histogram("x", NumericBins((0.25, 1.0, 2.5)), values, "le")
     with pytest.raises(DataError, match="a le bucket layout cannot hold point bins"):
         prometheus._live_histogram("x", NumericBins((0.5, 1.0, 2.5), (1.0,)), values, "le")
@@ -76,7 +91,9 @@ def test_le_buckets_become_right_closed_bins_and_must_match_the_reference_edges(
 def test_live_categories_map_onto_the_reference_bins() -> None:
     """Values outside the reference's categories are __other__ (known other values) or __unseen__; missing apart."""
     spec = CategoricalBins(("US", "DE"), frozenset({"FR"}))
-    histogram = source()._live_histogram("c", spec, {"US": 5.0, "FR": 2.0, "BR": 3.0, "__unseen__": 1.0, "__missing__": 4.0}, "bins")
+    histogram = source()._live_histogram(
+        "c", spec, {"US": 5.0, "FR": 2.0, "BR": 3.0, "__unseen__": 1.0, "__missing__": 4.0}, "bins"
+    )
     np.testing.assert_array_equal(histogram.counts, [5, 0, 2, 4])
     assert histogram.missing == 4
 
@@ -84,7 +101,9 @@ def test_live_categories_map_onto_the_reference_bins() -> None:
 def test_a_categorical_reference_keeps_the_top_values_by_count() -> None:
     """A counter with a value label as reference: max_categories most frequent (ties by value), the rest __other__ and remembered."""
     rule = BinningRule("c", kind=None, max_categories=2)
-    histogram = source()._reference_histogram(rule, {"b": 5.0, "a": 5.0, "c": 9.0, "d": 1.0, "__missing__": 2.0}, "bins")
+    histogram = source()._reference_histogram(
+        rule, {"b": 5.0, "a": 5.0, "c": 9.0, "d": 1.0, "__missing__": 2.0}, "bins"
+    )
     assert histogram.spec == CategoricalBins(("c", "a"), frozenset({"b", "d"}))
     np.testing.assert_array_equal(histogram.counts, [9, 5, 6, 0])
     assert histogram.missing == 2

@@ -65,14 +65,24 @@ def main() -> None:
     forms = {
         "dict of numpy columns": columns,
         "dict of lists": [{k: v.tolist() for k, v in c.items()} for c in columns],
-        "list of row dicts": [[dict(zip(c, row, strict=True)) for row in zip(*(v.tolist() for v in c.values()), strict=True)] for c in columns],
+        "list of row dicts": [
+            [dict(zip(c, row, strict=True)) for row in zip(*(v.tolist() for v in c.values()), strict=True)]
+            for c in columns
+        ],
     }
     measure(instrument, columns[:5])  # warm up
     results = {}
     for name, data in forms.items():
         costs = measure(instrument, data)
-        results[name] = {"median_us_per_row": statistics.median(costs), "p90_us_per_row": float(np.quantile(costs, 0.9))}
-        print(f"{name:>24}: median {results[name]['median_us_per_row']:.2f} µs/row, p90 {results[name]['p90_us_per_row']:.2f} µs/row")
+        results[name] = {
+            "median_us_per_row": statistics.median(costs),
+            "p90_us_per_row": float(np.quantile(costs, 0.9)),
+        }
+        print(
+            f"{name:>24}: median {results[name]['median_us_per_row']:.2f} µs/row, "
+            f"p90 {results[name]['p90_us_per_row']:.2f} µs/row"
+        )
+
     def series() -> int:
         return sum(s.name.endswith("_total") for s in next(iter(instrument.counter.collect())).samples)
 

@@ -93,12 +93,15 @@ class PrometheusFeature(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     histogram: str | None = Field(
-        default=None, description="a classic histogram: its name or selector without _bucket, e.g. latency_seconds{job=\"api\"}"
+        default=None,
+        description='a classic histogram: its name or selector without _bucket, e.g. latency_seconds{job="api"}',
     )
     counter: str | None = Field(
         default=None, description="a counter (name or selector) with one series per bin or category, named by `label`"
     )
-    label: str = Field(default=BIN_LABEL, pattern=_LABEL_NAME, description="the counter's bin (numeric) or value (categorical) label")
+    label: str = Field(
+        default=BIN_LABEL, pattern=_LABEL_NAME, description="the counter's bin (numeric) or value (categorical) label"
+    )
 
     @model_validator(mode="after")
     def _one(self) -> PrometheusFeature:
@@ -115,15 +118,24 @@ class PrometheusSourceConfig(BaseModel):
     type: Literal["prometheus"]
     url: str = Field(description="the Prometheus server, e.g. http://prometheus:9090")
     window: str = Field(pattern=PATTERN, description="the window counted: increase(...[window]), e.g. 1h")
-    offset: str | None = Field(default=None, pattern=PATTERN, description="move the window back, e.g. 7d for a reference a week earlier")
+    offset: str | None = Field(
+        default=None, pattern=PATTERN, description="move the window back, e.g. 7d for a reference a week earlier"
+    )
     metric: str = Field(
         default=METRIC,
         pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$",
-        description="counter with `feature` and `bin` labels for every feature not in `features` (driftmon.instrument's layout)",
+        description="counter with `feature` and `bin` labels for every feature not in `features` "
+        "(driftmon.instrument's layout)",
     )
-    matchers: str = Field(default="", description='label matchers added to every query, e.g. job="model-server", model="credit"')
-    features: dict[str, PrometheusFeature] = Field(default_factory=dict, description="per feature: a classic histogram or a counter")
-    basic_auth: BasicAuth | None = Field(default=None, description="{username, password or password_file}, as in a scrape_config")
+    matchers: str = Field(
+        default="", description='label matchers added to every query, e.g. job="model-server", model="credit"'
+    )
+    features: dict[str, PrometheusFeature] = Field(
+        default_factory=dict, description="per feature: a classic histogram or a counter"
+    )
+    basic_auth: BasicAuth | None = Field(
+        default=None, description="{username, password or password_file}, as in a scrape_config"
+    )
     bearer_token_file: str | None = Field(default=None, description="a file holding a bearer token")
     tls_config: TlsConfig | None = Field(
         default=None, description="{ca_file, cert_file, key_file, insecure_skip_verify}, as in a scrape_config"
@@ -143,7 +155,7 @@ class PrometheusSourceConfig(BaseModel):
 def _split_selector(selector: str) -> tuple[str, str]:
     match = _SELECTOR.match(selector)
     if match is None:
-        raise ValueError(f"{selector!r} is not a metric name or selector like name{{label=\"value\"}}")
+        raise ValueError(f'{selector!r} is not a metric name or selector like name{{label="value"}}')
     return match.group(1), (match.group(2) or "").strip()
 
 
@@ -216,7 +228,13 @@ class PrometheusSource(Source):
                 raise DataError(f"{self.describe()}: {error}") from None
             histogram = _ordered(spec, values)
         if rule.edges is not None and isinstance(histogram.spec, NumericBins):
-            _require_same(name, NumericBins(tuple(float(e) for e in rule.edges)), histogram.spec, self.describe(), "the configured edges")
+            _require_same(
+                name,
+                NumericBins(tuple(float(e) for e in rule.edges)),
+                histogram.spec,
+                self.describe(),
+                "the configured edges",
+            )
         return histogram
 
     def _categorical_reference(self, rule: BinningRule, values: dict[str, float]) -> Histogram:
@@ -228,11 +246,8 @@ class PrometheusSource(Source):
         top, rest = ranked[: rule.max_categories], ranked[rule.max_categories :]
         other += sum(seen[k] for k in rest)
         # The values behind __other__ are known only when driftmon ranked them here.
-        others: frozenset[str] | None
-        if len(rest) > OTHERS_LIMIT or values.get(OTHER, 0.0) > 0:
-            others = None
-        else:
-            others = frozenset(rest)
+        unknown = len(rest) > OTHERS_LIMIT or values.get(OTHER, 0.0) > 0
+        others: frozenset[str] | None = None if unknown else frozenset(rest)
         spec = CategoricalBins(tuple(top), others)
         counts = np.array([*(seen[k] for k in top), other, unseen])
         return Histogram(spec, counts, missing)
@@ -241,7 +256,9 @@ class PrometheusSource(Source):
         where = self.describe()
         if isinstance(spec, CategoricalBins):
             if layout == "le":
-                raise DataError(f"{where}: feature {name!r} is categorical in the reference but a histogram in Prometheus")
+                raise DataError(
+                    f"{where}: feature {name!r} is categorical in the reference but a histogram in Prometheus"
+                )
             position = {category: index for index, category in enumerate(spec.categories)}
             other, unseen = len(spec.categories), len(spec.categories) + 1
             outside = other if spec.others is None else unseen
@@ -271,7 +288,7 @@ class PrometheusSource(Source):
         except ValueError:
             raise DataError(f"{self.describe()}: feature {name!r}: le labels must be numbers") from None
         if not bounds or not math.isinf(bounds[-1][0]):
-            raise DataError(f"{self.describe()}: feature {name!r}: the histogram has no le=\"+Inf\" bucket")
+            raise DataError(f'{self.describe()}: feature {name!r}: the histogram has no le="+Inf" bucket')
         edges = tuple(le for le, _ in bounds[:-1])
         cumulative = np.array([count for _, count in bounds])
         # Each bucket is extrapolated on its own: clip the rounding noise that can make a difference negative.
@@ -293,7 +310,9 @@ class PrometheusSource(Source):
             pattern = "|".join(re.escape(f) for f in default)
             matchers = ", ".join(m for m in (extra, f"{FEATURE_LABEL}=~{_promql_string(pattern)}") if m)
             selector = f"{config.metric}{{{matchers}}}"
-            queries.append((f"sum by ({FEATURE_LABEL}, {BIN_LABEL}) (increase({selector}{window}))", default, "bins", selector))
+            queries.append(
+                (f"sum by ({FEATURE_LABEL}, {BIN_LABEL}) (increase({selector}{window}))", default, "bins", selector)
+            )
         for feature in features:
             if feature not in config.features:
                 continue
@@ -305,7 +324,9 @@ class PrometheusSource(Source):
                 queries.append((f"sum by (le) (increase({selector}{window}))", [feature], "le", selector))
             else:
                 selector = f"{name}{{{matchers}}}"
-                queries.append((f"sum by ({spec.label}) (increase({selector}{window}))", [feature], spec.label, selector))
+                queries.append(
+                    (f"sum by ({spec.label}) (increase({selector}{window}))", [feature], spec.label, selector)
+                )
         return queries
 
     def _fetch(self, features: Sequence[str]) -> dict[str, tuple[dict[str, float], str]]:
@@ -326,11 +347,12 @@ class PrometheusSource(Source):
                     continue
                 value = float(item["value"][1])
                 by_feature[feature][key] = 0.0 if math.isnan(value) else value
+            offset = f", offset {self.config.offset}" if self.config.offset else ""
             for name in names:
                 if not by_feature[name]:
                     raise DataError(
                         f"{self.describe()}: no series for feature {name!r} in the window ({selector}, "
-                        f"window {self.config.window}{', offset ' + self.config.offset if self.config.offset else ''}); "
+                        f"window {self.config.window}{offset}); "
                         "is the model server instrumented for it and scraped?"
                     )
                 result[name] = (by_feature[name], layout)
@@ -407,7 +429,9 @@ class PrometheusSource(Source):
             if tls.ca_file is not None:
                 context.load_verify_locations(cafile=str((self.base_dir / tls.ca_file).resolve()))
             if tls.cert_file is not None and tls.key_file is not None:
-                context.load_cert_chain(str((self.base_dir / tls.cert_file).resolve()), str((self.base_dir / tls.key_file).resolve()))
+                context.load_cert_chain(
+                    str((self.base_dir / tls.cert_file).resolve()), str((self.base_dir / tls.key_file).resolve())
+                )
         except (OSError, ssl.SSLError) as error:
             raise SourceError(f"{self.describe()}: tls_config: {getattr(error, 'strerror', None) or error}") from None
         if tls.insecure_skip_verify:

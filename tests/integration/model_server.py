@@ -41,7 +41,9 @@ def main() -> None:
     score = instrument.features.get("score")
     histogram = None
     if score is not None and getattr(score.spec, "edges", None):
-        histogram = Histogram("model_score", "score as a classic histogram", buckets=score.spec.edges, registry=registry)
+        histogram = Histogram(
+            "model_score", "score as a classic histogram", buckets=score.spec.edges, registry=registry
+        )
     metrics = make_wsgi_app(registry)
 
     def app(environ: dict[str, Any], start_response: Any) -> Any:

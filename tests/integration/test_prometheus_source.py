@@ -51,8 +51,7 @@ def rows(seed: int, size: int, drifted: bool) -> pd.DataFrame:
 def as_columns(frame: pd.DataFrame) -> dict[str, list[Any]]:
     """JSON-ready columns as a model server's request would carry them (NaN -> null)."""
     return {
-        name: [None if (isinstance(v, float) and np.isnan(v)) else v for v in frame[name].tolist()]
-        for name in FEATURES
+        name: [None if (isinstance(v, float) and np.isnan(v)) else v for v in frame[name].tolist()] for name in FEATURES
     }
 
 
@@ -85,8 +84,13 @@ class Stack:
     def start_model_server(self) -> None:
         process = self.exits.enter_context(
             running(
-                [sys.executable, str(HERE / "model_server.py"), str(self.directory / "profile.json"),
-                 str(self.model_port), str(self.directory / "profile.json")],
+                [
+                    sys.executable,
+                    str(HERE / "model_server.py"),
+                    str(self.directory / "profile.json"),
+                    str(self.model_port),
+                    str(self.directory / "profile.json"),
+                ],
                 name="model-server",
                 log_path=self.directory / f"model-server-{len(self.processes)}.log",
                 ready_url=f"{self.model_url}/metrics",
@@ -113,17 +117,36 @@ def write_config(directory: Path, prometheus_url: str) -> None:
     live = {"type": "prometheus", "url": prometheus_url, "window": WINDOW, "matchers": 'job="model"'}
     monitors = [
         {"name": "from-prometheus", "reference": {"type": "histogram", "path": "profile.json"}, "live": live},
-        {"name": "from-file", "reference": {"type": "histogram", "path": "profile.json"},
-         "live": {"type": "file", "path": "live.parquet"}},
-        {"name": "le-buckets", "reference": {"type": "histogram", "path": "profile.json"},
-         "live": {**live, "features": {"score": {"histogram": "model_score"}}}, "features": ["score"]},
+        {
+            "name": "from-file",
+            "reference": {"type": "histogram", "path": "profile.json"},
+            "live": {"type": "file", "path": "live.parquet"},
+        },
+        {
+            "name": "le-buckets",
+            "reference": {"type": "histogram", "path": "profile.json"},
+            "live": {**live, "features": {"score": {"histogram": "model_score"}}},
+            "features": ["score"],
+        },
         {"name": "both-from-prometheus", "reference": live, "live": live},
-        {"name": "mismatched", "reference": {"type": "histogram", "path": "other_profile.json"}, "live": live,
-         "features": ["score"]},
-        {"name": "missing-series", "reference": {"type": "file", "path": "reference.parquet"}, "live": live,
-         "features": ["score", "extra"]},
-        {"name": "idle", "reference": {"type": "histogram", "path": "profile.json"},
-         "live": {**live, "metric": "idle_feature_observations_total"}, "features": ["score", "country"]},
+        {
+            "name": "mismatched",
+            "reference": {"type": "histogram", "path": "other_profile.json"},
+            "live": live,
+            "features": ["score"],
+        },
+        {
+            "name": "missing-series",
+            "reference": {"type": "file", "path": "reference.parquet"},
+            "live": live,
+            "features": ["score", "extra"],
+        },
+        {
+            "name": "idle",
+            "reference": {"type": "histogram", "path": "profile.json"},
+            "live": {**live, "metric": "idle_feature_observations_total"},
+            "features": ["score", "country"],
+        },
     ]
     for monitor in monitors:
         monitor.setdefault("features", FEATURES)
@@ -134,9 +157,20 @@ def write_config(directory: Path, prometheus_url: str) -> None:
 def write_profiles(directory: Path) -> None:
     """profile.json (what the model server counts into) and other_profile.json (other score edges)."""
     rows(seed=1, size=4000, drifted=False).to_parquet(directory / "reference.parquet", index=False)
-    base = {"monitors": [{"name": "p", "reference": {"type": "file", "path": "reference.parquet"},
-                          "live": {"type": "file", "path": "reference.parquet"}, "features": FEATURES}]}
-    for name, features in (("profile.json", FEATURES), ("other_profile.json", [{"name": "score", "binning": {"bins": 8}}])):
+    base = {
+        "monitors": [
+            {
+                "name": "p",
+                "reference": {"type": "file", "path": "reference.parquet"},
+                "live": {"type": "file", "path": "reference.parquet"},
+                "features": FEATURES,
+            }
+        ]
+    }
+    for name, features in (
+        ("profile.json", FEATURES),
+        ("other_profile.json", [{"name": "score", "binning": {"bins": 8}}]),
+    ):
         base["monitors"][0]["features"] = features
         (directory / "profile.yaml").write_text(yaml.safe_dump(base))
         monitor = driftmon_config.load(directory / "profile.yaml").monitor("p")
@@ -160,19 +194,28 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         processes = {
             "prometheus": exits.enter_context(
                 running(
-                    [prometheus, f"--config.file={directory / 'prometheus.yml'}",
-                     f"--storage.tsdb.path={directory / 'data'}", f"--web.listen-address=127.0.0.1:{ports['prometheus']}"],
+                    [
+                        prometheus,
+                        f"--config.file={directory / 'prometheus.yml'}",
+                        f"--storage.tsdb.path={directory / 'data'}",
+                        f"--web.listen-address=127.0.0.1:{ports['prometheus']}",
+                    ],
                     name="prometheus",
                     log_path=directory / "prometheus.log",
                     ready_url=f"{prometheus_url}/-/ready",
                 )
             )
         }
-        built = Stack(directory, prometheus_url, f"http://127.0.0.1:{ports['model']}", ports["model"], processes, exits, [])
+        built = Stack(
+            directory, prometheus_url, f"http://127.0.0.1:{ports['model']}", ports["model"], processes, exits, []
+        )
         built.start_model_server()
         # Prometheus must have seen the zero-initialised series before any traffic.
-        wait_until(lambda: built.query('driftmon_feature_observations_total{feature="score"}'), 30,
-                   message="first scrape of the model server")
+        wait_until(
+            lambda: built.query('driftmon_feature_observations_total{feature="score"}'),
+            30,
+            message="first scrape of the model server",
+        )
         time.sleep(1.5)
         yield built
 
@@ -181,7 +224,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def first_traffic(stack: Stack) -> dict[str, MonitorResult]:
     stack.send(rows(seed=2, size=1500, drifted=True))
     stack.wait_scraped(1500)
-    return {name: stack.evaluate(name) for name in ("from-prometheus", "from-file", "le-buckets", "both-from-prometheus")}
+    return {
+        name: stack.evaluate(name) for name in ("from-prometheus", "from-file", "le-buckets", "both-from-prometheus")
+    }
 
 
 def assert_same_scores(prometheus: MonitorResult, file: MonitorResult) -> None:
@@ -199,7 +244,9 @@ def assert_same_scores(prometheus: MonitorResult, file: MonitorResult) -> None:
         assert feature.severity == expected.severity
 
 
-def test_prometheus_window_scores_equal_the_file_source_on_the_same_rows(first_traffic: dict[str, MonitorResult]) -> None:
+def test_prometheus_window_scores_equal_the_file_source_on_the_same_rows(
+    first_traffic: dict[str, MonitorResult],
+) -> None:
     """The instrumented model server's counts, read back through Prometheus, score exactly as the raw rows do."""
     assert_same_scores(first_traffic["from-prometheus"], first_traffic["from-file"])
     drifted = {f.feature: f.worst for f in first_traffic["from-prometheus"].features}
@@ -235,8 +282,10 @@ def test_a_bin_layout_unlike_the_reference_is_a_clear_error(stack: Stack, first_
 
     result = stack.evaluate("mismatched")
     assert result.status == ERROR
-    assert "feature 'score'" in (result.error or "") and "edges only in Prometheus" in (result.error or ""), result.error
-    assert "driftmon_monitor_up{monitor=\"mismatched\"} 0.0" in render([result], {})
+    assert "feature 'score'" in (result.error or "") and "edges only in Prometheus" in (result.error or ""), (
+        result.error
+    )
+    assert 'driftmon_monitor_up{monitor="mismatched"} 0.0' in render([result], {})
 
 
 def test_a_feature_without_series_is_a_clear_error(stack: Stack, first_traffic: Any) -> None:
@@ -259,8 +308,11 @@ def test_a_restarted_model_server_is_counted_across_the_reset(stack: Stack, firs
     stack.processes.pop(next(name for name in reversed(stack.processes) if name.startswith("model"))).stop()
     time.sleep(2)
     stack.start_model_server()
-    wait_until(lambda: stack.query('sum(driftmon_feature_observations_total{feature="score"}) == 0'), 30,
-               message="a scrape of the restarted model server")
+    wait_until(
+        lambda: stack.query('sum(driftmon_feature_observations_total{feature="score"}) == 0'),
+        30,
+        message="a scrape of the restarted model server",
+    )
     stack.send(rows(seed=3, size=700, drifted=True))
     stack.wait_scraped(700)
     prometheus, file = stack.evaluate("from-prometheus"), stack.evaluate("from-file")

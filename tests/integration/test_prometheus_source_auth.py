@@ -31,11 +31,40 @@ def make_certificates(directory: Path) -> None:
     def run(*args: str) -> None:
         subprocess.run([openssl, *args], cwd=directory, check=True, capture_output=True, timeout=60)
 
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=test-ca")
+    run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=test-ca",
+    )
     run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
     (directory / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-    run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-        "-out", "server.crt", "-days", "2", "-extfile", "san.ext")
+    run(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -43,22 +72,38 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     prometheus = require_binary("prometheus")
     directory = tmp_path_factory.mktemp("prometheus-tls")
     make_certificates(directory)
-    (directory / "web.yml").write_text(yaml.safe_dump({
-        "tls_server_config": {"cert_file": "server.crt", "key_file": "server.key"},
-        "basic_auth_users": {"driftmon": PASSWORD_HASH},
-    }))
+    (directory / "web.yml").write_text(
+        yaml.safe_dump(
+            {
+                "tls_server_config": {"cert_file": "server.crt", "key_file": "server.key"},
+                "basic_auth_users": {"driftmon": PASSWORD_HASH},
+            }
+        )
+    )
     (directory / "prometheus.yml").write_text(yaml.safe_dump({"global": {"scrape_interval": "1s"}}))
     (directory / "password").write_text(PASSWORD + "\n")
     (directory / "wrong").write_text("not-the-password\n")
     port = free_port()
     url = f"https://127.0.0.1:{port}"
     with contextlib.ExitStack() as exits:
-        process = exits.enter_context(running(
-            [prometheus, f"--config.file={directory / 'prometheus.yml'}", f"--storage.tsdb.path={directory / 'data'}",
-             f"--web.listen-address=127.0.0.1:{port}", f"--web.config.file={directory / 'web.yml'}"],
-            name="prometheus", log_path=directory / "prometheus.log"))
-        wait_until(lambda: "Server is ready" in process.log() or "TLS is enabled" in process.log(), 30,
-                   message="Prometheus with TLS started")
+        process = exits.enter_context(
+            running(
+                [
+                    prometheus,
+                    f"--config.file={directory / 'prometheus.yml'}",
+                    f"--storage.tsdb.path={directory / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{port}",
+                    f"--web.config.file={directory / 'web.yml'}",
+                ],
+                name="prometheus",
+                log_path=directory / "prometheus.log",
+            )
+        )
+        wait_until(
+            lambda: "Server is ready" in process.log() or "TLS is enabled" in process.log(),
+            30,
+            message="Prometheus with TLS started",
+        )
         yield url, directory
 
 
@@ -72,16 +117,27 @@ def attempt(url: str, directory: Path, **options: object) -> str:
 def test_tls_with_the_ca_and_a_password_file_gets_through(server: tuple[str, Path]) -> None:
     """ca_file verifies the server; basic_auth.password_file is accepted: the query answers (no series yet)."""
     url, directory = server
-    message = wait_until(lambda: (lambda m: m if "no series" in m else None)(attempt(
-        url, directory, tls_config={"ca_file": "ca.crt"}, basic_auth={"username": "driftmon", "password_file": "password"})),
-        30, message="an authenticated query")
+    message = wait_until(
+        lambda: (lambda m: m if "no series" in m else None)(
+            attempt(
+                url,
+                directory,
+                tls_config={"ca_file": "ca.crt"},
+                basic_auth={"username": "driftmon", "password_file": "password"},
+            )
+        ),
+        30,
+        message="an authenticated query",
+    )
     assert PASSWORD not in message
 
 
 def test_a_wrong_password_is_refused_without_showing_it(server: tuple[str, Path]) -> None:
     """HTTP 401 is a source error naming Prometheus, never the password."""
     url, directory = server
-    message = attempt(url, directory, tls_config={"ca_file": "ca.crt"}, basic_auth={"username": "driftmon", "password": "hunter2"})
+    message = attempt(
+        url, directory, tls_config={"ca_file": "ca.crt"}, basic_auth={"username": "driftmon", "password": "hunter2"}
+    )
     assert "HTTP 401" in message and "hunter2" not in message and url in message
 
 
@@ -96,9 +152,15 @@ def test_password_in_the_url_works_and_is_never_shown(server: tuple[str, Path]) 
 def test_an_unknown_ca_fails_verification_unless_insecure_skip_verify(server: tuple[str, Path]) -> None:
     """Without the CA the certificate is refused; insecure_skip_verify skips the check (and auth still applies)."""
     url, directory = server
-    assert "CERTIFICATE_VERIFY_FAILED" in attempt(url, directory, basic_auth={"username": "driftmon", "password_file": "password"})
-    skipped = attempt(url, directory, tls_config={"insecure_skip_verify": True},
-                      basic_auth={"username": "driftmon", "password_file": "password"})
+    assert "CERTIFICATE_VERIFY_FAILED" in attempt(
+        url, directory, basic_auth={"username": "driftmon", "password_file": "password"}
+    )
+    skipped = attempt(
+        url,
+        directory,
+        tls_config={"insecure_skip_verify": True},
+        basic_auth={"username": "driftmon", "password_file": "password"},
+    )
     assert "no series" in skipped
 
 

@@ -41,9 +41,23 @@ class Stack:
 
     def check(self) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "driftmon", "check", "-c", str(self.directory / "driftmon.yaml"),
-             "--push-gateway", self.gateway_url, "--job", "drift-batch", "--grouping", "env=test"],
-            capture_output=True, text=True, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "driftmon",
+                "check",
+                "-c",
+                str(self.directory / "driftmon.yaml"),
+                "--push-gateway",
+                self.gateway_url,
+                "--job",
+                "drift-batch",
+                "--grouping",
+                "env=test",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
 
@@ -68,20 +82,39 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     config = {
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(directory / "rules.yml")],
-        "scrape_configs": [{"job_name": "pushgateway", "honor_labels": True,
-                            "static_configs": [{"targets": [f"127.0.0.1:{ports['gateway']}"]}]}],
+        "scrape_configs": [
+            {
+                "job_name": "pushgateway",
+                "honor_labels": True,
+                "static_configs": [{"targets": [f"127.0.0.1:{ports['gateway']}"]}],
+            }
+        ],
     }
     (directory / "prometheus.yml").write_text(yaml.safe_dump(config))
     gateway_url = f"http://127.0.0.1:{ports['gateway']}"
     prometheus_url = f"http://127.0.0.1:{ports['prometheus']}"
     with contextlib.ExitStack() as exits:
-        exits.enter_context(running(
-            [pushgateway, f"--web.listen-address=127.0.0.1:{ports['gateway']}"],
-            name="pushgateway", log_path=directory / "pushgateway.log", ready_url=f"{gateway_url}/-/ready"))
-        exits.enter_context(running(
-            [prometheus, f"--config.file={directory / 'prometheus.yml'}", f"--storage.tsdb.path={directory / 'data'}",
-             f"--web.listen-address=127.0.0.1:{ports['prometheus']}"],
-            name="prometheus", log_path=directory / "prometheus.log", ready_url=f"{prometheus_url}/-/ready"))
+        exits.enter_context(
+            running(
+                [pushgateway, f"--web.listen-address=127.0.0.1:{ports['gateway']}"],
+                name="pushgateway",
+                log_path=directory / "pushgateway.log",
+                ready_url=f"{gateway_url}/-/ready",
+            )
+        )
+        exits.enter_context(
+            running(
+                [
+                    prometheus,
+                    f"--config.file={directory / 'prometheus.yml'}",
+                    f"--storage.tsdb.path={directory / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{ports['prometheus']}",
+                ],
+                name="prometheus",
+                log_path=directory / "prometheus.log",
+                ready_url=f"{prometheus_url}/-/ready",
+            )
+        )
         yield Stack(directory, gateway_url, prometheus_url)
 
 
@@ -90,24 +123,32 @@ def first_push(stack: Stack) -> subprocess.CompletedProcess[str]:
     return stack.check()
 
 
-def test_pushed_drift_is_scraped_and_fires_the_shipped_rule(stack: Stack, first_push: subprocess.CompletedProcess[str]) -> None:
+def test_pushed_drift_is_scraped_and_fires_the_shipped_rule(
+    stack: Stack, first_push: subprocess.CompletedProcess[str]
+) -> None:
     """Exit 1 (critical drift) and the pushed series reach Prometheus, where DriftmonFeatureDriftCritical fires for them."""
     assert first_push.returncode == 1, first_push.stderr
     selector = '{job="drift-batch", monitor="drifted", env="test", team="risk"}'
     wait_until(lambda: stack.query(f"driftmon_js_divergence{selector}"), 30, message="pushed scores scraped")
     firing = wait_until(
         lambda: stack.query('ALERTS{alertname="DriftmonFeatureDriftCritical", alertstate="firing", job="drift-batch"}'),
-        30, message="the drift alert firing from pushed results")
+        30,
+        message="the drift alert firing from pushed results",
+    )
     assert firing[0]["metric"]["monitor"] == "drifted" and firing[0]["metric"]["feature"] == "x"
     (up,) = stack.query(f"driftmon_monitor_up{selector}")
     assert up["value"][1] == "1"
     assert stack.query('push_time_seconds{job="drift-batch", monitor="drifted", env="test"}')
 
 
-def test_a_failed_run_keeps_the_last_scores_and_reports_down(stack: Stack, first_push: subprocess.CompletedProcess[str]) -> None:
+def test_a_failed_run_keeps_the_last_scores_and_reports_down(
+    stack: Stack, first_push: subprocess.CompletedProcess[str]
+) -> None:
     """A run whose live data is gone exits 3; its push keeps the scores and success time and sets monitor_up 0, firing DriftmonMonitorDown."""
     selector = '{job="drift-batch", monitor="drifted"}'
-    wait_until(lambda: stack.query(f"driftmon_last_success_timestamp_seconds{selector}"), 30, message="first push scraped")
+    wait_until(
+        lambda: stack.query(f"driftmon_last_success_timestamp_seconds{selector}"), 30, message="first push scraped"
+    )
     (success,) = stack.query(f"driftmon_last_success_timestamp_seconds{selector}")
     (score,) = stack.query(f"driftmon_js_divergence{selector}")
     (stack.directory / "live.csv").rename(stack.directory / "gone.csv")
@@ -117,8 +158,11 @@ def test_a_failed_run_keeps_the_last_scores_and_reports_down(stack: Stack, first
         (stack.directory / "gone.csv").rename(stack.directory / "live.csv")
     assert failed.returncode == 3, failed.stderr
     wait_until(lambda: stack.query(f"driftmon_monitor_up{selector} == 0"), 30, message="monitor_up 0 scraped")
-    wait_until(lambda: stack.query('ALERTS{alertname="DriftmonMonitorDown", alertstate="firing", job="drift-batch"}'),
-               30, message="DriftmonMonitorDown from a pushed failure")
+    wait_until(
+        lambda: stack.query('ALERTS{alertname="DriftmonMonitorDown", alertstate="firing", job="drift-batch"}'),
+        30,
+        message="DriftmonMonitorDown from a pushed failure",
+    )
     (kept_success,) = stack.query(f"driftmon_last_success_timestamp_seconds{selector}")
     (kept_score,) = stack.query(f"driftmon_js_divergence{selector}")
     assert kept_success["value"][1] == success["value"][1]
@@ -127,7 +171,9 @@ def test_a_failed_run_keeps_the_last_scores_and_reports_down(stack: Stack, first
     assert failures["value"][1] == "1"
 
 
-def test_push_missing_rule_is_healthy_and_quiet_for_a_fresh_push(stack: Stack, first_push: subprocess.CompletedProcess[str]) -> None:
+def test_push_missing_rule_is_healthy_and_quiet_for_a_fresh_push(
+    stack: Stack, first_push: subprocess.CompletedProcess[str]
+) -> None:
     """DriftmonPushMissing evaluates without error on real Pushgateway series and stays quiet within the schedule interval."""
     wait_until(lambda: stack.query('push_time_seconds{job="drift-batch"}'), 30, message="push time scraped")
     url = f"{stack.prometheus_url}/api/v1/rules"
@@ -135,7 +181,8 @@ def test_push_missing_rule_is_healthy_and_quiet_for_a_fresh_push(stack: Stack, f
     (rule,) = [r for g in groups for r in g["rules"] if r["name"] == "DriftmonPushMissing"]
     assert rule["health"] in ("ok", "unknown"), rule
     elapsed = stack.query(
-        'time() - push_time_seconds > on (job, instance, monitor) group_left () '
-        '0 * max by (job, instance, monitor) (driftmon_schedule_interval_seconds)')
+        "time() - push_time_seconds > on (job, instance, monitor) group_left () "
+        "0 * max by (job, instance, monitor) (driftmon_schedule_interval_seconds)"
+    )
     assert elapsed and elapsed[0]["metric"]["monitor"] == "drifted"  # the join matches the pushed group
     assert not stack.query('ALERTS{alertname="DriftmonPushMissing"}')
