@@ -237,3 +237,24 @@ def wait_until(
             reason = f" (last error: {last_error!r})" if last_error is not None else ""
             pytest.fail(f"{message} not met within {timeout:g} s{reason}", pytrace=False)
         time.sleep(interval)
+
+
+def running_prometheus(
+    binary: str, directory: Path, port: int, *extra: str, ready: bool = True
+) -> contextlib.AbstractContextManager[ServerProcess]:
+    """A Prometheus on 127.0.0.1:``port`` with ``directory``/prometheus.yml and its data in ``directory``/data.
+
+    ``ready``: wait for ``/-/ready`` over plain HTTP (not possible with a TLS web config).
+    """
+    return running(
+        [
+            binary,
+            f"--config.file={directory / 'prometheus.yml'}",
+            f"--storage.tsdb.path={directory / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            *extra,
+        ],
+        name="prometheus",
+        log_path=directory / "prometheus.log",
+        ready_url=f"http://127.0.0.1:{port}/-/ready" if ready else None,
+    )

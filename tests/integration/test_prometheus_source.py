@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from servers import ServerProcess, free_port, http_request, require_binary, running, wait_until
+from servers import ServerProcess, free_port, http_request, require_binary, running, running_prometheus, wait_until
 
 from driftmon import config as driftmon_config
 from driftmon.evaluate import ERROR, INSUFFICIENT, MonitorResult, evaluate, profile_reference
@@ -191,21 +191,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     }
     (directory / "prometheus.yml").write_text(yaml.safe_dump(scrape))
     with contextlib.ExitStack() as exits:
-        processes = {
-            "prometheus": exits.enter_context(
-                running(
-                    [
-                        prometheus,
-                        f"--config.file={directory / 'prometheus.yml'}",
-                        f"--storage.tsdb.path={directory / 'data'}",
-                        f"--web.listen-address=127.0.0.1:{ports['prometheus']}",
-                    ],
-                    name="prometheus",
-                    log_path=directory / "prometheus.log",
-                    ready_url=f"{prometheus_url}/-/ready",
-                )
-            )
-        }
+        processes = {"prometheus": exits.enter_context(running_prometheus(prometheus, directory, ports["prometheus"]))}
         built = Stack(
             directory, prometheus_url, f"http://127.0.0.1:{ports['model']}", ports["model"], processes, exits, []
         )

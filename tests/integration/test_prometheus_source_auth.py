@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from servers import free_port, require_binary, running, wait_until
+from servers import free_port, require_binary, running_prometheus, wait_until
 
 from driftmon.errors import DataError, SourceError
 from driftmon.histogram import NumericBins
@@ -82,25 +82,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     )
     (directory / "prometheus.yml").write_text(yaml.safe_dump({"global": {"scrape_interval": "1s"}}))
     (directory / "password").write_text(PASSWORD + "\n")
-    (directory / "wrong").write_text("not-the-password\n")
     port = free_port()
     url = f"https://127.0.0.1:{port}"
     with contextlib.ExitStack() as exits:
         process = exits.enter_context(
-            running(
-                [
-                    prometheus,
-                    f"--config.file={directory / 'prometheus.yml'}",
-                    f"--storage.tsdb.path={directory / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{port}",
-                    f"--web.config.file={directory / 'web.yml'}",
-                ],
-                name="prometheus",
-                log_path=directory / "prometheus.log",
-            )
+            running_prometheus(prometheus, directory, port, f"--web.config.file={directory / 'web.yml'}", ready=False)
         )
         wait_until(
-            lambda: "Server is ready" in process.log() or "TLS is enabled" in process.log(),
+            lambda: "Server is ready" in process.log(),
             30,
             message="Prometheus with TLS started",
         )

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
-from servers import free_port, http_request, require_binary, running, wait_until
+from servers import free_port, http_request, require_binary, running, running_prometheus, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "deploy" / "prometheus" / "rules" / "driftmon.rules.yml"
@@ -102,19 +102,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 ready_url=f"{gateway_url}/-/ready",
             )
         )
-        exits.enter_context(
-            running(
-                [
-                    prometheus,
-                    f"--config.file={directory / 'prometheus.yml'}",
-                    f"--storage.tsdb.path={directory / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{ports['prometheus']}",
-                ],
-                name="prometheus",
-                log_path=directory / "prometheus.log",
-                ready_url=f"{prometheus_url}/-/ready",
-            )
-        )
+        exits.enter_context(running_prometheus(prometheus, directory, ports["prometheus"]))
         yield Stack(directory, gateway_url, prometheus_url)
 
 
