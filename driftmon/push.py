@@ -28,9 +28,11 @@ import urllib.error
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest, push_to_gateway, pushadd_to_gateway
 from prometheus_client.core import Metric
+from prometheus_client.exposition import basic_auth_handler, default_handler
 from prometheus_client.registry import Collector
 
 from driftmon.errors import DriftmonError
@@ -128,12 +130,22 @@ def push(
     Raises DriftmonError naming the gateway (without credentials) and the monitor when a
     push fails.
     """
+    parsed = urllib.parse.urlsplit(gateway)
+    handler = default_handler
+    if parsed.username is not None:
+        # user:password@ in the URL: basic auth, and the URL without them on the wire.
+        user, password = urllib.parse.unquote(parsed.username), urllib.parse.unquote(parsed.password or "")
+        gateway = safe_url(gateway)
+
+        def handler(url: str, method: str, timeout: float | None, headers: list[tuple[str, str]], data: bytes) -> Any:
+            return basic_auth_handler(url, method, timeout, headers, data, user, password)
+
     for result in results:
         key = {**(grouping or {}), "monitor": result.monitor}
         one = registry([result], intervals)
         send = push_to_gateway if result.ok else pushadd_to_gateway
         try:
-            send(gateway, job=job, registry=one, grouping_key=key, timeout=timeout)
+            send(gateway, job=job, registry=one, grouping_key=key, timeout=timeout, handler=handler)
         except urllib.error.HTTPError as error:
             detail = error.read().decode("utf-8", errors="replace").strip()[:300]
             raise DriftmonError(

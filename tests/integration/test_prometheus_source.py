@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -23,7 +24,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from servers import ServerProcess, free_port, http_request, require_binary, running, running_prometheus, wait_until
+from servers import (
+    ServerProcess,
+    free_port,
+    http_request,
+    require_binary,
+    running,
+    running_prometheus,
+    wait_until,
+    write_shipped_rules,
+)
 
 from driftmon import config as driftmon_config
 from driftmon.evaluate import ERROR, INSUFFICIENT, MonitorResult, evaluate, profile_reference
@@ -64,6 +74,7 @@ class Stack:
     processes: dict[str, ServerProcess]
     exits: contextlib.ExitStack
     sent: list[pd.DataFrame]
+    gateway_url: str = ""
 
     def query(self, expr: str) -> list[dict[str, Any]]:
         url = f"{self.prometheus_url}/api/v1/query?{urllib.parse.urlencode({'query': expr})}"
@@ -180,21 +191,41 @@ def write_profiles(directory: Path) -> None:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     prometheus = require_binary("prometheus")
+    pushgateway = require_binary("prometheus-pushgateway", "pushgateway")
     directory = tmp_path_factory.mktemp("prometheus-source")
     write_profiles(directory)
-    ports = {"prometheus": free_port(), "model": free_port()}
+    ports = {"prometheus": free_port(), "model": free_port(), "gateway": free_port()}
     prometheus_url = f"http://127.0.0.1:{ports['prometheus']}"
     write_config(directory, prometheus_url)
+    # The model server, and a Pushgateway where `driftmon check` pushes its results (the
+    # shipped rules, `for:` shortened, alert on them).
     scrape = {
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
-        "scrape_configs": [{"job_name": "model", "static_configs": [{"targets": [f"127.0.0.1:{ports['model']}"]}]}],
+        "rule_files": [str(write_shipped_rules(directory / "rules.yml"))],
+        "scrape_configs": [
+            {"job_name": "model", "static_configs": [{"targets": [f"127.0.0.1:{ports['model']}"]}]},
+            {
+                "job_name": "pushgateway",
+                "honor_labels": True,
+                "static_configs": [{"targets": [f"127.0.0.1:{ports['gateway']}"]}],
+            },
+        ],
     }
     (directory / "prometheus.yml").write_text(yaml.safe_dump(scrape))
     with contextlib.ExitStack() as exits:
         processes = {"prometheus": exits.enter_context(running_prometheus(prometheus, directory, ports["prometheus"]))}
+        processes["pushgateway"] = exits.enter_context(
+            running(
+                [pushgateway, f"--web.listen-address=127.0.0.1:{ports['gateway']}"],
+                name="pushgateway",
+                log_path=directory / "pushgateway.log",
+                ready_url=f"http://127.0.0.1:{ports['gateway']}/-/ready",
+            )
+        )
         built = Stack(
             directory, prometheus_url, f"http://127.0.0.1:{ports['model']}", ports["model"], processes, exits, []
         )
+        built.gateway_url = f"http://127.0.0.1:{ports['gateway']}"
         built.start_model_server()
         # Prometheus must have seen the zero-initialised series before any traffic.
         wait_until(
@@ -238,6 +269,22 @@ def test_prometheus_window_scores_equal_the_file_source_on_the_same_rows(
     drifted = {f.feature: f.worst for f in first_traffic["from-prometheus"].features}
     assert drifted["score"] == "critical" and drifted["country"] == "critical", drifted
     assert first_traffic["from-prometheus"].features[0].live_count == 1500
+
+
+def test_the_shipped_rule_fires_for_drift_read_from_prometheus(stack: Stack, first_traffic: Any) -> None:
+    """Model server -> Prometheus -> `driftmon check` (type: prometheus) -> Pushgateway -> Prometheus: the drift alert fires."""
+    command = [sys.executable, "-m", "driftmon", "check", "-c", str(stack.directory / "driftmon.yaml")]
+    command += ["--monitor", "from-prometheus", "--push-gateway", stack.gateway_url, "--job", "drift-check"]
+    checked = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert checked.returncode == 1, checked.stdout + checked.stderr  # critical drift
+    firing = wait_until(
+        lambda: stack.query(
+            'ALERTS{alertname="DriftmonFeatureDriftCritical", alertstate="firing", monitor="from-prometheus"}'
+        ),
+        30,
+        message="the critical drift alert firing",
+    )
+    assert {alert["metric"]["feature"] for alert in firing} >= {"score", "country"}
 
 
 def test_classic_histogram_buckets_score_as_the_file_source_for_continuous_values(

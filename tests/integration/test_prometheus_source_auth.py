@@ -14,15 +14,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from servers import free_port, require_binary, running_prometheus, wait_until
+from servers import TEST_PASSWORD, TEST_PASSWORD_BCRYPT, free_port, require_binary, running_prometheus, wait_until
 
 from driftmon.errors import DataError, SourceError
 from driftmon.histogram import NumericBins
 from driftmon.sources.prometheus import PrometheusSource, PrometheusSourceConfig
 
-PASSWORD = "test-password"
-# bcrypt of PASSWORD (cost 4), as Prometheus's basic_auth_users wants it.
-PASSWORD_HASH = "$2b$04$2NPcr8VAIAmppcyvfNg3SOewXkwDyexEFoFvY9f7IkasY7AFunG/S"
+PASSWORD = TEST_PASSWORD
 
 
 def make_certificates(directory: Path) -> None:
@@ -76,7 +74,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         yaml.safe_dump(
             {
                 "tls_server_config": {"cert_file": "server.crt", "key_file": "server.key"},
-                "basic_auth_users": {"driftmon": PASSWORD_HASH},
+                "basic_auth_users": {"driftmon": TEST_PASSWORD_BCRYPT},
             }
         )
     )

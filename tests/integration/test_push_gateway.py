@@ -21,10 +21,17 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
-from servers import free_port, http_request, require_binary, running, running_prometheus, wait_until
-
-REPO = Path(__file__).resolve().parents[2]
-RULES = REPO / "deploy" / "prometheus" / "rules" / "driftmon.rules.yml"
+from servers import (
+    TEST_PASSWORD,
+    TEST_PASSWORD_BCRYPT,
+    free_port,
+    http_request,
+    require_binary,
+    running,
+    running_prometheus,
+    wait_until,
+    write_shipped_rules,
+)
 
 
 @dataclass
@@ -73,11 +80,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "monitors:\n  - name: drifted\n    schedule: 1d\n    labels: {team: risk}\n"
         "    reference: {type: file, path: reference.csv}\n    live: {type: file, path: live.csv}\n    features: [x]\n"
     )
-    rules = yaml.safe_load(RULES.read_text())
-    for group in rules["groups"]:
-        for rule in group["rules"]:
-            rule["for"] = "1s"
-    (directory / "rules.yml").write_text(yaml.safe_dump(rules, sort_keys=False, width=10_000))
+    write_shipped_rules(directory / "rules.yml")
     ports = {"gateway": free_port(), "prometheus": free_port()}
     config = {
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
@@ -174,3 +177,43 @@ def test_push_missing_rule_is_healthy_and_quiet_for_a_fresh_push(
     )
     assert elapsed and elapsed[0]["metric"]["monitor"] == "drifted"  # the join matches the pushed group
     assert not stack.query('ALERTS{alertname="DriftmonPushMissing"}')
+
+
+def test_push_with_basic_auth_in_the_url(tmp_path: Path) -> None:
+    """user:password@ in --push-gateway is basic auth: accepted by a Pushgateway that requires it; a wrong one exits 3 unseen."""
+    pushgateway = require_binary("prometheus-pushgateway", "pushgateway")
+    (tmp_path / "web.yml").write_text(yaml.safe_dump({"basic_auth_users": {"driftmon": TEST_PASSWORD_BCRYPT}}))
+    port = free_port()
+    with running(
+        [pushgateway, f"--web.listen-address=127.0.0.1:{port}", f"--web.config.file={tmp_path / 'web.yml'}"],
+        name="pushgateway-auth",
+        log_path=tmp_path / "pushgateway.log",
+    ) as process:
+        wait_until(lambda: "Listening on" in process.log(), 30, message="Pushgateway with auth started")
+        directory = tmp_path
+        rng = np.random.default_rng(2)
+        (directory / "reference.csv").write_text("x\n" + "\n".join(f"{v:.6f}" for v in rng.normal(0, 1, 500)) + "\n")
+        (directory / "driftmon.yaml").write_text(
+            "monitors:\n  - name: same\n    reference: {type: file, path: reference.csv}\n"
+            "    live: {type: file, path: reference.csv}\n    features: [x]\n"
+        )
+
+        def push(password: str) -> subprocess.CompletedProcess[str]:
+            url = f"http://driftmon:{password}@127.0.0.1:{port}"
+            command = [
+                sys.executable,
+                "-m",
+                "driftmon",
+                "check",
+                "-c",
+                str(directory / "driftmon.yaml"),
+                "--push-gateway",
+                url,
+            ]
+            return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+        accepted = push(TEST_PASSWORD)
+        assert accepted.returncode == 0, accepted.stderr
+        refused = push("hunter2")
+        assert refused.returncode == 3 and "HTTP 401" in refused.stderr, refused.stderr
+        assert "hunter2" not in refused.stderr and TEST_PASSWORD not in accepted.stderr + refused.stderr
