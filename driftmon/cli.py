@@ -163,6 +163,14 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--monitor", action="append", default=[], metavar="NAME", help="only this monitor (repeatable)")
     check.add_argument("--format", choices=["table", "json"], default="table")
     with_shard(check)
+    check.add_argument("--push-gateway", metavar="URL", help="also push the daemon's series to this Pushgateway")
+    check.add_argument("--job", default="driftmon", help="the Pushgateway job (default driftmon)")
+    check.add_argument(
+        "--grouping", action="append", default=[], metavar="K=V", help="extra Pushgateway grouping label (repeatable)"
+    )
+    check.add_argument(
+        "--textfile", metavar="PATH", help="also write the series to PATH atomically (node_exporter textfile)"
+    )
     check.set_defaults(handler=_check)
 
     validate = commands.add_parser("validate", help="validate the config file")
@@ -173,6 +181,11 @@ def _parser() -> argparse.ArgumentParser:
     with_config(profile)
     profile.add_argument("--monitor", required=True, metavar="NAME")
     profile.add_argument("-o", "--output", required=True, metavar="OUT.json")
+    profile.add_argument(
+        "--emit-source",
+        choices=["prometheus"],
+        help="also print the `type: prometheus` live source reading what driftmon.instrument counts with this profile",
+    )
     profile.set_defaults(handler=_profile)
 
     report = commands.add_parser("report", help="evaluate once and write the status pages as one HTML file")
@@ -255,17 +268,21 @@ def _page_settings(args: argparse.Namespace) -> Any:
     return PageSettings(external_url=args.external_url, grafana_url=args.grafana_url)
 
 
-def _evaluate_once(args: argparse.Namespace) -> list[Any]:
+def _selected_monitors(args: argparse.Namespace) -> list[Any]:
+    from driftmon import shard
+
+    cfg = _load(args)
+    chosen = shard.resolve(args.shard)
+    # Monitors named with --monitor run whatever the shard; otherwise only this shard's.
+    return [cfg.monitor(name) for name in args.monitor] if args.monitor else shard.select(cfg.monitors, chosen)
+
+
+def _evaluate_once(args: argparse.Namespace, monitors: Sequence[Any] | None = None) -> list[Any]:
     from driftmon import redact
     from driftmon.evaluate import evaluate
 
-    cfg = _load(args)
-    from driftmon import shard
-
-    chosen = shard.resolve(args.shard)
-    # Monitors named with --monitor run whatever the shard; otherwise only this shard's.
-    monitors = [cfg.monitor(name) for name in args.monitor] if args.monitor else shard.select(cfg.monitors, chosen)
-    return [redact.scrub(evaluate(monitor)) for monitor in monitors]
+    chosen = _selected_monitors(args) if monitors is None else monitors
+    return [redact.scrub(evaluate(monitor)) for monitor in chosen]
 
 
 def _exit_status(results: Sequence[Any]) -> int:
@@ -298,12 +315,24 @@ def _report(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from driftmon.evaluate import document
 
-    results = _evaluate_once(args)
+    monitors = _selected_monitors(args)
+    grouping = _grouping(args.grouping)
+    results = _evaluate_once(args, monitors)
     if args.format == "json":
         json.dump(document(results), sys.stdout, indent=None, allow_nan=False)
         sys.stdout.write("\n")
     else:
         _table(results, sys.stdout)
+    if args.push_gateway or args.textfile:
+        # Batch mode: the metrics are delivered whatever the outcome, so a pipeline can fail the step and keep them.
+        from driftmon import push
+        from driftmon.daemon import period_s
+
+        intervals = {monitor.name: period_s(monitor) for monitor in monitors}
+        if args.textfile:
+            push.write_textfile(args.textfile, results, intervals)
+        if args.push_gateway:
+            push.push(args.push_gateway, results, intervals, job=args.job, grouping=grouping)
     return _exit_status(results)
 
 
@@ -330,7 +359,41 @@ def _profile(args: argparse.Namespace) -> int:
     except OSError as error:
         raise DriftmonError(f"cannot write {output}: {error.strerror}") from None
     print(f"{output}: {len(histograms)} feature histograms of monitor {monitor.name!r}")
+    if args.emit_source == "prometheus":
+        print(_prometheus_snippet(output, monitor.name))
     return EXIT_OK
+
+
+def _prometheus_snippet(profile: Path, monitor: str) -> str:
+    """The two ends of instrumented serving for one profile: the model server's code and driftmon's config."""
+    from driftmon.instrument import METRIC
+
+    return f"""
+# In the model server (needs only numpy and prometheus-client):
+#   from driftmon.instrument import Instrument
+#   features = Instrument.from_profile("{profile.name}")   # its series: {METRIC}{{feature, bin}}
+#   features.observe(batch)                                  # dict of columns, list of rows, or one row
+# In driftmon's config, monitor {monitor!r}:
+    reference: {{type: histogram, path: {profile}}}
+    live:
+      type: prometheus
+      url: http://prometheus:9090          # your Prometheus
+      metric: {METRIC}
+      matchers: 'job="model-server"'       # the model server's series (and e.g. model="...")
+      window: 1h"""
+
+
+def _grouping(pairs: Sequence[str]) -> dict[str, str]:
+    """``--grouping k=v`` pairs as a dict; a malformed one is a usage error."""
+    import re
+
+    grouping = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", key) or key in ("job", "monitor") or not value:
+            raise ConfigError(f"--grouping {pair!r}: expected LABEL=VALUE with a label name other than job or monitor")
+        grouping[key] = value
+    return grouping
 
 
 def _schema(args: argparse.Namespace) -> int:

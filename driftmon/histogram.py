@@ -23,16 +23,20 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from driftmon._imports import lazy_import
 from driftmon.errors import DataError
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
 else:
     pd = lazy_import("pandas")  # ~0.3 s to import; Parquet sources never need it
+    # Deferred too, so that driftmon.instrument (bin specs and from_document only) runs in
+    # a model server without pyarrow.
+    pa = lazy_import("pyarrow")
+    pc = lazy_import("pyarrow.compute")
 
 FORMAT = "driftmon.histograms/v1"
 OTHER = "__other__"

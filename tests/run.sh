@@ -6,11 +6,12 @@ cd "$(dirname "$0")/.."
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# Debian packages: real Prometheus/Alertmanager (promtool, end-to-end alerts), PostgreSQL
-# (SQL source against a real server), a JVM (Spark in local mode), Chromium (page tests).
+# Debian packages: real Prometheus/Alertmanager/Pushgateway (promtool, end-to-end alerts, batch mode),
+# PostgreSQL (SQL source against a real server), a JVM (Spark in local mode), Chromium (page tests).
 packages=()
 command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
 [ -x /usr/bin/prometheus-alertmanager ] || packages+=(prometheus-alertmanager)
+command -v prometheus-pushgateway >/dev/null 2>&1 || packages+=(prometheus-pushgateway)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || packages+=(postgresql)
 command -v java >/dev/null 2>&1 || packages+=(default-jre-headless)
 # Headless Chromium for the status-page and report tests (tests/integration/test_pages_browser.py).

@@ -251,3 +251,44 @@ def eof_within(sock: socket.socket, seconds: float) -> float | None:
     except OSError:
         pass  # a reset is a close too
     return time.monotonic() - started
+
+
+def running_prometheus(
+    binary: str, directory: Path, port: int, *extra: str, ready: bool = True
+) -> contextlib.AbstractContextManager[ServerProcess]:
+    """A Prometheus on 127.0.0.1:``port`` with ``directory``/prometheus.yml and its data in ``directory``/data.
+
+    ``ready``: wait for ``/-/ready`` over plain HTTP (not possible with a TLS web config).
+    """
+    return running(
+        [
+            binary,
+            f"--config.file={directory / 'prometheus.yml'}",
+            f"--storage.tsdb.path={directory / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            *extra,
+        ],
+        name="prometheus",
+        log_path=directory / "prometheus.log",
+        ready_url=f"http://127.0.0.1:{port}/-/ready" if ready else None,
+    )
+
+
+# A password and its bcrypt hash (cost 4), for servers started with a --web.config.file's
+# basic_auth_users (Prometheus, Pushgateway).
+TEST_PASSWORD = "test-password"
+TEST_PASSWORD_BCRYPT = "$2b$04$2NPcr8VAIAmppcyvfNg3SOewXkwDyexEFoFvY9f7IkasY7AFunG/S"
+
+
+def write_shipped_rules(destination: Path, for_: str = "1s") -> Path:
+    """deploy/'s alert rules with every `for:` set to ``for_`` (nothing else changed), as ``destination``."""
+    import yaml
+
+    rules_file = Path(__file__).resolve().parents[1] / "deploy" / "prometheus" / "rules" / "driftmon.rules.yml"
+    document = yaml.safe_load(rules_file.read_text(encoding="utf-8"))
+    for group in document["groups"]:
+        for rule in group["rules"]:
+            if "alert" in rule:
+                rule["for"] = for_
+    destination.write_text(yaml.safe_dump(document, sort_keys=False, width=10_000), encoding="utf-8")
+    return destination

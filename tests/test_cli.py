@@ -244,3 +244,33 @@ def test_report_writes_one_html_file_with_check_exit_codes(tmp_path: Path) -> No
     bad.write_text("monitors: 3\n")
     assert run("report", "-c", str(bad), "-o", str(tmp_path / "x.html")).returncode == 2
     assert not (tmp_path / "x.html").exists()
+
+
+def test_profile_emit_source_prints_a_prometheus_source_that_matches_the_instrument(tmp_path: Path) -> None:
+    """`profile --emit-source prometheus` prints a valid `type: prometheus` source over the metric driftmon.instrument writes."""
+    import contextlib
+    import io
+    import textwrap
+
+    import yaml
+    from prometheus_client import CollectorRegistry
+
+    from driftmon.instrument import Instrument
+    from driftmon.sources.prometheus import PrometheusSourceConfig
+
+    (tmp_path / "ref.csv").write_text("x,c\n" + "".join(f"{i % 7},{'ab'[i % 2]}\n" for i in range(200)))
+    (tmp_path / "c.yaml").write_text(
+        "monitors:\n  - name: m\n    reference: {type: file, path: ref.csv}\n"
+        "    live: {type: file, path: ref.csv}\n    features: [x, c]\n"
+    )
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = main(["profile", "-c", str(tmp_path / "c.yaml"), "--monitor", "m",
+                       "-o", str(tmp_path / "p.json"), "--emit-source", "prometheus"])
+    assert status == 0
+    config_lines = [line for line in out.getvalue().splitlines()[1:] if line.strip() and not line.lstrip().startswith("#")]
+    snippet = yaml.safe_load(textwrap.dedent("\n".join(config_lines)))
+    live = PrometheusSourceConfig.model_validate(snippet["live"])
+    assert snippet["reference"] == {"type": "histogram", "path": str(tmp_path / "p.json")}
+    instrument = Instrument.from_profile(tmp_path / "p.json", registry=CollectorRegistry())
+    assert instrument.metric == live.metric

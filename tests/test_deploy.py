@@ -65,8 +65,9 @@ EXPORTED_METRICS = frozenset(
         "driftmon_build_info",
     }
 )
-# Series Prometheus makes itself for every target, which the rules may use.
-PROMETHEUS_SERIES = frozenset({"up"})
+# Series Prometheus makes itself for every target, which the rules may use, and the
+# Pushgateway's time of each group's last push (batch mode).
+PROMETHEUS_SERIES = frozenset({"up", "push_time_seconds"})
 
 ALERTS = {
     "DriftmonFeatureDriftWarning": "warning",
@@ -75,6 +76,7 @@ ALERTS = {
     "DriftmonEvaluationsStale": "warning",
     "DriftmonConfigReloadFailed": "warning",
     "DriftmonDown": "critical",
+    "DriftmonPushMissing": "warning",
 }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from driftmon.sources.base import RowSource, Source
 from driftmon.sources.file import FileSource
 from driftmon.sources.histogram_file import HistogramSource
+from driftmon.sources.prometheus import PrometheusSource
 from driftmon.sources.spark import SparkSource
 from driftmon.sources.sql import SqlSource
 
@@ -17,6 +18,7 @@ SOURCE_TYPES: dict[str, type[Source]] = {
     "histogram": HistogramSource,
     "sql": SqlSource,
     "spark": SparkSource,
+    "prometheus": PrometheusSource,
 }
 
 
