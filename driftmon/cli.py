@@ -268,7 +268,7 @@ def _page_settings(args: argparse.Namespace) -> Any:
     return PageSettings(external_url=args.external_url, grafana_url=args.grafana_url)
 
 
-def _selected_monitors(args: argparse.Namespace) -> list[Any]:
+def _selected_monitors(args: argparse.Namespace) -> Sequence[Any]:
     from driftmon import shard
 
     cfg = _load(args)

@@ -412,7 +412,7 @@ def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None)
 def loads(text: str, file: Path, environ: Mapping[str, str]) -> Config:
     """Like :func:`load`, for text already read (``file`` names it in messages and anchors paths)."""
     try:
-        raw = yaml.load(text, Loader=_StrictLoader)
+        raw = parse_yaml(text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else str(file)
@@ -588,6 +588,15 @@ def _overlay_dict(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, 
 # values and would keep `check` busy for minutes).
 MAX_DEPTH = 64
 MAX_ALIAS_VALUES = 100_000
+
+
+def parse_yaml(text: str) -> Any:
+    """YAML text as Python values, with the limits every file driftmon reads gets.
+
+    Refuses duplicate keys, deep nesting and alias bombs (yaml.YAMLError); PyYAML's
+    converters may still raise plain exceptions for tags whose value they cannot convert.
+    """
+    return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
 
 
 class _StrictLoader(yaml.SafeLoader):

@@ -181,3 +181,24 @@ def test_basic_auth_checks_bcrypt_and_caches() -> None:
     cached = len(auth._cache)
     assert auth.check(users, "prometheus", "pw")
     assert len(auth._cache) == cached
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+        "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+        "basic_auth_users: *f\n",
+        "basic_auth_users: " + "[" * 5000 + "]" * 5000 + "\n",
+    ],
+    ids=["aliases", "deep"],
+)
+def test_hostile_web_config_yaml_is_refused_quickly(tmp_path: Path, text: str) -> None:
+    """The web config gets the same YAML limits as the config: alias bombs and deep nesting are a ConfigError in under a second."""
+    path = tmp_path / "web.yml"
+    path.write_text(text)
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match=r"^web config .*web\.yml: "):
+        load(path)
+    assert time.monotonic() - started < 1.0

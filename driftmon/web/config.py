@@ -148,13 +148,17 @@ def load(path: Path) -> WebConfig:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"web config {path}: cannot read it: {getattr(error, 'strerror', None) or error}") from None
+    from driftmon.config import parse_yaml
+
     try:
-        data = yaml.safe_load(text)
+        data = parse_yaml(text)  # the config's loader: the same depth and alias limits
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         problem = getattr(error, "problem", None) or "not valid YAML"
         raise ConfigError(f"web config {path}: {problem}{where}") from None
+    except Exception as error:  # a tag PyYAML cannot convert (`!!float path`)
+        raise ConfigError(f"web config {path}: a tagged value cannot be read: {error}") from None
     config = parse(data, path)
     if config.tls is not None:
         context(config.tls, path)
