@@ -18,7 +18,7 @@ histogram of the whole.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -113,22 +113,27 @@ class NumericBins:
                 inclusive.append(index == last)  # the last interval is closed on the right
         return np.array(values, dtype=np.float64), np.array(inclusive, dtype=bool)
 
-    def labels(self) -> list[str]:
-        """Bin labels in count order: underflow, interior bins and points, overflow."""
+    def labels(self, number: Callable[[float], str] | None = None, separator: str = ", ") -> list[str]:
+        """Bin labels in count order: underflow, interior bins and points, overflow.
+
+        ``number`` writes each edge (default: ``:g``); ``separator`` goes between an
+        interval's ends.
+        """
+        text = number or _fmt
         if not self.edges:
-            return ["(-inf, +inf)"]
+            return [f"(-inf{separator}+inf)"]
         points = set(self.points)
-        labels = [f"(-inf, {_fmt(self.edges[0])})"]
+        labels = [f"(-inf{separator}{text(self.edges[0])})"]
         for index, edge in enumerate(self.edges):
             if edge in points:
-                labels.append(f"{{{_fmt(edge)}}}")
+                labels.append(f"{{{text(edge)}}}")
             if index + 1 < len(self.edges):
                 following = self.edges[index + 1]
                 left = "(" if edge in points else "["
                 last = index + 1 == len(self.edges) - 1
                 right = ")" if following in points or not last else "]"
-                labels.append(f"{left}{_fmt(edge)}, {_fmt(following)}{right}")
-        labels.append(f"({_fmt(self.edges[-1])}, +inf)")
+                labels.append(f"{left}{text(edge)}{separator}{text(following)}{right}")
+        labels.append(f"({text(self.edges[-1])}{separator}+inf)")
         return labels
 
     @property

@@ -70,21 +70,7 @@ def bin_labels(spec: BinSpec) -> list[str]:
     """The ``bin`` label of each bin of ``spec``, in count order (``__missing__`` not included)."""
     if isinstance(spec, CategoricalBins):
         return spec.labels()
-    edges = spec.edges
-    if not edges:
-        return ["(-inf,+inf)"]
-    points = set(spec.points)
-    labels = [f"(-inf,{number_text(edges[0])})"]
-    for index, edge in enumerate(edges):
-        if edge in points:
-            labels.append(f"{{{number_text(edge)}}}")
-        if index + 1 < len(edges):
-            following = edges[index + 1]
-            left = "(" if edge in points else "["
-            closed = index + 2 == len(edges) and following not in points
-            labels.append(f"{left}{number_text(edge)},{number_text(following)}{']' if closed else ')'}")
-    labels.append(f"({number_text(edges[-1])},+inf)")
-    return labels
+    return spec.labels(number_text, ",")  # exact, round-tripping numbers: parse_bin_labels reads them back
 
 
 def parse_bin_labels(labels: Iterable[str], feature: str) -> NumericBins:
