@@ -321,17 +321,22 @@ def markers(name: str) -> tuple[str, str]:
 
 
 def fill(text: str, section: Section) -> str:
-    """``text`` with the section's body regenerated; SystemExit if its markers are missing."""
+    """``text`` with the section's body regenerated; SystemExit if its markers are missing.
+
+    The begin marker is found by its name (``<!-- generated:NAME`` up to ``-->``), so a new
+    section can be started with a bare ``<!-- generated:NAME -->`` and its end marker.
+    """
     begin, end = markers(section.name)
     body = section.make()
     if section.name == "config-reference":  # reference_table() includes its markers
-        replacement = body
+        replacement, pattern = body, re.escape(begin)
     else:
-        replacement = f"{begin}\n{body}\n{end}"
-    start, stop = text.find(begin), text.find(end)
-    if start < 0 or stop < start:
+        replacement, pattern = f"{begin}\n{body}\n{end}", rf"<!-- generated:{re.escape(section.name)}[ (][^>]*-->|<!-- generated:{re.escape(section.name)} -->"
+    found = re.search(pattern, text)
+    stop = text.find(end, found.start()) if found else -1
+    if found is None or stop < 0:
         raise SystemExit(f"{section.path}: no {begin!r} ... {end!r} markers for section {section.name}")
-    return text[:start] + replacement + text[stop + len(end) :]
+    return text[: found.start()] + replacement + text[stop + len(end) :]
 
 
 def regenerate(root: Path = REPO) -> dict[str, tuple[str, str]]:
