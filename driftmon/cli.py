@@ -197,7 +197,7 @@ def _parser() -> argparse.ArgumentParser:
     report.set_defaults(handler=_report)
 
     schema = commands.add_parser("schema", help="print the config's JSON Schema")
-    schema.add_argument("--markdown", action="store_true", help="the README's reference table instead")
+    schema.add_argument("--markdown", action="store_true", help="the reference table of docs/configuration.md instead")
     schema.set_defaults(handler=_schema)
     return parser
 

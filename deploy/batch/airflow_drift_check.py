@@ -7,8 +7,9 @@ task while the metrics (and the alerts on them) are already in Prometheus. Set e
 monitor's `schedule:` to the DAG's schedule ({cron: "30 3 * * *"}); the staleness and
 "no push" alerts read it.
 
-Copy into your DAGs folder; needs `pip install driftmon` on the workers (or run the image
-with a KubernetesPodOperator and the same arguments).
+Copy into your DAGs folder; needs the `driftmon-exporter` distribution on the workers
+(`pip install .` from a clone of driftmon, or a wheel built there: the name `driftmon` on
+PyPI is another project), or run the image with a KubernetesPodOperator and the same arguments.
 """
 
 from __future__ import annotations

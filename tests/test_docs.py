@@ -1,0 +1,178 @@
+"""The documentation: links resolve, generated sections are current, the metrics reference
+matches what a real evaluation exports, and install instructions use the distribution name."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+import tomllib
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from test_deploy import github_anchors
+
+from driftmon.cli import main
+from driftmon.docs import metric_labels
+
+REPO = Path(__file__).resolve().parent.parent
+PAGES = sorted([REPO / "README.md", REPO / "deploy" / "README.md", *(REPO / "docs").glob("*.md")])
+LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)|!\[[^\]]*\]\(([^)\s]+)\)")
+DISTRIBUTION = "driftmon-exporter"
+
+
+def load_generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("docs_generate", REPO / "docs" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def prose(markdown: str) -> str:
+    """The text outside fenced code blocks (links inside code are not links)."""
+    return re.sub(r"^```.*?^```", "", markdown, flags=re.DOTALL | re.MULTILINE)
+
+
+def links(page: Path) -> list[str]:
+    return [a or b for a, b in LINK.findall(prose(page.read_text(encoding="utf-8")))]
+
+
+def test_the_readme_links_every_docs_page() -> None:
+    """Every page under docs/ is reachable from the README."""
+    targets = {(REPO / link.split("#")[0]).resolve() for link in links(REPO / "README.md")}
+    unlinked = [p.name for p in (REPO / "docs").glob("*.md") if p.resolve() not in targets]
+    assert not unlinked, f"docs pages the README does not link: {unlinked}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
+def test_relative_links_and_anchors_resolve(page: Path) -> None:
+    """Every relative link of the page names an existing file, and every #anchor a heading of its target."""
+    broken = []
+    for target in links(page):
+        if re.match(r"[a-z]+:", target):  # http:, https:, mailto:
+            continue
+        path_part, _, anchor = target.partition("#")
+        path = (page.parent / path_part).resolve() if path_part else page
+        if not path.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and path.suffix == ".md" and anchor not in github_anchors(path.read_text(encoding="utf-8")):
+            broken.append(f"{target}: no heading #{anchor} in {path.relative_to(REPO)}")
+    assert not broken, f"{page.relative_to(REPO)}: broken links: {broken}"
+
+
+def test_generated_sections_are_current() -> None:
+    """Regenerating every section in memory changes nothing (else: run the generator)."""
+    generator = load_generator()
+    stale = [path for path, (current, regenerated) in generator.regenerate().items() if current != regenerated]
+    assert not stale, f"stale generated sections in {stale}: run `python docs/generate.py`"
+
+
+def test_a_section_without_markers_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    """The generator refuses a page whose markers are missing, naming the page and section."""
+    generator = load_generator()
+    section = generator.Section("docs/metrics.md", "metrics-reference", lambda: "x")
+    with pytest.raises(SystemExit, match="docs/metrics.md.*metrics-reference"):
+        generator.fill("no markers here", section)
+
+
+def test_newest_result_file_wins_per_workload_and_contender(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run that measured only some contenders updates only their figures; --tiny runs are ignored."""
+    generator = load_generator()
+    row = '{{"contender": "{}", "wall_median_s": {}, "work_median_s": 1, "peak_rss_mb": 1}}'
+    files = {
+        "2026-01-01T1000.json": f'{{"workloads": {{"a": {{"rows": [{row.format("driftmon", 2.0)}, {row.format("floor", 1.0)}]}}}}}}',
+        "2026-01-02T1000.json": f'{{"workloads": {{"a": {{"rows": [{row.format("driftmon", 3.0)}]}}}}}}',
+        "2026-01-03T1000.json": f'{{"tiny": true, "workloads": {{"a": {{"rows": [{row.format("floor", 9.0)}]}}}}}}',
+        "http-server-2026-01-04T1000.json": "[]",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    monkeypatch.setattr(generator, "RESULTS", tmp_path)
+    assert generator.newest_row("a", "driftmon")[0].name == "2026-01-02T1000.json"
+    assert generator.newest_row("a", "floor")[1]["wall_median_s"] == 1.0
+    assert generator.newest_row("a", "nannyml") is None
+    # driftmon and floor now come from different runs: no ratio across runs
+    assert generator.ratio("a", "driftmon", "floor") == "–"
+
+
+def test_metrics_reference_matches_a_real_evaluation(tmp_path: Path, write) -> None:
+    """Every metric a real evaluation exports is in the reference with the same labels, and vice versa."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    pd.DataFrame({"x": rng.normal(0, 1, 3000), "c": rng.choice(["a", "b"], 3000)}).to_csv(
+        tmp_path / "reference.csv", index=False
+    )
+    pd.DataFrame({"x": rng.normal(1, 1, 1000), "c": rng.choice(["a", "b", "z"], 1000)}).to_csv(
+        tmp_path / "live.csv", index=False
+    )
+    config = write(
+        "driftmon.yaml",
+        """
+        defaults:
+          measures: [kl, kl_reverse, js, psi, hellinger, tvd]
+          thresholds: {kl: {warning: 0.1, critical: auto}, kl_reverse: {critical: 1},
+                       hellinger: {critical: 0.5}, tvd: {critical: 0.5}}
+          auto_thresholds: {draws: 100}
+          dataset_drift: {share: 0.5}
+          export: {bins: true}
+        monitors:
+          - name: m
+            labels: {team: risk}
+            reference: {type: file, path: reference.csv}
+            live: {type: file, path: live.csv}
+            features: [x, c]
+        """,
+    )
+    out = tmp_path / "driftmon.prom"
+    assert main(["check", "-c", str(config), "--format", "json", "--textfile", str(out)]) == 1
+    exported: dict[str, set[str]] = {}
+    for family in text_string_to_metric_families(out.read_text(encoding="utf-8")):
+        for sample in family.samples:
+            exported.setdefault(sample.name, set()).update(sample.labels)
+    documented = metric_labels()
+    daemon_only = {"driftmon_config_last_reload_successful", "driftmon_config_last_reload_success_timestamp_seconds"}
+    assert set(exported) == set(documented) - daemon_only
+    for name, labels in exported.items():
+        expected = set(documented[name]) | ({"team"} if "monitor" in documented[name] else set())
+        assert labels == expected, f"{name}: exported labels {sorted(labels)}, documented {sorted(expected)}"
+    table = (REPO / "docs" / "metrics.md").read_text(encoding="utf-8")
+    for name in documented:
+        assert f"| `{name}` |" in table, f"{name} is not in docs/metrics.md"
+
+
+def test_install_instructions_use_the_distribution_name() -> None:
+    """pyproject's name is driftmon-exporter, and no page or deploy file tells users to `pip install driftmon`."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["name"] == DISTRIBUTION
+    assert project["license"] == "Apache-2.0" and all((REPO / f).exists() for f in project["license-files"])
+    files = [*PAGES, REPO / "deploy" / "docker" / "Dockerfile", REPO / "deploy" / "systemd" / "driftmon.service",
+             *(REPO / "deploy" / "kubernetes").rglob("*.yaml"), *(REPO / "deploy" / "batch").iterdir()]
+    # any `pip install driftmon` or 'driftmon[extra]', except the bare phrase quoted as the wrong command
+    wrong = re.compile(r"(?<!`)pip install\s+['\"]?driftmon(?![-\w/])(?!`)|pip install\s+['\"]driftmon\[")
+    offenders = [f"{f.relative_to(REPO)}: {m.group(0)}" for f in files for m in wrong.finditer(f.read_text())]
+    assert not offenders, f"install the distribution {DISTRIBUTION}, not driftmon: {offenders}"
+
+
+def test_kubernetes_names_an_image_the_user_builds() -> None:
+    """The manifests' image is the local tag the docs build, and kustomization.yaml maps it."""
+    import yaml
+
+    kustomization = yaml.safe_load((REPO / "deploy" / "kubernetes" / "kustomization.yaml").read_text())
+    (entry,) = kustomization["images"]
+    for name in ("kubernetes/deployment.yaml", "kubernetes/statefulset-sharded.yaml", "batch/cronjob.yaml"):
+        text = (REPO / "deploy" / name).read_text()
+        (image,) = re.findall(r"image:\s*(\S+)", text)
+        assert image == f"{entry['name']}:{entry['newTag']}" == "driftmon:local", name
+    build = "docker build -f deploy/docker/Dockerfile -t driftmon:local ."
+    for page in (REPO / "deploy" / "README.md", REPO / "deploy" / "kubernetes" / "kustomization.yaml"):
+        assert build in page.read_text(), f"{page.relative_to(REPO)} does not show how to build the image"
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
