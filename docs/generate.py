@@ -41,6 +41,8 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results"
 COMMAND = "python docs/generate.py"
 RUN_FILE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{4}\.json")
+# The docs are typeset: a multiplication sign in sizes and ratios, an en dash for "none" and ranges.
+TIMES, DASH = "\N{MULTIPLICATION SIGN}", "\N{EN DASH}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +127,11 @@ HEADERS = ("driftmon", "floor", "scipy loop", "NannyML", "Evidently")
 
 def end_to_end_table() -> str:
     """Whole-process medians of benchmarks/run.py's workloads a, d, b, and the kernel c."""
-    workloads = (("a", "1 M + 1 M rows × 25 features from Parquet"), ("d", "100 k + 100 k rows × 500 features"),
-                 ("b", "1 M + 10 M rows × 25 features"))
+    workloads = (
+        ("a", f"1 M + 1 M rows {TIMES} 25 features from Parquet"),
+        ("d", f"100 k + 100 k rows {TIMES} 500 features"),
+        ("b", f"1 M + 10 M rows {TIMES} 25 features"),
+    )
     lines = ["| job | " + " | ".join(HEADERS) + " | driftmon ÷ floor |", "|---|" + "---:|" * (len(HEADERS) + 1)]
     sources: dict[Path, list[str]] = {}
     for key, title in workloads:
@@ -134,7 +139,7 @@ def end_to_end_table() -> str:
         for contender in CONTENDERS:
             found = newest_row(key, contender)
             if found is None:
-                cells.append("–")
+                cells.append(DASH)
                 continue
             path, row = found
             sources.setdefault(path, []).append(f"{key}/{contender}")
@@ -146,11 +151,13 @@ def end_to_end_table() -> str:
     kernel = []
     for contender in ("driftmon", "numpy-floor", "scipy-loop"):
         found = newest_row("c", contender)
-        kernel.append(seconds(found[1]["work_median_s"]) if found else "–")
+        kernel.append(seconds(found[1]["work_median_s"]) if found else DASH)
         if found:
             sources.setdefault(found[0], []).append(f"c/{contender}")
-    lines.append(f"| (c) all 6 measures, 10,000 histograms × 50 bins (kernel only) | {kernel[0]} | {kernel[1]} | "
-                 f"{kernel[2]} | – | – | {ratio('c', 'driftmon', 'numpy-floor', work=True)} |")
+    lines.append(
+        f"| (c) all 6 measures, 10,000 histograms {TIMES} 50 bins (kernel only) | {kernel[0]} | {kernel[1]} | "
+        f"{kernel[2]} | {DASH} | {DASH} | {ratio('c', 'driftmon', 'numpy-floor', work=True)} |"
+    )
     notes = [
         "",
         "Whole process (imports included), median of the runs; (c) is the kernel alone, in-process. "
@@ -161,8 +168,10 @@ def end_to_end_table() -> str:
     for path, items in sorted(sources.items()):
         document = json.loads(path.read_text(encoding="utf-8"))
         load = _load(document, sorted({item.split("/")[0] for item in items}))
-        notes.append(f"- {link(path, PAGE_PERFORMANCE)} ({document['date'][:16].replace('T', ' ')} UTC, "
-                     f"{machine(document)}, {document['repeat']} runs, load average {load}): {', '.join(items)}")
+        notes.append(
+            f"- {link(path, PAGE_PERFORMANCE)} ({document['date'][:16].replace('T', ' ')} UTC, "
+            f"{machine(document)}, {document['repeat']} runs, load average {load}): {', '.join(items)}"
+        )
     return "\n".join(lines + notes)
 
 
@@ -171,16 +180,16 @@ def _load(document: dict[str, Any], workloads: list[str]) -> str:
     for key in workloads:
         record = document["workloads"][key]
         values += [record.get("load_before", [0])[0], record.get("load_after", [0])[0]]
-    return f"{min(values):.1f}–{max(values):.1f}"
+    return f"{min(values):.1f}{DASH}{max(values):.1f}"
 
 
 def ratio(workload: str, numerator: str, denominator: str, *, work: bool = False) -> str:
     """numerator ÷ denominator medians, only when both come from the same result file."""
     top, bottom = newest_row(workload, numerator), newest_row(workload, denominator)
     if top is None or bottom is None or top[0] != bottom[0]:
-        return "–"
+        return DASH
     field = "work_median_s" if work else "wall_median_s"
-    return f"{top[1][field] / bottom[1][field]:.2f}×"
+    return f"{top[1][field] / bottom[1][field]:.2f}{TIMES}"
 
 
 def scrape_table() -> str:
@@ -195,10 +204,15 @@ def scrape_table() -> str:
         "|---|---:|---:|---:|---:|",
     ]
     for variant, figures in record["variants"].items():
-        lines.append(f"| {variant} | {figures['scrapes']} | {seconds(figures['median_s'])} | "
-                     f"{seconds(figures['p99_s'])} | {seconds(figures['max_s'])} |")
-    lines += ["", f"Evaluations skipped by the busy daemon: {record['evaluations_skipped_busy']}; "
-              f"peak RSS {record['daemon_peak_rss_mb_idle']:.0f} MB idle, {record['daemon_peak_rss_mb_busy']:.0f} MB busy."]
+        lines.append(
+            f"| {variant} | {figures['scrapes']} | {seconds(figures['median_s'])} | "
+            f"{seconds(figures['p99_s'])} | {seconds(figures['max_s'])} |"
+        )
+    lines += [
+        "",
+        f"Evaluations skipped by the busy daemon: {record['evaluations_skipped_busy']}; "
+        f"peak RSS {record['daemon_peak_rss_mb_idle']:.0f} MB idle, {record['daemon_peak_rss_mb_busy']:.0f} MB busy.",
+    ]
     return "\n".join(lines)
 
 
@@ -209,8 +223,8 @@ def busy_scrape_table() -> str:
     runs = document["runs"]
     first = runs[0]
     lines = [
-        f"{first['monitors']} monitors × {first['features']} features × {first['live_rows']:,} rows, every monitor due "
-        f"every second: {first['series']:,} series, {first['body_bytes'] / 1e6:.1f} MB of text, "
+        f"{first['monitors']} monitors {TIMES} {first['features']} features {TIMES} {first['live_rows']:,} rows, "
+        f"every monitor due every second: {first['series']:,} series, {first['body_bytes'] / 1e6:.1f} MB of text, "
         f"{first['gzip_body_bytes'] / 1e6:.2f} MB gzipped; a gzip scrape every 0.1 s "
         f"({link(path, PAGE_PERFORMANCE)}: `{document['command']}`, {document['date']} UTC, {document['machine']}).",
         "",
@@ -218,8 +232,10 @@ def busy_scrape_table() -> str:
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for number, run in enumerate(runs, 1):
-        lines.append(f"| {number} | {run['scrapes']} | {run['p50_ms']:.1f} ms | {run['p90_ms']:.1f} ms | "
-                     f"{run['p99_ms']:.0f} ms | {run['max_ms']:.0f} ms | {run['evaluations_per_s']:.1f} |")
+        lines.append(
+            f"| {number} | {run['scrapes']} | {run['p50_ms']:.1f} ms | {run['p90_ms']:.1f} ms | "
+            f"{run['p99_ms']:.0f} ms | {run['max_ms']:.0f} ms | {run['evaluations_per_s']:.1f} |"
+        )
     return "\n".join(lines)
 
 
@@ -249,11 +265,17 @@ def http_server_table() -> str:
     plain = newest(RESULTS, r"http-server-\d{4}-\d{2}-\d{2}T\d{4}\.json")
     tls = newest(RESULTS, r"http-server-\d{4}-\d{2}-\d{2}T\d{4}-tls\.json")
     rows = json.loads(plain.read_text(encoding="utf-8")) + json.loads(tls.read_text(encoding="utf-8"))
-    lines = ["| server | " + " | ".join(title for title, _ in HTTP_COLUMNS) + " |", "| --- " * (len(HTTP_COLUMNS) + 1) + "|"]
+    lines = [
+        "| server | " + " | ".join(title for title, _ in HTTP_COLUMNS) + " |",
+        "| --- " * (len(HTTP_COLUMNS) + 1) + "|",
+    ]
     for row in rows:
         name = HTTP_NAMES.get(row["server"], row["server"])
         lines.append(f"| {name} | " + " | ".join(cell(row) for _, cell in HTTP_COLUMNS) + " |")
-    lines += ["", f"From {link(plain, page)} and {link(tls, page)}; \"inf\" is a scrape that had not finished after 60 s."]
+    lines += [
+        "",
+        f'From {link(plain, page)} and {link(tls, page)}; "inf" is a scrape that had not finished after 60 s.',
+    ]
     return "\n".join(lines)
 
 
@@ -268,8 +290,11 @@ def instrument_table() -> str:
             lines.append(f"| {name} | {value['median_us_per_row']:.2f} / {value['p90_us_per_row']:.2f} |")
     series = figures.get("series", {})
     if series:
-        lines += ["", f"10,000 distinct unseen categories in one batch: {series['before']} series before, "
-                  f"{series['after']} after ([{path.name}](../benchmarks/instrument/{path.name}))."]
+        lines += [
+            "",
+            f"10,000 distinct unseen categories in one batch: {series['before']} series before, "
+            f"{series['after']} after ([{path.name}](../benchmarks/instrument/{path.name})).",
+        ]
     return "\n".join(lines)
 
 
@@ -331,7 +356,8 @@ def fill(text: str, section: Section) -> str:
     if section.name == "config-reference":  # reference_table() includes its markers
         replacement, pattern = body, re.escape(begin)
     else:
-        replacement, pattern = f"{begin}\n{body}\n{end}", rf"<!-- generated:{re.escape(section.name)}[ (][^>]*-->|<!-- generated:{re.escape(section.name)} -->"
+        replacement = f"{begin}\n{body}\n{end}"
+        pattern = rf"<!-- generated:{re.escape(section.name)} [^>]*-->"  # with or without the command
     found = re.search(pattern, text)
     stop = text.find(end, found.start()) if found else -1
     if found is None or stop < 0:

@@ -50,9 +50,7 @@ def reference_table() -> str:
         for name, info in model.model_fields.items():
             if name in inherited:
                 continue
-            parts.append(
-                f"| `{name}` | {_type(model, name)} | {_default(info)} | {info.description or ''} |"
-            )
+            parts.append(f"| `{name}` | {_type(model, name)} | {_default(info)} | {info.description or ''} |")
     parts.append(END)
     return "\n".join(parts)
 

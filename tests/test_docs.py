@@ -75,7 +75,7 @@ def test_a_section_without_markers_is_an_error_naming_the_file(tmp_path: Path) -
     """The generator refuses a page whose markers are missing, naming the page and section."""
     generator = load_generator()
     section = generator.Section("docs/metrics.md", "metrics-reference", lambda: "x")
-    with pytest.raises(SystemExit, match="docs/metrics.md.*metrics-reference"):
+    with pytest.raises(SystemExit, match=r"docs/metrics\.md.*metrics-reference"):
         generator.fill("no markers here", section)
 
 
@@ -96,7 +96,7 @@ def test_newest_result_file_wins_per_workload_and_contender(tmp_path: Path, monk
     assert generator.newest_row("a", "floor")[1]["wall_median_s"] == 1.0
     assert generator.newest_row("a", "nannyml") is None
     # driftmon and floor now come from different runs: no ratio across runs
-    assert generator.ratio("a", "driftmon", "floor") == "–"
+    assert generator.ratio("a", "driftmon", "floor") == generator.DASH
 
 
 def test_metrics_reference_matches_a_real_evaluation(tmp_path: Path, write) -> None:
@@ -151,8 +151,13 @@ def test_install_instructions_use_the_distribution_name() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["name"] == DISTRIBUTION
     assert project["license"] == "Apache-2.0" and all((REPO / f).exists() for f in project["license-files"])
-    files = [*PAGES, REPO / "deploy" / "docker" / "Dockerfile", REPO / "deploy" / "systemd" / "driftmon.service",
-             *(REPO / "deploy" / "kubernetes").rglob("*.yaml"), *(REPO / "deploy" / "batch").iterdir()]
+    files = [
+        *PAGES,
+        REPO / "deploy" / "docker" / "Dockerfile",
+        REPO / "deploy" / "systemd" / "driftmon.service",
+        *(REPO / "deploy" / "kubernetes").rglob("*.yaml"),
+        *(REPO / "deploy" / "batch").iterdir(),
+    ]
     # any `pip install driftmon` or 'driftmon[extra]', except the bare phrase quoted as the wrong command
     wrong = re.compile(r"(?<!`)pip install\s+['\"]?driftmon(?![-\w/])(?!`)|pip install\s+['\"]driftmon\[")
     offenders = [f"{f.relative_to(REPO)}: {m.group(0)}" for f in files for m in wrong.finditer(f.read_text())]

@@ -63,7 +63,9 @@ def test_the_readme_marks_the_quick_start_and_tutorial_blocks() -> None:
     blocks = readme_blocks(README.read_text(encoding="utf-8"))
     names = [block.name for block in blocks]
     assert names[0] == "quickstart" and blocks[0].daemon
-    assert "python3 -m venv .venv" in blocks[0].code and "driftmon run -c config/driftmon.example.yaml" in blocks[0].code
+    assert (
+        "python3 -m venv .venv" in blocks[0].code and "driftmon run -c config/driftmon.example.yaml" in blocks[0].code
+    )
     assert [n for n in names if n.startswith("tutorial")] == names[1:], names
     assert any("driftmon check" in b.code for b in blocks[1:]) and blocks[-1].daemon
     assert "driftmon run" in blocks[-1].code
@@ -81,10 +83,17 @@ def test_a_marker_with_an_unknown_option_is_refused() -> None:
 
 def copy_repository(target: Path) -> None:
     """The files git knows of (tracked, plus new ones not ignored), as they are on disk now."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO, capture_output=True, check=True, timeout=60,
-    ).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         source = REPO / name
         if source.is_file() and not source.is_symlink():
@@ -141,23 +150,37 @@ def run_daemon(block: Block, cwd: Path, env: dict[str, str], log: Path, *, timeo
     if port_taken():
         pytest.fail(f"port {PORT} is in use by another process: the README's commands listen there", pytrace=False)
     with log.open("wb") as output:
-        process = subprocess.Popen(["bash", "-c", block.code], cwd=cwd, env=env, stdout=output,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            ["bash", "-c", block.code],
+            cwd=cwd,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + timeout
         body = ""
         while "driftmon_js_divergence{" not in body:
             if process.poll() is not None:
-                pytest.fail(f"{block.name}: exited {process.returncode} before serving scores:\n"
-                            f"{log.read_text(errors='replace')[-3000:]}", pytrace=False)
+                pytest.fail(
+                    f"{block.name}: exited {process.returncode} before serving scores:\n"
+                    f"{log.read_text(errors='replace')[-3000:]}",
+                    pytrace=False,
+                )
             if time.monotonic() > deadline:
-                pytest.fail(f"{block.name}: no drift scores on /metrics within {timeout:g} s:\n"
-                            f"{log.read_text(errors='replace')[-3000:]}", pytrace=False)
+                pytest.fail(
+                    f"{block.name}: no drift scores on /metrics within {timeout:g} s:\n"
+                    f"{log.read_text(errors='replace')[-3000:]}",
+                    pytrace=False,
+                )
             time.sleep(1)
             body = scrape()
         os.kill(daemon_pid(process.pid), signal.SIGTERM)
         status = process.wait(timeout=20)
-        assert status == 0, f"{block.name}: exit status {status} after SIGTERM:\n{log.read_text(errors='replace')[-3000:]}"
+        assert status == 0, (
+            f"{block.name}: exit status {status} after SIGTERM:\n{log.read_text(errors='replace')[-3000:]}"
+        )
         return body
     finally:
         if process.poll() is None:
@@ -180,8 +203,9 @@ def test_quick_start_and_tutorial_run_as_written(tmp_path: Path) -> None:
             body = run_daemon(block, copy, env, log, timeout=timeout)
             assert re.search(r"^driftmon_monitor_up\{[^}]*\} 1\.0$", body, re.MULTILINE), f"{block.name}: no monitor up"
         else:
-            result = subprocess.run(["bash", "-c", block.code], cwd=copy, env=env, capture_output=True, text=True,
-                                    timeout=BLOCK_TIMEOUT_S)
+            result = subprocess.run(
+                ["bash", "-c", block.code], cwd=copy, env=env, capture_output=True, text=True, timeout=BLOCK_TIMEOUT_S
+            )
             assert result.returncode == block.exit_status, (
                 f"{block.name}: exit status {result.returncode}, the README says {block.exit_status}:\n"
                 f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
