@@ -314,6 +314,12 @@ def config_reference() -> str:
     return reference_table()
 
 
+def config_defaults() -> str:
+    from driftmon.docs import defaults_yaml
+
+    return "```yaml\n" + defaults_yaml() + "\n```"
+
+
 def metrics_reference() -> str:
     from driftmon.docs import metrics_table
 
@@ -322,6 +328,7 @@ def metrics_reference() -> str:
 
 SECTIONS = (
     Section("README.md", "check-example", check_example),
+    Section("docs/configuration.md", "config-defaults", config_defaults),
     Section("docs/configuration.md", "config-reference", config_reference),
     Section("docs/metrics.md", "metrics-reference", metrics_reference),
     Section(PAGE_PERFORMANCE, "end-to-end", end_to_end_table),

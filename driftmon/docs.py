@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import yaml
 from pydantic import BaseModel
 
 from driftmon.config import (
@@ -149,3 +150,9 @@ def metrics_table() -> str:
         meaning = spec.help(empty).replace("|", "\\|")
         rows.append(f"| `{spec.name}` | {spec.kind} | {names} | {meaning} |")
     return "\n".join(rows)
+
+
+def defaults_yaml() -> str:
+    """The built-in value of every inherited setting, as a ``defaults:`` block of a config."""
+    values = Settings().model_dump(mode="json")
+    return yaml.safe_dump({"defaults": values}, sort_keys=False, default_flow_style=None, width=100).rstrip("\n")

@@ -71,6 +71,23 @@ def test_generated_sections_are_current() -> None:
     assert not stale, f"stale generated sections in {stale}: run `python docs/generate.py`"
 
 
+def test_the_documented_defaults_are_a_valid_config(tmp_path: Path, write) -> None:
+    """The generated `defaults:` block of docs/configuration.md validates, with every setting it lists."""
+    import yaml
+
+    from driftmon.config import Settings
+
+    page = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- generated:config-defaults [^>]*-->\n```yaml\n(.*?)```", page, re.DOTALL)
+    assert block is not None
+    defaults = yaml.safe_load(block.group(1))["defaults"]
+    assert set(defaults) == set(Settings.model_fields)
+    (tmp_path / "r.csv").write_text("x\n1\n2\n")
+    monitor = {"name": "m", "reference": {"type": "file", "path": "r.csv"}, "live": {"type": "file", "path": "r.csv"}}
+    config = write("c.yaml", yaml.safe_dump({"defaults": defaults, "monitors": [{**monitor, "features": ["x"]}]}))
+    assert main(["validate", "-c", str(config)]) == 0
+
+
 def test_a_section_without_markers_is_an_error_naming_the_file(tmp_path: Path) -> None:
     """The generator refuses a page whose markers are missing, naming the page and section."""
     generator = load_generator()
