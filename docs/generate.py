@@ -19,6 +19,7 @@ newest is the last in name order:
   and ``http-server-<time>-tls.json``.
 - ``benchmarks/busy_scrape.py``: the newest ``benchmarks/results/busy-scrape-<time>.json``
   (``{"command", "date", "machine", "runs": [the figures each run printed]}``).
+- ``benchmarks/shifts/run.py``: ``benchmarks/shifts/results.json`` (it keeps one).
 - ``benchmarks/instrument/run.py``: the newest ``benchmarks/instrument/results-<date>.json``.
 
 So after re-running a benchmark, commit its result file and run this script.
@@ -298,6 +299,60 @@ def instrument_table() -> str:
     return "\n".join(lines)
 
 
+def _decision(entry: dict[str, Any] | None, word: str) -> str:
+    if entry is None:
+        return DASH
+    return f"**{word}**" if entry["flag"] else "ok"
+
+
+def shift_tables() -> str:
+    """benchmarks/shifts/results.json: the planted shifts, and every contender's hits over all cases."""
+    path = REPO / "benchmarks" / "shifts" / "results.json"
+    result = json.loads(path.read_text(encoding="utf-8"))
+    lines = [
+        f"From [results.json](../benchmarks/shifts/results.json) (run {result['started']}, {result['machine']}); "
+        "**bold**: flagged; default: worst severity and JS in bits.",
+        "",
+        "| case | what changed | live rows | expected | driftmon default | driftmon auto | NannyML | Evidently |",
+        "|---|---|---:|---|---|---|---|---|",
+    ]
+    for row in result["rows"]:
+        if row["kind"] != "synthetic":
+            continue
+        default = row["default"]
+        severity = f"**{default['severity']}**" if default["flag"] else default["severity"]
+        if default["severity"] in ("warning", "critical"):
+            severity += f" (JS {default['scores']['js']:.2g})"
+        auto = f"**{row['auto']['severity']}**" if row["auto"]["flag"] else row["auto"]["severity"]
+        lines.append(
+            f"| {row['case']} | {row['what']} | {row['live_rows']:,} | {row['expected']} | {severity} | {auto} | "
+            f"{_decision(row.get('nannyml'), 'alert')} | {_decision(row.get('evidently'), 'drift')} |"
+        )
+    firm = [row for row in result["rows"] if row["expected"] in ("drift", "no drift")]
+    synthetic = sum(row["kind"] == "synthetic" for row in firm)
+    lines += [
+        "",
+        f"Over every row with a firm expectation ({synthetic} synthetic cases and {len(firm) - synthetic} real "
+        "feature pairs):",
+        "",
+        "| decision | drift caught | no drift left alone |",
+        "|---|---:|---:|",
+    ]
+    for key, title in (
+        ("default", "driftmon default"),
+        ("auto", "driftmon auto"),
+        ("nannyml", "NannyML"),
+        ("evidently", "Evidently"),
+    ):
+        judged = [row for row in firm if row.get(key)]
+        drift = [row for row in judged if row["expected"] == "drift"]
+        calm = [row for row in judged if row["expected"] == "no drift"]
+        caught = sum(bool(row[key]["flag"]) for row in drift)
+        alone = sum(not row[key]["flag"] for row in calm)
+        lines.append(f"| {title} | {caught}/{len(drift)} | {alone}/{len(calm)} |")
+    return "\n".join(lines)
+
+
 def check_example() -> str:
     """What `driftmon check` prints on the shipped example (fixed seeds: the same every time)."""
     from driftmon.cli import main
@@ -336,6 +391,7 @@ SECTIONS = (
     Section(PAGE_PERFORMANCE, "busy-scrape", busy_scrape_table),
     Section("docs/operations.md", "http-servers", http_server_table),
     Section("docs/instrumenting.md", "instrument-cost", instrument_table),
+    Section("docs/statistics.md", "shift-benchmark", shift_tables),
 )
 
 
