@@ -206,6 +206,8 @@ def test_quick_start_and_tutorial_run_as_written(tmp_path: Path) -> None:
             result = subprocess.run(
                 ["bash", "-c", block.code], cwd=copy, env=env, capture_output=True, text=True, timeout=BLOCK_TIMEOUT_S
             )
+            if block.name == "tutorial-check":  # the README: "Both features come out at `warning`"
+                assert "monitor my-model: warning" in result.stdout, result.stdout
             assert result.returncode == block.exit_status, (
                 f"{block.name}: exit status {result.returncode}, the README says {block.exit_status}:\n"
                 f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
