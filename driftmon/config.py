@@ -421,7 +421,7 @@ def loads(text: str, file: Path, environ: Mapping[str, str]) -> Config:
     except ValidationError as error:
         found = problems_of(error, raw)
         problems += [(p, m) for p, m in found if not any(p[: len(u)] == u for u in unset)]
-        defaults_given = _valid(Settings, raw.get("defaults", {}))
+        defaults_given = _valid_defaults(raw.get("defaults", {}), problems)
         monitors_raw = raw.get("monitors")
         candidates = enumerate(monitors_raw) if isinstance(monitors_raw, list) else iter(())
         valid = [(i, m) for i, item in candidates if (m := _valid(Monitor, item)) is not None]
@@ -473,6 +473,27 @@ def _yaml_message(error: yaml.MarkedYAMLError, file: Path) -> str:
     elif problem.startswith("found character") or problem.startswith("expected"):
         problem = f"{problem} ({context})" if context else problem
     return f"{where}: invalid YAML: {problem}"
+
+
+# Defaults the checks after merging depend on: while one of them is wrong, those checks would
+# report the consequences of its replacement (the built-in default), not the user's mistakes.
+_CROSS_CHECKED = frozenset({"measures", "thresholds", "schedule", "jitter"})
+
+
+def _valid_defaults(given: Any, problems: Sequence[Problem]) -> Settings | None:
+    """The ``defaults:`` without its wrong keys, for checking the monitors; None if that would mislead."""
+    if not isinstance(given, dict):
+        return None
+    paths = [path[1:] for path, _ in problems if len(path) > 1 and path[0] == "defaults"]
+    kept = {k: v for k, v in given.items() if k not in {path[0] for path in paths}}
+    levels = {path[1] for path in paths if path[0] == "thresholds" and len(path) > 1}
+    if isinstance(given.get("thresholds"), dict) and all(len(p) > 1 for p in paths if p[0] == "thresholds"):
+        # A wrong level of one measure: that measure inherits nothing, the others still do.
+        kept["thresholds"] = {m: None if m in levels else lv for m, lv in given["thresholds"].items()}
+    if set(given) - set(kept) & _CROSS_CHECKED:
+        return None
+    result: Settings | None = _valid(Settings, kept)
+    return result
 
 
 def _valid(model: type[_Model], value: Any) -> Any:
@@ -747,7 +768,9 @@ def _substitute(node: Any, path: tuple[str | int, ...], environ: Mapping[str, st
     for key, value in items:
         if isinstance(value, str):
             unset = [name for name in _VAR.findall(value) if name not in environ]
-            if unset:
+            if "${" in _VAR.sub("", value):
+                yield (*path, key), f"{shown(value)} has a ${{ that is not a variable reference like ${{NAME}}"
+            elif unset:
                 yield (*path, key), f"environment variable {unset[0]} is not set (used as ${{{unset[0]}}})"
             else:
                 used = _VAR.findall(value)
