@@ -840,14 +840,14 @@ def _monitor_names(raw: Any) -> dict[int, str]:
     monitors = raw.get("monitors") if isinstance(raw, dict) else None
     if not isinstance(monitors, list):
         return {}
-    names = {i: m.get("name") for i, m in enumerate(monitors) if isinstance(m, dict)}
-    counts: dict[Any, int] = {}
+    names = {i: m["name"] for i, m in enumerate(monitors) if isinstance(m, dict) and isinstance(m.get("name"), str)}
+    counts: dict[str, int] = {}
     for name in names.values():
         counts[name] = counts.get(name, 0) + 1
     return {
         i: name
         for i, name in names.items()
-        if isinstance(name, str) and counts[name] == 1 and re.fullmatch(r"[a-zA-Z0-9_.-]+", name)
+        if counts[name] == 1 and re.fullmatch(r"[a-zA-Z0-9_.-]+", name)
     }
 
 

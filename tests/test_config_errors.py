@@ -117,6 +117,7 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("monitors-mapping", "monitors:\n  credit: {}\n", [r":1: monitors: got a mapping \{credit: \{\}\}; expected a non-empty list, each item a mapping \{name: \.\.\., reference: \.\.\., live: \.\.\., features: \.\.\., \.\.\.\}$"]),
     ("duplicate-monitor", BASE + SECOND.replace("fraud", "credit"), [r":10: monitors\[1\]\.name: duplicate monitor name 'credit' \(also monitors\[0\]\)$"]),
     ("monitor-name", edit(("name: credit", "name: 'credit risk'")), [r":6: monitors\[0\]\.name: got 'credit risk'; expected a name of letters, digits, '_', '\.' and '-'$"]),
+    ("monitor-name-list", edit(("name: credit", "name: []")), [r":6: monitors\[0\]\.name: got an empty list; expected a name of letters, digits, '_', '\.' and '-'$"]),
     ("labels-list", edit((FEATURES, FEATURES + "    labels: [team]\n")), [r":10: monitors\[0\]\.labels \(monitor credit\): got a list \[team\]; expected a mapping \{<name>: a string, \.\.\.\}$"]),
     ("label-reserved", edit((FEATURES, FEATURES + "    labels: {job: x}\n")), [r":10: monitors\[0\]\.labels \(monitor credit\): label name 'job' is reserved by driftmon or Prometheus$"]),
     # ${VAR}
