@@ -12,7 +12,7 @@ threshold set to ``null`` removes it.
 
 from __future__ import annotations
 
-import difflib
+import functools
 import itertools
 import math
 import os
@@ -808,7 +808,12 @@ def _duplicate_names(raw: dict[str, Any]) -> Iterator[Problem]:
 
 def problems_of(error: ValidationError, raw: Any) -> list[Problem]:
     """A validation error of the whole file as problems in the user's words (driftmon.problems)."""
-    return explain(error, raw, json_schema(), _all_keys())
+    return explain(error, raw, _schema(), _all_keys())
+
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    return json_schema()  # read only: built once per process, on the first error
 
 
 def _all_keys() -> list[str]:

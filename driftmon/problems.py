@@ -49,7 +49,7 @@ def explain(error: ValidationError, raw: Any, schema: dict[str, Any], known_keys
     Union branches that the value is not of are merged into one "expected A or B"; a
     required key that an unknown key nearby probably misspells is not reported twice.
     """
-    items = [(_input_path(item["loc"], raw), item) for item in error.errors(include_url=False)]
+    items = [(_input_path(item["loc"], raw, item["type"] == "missing"), item) for item in error.errors(include_url=False)]
     problems: list[Problem] = []
     wrong_kind: dict[Path, list[dict[str, Any]]] = {}
     suggested: set[tuple[Path, str]] = set()  # (mapping path, key) an unknown key's hint names
@@ -90,8 +90,9 @@ def _unique(problems: Iterable[Problem]) -> list[Problem]:
     return list(dict.fromkeys(problems))
 
 
-def _input_path(loc: tuple[str | int, ...], raw: Any) -> Path:
-    """The parts of a pydantic location that are keys or indexes of the input (union tags dropped)."""
+def _input_path(loc: tuple[str | int, ...], raw: Any, missing: bool) -> Path:
+    """The parts of a pydantic location that are keys or indexes of the input (union tags dropped),
+    and the key itself for a missing key."""
     path: list[str | int] = []
     node = raw
     for index, part in enumerate(loc):
@@ -103,13 +104,9 @@ def _input_path(loc: tuple[str | int, ...], raw: Any) -> Path:
             node = node[part]
         elif part == "[key]":
             break
-        elif last and isinstance(node, dict) and isinstance(part, str) and _is_key(part):
-            path.append(part)  # a missing key
+        elif last and missing and isinstance(node, dict):
+            path.append(part)
     return tuple(path)
-
-
-def _is_key(part: str) -> bool:
-    return not (part.startswith("function-") or "[" in part or part[:1].isupper())
 
 
 def value_at(raw: Any, path: Path) -> Any:
