@@ -631,7 +631,8 @@ def _threshold_problems(
             problems.append(
                 (
                     (*where, measure),
-                    f"warning ({warning:g}) must not exceed critical ({critical:g}); the {inherited} level is inherited",
+                    f"warning ({warning:g}) must not exceed critical ({critical:g}); "
+                    f"the {inherited} level is inherited",
                 )
             )
     return problems
@@ -845,7 +846,7 @@ def _report(file: Path, text: str, raw: Any, problems: Sequence[Problem]) -> str
     for path, message in dict.fromkeys(problems):
         line = _line_of(root, path)
         where = f"{file}:{line}" if line else str(file)
-        name = names.get(path[1]) if len(path) > 1 and path[0] == "monitors" else None
+        name = names.get(path[1]) if len(path) > 1 and path[0] == "monitors" and isinstance(path[1], int) else None
         monitor = f" (monitor {name})" if name is not None else ""
         lines.append((line or 0, f"  {where}: {format_path(path)}{monitor}: {message}"))
     lines.sort(key=lambda pair: pair[0])  # stable: problems of one line keep their order

@@ -38,7 +38,7 @@ _WRONG_KIND = frozenset(
         "literal_error", "enum", "none_required", "finite_number", "is_instance_of", "tuple_type",
         "set_type", "string_pattern_mismatch", "greater_than", "greater_than_equal", "less_than",
         "less_than_equal", "too_short", "too_long", "string_too_short", "string_too_long", "multiple_of",
-        "literal_error", "dataclass_type", "missing_sentinel_error",
+        "dataclass_type", "missing_sentinel_error",
     }
 )  # fmt: skip
 
@@ -49,7 +49,8 @@ def explain(error: ValidationError, raw: Any, schema: dict[str, Any], known_keys
     Union branches that the value is not of are merged into one "expected A or B"; a
     required key that an unknown key nearby probably misspells is not reported twice.
     """
-    items = [(_input_path(item["loc"], raw, item["type"] == "missing"), item) for item in error.errors(include_url=False)]
+    errors = error.errors(include_url=False)
+    items = [(_input_path(item["loc"], raw, item["type"] == "missing"), item) for item in errors]
     problems: list[Problem] = []
     wrong_kind: dict[Path, list[dict[str, Any]]] = {}
     suggested: set[tuple[Path, str]] = set()  # (mapping path, key) an unknown key's hint names
@@ -112,12 +113,10 @@ def _input_path(loc: tuple[str | int, ...], raw: Any, missing: bool) -> Path:
 def value_at(raw: Any, path: Path) -> Any:
     node = raw
     for part in path:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        else:
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not (in_list or (isinstance(node, dict) and part in node)):
             return None
+        node = node[part]
     return node
 
 
@@ -299,4 +298,3 @@ def _flow(value: Any) -> str:
     text = yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
     text = text.removesuffix("\n...").removesuffix("...").strip()
     return text if len(text) <= 60 else text[:59] + "…"
-

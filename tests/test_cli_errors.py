@@ -70,11 +70,18 @@ def test_config_errors_go_to_stderr_with_exit_2(tmp_path: Path) -> None:
         assert result.returncode == 2 and result.stdout == "", result
         lines = result.stderr.splitlines()
         assert lines[0] == f"driftmon: error: {path}: 2 problems in the config:"
-        assert lines[1] == f"  {path}:6: monitors[0].measures[0] (monitor a): got 'jsd'; expected one of kl, kl_reverse, js, psi, hellinger, tvd; did you mean 'js'?"
-        assert lines[2].startswith(f"  {path}:7: monitors[0].schedule (monitor a): got a list [5m]; expected a duration")
+        assert (
+            lines[1]
+            == f"  {path}:6: monitors[0].measures[0] (monitor a): got 'jsd'; expected one of kl, kl_reverse, js, psi, hellinger, tvd; did you mean 'js'?"
+        )
+        assert lines[2].startswith(
+            f"  {path}:7: monitors[0].schedule (monitor a): got a list [5m]; expected a duration"
+        )
 
 
-@pytest.mark.parametrize(("count", "expected"), [(1, "valid (1 monitor, 1 feature)"), (2, "valid (2 monitors, 2 features)")])
+@pytest.mark.parametrize(
+    ("count", "expected"), [(1, "valid (1 monitor, 1 feature)"), (2, "valid (2 monitors, 2 features)")]
+)
 def test_validate_counts_in_singular_and_plural(tmp_path: Path, count: int, expected: str) -> None:
     """`validate` says "1 monitor", "2 monitors"."""
     result = run("validate", "-c", str(monitors(tmp_path, *["a", "b"][:count])))
@@ -101,7 +108,10 @@ def test_check_on_an_empty_shard_says_so_and_exits_0(tmp_path: Path) -> None:
     ("address", "message"),
     [
         (":99999", "driftmon: error: --web.listen-address ':99999': port 99999 is out of range: use 1-65535\n"),
-        ("localhost", "driftmon: error: --web.listen-address 'localhost': expected HOST:PORT or :PORT, e.g. :9847 or 127.0.0.1:9847\n"),
+        (
+            "localhost",
+            "driftmon: error: --web.listen-address 'localhost': expected HOST:PORT or :PORT, e.g. :9847 or 127.0.0.1:9847\n",
+        ),
     ],
 )
 def test_listen_address_errors_say_what_is_wrong(tmp_path: Path, address: str, message: str) -> None:

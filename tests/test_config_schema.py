@@ -152,6 +152,9 @@ def test_schema_describes_every_key_with_enums_and_defaults() -> None:
     assert settings["measures"]["items"]["enum"] == ["kl", "kl_reverse", "js", "psi", "hellinger", "tvd"]
     assert settings["correction"]["enum"] == ["holm", "bonferroni", "fdr", "none"]
     assert settings["schedule"]["default"] == "5m"
-    assert settings["thresholds"]["default"] == {"js": {"warning": 0.004, "critical": 0.02}, "psi": {"warning": 0.02, "critical": 0.1}}
+    assert settings["thresholds"]["default"] == {
+        "js": {"warning": 0.004, "critical": 0.02},
+        "psi": {"warning": 0.02, "critical": 0.1},
+    }
     assert settings["smoothing"]["default"] == {"method": "unseen", "alpha": 0.5, "epsilon": 1e-6}
     assert schema["title"] == "driftmon config" and schema["description"]
