@@ -58,12 +58,10 @@ def explain(error: ValidationError, raw: Any, schema: dict[str, Any], known_keys
         if item["type"] in _WRONG_KIND:
             wrong_kind.setdefault(path, []).append(dict(item))
         elif item["type"] == "extra_forbidden":
-            hint = difflib.get_close_matches(str(path[-1]), known_keys, n=1, cutoff=0.6)
-            message = f"unknown key {path[-1]!r}"
+            hint = _closest(path[-1], known_keys)
             if hint:
-                message += f"; did you mean {hint[0]!r}?"
-                suggested.add((path[:-1], hint[0]))
-            problems.append((path, message))
+                suggested.add((path[:-1], hint))
+            problems.append((path, f"unknown key {path[-1]!r}" + _did_you_mean(hint)))
     for path, item in items:
         kind = item["type"]
         if kind == "missing":
@@ -132,10 +130,8 @@ def _nearest(value: Any, nodes: list[dict[str, Any]], schema: dict[str, Any]) ->
     given as a duration, ``[js]`` for one value where a list is expected."""
     branches = _branches(nodes, schema, value)
     choices = [str(v) for node in branches for v in node.get("enum", [node.get("const")]) if v is not None]
-    if isinstance(value, str) and choices:
-        close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
-        if close:
-            return f"; did you mean {close[0]!r}?"
+    if isinstance(value, str) and _closest(value, choices):
+        return _did_you_mean(_closest(value, choices))
     durations = any(node.get("pattern") == DURATION_PATTERN for node in branches)
     if durations and isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
         return f"; did you mean '{value:g}s'?"
@@ -152,8 +148,7 @@ def _unknown_name(path: Path, raw: Any, schema: dict[str, Any]) -> str:
         for name in node.get("propertyNames", {}).get("enum", [])
     ]
     message = f"unknown name {path[-1]!r}; expected one of {', '.join(names)}"
-    close = difflib.get_close_matches(str(path[-1]), names, n=1, cutoff=0.6)
-    return message + (f"; did you mean {close[0]!r}?" if close else "")
+    return message + _did_you_mean(_closest(path[-1], names))
 
 
 def _source_type(item: Any, path: Path, raw: Any, schema: dict[str, Any]) -> str:
@@ -163,8 +158,17 @@ def _source_type(item: Any, path: Path, raw: Any, schema: dict[str, Any]) -> str
     if item["type"] == "union_tag_not_found" or given is None:
         return f"a source needs a `type:` (one of {', '.join(types)})"
     message = f"unknown source type {given!r}; expected one of {', '.join(types)}"
-    close = difflib.get_close_matches(str(given), types, n=1, cutoff=0.6)
-    return message + (f"; did you mean {close[0]!r}?" if close else "")
+    return message + _did_you_mean(_closest(given, types))
+
+
+def _closest(given: Any, choices: Sequence[str]) -> str | None:
+    """The valid name nearest to a misspelt one, if any is near enough."""
+    close = difflib.get_close_matches(str(given), choices, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _did_you_mean(name: str | None) -> str:
+    return f"; did you mean {name!r}?" if name else ""
 
 
 # ---------------------------------------------------------------------------
