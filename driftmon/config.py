@@ -523,6 +523,12 @@ def json_schema() -> dict[str, Any]:
         kind = definition.get("properties", {}).get("type", {})
         if "const" in kind and "description" not in kind:  # each source type's tag
             kind["description"] = f"source type {kind['const']}"
+    # Keys whose models (owned by their source modules) carry no description, for editors' tooltips.
+    for model, key, text in (
+        ("HistogramSourceConfig", "path", "the histogram file (driftmon profile writes one), relative to the config file"),
+        ("BasicAuth", "username", "the user name"),
+    ):
+        definitions.get(model, {}).get("properties", {}).get(key, {}).setdefault("description", text)
     # Shorthands the validators accept that pydantic cannot see.
     features = definitions["Monitor"]["properties"]["features"]
     features["items"] = {"anyOf": [{"type": "string"}, {"$ref": "#/$defs/Feature"}]}

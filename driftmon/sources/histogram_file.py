@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from driftmon.errors import DataError, SourceError
 from driftmon.histogram import BinningRule, BinSpec, Histogram, from_document
@@ -21,7 +21,7 @@ class HistogramSourceConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     type: Literal["histogram"]
-    path: str = Field(description="the histogram file, relative to the config file")
+    path: str
 
 
 class HistogramSource(Source):

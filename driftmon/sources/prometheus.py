@@ -61,7 +61,7 @@ class BasicAuth(BaseModel):
     """HTTP basic auth, as in a Prometheus scrape_config (the password never appears in messages)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    username: str = Field(description="the user name")
+    username: str
     password: SecretStr | None = Field(default=None, description="use ${VAR}, or password_file")
     password_file: str | None = Field(default=None, description="a file holding the password")
 
