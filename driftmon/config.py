@@ -525,13 +525,13 @@ def json_schema() -> dict[str, Any]:
             kind["description"] = f"source type {kind['const']}"
     # Keys whose models (owned by their source modules) carry no description, for editors' tooltips.
     for model, key, text in (
-        ("HistogramSourceConfig", "path", "the histogram file (driftmon profile writes one), relative to the config file"),
+        ("HistogramSourceConfig", "path", "the histogram file (driftmon profile writes one), relative to this file"),
         ("BasicAuth", "username", "the user name"),
     ):
         definitions.get(model, {}).get("properties", {}).get(key, {}).setdefault("description", text)
     # Shorthands the validators accept that pydantic cannot see.
     features = definitions["Monitor"]["properties"]["features"]
-    features["items"] = {"anyOf": [{"type": "string"}, {"$ref": "#/$defs/Feature"}]}
+    features["items"] = {"anyOf": [{"type": "string", "examples": ["age"]}, {"$ref": "#/$defs/Feature"}]}
     return schema
 
 
@@ -850,12 +850,12 @@ def _report(file: Path, text: str, raw: Any, problems: Sequence[Problem]) -> str
     names = _monitor_names(raw)
     lines = []
     for path, message in dict.fromkeys(problems):
-        line = _line_of(root, path)
-        where = f"{file}:{line}" if line else str(file)
+        position = _position_of(root, path) or (0, 0)
+        where = f"{file}:{position[0]}" if position[0] else str(file)
         name = names.get(path[1]) if len(path) > 1 and path[0] == "monitors" and isinstance(path[1], int) else None
         monitor = f" (monitor {name})" if name is not None else ""
-        lines.append((line or 0, f"  {where}: {format_path(path)}{monitor}: {message}"))
-    lines.sort(key=lambda pair: pair[0])  # stable: problems of one line keep their order
+        lines.append((position, f"  {where}: {format_path(path)}{monitor}: {message}"))
+    lines.sort(key=lambda pair: pair[0])  # in the file's order; stable for problems at one place
     header = f"{file}: {plural(len(lines), 'problem')} in the config:"
     return "\n".join([header, *(text for _, text in lines)])
 
@@ -876,20 +876,20 @@ def _monitor_names(raw: Any) -> dict[int, str]:
     }
 
 
-def _line_of(node: Any, path: Sequence[str | int]) -> int | None:
-    """1-based line of the deepest node on ``path`` in the YAML tree."""
-    line = None
+def _position_of(node: Any, path: Sequence[str | int]) -> tuple[int, int] | None:
+    """1-based (line, column) of the deepest node on ``path`` in the YAML tree (of its key in a mapping)."""
+    position = None
     for part in path:
         if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if k.value == str(part)), None)
-            key = next((k for k, v in node.value if k.value == str(part)), None)
-            if match is None:
+            pair = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if pair is None:
                 break
-            line = (key.start_mark.line if key is not None else match.start_mark.line) + 1
-            node = match
+            mark = pair[0].start_mark
+            node = pair[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             node = node.value[part]
-            line = node.start_mark.line + 1
+            mark = node.start_mark
         else:
             break
-    return line
+        position = (mark.line + 1, mark.column + 1)
+    return position

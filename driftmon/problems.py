@@ -67,6 +67,10 @@ def explain(error: ValidationError, raw: Any, schema: dict[str, Any], known_keys
         if kind == "missing":
             if (path[:-1], path[-1]) not in suggested:
                 problems.append((path, f"required key {path[-1]!r} is missing"))
+        elif kind == "invalid_key" or (
+            kind in _WRONG_KIND and "[key]" in item["loc"] and not _names(path, raw, schema)
+        ):
+            problems.append((path, _key_not_text(path)))
         elif kind in ("union_tag_invalid", "union_tag_not_found"):
             problems.append((path, _source_type(item, path, raw, schema)))
         elif kind not in _WRONG_KIND and kind != "extra_forbidden":
@@ -74,6 +78,8 @@ def explain(error: ValidationError, raw: Any, schema: dict[str, Any], known_keys
             problems.append((path, " ".join(message.split())))  # one line per problem
     explained = [path for path, _ in problems]
     for path, group in wrong_kind.items():
+        if "[key]" in group[0]["loc"] and not _names(path, raw, schema):
+            continue  # a key that is not text: reported above
         # A value some branch of the union took as its own is explained there (deeper or here).
         deeper = any(len(other) > len(path) and other[: len(path)] == path for other in wrong_kind)
         if deeper or any(other[: len(path)] == path for other in explained):
@@ -140,13 +146,23 @@ def _nearest(value: Any, nodes: list[dict[str, Any]], schema: dict[str, Any]) ->
     return ""
 
 
-def _unknown_name(path: Path, raw: Any, schema: dict[str, Any]) -> str:
-    """A key of a mapping whose keys are fixed names (``thresholds: {jsd: ...}``)."""
-    names = [
+def _names(path: Path, raw: Any, schema: dict[str, Any]) -> list[str]:
+    """The fixed names the mapping holding ``path`` allows as keys (none: any text)."""
+    return [
         str(name)
         for node in _branches(schema_at(schema, path[:-1], raw), schema, None)
         for name in node.get("propertyNames", {}).get("enum", [])
     ]
+
+
+def _key_not_text(path: Path) -> str:
+    key = path[-1] if path else None
+    return f"key {shown(key)} is not text; quote it ('{key}':) if it is meant as a name"
+
+
+def _unknown_name(path: Path, raw: Any, schema: dict[str, Any]) -> str:
+    """A key of a mapping whose keys are fixed names (``thresholds: {jsd: ...}``)."""
+    names = _names(path, raw, schema)
     message = f"unknown name {path[-1]!r}; expected one of {', '.join(names)}"
     return message + _did_you_mean(_closest(path[-1], names))
 

@@ -247,7 +247,7 @@ CASES: list[tuple[str, str, list[str]]] = [
         "features-mapping",
         edit(("features: [age]", "features: {age: numeric}")),
         [
-            r":9: monitors\[0\]\.features \(monitor credit\): got a mapping \{age: numeric\}; expected a non-empty list, each item a string or a mapping \{name: \.\.\."
+            r":9: monitors\[0\]\.features \(monitor credit\): got a mapping \{age: numeric\}; expected a non-empty list, each item a string like \"age\" or a mapping \{name: \.\.\."
         ],
     ),
     (
@@ -270,7 +270,24 @@ CASES: list[tuple[str, str, list[str]]] = [
     (
         "feature-number",
         edit(("features: [age]", "features: [7]")),
-        [r":9: monitors\[0\]\.features\[0\] \(monitor credit\): got 7; expected a string or a mapping \{name: "],
+        [
+            r":9: monitors\[0\]\.features\[0\] \(monitor credit\): got 7; expected a string like \"age\" or a mapping \{name: "
+        ],
+    ),
+    (
+        "features-null-and-empty",
+        edit(("features: [age]", "features: [null, {}]")),
+        [
+            r":9: monitors\[0\]\.features\[0\] \(monitor credit\): got null; expected a string like \"age\" or a mapping \{name: ",
+            r":9: monitors\[0\]\.features\[1\]\.name \(monitor credit\): required key 'name' is missing$",
+        ],
+    ),
+    (
+        "label-key-number",
+        edit((FEATURES, FEATURES + "    labels: {1: x}\n")),
+        [
+            r":10: monitors\[0\]\.labels\[1\] \(monitor credit\): key 1 is not text; quote it \('1':\) if it is meant as a name$"
+        ],
     ),
     # booleans, numbers, ranges
     (
