@@ -22,7 +22,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from driftmon import __version__
-from driftmon.errors import ConfigError, DriftmonError
+from driftmon.errors import ConfigError, DriftmonError, plural
 
 EXIT_OK, EXIT_CRITICAL, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 # The daemon takes these synchronously (sigtimedwait); blocked before any thread exists, so
@@ -274,7 +274,16 @@ def _selected_monitors(args: argparse.Namespace) -> Sequence[Any]:
     cfg = _load(args)
     chosen = shard.resolve(args.shard)
     # Monitors named with --monitor run whatever the shard; otherwise only this shard's.
-    return [cfg.monitor(name) for name in args.monitor] if args.monitor else shard.select(cfg.monitors, chosen)
+    if args.monitor:
+        return [cfg.monitor(name) for name in args.monitor]
+    selected = shard.select(cfg.monitors, chosen)
+    if not selected and chosen is not None:
+        # Not an error (a replica may own nothing for now), but it must not pass silently.
+        sys.stderr.write(
+            f"driftmon: shard {chosen} holds no monitor ({plural(len(cfg.monitors), 'monitor')} in the config, "
+            "all in other shards)\n"
+        )
+    return selected
 
 
 def _evaluate_once(args: argparse.Namespace, monitors: Sequence[Any] | None = None) -> list[Any]:
@@ -282,7 +291,11 @@ def _evaluate_once(args: argparse.Namespace, monitors: Sequence[Any] | None = No
     from driftmon.evaluate import evaluate
 
     chosen = _selected_monitors(args) if monitors is None else monitors
-    return [redact.scrub(evaluate(monitor)) for monitor in chosen]
+    results = [redact.scrub(evaluate(monitor)) for monitor in chosen]
+    for result in results:  # errors on stderr, whatever stdout carries (table, JSON, nothing)
+        if result.error:
+            _error(f"monitor {result.monitor}: {result.error}")
+    return results
 
 
 def _exit_status(results: Sequence[Any]) -> int:
@@ -308,7 +321,7 @@ def _report(args: argparse.Namespace) -> int:
         temporary.replace(output)
     except OSError as error:
         raise DriftmonError(f"cannot write {output}: {error.strerror}") from None
-    print(f"{output}: report of {len(results)} monitors")
+    print(f"{output}: report of {plural(len(results), 'monitor')}")
     return _exit_status(results)
 
 
@@ -321,7 +334,7 @@ def _check(args: argparse.Namespace) -> int:
     if args.format == "json":
         json.dump(document(results), sys.stdout, indent=None, allow_nan=False)
         sys.stdout.write("\n")
-    else:
+    elif results:
         _table(results, sys.stdout)
     if args.push_gateway or args.textfile:
         # Batch mode: the metrics are delivered whatever the outcome, so a pipeline can fail the step and keep them.
@@ -339,7 +352,7 @@ def _check(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     cfg = _load(args)
     features = sum(len(m.features) for m in cfg.monitors)
-    print(f"{cfg.path}: valid ({len(cfg.monitors)} monitors, {features} features)")
+    print(f"{cfg.path}: valid ({plural(len(cfg.monitors), 'monitor')}, {plural(features, 'feature')})")
     return EXIT_OK
 
 
@@ -413,8 +426,8 @@ def _table(results: Sequence[Any], out: TextIO) -> None:
     for result in results:
         labels = "".join(f" {k}={v}" for k, v in result.labels.items())
         out.write(f"monitor {result.monitor}: {result.status}{labels}\n")
-        if result.error:
-            out.write(f"  error: {result.error}\n\n")
+        if result.error:  # the message itself went to stderr
+            out.write("\n")
             continue
         header = ["feature", "kind", "reference", "live", "unseen", "p (adj.)", *result.measures, "severity"]
         rows = [header]

@@ -12,7 +12,7 @@ threshold set to ``null`` removes it.
 
 from __future__ import annotations
 
-import difflib
+import functools
 import itertools
 import math
 import os
@@ -35,8 +35,9 @@ from pydantic import (
 from driftmon import redact
 from driftmon.divergence import Smoothing as SmoothingRule
 from driftmon.durations import YEAR, Duration, bounded, format_duration, parse_duration
-from driftmon.errors import ConfigError
+from driftmon.errors import ConfigError, plural
 from driftmon.histogram import BinningRule
+from driftmon.problems import Problem, explain, shown
 from driftmon.significance import NullSettings
 from driftmon.sources import SOURCE_TYPES
 
@@ -52,7 +53,7 @@ class _Model(BaseModel):
 class Cron(_Model):
     """A cron schedule, evaluated in UTC."""
 
-    cron: str = Field(description='five-field crontab, e.g. "*/5 * * * *" (UTC)')
+    cron: str = Field(description='five-field crontab, e.g. "*/5 * * * *" (UTC)', examples=["*/5 * * * *"])
 
     @field_validator("cron")
     @classmethod
@@ -312,13 +313,6 @@ class ConfigFile(_Model):
     monitors: list[Monitor] = Field(min_length=1, description="the monitors")
 
 
-class _PathError(ValueError):
-    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
-        super().__init__(message)
-        self.path = path
-        self.message = message
-
-
 # ---------------------------------------------------------------------------
 # the resolved config that the rest of driftmon uses
 
@@ -410,13 +404,45 @@ def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None)
 
 
 def loads(text: str, file: Path, environ: Mapping[str, str]) -> Config:
-    """Like :func:`load`, for text already read (``file`` names it in messages and anchors paths)."""
+    """Like :func:`load`, for text already read (``file`` names it in messages and anchors paths).
+
+    Every problem is found in one pass: ``${VAR}`` references, duplicate names, each value
+    (pydantic), then what only the merge of defaults, monitor and feature reveals, for
+    every monitor whose own values are fine.
+    """
+    raw = _parse(text, file)
+    problems = list(_substitute(raw, (), environ))
+    unset = [path for path, _ in problems]
+    problems += _duplicate_names(raw)
+    try:
+        parsed = ConfigFile.model_validate(raw)
+        defaults_given: Settings | None = parsed.defaults
+        valid = list(enumerate(parsed.monitors))
+    except ValidationError as error:
+        found = problems_of(error, raw)
+        problems += [(p, m) for p, m in found if not any(p[: len(u)] == u for u in unset)]
+        defaults_given = _valid_defaults(raw.get("defaults", {}), problems)
+        monitors_raw = raw.get("monitors")
+        candidates = enumerate(monitors_raw) if isinstance(monitors_raw, list) else iter(())
+        valid = [(i, m) for i, item in candidates if (m := _valid(Monitor, item)) is not None]
+    resolved = []
+    if defaults_given is not None:  # cross-checks against broken defaults would only add noise
+        defaults: Settings = _overlay(Settings(), defaults_given)  # type: ignore[assignment]
+        for index, monitor in valid:
+            found = []
+            resolved.append(_resolve(defaults, monitor, file.parent.resolve(), found))
+            problems += [(("monitors", index, *path), message) for path, message in found]
+    if problems:
+        raise ConfigError(_report(file, text, raw, problems))
+    return Config(file, tuple(resolved))
+
+
+def _parse(text: str, file: Path) -> dict[str, Any]:
+    """The YAML document as a mapping, or a ConfigError at the line and column of the fault."""
     try:
         raw = parse_yaml(text)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else str(file)
-        raise ConfigError(f"{where}: invalid YAML: {error.problem or error.context}") from None
+        raise ConfigError(_yaml_message(error, file)) from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{file}: invalid YAML: {error}") from None
     except Exception as error:
@@ -426,27 +452,56 @@ def loads(text: str, file: Path, environ: Mapping[str, str]) -> Config:
     if raw is None:
         raise ConfigError(f"{file}: the config file is empty; it needs at least `monitors:`")
     if not isinstance(raw, dict):
-        raise ConfigError(f"{file}: the top level must be a mapping with `monitors:` (and `defaults:`)")
-    problems = list(_substitute(raw, (), environ))
-    if problems:
-        raise ConfigError(_report(file, text, problems))
-    problems = list(_duplicate_names(raw))
+        raise ConfigError(
+            f"{file}: the top level must be a mapping with `monitors:` (and `defaults:`), not {shown(raw)}"
+        )
+    return raw
+
+
+def _yaml_message(error: yaml.MarkedYAMLError, file: Path) -> str:
+    """``file:line:column: invalid YAML: what``, in words for the usual slips (tabs, open quotes)."""
+    mark = error.problem_mark or error.context_mark
+    where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else str(file)
+    problem = str(error.problem or error.context)
+    context = str(error.context or "")
+    start = error.context_mark
+    if "'\\t'" in problem:
+        problem = "a tab character; YAML indents with spaces only"
+    elif "quoted scalar" in context and start is not None:
+        where = f"{file}:{start.line + 1}:{start.column + 1}"
+        problem = "a quoted string that is never closed (add the closing quote)"
+    elif problem.startswith("found character") or problem.startswith("expected"):
+        problem = f"{problem} ({context})" if context else problem
+    return f"{where}: invalid YAML: {problem}"
+
+
+# Defaults the checks after merging depend on: while one of them is wrong, those checks would
+# report the consequences of its replacement (the built-in default), not the user's mistakes.
+_CROSS_CHECKED = frozenset({"measures", "thresholds", "schedule", "jitter"})
+
+
+def _valid_defaults(given: Any, problems: Sequence[Problem]) -> Settings | None:
+    """The ``defaults:`` without its wrong keys, for checking the monitors; None if that would mislead."""
+    if not isinstance(given, dict):
+        return None
+    paths = [path[1:] for path, _ in problems if len(path) > 1 and path[0] == "defaults"]
+    kept = {k: v for k, v in given.items() if k not in {path[0] for path in paths}}
+    levels = {path[1] for path in paths if path[0] == "thresholds" and len(path) > 1}
+    if isinstance(given.get("thresholds"), dict) and all(len(p) > 1 for p in paths if p[0] == "thresholds"):
+        # A wrong level of one measure: that measure inherits nothing, the others still do.
+        kept["thresholds"] = {m: None if m in levels else lv for m, lv in given["thresholds"].items()}
+    if set(given) - set(kept) & _CROSS_CHECKED:
+        return None
+    result: Settings | None = _valid(Settings, kept)
+    return result
+
+
+def _valid(model: type[_Model], value: Any) -> Any:
+    """``value`` as ``model``, or None if it is not valid (its problems are reported elsewhere)."""
     try:
-        parsed = ConfigFile.model_validate(raw)
-    except ValidationError as error:
-        problems += _problems(error, raw)
-    if problems:
-        raise ConfigError(_report(file, text, problems))
-    defaults: Settings = _overlay(Settings(), parsed.defaults)  # type: ignore[assignment]
-    monitors, problems = [], []
-    for index, monitor in enumerate(parsed.monitors):
-        try:
-            monitors.append(_resolve(defaults, monitor, file.parent.resolve()))
-        except _PathError as error:
-            problems.append((("monitors", index, *error.path), error.message))
-    if problems:
-        raise ConfigError(_report(file, text, problems))
-    return Config(file, tuple(monitors))
+        return model.model_validate(value)
+    except ValidationError:
+        return None
 
 
 def json_schema() -> dict[str, Any]:
@@ -454,22 +509,39 @@ def json_schema() -> dict[str, Any]:
     schema = ConfigFile.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "driftmon config"
+    schema["description"] = "driftmon's config file (generated by `driftmon schema`; README, Configuration)"
     definitions = schema.get("$defs", {})
+    # Defaults made by factories (nested settings) are shown too: editors display them.
+    built_in = Settings().model_dump(mode="json")
+    for model in ("Settings", "Monitor"):
+        for name, field_schema in definitions[model]["properties"].items():
+            if "default" not in field_schema and name in built_in:
+                field_schema["default"] = built_in[name]
+    definitions["Monitor"]["properties"]["labels"]["default"] = {}
+    schema["properties"]["defaults"]["default"] = {}
+    for definition in definitions.values():
+        kind = definition.get("properties", {}).get("type", {})
+        if "const" in kind and "description" not in kind:  # each source type's tag
+            kind["description"] = f"source type {kind['const']}"
+    # Keys whose models (owned by their source modules) carry no description, for editors' tooltips.
+    for model, key, text in (
+        ("HistogramSourceConfig", "path", "the histogram file (driftmon profile writes one), relative to this file"),
+        ("BasicAuth", "username", "the user name"),
+    ):
+        definitions.get(model, {}).get("properties", {}).get(key, {}).setdefault("description", text)
     # Shorthands the validators accept that pydantic cannot see.
     features = definitions["Monitor"]["properties"]["features"]
-    features["items"] = {"anyOf": [{"type": "string"}, {"$ref": "#/$defs/Feature"}]}
+    features["items"] = {"anyOf": [{"type": "string", "examples": ["age"]}, {"$ref": "#/$defs/Feature"}]}
     return schema
 
 
-def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path) -> MonitorConfig:
+def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path, problems: list[Problem]) -> MonitorConfig:
+    """The monitor with everything inherited; what only the merge reveals is appended to ``problems``
+    (paths relative to the monitor) and the result is then not to be used."""
     settings: Settings = _overlay(defaults, monitor)  # type: ignore[assignment]
     measures = tuple(settings.measures)
-    own = set(monitor.thresholds) if "thresholds" in monitor.model_fields_set else set()
-    for measure in own:
-        if monitor.thresholds[measure] is not None and measure not in measures:
-            raise _PathError(
-                ("thresholds", measure), f"{measure} is not among this monitor's measures {list(measures)}"
-            )
+    own = monitor.thresholds if "thresholds" in monitor.model_fields_set else {}
+    problems += _threshold_problems(("thresholds",), own, dict(settings.thresholds), measures)
     features = []
     for index, feature in enumerate(monitor.features):
         binning = settings.binning
@@ -480,12 +552,8 @@ def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path) -> MonitorCon
         thresholds: dict[str, Any] = {str(m): levels for m, levels in settings.thresholds.items()}
         if feature.thresholds is not None:
             thresholds = _overlay_dict(thresholds, {str(m): levels for m, levels in feature.thresholds.items()})
-            for measure, levels in feature.thresholds.items():
-                if levels is not None and measure not in measures:
-                    raise _PathError(
-                        ("features", index, "thresholds", measure),
-                        f"{measure} is not among this monitor's measures {list(measures)}",
-                    )
+            where = ("features", index, "thresholds")
+            problems += _threshold_problems(where, feature.thresholds, thresholds, measures)
         rule = BinningRule(
             name=feature.name,
             kind=feature.kind,
@@ -507,7 +575,7 @@ def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path) -> MonitorCon
     )
     jitter_s = parse_duration(settings.jitter) if settings.jitter else None
     if jitter_s:
-        _check_jitter(jitter_s, settings.jitter or "", schedule)
+        problems += _jitter_problems(jitter_s, settings.jitter or "", schedule)
     smoothing = SmoothingRule(settings.smoothing.method, settings.smoothing.alpha, settings.smoothing.epsilon)
     return MonitorConfig(
         name=monitor.name,
@@ -539,16 +607,41 @@ def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path) -> MonitorCon
     )
 
 
-def _check_jitter(jitter_s: float, text: str, schedule: Schedule) -> None:
+def _jitter_problems(jitter_s: float, text: str, schedule: Schedule) -> list[Problem]:
     """A jitter must be shorter than the schedule's period, or runs would pile up."""
     from driftmon.schedule import check_cron
 
     period = schedule.interval_s if schedule.cron is None else check_cron(schedule.cron)
     if period is not None and jitter_s >= period:
-        raise _PathError(
-            ("jitter",),
-            f"jitter {text!r} must be shorter than the schedule's period ({format_duration(period)})",
-        )
+        message = f"jitter {text!r} must be shorter than the schedule's period ({format_duration(period)})"
+        return [(("jitter",), message)]
+    return []
+
+
+def _threshold_problems(
+    where: tuple[str | int, ...], own: Mapping[Any, Levels | None], merged: Mapping[Any, Any], measures: Sequence[str]
+) -> list[Problem]:
+    """The thresholds a monitor or feature sets itself: of a measure it computes, and, once merged
+    with what it inherits, warning at most critical (``{critical: 0.01}`` under a 0.05 warning)."""
+    problems: list[Problem] = []
+    for measure, levels in own.items():
+        if levels is None:
+            continue
+        if measure not in measures:
+            problems.append(((*where, measure), f"{measure} is not among this monitor's measures {list(measures)}"))
+            continue
+        combined = merged.get(measure)
+        warning, critical = (combined.warning, combined.critical) if combined is not None else (None, None)
+        if isinstance(warning, float | int) and isinstance(critical, float | int) and warning > critical:
+            inherited = "warning" if "warning" not in levels.model_fields_set else "critical"
+            problems.append(
+                (
+                    (*where, measure),
+                    f"warning ({warning:g}) must not exceed critical ({critical:g}); "
+                    f"the {inherited} level is inherited",
+                )
+            )
+    return problems
 
 
 def _overlay(base: BaseModel, top: BaseModel) -> BaseModel:
@@ -683,9 +776,6 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
-Problem = tuple[tuple[str | int, ...], str]
-
-
 def _substitute(node: Any, path: tuple[str | int, ...], environ: Mapping[str, str]) -> Iterator[Problem]:
     """Replace ``${NAME}`` in every string in place; yield a problem per unset variable."""
     items: Sequence[tuple[Any, Any]]
@@ -698,7 +788,9 @@ def _substitute(node: Any, path: tuple[str | int, ...], environ: Mapping[str, st
     for key, value in items:
         if isinstance(value, str):
             unset = [name for name in _VAR.findall(value) if name not in environ]
-            if unset:
+            if "${" in _VAR.sub("", value):
+                yield (*path, key), f"{shown(value)} has a ${{ that is not a variable reference like ${{NAME}}"
+            elif unset:
                 yield (*path, key), f"environment variable {unset[0]} is not set (used as ${{{unset[0]}}})"
             else:
                 used = _VAR.findall(value)
@@ -721,58 +813,14 @@ def _duplicate_names(raw: dict[str, Any]) -> Iterator[Problem]:
             seen.setdefault(name, index)
 
 
-_WRONG_TYPE = frozenset({"string_type", "model_type", "dict_type", "model_attributes_type"})
+def problems_of(error: ValidationError, raw: Any) -> list[Problem]:
+    """A validation error of the whole file as problems in the user's words (driftmon.problems)."""
+    return explain(error, raw, _schema(), _all_keys())
 
 
-def _problems(error: ValidationError, raw: Any) -> Iterator[Problem]:
-    """Each pydantic error as (path in the user's file, message), union tags removed.
-
-    A union (``schedule: 5m`` or ``{cron: ...}``) reports every branch; the "wrong type"
-    errors of the branches the value is not are dropped when a branch of its type says
-    what is wrong.
-    """
-    seen = set()
-    items = error.errors(include_url=False)
-    paths = [_user_path(item["loc"], raw) for item in items]
-    explained = {path for path, item in zip(paths, items, strict=True) if item["type"] not in _WRONG_TYPE}
-    for path, item in zip(paths, items, strict=True):
-        if item["type"] in _WRONG_TYPE and any(p[: len(path)] == path for p in explained):
-            continue
-        message = item["msg"]
-        if item["type"] == "extra_forbidden":
-            message = f"unknown key {path[-1]!r}"
-            hint = difflib.get_close_matches(str(path[-1]), _all_keys(), n=1, cutoff=0.6)
-            if hint:
-                message += f"; did you mean {hint[0]!r}?"
-        elif item["type"] == "missing":
-            message = f"required key {path[-1]!r} is missing"
-        elif item["type"] == "union_tag_invalid":
-            expected = ", ".join(sorted(SOURCE_TYPES))
-            message = f"unknown source type {item['input'].get('type')!r} (types: {expected})"
-        elif item["type"] == "union_tag_not_found":
-            message = f"a source needs a `type:` ({', '.join(sorted(SOURCE_TYPES))})"
-        elif message.startswith("Value error, "):
-            message = message[len("Value error, ") :]
-        key = (path, message)
-        if key not in seen:
-            seen.add(key)
-            yield key
-
-
-def _user_path(loc: tuple[str | int, ...], raw: Any) -> tuple[str | int, ...]:
-    """Keep only the parts of a pydantic location that are keys or indexes of the input."""
-    path: list[str | int] = []
-    node = raw
-    for index, part in enumerate(loc):
-        last = index == len(loc) - 1
-        in_dict = isinstance(node, dict) and part in node
-        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        if in_dict or in_list:
-            path.append(part)
-            node = node[part]
-        elif last and isinstance(node, dict) and isinstance(part, str) and not part.startswith("function-"):
-            path.append(part)
-    return tuple(path)
+@functools.cache
+def _schema() -> dict[str, Any]:
+    return json_schema()  # read only: built once per process, on the first error
 
 
 def _all_keys() -> list[str]:
@@ -793,33 +841,55 @@ def format_path(path: Sequence[str | int]) -> str:
     return text or "(top level)"
 
 
-def _report(file: Path, text: str, problems: Sequence[Problem]) -> str:
+def _report(file: Path, text: str, raw: Any, problems: Sequence[Problem]) -> str:
+    """One line per problem, sorted by line: ``file:line: key.path (monitor NAME): what is wrong``."""
     try:
         root = yaml.compose(text, Loader=_StrictLoader)
     except yaml.YAMLError:
         root = None
-    lines = [f"{file}: {len(problems)} problem{'s' if len(problems) != 1 else ''} in the config:"]
-    for path, message in problems:
-        line = _line_of(root, path)
-        where = f"line {line}, " if line else ""
-        lines.append(f"  {format_path(path)} ({where}{file.name}): {message}")
-    return "\n".join(lines)
+    names = _monitor_names(raw)
+    lines = []
+    for path, message in dict.fromkeys(problems):
+        position = _position_of(root, path) or (0, 0)
+        where = f"{file}:{position[0]}" if position[0] else str(file)
+        name = names.get(path[1]) if len(path) > 1 and path[0] == "monitors" and isinstance(path[1], int) else None
+        monitor = f" (monitor {name})" if name is not None else ""
+        lines.append((position, f"  {where}: {format_path(path)}{monitor}: {message}"))
+    lines.sort(key=lambda pair: pair[0])  # in the file's order; stable for problems at one place
+    header = f"{file}: {plural(len(lines), 'problem')} in the config:"
+    return "\n".join([header, *(text for _, text in lines)])
 
 
-def _line_of(node: Any, path: Sequence[str | int]) -> int | None:
-    """1-based line of the deepest node on ``path`` in the YAML tree."""
-    line = None
+def _monitor_names(raw: Any) -> dict[int, str]:
+    """Index -> name of each monitor whose name is unique and well-formed, to name it in messages."""
+    monitors = raw.get("monitors") if isinstance(raw, dict) else None
+    if not isinstance(monitors, list):
+        return {}
+    names = {i: m["name"] for i, m in enumerate(monitors) if isinstance(m, dict) and isinstance(m.get("name"), str)}
+    counts: dict[str, int] = {}
+    for name in names.values():
+        counts[name] = counts.get(name, 0) + 1
+    return {
+        i: name
+        for i, name in names.items()
+        if counts[name] == 1 and re.fullmatch(r"[a-zA-Z0-9_.-]+", name)
+    }
+
+
+def _position_of(node: Any, path: Sequence[str | int]) -> tuple[int, int] | None:
+    """1-based (line, column) of the deepest node on ``path`` in the YAML tree (of its key in a mapping)."""
+    position = None
     for part in path:
         if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if k.value == str(part)), None)
-            key = next((k for k, v in node.value if k.value == str(part)), None)
-            if match is None:
+            pair = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if pair is None:
                 break
-            line = (key.start_mark.line if key is not None else match.start_mark.line) + 1
-            node = match
+            mark = pair[0].start_mark
+            node = pair[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             node = node.value[part]
-            line = node.start_mark.line + 1
+            mark = node.start_mark
         else:
             break
-    return line
+        position = (mark.line + 1, mark.column + 1)
+    return position

@@ -51,6 +51,8 @@ def check_duration(text: str, low_s: float, high_s: float) -> float:
     try:
         seconds = parse_duration(text)
     except ValueError:
+        if isinstance(text, str) and text.strip().startswith("-"):
+            raise ValueError(f"{_shown(text)} is negative: use {wanted}") from None
         raise ValueError(f"{_shown(text)} is not {wanted}") from None
     if not (math.isfinite(seconds) and low_s <= seconds <= high_s):
         raise ValueError(f"{_shown(text)} is out of range: use {wanted}")

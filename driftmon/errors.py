@@ -15,3 +15,8 @@ class SourceError(DriftmonError):
 
 class DataError(DriftmonError):
     """The data read is unusable: wrong types, bad counts, mismatched bins."""
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 monitor``, ``2 monitors``, ``0 problems``: counts in messages."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -136,15 +136,15 @@ def test_duplicate_yaml_keys_are_refused(write: Callable[[str, str], Path]) -> N
     [
         ("schedule: 30s", "schedul: 30s", "defaults.schedul", "did you mean 'schedule'"),
         ("features: [age]", "features: [{name: age, binning: {biins: 3}}]", "monitors[0].features[0].binning.biins", "did you mean 'bins'"),
-        ("features: [age]", "features: [{name: age, binning: {bins: 1}}]", "monitors[0].features[0].binning.bins", "greater than or equal to 2"),
+        ("features: [age]", "features: [{name: age, binning: {bins: 1}}]", "monitors[0].features[0].binning.bins", "got 1; expected a whole number from 2 to 10000"),
         ("features: [age]", "features: [{name: age, binning: {edges: [1, 1, 2]}}]", "monitors[0].features[0].binning.edges", "strictly increasing"),
         ("schedule: 30s", "schedule: 30s\n  measures: [kl, jsd]", "defaults.measures[1]", "'js'"),
         ("schedule: 30s", "schedule: soon", "defaults.schedule", "is not a duration like 30s, 5m, 1h"),
-        ("schedule: 30s", "min_samples: many", "defaults.min_samples", "integer"),
+        ("schedule: 30s", "min_samples: many", "defaults.min_samples", "expected a whole number"),
         ("{type: file, path: live.csv}", "{type: kafka, path: x}", "monitors[0].live", "unknown source type 'kafka'"),
         ("{type: file, path: live.csv}", "{path: x}", "monitors[0].live", "needs a `type:`"),
         ("{type: file, path: live.csv}", "{type: file}", "monitors[0].live.path", "required key 'path' is missing"),
-        ("name: m1", "name: 'bad name!'", "monitors[0].name", "pattern"),
+        ("name: m1", "name: 'bad name!'", "monitors[0].name", "expected a name of letters, digits"),
         ("js: {warning: 0.05, critical: 0.1}", "js: {warning: 0.5, critical: 0.1}", "defaults.thresholds.js", "must not exceed critical"),
         ("js: {warning: 0.05, critical: 0.1}", "hellinger: {warning: 0.1}", "monitors[0].thresholds.hellinger", "not among this monitor's measures"),
     ],
@@ -167,8 +167,8 @@ def test_every_problem_reported_at_once_with_lines(write: Callable[[str, str], P
     text = BASE.replace("schedule: 30s", "schedul: 30s").replace("features: [age]", "features: [age]\n    min_samples: -1")
     message = error_of(write, text)
     assert "2 problems" in message
-    assert "defaults.schedul (line 2" in message
-    assert "monitors[0].min_samples (line 10" in message
+    assert "driftmon.yaml:2: defaults.schedul:" in message
+    assert "driftmon.yaml:10: monitors[0].min_samples (monitor m1):" in message
 
 
 def test_duplicate_monitor_names(write: Callable[[str, str], Path]) -> None:
@@ -243,13 +243,13 @@ def monitor_with(extra: str) -> str:
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ("    schedule: 99999999999999d\n", "monitors[0].schedule (line 6, driftmon.yaml): '99999999999999d' is out of range: use a duration like 30s, 5m, 1h between 1s and 365d"),
-        ("    schedule: 0s\n", "monitors[0].schedule (line 6, driftmon.yaml): '0s' is out of range"),
-        ("    timeout: 0s\n", "monitors[0].timeout (line 6, driftmon.yaml): '0s' is out of range: use a duration like 30s, 5m, 1h between 1s and 365d"),
-        ("    jitter: 999999999d\n", "monitors[0].jitter (line 6, driftmon.yaml): '999999999d' is out of range"),
+        ("    schedule: 99999999999999d\n", "driftmon.yaml:6: monitors[0].schedule (monitor m): '99999999999999d' is out of range: use a duration like 30s, 5m, 1h between 1s and 365d"),
+        ("    schedule: 0s\n", "driftmon.yaml:6: monitors[0].schedule (monitor m): '0s' is out of range"),
+        ("    timeout: 0s\n", "driftmon.yaml:6: monitors[0].timeout (monitor m): '0s' is out of range: use a duration like 30s, 5m, 1h between 1s and 365d"),
+        ("    jitter: 999999999d\n", "driftmon.yaml:6: monitors[0].jitter (monitor m): '999999999d' is out of range"),
         ("    schedule: 1m\n    jitter: 1m\n", "jitter '1m' must be shorter than the schedule's period (1m)"),
         ("    schedule: {cron: '*/5 * * * *'}\n    jitter: 10m\n", "jitter '10m' must be shorter than the schedule's period (5m)"),
-        ("    schedule: {cron: '0 0 * * mon-'}\n", "monitors[0].schedule.cron (line 6, driftmon.yaml): '0 0 * * mon-' is not a valid crontab expression"),
+        ("    schedule: {cron: '0 0 * * mon-'}\n", "driftmon.yaml:6: monitors[0].schedule.cron (monitor m): '0 0 * * mon-' is not a valid crontab expression"),
         ("    schedule: {cron: '0 0 30 2 *'}\n", "'0 0 30 2 *' never fires"),
         ("    live: {type: file, path: l.csv, window: {column: t, last: 99999999999999d}}\n", "monitors[0].live.window.last"),
     ],

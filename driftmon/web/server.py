@@ -65,7 +65,9 @@ class Limits:
 def parse_listen_address(address: str) -> tuple[str, int]:
     """``HOST:PORT`` (``[v6]:PORT`` for IPv6) to (host, port); ``:PORT`` listens on all interfaces."""
     host, sep, port_text = address.rpartition(":")
-    if not sep or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+    if sep and port_text.isdigit() and int(port_text) > 65535:
+        raise ConfigError(f"--web.listen-address {address!r}: port {int(port_text)} is out of range: use 1-65535")
+    if not sep or not port_text.isdigit():
         raise ConfigError(
             f"--web.listen-address {address!r}: expected HOST:PORT or :PORT, e.g. :9847 or 127.0.0.1:9847"
         )
