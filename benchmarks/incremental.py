@@ -194,6 +194,7 @@ monitors:
             flush=True,
         )
     load_after = os.getloadavg()
+    (args.data / "steps.json").write_text(json.dumps(steps, indent=1), encoding="utf-8")  # kept if the summary fails
     report = summarise(args, steps, cold, load_before, load_after, time.time() - began, hours)
     write(report)
     return 0
@@ -209,7 +210,8 @@ def summarise(
     hours: int,
 ) -> dict[str, Any]:
     def median(kind: str, contender: str, key: str) -> float | None:
-        values = [s[contender][key] for s in steps if contender in s and s["new_file"] == (kind == "new file")]
+        kept = [s[contender][key] for s in steps if contender in s and s["new_file"] == (kind == "new file")]
+        values = [value for value in kept if value is not None]
         return statistics.median(values) if values else None
 
     table = {}

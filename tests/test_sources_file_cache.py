@@ -341,3 +341,25 @@ def test_categorical_labels_are_accounted() -> None:
     small = entry_bytes({"c": Histogram(short, np.ones(short.size))})
     large = entry_bytes({"c": Histogram(long, np.ones(long.size))})
     assert large - small >= 200 * len("category-0000")
+
+
+def test_time_ranges_come_from_text_timestamps_and_ignore_nulls(tmp_path: Path) -> None:
+    """Parquet with ISO text times (no usable statistics) and null times: the file's range is
+    read from the column, nulls never count, and a file inside the window is reused."""
+    write_reference(tmp_path)
+    (tmp_path / "live").mkdir()
+    frame = hour_rows(2)
+    text = frame["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").astype(object)
+    text.iloc[::7] = None
+    pq.write_table(pa.Table.from_pandas(frame.assign(ts=text), preserve_index=False), tmp_path / "live" / "t.parquet")
+    monitor = write_config(tmp_path, "live/*.parquet", "2h")
+    daemon = Daemon()
+    now = T0 + 3.5 * HOUR  # [1:30, 3:30): hour 2's timed rows all inside
+    same(daemon.evaluate(monitor, now), scratch(monitor, now))
+    (kept,) = daemon.files.entries("hourly").values()  # type: ignore[union-attr]
+    timed = pd.to_datetime(text.dropna()).dt.tz_localize(UTC)
+    assert kept.span == (timed.min().value, timed.max().value)
+    assert kept.rows == len(timed)
+    later = now + timedelta(minutes=20)
+    same(daemon.evaluate(monitor, later), scratch(monitor, later))
+    assert daemon.last is not None and (daemon.last.read, daemon.last.reused) == (0, 1)

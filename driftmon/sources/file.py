@@ -209,20 +209,18 @@ class FileSource(RowSource):
                             result[name] = result[name].merge(histogram)
             span = _parquet_time_range(path, window.column) if window is not None and with_range else None
             return result, rows, span
-        rows, low, high = 0, NO_TIME[0], NO_TIME[1]
+        rows, span = 0, NO_TIME
         for chunk in self._file_batches(path, columns):
             if window is not None and bounds is not None:
                 stamps = _stamps(chunk[window.column], window.column, path)
-                timed = stamps[stamps != np.iinfo(np.int64).min]
-                if timed.size:
-                    low, high = min(low, int(timed.min())), max(high, int(timed.max()))
+                span = _widen(span, stamps)
                 keep = (stamps >= bounds[0]) & (stamps < bounds[1])
                 chunk = (chunk if keep.all() else chunk[keep])[columns]
             rows += len(chunk)
             for name, spec in specs.items():
                 with self._context():
                     result[name] = result[name].merge(bin_values(spec, chunk[name], name))
-        return result, rows, ((low, high) if window is not None else None)
+        return result, rows, (span if window is not None else None)
 
     def profile(self, rules: Sequence[BinningRule]) -> dict[str, Histogram]:
         paths = self.paths()
@@ -371,13 +369,18 @@ def _parquet_time_range(path: str, column: str) -> TimeRange:
                 high = epoch_ns(pd.Series(highs, dtype=object)).max()
                 if low != np.iinfo(np.int64).min:
                     return int(low), int(high)
-        low, high = NO_TIME
+        span = NO_TIME
         for batch in parquet.iter_batches(batch_size=COLUMN_BATCH_ROWS, columns=[column], use_threads=False):
-            stamps = _stamps(batch.column(0).to_pandas(), column, path)
-            timed = stamps[stamps != np.iinfo(np.int64).min]
-            if timed.size:
-                low, high = min(low, int(timed.min())), max(high, int(timed.max()))
-        return low, high
+            span = _widen(span, _stamps(batch.column(0).to_pandas(), column, path))
+        return span
+
+
+def _widen(span: TimeRange, stamps: np.ndarray) -> TimeRange:
+    """``span`` grown to hold the non-null ``stamps`` (ns; null is int64 min)."""
+    timed = stamps[stamps != np.iinfo(np.int64).min]
+    if not timed.size:
+        return span
+    return min(span[0], int(timed.min())), max(span[1], int(timed.max()))
 
 
 class _ParquetFile:
