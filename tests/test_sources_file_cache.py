@@ -153,7 +153,7 @@ def test_cached_scores_equal_from_scratch_through_a_simulated_day(tmp_path: Path
 
 def test_whole_files_are_reused_whatever_the_window_and_outside_ones_are_not_read(tmp_path: Path) -> None:
     """A file inside the window is reused when the window moves; one that left it is skipped
-    unread; one straddling an edge is read again."""
+    unread and keeps only its time range; one straddling an edge is read again."""
     write_reference(tmp_path)
     for hour in range(6):
         write_hour(tmp_path, hour * 5)  # hours 0, 5, 10, ...: Parquet files
@@ -165,9 +165,18 @@ def test_whole_files_are_reused_whatever_the_window_and_outside_ones_are_not_rea
     later = first + timedelta(minutes=30)  # [1:30, 13:30): the same split
     same(daemon.evaluate(monitor, later), scratch(monitor, later))
     assert (daemon.last.read, daemon.last.reused) == (0, 6)
-    edge = T0 + 15.5 * HOUR  # [3:30, 15:30): hour 15 now straddles the end edge
+    entries = daemon.files.entries("hourly") or {}
+    assert all(e.histograms is not None for e in entries.values() if e.key.path.endswith("h05.parquet"))
+    edge = T0 + 15.5 * HOUR  # [3:30, 15:30): hour 15 now straddles the end edge, hour 0 left long ago
     same(daemon.evaluate(monitor, edge), scratch(monitor, edge))
     assert daemon.last.read == 1
+    behind = T0 + 20.5 * HOUR  # [8:30, 20:30): hour 5 is now wholly before the window
+    same(daemon.evaluate(monitor, behind), scratch(monitor, behind))
+    assert daemon.last.read == 2  # hour 15, counted in part before, now whole; hour 20 on the end edge
+    entries = daemon.files.entries("hourly") or {}
+    passed = [e for e in entries.values() if e.key.path.endswith(("h00.parquet", "h05.parquet"))]
+    assert len(passed) == 2 and all(e.histograms is None and e.span is not None for e in passed)  # counts dropped
+    assert all(e.nbytes == entry_bytes(None) for e in passed)
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ are new or changed, and the files that straddle an edge of the window:
   changes the digest;
 - a file's entry records the window column's smallest and largest time in it. A file
   whose rows all lie inside the window is reused whatever the window's bounds; one
-  wholly outside is skipped without being read; one that straddles an edge is read again;
+  wholly outside is skipped without being read (once the window has passed it, only its
+  time range is kept); one that straddles an edge is read again;
 - a file is cached only if a ``stat`` after reading it matches the one before, and its
   last change is at least ``settle_s`` old (a file still being written is never final);
 - the daemon keeps the entries (:class:`FileCache`, bounded in bytes, least recently used
@@ -80,6 +81,10 @@ class FileEntry:
                 return None  # straddles an edge: only part of it counts now
         return None if self.histograms is None else (self.histograms, self.rows)
 
+    def behind(self, bounds: tuple[int, int] | None) -> bool:
+        """Every timed row of the file is before the window's start."""
+        return bounds is not None and self.span is not None and self.span[0] <= self.span[1] < bounds[0]
+
 
 def counting_digest(specs: Mapping[str, BinSpec], options: str) -> str:
     """A digest of the bins and the counting options, the same in every process."""
@@ -141,8 +146,12 @@ class FileCounts:
         key = _key(path, before, counting) if before is not None else None
         entry = self.known.get(key) if key is not None else None
         if entry is not None and (found := entry.lookup(bounds)) is not None:
-            self.used.append(entry.key)
             self.reused += 1
+            if entry.histograms is not None and entry.behind(bounds):
+                # The window only moves on: keep the time range, drop the counts.
+                self.new[entry.key] = FileEntry(entry.key, entry.span, 0, None, entry_bytes(None))
+            else:
+                self.used.append(entry.key)
             return found
         histograms, rows, span = source._count_file(path, specs, bounds)
         self.read += 1
