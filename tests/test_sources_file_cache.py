@@ -28,7 +28,8 @@ from driftmon.config import MonitorConfig
 from driftmon.evaluate import MonitorResult, ReferenceCache, evaluate
 from driftmon.histogram import CategoricalBins, Histogram, NumericBins
 from driftmon.sources import file_cache
-from driftmon.sources.file import FileSource
+from driftmon.sources.base import Window
+from driftmon.sources.file import FileSource, FileSourceConfig
 from driftmon.sources.file_cache import FileCache, FileCounts, FileEntry, FileKey, entry_bytes
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -372,3 +373,30 @@ def test_time_ranges_come_from_text_timestamps_and_ignore_nulls(tmp_path: Path) 
     later = now + timedelta(minutes=20)
     same(daemon.evaluate(monitor, later), scratch(monitor, later))
     assert daemon.last is not None and (daemon.last.read, daemon.last.reused) == (0, 1)
+
+
+@pytest.mark.parametrize("hour", [0, 3, 4])  # Parquet, CSV, JSON Lines
+def test_count_file_counts_one_file_in_the_window_and_reports_its_time_range(tmp_path: Path, hour: int) -> None:
+    """FileSource._count_file, the cache's unit: one file's counts within the bounds (numpy
+    oracle), the rows counted, and the window column's range over the whole file."""
+    path = write_hour(tmp_path, hour)
+    frame = hour_rows(hour)
+    source = FileSource(
+        FileSourceConfig(type="file", path=path.name, window=Window(column="ts", last="1h")),
+        tmp_path,
+        T0,
+    )
+    middle = pd.Timestamp(T0 + hour * HOUR + timedelta(minutes=30))
+    bounds = (middle.value, middle.value + 3600 * 10**9)  # the second half of the hour, and on
+    spec = NumericBins((-1.0, 0.0, 1.0))
+    histograms, rows, span = source._count_file(str(path), {"x": spec}, bounds)
+    stamps = frame["ts"].dt.tz_localize(UTC)
+    inside = frame[(stamps >= middle) & (stamps < middle + HOUR)]
+    x = inside["x"].dropna().to_numpy()
+    expected = [(x < -1).sum(), ((x >= -1) & (x < 0)).sum(), ((x >= 0) & (x <= 1)).sum(), (x > 1).sum()]
+    assert histograms["x"].counts.tolist() == expected
+    assert histograms["x"].missing == inside["x"].isna().sum()
+    assert rows == len(inside)
+    assert span is not None
+    low, high = span
+    assert abs(low - stamps.min().value) < 1000 and abs(high - stamps.max().value) < 1000  # CSV/JSON keep µs
