@@ -400,3 +400,26 @@ def test_count_file_counts_one_file_in_the_window_and_reports_its_time_range(tmp
     assert span is not None
     low, high = span
     assert abs(low - stamps.min().value) < 1000 and abs(high - stamps.max().value) < 1000  # CSV/JSON keep µs
+
+
+@pytest.mark.parametrize("change", [rewrite_in_place, replace_by_rename, mtime_moved_backwards])
+def test_a_changed_reference_file_is_binned_again(tmp_path: Path, change: Callable[[Path, str], None]) -> None:
+    """The daemon's reference cache has the same trap: a reference file with new content but
+    the same size and mtime must be binned again (its fingerprint holds inode and ctime)."""
+    reference = tmp_path / "ref.csv"
+    reference.write_text(csv_rows([10, 30, 50, 70] * 25), encoding="utf-8")
+    (tmp_path / "live.csv").write_text(csv_rows([10, 30, 50, 70] * 25), encoding="utf-8")
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "monitors:\n  - name: ref\n    reference: {type: file, path: ref.csv}\n"
+        "    live: {type: file, path: live.csv}\n    features: [{name: x, binning: {edges: [20, 40, 60]}}]\n",
+        encoding="utf-8",
+    )
+    monitor = config.load(path).monitors[0]
+    daemon = Daemon()
+    now = T0 + HOUR
+    same(daemon.evaluate(monitor, now), scratch(monitor, now))
+    change(reference, csv_rows([70, 71, 72, 73] * 25))
+    cached, fresh = daemon.evaluate(monitor, now), scratch(monitor, now)
+    assert fresh.features[0].bins[-2].reference_count == 100  # every reference value is above 60 now
+    same(cached, fresh)
