@@ -157,7 +157,8 @@ class FileSource(RowSource):
         parts = []
         for path in self.paths():
             stat = os.stat(path)
-            parts.append(f"{path}:{stat.st_mtime_ns}:{stat.st_size}")
+            # ctime and inode too: same size and mtime do not mean same content (see file_cache).
+            parts.append(f"{path}:{stat.st_dev}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}")
         if self.config.window is not None:
             parts.append(self.config.window.describe(self.now))
         return "|".join(parts)
