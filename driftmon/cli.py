@@ -114,6 +114,14 @@ def _parser() -> argparse.ArgumentParser:
         "and the evaluation fails (default 2GiB; 0: no limit)",
     )
     run.add_argument(
+        "--evaluation.cache-size",
+        dest="cache_size",
+        default="64MiB",
+        metavar="SIZE",
+        help="memory for the live files' histograms kept between evaluations, so unchanged "
+        "files are not read again (default 64MiB; 0: off)",
+    )
+    run.add_argument(
         "--web.config.file",
         dest="web_config",
         metavar="FILE",
@@ -242,7 +250,8 @@ def _run(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         log_format=args.log_format,
         workers=args.workers,
-        memory_limit=_memory_limit(args.memory_limit),
+        memory_limit=_size_flag("--evaluation.memory-limit", args.memory_limit),
+        cache_size=_size_flag("--evaluation.cache-size", args.cache_size),
         page_settings=_page_settings(args),
     )
 
@@ -253,13 +262,13 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
-def _memory_limit(text: str) -> int:
+def _size_flag(flag: str, text: str) -> int:
     from driftmon.workers import parse_size
 
     try:
         return parse_size(text)
     except ValueError as error:
-        raise ConfigError(f"--evaluation.memory-limit: {error}") from None
+        raise ConfigError(f"{flag}: {error}") from None
 
 
 def _page_settings(args: argparse.Namespace) -> Any:

@@ -9,6 +9,9 @@
   GIL of the daemon.
 - :class:`ResultsStore` swaps in a new immutable :class:`~driftmon.exporter.Snapshot`
   whenever an evaluation ends or the config changes; scrapes read the current one.
+- Live files already counted are not read again while unchanged (the live-file cache,
+  :mod:`driftmon.sources.file_cache`, ``--evaluation.cache-size``), kept here next to the
+  reference cache and handed to each evaluation's worker.
 - SIGHUP (or ``POST /-/reload``) validates the new config whole before touching
   anything. Unchanged monitors keep their schedule and results; changed ones are
   rescheduled and evaluated at once; removed ones vanish.
@@ -55,6 +58,8 @@ from driftmon.exporter import Exposition, MonitorState, Snapshot
 from driftmon.logs import event
 from driftmon.schedule import cron_trigger, crontab_weekdays
 from driftmon.shard import Shard, select
+from driftmon.sources.file_cache import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
+from driftmon.sources.file_cache import FileCache
 from driftmon.workers import DEFAULT_MEMORY_LIMIT, WorkerPool
 
 if TYPE_CHECKING:
@@ -261,6 +266,7 @@ class Daemon:
         *,
         workers: int | None = None,
         memory_limit: int = DEFAULT_MEMORY_LIMIT,
+        cache_size: int = DEFAULT_CACHE_SIZE,
         shard: Shard | None = None,
         log_level: str = "info",
         log_format: str = "logfmt",
@@ -269,8 +275,14 @@ class Daemon:
         self.shard = shard
         self.store = ResultsStore()
         self.cache = ReferenceCache()
+        self.files = FileCache(cache_size)
         self.pool = WorkerPool(
-            workers, memory_limit=memory_limit, cache=self.cache, log_level=log_level, log_format=log_format
+            workers,
+            memory_limit=memory_limit,
+            cache=self.cache,
+            files=self.files if self.files.enabled else None,
+            log_level=log_level,
+            log_format=log_format,
         )
         # Scrapes get the bytes rendered last; results re-render them from a thread of ours
         # at most every RENDER_INTERVAL_S, so a scrape never waits for a render.
@@ -344,6 +356,7 @@ class Daemon:
             monitors = [current[m.name] if m.name in unchanged else m for m in new.monitors]
             self._install(monitors, current)
             self.cache.retain(names)
+            self.files.retain(names)
             event(
                 log,
                 "config reloaded",
@@ -505,6 +518,7 @@ def serve(
     shard: Shard | None = None,
     workers: int | None = None,
     memory_limit: int = DEFAULT_MEMORY_LIMIT,
+    cache_size: int = DEFAULT_CACHE_SIZE,
     web_config: Path | None = None,
     limits: Limits | None = None,
     page_settings: Any = None,
@@ -543,6 +557,7 @@ def serve(
         shard=shard,
         workers=workers,
         memory_limit=memory_limit,
+        cache_size=cache_size,
         log_level=log_level,
         log_format=log_format,
     )
@@ -561,6 +576,7 @@ def serve(
         lifecycle=lifecycle,
         workers=daemon.pool.size,
         memory_limit=memory_limit or "none",
+        cache_size=cache_size or "off",
     )
     daemon.start()
     while True:

@@ -19,6 +19,8 @@ from driftmon.explain import BinExplanation, bin_terms
 from driftmon.histogram import MISSING, OTHER, UNSEEN, Aligned, Histogram, NumericBins, align
 from driftmon.significance import NullSummary, decide, gate, null_summaries
 from driftmon.sources import Source, open_source
+from driftmon.sources.file import FileSource
+from driftmon.sources.file_cache import FileCounts
 
 log = logging.getLogger(__name__)
 
@@ -177,8 +179,13 @@ def evaluate(
     monitor: MonitorConfig,
     cache: ReferenceCache | None = None,
     clock: Callable[[], float] = time.time,
+    live_files: FileCounts | None = None,
 ) -> MonitorResult:
-    """Evaluate ``monitor`` once. Never raises for bad data: failures become status ``error``."""
+    """Evaluate ``monitor`` once. Never raises for bad data: failures become status ``error``.
+
+    ``live_files``: the daemon's live-file cache for this evaluation (a file live source
+    then reads only new or changed files and those on an edge of its window).
+    """
     started = clock()
     begun = time.perf_counter()
     try:
@@ -188,7 +195,11 @@ def evaluate(
         else:
             reference = cache.get(monitor, reference_source)
         live_source = open_source(monitor.live, monitor.base_dir, now=started)
-        live = live_source.count({name: hist.spec for name, hist in reference.items()})
+        specs = {name: hist.spec for name, hist in reference.items()}
+        if live_files is not None and isinstance(live_source, FileSource):
+            live = live_source.count(specs, cache=live_files)
+        else:
+            live = live_source.count(specs)
         features = score(monitor, reference, live)
     except DriftmonError as error:
         return failed(monitor, str(error), started, time.perf_counter() - begun)
@@ -244,9 +255,7 @@ def score(
     for row, item in enumerate(aligned):  # zero padding: empty on both sides, so dropped
         reference_counts[row, : item.reference.size] = item.reference
         live_counts[row, : item.live.size] = item.live
-    scores = divergences(
-        live_counts, reference_counts, monitor.measures, monitor.smoothing, monitor.log_base
-    )
+    scores = divergences(live_counts, reference_counts, monitor.measures, monitor.smoothing, monitor.log_base)
     shares_live, shares_reference, terms = bin_terms(
         live_counts, reference_counts, monitor.measures, monitor.smoothing, monitor.log_base
     )

@@ -16,7 +16,11 @@ evaluation is one task for a worker process:
   scrapes promptly while evaluations keep every core busy.
 - Results come back as the same :class:`~driftmon.evaluate.MonitorResult` values. The
   reference cache lives in the daemon: a task carries the monitor's cached reference
-  histograms, and a worker that had to bin the reference again sends them back.
+  histograms, and a worker that had to bin the reference again sends them back. So does
+  the live-file cache (:mod:`driftmon.sources.file_cache`): a task carries the entries of
+  the monitor's files, the worker returns those it used and those it counted anew. Kept
+  in the daemon rather than giving monitors a worker of their own, it survives a worker
+  killed for its timeout or memory, and any free worker can take any monitor.
 - The worker's own log lines go to the daemon's stderr through the same redacting
   formatter; the daemon hands it the secrets to mask with each task.
 """
@@ -30,7 +34,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from multiprocessing import forkserver
 from multiprocessing.connection import Connection
@@ -40,6 +44,7 @@ from driftmon import logs, redact
 from driftmon.config import MonitorConfig
 from driftmon.evaluate import MonitorResult, ReferenceCache, evaluate, failed
 from driftmon.histogram import Histogram
+from driftmon.sources.file_cache import FileCache, FileCounts, FileEntry, FileKey
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +62,9 @@ class _Task:
     monitor: MonitorConfig
     reference: CacheEntry | None  # the daemon's cached reference histograms of this monitor
     secrets: frozenset[str]  # for the worker's own log lines
+    files: Mapping[FileKey, FileEntry] | None = None  # the monitor's live-file entries; None: no cache
+    settle_s: float = 0.0  # files changed more recently than this are not cached
+    now: float | None = None  # the evaluation time (tests and benchmarks); None: the clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +72,7 @@ class _Outcome:
     result: MonitorResult
     reference: CacheEntry | None  # set when the worker binned the reference anew
     retire: bool = False  # the worker ran out of memory: replace it
+    files: FileCounts | None = None  # live-file entries used and counted anew
 
 
 def default_size() -> int:
@@ -123,13 +132,50 @@ def _run(task: _Task) -> _Outcome:
     if task.reference is not None:
         cache.put(monitor.name, task.reference)
     binned = cache.computed
-    result = evaluate(monitor, cache)
+    files = FileCounts(task.files, task.settle_s) if task.files is not None else None
+    now = task.now
+    clock: Callable[[], float] = time.time if now is None else (lambda: now)
+    result = evaluate(monitor, cache, clock, live_files=files)
     retire = result.error is not None and result.error.startswith("internal error (MemoryError")
     if retire:
         message = "ran out of memory (the worker process is replaced); see --evaluation.memory-limit"
         result = failed(monitor, message, result.started_at, result.duration_s)
     fresh = cache.entry(monitor.name) if cache.computed > binned else None
-    return _Outcome(result, fresh, retire)
+    if files is not None:
+        files.known = {}  # the daemon has them: send back only keys and new entries
+    return _Outcome(result, fresh, retire, files)
+
+
+def task_for(
+    monitor: MonitorConfig,
+    references: ReferenceCache,
+    files: FileCache | None,
+    now: float | None = None,
+) -> _Task:
+    """The task for one evaluation of ``monitor``, with what the daemon's caches hold for it."""
+    entries = files.entries(monitor.name) if files is not None else None
+    settle_s = files.settle_s if files is not None else 0.0
+    return _Task(monitor, references.entry(monitor.name), redact.secrets(), entries, settle_s, now)
+
+
+def absorb(
+    monitor: MonitorConfig, outcome: _Outcome, references: ReferenceCache, files: FileCache | None
+) -> MonitorResult:
+    """Take what a worker counted into the daemon's caches; the evaluation's result."""
+    if outcome.reference is not None:
+        references.put(monitor.name, outcome.reference)
+    counts = outcome.files
+    if files is not None and counts is not None:
+        files.update(monitor.name, counts.used, counts.new, complete=outcome.result.ok)
+        log.debug(
+            "live files: %d reused, %d read (%d bytes); cache %d entries, %d bytes",
+            counts.reused,
+            counts.read,
+            counts.bytes_read,
+            len(files),
+            files.nbytes,
+        )
+    return outcome.result
 
 
 # ---------------------------------------------------------------------------
@@ -185,12 +231,14 @@ class WorkerPool:
         *,
         memory_limit: int = DEFAULT_MEMORY_LIMIT,
         cache: ReferenceCache | None = None,
+        files: FileCache | None = None,
         log_level: str = "info",
         log_format: str = "logfmt",
     ) -> None:
         self.size = size or default_size()
         self.memory_limit = memory_limit
         self.cache = cache if cache is not None else ReferenceCache()
+        self.files = files  # the live-file cache; None: off
         self._log = (log_level, log_format)
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(["driftmon.workers"])
@@ -246,9 +294,7 @@ class WorkerPool:
                     return worker
                 worker.kill()
         parent, child = self._context.Pipe()
-        process = self._context.Process(
-            target=_serve, args=(child, *self._log), name="driftmon-worker", daemon=True
-        )
+        process = self._context.Process(target=_serve, args=(child, *self._log), name="driftmon-worker", daemon=True)
         with _signal_mask_kept():
             process.start()
         child.close()
@@ -275,9 +321,8 @@ class WorkerPool:
         except OSError as error:
             return failed(monitor, f"cannot start a worker process: {error}", started, 0.0)
         begun = time.monotonic()
-        task = _Task(monitor, self.cache.entry(monitor.name), redact.secrets())
         try:
-            worker.conn.send(task)
+            worker.conn.send(task_for(monitor, self.cache, self.files))
         except (OSError, ValueError) as error:
             self._give_back(worker, keep=False)
             return failed(monitor, f"cannot hand the evaluation to a worker process: {error}", started, 0.0)
@@ -326,10 +371,8 @@ class WorkerPool:
                     how = f"killed by {signal.Signals(-code).name}"
             message = f"the worker process evaluating it died ({how}; out of memory?)"
             return failed(monitor, message, started, time.monotonic() - begun)
-        if outcome.reference is not None:
-            self.cache.put(monitor.name, outcome.reference)
         self._give_back(worker, keep=not outcome.retire)
-        return outcome.result
+        return absorb(monitor, outcome, self.cache, self.files)
 
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "WorkerPool", "default_size", "parse_size"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "WorkerPool", "absorb", "default_size", "parse_size", "task_for"]

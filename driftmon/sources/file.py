@@ -35,6 +35,8 @@ from driftmon.sources.base import RowSource, Window, epoch_ns
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from driftmon.sources.file_cache import FileCounts
 else:
     pd = lazy_import("pandas")  # ~0.3 s to import; Parquet sources never need it
 
@@ -55,6 +57,10 @@ COLUMN_BATCH_ROWS = 1_048_576
 VALUES_PER_READ = 4 * 1_048_576  # values decoded per read: 32 MB of float64
 THREADS = min(4, os.cpu_count() or 1)
 TEMPLATE_FIELDS = frozenset({"now", "start", "end"})
+# The window column's smallest and largest time in a file (ns since the epoch, inclusive);
+# NO_TIME (low > high) for a file without a timed row.
+TimeRange = tuple[int, int]
+NO_TIME: TimeRange = (np.iinfo(np.int64).max, np.iinfo(np.int64).min)
 
 
 def template_fields(path: str) -> set[str]:
@@ -151,27 +157,71 @@ class FileSource(RowSource):
         parts = []
         for path in self.paths():
             stat = os.stat(path)
-            parts.append(f"{path}:{stat.st_mtime_ns}:{stat.st_size}")
+            # ctime and inode too: same size and mtime do not mean same content (see file_cache).
+            parts.append(f"{path}:{stat.st_dev}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}")
         if self.config.window is not None:
             parts.append(self.config.window.describe(self.now))
         return "|".join(parts)
 
-    def count(self, specs: Mapping[str, BinSpec]) -> dict[str, Histogram]:
-        paths = self.paths()
-        if not self._all_parquet(paths):
-            return super().count(specs)
+    def count(self, specs: Mapping[str, BinSpec], cache: FileCounts | None = None) -> dict[str, Histogram]:
+        """Live histograms, one file at a time (:meth:`_count_file`), merged.
+
+        With ``cache`` (the daemon's live-file cache, see :mod:`driftmon.sources.file_cache`)
+        a file counted before and unchanged since is not read again.
+        """
+        bounds = _window_ns(self.config.window, self.now) if self.config.window else None
         result = {name: empty(spec) for name, spec in specs.items()}
         rows = 0
-        with ThreadPoolExecutor(THREADS) as pool:  # numpy and Arrow release the GIL while binning
-            for parquet in self._open(paths, list(specs)):
-                rows += parquet.rows
-                for batch in parquet.batches(list(specs)):
-                    binned = pool.map(lambda item: self._bin(specs[item[0]], item[1], item[0]), batch.items())
-                    for name, histogram in zip(batch, binned, strict=True):
-                        result[name] = result[name].merge(histogram)
+        for path in self.paths():
+            histograms: Mapping[str, Histogram]
+            if cache is None:
+                histograms, counted, _ = self._count_file(path, specs, bounds, with_range=False)
+            else:
+                histograms, counted = cache.count(self, path, specs, bounds)
+            rows += counted
+            for name, histogram in histograms.items():
+                result[name] = result[name].merge(histogram)
         if rows == 0 and self.window is not None:
             raise self.no_rows()
         return result
+
+    def options(self) -> str:
+        """The settings besides the bins that change what a file counts (for cache keys)."""
+        window = self.config.window
+        return f"format={self.config.format}|window={window.column if window else None}"
+
+    def _count_file(
+        self, path: str, specs: Mapping[str, BinSpec], bounds: tuple[int, int] | None, *, with_range: bool = True
+    ) -> tuple[dict[str, Histogram], int, TimeRange | None]:
+        """Histograms of ONE file's rows within ``bounds`` (``[start, end)`` in ns; None: all
+        rows), the rows counted, and the window column's range over the whole file (None
+        without a window or ``with_range=False``). Any format; the unit the live-file cache keeps."""
+        window = self.config.window
+        result = {name: empty(spec) for name, spec in specs.items()}
+        columns = list(specs)
+        if (self.config.format or self._format_of(path)) == "parquet":
+            rows = 0
+            with ThreadPoolExecutor(THREADS) as pool:  # numpy and Arrow release the GIL while binning
+                for parquet in self._open([path], columns, bounds):
+                    rows += parquet.rows
+                    for batch in parquet.batches(columns):
+                        binned = pool.map(lambda item: self._bin(specs[item[0]], item[1], item[0]), batch.items())
+                        for name, histogram in zip(batch, binned, strict=True):
+                            result[name] = result[name].merge(histogram)
+            span = _parquet_time_range(path, window.column) if window is not None and with_range else None
+            return result, rows, span
+        rows, span = 0, NO_TIME
+        for chunk in self._file_batches(path, columns):
+            if window is not None and bounds is not None:
+                stamps = _stamps(chunk[window.column], window.column, path)
+                span = _widen(span, stamps)
+                keep = (stamps >= bounds[0]) & (stamps < bounds[1])
+                chunk = (chunk if keep.all() else chunk[keep])[columns]
+            rows += len(chunk)
+            for name, spec in specs.items():
+                with self._context():
+                    result[name] = result[name].merge(bin_values(spec, chunk[name], name))
+        return result, rows, (span if window is not None else None)
 
     def profile(self, rules: Sequence[BinningRule]) -> dict[str, Histogram]:
         paths = self.paths()
@@ -197,10 +247,13 @@ class FileSource(RowSource):
     def _all_parquet(self, paths: Sequence[str]) -> bool:
         return all((self.config.format or self._format_of(path)) == "parquet" for path in paths)
 
-    def _open(self, paths: Sequence[str], columns: Sequence[str]) -> Iterator[_ParquetFile]:
+    def _open(
+        self, paths: Sequence[str], columns: Sequence[str], bounds: tuple[int, int] | None = None
+    ) -> Iterator[_ParquetFile]:
         """Each Parquet file opened once, with the row groups that may hold rows of the window."""
         window = self.config.window
-        bounds = _window_ns(window, self.now) if window else None
+        if window is not None and bounds is None:
+            bounds = _window_ns(window, self.now)
         for path in paths:
             with _reading(path, "parquet"):
                 schema = pq.read_schema(path)  # the footer only: check the columns before reading any
@@ -229,22 +282,27 @@ class FileSource(RowSource):
     def batches(self, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
         window = self.config.window
         wanted = list(columns)
-        read = list(dict.fromkeys([*wanted, window.column])) if window else wanted
         bounds = _window_ns(window, self.now) if window else None
         for path in self.paths():
-            fmt = self.config.format or self._format_of(path)
-            with _reading(path, fmt):
-                if fmt == "parquet":
-                    chunks = _parquet_batches(path, read, window.column if window else None, bounds)
-                elif fmt == "csv":
-                    chunks = _csv_batches(path, read)
-                else:
-                    chunks = _jsonl_batches(path, read)
-                for chunk in chunks:
-                    if window is not None and bounds is not None:
-                        keep = _window_mask(chunk[window.column], window.column, bounds, path)
-                        chunk = (chunk if keep.all() else chunk[keep])[wanted]
-                    yield chunk
+            for chunk in self._file_batches(path, wanted):
+                if window is not None and bounds is not None:
+                    keep = _window_mask(chunk[window.column], window.column, bounds, path)
+                    chunk = (chunk if keep.all() else chunk[keep])[wanted]
+                yield chunk
+
+    def _file_batches(self, path: str, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+        """One file's rows of ``columns`` and the window's column, unfiltered, in batches."""
+        window = self.config.window
+        read = list(dict.fromkeys([*columns, window.column])) if window else list(columns)
+        bounds = _window_ns(window, self.now) if window else None
+        fmt = self.config.format or self._format_of(path)
+        with _reading(path, fmt):
+            if fmt == "parquet":
+                yield from _parquet_batches(path, read, window.column if window else None, bounds)
+            elif fmt == "csv":
+                yield from _csv_batches(path, read)
+            else:
+                yield from _jsonl_batches(path, read)
 
     def _format_of(self, path: str) -> Format:
         suffix = Path(path).suffix.lower()
@@ -266,6 +324,13 @@ def _window_ns(window: Window, now: datetime) -> tuple[int, int]:
 
 def _window_mask(values: pd.Series, column: str, bounds: tuple[int, int], path: str) -> np.ndarray:
     """True for the values with ``start <= value < end`` (null times are outside)."""
+    stamps = _stamps(values, column, path)
+    keep: np.ndarray = (stamps >= bounds[0]) & (stamps < bounds[1])
+    return keep
+
+
+def _stamps(values: pd.Series, column: str, path: str) -> np.ndarray:
+    """The window column as ns since the epoch (null: int64 min); a DataError if not times."""
     try:
         stamps = epoch_ns(values)
     except (TypeError, ValueError, OverflowError) as error:
@@ -277,8 +342,46 @@ def _window_mask(values: pd.Series, column: str, bounds: tuple[int, int], path: 
             f"{path}: window column {column!r} holds values that are not timestamps (e.g. {example!r}); "
             "use datetimes, ISO 8601 text or Unix seconds"
         )
-    keep: np.ndarray = (stamps >= bounds[0]) & (stamps < bounds[1])
-    return keep
+    return stamps
+
+
+def _parquet_time_range(path: str, column: str) -> TimeRange:
+    """The smallest and largest time of ``column`` in the file (ns), from the row groups'
+    statistics when every group has them (free), else from reading that one column."""
+    with _reading(path, "parquet"):
+        parquet = pq.ParquetFile(path)
+        field = parquet.schema_arrow.field(column)
+        if pa.types.is_timestamp(field.type) or pa.types.is_date(field.type):
+            index = parquet.schema_arrow.get_field_index(column)
+            lows, highs = [], []
+            for group in range(parquet.num_row_groups):
+                metadata = parquet.metadata.row_group(group)
+                statistics = metadata.column(index).statistics
+                if metadata.num_rows == 0 or (statistics is not None and statistics.null_count == metadata.num_rows):
+                    continue
+                if statistics is None or not statistics.has_min_max:
+                    break
+                lows.append(statistics.min)
+                highs.append(statistics.max)
+            else:
+                if not lows:
+                    return NO_TIME
+                low = epoch_ns(pd.Series(lows, dtype=object)).min()
+                high = epoch_ns(pd.Series(highs, dtype=object)).max()
+                if low != np.iinfo(np.int64).min:
+                    return int(low), int(high)
+        span = NO_TIME
+        for batch in parquet.iter_batches(batch_size=COLUMN_BATCH_ROWS, columns=[column], use_threads=False):
+            span = _widen(span, _stamps(batch.column(0).to_pandas(), column, path))
+        return span
+
+
+def _widen(span: TimeRange, stamps: np.ndarray) -> TimeRange:
+    """``span`` grown to hold the non-null ``stamps`` (ns; null is int64 min)."""
+    timed = stamps[stamps != np.iinfo(np.int64).min]
+    if not timed.size:
+        return span
+    return min(span[0], int(timed.min())), max(span[1], int(timed.max()))
 
 
 class _ParquetFile:

@@ -1,0 +1,255 @@
+"""The live-file cache: a file's live histograms are counted once and reused while it is unchanged.
+
+Histograms merge, so a live window over files that do not change costs only the files that
+are new or changed, and the files that straddle an edge of the window:
+
+- each file's counts are kept under a :class:`FileKey`: where the file is and what it is
+  (real path, device, inode, size, mtime and ctime in ns) and how it was counted (a digest
+  of the bin specs and of the source's options that change the counts). ctime cannot be
+  set back by a user, so a rewrite in place (even with the same size), an mtime moved
+  backwards and a rename over the file all change the key; a reload that changes the bins
+  changes the digest;
+- a file's entry records the window column's smallest and largest time in it. A file
+  whose rows all lie inside the window is reused whatever the window's bounds; one
+  wholly outside is skipped without being read (once the window has passed it, only its
+  time range is kept); one that straddles an edge is read again;
+- a file is cached only if a ``stat`` after reading it matches the one before, and its
+  last change is at least ``settle_s`` old (a file still being written is never final);
+- the daemon keeps the entries (:class:`FileCache`, bounded in bytes, least recently used
+  evicted first, a monitor's entries of files it no longer reads dropped after each
+  evaluation); each evaluation task carries its monitor's entries to the worker process,
+  which returns what it used and what it counted anew (:class:`FileCounts`).
+
+``driftmon check`` evaluates once and uses no cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from driftmon.histogram import BinSpec, CategoricalBins, Histogram
+
+if TYPE_CHECKING:
+    from driftmon.sources.file import FileSource, TimeRange
+
+MIB = 1 << 20
+DEFAULT_SIZE = 64 * MIB  # --evaluation.cache-size
+SETTLE_S = 2.0  # a file changed more recently may still be written (and mtimes can be 1-2 s coarse)
+# Rough bytes of Python objects around the numbers: a histogram, a string, an entry.
+_HISTOGRAM_OVERHEAD = 200
+_STRING_OVERHEAD = 50
+_ENTRY_OVERHEAD = 400
+
+
+@dataclass(frozen=True, slots=True)
+class FileKey:
+    """One version of one file, counted one way: any change of either gives another key."""
+
+    path: str  # real path
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    counting: str  # digest of the bin specs and the source's counting options
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """What one file version holds: its time range and, if all of it was counted, its counts."""
+
+    key: FileKey
+    span: TimeRange | None  # the window column's (min, max) in ns over the whole file; None: no window
+    rows: int  # rows counted (with a window: every timed row, when ``histograms`` is set)
+    histograms: Mapping[str, Histogram] | None  # None: only part of the file was in the window
+    nbytes: int = field(default=0, compare=False)
+
+    def lookup(self, bounds: tuple[int, int] | None) -> tuple[Mapping[str, Histogram], int] | None:
+        """The file's counts within ``bounds`` (``[start, end)`` in ns) if known without reading it."""
+        if bounds is not None and self.span is not None:
+            low, high = self.span
+            if low > high or high < bounds[0] or low >= bounds[1]:
+                return {}, 0  # no row of the file is in the window
+            if not _inside(self.span, bounds):
+                return None  # straddles an edge: only part of it counts now
+        return None if self.histograms is None else (self.histograms, self.rows)
+
+    def behind(self, bounds: tuple[int, int] | None) -> bool:
+        """Every timed row of the file is before the window's start."""
+        return bounds is not None and self.span is not None and self.span[0] <= self.span[1] < bounds[0]
+
+
+def counting_digest(specs: Mapping[str, BinSpec], options: str) -> str:
+    """A digest of the bins and the counting options, the same in every process."""
+    digest = hashlib.sha256(options.encode())
+    for name, spec in sorted(specs.items()):
+        if isinstance(spec, CategoricalBins):
+            others = None if spec.others is None else sorted(spec.others)
+            text = repr((name, "categorical", spec.categories, others))
+        else:
+            text = repr((name, "numeric", spec.edges, spec.points))
+        digest.update(text.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def entry_bytes(histograms: Mapping[str, Histogram] | None) -> int:
+    """Memory an entry holds, roughly: counts arrays, labels and unseen values (upper bound)."""
+    total = _ENTRY_OVERHEAD
+    for histogram in (histograms or {}).values():
+        total += _HISTOGRAM_OVERHEAD + histogram.counts.nbytes
+        labels = [value for value, _ in histogram.unseen_values]
+        if isinstance(histogram.spec, CategoricalBins):
+            labels += [*histogram.spec.categories, *(histogram.spec.others or ())]
+        total += sum(len(label) + _STRING_OVERHEAD for label in labels)
+    return total
+
+
+def _key(path: str, stat: os.stat_result, counting: str) -> FileKey:
+    return FileKey(
+        os.path.realpath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, counting
+    )
+
+
+class FileCounts:
+    """One evaluation's view of the cache (in the worker): counts each file, from the entry
+    if one is valid, else by reading it; collects what the daemon should keep."""
+
+    def __init__(
+        self,
+        known: Mapping[FileKey, FileEntry],
+        settle_s: float = SETTLE_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.known = known
+        self.settle_s = settle_s
+        self.clock = clock  # wall time, compared with the files' times
+        self.used: list[FileKey] = []  # known entries this evaluation relied on
+        self.new: dict[FileKey, FileEntry] = {}  # entries counted now
+        self.reused = 0  # files whose counts came from the cache (read or skipped)
+        self.read = 0  # files read
+        self.bytes_read = 0  # sizes of the files read
+
+    def count(
+        self, source: FileSource, path: str, specs: Mapping[str, BinSpec], bounds: tuple[int, int] | None
+    ) -> tuple[Mapping[str, Histogram], int]:
+        """The histograms of ``path``'s rows in ``bounds`` and how many rows they hold."""
+        counting = counting_digest(specs, source.options())
+        before = _stat(path)
+        key = _key(path, before, counting) if before is not None else None
+        entry = self.known.get(key) if key is not None else None
+        if entry is not None and (found := entry.lookup(bounds)) is not None:
+            self.reused += 1
+            if entry.histograms is not None and entry.behind(bounds):
+                # The window only moves on: keep the time range, drop the counts.
+                self.new[entry.key] = FileEntry(entry.key, entry.span, 0, None, entry_bytes(None))
+            else:
+                self.used.append(entry.key)
+            return found
+        histograms, rows, span = source._count_file(path, specs, bounds)
+        self.read += 1
+        self.bytes_read += before.st_size if before is not None else 0
+        after = _stat(path)
+        if key is None or after is None or _key(path, after, counting) != key or not self._settled(after):
+            return histograms, rows  # changed while read, or may still change: not final
+        whole = bounds is None or (span is not None and _inside(span, bounds))
+        kept = dict(histograms) if whole else None
+        self.new[key] = FileEntry(key, span, rows if whole else 0, kept, entry_bytes(kept))
+        return histograms, rows
+
+    def _settled(self, stat: os.stat_result) -> bool:
+        changed = max(stat.st_mtime_ns, stat.st_ctime_ns) / 1e9
+        return self.clock() - changed >= self.settle_s
+
+
+def _inside(span: TimeRange, bounds: tuple[int, int]) -> bool:
+    """Every timed row of the file lies in ``[start, end)`` (true of a file without one)."""
+    low, high = span
+    return low > high or (bounds[0] <= low and high < bounds[1])
+
+
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None  # gone: reading it reports the error
+
+
+class FileCache:
+    """The daemon's live-file entries of every monitor, at most ``max_bytes`` in all.
+
+    Thread-safe. ``max_bytes == 0`` turns the cache off (:meth:`entries` returns None).
+    """
+
+    def __init__(self, max_bytes: int = DEFAULT_SIZE, settle_s: float = SETTLE_S) -> None:
+        self.max_bytes = max_bytes
+        self.settle_s = settle_s
+        self._entries: OrderedDict[tuple[str, FileKey], FileEntry] = OrderedDict()  # least recently used first
+        self._by_monitor: dict[str, set[FileKey]] = {}
+        self._lock = threading.Lock()
+        self.nbytes = 0
+        self.evictions = 0  # entries dropped to stay within max_bytes
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_bytes > 0
+
+    def entries(self, monitor: str) -> dict[FileKey, FileEntry] | None:
+        """The monitor's entries (to hand to a worker), now the most recently used; None if off."""
+        if not self.enabled:
+            return None
+        with self._lock:
+            keys = self._by_monitor.get(monitor, set())
+            for key in keys:
+                self._entries.move_to_end((monitor, key))
+            return {key: self._entries[(monitor, key)] for key in keys}
+
+    def update(
+        self, monitor: str, used: Iterable[FileKey], new: Mapping[FileKey, FileEntry], *, complete: bool
+    ) -> None:
+        """After an evaluation: keep the entries it used, add the new ones; a ``complete``
+        evaluation also drops the monitor's other entries (files gone, changed or left
+        behind by the window). Then evict the least recently used beyond ``max_bytes``."""
+        if not self.enabled:
+            return
+        with self._lock:
+            keys = self._by_monitor.setdefault(monitor, set())
+            if complete:
+                for key in keys - set(used) - set(new):
+                    self._drop(monitor, key)
+            for key, entry in new.items():
+                if (monitor, key) in self._entries:
+                    self._drop(monitor, key)
+                self._entries[(monitor, key)] = entry
+                keys.add(key)
+                self.nbytes += entry.nbytes
+            while self.nbytes > self.max_bytes and self._entries:
+                (owner, key), _ = next(iter(self._entries.items()))
+                self._drop(owner, key)
+                self.evictions += 1
+
+    def retain(self, monitors: set[str]) -> None:
+        """Forget the entries of monitors no longer configured."""
+        with self._lock:
+            for monitor in set(self._by_monitor) - monitors:
+                for key in list(self._by_monitor[monitor]):
+                    self._drop(monitor, key)
+                del self._by_monitor[monitor]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _drop(self, monitor: str, key: FileKey) -> None:
+        entry = self._entries.pop((monitor, key))
+        self.nbytes -= entry.nbytes
+        self._by_monitor[monitor].discard(key)
+
+
+__all__ = ["DEFAULT_SIZE", "FileCache", "FileCounts", "FileEntry", "FileKey", "counting_digest", "entry_bytes"]
