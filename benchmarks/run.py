@@ -50,7 +50,7 @@ WORKLOADS = {
     "m": "memory bandwidth: sum of a 1 GB float64 array",
 }
 DEFAULT_CONTENDERS = {
-    "a": ["driftmon", "floor", "floor-1thread", "scipy-loop", "evidently", "nannyml"],
+    "a": ["driftmon", "floor", "floor-single", "scipy-loop", "evidently", "nannyml"],
     "b": ["driftmon", "floor", "scipy-loop"],
     "c": ["driftmon", "numpy-floor", "scipy-axis", "scipy-loop"],
     "d": ["driftmon", "floor", "scipy-loop", "evidently", "nannyml"],
@@ -59,7 +59,7 @@ PEERS = {"evidently", "nannyml"}
 DESCRIPTIONS = {
     "driftmon": "driftmon check --format json (its CLI main(), own process)",
     "floor": "hand-written pyarrow + numpy, threads over columns",
-    "floor-1thread": "the same floor, one thread",
+    "floor-single": "the same floor, one thread",
     "scipy-loop": "pandas + np.histogram + scipy per column",
     "evidently": "Evidently Report, ValueDrift jensenshannon + kl_div per column",
     "nannyml": "NannyML UnivariateDriftCalculator, jensen_shannon",
@@ -390,7 +390,7 @@ class Harness:
             base_wall = statistics.median([r.wall_s for r in baseline.good])
             out["ratio_work"] = out["work_median_s"] / base_work
             out["ratio_wall"] = out["wall_median_s"] / base_wall
-            if row.contender in ("floor", "floor-1thread", "scipy-loop") and baseline.good[0].scores:
+            if row.contender in ("floor", "floor-single", "scipy-loop") and baseline.good[0].scores:
                 out["max_abs_diff_vs_driftmon"] = _max_diff(good[0].scores, baseline.good[0].scores)
         return out
 
