@@ -43,6 +43,8 @@ import datagen  # noqa: E402
 
 WORKLOADS = {
     "a": "end-to-end check, 1 M reference + 1 M live rows x 20 numeric + 5 categorical, Parquet",
+    "a-csv": "end-to-end check, workload (a) as CSV (numbers rounded to 6 decimals)",
+    "a-jsonl": "end-to-end check, workload (a) as JSON Lines (numbers rounded to 6 decimals)",
     "b": "end-to-end check, 1 M reference + 10 M live rows x 20 numeric + 5 categorical, Parquet",
     "c": "divergence kernel: all 6 measures on 10,000 histograms x 50 bins",
     "d": "wide: 100 k reference + 100 k live rows x 500 features (450 numeric + 50 categorical)",
@@ -51,6 +53,8 @@ WORKLOADS = {
 }
 DEFAULT_CONTENDERS = {
     "a": ["driftmon", "floor", "floor-single", "scipy-loop", "evidently", "nannyml"],
+    "a-csv": ["driftmon", "floor", "floor-single", "scipy-loop"],
+    "a-jsonl": ["driftmon", "floor", "floor-single", "scipy-loop"],
     "b": ["driftmon", "floor", "scipy-loop"],
     "c": ["driftmon", "numpy-floor", "scipy-axis", "scipy-loop"],
     "d": ["driftmon", "floor", "scipy-loop", "evidently", "nannyml"],
@@ -410,6 +414,32 @@ class Harness:
             self.contenders("a"),
         )
 
+    def workload_a_csv(self) -> None:
+        self._workload_a_text(".csv")
+
+    def workload_a_jsonl(self) -> None:
+        self._workload_a_text(".jsonl")
+
+    def _workload_a_text(self, suffix: str) -> None:
+        """Workload (a)'s rows written as text once (datagen.text_file), then the same race."""
+        n_numeric, n_categorical = 20, 5
+        key = "a-" + suffix.lstrip(".")
+        self.log(f"generating ({key}) data ...")
+        files = []
+        for side, live, seed in (("reference", False, 1), ("live", True, 2)):
+            parquet = datagen.table_file(
+                self.data / f"a-{side}.parquet", self.sizes.a_rows, n_numeric, n_categorical, live, seed
+            )
+            files.append(datagen.text_file(parquet, parquet.with_suffix(suffix)))
+        self.tabular(
+            key,
+            files[0],
+            files[1],
+            datagen.numeric_names(n_numeric),
+            datagen.categorical_names(n_categorical),
+            self.contenders(key),
+        )
+
     def workload_b(self) -> None:
         n_numeric, n_categorical = 20, 5
         self.log("generating (b) data (10 M rows: about a minute the first time) ...")
@@ -675,7 +705,7 @@ class Harness:
         )
         for key in only:
             self.log(f"[{key}] {WORKLOADS[key]}")
-            getattr(self, f"workload_{key}")()
+            getattr(self, f"workload_{key.replace('-', '_')}")()
         names = ["numpy", "pandas", "pyarrow", "scipy", "pydantic", "prometheus-client", "driftmon"]
         document = {
             "date": started.isoformat(timespec="seconds"),
