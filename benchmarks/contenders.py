@@ -828,10 +828,27 @@ CONTENDERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 }
 
 
+def _own_peak_rss_mb() -> float | None:
+    """This process's peak RSS since its exec (VmHWM belongs to its own address space).
+
+    Not ru_maxrss: Linux carries the parent's high-water mark into a forked child's
+    ru_maxrss across exec, so the harness's own memory would count for every contender.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
 def main() -> None:
     with open(sys.argv[1]) as file:
         spec = json.load(file)
     result = CONTENDERS[spec["contender"]](spec)
+    result["peak_rss_mb"] = _own_peak_rss_mb()
     sys.stdout.flush()
     print("\n" + json.dumps(result, allow_nan=True), flush=True)
     if spec["contender"].startswith("floor"):

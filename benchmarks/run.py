@@ -162,6 +162,8 @@ def run_contender(
         tail = (stderr.strip().splitlines() or ["(no output)"])[-1]
         return Run(False, wall, maxrss_mb=maxrss_mb, cpu_s=cpu, error=f"exit {code}: {tail[:300]}")
     payload = json.loads(lines[-1])
+    if payload.get("peak_rss_mb"):  # the child's own VmHWM; ru_maxrss includes the harness (see contenders.py)
+        maxrss_mb = float(payload["peak_rss_mb"])
     return Run(
         True,
         wall,

@@ -92,3 +92,22 @@ def test_tiny_shift_benchmark_judges_every_case_with_driftmon(tmp_path: Path) ->
     text = readme.read_text()
     assert "OLD TABLE" not in text and text.rstrip().endswith("kept")
     assert "| binary 50→60 % |" in text
+
+
+def test_peak_rss_is_the_contenders_own_not_the_harness_memory(tmp_path: Path) -> None:
+    """A contender's peak RSS does not include what the harness itself holds: Linux carries
+    the parent's high-water mark into a forked child's ru_maxrss across exec, so a harness
+    holding 400 MB would report every contender at >= 400 MB."""
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import run as harness
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    held = np.ones(400_000_000 // 8)  # touched: 400 MB resident in this process
+    spec = {"contender": "bandwidth", "bytes": 1 << 23, "repeat": 1}
+    result = harness.run_contender(sys.executable, spec, 120.0, tmp_path)
+    assert result.ok, result.error
+    assert held.sum() == held.size
+    assert 10 < result.maxrss_mb < 300, result.maxrss_mb  # numpy + 8 MB: well under 300 MB
