@@ -238,6 +238,18 @@ def _select(
     return result
 
 
+def _sample(values: Any, step: int) -> Any:
+    """One value of every ``step``, at a random place in each stretch (a fixed seed): as
+    cheap as a stride, but no periodic pattern in the data can hide from it."""
+    import numpy as np
+
+    if step == 1:
+        return values
+    starts = np.arange(0, values.size, step)
+    jitter = np.random.default_rng(values.size).integers(0, step, starts.size)
+    return values[np.minimum(starts + jitter, values.size - 1)]
+
+
 def _numeric_bins(parts: list[Any], bins: int) -> tuple[list[float], list[float]]:
     """driftmon's numeric bins from the reference: (edges, points).
 
@@ -249,7 +261,7 @@ def _numeric_bins(parts: list[Any], bins: int) -> tuple[list[float], list[float]
 
     n = sum(p.size for p in parts)
     step = SAMPLE_STEP if n >= SAMPLE_FROM else 1
-    sample = np.concatenate([p[::step] for p in parts]) if parts else np.empty(0)
+    sample = np.concatenate([_sample(p, step) for p in parts]) if parts else np.empty(0)
     sample = np.sort(sample[np.isfinite(sample)])
     if sample.size == 0:
         return [], []
@@ -263,7 +275,7 @@ def _numeric_bins(parts: list[Any], bins: int) -> tuple[list[float], list[float]
     # one pass: "< v" and "<= v" per candidate v, then "<= -inf" and "< +inf"
     cuts = [float(v) for v in order for _ in (0, 1)] + [-math.inf, math.inf]
     inclusive = [closed for _ in order for closed in (False, True)] + [True, False]
-    below, present = _count_below(parts, cuts, inclusive)
+    below, _ = _count_below(parts, cuts, inclusive)
     exact = below[1:-2:2] - below[0:-2:2]
     minus_inf, below_plus_inf = int(below[-2]), int(below[-1])
     finite = below_plus_inf - minus_inf
@@ -287,7 +299,7 @@ def _numeric_bins(parts: list[Any], bins: int) -> tuple[list[float], list[float]
 
     def not_rest_below(value: float) -> int:
         """Values below ``value`` that are not in the rest: -inf and heavy points."""
-        return minus_inf + sum(c for v, c in heavy.items() if v < value)
+        return (minus_inf if value > -math.inf else 0) + sum(c for v, c in heavy.items() if v < value)
 
     def without_heavy(values: Any) -> Any:
         return values[~np.isin(values, points)] if points else values
@@ -359,13 +371,23 @@ def _categorical_profile(reference: list[Any], max_categories: int) -> tuple[Any
     return ref_counts, count
 
 
-def _pool_map(threaded: bool, function: Callable[[Any], Any], items: list[Any]) -> list[Any]:
-    """``function`` over ``items`` on threads = cores (numpy and Arrow release the GIL)."""
+class _Serial:
+    """A stand-in for a thread pool that runs everything in the calling thread."""
+
+    def map(self, function: Callable[[Any], Any], items: Any) -> Any:
+        return map(function, items)
+
+    def __enter__(self) -> _Serial:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _pool(threaded: bool) -> Any:
+    """Threads = cores (numpy and Arrow release the GIL), or the calling thread only."""
     workers = (os.cpu_count() or 1) if threaded else 1
-    if workers == 1:
-        return [function(item) for item in items]
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(function, items))
+    return ThreadPoolExecutor(workers) if workers > 1 else _Serial()
 
 
 def _scores(features: list[str], rows: list[tuple[Any, Any]]) -> dict[str, dict[str, float]]:
@@ -420,7 +442,8 @@ def _floor(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
         return counts, counter(read("live", name))
 
     features = numeric + spec["categorical"]
-    scores = _scores(features, _pool_map(threaded, feature, features))
+    with _pool(threaded) as pool:
+        scores = _scores(features, list(pool.map(feature, features)))
     return {"import_s": imported - begun, "work_s": time.perf_counter() - imported, "scores": scores}
 
 
@@ -434,7 +457,7 @@ def _floor_text(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
     """
     begun = time.perf_counter()
     _quiet_start()
-    import numpy as np  # noqa: F401  (imported before the clock: the libraries are not the job)
+    import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pcsv
     import pyarrow.json as pjson
@@ -447,24 +470,19 @@ def _floor_text(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
     features = numeric + categorical
     block_size = spec.get("block_size", 1 << 24)
     csv = str(spec["reference"]).endswith(".csv")
-    types = {name: pa.float64() for name in numeric} | {name: pa.dictionary(pa.int32(), pa.string()) for name in categorical}
+    text = pa.dictionary(pa.int32(), pa.string())  # CSV text straight to codes
+    types = {name: pa.float64() for name in numeric} | {name: text for name in categorical}
+
+    read_options = (pcsv if csv else pjson).ReadOptions(use_threads=threaded, block_size=block_size)
+    convert_options = pcsv.ConvertOptions(include_columns=features, column_types=types, strings_can_be_null=True)
+    schema = pa.schema([(name, pa.float64() if name in numeric else pa.string()) for name in features])
+    parse_options = pjson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
 
     def batches(path: str) -> Any:
         """The file as record batches of the wanted columns, parsed on threads."""
         if csv:
-            return pcsv.open_csv(
-                path,
-                read_options=pcsv.ReadOptions(use_threads=threaded, block_size=block_size),
-                convert_options=pcsv.ConvertOptions(
-                    include_columns=features, column_types=types, strings_can_be_null=True
-                ),
-            )
-        schema = pa.schema([(name, pa.float64() if name in numeric else pa.string()) for name in features])
-        return pjson.open_json(
-            path,
-            read_options=pjson.ReadOptions(use_threads=threaded, block_size=block_size),
-            parse_options=pjson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
-        )
+            return pcsv.open_csv(path, read_options=read_options, convert_options=convert_options)
+        return pjson.open_json(path, read_options=read_options, parse_options=parse_options)
 
     def dictionary_chunks(column: Any) -> list[Any]:
         if not pa.types.is_dictionary(column.type):  # JSON text: encoded here (no pandas)
@@ -474,23 +492,32 @@ def _floor_text(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
     def parts(column: Any, name: str) -> list[Any]:
         return _arrow_float_parts(column) if name in numeric else dictionary_chunks(column)
 
-    reference = pa.Table.from_batches(list(batches(spec["reference"])))
+    def read_whole(path: str) -> Any:
+        """The reference: read at once (``read_csv``/``read_json``) or gathered from the stream."""
+        if spec.get("reader", "stream") == "stream":
+            return pa.Table.from_batches(list(batches(path)))
+        if csv:
+            return pcsv.read_csv(path, read_options=read_options, convert_options=convert_options)
+        return pjson.read_json(path, read_options=read_options, parse_options=parse_options)
+
+    held = {"reference": read_whole(spec["reference"])}  # let go once binned
 
     def profile(name: str) -> tuple[Any, Counter]:
-        column = parts(reference.column(name), name)
+        column = parts(held["reference"].column(name), name)
         if name in numeric:
             return _numeric_profile(column, bins)
         return _categorical_profile(column, max_categories)
 
-    profiles = _pool_map(threaded, profile, features)
-    del reference
-    live = [np.zeros(counts.size) for counts, _ in profiles]
-    for batch in batches(spec["live"]):
+    with _pool(threaded) as pool:
+        profiles = list(pool.map(profile, features))
+        held.clear()
+        live = [np.zeros(counts.size) for counts, _ in profiles]
+        for batch in batches(spec["live"]):
 
-        def count(index: int, batch: Any = batch) -> None:
-            live[index] += profiles[index][1](parts(batch.column(features[index]), features[index]))
+            def count(index: int, batch: Any = batch) -> None:
+                live[index] += profiles[index][1](parts(batch.column(features[index]), features[index]))
 
-        _pool_map(threaded, count, list(range(len(features))))
+            list(pool.map(count, range(len(features))))
     rows = [(counts, live[i]) for i, (counts, _) in enumerate(profiles)]
     scores = _scores(features, rows)
     return {"import_s": imported - begun, "work_s": time.perf_counter() - imported, "scores": scores}
@@ -523,7 +550,7 @@ def scipy_loop(spec: dict[str, Any]) -> dict[str, Any]:
     """What a user writes by hand: pandas, np.histogram and scipy per column, same bins."""
     begun = time.perf_counter()
     import numpy as np
-    import pandas as pd
+    import pandas  # noqa: F401  (imported before the clock, as every contender's libraries)
     from scipy.spatial.distance import jensenshannon
     from scipy.stats import entropy
 
