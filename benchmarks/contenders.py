@@ -469,7 +469,7 @@ def _floor_text(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
     numeric: list[str] = spec["numeric"]
     categorical: list[str] = spec["categorical"]
     features = numeric + categorical
-    block_size = spec.get("block_size", 1 << 24)
+    block_size = spec.get("block_size", 1 << 20)  # 1 MB blocks: the lowest RSS, no slower (measured)
     csv = str(spec["reference"]).endswith(".csv")
     text = pa.dictionary(pa.int32(), pa.string())  # CSV text straight to codes
     types = {name: pa.float64() for name in numeric} | {name: text for name in categorical}
@@ -494,7 +494,7 @@ def _floor_text(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
         if json_reader == "duckdb":
             quoted = path.replace("'", "''")
             query = f"select * from read_json('{quoted}', format='newline_delimited', columns={{{wanted}}})"
-            return connection.sql(query).to_arrow_reader(block_size // 256)  # rows per batch
+            return connection.sql(query).to_arrow_reader(spec.get("batch_rows", 1 << 17))
         return pjson.open_json(path, read_options=read_options, parse_options=parse_options)
 
     def dictionary_chunks(column: Any) -> list[Any]:
