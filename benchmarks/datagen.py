@@ -161,3 +161,52 @@ def histogram_files(directory: Path, n_features: int, seed: int) -> tuple[Path, 
         path.write_text(json.dumps({"format": "driftmon.histograms/v1", "features": documents[side]}))
         paths.append(path)
     return paths[0], paths[1]
+
+
+TEXT_DECIMALS = 6  # CSV / JSON Lines numbers are written rounded, as text files usually hold them
+
+
+def text_file(parquet_path: Path, path: Path) -> Path:
+    """Write (once) the rows of a Parquet file as CSV or JSON Lines (by ``path``'s suffix).
+
+    Numbers are rounded to TEXT_DECIMALS decimals (17 significant digits per value would
+    double the file for nothing); NaN and null are both written as missing (an empty CSV
+    cell, JSON ``null``), which every reader counts in the missing bin, like the Parquet file.
+    """
+    manifest = {
+        "version": GENERATOR_VERSION,
+        "source": parquet_path.name,
+        "source_manifest": json.loads(parquet_path.with_name(parquet_path.name + ".manifest.json").read_text()),
+        "decimals": TEXT_DECIMALS,
+    }
+    stamp = path.with_name(path.name + ".manifest.json")
+    if path.exists() and stamp.exists() and json.loads(stamp.read_text()) == manifest:
+        return path
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    temporary = path.with_name(path.name + ".tmp")
+    parquet = pq.ParquetFile(parquet_path)
+    writer = None
+    with open(temporary, "wb") as out:
+        for group in range(parquet.num_row_groups):
+            table = parquet.read_row_group(group)
+            columns = []
+            for column in table.columns:
+                if pa.types.is_floating(column.type):
+                    column = pc.round(column, TEXT_DECIMALS)
+                    column = pc.if_else(pc.is_nan(column), pa.scalar(None, pa.float64()), column)
+                columns.append(column)
+            table = pa.table(columns, names=table.column_names)
+            if path.suffix == ".csv":
+                if writer is None:
+                    writer = pcsv.CSVWriter(out, table.schema)
+                writer.write_table(table)
+            else:
+                frame = table.to_pandas()
+                out.write(frame.to_json(orient="records", lines=True, double_precision=10).encode())  # ends in \n
+        if writer is not None:
+            writer.close()
+    temporary.replace(path)
+    stamp.write_text(json.dumps(manifest))
+    return path
