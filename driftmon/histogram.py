@@ -311,25 +311,20 @@ def derive_spec(rule: BinningRule, values: Column) -> BinSpec:
         return categorical_spec(values, rule.max_categories)
     if rule.edges is not None:
         return NumericBins(check_edges(rule.edges, rule.name))
-    finite = finite_sorted(numeric_values(values, rule.name))
-    return numeric_spec(finite, rule.strategy, rule.bins, rule.name)
+    return selected_spec(numeric_values(values, rule.name), rule.strategy, rule.bins, rule.name)
 
 
 def profile_column(rule: BinningRule, values: Column) -> Histogram:
     """Bins derived from a whole reference column, and its histogram over them.
 
-    Equal to ``bin_values(derive_spec(rule, values), values)``; a numeric column is
-    sorted once for both (its quantiles and its counts come from the same sorted copy).
+    Equal to ``bin_values(derive_spec(rule, values), values)``. A numeric column is not
+    sorted: its quantile edges are exact order statistics picked out by :class:`Ranked`.
     """
     kind = rule.kind or infer_kind(values, rule.name)
     if kind == "categorical" or rule.edges is not None:
         return bin_values(derive_spec(rule, values), values, rule.name)
-    ordered = np.sort(numeric_values(values, rule.name), kind="quicksort")  # NaN sorts last
-    lo = int(np.searchsorted(ordered, -np.inf, side="right"))
-    hi = int(np.searchsorted(ordered, np.inf, side="left"))
-    spec = numeric_spec(ordered[lo:hi], rule.strategy, rule.bins, rule.name)
-    present = int(np.searchsorted(ordered, np.inf, side="right"))
-    return _counts_from_sorted(spec, ordered[:present], ordered.size - present)
+    x = numeric_values(values, rule.name)
+    return bin_numeric(selected_spec(x, rule.strategy, rule.bins, rule.name), x)
 
 
 def check_edges(edges: Sequence[float], feature: str) -> tuple[float, ...]:
@@ -374,7 +369,18 @@ def numeric_spec(
     heavy = runs * bins >= x.size
     points = [float(v) for v in values[heavy]]
     rest = x[~np.repeat(heavy, runs)] if points else x
-    lo, hi = float(rest[0]), float(rest[-1])
+    return _split_rest(points, rest.size, lambda ranks: rest[ranks], strategy, bins)
+
+
+def _split_rest(
+    points: list[float], size: int, at: Callable[[np.ndarray], np.ndarray], strategy: Strategy, bins: int
+) -> NumericBins:
+    """The bins of :func:`numeric_spec` given its point values and the other ``size`` values.
+
+    ``at(ranks)`` gives the other values at those ranks of their sorted order.
+    """
+    ends = at(np.array([0, size - 1]))
+    lo, hi = float(ends[0]), float(ends[1])
     parts = bins - len(points)
     if lo == hi:
         points.append(lo)
@@ -385,23 +391,206 @@ def numeric_spec(
             t = np.linspace(0.0, 1.0, parts + 1)
             edges = lo * (1.0 - t) + hi * t
     else:
-        edges = sorted_quantiles(rest, np.linspace(0.0, 1.0, parts + 1))
+        edges = _interpolated(np.linspace(0.0, 1.0, parts + 1), size, at)
     edges = np.unique(np.concatenate([edges, points]))
     return NumericBins(tuple(float(e) for e in edges), tuple(sorted(points)))
 
 
 def sorted_quantiles(x: np.ndarray, probs: np.ndarray) -> np.ndarray:
     """Quantiles of sorted ``x`` with linear interpolation (numpy's default method)."""
-    position = probs * (x.size - 1)
+    return _interpolated(probs, x.size, lambda ranks: x[ranks])
+
+
+def _interpolated(probs: np.ndarray, size: int, at: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """:func:`sorted_quantiles` of ``size`` sorted values, each read with ``at(ranks)``."""
+    position = probs * (size - 1)
     below = np.floor(position).astype(np.int64)
-    above = np.minimum(below + 1, x.size - 1)
+    above = np.minimum(below + 1, size - 1)
     frac = position - below
-    result: np.ndarray = x[below] + (x[above] - x[below]) * frac
-    if not np.isfinite(result).all():  # x[above] - x[below] overflows near ±1.8e308
-        result = x[below] * (1.0 - frac) + x[above] * frac
-    result[probs == 0.0] = x[0]
-    result[probs == 1.0] = x[-1]
+    low, high = at(below), at(above)
+    result: np.ndarray = low + (high - low) * frac
+    if not np.isfinite(result).all():  # high - low overflows near ±1.8e308
+        result = low * (1.0 - frac) + high * frac
+    ends = at(np.array([0, size - 1]))
+    result[probs == 0.0] = ends[0]
+    result[probs == 1.0] = ends[1]
     return result
+
+
+# Reference columns up to this size are sorted; larger ones go through Ranked's selection.
+SORT_BELOW = 65_536
+SAMPLE_STEP = 32  # Ranked samples every SAMPLE_STEP-th value
+
+
+def selected_spec(
+    values: np.ndarray, strategy: Strategy, bins: int, feature: str, step: int = SAMPLE_STEP, sort_below: int = SORT_BELOW
+) -> NumericBins:
+    """``numeric_spec(finite_sorted(values), ...)``, exactly, without sorting ``values``.
+
+    NaN and ±inf in ``values`` are ignored, as :func:`finite_sorted` drops them.
+    """
+    ranked = Ranked(values, step, sort_below)
+    n = ranked.finite
+    if n == 0:
+        return NumericBins(())
+    few = ranked.few_distinct(bins)
+    if few is not None:
+        return NumericBins(few, few)
+    offset = ranked.negative  # finite rank r is rank r + offset among the present values
+    # A value holding >= n/bins of the values covers one of these ranks (their gaps are <= ceil(n/bins)).
+    spaced = np.arange(bins, dtype=np.int64) * n // bins
+    quantile_ranks = np.floor(np.linspace(0.0, 1.0, bins + 1) * (n - 1)).astype(np.int64)
+    wanted = np.unique(np.concatenate([spaced, quantile_ranks, np.minimum(quantile_ranks + 1, n - 1), [n - 1]]))
+    ranked.at(wanted + offset)  # one pass and one partition per bracket for every rank below
+    candidates = np.unique(ranked.at(spaced + offset))
+    heavy = [float(v) for v in candidates if ranked.copies(float(v)) * bins >= n]
+    if not heavy:
+        return _split_rest([], n, lambda ranks: ranked.at(ranks + offset), strategy, bins)
+    # The other values' rank r is their rank among all finite ones once the heavy runs before it are skipped.
+    runs = [(ranked.below(v) - offset, ranked.copies(v)) for v in heavy]
+
+    def at(ranks: np.ndarray) -> np.ndarray:
+        shifted = ranks.astype(np.int64).copy()
+        for start, length in runs:
+            shifted[shifted >= start] += length
+        return ranked.at(shifted + offset)
+
+    return _split_rest(heavy, n - sum(length for _, length in runs), at, strategy, bins)
+
+
+class Ranked:
+    """Exact order statistics of the present (non-NaN) values of a column, without sorting it.
+
+    A sorted 1-in-``step`` sample brackets each wanted rank with two sample values; one
+    comparison pass per bracket counts the values below it and pulls out the few inside,
+    and a partition of those gives the rank's value. A bracket that misses its rank (an
+    unlucky sample) falls back to sorting the whole column, as do columns shorter than
+    ``sort_below``. Ranks count -inf first and +inf last, like ``np.sort``.
+    """
+
+    def __init__(self, values: np.ndarray, step: int = SAMPLE_STEP, sort_below: int = SORT_BELOW) -> None:
+        self.values = values
+        self.negative = int(np.count_nonzero(values == -np.inf))
+        self.present = int(np.count_nonzero(values <= np.inf))
+        self.finite = self.present - self.negative - int(np.count_nonzero(values == np.inf))
+        self.ordered: np.ndarray | None = None  # the sorted present values, once sorting was needed
+        self.brackets: list[tuple[float, float, int, np.ndarray]] = []  # lo, hi, values below lo, values in [lo, hi]
+        self.step = step
+        self.known: dict[int, float] = {}  # rank -> value, as partitions found them
+        sample = np.sort(values[::step])
+        self.sample = sample[: int(np.searchsorted(sample, np.inf, side="right"))]  # NaN sorts last
+        if values.size < sort_below or self.sample.size < 2:
+            self._sort()
+
+    def _sort(self) -> np.ndarray:
+        if self.ordered is None:
+            ordered = np.sort(self.values, kind="quicksort")
+            self.ordered = ordered[: self.present]
+            self.brackets = []
+        return self.ordered
+
+    def few_distinct(self, limit: int) -> tuple[float, ...] | None:
+        """The distinct finite values when there are at most ``limit`` of them, else None."""
+        if self.ordered is not None:
+            finite = self.ordered[self.negative : self.negative + self.finite]
+            distinct = finite[np.concatenate(([True], finite[1:] != finite[:-1]))] if finite.size else finite
+            return tuple(float(v) for v in distinct) if distinct.size <= limit else None
+        sample = self.sample[np.isfinite(self.sample)]  # sorted
+        distinct = sample[np.concatenate(([True], sample[1:] != sample[:-1]))] if sample.size else sample
+        if distinct.size > limit:
+            return None
+        # The sample saw few values: they are all of them only if they account for every finite value.
+        if sum(int(np.count_nonzero(self.values == v)) for v in distinct) == self.finite:
+            return tuple(float(v) for v in distinct)
+        self._sort()  # a value the sample missed: count them exactly from the sorted column
+        return self.few_distinct(limit)
+
+    def prefetch(self, ranks: np.ndarray) -> None:
+        """Bracket these ranks (one pass over the column per bracket)."""
+        if self.ordered is not None:
+            return
+        ranks = np.asarray(ranks, dtype=np.int64)
+        ranks = ranks[[self._bracket(int(r)) is None for r in ranks]] if self.brackets else ranks
+        if ranks.size == 0:
+            return
+        sample, m = self.sample, self.sample.size
+        # The sample's rank of a value is binomial around rank / step: a margin of ~4 standard deviations.
+        centre = ranks * (m / max(self.present, 1))
+        margin = 4.0 * np.sqrt(np.maximum(centre * (1.0 - centre / m), 1.0)) + 2.0
+        low = np.floor(centre - margin).astype(np.int64)
+        high = np.ceil(centre + margin).astype(np.int64)
+        spans: list[list[float]] = []
+        for lo_index, hi_index in sorted(zip(low.tolist(), high.tolist(), strict=True)):
+            lo = -np.inf if lo_index < 0 else float(sample[lo_index])
+            hi = np.inf if hi_index >= m else float(sample[hi_index])
+            if spans and lo <= spans[-1][1]:
+                spans[-1][1] = max(spans[-1][1], hi)  # touching brackets merge: no value counted twice
+            else:
+                spans.append([lo, hi])
+        # One blocked pass over the column for all brackets (cache-sized temporaries).
+        x = self.values
+        at_least = np.zeros(len(spans), dtype=np.int64)  # values >= lo; below lo = present - this
+        pieces: list[list[np.ndarray]] = [[] for _ in spans]
+        flags = np.empty(min(x.size, _BLOCK), dtype=bool)
+        upper = np.empty_like(flags)
+        for start in range(0, x.size, _BLOCK):
+            block = x[start : start + _BLOCK]
+            low_flags, high_flags = flags[: block.size], upper[: block.size]
+            for index, (lo, hi) in enumerate(spans):
+                np.greater_equal(block, lo, out=low_flags)
+                at_least[index] += np.count_nonzero(low_flags)
+                np.logical_and(low_flags, np.less_equal(block, hi, out=high_flags), out=low_flags)
+                pieces[index].append(block[low_flags])
+        for (lo, hi), count, parts in zip(spans, at_least.tolist(), pieces, strict=True):
+            self.brackets.append((lo, hi, self.present - count, np.concatenate(parts)))
+        self.brackets.sort(key=lambda bracket: bracket[0])
+        if any(self._bracket(int(r)) is None for r in ranks):
+            self._sort()  # the sample missed: sort after all
+
+    def _bracket(self, rank: int) -> int | None:
+        """The index of a bracket holding ``rank``, if any."""
+        for index, (_, _, below, inside) in enumerate(self.brackets):
+            if below <= rank < below + inside.size:
+                return index
+        return None
+
+    def at(self, ranks: np.ndarray) -> np.ndarray:
+        """The present values at these ranks (0: the smallest)."""
+        ranks = np.asarray(ranks, dtype=np.int64)
+        self.prefetch(ranks)
+        if self.ordered is not None:
+            return self.ordered[ranks]
+        missing = [rank for rank in ranks.tolist() if rank not in self.known]
+        wanted: dict[int, list[int]] = {}  # bracket -> the ranks it holds
+        for rank in missing:
+            found = self._bracket(rank)
+            assert found is not None
+            wanted.setdefault(found, []).append(rank)
+        for found, held in wanted.items():
+            _, _, below, inside = self.brackets[found]
+            offsets = np.unique(np.array(held, dtype=np.int64) - below)
+            inside.partition(offsets)  # in place: the bracket keeps the same values
+            self.known.update(zip((offsets + below).tolist(), inside[offsets].tolist(), strict=True))
+        return np.array([self.known[rank] for rank in ranks.tolist()], dtype=np.float64)
+
+    def copies(self, value: float) -> int:
+        """How many times ``value`` occurs."""
+        if self.ordered is not None:
+            ordered = self.ordered
+            return int(np.searchsorted(ordered, value, "right") - np.searchsorted(ordered, value, "left"))
+        for lo, hi, _, inside in self.brackets:
+            if lo <= value <= hi:  # a bracket holds every copy of the values in its range
+                return int(np.count_nonzero(inside == value))
+        return int(np.count_nonzero(self.values == value))
+
+    def below(self, value: float) -> int:
+        """How many present values are smaller than ``value``."""
+        if self.ordered is not None:
+            return int(np.searchsorted(self.ordered, value, "left"))
+        for lo, hi, below, inside in self.brackets:
+            if lo <= value <= hi:
+                return below + int(np.count_nonzero(inside < value))
+        return int(np.count_nonzero(self.values < value))
 
 
 def categorical_spec(values: Column, max_categories: int) -> CategoricalBins:
