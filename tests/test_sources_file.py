@@ -120,16 +120,15 @@ def test_only_the_configured_columns_are_read_from_parquet(tmp_path: Path, monke
     asked.clear()
     live = source(tmp_path, "live.parquet", window={"column": "ts", "last": "1h"})
     live.count({"x": EDGES, "city": live.profile([BinningRule("city")])["city"].spec})
-    # profile: the window column, then the feature; count: the window column, then both features in one read
-    assert sorted(map(tuple, asked)) == sorted([("ts",), ("city",), ("ts",), ("x", "city")])
+    # profile: the window column, then the feature; count: the window column, then each feature (one column per task)
+    assert sorted(map(tuple, asked)) == sorted([("ts",), ("city",), ("ts",), ("x",), ("city",)])
 
 
 def test_parquet_is_binned_in_bounded_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """count() and profile() on Parquet read at most VALUES_PER_READ values of at most COLUMN_BATCH_ROWS rows at a time."""
+    """count() and profile() on Parquet read one column of at most COLUMN_BATCH_ROWS rows at a time."""
     frame = rows(10_000)
     pq.write_table(pa.Table.from_pandas(frame), tmp_path / "live.parquet", row_group_size=4000)
     monkeypatch.setattr(file_module, "COLUMN_BATCH_ROWS", 1500)
-    monkeypatch.setattr(file_module, "VALUES_PER_READ", 1500)  # one column per read
     seen: list[tuple[tuple[str, ...], int]] = []
     original = pq.ParquetFile.iter_batches
 
