@@ -26,7 +26,7 @@ assert 'pandas' in sys.modules
 
 
 def test_check_on_parquet_never_imports_pandas(tmp_path) -> None:
-    """`driftmon check` on Parquet (numeric with nulls, text) reads and bins through Arrow alone: pandas is never imported."""
+    """`driftmon check` on Parquet reads and bins through Arrow alone: pandas, HTTP and Prometheus libraries are never imported."""
     import numpy as np
     import pandas as pd
 
@@ -48,6 +48,8 @@ with contextlib.redirect_stdout(io.StringIO()) as out:
 assert status in (0, 1), (status, out.getvalue())
 assert '"status": "error"' not in out.getvalue(), out.getvalue()
 assert "pandas" not in sys.modules, "pandas was imported"
+for unneeded in ("prometheus_client", "urllib.request", "jinja2", "cheroot", "apscheduler", "scipy"):
+    assert unneeded not in sys.modules, unneeded + " was imported (check on files never needs it)"
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
