@@ -458,14 +458,58 @@ def selected_spec(
     return _split_rest(heavy, n - sum(length for _, length in runs), at, strategy, bins)
 
 
+@dataclass(slots=True)
+class _Bracket:
+    """The present values of a column between ``lo`` and ``hi`` (each end open or closed).
+
+    They hold the ranks ``below .. below + size - 1``. A run (``lo == hi``) keeps no values:
+    they are all ``lo``.
+    """
+
+    lo: float
+    hi: float
+    lo_open: bool
+    hi_open: bool
+    below: int = 0  # present values before the bracket
+    size: int = 0
+    inside: np.ndarray | None = None  # the bracket's values (in no particular order); None for a run
+
+    @property
+    def run(self) -> bool:
+        return self.lo == self.hi
+
+    def holds(self, value: float) -> bool:
+        above_lo = value > self.lo or (value == self.lo and not self.lo_open)
+        below_hi = value < self.hi or (value == self.hi and not self.hi_open)
+        return above_lo and below_hi
+
+
+def _merged(brackets: list[_Bracket]) -> list[_Bracket]:
+    """Overlapping intervals united (one pass over the column each); runs kept once each."""
+    runs = {b.lo: b for b in brackets if b.run}
+    result: list[_Bracket] = []
+    for bracket in sorted((b for b in brackets if not b.run), key=lambda b: (b.lo, b.lo_open)):
+        last = result[-1] if result else None
+        if last is not None and (
+            bracket.lo < last.hi or (bracket.lo == last.hi and not (bracket.lo_open or last.hi_open))
+        ):
+            if bracket.hi > last.hi or (bracket.hi == last.hi and not bracket.hi_open):
+                last.hi, last.hi_open = bracket.hi, bracket.hi_open
+        else:
+            result.append(bracket)
+    return [*result, *runs.values()]
+
+
 class Ranked:
     """Exact order statistics of the present (non-NaN) values of a column, without sorting it.
 
     A sorted 1-in-``step`` sample brackets each wanted rank with two sample values; one
-    comparison pass per bracket counts the values below it and pulls out the few inside,
-    and a partition of those gives the rank's value. A bracket that misses its rank (an
-    unlucky sample) falls back to sorting the whole column, as do columns shorter than
-    ``sort_below``. Ranks count -inf first and +inf last, like ``np.sort``.
+    comparison pass over the column counts the values below each bracket and pulls out the
+    few inside, and a partition of those gives the rank's value. A value the sample holds
+    several times (a point mass) is a run of its own, counted but never pulled out. A
+    bracket that misses its rank (an unlucky sample) falls back to sorting the whole
+    column, as do columns shorter than ``sort_below``. Ranks count -inf first and +inf
+    last, like ``np.sort``.
     """
 
     def __init__(self, values: np.ndarray, step: int = SAMPLE_STEP, sort_below: int = SORT_BELOW) -> None:
@@ -474,8 +518,7 @@ class Ranked:
         self.present = int(np.count_nonzero(values <= np.inf))
         self.finite = self.present - self.negative - int(np.count_nonzero(values == np.inf))
         self.ordered: np.ndarray | None = None  # the sorted present values, once sorting was needed
-        self.brackets: list[tuple[float, float, int, np.ndarray]] = []  # lo, hi, values below lo, values in [lo, hi]
-        self.step = step
+        self.brackets: list[_Bracket] = []
         self.known: dict[int, float] = {}  # rank -> value, as partitions found them
         sample = np.sort(values[::step])
         self.sample = sample[: int(np.searchsorted(sample, np.inf, side="right"))]  # NaN sorts last
@@ -506,7 +549,7 @@ class Ranked:
         return self.few_distinct(limit)
 
     def prefetch(self, ranks: np.ndarray) -> None:
-        """Bracket these ranks (one pass over the column per bracket)."""
+        """Bracket these ranks (one pass over the column for all of them)."""
         if self.ordered is not None:
             return
         ranks = np.asarray(ranks, dtype=np.int64)
@@ -519,39 +562,58 @@ class Ranked:
         margin = 4.0 * np.sqrt(np.maximum(centre * (1.0 - centre / m), 1.0)) + 2.0
         low = np.floor(centre - margin).astype(np.int64)
         high = np.ceil(centre + margin).astype(np.int64)
-        spans: list[list[float]] = []
-        for lo_index, hi_index in sorted(zip(low.tolist(), high.tolist(), strict=True)):
+        # Values seen at least 4 times in the sample are runs: counted, never pulled out.
+        starts = np.flatnonzero(np.concatenate(([True], sample[1:] != sample[:-1])))
+        lengths = np.diff(np.append(starts, m))
+        masses = set(sample[starts[lengths >= 4]].tolist())
+        new: list[_Bracket] = []
+        for lo_index, hi_index in zip(low.tolist(), high.tolist(), strict=True):
             lo = -np.inf if lo_index < 0 else float(sample[lo_index])
             hi = np.inf if hi_index >= m else float(sample[hi_index])
-            if spans and lo <= spans[-1][1]:
-                spans[-1][1] = max(spans[-1][1], hi)  # touching brackets merge: no value counted twice
-            else:
-                spans.append([lo, hi])
-        # One blocked pass over the column for all brackets (cache-sized temporaries).
+            if lo == hi:
+                new.append(_Bracket(lo, hi, False, False))
+                continue
+            new += [_Bracket(v, v, False, False) for v in (lo, hi) if v in masses]
+            new.append(_Bracket(lo, hi, lo in masses, hi in masses))
+        new = _merged(new)
+        self._count(new)
+        self.brackets += new
+        if any(self._bracket(int(r)) is None for r in ranks):
+            self._sort()  # the sample missed: sort after all
+
+    def _count(self, brackets: list[_Bracket]) -> None:
+        """One blocked pass over the column for all brackets (cache-sized temporaries)."""
         x = self.values
-        at_least = np.zeros(len(spans), dtype=np.int64)  # values >= lo; below lo = present - this
-        pieces: list[list[np.ndarray]] = [[] for _ in spans]
+        at_least = np.zeros(len(brackets), dtype=np.int64)  # values from lo on: below = present - this
+        sizes = np.zeros(len(brackets), dtype=np.int64)
+        pieces: list[list[np.ndarray]] = [[] for _ in brackets]
         flags = np.empty(min(x.size, _BLOCK), dtype=bool)
         upper = np.empty_like(flags)
         for start in range(0, x.size, _BLOCK):
             block = x[start : start + _BLOCK]
             low_flags, high_flags = flags[: block.size], upper[: block.size]
-            for index, (lo, hi) in enumerate(spans):
-                np.greater_equal(block, lo, out=low_flags)
+            for index, bracket in enumerate(brackets):
+                (np.greater if bracket.lo_open else np.greater_equal)(block, bracket.lo, out=low_flags)
                 at_least[index] += np.count_nonzero(low_flags)
-                np.logical_and(low_flags, np.less_equal(block, hi, out=high_flags), out=low_flags)
+                if bracket.run:
+                    sizes[index] += np.count_nonzero(np.equal(block, bracket.lo, out=high_flags))
+                    continue
+                (np.less if bracket.hi_open else np.less_equal)(block, bracket.hi, out=high_flags)
+                np.logical_and(low_flags, high_flags, out=low_flags)
                 pieces[index].append(block[low_flags])
-        for (lo, hi), count, parts in zip(spans, at_least.tolist(), pieces, strict=True):
-            self.brackets.append((lo, hi, self.present - count, np.concatenate(parts)))
-        self.brackets.sort(key=lambda bracket: bracket[0])
-        if any(self._bracket(int(r)) is None for r in ranks):
-            self._sort()  # the sample missed: sort after all
+        for index, bracket in enumerate(brackets):
+            bracket.below = self.present - int(at_least[index])
+            if bracket.run:
+                bracket.size = int(sizes[index])
+            else:
+                bracket.inside = np.concatenate(pieces[index]) if pieces[index] else np.empty(0)
+                bracket.size = bracket.inside.size
 
-    def _bracket(self, rank: int) -> int | None:
-        """The index of a bracket holding ``rank``, if any."""
-        for index, (_, _, below, inside) in enumerate(self.brackets):
-            if below <= rank < below + inside.size:
-                return index
+    def _bracket(self, rank: int) -> _Bracket | None:
+        """A bracket holding ``rank``, if any."""
+        for bracket in self.brackets:
+            if bracket.below <= rank < bracket.below + bracket.size:
+                return bracket
         return None
 
     def at(self, ranks: np.ndarray) -> np.ndarray:
@@ -560,37 +622,47 @@ class Ranked:
         self.prefetch(ranks)
         if self.ordered is not None:
             return self.ordered[ranks]
-        missing = [rank for rank in ranks.tolist() if rank not in self.known]
-        wanted: dict[int, list[int]] = {}  # bracket -> the ranks it holds
-        for rank in missing:
+        wanted: dict[int, tuple[_Bracket, list[int]]] = {}  # per bracket: the ranks it holds
+        for rank in ranks.tolist():
+            if rank in self.known:
+                continue
             found = self._bracket(rank)
             assert found is not None
-            wanted.setdefault(found, []).append(rank)
-        for found, held in wanted.items():
-            _, _, below, inside = self.brackets[found]
-            offsets = np.unique(np.array(held, dtype=np.int64) - below)
-            inside.partition(offsets)  # in place: the bracket keeps the same values
-            self.known.update(zip((offsets + below).tolist(), inside[offsets].tolist(), strict=True))
+            if found.inside is None:
+                self.known[rank] = found.lo
+            else:
+                wanted.setdefault(id(found), (found, []))[1].append(rank)
+        for found, held in wanted.values():
+            assert found.inside is not None
+            offsets = np.unique(np.array(held, dtype=np.int64) - found.below)
+            found.inside.partition(offsets)  # in place: the bracket keeps the same values
+            self.known.update(zip((offsets + found.below).tolist(), found.inside[offsets].tolist(), strict=True))
         return np.array([self.known[rank] for rank in ranks.tolist()], dtype=np.float64)
+
+    def _holding(self, value: float) -> _Bracket | None:
+        for bracket in self.brackets:  # a bracket holds every copy of the values in its range
+            if bracket.holds(value):
+                return bracket
+        return None
 
     def copies(self, value: float) -> int:
         """How many times ``value`` occurs."""
         if self.ordered is not None:
             ordered = self.ordered
             return int(np.searchsorted(ordered, value, "right") - np.searchsorted(ordered, value, "left"))
-        for lo, hi, _, inside in self.brackets:
-            if lo <= value <= hi:  # a bracket holds every copy of the values in its range
-                return int(np.count_nonzero(inside == value))
-        return int(np.count_nonzero(self.values == value))
+        bracket = self._holding(value)
+        if bracket is None:
+            return int(np.count_nonzero(self.values == value))
+        return bracket.size if bracket.inside is None else int(np.count_nonzero(bracket.inside == value))
 
     def below(self, value: float) -> int:
         """How many present values are smaller than ``value``."""
         if self.ordered is not None:
             return int(np.searchsorted(self.ordered, value, "left"))
-        for lo, hi, below, inside in self.brackets:
-            if lo <= value <= hi:
-                return below + int(np.count_nonzero(inside < value))
-        return int(np.count_nonzero(self.values < value))
+        bracket = self._holding(value)
+        if bracket is None:
+            return int(np.count_nonzero(self.values < value))
+        return bracket.below + (0 if bracket.inside is None else int(np.count_nonzero(bracket.inside < value)))
 
 
 def categorical_spec(values: Column, max_categories: int) -> CategoricalBins:
