@@ -20,8 +20,9 @@ from typing import Any, TextIO
 
 # OpenBLAS starts a worker thread per core at `import numpy` unless told otherwise; those
 # threads would neither inherit the daemon's signal mask nor help driftmon (no BLAS work).
-for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 from driftmon import __version__
 from driftmon.errors import ConfigError, DriftmonError
@@ -100,10 +101,18 @@ def _parser() -> argparse.ArgumentParser:
 
     def with_pages(sub: argparse.ArgumentParser) -> None:
         for flag, dest, variable, what in (
-            ("--web.external-url", "external_url", "DRIFTMON_EXTERNAL_URL",
-             "the URL users reach driftmon at (its path prefixes the pages' links, e.g. behind a reverse proxy)"),
-            ("--grafana.url", "grafana_url", "DRIFTMON_GRAFANA_URL",
-             "Grafana's base URL, for links to the driftmon dashboard from the pages"),
+            (
+                "--web.external-url",
+                "external_url",
+                "DRIFTMON_EXTERNAL_URL",
+                "the URL users reach driftmon at (its path prefixes the pages' links, e.g. behind a reverse proxy)",
+            ),
+            (
+                "--grafana.url",
+                "grafana_url",
+                "DRIFTMON_GRAFANA_URL",
+                "Grafana's base URL, for links to the driftmon dashboard from the pages",
+            ),
         ):
             sub.add_argument(
                 flag, dest=dest, default=os.environ.get(variable), metavar="URL", help=f"{what}; default: ${variable}"
@@ -120,9 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the daemon: evaluate on schedule, serve /metrics")
     with_config(run)
     run.add_argument("--web.listen-address", dest="listen", default=":9847", help="HOST:PORT (default :9847)")
-    run.add_argument(
-        "--web.enable-lifecycle", dest="lifecycle", action="store_true", help="allow POST /-/reload"
-    )
+    run.add_argument("--web.enable-lifecycle", dest="lifecycle", action="store_true", help="allow POST /-/reload")
     run.add_argument(
         "--evaluation.workers",
         dest="workers",

@@ -344,9 +344,7 @@ def finite_sorted(values: np.ndarray) -> np.ndarray:
     return np.sort(values[np.isfinite(values)], kind="quicksort")
 
 
-def numeric_spec(
-    finite_sorted_values: np.ndarray, strategy: Strategy, bins: int, feature: str
-) -> NumericBins:
+def numeric_spec(finite_sorted_values: np.ndarray, strategy: Strategy, bins: int, feature: str) -> NumericBins:
     """Bins from sorted finite reference values, keeping distinct values apart where it matters.
 
     - At most ``bins`` distinct values (flags, codes, small counts): one point bin per value.
@@ -423,7 +421,12 @@ SAMPLE_STEP = 32  # Ranked samples every SAMPLE_STEP-th value
 
 
 def selected_spec(
-    values: np.ndarray, strategy: Strategy, bins: int, feature: str, step: int = SAMPLE_STEP, sort_below: int = SORT_BELOW
+    values: np.ndarray,
+    strategy: Strategy,
+    bins: int,
+    feature: str,
+    step: int = SAMPLE_STEP,
+    sort_below: int = SORT_BELOW,
 ) -> NumericBins:
     """``numeric_spec(finite_sorted(values), ...)``, exactly, without sorting ``values``.
 
@@ -621,7 +624,8 @@ class Ranked:
         ranks = np.asarray(ranks, dtype=np.int64)
         self.prefetch(ranks)
         if self.ordered is not None:
-            return self.ordered[ranks]
+            sorted_values: np.ndarray = self.ordered[ranks]
+            return sorted_values
         wanted: dict[int, tuple[_Bracket, list[int]]] = {}  # per bracket: the ranks it holds
         for rank in ranks.tolist():
             if rank in self.known:
@@ -866,9 +870,7 @@ def as_strings(values: Column) -> pd.Series:
     if isinstance(values, pa.Array | pa.ChunkedArray):
         values = values.to_pandas()
     series = values if isinstance(values, pd.Series) else pd.Series(values)
-    if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(
-        series.dtype
-    ):
+    if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(series.dtype):
         return series
     if pd.api.types.is_float_dtype(series.dtype):
         # Whole floats print like ints, so a column read as float (because of a null)
@@ -951,9 +953,7 @@ class Aligned:
 def align(reference: Histogram, live: Histogram, feature: str) -> Aligned:
     """Both histograms over the union of their bins; numeric edges must match exactly."""
     if reference.kind != live.kind:
-        raise DataError(
-            f"feature {feature!r} is {reference.kind} in the reference but {live.kind} in the live data"
-        )
+        raise DataError(f"feature {feature!r} is {reference.kind} in the reference but {live.kind} in the live data")
     if isinstance(reference.spec, NumericBins) and isinstance(live.spec, NumericBins):
         if reference.spec != live.spec:
             raise DataError(
@@ -1009,13 +1009,11 @@ def to_document(histograms: Mapping[str, Histogram]) -> dict[str, Any]:
 def from_document(document: Any, origin: str) -> dict[str, Histogram]:
     """Histograms from a parsed §6 document; every problem names ``origin`` and the feature."""
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise DataError(f"{origin}: not a histogram file (expected \"format\": \"{FORMAT}\")")
+        raise DataError(f'{origin}: not a histogram file (expected "format": "{FORMAT}")')
     features = document.get("features")
     if not isinstance(features, dict):
-        raise DataError(f"{origin}: \"features\" must be an object of feature histograms")
-    return {
-        str(name): _feature_from_document(entry, origin, str(name)) for name, entry in features.items()
-    }
+        raise DataError(f'{origin}: "features" must be an object of feature histograms')
+    return {str(name): _feature_from_document(entry, origin, str(name)) for name, entry in features.items()}
 
 
 def _feature_from_document(entry: Any, origin: str, name: str) -> Histogram:
@@ -1051,7 +1049,7 @@ def _feature_from_document(entry: Any, origin: str, name: str) -> Histogram:
         bins = CategoricalBins(categories, others)
         counts = np.array([*(values[c] for c in categories), values.get(OTHER, 0.0), values.get(UNSEEN, 0.0)])
         return _bounded(Histogram(bins, counts, missing + values.get(MISSING, 0.0)), where)
-    raise DataError(f"{where}: kind must be \"numeric\" or \"categorical\", got {kind!r}")
+    raise DataError(f'{where}: kind must be "numeric" or "categorical", got {kind!r}')
 
 
 def _numeric_spec_from_document(entry: dict[str, Any], origin: str, name: str) -> NumericBins:

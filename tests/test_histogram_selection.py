@@ -57,7 +57,9 @@ def test_selection_on_larger_columns_with_point_masses(seed: int, size: int, sha
         "normal": lambda: rng.normal(size=size),
         "codes": lambda: rng.integers(0, 2 * bins, size=size).astype(float),
         "zero-inflated": lambda: np.where(rng.random(size) < 0.4, 0.0, rng.exponential(size=size)),
-        "two-masses": lambda: np.where(rng.random(size) < 0.2, 7.0, np.where(rng.random(size) < 0.2, -1.0, rng.normal(size=size))),
+        "two-masses": lambda: np.where(
+            rng.random(size) < 0.2, 7.0, np.where(rng.random(size) < 0.2, -1.0, rng.normal(size=size))
+        ),
         "sorted": lambda: np.sort(rng.normal(size=size)),
         "constant": lambda: np.full(size, 2.5),
     }[shape]()
@@ -108,7 +110,10 @@ def test_profile_column_counts_equal_binning_over_the_sorted_edges(shape: str) -
     assert isinstance(spec, NumericBins)
     cuts, inclusive = spec.cuts()
     present = x[~np.isnan(x)]
-    counted = [np.count_nonzero(present <= c) if closed else np.count_nonzero(present < c) for c, closed in zip(cuts, inclusive)]
+    counted = [
+        np.count_nonzero(present <= c) if closed else np.count_nonzero(present < c)
+        for c, closed in zip(cuts, inclusive, strict=True)
+    ]
     np.testing.assert_array_equal(histogram.counts, np.diff([0, *counted, present.size]))
     assert histogram.missing == np.isnan(x).sum()
     assert histogram == bin_numeric(spec, x)

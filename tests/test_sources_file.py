@@ -328,7 +328,9 @@ def bad_files(folder: Path) -> dict[str, str]:
     pq.write_table(pa.table({"y": [1.0, 2.0]}), folder / "no-x.parquet")
     pq.write_table(pa.table({"x": pa.array([[1, 2], [3]])}), folder / "list.parquet")
     pq.write_table(pa.table({"x": pa.array([{"a": 1}, {"a": 2}])}), folder / "struct.parquet")
-    pq.write_table(pa.table({"x": pa.array([[("k", 1)]], type=pa.map_(pa.string(), pa.int64()))}), folder / "map.parquet")
+    pq.write_table(
+        pa.table({"x": pa.array([[("k", 1)]], type=pa.map_(pa.string(), pa.int64()))}), folder / "map.parquet"
+    )
     (folder / "objects.jsonl").write_text('{"x": {"a": 1}}\n{"x": {"b": 2}}\n')
     (folder / "mixed.jsonl").write_text('{"x": 1}\n{"x": [1, 2]}\n')
     return {

@@ -41,7 +41,7 @@ from driftmon.histogram import (
     merge_all,
     profile_column,
 )
-from driftmon.sources.base import RowSource, Window, epoch_ns
+from driftmon.sources.base import TASK_THREADS, RowSource, Window, epoch_ns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,9 +62,6 @@ SUFFIXES: dict[str, Format] = {
 BATCH_ROWS = 262_144
 # Values per read when Parquet is read column by column (8 MB of float64).
 COLUMN_BATCH_ROWS = 1_048_576
-# Features are tasks on this many threads (numpy and Arrow release the GIL); each holds
-# one column at a time.
-THREADS = min(8, os.cpu_count() or 1)
 TEMPLATE_FIELDS = frozenset({"now", "start", "end"})
 
 
@@ -173,7 +170,7 @@ class FileSource(RowSource):
             return super().count(specs)
         result = {name: empty(spec) for name, spec in specs.items()}
         rows = 0
-        with ThreadPoolExecutor(THREADS) as pool:
+        with ThreadPoolExecutor(TASK_THREADS) as pool:
             for parquet in self._open(paths, list(specs)):
                 rows += parquet.rows
                 for name, histogram in self._count_parquet(parquet, specs, pool).items():
@@ -188,7 +185,7 @@ class FileSource(RowSource):
         ``count`` is the merge of this over ``paths()`` (plus the check that a window
         selected some rows).
         """
-        with ThreadPoolExecutor(THREADS) as pool:
+        with ThreadPoolExecutor(TASK_THREADS) as pool:
             for parquet in self._open([path], list(specs)):
                 return self._count_parquet(parquet, specs, pool)
         return {name: empty(spec) for name, spec in specs.items()}  # pragma: no cover (one path: one file)
@@ -230,7 +227,7 @@ class FileSource(RowSource):
             return not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind))
 
         order = sorted(rules, key=numeric_first)
-        with ThreadPoolExecutor(THREADS) as pool:
+        with ThreadPoolExecutor(TASK_THREADS) as pool:
             profiled = dict(zip((rule.name for rule in order), pool.map(one, order), strict=True))
         return {rule.name: profiled[rule.name] for rule in rules}
 
