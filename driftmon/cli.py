@@ -37,14 +37,18 @@ def console(argv: Sequence[str] | None = None) -> None:
     """The ``driftmon`` command (and ``python -m driftmon``): ``main``, then exit with its code.
 
     ``check`` is one-shot: no garbage collection while it runs (it frees nothing a
-    collection would find in time to matter), and once its output is flushed the process
-    ends without tearing the interpreter down (freeing every module and Arrow buffer one
-    by one costs a noticeable share of a short run).
+    collection would find in time to matter), Arrow's jemalloc allocator, and once its
+    output is flushed the process ends without tearing the interpreter down (freeing every
+    module and Arrow buffer one by one costs a noticeable share of a short run).
     """
     arguments = list(sys.argv[1:] if argv is None else argv)
     one_shot = bool(arguments) and arguments[0] == "check"
     if one_shot:
         gc.disable()
+        # Arrow's jemalloc pool keeps less freed memory than its default (mimalloc) while
+        # columns are read one after the other: a lower peak RSS, no slower. Set before
+        # pyarrow is imported; an operator's own choice wins.
+        os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
     code = main(arguments)
     if one_shot:
         try:
