@@ -57,7 +57,7 @@ TASK_THREADS = min(8, os.cpu_count() or 1)
 class Window(BaseModel):
     """Only the rows whose ``column`` lies in the last ``last`` before the evaluation time."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     column: str = Field(min_length=1, description="the timestamp column (naive timestamps are UTC)")
     last: bounded(SECOND, 100 * YEAR, "1h") = Field(  # type: ignore[valid-type]
         description="how far back from the evaluation time: 15m, 1h, 1d (rows with now - last <= column < now)",

@@ -73,7 +73,7 @@ def template_fields(path: str) -> set[str]:
 class FileSourceConfig(BaseModel):
     """Rows in files; ``path`` may be a glob or a list of them, relative to the config file."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     type: Literal["file"]
     path: str | list[str] = Field(
         description="a file, a glob (`data/live/*.parquet`) or a list of them; "

@@ -68,7 +68,7 @@ _LABEL_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
 class BasicAuth(BaseModel):
     """HTTP basic auth, as in a Prometheus scrape_config (the password never appears in messages)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     username: str
     password: SecretStr | None = Field(default=None, description="use ${VAR}, or password_file")
     password_file: str | None = Field(default=None, description="a file holding the password")
@@ -83,7 +83,7 @@ class BasicAuth(BaseModel):
 class TlsConfig(BaseModel):
     """TLS towards Prometheus, as in a Prometheus scrape_config."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     ca_file: str | None = Field(default=None, description="CA certificates to verify the server with")
     cert_file: str | None = Field(default=None, description="client certificate (with key_file)")
     key_file: str | None = Field(default=None, description="client key (with cert_file)")
@@ -99,7 +99,7 @@ class TlsConfig(BaseModel):
 class PrometheusFeature(BaseModel):
     """Where one feature's counts are, when not in the monitor-wide ``metric``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     histogram: str | None = Field(
         default=None,
         description='a classic histogram: its name or selector without _bucket, e.g. latency_seconds{job="api"}',
@@ -122,7 +122,7 @@ class PrometheusFeature(BaseModel):
 class PrometheusSourceConfig(BaseModel):
     """Feature histograms as increases of Prometheus counters over a window."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     type: Literal["prometheus"]
     url: str = Field(description="the Prometheus server, e.g. http://prometheus:9090")
     window: str = Field(pattern=PATTERN, description="the window counted: increase(...[window]), e.g. 1h")
