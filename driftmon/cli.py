@@ -354,7 +354,13 @@ def _check(args: argparse.Namespace) -> int:
 
     monitors = _selected_monitors(args)
     grouping = _grouping(args.grouping)
-    results = _evaluate_once(args, monitors)
+    collecting = gc.isenabled()
+    gc.disable()  # one evaluation makes no garbage cycles worth the collector's passes over its objects
+    try:
+        results = _evaluate_once(args, monitors)
+    finally:
+        if collecting:
+            gc.enable()
     if args.format == "json":
         json.dump(document(results), sys.stdout, indent=None, allow_nan=False)
         sys.stdout.write("\n")

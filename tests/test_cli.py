@@ -215,7 +215,9 @@ def test_an_unexpected_error_exits_three_not_one(
     monkeypatch.setattr(config, "load", broken)
     assert main(["validate", "-c", str(small_monitor(tmp_path))]) == 3
     err = capsys.readouterr().err
-    assert err == "driftmon: error: internal error (RecursionError: maximum recursion depth exceeded); please report it\n"
+    assert (
+        err == "driftmon: error: internal error (RecursionError: maximum recursion depth exceeded); please report it\n"
+    )
 
 
 def test_check_table_names_the_top_movers_of_each_drifted_feature() -> None:
@@ -234,10 +236,16 @@ def test_report_writes_one_html_file_with_check_exit_codes(tmp_path: Path) -> No
     calm = run("report", "-c", str(small_monitor(tmp_path)), "-o", str(out))
     assert calm.returncode == 0, calm.stderr
     text = out.read_text()
-    assert text.startswith("<!DOCTYPE html>") and "Monitor small" in text and "Feature <span class=\"label\">x</span>" in text
+    assert (
+        text.startswith("<!DOCTYPE html>")
+        and "Monitor small" in text
+        and 'Feature <span class="label">x</span>' in text
+    )
     assert run("report", "-c", str(EXAMPLE), "-o", str(out)).returncode == 1
     broken = tmp_path / "broken.yaml"
-    broken.write_text("monitors:\n  - name: b\n    reference: {type: file, path: nope.csv}\n    live: {type: file, path: nope.csv}\n    features: [x]\n")
+    broken.write_text(
+        "monitors:\n  - name: b\n    reference: {type: file, path: nope.csv}\n    live: {type: file, path: nope.csv}\n    features: [x]\n"
+    )
     assert run("report", "-c", str(broken), "-o", str(tmp_path / "b.html")).returncode == 3
     assert "nope.csv" in (tmp_path / "b.html").read_text()
     bad = tmp_path / "bad.yaml"
@@ -265,12 +273,54 @@ def test_profile_emit_source_prints_a_prometheus_source_that_matches_the_instrum
     )
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        status = main(["profile", "-c", str(tmp_path / "c.yaml"), "--monitor", "m",
-                       "-o", str(tmp_path / "p.json"), "--emit-source", "prometheus"])
+        status = main(
+            [
+                "profile",
+                "-c",
+                str(tmp_path / "c.yaml"),
+                "--monitor",
+                "m",
+                "-o",
+                str(tmp_path / "p.json"),
+                "--emit-source",
+                "prometheus",
+            ]
+        )
     assert status == 0
-    config_lines = [line for line in out.getvalue().splitlines()[1:] if line.strip() and not line.lstrip().startswith("#")]
+    config_lines = [
+        line for line in out.getvalue().splitlines()[1:] if line.strip() and not line.lstrip().startswith("#")
+    ]
     snippet = yaml.safe_load(textwrap.dedent("\n".join(config_lines)))
     live = PrometheusSourceConfig.model_validate(snippet["live"])
     assert snippet["reference"] == {"type": "histogram", "path": str(tmp_path / "p.json")}
     instrument = Instrument.from_profile(tmp_path / "p.json", registry=CollectorRegistry())
     assert instrument.metric == live.metric
+
+
+@pytest.mark.parametrize(("shift", "code"), [(0.0, 0), (3.0, 1)])
+def test_check_process_exit_code_and_output_survive_the_fast_exit(tmp_path: Path, shift: float, code: int) -> None:
+    """`python -m driftmon check` ends without interpreter teardown: its exit code and whole JSON document still arrive."""
+    result = run("check", "-c", str(small_monitor(tmp_path, shift)), "--format", "json")
+    assert result.returncode == code, result.stderr
+    document = json.loads(result.stdout)
+    assert document["monitors"][0]["status"] == ("ok" if code == 0 else "critical")
+    assert result.stderr == ""
+
+
+def test_check_failure_exits_3_through_the_fast_exit(tmp_path: Path) -> None:
+    """A failed evaluation still exits 3 (and says why on stderr or in the document) from the console entry point."""
+    config = small_monitor(tmp_path)
+    (tmp_path / "live.csv").unlink()
+    result = run("check", "-c", str(config), "--format", "json")
+    assert result.returncode == 3
+    assert "live.csv" in result.stdout + result.stderr
+
+
+def test_check_in_process_leaves_the_garbage_collector_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """check turns the cycle collector off only while it evaluates: a caller of main() gets it back on."""
+    import gc
+
+    assert gc.isenabled()
+    assert main(["check", "-c", str(small_monitor(tmp_path)), "--format", "json"]) == 0
+    assert gc.isenabled()
+    assert json.loads(capsys.readouterr().out)["monitors"][0]["monitor"] == "small"
