@@ -215,9 +215,7 @@ def test_an_unexpected_error_exits_three_not_one(
     monkeypatch.setattr(config, "load", broken)
     assert main(["validate", "-c", str(small_monitor(tmp_path))]) == 3
     err = capsys.readouterr().err
-    assert (
-        err == "driftmon: error: internal error (RecursionError: maximum recursion depth exceeded); please report it\n"
-    )
+    assert err == "driftmon: error: internal error (RecursionError: maximum recursion depth exceeded); please report it\n"
 
 
 def test_check_table_names_the_top_movers_of_each_drifted_feature() -> None:
@@ -236,16 +234,10 @@ def test_report_writes_one_html_file_with_check_exit_codes(tmp_path: Path) -> No
     calm = run("report", "-c", str(small_monitor(tmp_path)), "-o", str(out))
     assert calm.returncode == 0, calm.stderr
     text = out.read_text()
-    assert (
-        text.startswith("<!DOCTYPE html>")
-        and "Monitor small" in text
-        and 'Feature <span class="label">x</span>' in text
-    )
+    assert text.startswith("<!DOCTYPE html>") and "Monitor small" in text and "Feature <span class=\"label\">x</span>" in text
     assert run("report", "-c", str(EXAMPLE), "-o", str(out)).returncode == 1
     broken = tmp_path / "broken.yaml"
-    broken.write_text(
-        "monitors:\n  - name: b\n    reference: {type: file, path: nope.csv}\n    live: {type: file, path: nope.csv}\n    features: [x]\n"
-    )
+    broken.write_text("monitors:\n  - name: b\n    reference: {type: file, path: nope.csv}\n    live: {type: file, path: nope.csv}\n    features: [x]\n")
     assert run("report", "-c", str(broken), "-o", str(tmp_path / "b.html")).returncode == 3
     assert "nope.csv" in (tmp_path / "b.html").read_text()
     bad = tmp_path / "bad.yaml"
@@ -273,23 +265,10 @@ def test_profile_emit_source_prints_a_prometheus_source_that_matches_the_instrum
     )
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        status = main(
-            [
-                "profile",
-                "-c",
-                str(tmp_path / "c.yaml"),
-                "--monitor",
-                "m",
-                "-o",
-                str(tmp_path / "p.json"),
-                "--emit-source",
-                "prometheus",
-            ]
-        )
+        status = main(["profile", "-c", str(tmp_path / "c.yaml"), "--monitor", "m",
+                       "-o", str(tmp_path / "p.json"), "--emit-source", "prometheus"])
     assert status == 0
-    config_lines = [
-        line for line in out.getvalue().splitlines()[1:] if line.strip() and not line.lstrip().startswith("#")
-    ]
+    config_lines = [line for line in out.getvalue().splitlines()[1:] if line.strip() and not line.lstrip().startswith("#")]
     snippet = yaml.safe_load(textwrap.dedent("\n".join(config_lines)))
     live = PrometheusSourceConfig.model_validate(snippet["live"])
     assert snippet["reference"] == {"type": "histogram", "path": str(tmp_path / "p.json")}
