@@ -17,7 +17,7 @@ import pytest
 from driftmon import config
 from driftmon.errors import ConfigError, DataError, SourceError
 from driftmon.evaluate import evaluate
-from driftmon.histogram import BinningRule, NumericBins
+from driftmon.histogram import BinningRule, NumericBins, merge_all
 from driftmon.sources import file as file_module
 from driftmon.sources.file import FileSource, FileSourceConfig
 
@@ -370,3 +370,21 @@ def test_names_from_the_file_keep_the_error_on_one_line(tmp_path: Path) -> None:
         with pytest.raises(DataError) as caught:
             source(tmp_path, name).count({"x": EDGES})
         assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_count_is_the_merge_of_count_file_over_the_files(tmp_path: Path) -> None:
+    """count_file is the per-file unit: its histograms over each file (window applied) merge into count()."""
+    frames = [rows(3000, seed) for seed in (1, 2, 3)]
+    for index, frame in enumerate(frames):
+        pq.write_table(pa.Table.from_pandas(frame), tmp_path / f"part{index}.parquet", row_group_size=700)
+    live = source(tmp_path, "part*.parquet", window={"column": "ts", "last": "1h"})
+    city = live.profile([BinningRule("city")])["city"].spec
+    specs = {"x": EDGES, "city": city}
+    per_file = [live.count_file(path, specs) for path in live.paths()]
+    whole = live.count(specs)
+    for name in specs:
+        assert merge_all(specs[name], (part[name] for part in per_file)) == whole[name]
+    expected = sum(oracle(frame, timedelta(hours=1)) for frame in frames)
+    np.testing.assert_array_equal(whole["x"].counts, expected)
+    everything = live.count_file(live.paths()[0], specs, bounds=(0, 2**62))  # explicit bounds: every row
+    np.testing.assert_array_equal(everything["x"].counts, oracle(frames[0]))

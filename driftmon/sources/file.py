@@ -179,14 +179,17 @@ class FileSource(RowSource):
             raise self.no_rows()
         return result
 
-    def count_file(self, path: str, specs: Mapping[str, BinSpec]) -> dict[str, Histogram]:
-        """The histograms of one Parquet file's rows (of the window, if any) over ``specs``.
+    def count_file(
+        self, path: str, specs: Mapping[str, BinSpec], bounds: tuple[int, int] | None = None
+    ) -> dict[str, Histogram]:
+        """The histograms of one Parquet file's rows over ``specs``: the per-file unit of ``count``.
 
-        ``count`` is the merge of this over ``paths()`` (plus the check that a window
-        selected some rows).
+        With a ``window``, only its rows: ``bounds`` (start, end) in ns since the epoch,
+        by default this source's window at its evaluation time. ``count`` is the merge of
+        this over ``paths()`` (plus the check that a window selected some rows).
         """
         with ThreadPoolExecutor(TASK_THREADS) as pool:
-            for parquet in self._open([path], list(specs)):
+            for parquet in self._open([path], list(specs), bounds):
                 return self._count_parquet(parquet, specs, pool)
         return {name: empty(spec) for name, spec in specs.items()}  # pragma: no cover (one path: one file)
 
@@ -238,10 +241,13 @@ class FileSource(RowSource):
     def _all_parquet(self, paths: Sequence[str]) -> bool:
         return all((self.config.format or self._format_of(path)) == "parquet" for path in paths)
 
-    def _open(self, paths: Sequence[str], columns: Sequence[str]) -> Iterator[_ParquetFile]:
+    def _open(
+        self, paths: Sequence[str], columns: Sequence[str], bounds: tuple[int, int] | None = None
+    ) -> Iterator[_ParquetFile]:
         """Each Parquet file opened once, with the row groups that may hold rows of the window."""
         window = self.config.window
-        bounds = _window_ns(window, self.now) if window else None
+        if window is not None and bounds is None:
+            bounds = _window_ns(window, self.now)
         for path in paths:
             with _reading(path, "parquet"):
                 schema = pq.read_schema(path)  # the footer only: check the columns before reading any
