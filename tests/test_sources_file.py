@@ -17,8 +17,9 @@ import pytest
 from driftmon import config
 from driftmon.errors import ConfigError, DataError, SourceError
 from driftmon.evaluate import evaluate
-from driftmon.histogram import BinningRule, NumericBins, merge_all
+from driftmon.histogram import BinningRule, NumericBins, bin_values, merge_all
 from driftmon.sources import file as file_module
+from driftmon.sources.base import Window
 from driftmon.sources.file import FileSource, FileSourceConfig
 
 NOW = datetime(2026, 3, 1, 0, 20, tzinfo=UTC)  # 20 minutes past midnight: a window of 1 h spans two days
@@ -388,3 +389,14 @@ def test_count_is_the_merge_of_count_file_over_the_files(tmp_path: Path) -> None
     np.testing.assert_array_equal(whole["x"].counts, expected)
     everything = live.count_file(live.paths()[0], specs, bounds=(0, 2**62))  # explicit bounds: every row
     np.testing.assert_array_equal(everything["x"].counts, oracle(frames[0]))
+
+
+def test_window_filters_arrow_batches_like_pandas_ones() -> None:
+    """A reader yielding Arrow batches gets the same window rows as one yielding DataFrames, still as Arrow."""
+    frame = rows(2000, seed=5)
+    bounds = file_module._window_ns(Window(column="ts", last="1h"), NOW)
+    by_pandas = file_module._in_window(frame, "ts", ["x", "city"], bounds, "f.csv")
+    by_arrow = file_module._in_window(pa.Table.from_pandas(frame), "ts", ["x", "city"], bounds, "f.csv")
+    assert isinstance(by_arrow, pa.Table) and by_arrow.column_names == ["x", "city"]
+    pd.testing.assert_frame_equal(by_arrow.to_pandas(), by_pandas.reset_index(drop=True))
+    np.testing.assert_array_equal(bin_values(EDGES, by_arrow["x"], "x").counts, oracle(frame, timedelta(hours=1)))

@@ -290,8 +290,7 @@ class FileSource(RowSource):
                     chunks = _jsonl_batches(path, read)
                 for chunk in chunks:
                     if window is not None and bounds is not None:
-                        keep = _window_mask(chunk[window.column], window.column, bounds, path)
-                        chunk = (chunk if keep.all() else chunk[keep])[wanted]
+                        chunk = _in_window(chunk, window.column, wanted, bounds, path)
                     yield chunk
 
     def _format_of(self, path: str) -> Format:
@@ -310,6 +309,15 @@ def _window_ns(window: Window, now: datetime) -> tuple[int, int]:
     stamps = pd.Series(pd.to_datetime([start, end], utc=True)).dt.as_unit("ns")
     values = stamps.to_numpy(dtype="int64")
     return int(values[0]), int(values[1])
+
+
+def _in_window(chunk: Any, column: str, wanted: list[str], bounds: tuple[int, int], path: str) -> Any:
+    """The rows of a batch (pandas or Arrow) inside the window, with the ``wanted`` columns only."""
+    if hasattr(chunk, "schema"):  # an Arrow Table or RecordBatch stays Arrow
+        keep = _window_mask(chunk.column(column).to_pandas(), column, bounds, path)
+        return (chunk if keep.all() else chunk.filter(pa.array(keep))).select(wanted)
+    keep = _window_mask(chunk[column], column, bounds, path)
+    return (chunk if keep.all() else chunk[keep])[wanted]
 
 
 def _window_mask(values: pd.Series, column: str, bounds: tuple[int, int], path: str) -> np.ndarray:
