@@ -47,7 +47,9 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build (here and on the sources' models): pydantic compiles the validator once,
+    # for the whole file, at the first validation, instead of once per model at import.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Cron(_Model):

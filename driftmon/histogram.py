@@ -311,25 +311,20 @@ def derive_spec(rule: BinningRule, values: Column) -> BinSpec:
         return categorical_spec(values, rule.max_categories)
     if rule.edges is not None:
         return NumericBins(check_edges(rule.edges, rule.name))
-    finite = finite_sorted(numeric_values(values, rule.name))
-    return numeric_spec(finite, rule.strategy, rule.bins, rule.name)
+    return selected_spec(numeric_values(values, rule.name), rule.strategy, rule.bins, rule.name)
 
 
 def profile_column(rule: BinningRule, values: Column) -> Histogram:
     """Bins derived from a whole reference column, and its histogram over them.
 
-    Equal to ``bin_values(derive_spec(rule, values), values)``; a numeric column is
-    sorted once for both (its quantiles and its counts come from the same sorted copy).
+    Equal to ``bin_values(derive_spec(rule, values), values)``. A numeric column is not
+    sorted: its quantile edges are exact order statistics picked out by :class:`Ranked`.
     """
     kind = rule.kind or infer_kind(values, rule.name)
     if kind == "categorical" or rule.edges is not None:
         return bin_values(derive_spec(rule, values), values, rule.name)
-    ordered = np.sort(numeric_values(values, rule.name), kind="quicksort")  # NaN sorts last
-    lo = int(np.searchsorted(ordered, -np.inf, side="right"))
-    hi = int(np.searchsorted(ordered, np.inf, side="left"))
-    spec = numeric_spec(ordered[lo:hi], rule.strategy, rule.bins, rule.name)
-    present = int(np.searchsorted(ordered, np.inf, side="right"))
-    return _counts_from_sorted(spec, ordered[:present], ordered.size - present)
+    x = numeric_values(values, rule.name)
+    return bin_numeric(selected_spec(x, rule.strategy, rule.bins, rule.name), x)
 
 
 def check_edges(edges: Sequence[float], feature: str) -> tuple[float, ...]:
@@ -349,9 +344,7 @@ def finite_sorted(values: np.ndarray) -> np.ndarray:
     return np.sort(values[np.isfinite(values)], kind="quicksort")
 
 
-def numeric_spec(
-    finite_sorted_values: np.ndarray, strategy: Strategy, bins: int, feature: str
-) -> NumericBins:
+def numeric_spec(finite_sorted_values: np.ndarray, strategy: Strategy, bins: int, feature: str) -> NumericBins:
     """Bins from sorted finite reference values, keeping distinct values apart where it matters.
 
     - At most ``bins`` distinct values (flags, codes, small counts): one point bin per value.
@@ -374,7 +367,18 @@ def numeric_spec(
     heavy = runs * bins >= x.size
     points = [float(v) for v in values[heavy]]
     rest = x[~np.repeat(heavy, runs)] if points else x
-    lo, hi = float(rest[0]), float(rest[-1])
+    return _split_rest(points, rest.size, lambda ranks: rest[ranks], strategy, bins)
+
+
+def _split_rest(
+    points: list[float], size: int, at: Callable[[np.ndarray], np.ndarray], strategy: Strategy, bins: int
+) -> NumericBins:
+    """The bins of :func:`numeric_spec` given its point values and the other ``size`` values.
+
+    ``at(ranks)`` gives the other values at those ranks of their sorted order.
+    """
+    ends = at(np.array([0, size - 1]))
+    lo, hi = float(ends[0]), float(ends[1])
     parts = bins - len(points)
     if lo == hi:
         points.append(lo)
@@ -385,23 +389,284 @@ def numeric_spec(
             t = np.linspace(0.0, 1.0, parts + 1)
             edges = lo * (1.0 - t) + hi * t
     else:
-        edges = sorted_quantiles(rest, np.linspace(0.0, 1.0, parts + 1))
+        edges = _interpolated(np.linspace(0.0, 1.0, parts + 1), size, at)
     edges = np.unique(np.concatenate([edges, points]))
     return NumericBins(tuple(float(e) for e in edges), tuple(sorted(points)))
 
 
 def sorted_quantiles(x: np.ndarray, probs: np.ndarray) -> np.ndarray:
     """Quantiles of sorted ``x`` with linear interpolation (numpy's default method)."""
-    position = probs * (x.size - 1)
+    return _interpolated(probs, x.size, lambda ranks: x[ranks])
+
+
+def _interpolated(probs: np.ndarray, size: int, at: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """:func:`sorted_quantiles` of ``size`` sorted values, each read with ``at(ranks)``."""
+    position = probs * (size - 1)
     below = np.floor(position).astype(np.int64)
-    above = np.minimum(below + 1, x.size - 1)
+    above = np.minimum(below + 1, size - 1)
     frac = position - below
-    result: np.ndarray = x[below] + (x[above] - x[below]) * frac
-    if not np.isfinite(result).all():  # x[above] - x[below] overflows near ±1.8e308
-        result = x[below] * (1.0 - frac) + x[above] * frac
-    result[probs == 0.0] = x[0]
-    result[probs == 1.0] = x[-1]
+    low, high = at(below), at(above)
+    result: np.ndarray = low + (high - low) * frac
+    if not np.isfinite(result).all():  # high - low overflows near ±1.8e308
+        result = low * (1.0 - frac) + high * frac
+    ends = at(np.array([0, size - 1]))
+    result[probs == 0.0] = ends[0]
+    result[probs == 1.0] = ends[1]
     return result
+
+
+# Reference columns up to this size are sorted; larger ones go through Ranked's selection.
+SORT_BELOW = 65_536
+SAMPLE_STEP = 32  # Ranked samples every SAMPLE_STEP-th value
+
+
+def selected_spec(
+    values: np.ndarray,
+    strategy: Strategy,
+    bins: int,
+    feature: str,
+    step: int = SAMPLE_STEP,
+    sort_below: int = SORT_BELOW,
+) -> NumericBins:
+    """``numeric_spec(finite_sorted(values), ...)``, exactly, without sorting ``values``.
+
+    NaN and ±inf in ``values`` are ignored, as :func:`finite_sorted` drops them.
+    """
+    ranked = Ranked(values, step, sort_below)
+    n = ranked.finite
+    if n == 0:
+        return NumericBins(())
+    few = ranked.few_distinct(bins)
+    if few is not None:
+        return NumericBins(few, few)
+    offset = ranked.negative  # finite rank r is rank r + offset among the present values
+    # A value holding >= n/bins of the values covers one of these ranks (their gaps are <= ceil(n/bins)).
+    spaced = np.arange(bins, dtype=np.int64) * n // bins
+    quantile_ranks = np.floor(np.linspace(0.0, 1.0, bins + 1) * (n - 1)).astype(np.int64)
+    wanted = np.unique(np.concatenate([spaced, quantile_ranks, np.minimum(quantile_ranks + 1, n - 1), [n - 1]]))
+    ranked.at(wanted + offset)  # one pass and one partition per bracket for every rank below
+    candidates = np.unique(ranked.at(spaced + offset))
+    heavy = [float(v) for v in candidates if ranked.copies(float(v)) * bins >= n]
+    if not heavy:
+        return _split_rest([], n, lambda ranks: ranked.at(ranks + offset), strategy, bins)
+    # The other values' rank r is their rank among all finite ones once the heavy runs before it are skipped.
+    runs = [(ranked.below(v) - offset, ranked.copies(v)) for v in heavy]
+
+    def at(ranks: np.ndarray) -> np.ndarray:
+        shifted = ranks.astype(np.int64).copy()
+        for start, length in runs:
+            shifted[shifted >= start] += length
+        return ranked.at(shifted + offset)
+
+    return _split_rest(heavy, n - sum(length for _, length in runs), at, strategy, bins)
+
+
+@dataclass(slots=True)
+class _Bracket:
+    """The present values of a column between ``lo`` and ``hi`` (each end open or closed).
+
+    They hold the ranks ``below .. below + size - 1``. A run (``lo == hi``) keeps no values:
+    they are all ``lo``.
+    """
+
+    lo: float
+    hi: float
+    lo_open: bool
+    hi_open: bool
+    below: int = 0  # present values before the bracket
+    size: int = 0
+    inside: np.ndarray | None = None  # the bracket's values (in no particular order); None for a run
+
+    @property
+    def run(self) -> bool:
+        return self.lo == self.hi
+
+    def holds(self, value: float) -> bool:
+        above_lo = value > self.lo or (value == self.lo and not self.lo_open)
+        below_hi = value < self.hi or (value == self.hi and not self.hi_open)
+        return above_lo and below_hi
+
+
+def _merged(brackets: list[_Bracket]) -> list[_Bracket]:
+    """Overlapping intervals united (one pass over the column each); runs kept once each."""
+    runs = {b.lo: b for b in brackets if b.run}
+    result: list[_Bracket] = []
+    for bracket in sorted((b for b in brackets if not b.run), key=lambda b: (b.lo, b.lo_open)):
+        last = result[-1] if result else None
+        if last is not None and (
+            bracket.lo < last.hi or (bracket.lo == last.hi and not (bracket.lo_open or last.hi_open))
+        ):
+            if bracket.hi > last.hi or (bracket.hi == last.hi and not bracket.hi_open):
+                last.hi, last.hi_open = bracket.hi, bracket.hi_open
+        else:
+            result.append(bracket)
+    return [*result, *runs.values()]
+
+
+class Ranked:
+    """Exact order statistics of the present (non-NaN) values of a column, without sorting it.
+
+    A sorted 1-in-``step`` sample brackets each wanted rank with two sample values; one
+    comparison pass over the column counts the values below each bracket and pulls out the
+    few inside, and a partition of those gives the rank's value. A value the sample holds
+    several times (a point mass) is a run of its own, counted but never pulled out. A
+    bracket that misses its rank (an unlucky sample) falls back to sorting the whole
+    column, as do columns shorter than ``sort_below``. Ranks count -inf first and +inf
+    last, like ``np.sort``.
+    """
+
+    def __init__(self, values: np.ndarray, step: int = SAMPLE_STEP, sort_below: int = SORT_BELOW) -> None:
+        self.values = values
+        self.negative = int(np.count_nonzero(values == -np.inf))
+        self.present = int(np.count_nonzero(values <= np.inf))
+        self.finite = self.present - self.negative - int(np.count_nonzero(values == np.inf))
+        self.ordered: np.ndarray | None = None  # the sorted present values, once sorting was needed
+        self.brackets: list[_Bracket] = []
+        self.known: dict[int, float] = {}  # rank -> value, as partitions found them
+        sample = np.sort(values[::step])
+        self.sample = sample[: int(np.searchsorted(sample, np.inf, side="right"))]  # NaN sorts last
+        if values.size < sort_below or self.sample.size < 2:
+            self._sort()
+
+    def _sort(self) -> np.ndarray:
+        if self.ordered is None:
+            ordered = np.sort(self.values, kind="quicksort")
+            self.ordered = ordered[: self.present]
+            self.brackets = []
+        return self.ordered
+
+    def few_distinct(self, limit: int) -> tuple[float, ...] | None:
+        """The distinct finite values when there are at most ``limit`` of them, else None."""
+        if self.ordered is not None:
+            finite = self.ordered[self.negative : self.negative + self.finite]
+            distinct = finite[np.concatenate(([True], finite[1:] != finite[:-1]))] if finite.size else finite
+            return tuple(float(v) for v in distinct) if distinct.size <= limit else None
+        sample = self.sample[np.isfinite(self.sample)]  # sorted
+        distinct = sample[np.concatenate(([True], sample[1:] != sample[:-1]))] if sample.size else sample
+        if distinct.size > limit:
+            return None
+        # The sample saw few values: they are all of them only if they account for every finite value.
+        if sum(int(np.count_nonzero(self.values == v)) for v in distinct) == self.finite:
+            return tuple(float(v) for v in distinct)
+        self._sort()  # a value the sample missed: count them exactly from the sorted column
+        return self.few_distinct(limit)
+
+    def prefetch(self, ranks: np.ndarray) -> None:
+        """Bracket these ranks (one pass over the column for all of them)."""
+        if self.ordered is not None:
+            return
+        ranks = np.asarray(ranks, dtype=np.int64)
+        ranks = ranks[[self._bracket(int(r)) is None for r in ranks]] if self.brackets else ranks
+        if ranks.size == 0:
+            return
+        sample, m = self.sample, self.sample.size
+        # The sample's rank of a value is binomial around rank / step: a margin of ~4 standard deviations.
+        centre = ranks * (m / max(self.present, 1))
+        margin = 4.0 * np.sqrt(np.maximum(centre * (1.0 - centre / m), 1.0)) + 2.0
+        low = np.floor(centre - margin).astype(np.int64)
+        high = np.ceil(centre + margin).astype(np.int64)
+        # Values seen at least 4 times in the sample are runs: counted, never pulled out.
+        starts = np.flatnonzero(np.concatenate(([True], sample[1:] != sample[:-1])))
+        lengths = np.diff(np.append(starts, m))
+        masses = set(sample[starts[lengths >= 4]].tolist())
+        new: list[_Bracket] = []
+        for lo_index, hi_index in zip(low.tolist(), high.tolist(), strict=True):
+            lo = -np.inf if lo_index < 0 else float(sample[lo_index])
+            hi = np.inf if hi_index >= m else float(sample[hi_index])
+            if lo == hi:
+                new.append(_Bracket(lo, hi, False, False))
+                continue
+            new += [_Bracket(v, v, False, False) for v in (lo, hi) if v in masses]
+            new.append(_Bracket(lo, hi, lo in masses, hi in masses))
+        new = _merged(new)
+        self._count(new)
+        self.brackets += new
+        if any(self._bracket(int(r)) is None for r in ranks):
+            self._sort()  # the sample missed: sort after all
+
+    def _count(self, brackets: list[_Bracket]) -> None:
+        """One blocked pass over the column for all brackets (cache-sized temporaries)."""
+        x = self.values
+        at_least = np.zeros(len(brackets), dtype=np.int64)  # values from lo on: below = present - this
+        sizes = np.zeros(len(brackets), dtype=np.int64)
+        pieces: list[list[np.ndarray]] = [[] for _ in brackets]
+        flags = np.empty(min(x.size, _BLOCK), dtype=bool)
+        upper = np.empty_like(flags)
+        for start in range(0, x.size, _BLOCK):
+            block = x[start : start + _BLOCK]
+            low_flags, high_flags = flags[: block.size], upper[: block.size]
+            for index, bracket in enumerate(brackets):
+                (np.greater if bracket.lo_open else np.greater_equal)(block, bracket.lo, out=low_flags)
+                at_least[index] += np.count_nonzero(low_flags)
+                if bracket.run:
+                    sizes[index] += np.count_nonzero(np.equal(block, bracket.lo, out=high_flags))
+                    continue
+                (np.less if bracket.hi_open else np.less_equal)(block, bracket.hi, out=high_flags)
+                np.logical_and(low_flags, high_flags, out=low_flags)
+                pieces[index].append(block[low_flags])
+        for index, bracket in enumerate(brackets):
+            bracket.below = self.present - int(at_least[index])
+            if bracket.run:
+                bracket.size = int(sizes[index])
+            else:
+                bracket.inside = np.concatenate(pieces[index]) if pieces[index] else np.empty(0)
+                bracket.size = bracket.inside.size
+
+    def _bracket(self, rank: int) -> _Bracket | None:
+        """A bracket holding ``rank``, if any."""
+        for bracket in self.brackets:
+            if bracket.below <= rank < bracket.below + bracket.size:
+                return bracket
+        return None
+
+    def at(self, ranks: np.ndarray) -> np.ndarray:
+        """The present values at these ranks (0: the smallest)."""
+        ranks = np.asarray(ranks, dtype=np.int64)
+        self.prefetch(ranks)
+        if self.ordered is not None:
+            sorted_values: np.ndarray = self.ordered[ranks]
+            return sorted_values
+        wanted: dict[int, tuple[_Bracket, list[int]]] = {}  # per bracket: the ranks it holds
+        for rank in ranks.tolist():
+            if rank in self.known:
+                continue
+            found = self._bracket(rank)
+            assert found is not None
+            if found.inside is None:
+                self.known[rank] = found.lo
+            else:
+                wanted.setdefault(id(found), (found, []))[1].append(rank)
+        for found, held in wanted.values():
+            assert found.inside is not None
+            offsets = np.unique(np.array(held, dtype=np.int64) - found.below)
+            found.inside.partition(offsets)  # in place: the bracket keeps the same values
+            self.known.update(zip((offsets + found.below).tolist(), found.inside[offsets].tolist(), strict=True))
+        return np.array([self.known[rank] for rank in ranks.tolist()], dtype=np.float64)
+
+    def _holding(self, value: float) -> _Bracket | None:
+        for bracket in self.brackets:  # a bracket holds every copy of the values in its range
+            if bracket.holds(value):
+                return bracket
+        return None
+
+    def copies(self, value: float) -> int:
+        """How many times ``value`` occurs."""
+        if self.ordered is not None:
+            ordered = self.ordered
+            return int(np.searchsorted(ordered, value, "right") - np.searchsorted(ordered, value, "left"))
+        bracket = self._holding(value)
+        if bracket is None:
+            return int(np.count_nonzero(self.values == value))
+        return bracket.size if bracket.inside is None else int(np.count_nonzero(bracket.inside == value))
+
+    def below(self, value: float) -> int:
+        """How many present values are smaller than ``value``."""
+        if self.ordered is not None:
+            return int(np.searchsorted(self.ordered, value, "left"))
+        bracket = self._holding(value)
+        if bracket is None:
+            return int(np.count_nonzero(self.values < value))
+        return bracket.below + (0 if bracket.inside is None else int(np.count_nonzero(bracket.inside < value)))
 
 
 def categorical_spec(values: Column, max_categories: int) -> CategoricalBins:
@@ -556,8 +821,13 @@ def _primitive(array: pa.Array, dtype: np.dtype[Any]) -> np.ndarray:
 
 def _valid(array: pa.Array) -> np.ndarray:
     """True where the Arrow array holds a value (not null)."""
-    flags = pc.cast(pc.is_valid(array), pa.uint8())
-    return _primitive(flags, np.dtype(np.uint8)).astype(bool)
+    if array.null_count == 0 or array.buffers()[0] is None:
+        return np.ones(len(array), dtype=bool)
+    # The validity bitmap unpacked by numpy (least significant bit first, as Arrow stores it):
+    # no pyarrow.compute, whose import costs a noticeable share of a short check.
+    bits = np.unpackbits(np.frombuffer(array.buffers()[0], dtype=np.uint8), bitorder="little")
+    valid: np.ndarray = bits[array.offset : array.offset + len(array)].astype(bool)
+    return valid
 
 
 def _arrow_floats(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -605,9 +875,7 @@ def as_strings(values: Column) -> pd.Series:
     if isinstance(values, pa.Array | pa.ChunkedArray):
         values = values.to_pandas()
     series = values if isinstance(values, pd.Series) else pd.Series(values)
-    if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(
-        series.dtype
-    ):
+    if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(series.dtype):
         return series
     if pd.api.types.is_float_dtype(series.dtype):
         # Whole floats print like ints, so a column read as float (because of a null)
@@ -634,7 +902,8 @@ def numeric_values(values: Column, feature: str) -> np.ndarray:
         types = pa.types
         if types.is_integer(kind) or types.is_floating(kind) or types.is_decimal(kind) or types.is_boolean(kind):
             # unsafe: int64 beyond 2**53 rounds to the nearest float instead of raising
-            return _arrow_floats(values.cast(pa.float64(), safe=False))
+            same = values.type == pa.float64()  # no cast (nor pyarrow.compute) for the commonest type
+            return _arrow_floats(values if same else values.cast(pa.float64(), safe=False))
         if types.is_date(kind):
             values, kind = values.cast(pa.timestamp("s")), pa.timestamp("s")
         if types.is_timestamp(kind) or types.is_duration(kind):
@@ -690,9 +959,7 @@ class Aligned:
 def align(reference: Histogram, live: Histogram, feature: str) -> Aligned:
     """Both histograms over the union of their bins; numeric edges must match exactly."""
     if reference.kind != live.kind:
-        raise DataError(
-            f"feature {feature!r} is {reference.kind} in the reference but {live.kind} in the live data"
-        )
+        raise DataError(f"feature {feature!r} is {reference.kind} in the reference but {live.kind} in the live data")
     if isinstance(reference.spec, NumericBins) and isinstance(live.spec, NumericBins):
         if reference.spec != live.spec:
             raise DataError(
@@ -748,13 +1015,11 @@ def to_document(histograms: Mapping[str, Histogram]) -> dict[str, Any]:
 def from_document(document: Any, origin: str) -> dict[str, Histogram]:
     """Histograms from a parsed §6 document; every problem names ``origin`` and the feature."""
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise DataError(f"{origin}: not a histogram file (expected \"format\": \"{FORMAT}\")")
+        raise DataError(f'{origin}: not a histogram file (expected "format": "{FORMAT}")')
     features = document.get("features")
     if not isinstance(features, dict):
-        raise DataError(f"{origin}: \"features\" must be an object of feature histograms")
-    return {
-        str(name): _feature_from_document(entry, origin, str(name)) for name, entry in features.items()
-    }
+        raise DataError(f'{origin}: "features" must be an object of feature histograms')
+    return {str(name): _feature_from_document(entry, origin, str(name)) for name, entry in features.items()}
 
 
 def _feature_from_document(entry: Any, origin: str, name: str) -> Histogram:
@@ -790,7 +1055,7 @@ def _feature_from_document(entry: Any, origin: str, name: str) -> Histogram:
         bins = CategoricalBins(categories, others)
         counts = np.array([*(values[c] for c in categories), values.get(OTHER, 0.0), values.get(UNSEEN, 0.0)])
         return _bounded(Histogram(bins, counts, missing + values.get(MISSING, 0.0)), where)
-    raise DataError(f"{where}: kind must be \"numeric\" or \"categorical\", got {kind!r}")
+    raise DataError(f'{where}: kind must be "numeric" or "categorical", got {kind!r}')
 
 
 def _numeric_spec_from_document(entry: dict[str, Any], origin: str, name: str) -> NumericBins:

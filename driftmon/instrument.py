@@ -41,12 +41,30 @@ from collections import Counter as Tally
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from prometheus_client import REGISTRY, CollectorRegistry, Counter
 
+from driftmon._imports import lazy_import
 from driftmon.histogram import MISSING, BinSpec, CategoricalBins, NumericBins, from_document
+
+if TYPE_CHECKING:
+    import prometheus_client
+    from prometheus_client import CollectorRegistry
+else:
+    # Imported on first use: driftmon's own sources use this module's bin labels and must
+    # not pay for prometheus_client (nor its HTTP server modules) in `driftmon check`.
+    prometheus_client = lazy_import("prometheus_client")
+
+
+class _DefaultRegistry:
+    """Stands for ``prometheus_client.REGISTRY`` without importing it."""
+
+    def __repr__(self) -> str:
+        return "prometheus_client.REGISTRY"
+
+
+DEFAULT_REGISTRY: Any = _DefaultRegistry()
 
 METRIC = "driftmon_feature_observations_total"
 FEATURE_LABEL = "feature"
@@ -201,13 +219,15 @@ class Instrument:
         *,
         metric: str = METRIC,
         labels: Mapping[str, str] | None = None,
-        registry: CollectorRegistry | None = REGISTRY,
+        registry: CollectorRegistry | None = DEFAULT_REGISTRY,
     ) -> None:
         constant = dict(labels or {})
         if FEATURE_LABEL in constant or BIN_LABEL in constant:
             raise ValueError(f"labels may not be named {FEATURE_LABEL!r} or {BIN_LABEL!r}")
         self.metric = metric
-        self.counter = Counter(
+        if registry is DEFAULT_REGISTRY:
+            registry = prometheus_client.REGISTRY
+        self.counter = prometheus_client.Counter(
             metric.removesuffix("_total"),
             "Rows a serving process observed per feature and reference bin (driftmon.instrument)",
             labelnames=(FEATURE_LABEL, BIN_LABEL, *constant),
@@ -239,7 +259,7 @@ class Instrument:
         features: Sequence[str] | None = None,
         metric: str = METRIC,
         labels: Mapping[str, str] | None = None,
-        registry: CollectorRegistry | None = REGISTRY,
+        registry: CollectorRegistry | None = DEFAULT_REGISTRY,
     ) -> Instrument:
         """An instrument over the bins of a histogram file written by ``driftmon profile``.
 

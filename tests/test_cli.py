@@ -274,3 +274,32 @@ def test_profile_emit_source_prints_a_prometheus_source_that_matches_the_instrum
     assert snippet["reference"] == {"type": "histogram", "path": str(tmp_path / "p.json")}
     instrument = Instrument.from_profile(tmp_path / "p.json", registry=CollectorRegistry())
     assert instrument.metric == live.metric
+
+
+@pytest.mark.parametrize(("shift", "code"), [(0.0, 0), (3.0, 1)])
+def test_check_process_exit_code_and_output_survive_the_fast_exit(tmp_path: Path, shift: float, code: int) -> None:
+    """`python -m driftmon check` ends without interpreter teardown: its exit code and whole JSON document still arrive."""
+    result = run("check", "-c", str(small_monitor(tmp_path, shift)), "--format", "json")
+    assert result.returncode == code, result.stderr
+    document = json.loads(result.stdout)
+    assert document["monitors"][0]["status"] == ("ok" if code == 0 else "critical")
+    assert result.stderr == ""
+
+
+def test_check_failure_exits_3_through_the_fast_exit(tmp_path: Path) -> None:
+    """A failed evaluation still exits 3 (and says why on stderr or in the document) from the console entry point."""
+    config = small_monitor(tmp_path)
+    (tmp_path / "live.csv").unlink()
+    result = run("check", "-c", str(config), "--format", "json")
+    assert result.returncode == 3
+    assert "live.csv" in result.stdout + result.stderr
+
+
+def test_check_in_process_leaves_the_garbage_collector_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """check turns the cycle collector off only while it evaluates: a caller of main() gets it back on."""
+    import gc
+
+    assert gc.isenabled()
+    assert main(["check", "-c", str(small_monitor(tmp_path)), "--format", "json"]) == 0
+    assert gc.isenabled()
+    assert json.loads(capsys.readouterr().out)["monitors"][0]["monitor"] == "small"

@@ -17,8 +17,9 @@ import pytest
 from driftmon import config
 from driftmon.errors import ConfigError, DataError, SourceError
 from driftmon.evaluate import evaluate
-from driftmon.histogram import BinningRule, NumericBins
+from driftmon.histogram import BinningRule, NumericBins, bin_values, merge_all
 from driftmon.sources import file as file_module
+from driftmon.sources.base import Window
 from driftmon.sources.file import FileSource, FileSourceConfig
 
 NOW = datetime(2026, 3, 1, 0, 20, tzinfo=UTC)  # 20 minutes past midnight: a window of 1 h spans two days
@@ -120,16 +121,15 @@ def test_only_the_configured_columns_are_read_from_parquet(tmp_path: Path, monke
     asked.clear()
     live = source(tmp_path, "live.parquet", window={"column": "ts", "last": "1h"})
     live.count({"x": EDGES, "city": live.profile([BinningRule("city")])["city"].spec})
-    # profile: the window column, then the feature; count: the window column, then both features in one read
-    assert sorted(map(tuple, asked)) == sorted([("ts",), ("city",), ("ts",), ("x", "city")])
+    # profile: the window column, then the feature; count: the window column, then each feature (one column per task)
+    assert sorted(map(tuple, asked)) == sorted([("ts",), ("city",), ("ts",), ("x",), ("city",)])
 
 
 def test_parquet_is_binned_in_bounded_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """count() and profile() on Parquet read at most VALUES_PER_READ values of at most COLUMN_BATCH_ROWS rows at a time."""
+    """count() and profile() on Parquet read one column of at most COLUMN_BATCH_ROWS rows at a time."""
     frame = rows(10_000)
     pq.write_table(pa.Table.from_pandas(frame), tmp_path / "live.parquet", row_group_size=4000)
     monkeypatch.setattr(file_module, "COLUMN_BATCH_ROWS", 1500)
-    monkeypatch.setattr(file_module, "VALUES_PER_READ", 1500)  # one column per read
     seen: list[tuple[tuple[str, ...], int]] = []
     original = pq.ParquetFile.iter_batches
 
@@ -329,7 +329,9 @@ def bad_files(folder: Path) -> dict[str, str]:
     pq.write_table(pa.table({"y": [1.0, 2.0]}), folder / "no-x.parquet")
     pq.write_table(pa.table({"x": pa.array([[1, 2], [3]])}), folder / "list.parquet")
     pq.write_table(pa.table({"x": pa.array([{"a": 1}, {"a": 2}])}), folder / "struct.parquet")
-    pq.write_table(pa.table({"x": pa.array([[("k", 1)]], type=pa.map_(pa.string(), pa.int64()))}), folder / "map.parquet")
+    pq.write_table(
+        pa.table({"x": pa.array([[("k", 1)]], type=pa.map_(pa.string(), pa.int64()))}), folder / "map.parquet"
+    )
     (folder / "objects.jsonl").write_text('{"x": {"a": 1}}\n{"x": {"b": 2}}\n')
     (folder / "mixed.jsonl").write_text('{"x": 1}\n{"x": [1, 2]}\n')
     return {
@@ -369,3 +371,35 @@ def test_names_from_the_file_keep_the_error_on_one_line(tmp_path: Path) -> None:
         with pytest.raises(DataError) as caught:
             source(tmp_path, name).count({"x": EDGES})
         assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_count_is_the_merge_of_count_file_over_the_files(tmp_path: Path) -> None:
+    """_count_file is the per-file unit: its histograms over each file (window applied) merge into count()."""
+    frames = [rows(3000, seed) for seed in (1, 2, 3)]
+    for index, frame in enumerate(frames):
+        pq.write_table(pa.Table.from_pandas(frame), tmp_path / f"part{index}.parquet", row_group_size=700)
+    live = source(tmp_path, "part*.parquet", window={"column": "ts", "last": "1h"})
+    city = live.profile([BinningRule("city")])["city"].spec
+    specs = {"x": EDGES, "city": city}
+    assert live.config.window is not None
+    bounds = file_module._window_ns(live.config.window, live.now)
+    per_file = [live._count_file(path, specs, bounds)[0] for path in live.paths()]
+    whole = live.count(specs)
+    for name in specs:
+        assert merge_all(specs[name], (part[name] for part in per_file)) == whole[name]
+    expected = sum(oracle(frame, timedelta(hours=1)) for frame in frames)
+    np.testing.assert_array_equal(whole["x"].counts, expected)
+    everything, counted, _ = live._count_file(live.paths()[0], specs, (0, 2**62))  # bounds holding every row
+    assert counted == len(frames[0])
+    np.testing.assert_array_equal(everything["x"].counts, oracle(frames[0]))
+
+
+def test_window_filters_arrow_batches_like_pandas_ones() -> None:
+    """A reader yielding Arrow batches gets the same window rows as one yielding DataFrames, still as Arrow."""
+    frame = rows(2000, seed=5)
+    bounds = file_module._window_ns(Window(column="ts", last="1h"), NOW)
+    by_pandas = file_module._in_window(frame, "ts", ["x", "city"], bounds, "f.csv")
+    by_arrow = file_module._in_window(pa.Table.from_pandas(frame), "ts", ["x", "city"], bounds, "f.csv")
+    assert isinstance(by_arrow, pa.Table) and by_arrow.column_names == ["x", "city"]
+    pd.testing.assert_frame_equal(by_arrow.to_pandas(), by_pandas.reset_index(drop=True))
+    np.testing.assert_array_equal(bin_values(EDGES, by_arrow["x"], "x").counts, oracle(frame, timedelta(hours=1)))

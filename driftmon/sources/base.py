@@ -16,8 +16,10 @@ templates (``{now:%Y/%m/%d}``, ``{start:...}``, ``{end:...}``) are filled from i
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -38,14 +40,24 @@ from driftmon.histogram import (
 )
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     import pandas as pd
+    import pyarrow as pa
+
+    Batch: TypeAlias = "pd.DataFrame | pa.Table | pa.RecordBatch"
 else:
     pd = lazy_import("pandas")  # ~0.3 s to import; Parquet sources never need it
+
+# Features are binned as tasks on this many threads (numpy and Arrow release the GIL);
+# each task holds one column at a time.
+TASK_THREADS = min(8, os.cpu_count() or 1)
+
 
 class Window(BaseModel):
     """Only the rows whose ``column`` lies in the last ``last`` before the evaluation time."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     column: str = Field(min_length=1, description="the timestamp column (naive timestamps are UTC)")
     last: bounded(SECOND, 100 * YEAR, "1h") = Field(  # type: ignore[valid-type]
         description="how far back from the evaluation time: 15m, 1h, 1d (rows with now - last <= column < now)",
@@ -127,10 +139,14 @@ class Source(ABC):
 
 
 class RowSource(Source):
-    """A source of raw rows; driftmon bins them, batch by batch."""
+    """A source of raw rows; driftmon bins them, batch by batch.
+
+    A batch is a pandas DataFrame or an Arrow Table / RecordBatch: Arrow columns are
+    binned as they are (no pandas conversion). Features are tasks on a thread pool.
+    """
 
     @abstractmethod
-    def batches(self, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+    def batches(self, columns: Sequence[str]) -> Iterator[Batch]:
         """The rows of ``columns``, in batches of bounded size; a missing column is a DataError."""
 
     def profile(self, rules: Sequence[BinningRule]) -> dict[str, Histogram]:
@@ -138,33 +154,63 @@ class RowSource(Source):
         # and cached by the caller.
         columns = [rule.name for rule in rules]
         frames = list(self.batches(columns))
-        if len(frames) == 1:
-            whole = frames[0]
-        else:
-            whole = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-        del frames
-        if whole.empty and self.window is not None:
+        if self.window is not None and sum(_rows(frame) for frame in frames) == 0:
             raise self.no_rows()
-        result: dict[str, Histogram] = {}
-        for rule in rules:
+        arrow = bool(frames) and all(_is_arrow(frame) for frame in frames)
+        whole: Any = None
+        if not arrow:
+            if len(frames) == 1:
+                whole = frames[0]
+            else:
+                whole = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+            del frames
+
+        def one(rule: BinningRule) -> Histogram:
+            values = _arrow_column(frames, rule.name) if arrow else whole[rule.name]
             with self._context():
-                result[rule.name] = profile_column(rule, whole[rule.name])
-        return result
+                return profile_column(rule, values)
+
+        with ThreadPoolExecutor(TASK_THREADS) as pool:
+            return dict(zip(columns, pool.map(one, rules), strict=True))
 
     def count(self, specs: Mapping[str, BinSpec]) -> dict[str, Histogram]:
         result = {name: empty(spec) for name, spec in specs.items()}
         rows = 0
-        for batch in self.batches(list(specs)):
-            rows += len(batch)
-            for name, spec in specs.items():
-                with self._context():
-                    result[name] = result[name].merge(bin_values(spec, batch[name], name))
+        with ThreadPoolExecutor(TASK_THREADS) as pool:
+            for batch in self.batches(list(specs)):
+                rows += _rows(batch)
+
+                def one(name: str, batch: Batch = batch) -> Histogram:
+                    with self._context():
+                        return bin_values(specs[name], batch[name], name)
+
+                for name, histogram in zip(specs, pool.map(one, specs), strict=True):
+                    result[name] = result[name].merge(histogram)
         if rows == 0 and self.window is not None:
             raise self.no_rows()
         return result
 
     def _context(self) -> _Context:
         return _Context(self.describe())
+
+
+def _is_arrow(batch: Batch) -> bool:
+    return hasattr(batch, "schema")  # an Arrow Table or RecordBatch (a DataFrame has none)
+
+
+def _rows(batch: Batch) -> int:
+    return len(batch)  # rows, for a DataFrame and an Arrow batch alike
+
+
+def _arrow_column(batches: Sequence[Any], name: str) -> Any:
+    """One column of Arrow batches as one ChunkedArray (no copy)."""
+    import pyarrow as pa
+
+    chunks: list[Any] = []
+    for batch in batches:
+        column = batch.column(name)
+        chunks += column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    return pa.chunked_array(chunks, type=batches[0].schema.field(name).type)
 
 
 class _Context:

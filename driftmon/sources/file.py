@@ -1,9 +1,9 @@
 """``type: file``: raw rows from CSV, Parquet or JSON Lines files (a path or a glob).
 
 Memory stays bounded whatever the size of the files. Each Parquet file is opened once;
-a row group is read a slice of columns at a time (at most VALUES_PER_READ values of at
-most COLUMN_BATCH_ROWS rows), as Arrow arrays with text as dictionaries, binned in threads
-and dropped; a reference needs one whole column at a time (quantile edges). CSV and JSON
+each feature is a task on a thread pool (numeric ones first) that reads its one column
+(at most COLUMN_BATCH_ROWS rows at a time, text as Arrow dictionaries) and bins it; a
+reference needs one whole column per task (quantile edges). CSV and JSON
 Lines are read in chunks of BATCH_ROWS rows. Only the configured
 features' columns (plus the window's column) are read. With a ``window``, Parquet row groups whose statistics lie
 outside it are skipped without being read, and path templates (``{now:%Y/%m/%d}``,
@@ -16,6 +16,7 @@ import contextlib
 import glob
 import os
 import string
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -30,8 +31,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from driftmon import redact
 from driftmon._imports import lazy_import
 from driftmon.errors import DataError, SourceError
-from driftmon.histogram import BinningRule, BinSpec, Histogram, bin_values, empty, profile_column
-from driftmon.sources.base import RowSource, Window, epoch_ns
+from driftmon.histogram import (
+    BinningRule,
+    BinSpec,
+    Histogram,
+    NumericBins,
+    bin_values,
+    empty,
+    merge_all,
+    profile_column,
+)
+from driftmon.sources.base import TASK_THREADS, RowSource, Window, epoch_ns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,8 +64,6 @@ SUFFIXES: dict[str, Format] = {
 BATCH_ROWS = 262_144
 # Values per read when Parquet is read column by column (8 MB of float64).
 COLUMN_BATCH_ROWS = 1_048_576
-VALUES_PER_READ = 4 * 1_048_576  # values decoded per read: 32 MB of float64
-THREADS = min(4, os.cpu_count() or 1)
 TEMPLATE_FIELDS = frozenset({"now", "start", "end"})
 # The window column's smallest and largest time in a file (ns since the epoch, inclusive);
 # NO_TIME (low > high) for a file without a timed row.
@@ -71,7 +79,7 @@ def template_fields(path: str) -> set[str]:
 class FileSourceConfig(BaseModel):
     """Rows in files; ``path`` may be a glob or a list of them, relative to the config file."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     type: Literal["file"]
     path: str | list[str] = Field(
         description="a file, a glob (`data/live/*.parquet`) or a list of them; "
@@ -193,35 +201,48 @@ class FileSource(RowSource):
     def _count_file(
         self, path: str, specs: Mapping[str, BinSpec], bounds: tuple[int, int] | None, *, with_range: bool = True
     ) -> tuple[dict[str, Histogram], int, TimeRange | None]:
-        """Histograms of ONE file's rows within ``bounds`` (``[start, end)`` in ns; None: all
-        rows), the rows counted, and the window column's range over the whole file (None
-        without a window or ``with_range=False``). Any format; the unit the live-file cache keeps."""
+        """Histograms of ONE file's rows within ``bounds`` (``[start, end)`` in ns; None: the
+        source's window at its evaluation time, or every row without a window), the rows counted,
+        and the window column's range over the whole file (None without a window or
+        ``with_range=False``). Any format; the unit the live-file cache keeps."""
         window = self.config.window
+        if window is not None and bounds is None:
+            bounds = _window_ns(window, self.now)
         result = {name: empty(spec) for name, spec in specs.items()}
         columns = list(specs)
         if (self.config.format or self._format_of(path)) == "parquet":
             rows = 0
-            with ThreadPoolExecutor(THREADS) as pool:  # numpy and Arrow release the GIL while binning
+            with ThreadPoolExecutor(TASK_THREADS) as pool:
                 for parquet in self._open([path], columns, bounds):
                     rows += parquet.rows
-                    for batch in parquet.batches(columns):
-                        binned = pool.map(lambda item: self._bin(specs[item[0]], item[1], item[0]), batch.items())
-                        for name, histogram in zip(batch, binned, strict=True):
-                            result[name] = result[name].merge(histogram)
+                    for name, histogram in self._count_parquet(parquet, specs, pool).items():
+                        result[name] = result[name].merge(histogram)
             span = _parquet_time_range(path, window.column) if window is not None and with_range else None
             return result, rows, span
         rows, span = 0, NO_TIME
         for chunk in self._file_batches(path, columns):
             if window is not None and bounds is not None:
-                stamps = _stamps(chunk[window.column], window.column, path)
+                stamps = _stamps(_series(chunk, window.column), window.column, path)
                 span = _widen(span, stamps)
-                keep = (stamps >= bounds[0]) & (stamps < bounds[1])
-                chunk = (chunk if keep.all() else chunk[keep])[columns]
+                chunk = _rows(chunk, (stamps >= bounds[0]) & (stamps < bounds[1]), columns)
             rows += len(chunk)
             for name, spec in specs.items():
                 with self._context():
                     result[name] = result[name].merge(bin_values(spec, chunk[name], name))
         return result, rows, (span if window is not None else None)
+
+    def _count_parquet(
+        self, parquet: _ParquetFile, specs: Mapping[str, BinSpec], pool: ThreadPoolExecutor
+    ) -> dict[str, Histogram]:
+        """One task per feature (numeric first, the longest): read its column, bin it."""
+
+        def one(name: str) -> Histogram:
+            spec = specs[name]
+            return merge_all(spec, (self._bin(spec, chunk, name) for chunk in parquet.column(name)))
+
+        order = sorted(specs, key=lambda name: not isinstance(specs[name], NumericBins))
+        counted = dict(zip(order, pool.map(one, order), strict=True))
+        return {name: counted[name] for name in specs}
 
     def profile(self, rules: Sequence[BinningRule]) -> dict[str, Histogram]:
         paths = self.paths()
@@ -230,15 +251,26 @@ class FileSource(RowSource):
         files = list(self._open(paths, [rule.name for rule in rules]))
         if self.window is not None and sum(f.rows for f in files) == 0:
             raise self.no_rows()
-        result: dict[str, Histogram] = {}
-        for rule in rules:  # one whole column at a time: quantile edges need all of it
+        schema = files[0].parquet.schema_arrow if files else pq.read_schema(paths[0])
+
+        def one(rule: BinningRule) -> Histogram:
+            # One whole column at a time per thread: quantile edges need all of it.
             parts = [chunk for parquet in files for chunk in parquet.column(rule.name)]
             whole = pa.chunked_array(parts) if parts else _empty_column(paths[0], rule.name)
             del parts
             with self._context():
-                result[rule.name] = profile_column(rule, whole)
-            del whole
-        return result
+                return profile_column(rule, whole)
+
+        def numeric_first(rule: BinningRule) -> bool:
+            if rule.kind is not None:
+                return rule.kind != "numeric"
+            kind = schema.field(rule.name).type
+            return not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind))
+
+        order = sorted(rules, key=numeric_first)
+        with ThreadPoolExecutor(TASK_THREADS) as pool:
+            profiled = dict(zip((rule.name for rule in order), pool.map(one, order), strict=True))
+        return {rule.name: profiled[rule.name] for rule in rules}
 
     def _bin(self, spec: BinSpec, values: pa.Array, name: str) -> Histogram:
         with self._context():
@@ -259,7 +291,8 @@ class FileSource(RowSource):
                 schema = pq.read_schema(path)  # the footer only: check the columns before reading any
                 _check_columns(path, [*columns, window.column] if window else columns, schema)
                 # Text columns come as Arrow dictionaries straight from Parquet's dictionary pages.
-                parquet = pq.ParquetFile(path, read_dictionary=[c for c in columns if _is_text(schema.field(c).type)])
+                dictionaries = [c for c in columns if _is_text(schema.field(c).type)]
+                parquet = pq.ParquetFile(path, read_dictionary=dictionaries, pre_buffer=False)
                 groups: list[tuple[int, np.ndarray | None]] = []
                 rows = 0
                 for index in range(parquet.num_row_groups):
@@ -277,7 +310,7 @@ class FileSource(RowSource):
                     if mask.any():
                         groups.append((index, None if mask.all() else mask))
                         rows += int(mask.sum())
-            yield _ParquetFile(path, parquet, groups, rows)
+            yield _ParquetFile(path, parquet, groups, rows, dictionaries)
 
     def batches(self, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
         window = self.config.window
@@ -286,8 +319,7 @@ class FileSource(RowSource):
         for path in self.paths():
             for chunk in self._file_batches(path, wanted):
                 if window is not None and bounds is not None:
-                    keep = _window_mask(chunk[window.column], window.column, bounds, path)
-                    chunk = (chunk if keep.all() else chunk[keep])[wanted]
+                    chunk = _in_window(chunk, window.column, wanted, bounds, path)
                 yield chunk
 
     def _file_batches(self, path: str, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
@@ -320,6 +352,24 @@ def _window_ns(window: Window, now: datetime) -> tuple[int, int]:
     stamps = pd.Series(pd.to_datetime([start, end], utc=True)).dt.as_unit("ns")
     values = stamps.to_numpy(dtype="int64")
     return int(values[0]), int(values[1])
+
+
+def _in_window(chunk: Any, column: str, wanted: list[str], bounds: tuple[int, int], path: str) -> Any:
+    """The rows of a batch (pandas or Arrow) inside the window, with the ``wanted`` columns only."""
+    return _rows(chunk, _window_mask(_series(chunk, column), column, bounds, path), wanted)
+
+
+def _series(chunk: Any, column: str) -> pd.Series:
+    """One column of a batch (pandas or Arrow) as a pandas Series (window columns are small)."""
+    series: pd.Series = chunk.column(column).to_pandas() if hasattr(chunk, "schema") else chunk[column]
+    return series
+
+
+def _rows(chunk: Any, keep: np.ndarray, columns: list[str]) -> Any:
+    """The rows of a batch where ``keep``, with ``columns`` only; an Arrow batch stays Arrow."""
+    if hasattr(chunk, "schema"):
+        return (chunk if keep.all() else chunk.filter(pa.array(keep))).select(columns)
+    return (chunk if keep.all() else chunk[keep])[columns]
 
 
 def _window_mask(values: pd.Series, column: str, bounds: tuple[int, int], path: str) -> np.ndarray:
@@ -385,49 +435,56 @@ def _widen(span: TimeRange, stamps: np.ndarray) -> TimeRange:
 
 
 class _ParquetFile:
-    """One open Parquet file and its row groups to read, each with its window mask (None: all rows)."""
+    """One open Parquet file and its row groups to read, each with its window mask (None: all rows).
+
+    Columns are read one at a time, each by the thread that bins it: every thread opens its
+    own reader of the file (a ``pq.ParquetFile`` must not be read from two threads at once:
+    Arrow can deadlock), sharing the footer already read.
+    """
 
     def __init__(
-        self, path: str, parquet: pq.ParquetFile, groups: list[tuple[int, np.ndarray | None]], rows: int
+        self,
+        path: str,
+        parquet: pq.ParquetFile,
+        groups: list[tuple[int, np.ndarray | None]],
+        rows: int,
+        dictionaries: Sequence[str] = (),
     ) -> None:
         self.path = path
         self.parquet = parquet
         self.groups = groups
         self.rows = rows
+        self.dictionaries = list(dictionaries)  # text columns, read as Arrow dictionaries
+        self._readers = threading.local()
+
+    def _reader(self) -> pq.ParquetFile:
+        reader: pq.ParquetFile | None = getattr(self._readers, "file", None)
+        if reader is None:
+            reader = pq.ParquetFile(
+                self.path, metadata=self.parquet.metadata, read_dictionary=self.dictionaries, pre_buffer=False
+            )
+            self._readers.file = reader
+        return reader
 
     def column(self, name: str) -> Iterator[pa.Array]:  # plain arrays, so they concatenate cheaply
-        """All the file's values of one column, at most COLUMN_BATCH_ROWS at a time."""
-        for batch in self.batches([name]):
-            values = batch[name]
-            yield from values.chunks if isinstance(values, pa.ChunkedArray) else [values]
-
-    def batches(self, columns: Sequence[str]) -> Iterator[dict[str, pa.Array | pa.ChunkedArray]]:
-        """The columns' values by name, in batches of at most VALUES_PER_READ values.
-
-        Several columns are decoded per read (by Arrow's threads); memory stays bounded by
-        reading at most COLUMN_BATCH_ROWS rows of a slice of the columns at a time.
-        """
+        """All the file's values of one column (of the window's rows), at most COLUMN_BATCH_ROWS at a time."""
         with _reading(self.path, "parquet"):
+            reader = self._reader()
             for index, mask in self.groups:
-                rows = min(self.parquet.metadata.row_group(index).num_rows, COLUMN_BATCH_ROWS)
-                width = max(1, VALUES_PER_READ // max(rows, 1))
-                for start in range(0, len(columns), width):
-                    part = list(columns[start : start + width])
-                    offset = 0
-                    if self.parquet.metadata.row_group(index).num_rows <= COLUMN_BATCH_ROWS:
-                        # A small enough group in one read (iter_batches costs twice as much).
-                        batches: Iterable[Any] = [self.parquet.read_row_group(index, columns=part, use_threads=True)]
-                    else:
-                        batches = self.parquet.iter_batches(
-                            batch_size=COLUMN_BATCH_ROWS, columns=part, row_groups=[index], use_threads=True
-                        )
-                    for batch in batches:
-                        arrays = {name: batch.column(i) for i, name in enumerate(part)}
-                        if mask is not None:
-                            keep = pa.array(mask[offset : offset + batch.num_rows])
-                            offset += batch.num_rows
-                            arrays = {name: array.filter(keep) for name, array in arrays.items()}
-                        yield arrays
+                offset = 0
+                if reader.metadata.row_group(index).num_rows <= COLUMN_BATCH_ROWS:
+                    # A small enough group in one read (iter_batches costs twice as much).
+                    batches: Iterable[Any] = [reader.read_row_group(index, columns=[name], use_threads=False)]
+                else:
+                    batches = reader.iter_batches(
+                        batch_size=COLUMN_BATCH_ROWS, columns=[name], row_groups=[index], use_threads=False
+                    )
+                for batch in batches:
+                    values = batch.column(0)
+                    if mask is not None:
+                        values = values.filter(pa.array(mask[offset : offset + batch.num_rows]))
+                        offset += batch.num_rows
+                    yield from values.chunks if isinstance(values, pa.ChunkedArray) else [values]
 
 
 @contextlib.contextmanager

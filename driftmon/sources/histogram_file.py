@@ -19,7 +19,7 @@ from driftmon.sources.base import Source
 class HistogramSourceConfig(BaseModel):
     """A ``driftmon.histograms/v1`` JSON file, e.g. written by ``driftmon profile``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     type: Literal["histogram"]
     path: str
 

@@ -25,18 +25,16 @@ import base64
 import json
 import math
 import re
-import ssl
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from driftmon._imports import lazy_import
 from driftmon.durations import PATTERN, parse_duration
 from driftmon.errors import DataError, SourceError
 from driftmon.histogram import (
@@ -53,6 +51,16 @@ from driftmon.histogram import (
 from driftmon.instrument import BIN_LABEL, FEATURE_LABEL, METRIC, bin_labels, parse_bin_labels
 from driftmon.sources.base import Source
 
+if TYPE_CHECKING:
+    import ssl
+    import urllib.error as url_error
+    import urllib.request as url_request
+else:
+    # HTTP and TLS modules load on the first query: `driftmon check` on files never needs them.
+    ssl = lazy_import("ssl")
+    url_error = lazy_import("urllib.error")
+    url_request = lazy_import("urllib.request")
+
 _SELECTOR = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(.*)\})?\s*$", re.DOTALL)
 _LABEL_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
 
@@ -60,7 +68,7 @@ _LABEL_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
 class BasicAuth(BaseModel):
     """HTTP basic auth, as in a Prometheus scrape_config (the password never appears in messages)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     username: str
     password: SecretStr | None = Field(default=None, description="use ${VAR}, or password_file")
     password_file: str | None = Field(default=None, description="a file holding the password")
@@ -75,7 +83,7 @@ class BasicAuth(BaseModel):
 class TlsConfig(BaseModel):
     """TLS towards Prometheus, as in a Prometheus scrape_config."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     ca_file: str | None = Field(default=None, description="CA certificates to verify the server with")
     cert_file: str | None = Field(default=None, description="client certificate (with key_file)")
     key_file: str | None = Field(default=None, description="client key (with cert_file)")
@@ -91,7 +99,7 @@ class TlsConfig(BaseModel):
 class PrometheusFeature(BaseModel):
     """Where one feature's counts are, when not in the monitor-wide ``metric``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     histogram: str | None = Field(
         default=None,
         description='a classic histogram: its name or selector without _bucket, e.g. latency_seconds{job="api"}',
@@ -114,7 +122,7 @@ class PrometheusFeature(BaseModel):
 class PrometheusSourceConfig(BaseModel):
     """Feature histograms as increases of Prometheus counters over a window."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     type: Literal["prometheus"]
     url: str = Field(description="the Prometheus server, e.g. http://prometheus:9090")
     window: str = Field(pattern=PATTERN, description="the window counted: increase(...[window]), e.g. 1h")
@@ -375,16 +383,16 @@ class PrometheusSource(Source):
 
     def _query(self, query: str, at: float) -> list[dict[str, Any]]:
         body = urllib.parse.urlencode({"query": query, "time": f"{at:.3f}"}).encode()
-        request = urllib.request.Request(self._endpoint, data=body, method="POST", headers=self._headers())
+        request = url_request.Request(self._endpoint, data=body, method="POST", headers=self._headers())
         request.add_header("Content-Type", "application/x-www-form-urlencoded")
         timeout = parse_duration(self.config.timeout)
         try:
-            with urllib.request.urlopen(request, timeout=timeout, context=self._tls()) as reply:
+            with url_request.urlopen(request, timeout=timeout, context=self._tls()) as reply:
                 document = json.loads(reply.read())
-        except urllib.error.HTTPError as error:
+        except url_error.HTTPError as error:
             detail = _error_text(error)
             raise SourceError(f"{self.describe()}: query failed with HTTP {error.code}: {detail}") from None
-        except (urllib.error.URLError, OSError) as error:
+        except (url_error.URLError, OSError) as error:
             reason = getattr(error, "reason", error)
             raise SourceError(f"{self.describe()}: cannot query Prometheus ({reason})") from None
         except json.JSONDecodeError:
@@ -440,7 +448,7 @@ class PrometheusSource(Source):
         return context
 
 
-def _error_text(error: urllib.error.HTTPError) -> str:
+def _error_text(error: url_error.HTTPError) -> str:
     try:
         document = json.loads(error.read())
         return str(document.get("error", ""))[:300] or error.reason

@@ -38,7 +38,7 @@ _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 class SparkSourceConfig(BaseModel):
     """Rows of a Spark table, of files Spark reads, or of a Spark SQL query."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     type: Literal["spark"]
     table: str | None = Field(default=None, description="a table in Spark's catalog (db.table allowed)")
     path: str | None = Field(

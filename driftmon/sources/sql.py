@@ -54,7 +54,7 @@ def hide_password(url: str) -> str:
 class SqlSourceConfig(BaseModel):
     """Rows of a table or a query in a database (DuckDB, PostgreSQL, any SQLAlchemy URL)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     type: Literal["sql"]
     url: str = Field(
         description="SQLAlchemy URL: duckdb:///file.db, duckdb:///:memory:, "
