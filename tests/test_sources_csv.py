@@ -41,9 +41,7 @@ def counts_by_hand(x: np.ndarray, edges: tuple[float, ...] = EDGES.edges) -> lis
 
 def amounts(n: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        {"amount": rng.uniform(-5, 25, n).round(3), "channel": rng.choice(["web", "shop", "app"], n)}
-    )
+    return pd.DataFrame({"amount": rng.uniform(-5, 25, n).round(3), "channel": rng.choice(["web", "shop", "app"], n)})
 
 
 # ---------------------------------------------------------------------------
@@ -76,7 +74,7 @@ def test_a_tab_separated_file_gets_a_tab_hint(tmp_path: Path) -> None:
 
 def test_only_the_empty_field_is_null_by_default(tmp_path: Path) -> None:
     """`n/a`, `NULL`, `NA` stay categories by default (they are not silently nulls); an empty field is null."""
-    (tmp_path / "l.csv").write_text("channel\nweb\nn/a\nNULL\n\nNA\nweb\n")
+    (tmp_path / "l.csv").write_text("channel,k\nweb,1\nn/a,1\nNULL,1\n,1\nNA,1\nweb,1\n")
     spec = CategoricalBins(("web", "n/a", "NULL", "NA"))
     got = source(tmp_path, "l.csv").count({"channel": spec})["channel"]
     assert list(got.counts[:4]) == [2, 1, 1, 1]
@@ -85,7 +83,7 @@ def test_only_the_empty_field_is_null_by_default(tmp_path: Path) -> None:
 
 def test_listed_na_values_are_null(tmp_path: Path) -> None:
     """Tokens listed in `na_values` are nulls: a numeric column with `n/a` reads as numbers plus missing."""
-    (tmp_path / "l.csv").write_text("amount\n1\nn/a\n15\nNULL\n\n30\n")
+    (tmp_path / "l.csv").write_text("amount,k\n1,1\nn/a,1\n15,1\nNULL,1\n,1\n30,1\n")
     got = source(tmp_path, "l.csv", na_values=["", "n/a", "NULL"]).count({"amount": EDGES})["amount"]
     assert list(got.counts) == [0, 1, 1, 1] and got.missing == 3
 
@@ -160,7 +158,9 @@ def test_columns_needs_header_false() -> None:
 # type inference across blocks
 
 
-def test_a_column_int_then_float_in_a_later_block_counts_every_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_column_int_then_float_in_a_later_block_counts_every_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Integers for many blocks, then a decimal: all rows are counted as numbers (no crash, no split)."""
     monkeypatch.setattr(file_module, "READ_BLOCK_BYTES", 1 << 12)
     x = np.concatenate([np.arange(5000) % 30, [12.5, 25.5]]).astype(float)
@@ -184,7 +184,9 @@ def test_a_column_numeric_then_text_in_a_later_block_is_one_clear_error(
         source(tmp_path, "l.csv").profile([BinningRule("amount")])
 
 
-def test_a_categorical_column_numeric_then_text_counts_every_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_categorical_column_numeric_then_text_counts_every_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Codes that look numeric for many blocks, then text: a categorical feature counts them all as text."""
     monkeypatch.setattr(file_module, "READ_BLOCK_BYTES", 1 << 12)
     values = [str(v % 3) for v in range(5000)] + ["X1", "X1"]
@@ -220,7 +222,9 @@ def test_json_lines_numbers_and_nulls(tmp_path: Path) -> None:
     assert list(got.counts) == [0, 1, 1, 1] and got.missing == 2
 
 
-def test_json_lines_type_change_in_a_later_block_counts_every_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_json_lines_type_change_in_a_later_block_counts_every_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A JSON column of numbers that becomes text later is read whole as a categorical feature."""
     monkeypatch.setattr(file_module, "READ_BLOCK_BYTES", 1 << 12)
     values: list[Any] = [v % 3 for v in range(3000)] + ["X1"]

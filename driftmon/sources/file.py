@@ -12,9 +12,13 @@ outside it are skipped without being read, and path templates (``{now:%Y/%m/%d}`
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import csv
+import difflib
 import glob
 import os
+import re
 import string
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +28,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -35,6 +41,8 @@ from driftmon.sources.base import RowSource, Window, epoch_ns
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from driftmon.histogram import Column
 else:
     pd = lazy_import("pandas")  # ~0.3 s to import; Parquet sources never need it
 
@@ -54,6 +62,11 @@ BATCH_ROWS = 262_144
 COLUMN_BATCH_ROWS = 1_048_576
 VALUES_PER_READ = 4 * 1_048_576  # values decoded per read: 32 MB of float64
 THREADS = min(4, os.cpu_count() or 1)
+# Bytes of CSV / JSON Lines parsed at a time by pyarrow (column types are inferred from the
+# first block; a later block that disagrees restarts the file with the column retyped).
+READ_BLOCK_BYTES = 16 << 20
+# Delimiters a header line is checked for when a column is missing (a wrong `delimiter`).
+DELIMITERS = (",", ";", "\t", "|")
 TEMPLATE_FIELDS = frozenset({"now", "start", "end"})
 
 
@@ -76,6 +89,41 @@ class FileSourceConfig(BaseModel):
     window: Window | None = Field(
         default=None, description="keep only the rows of the last `last` (e.g. 1h) by `column`"
     )
+    delimiter: str = Field(
+        default=",", min_length=1, max_length=1, description='CSV: the field separator, one character (`";"`, `"\\t"`)'
+    )
+    na_values: list[str] = Field(
+        default_factory=lambda: [""],
+        description="CSV: the field values read as null (missing); by default only the empty field, "
+        "so `n/a`, `NULL`, `NA` are values unless listed",
+    )
+    encoding: str = Field(default="utf-8", description="CSV: the text encoding (utf-8, latin-1, cp1252, utf-16...)")
+    header: bool = Field(
+        default=True,
+        description="CSV: the first row names the columns; false: every row is data, and the columns are "
+        "`columns:` or column_1, column_2...",
+    )
+    columns: list[str] | None = Field(
+        default=None, description="CSV with `header: false`: the columns' names, in file order"
+    )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, encoding: str) -> str:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ValueError(f"unknown encoding {encoding!r} (e.g. utf-8, latin-1, cp1252, utf-16)") from None
+        return encoding
+
+    @model_validator(mode="after")
+    def _columns_need_no_header(self) -> FileSourceConfig:
+        if self.columns is not None:
+            if self.header:
+                raise ValueError("`columns:` names the columns of a file without a header row; add `header: false`")
+            if len(set(self.columns)) != len(self.columns) or not all(self.columns):
+                raise ValueError("`columns:` must be distinct, non-empty names")
+        return self
 
     @field_validator("path")
     @classmethod
@@ -159,7 +207,7 @@ class FileSource(RowSource):
     def count(self, specs: Mapping[str, BinSpec]) -> dict[str, Histogram]:
         paths = self.paths()
         if not self._all_parquet(paths):
-            return super().count(specs)
+            return self._count_rows(specs)
         result = {name: empty(spec) for name, spec in specs.items()}
         rows = 0
         with ThreadPoolExecutor(THREADS) as pool:  # numpy and Arrow release the GIL while binning
@@ -176,7 +224,7 @@ class FileSource(RowSource):
     def profile(self, rules: Sequence[BinningRule]) -> dict[str, Histogram]:
         paths = self.paths()
         if not self._all_parquet(paths):
-            return super().profile(rules)
+            return self._profile_rows(rules)
         files = list(self._open(paths, [rule.name for rule in rules]))
         if self.window is not None and sum(f.rows for f in files) == 0:
             raise self.no_rows()
@@ -227,6 +275,15 @@ class FileSource(RowSource):
             yield _ParquetFile(path, parquet, groups, rows)
 
     def batches(self, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+        for batch in self.column_batches(columns):
+            yield pd.DataFrame({name: _as_series(values) for name, values in batch.items()})
+
+    def column_batches(self, columns: Sequence[str]) -> Iterator[dict[str, Column]]:
+        """The rows of ``columns`` (and nothing else), at most BATCH_ROWS at a time, by name.
+
+        CSV and JSON Lines come as Arrow arrays (no pandas) unless a JSON file's types change
+        midway (then pandas reads that file); Parquet as pandas columns.
+        """
         window = self.config.window
         wanted = list(columns)
         read = list(dict.fromkeys([*wanted, window.column])) if window else wanted
@@ -234,17 +291,51 @@ class FileSource(RowSource):
         for path in self.paths():
             fmt = self.config.format or self._format_of(path)
             with _reading(path, fmt):
+                chunks: Iterator[dict[str, Column]]
                 if fmt == "parquet":
-                    chunks = _parquet_batches(path, read, window.column if window else None, bounds)
+                    frames = _parquet_batches(path, read, window.column if window else None, bounds)
+                    chunks = ({name: frame[name] for name in read} for frame in frames)
                 elif fmt == "csv":
-                    chunks = _csv_batches(path, read)
+                    chunks = _csv_batches(path, read, self.config)
                 else:
                     chunks = _jsonl_batches(path, read)
                 for chunk in chunks:
                     if window is not None and bounds is not None:
-                        keep = _window_mask(chunk[window.column], window.column, bounds, path)
-                        chunk = (chunk if keep.all() else chunk[keep])[wanted]
+                        keep = _window_mask(_as_series(chunk[window.column]), window.column, bounds, path)
+                        chunk = _select(chunk, wanted, None if keep.all() else keep)
                     yield chunk
+
+    def _count_rows(self, specs: Mapping[str, BinSpec]) -> dict[str, Histogram]:
+        """Live counts from CSV / JSON Lines batches (Arrow columns binned in threads)."""
+        result = {name: empty(spec) for name, spec in specs.items()}
+        rows = 0
+        with ThreadPoolExecutor(THREADS) as pool:
+            for batch in self.column_batches(list(specs)):
+                rows += _length(batch)
+                binned = pool.map(self._bin, specs.values(), [batch[name] for name in specs], specs)
+                for name, histogram in zip(specs, binned, strict=True):
+                    result[name] = result[name].merge(histogram)
+        if rows == 0 and self.window is not None:
+            raise self.no_rows()
+        return result
+
+    def _profile_rows(self, rules: Sequence[BinningRule]) -> dict[str, Histogram]:
+        """Reference histograms from CSV / JSON Lines: each column whole (quantile edges need it)."""
+        parts: dict[str, list[Column]] = {rule.name: [] for rule in rules}
+        rows = 0
+        for batch in self.column_batches(list(parts)):
+            rows += _length(batch)
+            for name, values in batch.items():
+                parts[name].append(values)
+        if rows == 0 and self.window is not None:
+            raise self.no_rows()
+        result: dict[str, Histogram] = {}
+        for rule in rules:
+            whole = _whole(parts.pop(rule.name), rule)
+            with self._context():
+                result[rule.name] = profile_column(rule, whole)
+            del whole
+        return result
 
     def _format_of(self, path: str) -> Format:
         suffix = Path(path).suffix.lower()
@@ -348,11 +439,30 @@ def _empty_column(path: str, name: str) -> pa.Array:
     return pa.array([], type=field.type)
 
 
-def _absent(path: str, columns: Sequence[str], present: Sequence[str]) -> None:
+def _absent(path: str, columns: Sequence[str], present: Sequence[str], hint: str = "") -> None:
+    """A DataError if a column is missing, naming the nearest existing ones (case first)."""
     missing = [c for c in columns if c not in present]
-    if missing:
-        shown = redact.excerpt(", ".join(list(present)[:20]))  # names may be a data line
-        raise DataError(f"column {', '.join(repr(c) for c in missing)} not found in {path} (its columns: {shown})")
+    if not missing:
+        return
+    named = ", ".join(repr(c) for c in missing)
+    if hint:
+        raise DataError(f"column {named} not found in {path}: {hint}")
+    guesses = [g for c in missing for g in did_you_mean(c, present)]
+    if guesses:
+        shown = " or ".join(repr(_clip(g)) for g in dict.fromkeys(guesses))
+        raise DataError(f"column {named} not found in {path}; did you mean {shown}?")
+    listed = redact.excerpt(", ".join(list(present)[:20]))  # names may be a data line
+    raise DataError(f"column {named} not found in {path} (its columns: {listed})")
+
+
+def did_you_mean(name: str, known: Sequence[str], limit: int = 3) -> list[str]:
+    """The known names nearest to ``name``: a case-insensitive match first, then similar spellings."""
+    same_case = [k for k in known if k.lower() == name.lower()]
+    if same_case:
+        return same_case[:limit]
+    lowered = {k.lower(): k for k in reversed(known)}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=limit, cutoff=0.75)
+    return [lowered[c] for c in close]
 
 
 def _check_columns(path: str, columns: Sequence[str], schema: pa.Schema) -> None:
@@ -433,17 +543,259 @@ def _may_overlap(parquet: pq.ParquetFile, group: int, column: str, bounds: tuple
     return bool(high >= bounds[0] and low < bounds[1])
 
 
-def _csv_batches(path: str, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
-    header = pd.read_csv(path, nrows=0).columns
-    _absent(path, columns, list(header))
-    with pd.read_csv(path, usecols=list(columns), chunksize=BATCH_ROWS) as reader:
-        yield from reader
+def _csv_header(path: str, options: FileSourceConfig) -> tuple[list[str], str]:
+    """The file's column names (from its first line, or ``columns`` / column_N) and that line."""
+    with open(path, "rb") as handle:
+        first = handle.readline(1 << 20)
+    encoding = "utf-8-sig" if codecs.lookup(options.encoding).name == "utf-8" else options.encoding
+    try:
+        line = first.decode(encoding).rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise _encoding_error(path, options.encoding) from None
+    fields = next(csv.reader([line], delimiter=options.delimiter), [])
+    if options.header:
+        return fields, line
+    if options.columns is not None and len(options.columns) != len(fields):
+        raise DataError(
+            f"{path} has {len(fields)} columns but `columns:` names {len(options.columns)}; name each column once"
+        )
+    return list(options.columns or [f"column_{i + 1}" for i in range(len(fields))]), line
 
 
-def _jsonl_batches(path: str, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+def _delimiter_hint(line: str, delimiter: str, names: Sequence[str]) -> str:
+    """What to tell a user whose header splits into one field: the delimiter it seems to use."""
+    if len(names) != 1:
+        return ""
+    counts = {d: line.count(d) for d in DELIMITERS if d != delimiter}
+    best = max(counts, key=lambda d: counts[d])
+    if counts[best] == 0:
+        return ""
+    shown = "tab" if best == "\t" else repr(best)
+    setting = '"\\t"' if best == "\t" else repr(best)
+    return (
+        f"the header {_clip(line, 40)!r} looks {shown}-separated; "
+        f"set `delimiter: {setting}` on the source (CSV options: delimiter, na_values, encoding, header)"
+    )
+
+
+_CONVERSION = re.compile(r"In CSV column #(\d+): .*CSV conversion error to (\w+): invalid value '(.*)'", re.S)
+_RAGGED = re.compile(r"Expected (\d+) columns, got (\d+)")
+
+
+def _csv_batches(path: str, columns: Sequence[str], options: FileSourceConfig) -> Iterator[dict[str, Column]]:
+    """Arrow columns of a CSV file, at most BATCH_ROWS rows at a time.
+
+    pyarrow infers each column's type from the first block; when a later block holds a
+    value of another type, the file is read again with that column as float64 (a decimal
+    after integers) or text, and the rows already handed out are skipped.
+    """
+    names, line = _csv_header(path, options)
+    _absent(path, columns, names, _delimiter_hint(line, options.delimiter, names) if len(names) == 1 else "")
+    for name in columns:
+        if names.count(name) > 1:
+            raise DataError(f"{path}: the file has {names.count(name)} columns named {name!r}; rename them")
+    types: dict[str, pa.DataType] = {}
+    done = 0
+    while True:
+        seen = 0
+        try:
+            for batch in _csv_reader(path, columns, names, options, types):
+                start, seen = max(done - seen, 0), seen + batch.num_rows
+                for offset in range(start, batch.num_rows, BATCH_ROWS):
+                    part = batch.slice(offset, BATCH_ROWS)
+                    chunk = {name: part.column(name) for name in columns}
+                    _check_text(path, chunk, options)
+                    done += part.num_rows
+                    yield chunk
+            return
+        except pa.ArrowInvalid as error:
+            retyped = _retype(str(error), names, types)
+            if retyped is None:
+                raise _csv_error(path, str(error), columns, names, options) from None
+            types = retyped
+
+
+def _csv_reader(
+    path: str,
+    columns: Sequence[str],
+    names: Sequence[str],
+    options: FileSourceConfig,
+    types: Mapping[str, pa.DataType],
+    on_ragged: Any = None,
+) -> pacsv.CSVStreamingReader:
+    read = pacsv.ReadOptions(
+        block_size=READ_BLOCK_BYTES,
+        encoding=options.encoding,
+        column_names=None if options.header else list(names),
+        use_threads=on_ragged is None,
+    )
+    parse = pacsv.ParseOptions(delimiter=options.delimiter, invalid_row_handler=on_ragged)
+    convert = pacsv.ConvertOptions(
+        include_columns=list(columns),
+        column_types=dict(types),
+        null_values=list(options.na_values),
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+    )
+    return pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+
+
+def _retype(message: str, names: Sequence[str], types: Mapping[str, pa.DataType]) -> dict[str, pa.DataType] | None:
+    """The column types to read again with after a conversion error, or None if not one."""
+    match = _CONVERSION.search(message)
+    if match is None:
+        return None
+    index, target, value = int(match.group(1)), match.group(2), match.group(3)
+    if index >= len(names):
+        return None
+    name = names[index]
+    try:
+        float(value)
+        kind = pa.float64() if target.startswith(("int", "uint")) else pa.string()
+    except ValueError:
+        kind = pa.string()
+    if types.get(name) == kind or types.get(name) == pa.string():
+        return None
+    return {**types, name: kind}
+
+
+def _csv_error(
+    path: str, message: str, columns: Sequence[str], names: Sequence[str], options: FileSourceConfig
+) -> DataError:
+    """A parser failure in the user's terms: a ragged row with its line, bad text with its byte."""
+    if "UTF8" in message or "utf8" in message or "utf-8" in message:
+        return _encoding_error(path, options.encoding)
+    if _RAGGED.search(message):
+        rows: list[Any] = []
+
+        def remember(row: Any) -> str:
+            rows.append(row)
+            return "error"
+
+        with contextlib.suppress(pa.ArrowInvalid):
+            _csv_reader(path, columns, names, options, {}, on_ragged=remember).read_all()
+        if rows:
+            row = rows[0]
+            fields = "field" if row.actual_columns == 1 else "fields"
+            line = "" if row.number is None else f"line {row.number} "
+            return DataError(
+                f"{path}: {line}has {row.actual_columns} {fields} but the header has {row.expected_columns} "
+                f"({_clip(row.text, 40)!r}); fix the row, or check `delimiter:` and quoting"
+            )
+    return DataError(f"cannot read {path} as csv: {redact.excerpt(message)}")
+
+
+def _check_text(path: str, chunk: Mapping[str, Column], options: FileSourceConfig) -> None:
+    """Text that is not valid in the encoding comes back as bytes: an error with the offset."""
+    for values in chunk.values():
+        if isinstance(values, pa.Array | pa.ChunkedArray) and pa.types.is_binary(values.type):
+            raise _encoding_error(path, options.encoding)
+
+
+def _encoding_error(path: str, encoding: str) -> DataError:
+    """Where the file stops being valid ``encoding``: byte offset and line, and the key to set."""
+    decoder = codecs.getincrementaldecoder("utf-8" if codecs.lookup(encoding).name == "utf-8" else encoding)()
+    offset, line = 0, 1
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as error:
+                at = max(error.start, 0)
+                line += block[:at].count(b"\n")
+                return DataError(
+                    f"{path}: not valid {encoding} at byte {offset + at} (line {line}, bytes "
+                    f"{block[at : at + 4]!r}); set `encoding:` on the source (e.g. latin-1, cp1252, utf-16)"
+                )
+            offset += len(block)
+            line += block.count(b"\n")
+    return DataError(f"{path}: cannot be decoded as {encoding}; set `encoding:` on the source")
+
+
+def _jsonl_batches(path: str, columns: Sequence[str]) -> Iterator[dict[str, Column]]:
+    """Arrow columns of a JSON Lines file; pandas reads it instead where pyarrow cannot
+    (a key whose type changes midway, JSON pyarrow refuses), skipping the rows already given."""
+    done = 0
+    try:
+        reader = pajson.open_json(path, read_options=pajson.ReadOptions(block_size=READ_BLOCK_BYTES))
+        seen: set[str] = set()
+        for batch in reader:
+            present = set(batch.schema.names)
+            seen.update(c for c in columns if c in present)
+            for name in columns:
+                if name in present and pa.types.is_nested(batch.schema.field(name).type):
+                    nested = "object" if pa.types.is_struct(batch.schema.field(name).type) else "array"
+                    _nested(path, name, f"a JSON {nested}")
+            for offset in range(0, batch.num_rows, BATCH_ROWS):
+                part = batch.slice(offset, BATCH_ROWS)
+                chunk: dict[str, Column] = {
+                    c: part.column(c) if c in present else pa.nulls(part.num_rows) for c in columns
+                }
+                done += part.num_rows
+                yield chunk
+        _absent(path, columns, sorted(seen))
+        return
+    except pa.ArrowInvalid:
+        pass
+    for frame in _jsonl_frames(path, columns):
+        if done >= len(frame):
+            done -= len(frame)
+            continue
+        frame, done = frame.iloc[done:], 0
+        yield {name: frame[name] for name in columns}
+
+
+def _jsonl_frames(path: str, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
     seen: set[str] = set()
     with pd.read_json(path, lines=True, chunksize=BATCH_ROWS, dtype=False) as reader:
         for chunk in reader:
             seen.update(c for c in columns if c in chunk.columns)
             yield _flat(path, chunk.reindex(columns=list(columns)))
     _absent(path, columns, sorted(seen))
+
+
+def _as_series(values: Column) -> pd.Series:
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        series: pd.Series = values.to_pandas()
+        return series
+    return values if isinstance(values, pd.Series) else pd.Series(values)
+
+
+def _length(batch: Mapping[str, Column]) -> int:
+    return len(next(iter(batch.values()))) if batch else 0
+
+
+def _select(batch: Mapping[str, Column], columns: Sequence[str], keep: np.ndarray | None) -> dict[str, Column]:
+    """``columns`` of a batch, with only the rows where ``keep`` is true (None: all)."""
+    if keep is None:
+        return {name: batch[name] for name in columns}
+    mask = pa.array(keep)
+    result: dict[str, Column] = {}
+    for name in columns:
+        values = batch[name]
+        if isinstance(values, pa.Array | pa.ChunkedArray):
+            result[name] = values.filter(mask)
+        else:
+            series = _as_series(values)
+            result[name] = series[keep]
+    return result
+
+
+def _whole(parts: Sequence[Column], rule: BinningRule) -> Column:
+    """One column from its batches: Arrow where every part has one numeric (or boolean) type,
+    else pandas, so text is typed as before (e.g. mostly-numeric text is refused)."""
+    arrow = [p for p in parts if isinstance(p, pa.Array | pa.ChunkedArray)]
+    if not parts:  # a header and no rows: no type to tell (categorical, as pandas reads it)
+        return pd.Series([], dtype=object)
+    if len(arrow) == len(parts):
+        kinds = {p.type for p in arrow if not pa.types.is_null(p.type)}
+        numeric = all(pa.types.is_integer(k) or pa.types.is_floating(k) for k in kinds)
+        if kinds and (numeric or (len(kinds) == 1 and pa.types.is_boolean(next(iter(kinds))))):
+            target = next(iter(kinds)) if len(kinds) == 1 else pa.float64()
+            chunks = [c for p in arrow for c in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])]
+            return pa.chunked_array([c.cast(target) for c in chunks], type=target)
+        if kinds and rule.kind == "categorical" and all(pa.types.is_string(k) for k in kinds):
+            return pa.chunked_array([c for p in arrow for c in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])])
+    series = [_as_series(p) for p in parts]
+    whole = series[0] if len(series) == 1 else pd.concat(series, ignore_index=True)
+    return whole
