@@ -264,3 +264,11 @@ def test_config_keys_and_defaults_in_a_config_file(tmp_path: Path) -> None:
     (tmp_path / "c.yaml").write_text(text.replace("delimiter: ';'", "delimiter: ';;'"))
     with pytest.raises(ConfigError, match=re.escape("monitors[0].reference.delimiter")):
         config.load(tmp_path / "c.yaml")
+
+
+def test_dates_in_a_feature_column_stay_text_as_written(tmp_path: Path) -> None:
+    """A date column used as a feature is categorical text, as in the file (pyarrow would parse it)."""
+    (tmp_path / "l.csv").write_text("day,k\n2024-01-01,1\n2024-01-02,1\n2024-01-01,1\n")
+    reference = source(tmp_path, "l.csv").profile([BinningRule("day")])["day"]
+    assert reference.kind == "categorical"
+    assert dict(zip(reference.spec.labels(), reference.counts, strict=False))["2024-01-01"] == 2

@@ -296,7 +296,7 @@ class FileSource(RowSource):
                     frames = _parquet_batches(path, read, window.column if window else None, bounds)
                     chunks = ({name: frame[name] for name in read} for frame in frames)
                 elif fmt == "csv":
-                    chunks = _csv_batches(path, read, self.config)
+                    chunks = _csv_batches(path, read, self.config, [window.column] if window else [])
                 else:
                     chunks = _jsonl_batches(path, read)
                 for chunk in chunks:
@@ -582,7 +582,16 @@ _CONVERSION = re.compile(r"In CSV column #(\d+): .*CSV conversion error to (\w+)
 _RAGGED = re.compile(r"Expected (\d+) columns, got (\d+)")
 
 
-def _csv_batches(path: str, columns: Sequence[str], options: FileSourceConfig) -> Iterator[dict[str, Column]]:
+class _Retype(Exception):
+    """Read the file again with these column types."""
+
+    def __init__(self, types: dict[str, pa.DataType]) -> None:
+        self.types = types
+
+
+def _csv_batches(
+    path: str, columns: Sequence[str], options: FileSourceConfig, keep_dates: Sequence[str] = ()
+) -> Iterator[dict[str, Column]]:
     """Arrow columns of a CSV file, at most BATCH_ROWS rows at a time.
 
     pyarrow infers each column's type from the first block; when a later block holds a
@@ -600,6 +609,9 @@ def _csv_batches(path: str, columns: Sequence[str], options: FileSourceConfig) -
         seen = 0
         try:
             for batch in _csv_reader(path, columns, names, options, types):
+                dated = [c for c in columns if c not in keep_dates and pa.types.is_temporal(batch.schema.field(c).type)]
+                if dated:  # dates stay text, as written (pyarrow would parse ISO dates and times)
+                    raise _Retype({**types, **dict.fromkeys(dated, pa.string())})
                 start, seen = max(done - seen, 0), seen + batch.num_rows
                 for offset in range(start, batch.num_rows, BATCH_ROWS):
                     part = batch.slice(offset, BATCH_ROWS)
@@ -608,6 +620,8 @@ def _csv_batches(path: str, columns: Sequence[str], options: FileSourceConfig) -
                     done += part.num_rows
                     yield chunk
             return
+        except _Retype as retype:
+            types = retype.types
         except pa.ArrowInvalid as error:
             retyped = _retype(str(error), names, types)
             if retyped is None:
