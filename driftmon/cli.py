@@ -74,10 +74,18 @@ def _parser() -> argparse.ArgumentParser:
 
     def with_pages(sub: argparse.ArgumentParser) -> None:
         for flag, dest, variable, what in (
-            ("--web.external-url", "external_url", "DRIFTMON_EXTERNAL_URL",
-             "the URL users reach driftmon at (its path prefixes the pages' links, e.g. behind a reverse proxy)"),
-            ("--grafana.url", "grafana_url", "DRIFTMON_GRAFANA_URL",
-             "Grafana's base URL, for links to the driftmon dashboard from the pages"),
+            (
+                "--web.external-url",
+                "external_url",
+                "DRIFTMON_EXTERNAL_URL",
+                "the URL users reach driftmon at (its path prefixes the pages' links, e.g. behind a reverse proxy)",
+            ),
+            (
+                "--grafana.url",
+                "grafana_url",
+                "DRIFTMON_GRAFANA_URL",
+                "Grafana's base URL, for links to the driftmon dashboard from the pages",
+            ),
         ):
             sub.add_argument(
                 flag, dest=dest, default=os.environ.get(variable), metavar="URL", help=f"{what}; default: ${variable}"
@@ -94,9 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the daemon: evaluate on schedule, serve /metrics")
     with_config(run)
     run.add_argument("--web.listen-address", dest="listen", default=":9847", help="HOST:PORT (default :9847)")
-    run.add_argument(
-        "--web.enable-lifecycle", dest="lifecycle", action="store_true", help="allow POST /-/reload"
-    )
+    run.add_argument("--web.enable-lifecycle", dest="lifecycle", action="store_true", help="allow POST /-/reload")
     run.add_argument(
         "--evaluation.workers",
         dest="workers",
@@ -173,8 +179,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(handler=_check)
 
-    validate = commands.add_parser("validate", help="validate the config file")
+    validate = commands.add_parser(
+        "validate", help="validate the config file, and that its files exist (no data is read)"
+    )
     with_config(validate)
+    validate.add_argument(
+        "--sources",
+        action="store_true",
+        help="also open every source of every monitor: files (columns, types, rows where cheap), SQL, "
+        "Spark, Prometheus, histogram files; nothing is scored",
+    )
     validate.set_defaults(handler=_validate)
 
     profile = commands.add_parser("profile", help="bin a monitor's reference into a histogram file")
@@ -337,8 +351,27 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    """The config, its files (exist, histogram files parse) and with --sources every source opened.
+
+    Exit 0 if everything is usable (warnings allowed: a live glob with no file yet), else 2.
+    """
+    from driftmon import redact, validate
+
     cfg = _load(args)
+    findings = validate.check(cfg, sources=args.sources)
+    if findings:
+        print(redact.text(validate.table(findings)))
+    for finding in findings:
+        if finding.level != validate.OK:
+            where = f"monitor {finding.monitor}, {finding.side}"
+            sys.stderr.write(
+                f"driftmon: {finding.level}: {redact.text(f'{where}: {finding.message}', one_line=True)}\n"
+            )
+    errors = sum(f.level == validate.ERROR for f in findings)
     features = sum(len(m.features) for m in cfg.monitors)
+    if errors:
+        print(f"{cfg.path}: not usable: {errors} error{'s' if errors != 1 else ''}")
+        return EXIT_USAGE
     print(f"{cfg.path}: valid ({len(cfg.monitors)} monitors, {features} features)")
     return EXIT_OK
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
-import difflib
 import glob
 import os
 import re
@@ -37,7 +36,7 @@ from driftmon import redact
 from driftmon._imports import lazy_import
 from driftmon.errors import DataError, SourceError
 from driftmon.histogram import BinningRule, BinSpec, Histogram, bin_values, empty, profile_column
-from driftmon.sources.base import RowSource, Window, epoch_ns
+from driftmon.sources.base import Probe, RowSource, Window, did_you_mean, epoch_ns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -337,6 +336,37 @@ class FileSource(RowSource):
             del whole
         return result
 
+    def probe(self, columns: Sequence[str]) -> Probe:
+        """The files, their columns' types (first file's) and rows (Parquet metadata; CSV and JSON
+        Lines are not counted: only their header and first block are read)."""
+        window = self.config.window
+        wanted = list(dict.fromkeys([*columns, window.column])) if window else list(columns)
+        paths = self.paths()
+        types: dict[str, str] = {}
+        rows: int | None = 0
+        formats: set[str] = set()
+        for path in paths:
+            fmt = self.config.format or self._format_of(path)
+            formats.add(fmt)
+            with _reading(path, fmt):
+                if fmt == "parquet":
+                    schema = pq.read_schema(path)
+                    _check_columns(path, wanted, schema)
+                    found = {name: str(schema.field(name).type) for name in wanted}
+                    rows = None if rows is None else rows + pq.ParquetFile(path).metadata.num_rows
+                else:
+                    first = next(
+                        iter(_csv_batches(path, wanted, self.config) if fmt == "csv" else _jsonl_batches(path, wanted)),
+                        {},
+                    )
+                    found = {name: _type_name(first[name]) if name in first else "?" for name in wanted}
+                    rows = None
+            for name, kind in found.items():
+                types.setdefault(name, kind)
+        files = f"{len(paths)} file{'s' if len(paths) != 1 else ''} ({', '.join(sorted(formats))})"
+        counted = f"{rows} rows" if rows is not None else "rows not counted (CSV/JSON Lines are read only in full)"
+        return Probe(f"{files}, {counted}", types)
+
     def _format_of(self, path: str) -> Format:
         suffix = Path(path).suffix.lower()
         try:
@@ -453,16 +483,6 @@ def _absent(path: str, columns: Sequence[str], present: Sequence[str], hint: str
         raise DataError(f"column {named} not found in {path}; did you mean {shown}?")
     listed = redact.excerpt(", ".join(list(present)[:20]))  # names may be a data line
     raise DataError(f"column {named} not found in {path} (its columns: {listed})")
-
-
-def did_you_mean(name: str, known: Sequence[str], limit: int = 3) -> list[str]:
-    """The known names nearest to ``name``: a case-insensitive match first, then similar spellings."""
-    same_case = [k for k in known if k.lower() == name.lower()]
-    if same_case:
-        return same_case[:limit]
-    lowered = {k.lower(): k for k in reversed(known)}
-    close = difflib.get_close_matches(name.lower(), list(lowered), n=limit, cutoff=0.75)
-    return [lowered[c] for c in close]
 
 
 def _check_columns(path: str, columns: Sequence[str], schema: pa.Schema) -> None:
@@ -766,6 +786,13 @@ def _jsonl_frames(path: str, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
             seen.update(c for c in columns if c in chunk.columns)
             yield _flat(path, chunk.reindex(columns=list(columns)))
     _absent(path, columns, sorted(seen))
+
+
+def _type_name(values: Column) -> str:
+    """A column's type in a few letters: int64, double, string, ..."""
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        return str(values.type)
+    return str(getattr(values, "dtype", "?"))
 
 
 def _as_series(values: Column) -> pd.Series:
