@@ -257,9 +257,8 @@ class PushdownSource(Source):
             near = [n for m in missing for n in did_you_mean(m, list(types))]
             hint = f"; did you mean {' or '.join(repr(n) for n in dict.fromkeys(near))}?" if near else ""
             shown = ", ".join(list(types)[:20])
-            raise DataError(
-                f"{self.describe()}: column {', '.join(repr(m) for m in missing)} not found{hint} (its columns: {shown})"
-            )
+            named = ", ".join(repr(m) for m in missing)
+            raise DataError(f"{self.describe()}: column {named} not found{hint} (its columns: {shown})")
         if self.window and types[self.window.column] in NUMERIC_TYPES | {"boolean", "string"}:
             raise DataError(
                 f"{self.describe()}: window column {self.window.column!r} must be a timestamp "
