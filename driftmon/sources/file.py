@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pac
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
@@ -63,7 +64,7 @@ VALUES_PER_READ = 4 * 1_048_576  # values decoded per read: 32 MB of float64
 THREADS = min(4, os.cpu_count() or 1)
 # Bytes of CSV / JSON Lines parsed at a time by pyarrow (column types are inferred from the
 # first block; a later block that disagrees restarts the file with the column retyped).
-READ_BLOCK_BYTES = 16 << 20
+READ_BLOCK_BYTES = 1 << 20  # pyarrow's default; 4 and 16 MB blocks measured slower and larger
 # Delimiters a header line is checked for when a column is missing (a wrong `delimiter`).
 DELIMITERS = (",", ";", "\t", "|")
 TEMPLATE_FIELDS = frozenset({"now", "start", "end"})
@@ -795,6 +796,12 @@ def _type_name(values: Column) -> str:
     return str(getattr(values, "dtype", "?"))
 
 
+def _any_number(text: pa.ChunkedArray) -> bool:
+    """Whether any distinct value of a text column parses as a number (as pandas would)."""
+    distinct = pac.unique(text).drop_null()
+    return bool(pd.to_numeric(pd.Series(distinct.to_pylist(), dtype=object), errors="coerce").notna().any())
+
+
 def _as_series(values: Column) -> pd.Series:
     if isinstance(values, pa.Array | pa.ChunkedArray):
         series: pd.Series = values.to_pandas()
@@ -835,8 +842,10 @@ def _whole(parts: Sequence[Column], rule: BinningRule) -> Column:
             target = next(iter(kinds)) if len(kinds) == 1 else pa.float64()
             chunks = [c for p in arrow for c in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])]
             return pa.chunked_array([c.cast(target) for c in chunks], type=target)
-        if kinds and rule.kind == "categorical" and all(pa.types.is_string(k) for k in kinds):
-            return pa.chunked_array([c for p in arrow for c in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])])
+        if kinds and all(pa.types.is_string(k) or pa.types.is_large_string(k) for k in kinds) and len(kinds) == 1:
+            text = pa.chunked_array([c for p in arrow for c in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])])
+            if rule.kind == "categorical" or not _any_number(text):
+                return text  # no value is a number: never "numeric with bad cells", so Arrow all the way
     series = [_as_series(p) for p in parts]
     whole = series[0] if len(series) == 1 else pd.concat(series, ignore_index=True)
     return whole
