@@ -278,8 +278,11 @@ class FileSource(RowSource):
         for batch in self.column_batches(columns):
             yield pd.DataFrame({name: _as_series(values) for name, values in batch.items()})
 
-    def column_batches(self, columns: Sequence[str]) -> Iterator[dict[str, Column]]:
+    def column_batches(self, columns: Sequence[str], whole: bool = False) -> Iterator[dict[str, Column]]:
         """The rows of ``columns`` (and nothing else), at most BATCH_ROWS at a time, by name.
+
+        ``whole``: the caller keeps every batch anyway (a reference), so a CSV file is parsed by
+        all threads at once instead of streamed block by block.
 
         CSV and JSON Lines come as Arrow arrays (no pandas) unless a JSON file's types change
         midway (then pandas reads that file); Parquet as pandas columns.
@@ -296,7 +299,7 @@ class FileSource(RowSource):
                     frames = _parquet_batches(path, read, window.column if window else None, bounds)
                     chunks = ({name: frame[name] for name in read} for frame in frames)
                 elif fmt == "csv":
-                    chunks = _csv_batches(path, read, self.config, [window.column] if window else [])
+                    chunks = _csv_batches(path, read, self.config, [window.column] if window else [], whole)
                 else:
                     chunks = _jsonl_batches(path, read)
                 for chunk in chunks:
@@ -323,7 +326,7 @@ class FileSource(RowSource):
         """Reference histograms from CSV / JSON Lines: each column whole (quantile edges need it)."""
         parts: dict[str, list[Column]] = {rule.name: [] for rule in rules}
         rows = 0
-        for batch in self.column_batches(list(parts)):
+        for batch in self.column_batches(list(parts), whole=True):
             rows += _length(batch)
             for name, values in batch.items():
                 parts[name].append(values)
@@ -611,7 +614,7 @@ class _Retype(Exception):
 
 
 def _csv_batches(
-    path: str, columns: Sequence[str], options: FileSourceConfig, keep_dates: Sequence[str] = ()
+    path: str, columns: Sequence[str], options: FileSourceConfig, keep_dates: Sequence[str] = (), whole: bool = False
 ) -> Iterator[dict[str, Column]]:
     """Arrow columns of a CSV file, at most BATCH_ROWS rows at a time.
 
@@ -629,7 +632,12 @@ def _csv_batches(
     while True:
         seen = 0
         try:
-            for batch in _csv_reader(path, columns, names, options, types):
+            batches: Iterable[pa.RecordBatch] = (
+                pacsv.read_csv(path, **_csv_options(columns, names, options, types)).to_batches()
+                if whole
+                else _csv_reader(path, columns, names, options, types)
+            )
+            for batch in batches:
                 dated = [c for c in columns if c not in keep_dates and pa.types.is_temporal(batch.schema.field(c).type)]
                 if dated:  # dates stay text, as written (pyarrow would parse ISO dates and times)
                     raise _Retype({**types, **dict.fromkeys(dated, pa.string())})
@@ -658,11 +666,22 @@ def _csv_reader(
     types: Mapping[str, pa.DataType],
     on_ragged: Any = None,
 ) -> pacsv.CSVStreamingReader:
+    return pacsv.open_csv(path, **_csv_options(columns, names, options, types, on_ragged))
+
+
+def _csv_options(
+    columns: Sequence[str],
+    names: Sequence[str],
+    options: FileSourceConfig,
+    types: Mapping[str, pa.DataType],
+    on_ragged: Any = None,
+) -> dict[str, Any]:
+    """pyarrow's read, parse and convert options for a source's CSV settings."""
     read = pacsv.ReadOptions(
         block_size=READ_BLOCK_BYTES,
         encoding=options.encoding,
         column_names=None if options.header else list(names),
-        use_threads=on_ragged is None,
+        use_threads=on_ragged is None,  # a ragged row's line number is only known when reading serially
     )
     parse = pacsv.ParseOptions(delimiter=options.delimiter, invalid_row_handler=on_ragged)
     convert = pacsv.ConvertOptions(
@@ -672,7 +691,7 @@ def _csv_reader(
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
     )
-    return pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+    return {"read_options": read, "parse_options": parse, "convert_options": convert}
 
 
 def _retype(message: str, names: Sequence[str], types: Mapping[str, pa.DataType]) -> dict[str, pa.DataType] | None:
