@@ -100,32 +100,43 @@ def read(path):
     if fmt == "csv":
         return c.read_csv(path, convert_options=c.ConvertOptions(include_columns=numeric + text))
     return j.read_json(path)
+def blocks(path):
+    if fmt == "csv":
+        return c.open_csv(path, convert_options=c.ConvertOptions(include_columns=numeric + text))
+    return j.open_json(path)
 def floats(column):
     return pc.fill_null(column.combine_chunks().cast(pa.float64()), np.nan).to_numpy()
 with ThreadPoolExecutor(2) as pool:
-    reference, live = pool.map(read, [ref_path, live_path])
-    def numeric_pair(name):
+    reference = read(ref_path)  # whole: quantile edges need every value
+    def numeric_reference(name):
         r = np.sort(floats(reference[name])); finite = r[np.isfinite(r)]
         edges = np.unique(np.quantile(finite, np.linspace(0, 1, 11)))
-        lv = floats(live[name])
-        size = edges.size + 1
-        return (np.bincount(np.searchsorted(edges, r), minlength=size),
-                np.bincount(np.searchsorted(edges, lv), minlength=size))
-    def text_pair(name):
+        return edges, np.bincount(np.searchsorted(edges, r), minlength=edges.size + 1)
+    def text_reference(name):
         r = reference[name].combine_chunks().dictionary_encode()
-        l = pc.index_in(live[name], value_set=r.dictionary)
-        k = len(r.dictionary)
-        return (np.bincount(r.indices.to_numpy(), minlength=k),
-                np.bincount(pc.fill_null(l, k).to_numpy(), minlength=k + 1))
-    out = list(pool.map(numeric_pair, numeric)) + list(pool.map(text_pair, text))
-print(len(out))
+        return r.dictionary, np.bincount(r.indices.to_numpy(), minlength=len(r.dictionary))
+    bins = dict(zip(numeric, pool.map(numeric_reference, numeric))) | dict(zip(text, pool.map(text_reference, text)))
+    del reference
+    live = {name: 0 for name in numeric + text}
+    for batch in blocks(live_path):  # live: streamed, bounded memory
+        def count(name, batch=batch):
+            values = pa.chunked_array([batch.column(name)])
+            if name in numeric:
+                edges = bins[name][0]
+                return np.bincount(np.searchsorted(edges, floats(values)), minlength=edges.size + 1)
+            k = len(bins[name][0])
+            codes = pc.fill_null(pc.index_in(values, value_set=bins[name][0]), k).to_numpy()
+            return np.bincount(codes, minlength=k + 1)
+        for name, counts in zip(numeric + text, pool.map(count, numeric + text)):
+            live[name] = live[name] + counts
+print(len(live))
 """
 
 
-def run_one(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float, int]:
+def run_one(command: list[str], env: dict[str, str] | None, cwd: Path) -> tuple[float, float, float, int]:
     """Wall seconds, CPU seconds (user + system), peak RSS in MB, exit status of one child process."""
     started = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
     _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - started
     error = child.stderr.read().decode() if child.stderr else ""
@@ -169,6 +180,13 @@ def main() -> int:
             env = {**os.environ, "PYTHONPATH": args.old_tree}
             entries.append(("driftmon check (old tree)", check, env))
         groups[f"check {fmt} (reference + live)"] = entries
+    trees = [("driftmon check", None)]
+    if args.old_tree:
+        trees.append(("driftmon check (old tree)", {**os.environ, "PYTHONPATH": args.old_tree}))
+    for name, env in trees:
+        command = [python, "-c", "import driftmon; print(driftmon.__file__)"]
+        where = subprocess.run(command, env=env, cwd=folder, capture_output=True, text=True).stdout.strip()
+        print(f"{name}: {where}")
     load = os.getloadavg()
     print(f"rows: csv {args.rows}, jsonl {args.jsonl_rows}; repeats {args.repeat}; load before {load[0]:.1f}")
     for title, entries in groups.items():
@@ -177,7 +195,8 @@ def main() -> int:
         rss: dict[str, list[float]] = {name: [] for name, _, _ in entries}
         for _ in range(args.repeat):  # interleaved: every contender once per round
             for name, command, env in entries:
-                seconds, cpu_seconds, megabytes, _ = run_one(command, env)
+                # cwd: the data folder, so `python -m driftmon` imports the tree PYTHONPATH names (or the venv's)
+                seconds, cpu_seconds, megabytes, _ = run_one(command, env, folder)
                 times[name].append(seconds)
                 cpu[name].append(cpu_seconds)
                 rss[name].append(megabytes)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 
 from driftmon.cli import main
@@ -45,3 +47,54 @@ def test_validate_sources_connects_to_postgresql_and_checks_columns(
     assert "monitor typo, live" in err and "column 'X', 'cc' not found; did you mean 'x'?" in err
     assert "monitor badpw, live" in err and "cannot connect" in err
     assert PASSWORD not in out + err and "not-the-password" not in out + err
+
+
+def test_validate_sources_asks_a_real_prometheus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Prometheus scraping itself: a counter that has series is ok; driftmon's default metric, which nobody
+    exports here, is an error that says no series match (validate scores nothing either way)."""
+    import yaml
+
+    from tests.servers import free_port, require_binary, running_prometheus, wait_until
+
+    binary = require_binary("prometheus")
+    port = free_port()
+    scrape = {
+        "global": {"scrape_interval": "1s"},
+        "scrape_configs": [{"job_name": "self", "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}],
+    }
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(scrape))
+    pd.DataFrame({"handler": ["/metrics", "/api"] * 20}).to_parquet(tmp_path / "ref.parquet")
+    url = f"http://127.0.0.1:{port}"
+    counter = "{handler: {counter: 'prometheus_http_requests_total{job=\"self\"}', label: handler}}"
+    text = (
+        "monitors:\n"
+        f"  - name: good\n    reference: {{type: file, path: ref.parquet}}\n"
+        f"    live: {{type: prometheus, url: '{url}', window: 1m, features: {counter}}}\n    features: [handler]\n"
+        f"  - name: nometric\n    reference: {{type: file, path: ref.parquet}}\n"
+        f"    live: {{type: prometheus, url: '{url}', window: 1m}}\n    features: [handler]\n"
+    )
+    (tmp_path / "c.yaml").write_text(text)
+    with running_prometheus(binary, tmp_path, port):
+        from driftmon import config
+        from driftmon.sources import open_source
+
+        live = config.load(tmp_path / "c.yaml").monitors[0]
+        probe = open_source(live.live, tmp_path).probe
+        wait_until(lambda: _probes(probe), 60, message="Prometheus has no two scrapes of itself")
+        code = main(["validate", "-c", str(tmp_path / "c.yaml"), "--sources"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    good = next(line for line in out.splitlines() if line.startswith("good ") and " live " in line)
+    assert " ok " in good and "reachable, series for 1 features in window 1m" in good
+    assert "monitor good" not in err
+    assert "monitor nometric, live: Prometheus http://127.0.0.1" in err and "no series match" in err
+
+
+def _probes(probe: Any) -> bool:
+    from driftmon.errors import DriftmonError
+
+    try:
+        probe(["handler"])
+    except DriftmonError:
+        return False
+    return True
