@@ -78,9 +78,9 @@ def test_validate_sources_asks_a_real_prometheus(tmp_path: Path, capsys: pytest.
         from driftmon import config
         from driftmon.sources import open_source
 
-        live = config.load(tmp_path / "c.yaml").monitors[0]
-        probe = open_source(live.live, tmp_path).probe
-        wait_until(lambda: _probes(probe), 60, message="Prometheus has no two scrapes of itself")
+        live = config.load(tmp_path / "c.yaml").monitors[0].live
+        # A source is opened for one evaluation time: a new one per try, until two scrapes exist.
+        wait_until(lambda: _probes(open_source(live, tmp_path)), 60, message="Prometheus has no two scrapes of itself")
         code = main(["validate", "-c", str(tmp_path / "c.yaml"), "--sources"])
     out, err = capsys.readouterr()
     assert code == 2
@@ -90,11 +90,11 @@ def test_validate_sources_asks_a_real_prometheus(tmp_path: Path, capsys: pytest.
     assert "monitor nometric, live: Prometheus http://127.0.0.1" in err and "no series match" in err
 
 
-def _probes(probe: Any) -> bool:
+def _probes(source: Any) -> bool:
     from driftmon.errors import DriftmonError
 
     try:
-        probe(["handler"])
+        source.probe(["handler"])
     except DriftmonError:
         return False
     return True
