@@ -4,7 +4,9 @@ Memory stays bounded whatever the size of the files. Each Parquet file is opened
 a row group is read a slice of columns at a time (at most VALUES_PER_READ values of at
 most COLUMN_BATCH_ROWS rows), as Arrow arrays with text as dictionaries, binned in threads
 and dropped; a reference needs one whole column at a time (quantile edges). CSV and JSON
-Lines are read in chunks of BATCH_ROWS rows. Only the configured
+Lines are streamed by pyarrow's readers in READ_BLOCK_BYTES blocks, handed on as Arrow
+arrays of at most BATCH_ROWS rows (no pandas); CSV takes the source's ``delimiter``,
+``na_values`` (by default only the empty field is null), ``encoding`` and ``header``. Only the configured
 features' columns (plus the window's column) are read. With a ``window``, Parquet row groups whose statistics lie
 outside it are skipped without being read, and path templates (``{now:%Y/%m/%d}``,
 ``{start:...}``, ``{end:...}``, in UTC) open only the partitions of the window.
@@ -278,11 +280,8 @@ class FileSource(RowSource):
         for batch in self.column_batches(columns):
             yield pd.DataFrame({name: _as_series(values) for name, values in batch.items()})
 
-    def column_batches(self, columns: Sequence[str], whole: bool = False) -> Iterator[dict[str, Column]]:
+    def column_batches(self, columns: Sequence[str]) -> Iterator[dict[str, Column]]:
         """The rows of ``columns`` (and nothing else), at most BATCH_ROWS at a time, by name.
-
-        ``whole``: the caller keeps every batch anyway (a reference), so a CSV file is parsed by
-        all threads at once instead of streamed block by block.
 
         CSV and JSON Lines come as Arrow arrays (no pandas) unless a JSON file's types change
         midway (then pandas reads that file); Parquet as pandas columns.
@@ -299,7 +298,7 @@ class FileSource(RowSource):
                     frames = _parquet_batches(path, read, window.column if window else None, bounds)
                     chunks = ({name: frame[name] for name in read} for frame in frames)
                 elif fmt == "csv":
-                    chunks = _csv_batches(path, read, self.config, [window.column] if window else [], whole)
+                    chunks = _csv_batches(path, read, self.config, [window.column] if window else [])
                 else:
                     chunks = _jsonl_batches(path, read)
                 for chunk in chunks:
@@ -326,7 +325,9 @@ class FileSource(RowSource):
         """Reference histograms from CSV / JSON Lines: each column whole (quantile edges need it)."""
         parts: dict[str, list[Column]] = {rule.name: [] for rule in rules}
         rows = 0
-        for batch in self.column_batches(list(parts), whole=True):
+        # Streamed even though every batch is kept: pyarrow's threaded read_csv of the whole file
+        # measured slower (7.4 s against 6.0 s) and larger (690 MB against 393 MB) on 1 M x 25.
+        for batch in self.column_batches(list(parts)):
             rows += _length(batch)
             for name, values in batch.items():
                 parts[name].append(values)
@@ -614,7 +615,7 @@ class _Retype(Exception):
 
 
 def _csv_batches(
-    path: str, columns: Sequence[str], options: FileSourceConfig, keep_dates: Sequence[str] = (), whole: bool = False
+    path: str, columns: Sequence[str], options: FileSourceConfig, keep_dates: Sequence[str] = ()
 ) -> Iterator[dict[str, Column]]:
     """Arrow columns of a CSV file, at most BATCH_ROWS rows at a time.
 
@@ -632,12 +633,7 @@ def _csv_batches(
     while True:
         seen = 0
         try:
-            batches: Iterable[pa.RecordBatch] = (
-                pacsv.read_csv(path, **_csv_options(columns, names, options, types)).to_batches()
-                if whole
-                else _csv_reader(path, columns, names, options, types)
-            )
-            for batch in batches:
+            for batch in _csv_reader(path, columns, names, options, types):
                 dated = [c for c in columns if c not in keep_dates and pa.types.is_temporal(batch.schema.field(c).type)]
                 if dated:  # dates stay text, as written (pyarrow would parse ISO dates and times)
                     raise _Retype({**types, **dict.fromkeys(dated, pa.string())})
