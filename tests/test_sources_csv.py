@@ -272,3 +272,11 @@ def test_dates_in_a_feature_column_stay_text_as_written(tmp_path: Path) -> None:
     reference = source(tmp_path, "l.csv").profile([BinningRule("day")])["day"]
     assert reference.kind == "categorical"
     assert dict(zip(reference.spec.labels(), reference.counts, strict=False))["2024-01-01"] == 2
+
+
+@pytest.mark.parametrize(("encoding", "data"), [("utf-16", "utf-16"), ("utf-8", "utf-8-sig")])
+def test_utf16_and_a_utf8_byte_order_mark(tmp_path: Path, encoding: str, data: str) -> None:
+    """UTF-16 (two-byte newlines) and UTF-8 with a BOM: the header's first name is found as written."""
+    (tmp_path / "l.csv").write_bytes("amount,k\n1,a\n12,b\n30,c\n".encode(data))
+    got = source(tmp_path, "l.csv", encoding=encoding).count({"amount": EDGES})["amount"]
+    assert list(got.counts) == [0, 1, 1, 1]

@@ -571,12 +571,13 @@ def _may_overlap(parquet: pq.ParquetFile, group: int, column: str, bounds: tuple
 def _csv_header(path: str, options: FileSourceConfig) -> tuple[list[str], str]:
     """The file's column names (from its first line, or ``columns`` / column_N) and that line."""
     with open(path, "rb") as handle:
-        first = handle.readline(1 << 20)
+        start = handle.read(1 << 20)
     encoding = "utf-8-sig" if codecs.lookup(options.encoding).name == "utf-8" else options.encoding
-    try:
-        line = first.decode(encoding).rstrip("\r\n")
+    try:  # decoded before splitting: in UTF-16 a newline is two bytes
+        text = codecs.getincrementaldecoder(encoding)().decode(start, final=len(start) < 1 << 20)
     except UnicodeDecodeError:
         raise _encoding_error(path, options.encoding) from None
+    line = text.split("\n", 1)[0].rstrip("\r")
     fields = next(csv.reader([line], delimiter=options.delimiter), [])
     if options.header:
         return fields, line
