@@ -143,3 +143,15 @@ def test_sources_unreachable_prometheus_is_an_error_without_the_password(
     code, out, err = run(capsys, "validate", "-c", str(config), "--sources")
     assert code == 2 and "monitor m, live: Prometheus http://127.0.0.1:" in err and "cannot query Prometheus" in err
     assert "hunter2" not in out + err
+
+
+def test_sources_reads_only_the_first_block_of_json_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """JSON Lines: the columns and their types from the first block; rows are not counted (a full read)."""
+    write_data(tmp_path)
+    lines = [json.dumps({"amount": float(i), "channel": "web"}) for i in range(50)]
+    (tmp_path / "live.jsonl").write_text("\n".join(lines) + "\n")
+    config = monitors(tmp_path, monitor("m", "{type: file, path: ref.parquet}", "{type: file, path: live.jsonl}"))
+    code, out, err = run(capsys, "validate", "-c", str(config), "--sources")
+    assert code == 0, err
+    live = next(line for line in out.splitlines() if line.startswith("m ") and " live " in line)
+    assert "1 file (jsonl), rows not counted" in live and "amount: double, channel: string" in live
