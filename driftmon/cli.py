@@ -74,18 +74,10 @@ def _parser() -> argparse.ArgumentParser:
 
     def with_pages(sub: argparse.ArgumentParser) -> None:
         for flag, dest, variable, what in (
-            (
-                "--web.external-url",
-                "external_url",
-                "DRIFTMON_EXTERNAL_URL",
-                "the URL users reach driftmon at (its path prefixes the pages' links, e.g. behind a reverse proxy)",
-            ),
-            (
-                "--grafana.url",
-                "grafana_url",
-                "DRIFTMON_GRAFANA_URL",
-                "Grafana's base URL, for links to the driftmon dashboard from the pages",
-            ),
+            ("--web.external-url", "external_url", "DRIFTMON_EXTERNAL_URL",
+             "the URL users reach driftmon at (its path prefixes the pages' links, e.g. behind a reverse proxy)"),
+            ("--grafana.url", "grafana_url", "DRIFTMON_GRAFANA_URL",
+             "Grafana's base URL, for links to the driftmon dashboard from the pages"),
         ):
             sub.add_argument(
                 flag, dest=dest, default=os.environ.get(variable), metavar="URL", help=f"{what}; default: ${variable}"
@@ -102,7 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the daemon: evaluate on schedule, serve /metrics")
     with_config(run)
     run.add_argument("--web.listen-address", dest="listen", default=":9847", help="HOST:PORT (default :9847)")
-    run.add_argument("--web.enable-lifecycle", dest="lifecycle", action="store_true", help="allow POST /-/reload")
+    run.add_argument(
+        "--web.enable-lifecycle", dest="lifecycle", action="store_true", help="allow POST /-/reload"
+    )
     run.add_argument(
         "--evaluation.workers",
         dest="workers",

@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 else:
     pd = lazy_import("pandas")  # ~0.3 s to import; Parquet sources never need it
 
-
 class Window(BaseModel):
     """Only the rows whose ``column`` lies in the last ``last`` before the evaluation time."""
 
