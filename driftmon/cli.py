@@ -218,8 +218,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(handler=_check)
 
-    validate = commands.add_parser("validate", help="validate the config file")
+    validate = commands.add_parser(
+        "validate", help="validate the config file, and that its files exist (no data is read)"
+    )
     with_config(validate)
+    validate.add_argument(
+        "--sources",
+        action="store_true",
+        help="also open every source of every monitor: files (columns, types, rows where cheap), SQL, "
+        "Spark, Prometheus, histogram files; nothing is scored",
+    )
     validate.set_defaults(handler=_validate)
 
     profile = commands.add_parser("profile", help="bin a monitor's reference into a histogram file")
@@ -402,8 +410,27 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    """The config, its files (exist, histogram files parse) and with --sources every source opened.
+
+    Exit 0 if everything is usable (warnings allowed: a live glob with no file yet), else 2.
+    """
+    from driftmon import redact, validate
+
     cfg = _load(args)
+    findings = validate.check(cfg, sources=args.sources)
+    if findings:
+        print(redact.text(validate.table(findings)))
+    for finding in findings:
+        if finding.level != validate.OK:
+            where = f"monitor {finding.monitor}, {finding.side}"
+            sys.stderr.write(
+                f"driftmon: {finding.level}: {redact.text(f'{where}: {finding.message}', one_line=True)}\n"
+            )
+    errors = sum(f.level == validate.ERROR for f in findings)
     features = sum(len(m.features) for m in cfg.monitors)
+    if errors:
+        print(f"{cfg.path}: not usable ({plural(errors, 'error')})")
+        return EXIT_USAGE
     print(f"{cfg.path}: valid ({plural(len(cfg.monitors), 'monitor')}, {plural(features, 'feature')})")
     return EXIT_OK
 

@@ -292,8 +292,8 @@ def _refuse_mostly_numeric_text(series: pd.Series, feature: str) -> None:
     examples = ", ".join(repr(v) for v in bad)
     raise DataError(
         f"feature {feature!r} looks numeric ({numeric_rows / counted.sum():.0%} of its values are numbers) "
-        f"but holds text such as {examples}; fix those values (missing values: leave the cell empty), "
-        f"or set `kind: categorical` for the feature"
+        f"but holds text such as {examples}; fix those values (missing values: leave the cell empty, or "
+        f"list such tokens in the source's `na_values:`), or set `kind: categorical` for the feature"
     )
 
 

@@ -16,10 +16,12 @@ templates (``{now:%Y/%m/%d}``, ``{start:...}``, ``{end:...}``) are filled from i
 
 from __future__ import annotations
 
+import difflib
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -100,6 +102,28 @@ def epoch_ns(values: pd.Series) -> np.ndarray:
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """What ``driftmon validate --sources`` saw of a source, without binning anything.
+
+    ``found``: a few words (files, rows where cheap); ``columns``: each requested
+    feature's type as the source sees it (``?`` where it cannot tell without reading).
+    """
+
+    found: str
+    columns: dict[str, str] = field(default_factory=dict)
+
+
+def did_you_mean(name: str, known: Sequence[str], limit: int = 3) -> list[str]:
+    """The known names nearest to ``name``: a case-insensitive match first, then similar spellings."""
+    same_case = [k for k in known if k.lower() == name.lower()]
+    if same_case:
+        return same_case[:limit]
+    lowered = {k.lower(): k for k in reversed(known)}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=limit, cutoff=0.75)
+    return [lowered[c] for c in close]
+
+
 class Source(ABC):
     """One side (reference or live) of a monitor's data, opened for one evaluation time."""
 
@@ -120,6 +144,11 @@ class Source(ABC):
         """The error for a window that selected no rows (never silently "no data")."""
         assert self.window is not None
         return DataError(f"{self.describe()}: the {self.window.describe(self.now)} selected no rows")
+
+    def probe(self, columns: Sequence[str]) -> Probe:
+        """Open the source and check that ``columns`` are there, reading no more than metadata or
+        a first block; a SourceError or DataError (naming the nearest columns) if unusable."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be probed")
 
     @abstractmethod
     def describe(self) -> str:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from driftmon.errors import DataError, SourceError
 from driftmon.histogram import BinningRule, BinSpec, Histogram, from_document
-from driftmon.sources.base import Source
+from driftmon.sources.base import Probe, Source, did_you_mean
 
 
 class HistogramSourceConfig(BaseModel):
@@ -50,13 +50,21 @@ class HistogramSource(Source):
         histograms = self._load()
         return {name: self._feature(histograms, name) for name in specs}
 
+    def probe(self, columns: Sequence[str]) -> Probe:
+        """The file parses (SPEC §6) and holds a histogram per feature."""
+        histograms = self._load()
+        kinds = {name: str(self._feature(histograms, name).kind) for name in columns}
+        return Probe(f"histogram file, {len(histograms)} features", kinds)
+
     def _feature(self, histograms: Mapping[str, Histogram], name: str) -> Histogram:
         try:
             return histograms[name]
         except KeyError:
             known = ", ".join(sorted(histograms)) or "none"
+            near = did_you_mean(name, sorted(histograms))
+            hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
             raise DataError(
-                f"{self.path}: no histogram for feature {name!r} (features in the file: {known})"
+                f"{self.path}: no histogram for feature {name!r}{hint} (features in the file: {known})"
             ) from None
 
     def _read_bytes(self) -> bytes:

@@ -49,7 +49,7 @@ from driftmon.histogram import (
     NumericBins,
 )
 from driftmon.instrument import BIN_LABEL, FEATURE_LABEL, METRIC, bin_labels, parse_bin_labels
-from driftmon.sources.base import Source
+from driftmon.sources.base import Probe, Source
 
 if TYPE_CHECKING:
     import ssl
@@ -304,6 +304,15 @@ class PrometheusSource(Source):
         if len(edges) < 2:
             raise DataError(f"{self.describe()}: feature {name!r}: a histogram needs at least two finite le buckets")
         return Histogram(NumericBins(edges), counts, 0.0)
+
+    def probe(self, columns: Sequence[str]) -> Probe:
+        """Prometheus answers, and the window holds series for every feature (a few numbers each)."""
+        fetched = self._fetch(list(columns))
+        found = {
+            name: f"{len(values)} {'le buckets' if layout == 'le' else 'bins'}"
+            for name, (values, layout) in fetched.items()
+        }
+        return Probe(f"reachable, series for {len(fetched)} features in window {self.config.window}", found)
 
     # -- querying ------------------------------------------------------------------------
 

@@ -45,7 +45,7 @@ from driftmon.histogram import (
     NumericBins,
     check_edges,
 )
-from driftmon.sources.base import Source
+from driftmon.sources.base import Probe, Source, did_you_mean
 
 ColumnType = Literal["integer", "float", "decimal", "boolean", "string", "other"]
 NUMERIC_TYPES: frozenset[str] = frozenset({"integer", "float", "decimal"})
@@ -241,6 +241,12 @@ class PushdownSource(Source):
             raise self.no_rows()
         return result
 
+    def probe(self, columns: Sequence[str]) -> Probe:
+        """Connects, and lists the table's or query's columns (the engine reads no rows)."""
+        with self.engine() as engine:
+            types = self._types(engine, self.source_sql(engine), columns)
+        return Probe(f"{len(types)} columns", {name: types[name] for name in columns})
+
     # -- building blocks ----------------------------------------------------------
 
     def _types(self, engine: Engine, source: str, names: Sequence[str]) -> dict[str, ColumnType]:
@@ -248,10 +254,11 @@ class PushdownSource(Source):
         wanted = list(names) + ([self.window.column] if self.window else [])
         missing = [name for name in wanted if name not in types]
         if missing:
+            near = [n for m in missing for n in did_you_mean(m, list(types))]
+            hint = f"; did you mean {' or '.join(repr(n) for n in dict.fromkeys(near))}?" if near else ""
             shown = ", ".join(list(types)[:20])
-            raise DataError(
-                f"{self.describe()}: column {', '.join(repr(m) for m in missing)} not found (its columns: {shown})"
-            )
+            named = ", ".join(repr(m) for m in missing)
+            raise DataError(f"{self.describe()}: column {named} not found{hint} (its columns: {shown})")
         if self.window and types[self.window.column] in NUMERIC_TYPES | {"boolean", "string"}:
             raise DataError(
                 f"{self.describe()}: window column {self.window.column!r} must be a timestamp "

@@ -19,6 +19,7 @@ import os
 import re
 import threading
 import uuid
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -111,7 +112,19 @@ class SparkSource(PushdownSource):
         return moment  # aware UTC: PySpark turns it into the right instant
 
 
+def quiet_pandas_warning() -> None:
+    """Silence PySpark's "does not yet fully support pandas >= 3.0.0" FutureWarning, only that one.
+
+    PySpark emits it on its first conversion of arguments to the JVM, whether or not pandas
+    is involved. driftmon hands Spark only SQL text and parameters and collects plain Rows: it
+    never uses toPandas, createDataFrame from pandas, pandas UDFs or pyspark.pandas, the
+    parts that warning is about. Left alone it would break the daemon's one-line log format.
+    """
+    warnings.filterwarnings("ignore", message=r"PySpark does not yet fully support pandas", category=FutureWarning)
+
+
 def _spark_session(source: SparkSource) -> Any:
+    quiet_pandas_warning()
     try:
         from pyspark.sql import SparkSession
     except ImportError:

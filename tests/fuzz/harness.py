@@ -78,8 +78,9 @@ def assert_sane(code: int, out: str, err: str, *, command: str = "check") -> dic
         assert "please report it" not in stream, stream
     if command == "validate":
         assert code in (0, 2), (code, err)
+        assert err == "" or err.startswith(("driftmon: error: ", "driftmon: warning: ")), err
         if code == 2:
-            assert err.startswith("driftmon: error: "), err
+            assert err.startswith("driftmon: error: ") or "\ndriftmon: error: " in err, err
         return None
     assert code in (0, 1, 2, 3), (code, out, err)
     if code == 2:
@@ -105,7 +106,9 @@ def check(config_path: Path) -> dict[str, Any] | None:
     """Run ``validate`` and ``check`` on a config and assert both outcomes are sane and agree."""
     code, out, err = run_cli("validate", "-c", str(config_path))
     assert_sane(code, out, err, command="validate")
-    valid = code == 0
+    # validate also fails a config whose files are missing ("not usable"); check then fails the evaluation (3).
+    unusable = code == 2 and "not usable" in out
+    valid = code == 0 or unusable
     code, out, err = run_cli("check", "-c", str(config_path), "--format", "json")
     document = assert_sane(code, out, err)
     OUTCOMES[f"check exit {code}"] += 1
@@ -113,6 +116,7 @@ def check(config_path: Path) -> dict[str, Any] | None:
         errors = [m["error"] for m in document["monitors"] if m["error"]]
         OUTCOMES["error: " + _kind_of_error(errors[0])] += 1
     assert (code != 2) == valid, ("validate and check disagree about the config", code, err)
+    assert not unusable or code == 3, ("validate found an unusable source but check did not fail", code)
     return document
 
 

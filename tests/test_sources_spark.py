@@ -1,0 +1,29 @@
+"""``type: spark`` without a JVM: the pandas 3 warning PySpark emits is silenced, and only it."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from driftmon.sources import spark
+
+
+def test_pyspark_pandas_3_warning_is_silenced_and_nothing_else() -> None:
+    """PySpark warns it does not support pandas 3 on its first JVM call (driftmon uses no pandas with
+    Spark): that FutureWarning is filtered when a session starts; other FutureWarnings still show."""
+    utils = pytest.importorskip("pyspark.sql.pandas.utils")
+    import pandas as pd
+
+    if int(pd.__version__.split(".")[0]) < 3:
+        pytest.skip("the warning is only emitted with pandas >= 3")
+    with warnings.catch_warnings(record=True) as before:
+        warnings.simplefilter("always")
+        utils.require_minimum_pandas_version()
+    assert any("does not yet fully support pandas" in str(w.message) for w in before)  # the reported defect
+    with warnings.catch_warnings(record=True) as after:
+        warnings.simplefilter("always")
+        spark.quiet_pandas_warning()
+        utils.require_minimum_pandas_version()
+        warnings.warn("another future change", FutureWarning, stacklevel=1)
+    assert [str(w.message) for w in after] == ["another future change"]

@@ -1,0 +1,157 @@
+"""``driftmon validate``: files must exist and histogram files parse; ``--sources`` opens every source."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from driftmon.cli import main
+from tests.servers import free_port
+
+
+def write_data(folder: Path) -> None:
+    frame = pd.DataFrame({"amount": np.arange(120.0), "channel": ["web", "app", "shop"] * 40})
+    frame.to_parquet(folder / "ref.parquet")
+    frame.to_csv(folder / "live.csv", index=False)
+    frame.to_csv(folder / "semicolon.csv", sep=";", index=False)
+    document = {
+        "format": "driftmon.histograms/v1",
+        "features": {"amount": {"kind": "numeric", "edges": [0, 50, 100], "counts": [0, 50, 50, 20], "missing": 0}},
+    }
+    (folder / "ref.json").write_text(json.dumps(document))
+
+
+def monitors(folder: Path, *entries: str) -> Path:
+    path = folder / "c.yaml"
+    path.write_text("monitors:\n" + "".join(entries))
+    return path
+
+
+def monitor(name: str, reference: str, live: str, features: str = "[amount, channel]") -> str:
+    return f"  - name: {name}\n    reference: {reference}\n    live: {live}\n    features: {features}\n"
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_missing_reference_file_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """validate said "valid" with a missing reference file: now exit 2, naming the file (no data read)."""
+    write_data(tmp_path)
+    config = monitors(tmp_path, monitor("m", "{type: file, path: nothere.parquet}", "{type: file, path: live.csv}"))
+    code, out, err = run(capsys, "validate", "-c", str(config))
+    assert code == 2
+    assert "driftmon: error: monitor m, reference: file" in err and "nothere.parquet does not exist" in err
+    assert "valid (" not in out
+
+
+def test_a_live_glob_matching_nothing_is_a_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Live data may arrive later: an empty live glob warns and still exits 0."""
+    write_data(tmp_path)
+    config = monitors(tmp_path, monitor("m", "{type: file, path: ref.parquet}", '{type: file, path: "later/*.csv"}'))
+    code, out, err = run(capsys, "validate", "-c", str(config))
+    assert code == 0 and "valid (1 monitor, 2 features)" in out
+    assert "driftmon: warning: monitor m, live: no file matches" in err
+
+
+def test_a_histogram_file_that_does_not_parse_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_data(tmp_path)
+    (tmp_path / "bad.json").write_text('{"format": "driftmon.histograms/v1", "features": ')
+    config = monitors(
+        tmp_path, monitor("m", "{type: histogram, path: bad.json}", "{type: file, path: live.csv}", "[amount]")
+    )
+    code, _, err = run(capsys, "validate", "-c", str(config))
+    assert code == 2 and "bad.json: not valid JSON" in err
+
+
+def test_a_histogram_file_without_a_feature_suggests_a_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_data(tmp_path)
+    config = monitors(
+        tmp_path, monitor("m", "{type: histogram, path: ref.json}", "{type: file, path: live.csv}", "[Amount]")
+    )
+    code, _, err = run(capsys, "validate", "-c", str(config))
+    assert code == 2 and "no histogram for feature 'Amount'; did you mean 'amount'?" in err
+
+
+def test_without_sources_no_data_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A wrong column is not looked for without --sources (validate never reads data by default)."""
+    write_data(tmp_path)
+    config = monitors(
+        tmp_path, monitor("m", "{type: file, path: ref.parquet}", "{type: file, path: live.csv}", "[Channel]")
+    )
+    assert run(capsys, "validate", "-c", str(config))[0] == 0
+    code, _, err = run(capsys, "validate", "-c", str(config), "--sources")
+    assert code == 2 and "column 'Channel' not found" in err and "did you mean 'channel'?" in err
+
+
+def test_sources_reports_columns_types_and_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--sources prints one row per monitor and side: Parquet rows from its metadata, each column's type."""
+    write_data(tmp_path)
+    config = monitors(tmp_path, monitor("m", "{type: file, path: ref.parquet}", "{type: file, path: live.csv}"))
+    code, out, err = run(capsys, "validate", "-c", str(config), "--sources")
+    assert code == 0, err
+    reference = next(line for line in out.splitlines() if line.startswith("m ") and "reference" in line)
+    live = next(line for line in out.splitlines() if line.startswith("m ") and " live " in line)
+    assert "1 file (parquet), 120 rows" in reference and "amount: double" in reference
+    assert "1 file (csv)" in live and "amount: double" in live and "channel: string" in live
+
+
+def test_sources_names_the_delimiter_of_a_semicolon_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_data(tmp_path)
+    config = monitors(tmp_path, monitor("m", "{type: file, path: ref.parquet}", "{type: file, path: semicolon.csv}"))
+    code, _, err = run(capsys, "validate", "-c", str(config), "--sources")
+    assert code == 2 and "set `delimiter: ';'`" in err
+
+
+def test_sources_opens_sql_and_suggests_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A DuckDB query's columns are listed without reading rows; a misspelt one gets a suggestion."""
+    pytest.importorskip("duckdb")
+    write_data(tmp_path)
+    good = "{type: sql, url: 'duckdb:///:memory:', query: \"SELECT * FROM read_parquet('ref.parquet')\"}"
+    bad = "{type: sql, url: 'duckdb:///:memory:', query: \"SELECT amount, channel AS chanel FROM read_parquet('ref.parquet')\"}"
+    config = monitors(
+        tmp_path,
+        monitor("good", "{type: file, path: ref.parquet}", good),
+        monitor("bad", "{type: file, path: ref.parquet}", bad),
+    )
+    code, out, err = run(capsys, "validate", "-c", str(config), "--sources")
+    assert code == 2
+    assert "amount: float, channel: string" in next(
+        line for line in out.splitlines() if line.startswith("good ") and " live " in line
+    )
+    assert "monitor bad, live" in err and "column 'channel' not found; did you mean 'chanel'?" in err
+    assert "monitor good" not in err
+
+
+def test_sources_unreachable_prometheus_is_an_error_without_the_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prometheus that does not answer: exit 2, the source named, the ${VAR} password nowhere in the output."""
+    write_data(tmp_path)
+    monkeypatch.setenv("PROM_PASSWORD", "hunter2-secret")
+    url = f"http://scraper:${{PROM_PASSWORD}}@127.0.0.1:{free_port()}"
+    config = monitors(
+        tmp_path,
+        monitor("m", "{type: file, path: ref.parquet}", f"{{type: prometheus, url: '{url}', window: 1h}}", "[amount]"),
+    )
+    code, out, err = run(capsys, "validate", "-c", str(config), "--sources")
+    assert code == 2 and "monitor m, live: Prometheus http://127.0.0.1:" in err and "cannot query Prometheus" in err
+    assert "hunter2" not in out + err
+
+
+def test_sources_reads_only_the_first_block_of_json_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """JSON Lines: the columns and their types from the first block; rows are not counted (a full read)."""
+    write_data(tmp_path)
+    lines = [json.dumps({"amount": float(i), "channel": "web"}) for i in range(50)]
+    (tmp_path / "live.jsonl").write_text("\n".join(lines) + "\n")
+    config = monitors(tmp_path, monitor("m", "{type: file, path: ref.parquet}", "{type: file, path: live.jsonl}"))
+    code, out, err = run(capsys, "validate", "-c", str(config), "--sources")
+    assert code == 0, err
+    live = next(line for line in out.splitlines() if line.startswith("m ") and " live " in line)
+    assert "1 file (jsonl), rows not counted" in live and "amount: double, channel: string" in live
