@@ -130,6 +130,8 @@ def end_to_end_table() -> str:
     """Whole-process medians of benchmarks/run.py's workloads a, d, b, and the kernel c."""
     workloads = (
         ("a", f"1 M + 1 M rows {TIMES} 25 features from Parquet"),
+        ("a-csv", "the same rows from CSV"),
+        ("a-jsonl", "the same rows from JSON Lines"),
         ("d", f"100 k + 100 k rows {TIMES} 500 features"),
         ("b", f"1 M + 10 M rows {TIMES} 25 features"),
     )
@@ -191,6 +193,54 @@ def ratio(workload: str, numerator: str, denominator: str, *, work: bool = False
         return DASH
     field = "work_median_s" if work else "wall_median_s"
     return f"{top[1][field] / bottom[1][field]:.2f}{TIMES}"
+
+
+def incremental_table() -> str:
+    """benchmarks/incremental.py (workload f): evaluation cost with and without the live-file cache."""
+    path = newest(RESULTS, r"incremental-\d{4}-\d\d-\d\dT\d{4}\.json")
+    document = json.loads(path.read_text(encoding="utf-8"))
+    load = document["load_average_before_after"]
+    lines = [
+        f"{document['title']} ({link(path, PAGE_PERFORMANCE)}, {document['date'][:16].replace('T', ' ')} UTC, "
+        f"{document['machine']}, load average {min(load):.1f}{DASH}{max(load):.1f}; medians).",
+        "",
+        "| evaluation | cache | runs | wall | CPU | bytes read | files read / reused |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for step, label in (("steady", "no new file"), ("new file", "a file arrived")):
+        off = document["summary"][step]["off"]
+        for state in ("off", "on"):
+            row = document["summary"][step][state]
+            gain = "" if state == "off" else f" ({off['wall_s'] / row['wall_s']:.0f}{TIMES} less)"
+            read_gain = "" if state == "off" else f" ({off['bytes_read'] / row['bytes_read']:.0f}{TIMES} less)"
+            files = DASH if row["files_read"] is None else f"{row['files_read']} / {row['files_reused']}"
+            lines.append(
+                f"| {label} | {state} | {row['runs']} | {seconds(row['wall_s'])}{gain} | {seconds(row['cpu_s'])} | "
+                f"{row['bytes_read'] / 1e6:,.0f} MB{read_gain} | {files} |"
+            )
+    return "\n".join(lines)
+
+
+def parallel_table() -> str:
+    """benchmarks/parallel_monitors.py: the daemon's time to evaluate every monitor once, by worker count."""
+    path = newest(RESULTS, r"parallel-monitors-\d{4}-\d\d-\d\dT\d{4}\.json")
+    document = json.loads(path.read_text(encoding="utf-8"))
+    load = document["load_before"] + document["load_after"]
+    when = document["date"][:16].replace("T", " ")
+    lines = [
+        f"{document['monitors']} monitors of {document['rows']:,} + {document['rows']:,} rows {TIMES} "
+        f"{document['features']} features ({link(path, PAGE_PERFORMANCE)}, {when} UTC, "
+        f"{machine(document)}, load average {min(load):.1f}{DASH}{max(load):.1f}).",
+        "",
+        "| `--evaluation.workers` | runs | all monitors evaluated, median | min | max |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for row in document["summary"]:
+        lines.append(
+            f"| {row['workers']} | {row['runs']} | {seconds(row['evaluating_median_s'])} | "
+            f"{seconds(row['evaluating_min_s'])} | {seconds(row['evaluating_max_s'])} |"
+        )
+    return "\n".join(lines)
 
 
 def scrape_table() -> str:
@@ -387,6 +437,8 @@ SECTIONS = (
     Section("docs/configuration.md", "config-reference", config_reference),
     Section("docs/metrics.md", "metrics-reference", metrics_reference),
     Section(PAGE_PERFORMANCE, "end-to-end", end_to_end_table),
+    Section(PAGE_PERFORMANCE, "incremental", incremental_table),
+    Section(PAGE_PERFORMANCE, "parallel-monitors", parallel_table),
     Section(PAGE_PERFORMANCE, "scrape", scrape_table),
     Section(PAGE_PERFORMANCE, "busy-scrape", busy_scrape_table),
     Section("docs/operations.md", "http-servers", http_server_table),

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -155,3 +156,51 @@ def test_postgresql_without_sqlalchemy_gives_the_install_hint(folder: Path, monk
     config_ = SqlSourceConfig(type="sql", url="postgresql+psycopg://u@127.0.0.1:1/db", table="t")
     with pytest.raises(SourceError, match=r"need SQLAlchemy and a driver \(pip install 'driftmon\[sql\]'\)"):
         SqlSource(config_, folder).count(SPEC)
+
+
+def _rewrite_keeping_size_and_mtime(path: Path, frame: pd.DataFrame) -> None:
+    before = path.stat()
+    replacement = path.with_suffix(".tmp")
+    frame.to_parquet(replacement, index=False, compression=None, use_dictionary=False)
+    assert replacement.stat().st_size == before.st_size  # same shape, so the same size
+    replacement.replace(path)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def test_a_file_read_by_a_duckdb_query_is_part_of_the_fingerprint(tmp_path: Path) -> None:
+    """A reference `read_parquet('ref.parquet')` rewritten (same size and mtime) is binned again.
+
+    Before, the fingerprint held the query text only: the daemon's reference cache kept the old histograms.
+    """
+    path = tmp_path / "ref.parquet"
+    pd.DataFrame({"x": np.arange(1000, dtype="float64")}).to_parquet(
+        path, index=False, compression=None, use_dictionary=False
+    )
+    query = "SELECT x FROM read_parquet('ref.parquet')"
+    first = source(tmp_path, query).fingerprint()
+    assert source(tmp_path, query).fingerprint() == first  # stable while nothing changes
+    _rewrite_keeping_size_and_mtime(path, pd.DataFrame({"x": np.arange(1000, dtype="float64") * 2}))
+    assert source(tmp_path, query).fingerprint() != first
+
+
+def test_a_glob_read_by_a_duckdb_query_sees_a_new_file(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    pd.DataFrame({"x": [1.0, 2.0]}).to_parquet(tmp_path / "data" / "a.parquet", index=False)
+    query = "SELECT x FROM read_parquet('data/*.parquet')"
+    first = source(tmp_path, query).fingerprint()
+    pd.DataFrame({"x": [3.0]}).to_parquet(tmp_path / "data" / "b.parquet", index=False)
+    assert source(tmp_path, query).fingerprint() != first
+
+
+def test_a_duckdb_database_rewritten_with_the_same_size_and_mtime_is_a_new_fingerprint(tmp_path: Path) -> None:
+    database = tmp_path / "warehouse.db"
+    with duckdb.connect(str(database)) as connection:
+        connection.execute("CREATE TABLE t AS SELECT 1.0 AS x")
+    config = SqlSourceConfig(type="sql", url="duckdb:///warehouse.db", table="t")  # type: ignore[call-arg]
+    first = SqlSource(config, tmp_path).fingerprint()
+    before = database.stat()
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(database.read_bytes())
+    copy.replace(database)  # a new inode, same bytes, size and (set back) mtime
+    os.utime(database, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert SqlSource(config, tmp_path).fingerprint() != first

@@ -51,6 +51,20 @@ def test_a_missing_reference_file_is_an_error(tmp_path: Path, capsys: pytest.Cap
     assert "valid (" not in out
 
 
+def test_syntax_only_checks_the_config_and_no_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A config for another machine (a ConfigMap's /data/...) is checked with --syntax-only, as promtool does."""
+    config = monitors(tmp_path, monitor("m", "{type: file, path: /data/nothere.parquet}", "{type: file, path: live.csv}"))
+    code, out, err = run(capsys, "validate", "-c", str(config), "--syntax-only")
+    assert (code, err) == (0, "")
+    assert out == f"{config}: valid (1 monitor, 2 features)\n"
+    broken = monitors(tmp_path, monitor("m", "{type: fil, path: x.csv}", "{type: file, path: live.csv}"))
+    code, out, err = run(capsys, "validate", "-c", str(broken), "--syntax-only")
+    assert code == 2 and "did you mean 'file'?" in err
+    with pytest.raises(SystemExit) as exited:
+        run(capsys, "validate", "-c", str(config), "--syntax-only", "--sources")  # contradictory: a usage error
+    assert exited.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
+
+
 def test_a_live_glob_matching_nothing_is_a_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Live data may arrive later: an empty live glob warns and still exits 0."""
     write_data(tmp_path)

@@ -124,6 +124,16 @@ def did_you_mean(name: str, known: Sequence[str], limit: int = 3) -> list[str]:
     return [lowered[c] for c in close]
 
 
+def file_identity(path: str) -> str:
+    """What tells one version of a file from another: path, device, inode, size, mtime, ctime.
+
+    Same size and mtime do not mean same content (a rewrite can keep both, and mtime can be
+    set back); a rename-replace changes the inode, any write or utime changes the ctime.
+    """
+    stat = os.stat(path)
+    return f"{path}:{stat.st_dev}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}"
+
+
 class Source(ABC):
     """One side (reference or live) of a monitor's data, opened for one evaluation time."""
 

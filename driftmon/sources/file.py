@@ -48,7 +48,7 @@ from driftmon.histogram import (
     merge_all,
     profile_column,
 )
-from driftmon.sources.base import TASK_THREADS, Probe, RowSource, Window, did_you_mean, epoch_ns
+from driftmon.sources.base import TASK_THREADS, Probe, RowSource, Window, did_you_mean, epoch_ns, file_identity
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -212,9 +212,7 @@ class FileSource(RowSource):
     def fingerprint(self) -> str:
         parts = []
         for path in self.paths():
-            stat = os.stat(path)
-            # ctime and inode too: same size and mtime do not mean same content (see file_cache).
-            parts.append(f"{path}:{stat.st_dev}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}")
+            parts.append(file_identity(path))
         if self.config.window is not None:
             parts.append(self.config.window.describe(self.now))
         return "|".join(parts)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import glob
 import hashlib
 import os
 import re
@@ -29,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from driftmon.durations import DAY, SECOND, bounded, parse_duration
 from driftmon.errors import SourceError
-from driftmon.sources.base import Window
+from driftmon.sources.base import Window, file_identity
 from driftmon.sources.pushdown import (
     DUCKDB,
     POSTGRESQL,
@@ -167,8 +168,8 @@ class SqlSource(PushdownSource):
         if self.is_duckdb:
             path = _duckdb_path(self.config.url, self.base_dir)
             if path != ":memory:" and os.path.exists(path):
-                stat = os.stat(path)
-                parts.append(f"{stat.st_mtime_ns}:{stat.st_size}")
+                parts.append(file_identity(path))
+            parts += _files_named_in(self.config.query or self.config.table or "", self.base_dir)
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
     def engine(self) -> contextlib.AbstractContextManager[Engine]:
@@ -224,6 +225,28 @@ def _password(url: str) -> str | None:
 
 # ---------------------------------------------------------------------------
 # DuckDB, in-process
+
+
+# A quoted string in a DuckDB query: 'data/*.parquet' ('' is a quote inside it).
+_STRING_LITERAL = re.compile(r"'((?:[^']|'')*)'")
+FINGERPRINT_FILES = 10_000  # files a query's globs may name before the rest are left out
+
+
+def _files_named_in(sql: str, base_dir: Path) -> list[str]:
+    """The identity of every file a query's string literals name (``read_parquet('data/*.parquet')``),
+    so a reference read by DuckDB from files is binned again when one of them changes."""
+    found: list[str] = []
+    for literal in _STRING_LITERAL.findall(sql):
+        text = literal.replace("''", "'")
+        if not text or "://" in text or "\0" in text:
+            continue
+        pattern = str(base_dir / text)
+        matches = sorted(glob.glob(pattern, recursive=True)) if glob.has_magic(pattern) else [pattern]
+        for match in matches[:FINGERPRINT_FILES]:
+            with contextlib.suppress(OSError):
+                if os.path.isfile(match):
+                    found.append(file_identity(match))
+    return found
 
 
 def _duckdb_path(url: str, base_dir: Path) -> str:
