@@ -280,3 +280,19 @@ def test_utf16_and_a_utf8_byte_order_mark(tmp_path: Path, encoding: str, data: s
     (tmp_path / "l.csv").write_bytes("amount,k\n1,a\n12,b\n30,c\n".encode(data))
     got = source(tmp_path, "l.csv", encoding=encoding).count({"amount": EDGES})["amount"]
     assert list(got.counts) == [0, 1, 1, 1]
+
+
+def test_small_csv_blocks_are_binned_in_large_batches_with_the_same_values() -> None:
+    """The reader's 1 MB blocks are coalesced before binning: same values, same order, fewer batches;
+    a column whose type changes midway (a CSV retyped) starts a new batch instead of mixing types."""
+    import pyarrow as pa
+
+    from driftmon.sources.file import _coalesced
+
+    blocks = [{"x": pa.array([float(i), float(i) + 0.5]), "c": pa.array(["a", "b"])} for i in range(10)]
+    blocks.append({"x": pa.array(["text", "more"]), "c": pa.array(["a", "b"])})  # retyped: text now
+    out = list(_coalesced(iter(blocks), rows=8))
+    assert [len(batch["x"]) for batch in out] == [8, 8, 4, 2]  # at most 8 rows, then the retyped rest
+    numbers = [v for batch in out[:3] for v in batch["x"].to_pylist()]
+    assert numbers == [v for block in blocks[:10] for v in block["x"].to_pylist()]
+    assert out[3]["x"].to_pylist() == ["text", "more"] and {str(b["x"].type) for b in out[:3]} == {"double"}

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import pyarrow as pa
@@ -396,7 +396,7 @@ class FileSource(RowSource):
                     batch: dict[str, Column] = {name: frame[name] for name in read}
                     yield batch
             elif fmt == "csv":
-                yield from _csv_batches(path, read, self.config, [window.column] if window else [])
+                yield from _coalesced(_csv_batches(path, read, self.config, [window.column] if window else []))
             else:
                 yield from _jsonl_batches(path, read)
 
@@ -744,6 +744,50 @@ class _Retype(Exception):
 
     def __init__(self, types: dict[str, pa.DataType]) -> None:
         self.types = types
+
+
+def _coalesced(chunks: Iterator[dict[str, Column]], rows: int | None = None) -> Iterator[dict[str, Column]]:
+    """Batches of about ``rows`` rows from the CSV reader's small ones (a 1 MB block is a few
+    thousand rows): binning costs a fixed overhead per call and per column, so 1 M rows in
+    200 blocks cost 200 times that (measured on 1 M x 25 CSV: 4.3 s -> 3.5 s for `check`;
+    neutral for JSON Lines, which is not coalesced). Arrow columns of the same types are
+    concatenated; a change of type (a CSV column retyped midway) or a pandas column ends
+    a batch as it is."""
+    limit = rows or BATCH_ROWS
+    pending: list[dict[str, Column]] = []
+    pending_types: dict[str, pa.DataType] = {}
+    count = 0
+
+    def joined() -> dict[str, Column]:
+        if len(pending) == 1:
+            return pending[0]
+        return {name: pa.concat_arrays([_contiguous(part[name]) for part in pending]) for name in pending[0]}
+
+    for chunk in chunks:
+        types = {name: values.type for name, values in chunk.items() if isinstance(values, pa.Array | pa.ChunkedArray)}
+        arrow = len(types) == len(chunk)
+        if pending and (not arrow or types != pending_types):
+            yield joined()
+            pending, count = [], 0
+        if not arrow:
+            yield chunk
+            continue
+        pending.append(chunk)
+        pending_types = types
+        count += _length(chunk)
+        while count >= limit:  # at most `limit` rows per batch; the rest waits for the next blocks
+            whole = {name: cast("pa.Array | pa.ChunkedArray", values) for name, values in joined().items()}
+            yield {name: values.slice(0, limit) for name, values in whole.items()}
+            count -= limit
+            pending = [{name: values.slice(limit) for name, values in whole.items()}] if count else []
+    if pending:
+        yield joined()
+
+
+def _contiguous(values: Column) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        return pa.concat_arrays(values.chunks) if values.num_chunks != 1 else values.chunk(0)
+    return values
 
 
 def _csv_batches(
