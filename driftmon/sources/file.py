@@ -412,13 +412,20 @@ class FileSource(RowSource):
                 parts[name].append(values)
         if rows == 0 and self.window is not None:
             raise self.no_rows()
-        result: dict[str, Histogram] = {}
-        for rule in rules:
-            whole = _whole(parts.pop(rule.name), rule)
+
+        def one(rule: BinningRule) -> Histogram:
+            whole = _whole(parts.pop(rule.name), rule)  # its batches are dropped as it is built
             with self._context():
-                result[rule.name] = profile_column(rule, whole)
-            del whole
-        return result
+                return profile_column(rule, whole)
+
+        def text_last(rule: BinningRule) -> bool:  # numeric columns first: they take longest
+            first = parts[rule.name][0] if parts[rule.name] else None
+            return not isinstance(first, pa.Array | pa.ChunkedArray) or pa.types.is_string(first.type)
+
+        order = sorted(rules, key=text_last)
+        with ThreadPoolExecutor(TASK_THREADS) as pool:  # a whole column per thread at a time
+            profiled = dict(zip((rule.name for rule in order), pool.map(one, order), strict=True))
+        return {rule.name: profiled[rule.name] for rule in rules}
 
     def probe(self, columns: Sequence[str]) -> Probe:
         """The files, their columns' types (first file's) and rows (Parquet metadata; CSV and JSON
@@ -1037,6 +1044,7 @@ def _whole(parts: Sequence[Column], rule: BinningRule) -> Column:
             return pa.chunked_array([c.cast(target) for c in chunks], type=target)
         if kinds and all(pa.types.is_string(k) or pa.types.is_large_string(k) for k in kinds) and len(kinds) == 1:
             text = pa.chunked_array([c for p in arrow for c in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])])
+            text = pa.chunked_array([text.combine_chunks()])  # counted in one pass, not per reader block
             if rule.kind == "categorical" or not _any_number(text):
                 return text  # no value is a number: never "numeric with bad cells", so Arrow all the way
     series = [_as_series(p) for p in parts]
