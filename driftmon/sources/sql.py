@@ -260,7 +260,7 @@ def _duckdb_path(url: str, base_dir: Path) -> str:
     return str(base_dir / rest)
 
 
-# Settings driftmon sets on every DuckDB session (README, SQL sources): a query runs with
+# Settings driftmon sets on every DuckDB session (docs/sources.md, `type: sql`): a query runs with
 # external access limited to the config's folder (and `allowed_paths`), no extension
 # downloads or auto-loading, and the configuration locked so the query cannot SET it back.
 # The config may turn each off explicitly in `settings:`; the allowed paths are driftmon's.

@@ -78,7 +78,7 @@ CIPHER_SUITES: Mapping[str, str | None] = {
     "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256": "ECDHE-ECDSA-CHACHA20-POLY1305",
 }
 # Validated like exporter-toolkit; Python's ssl cannot set a list of groups, so OpenSSL's
-# default groups are used (the README says so).
+# default groups are used (docs/operations.md says so).
 CURVES = ("CurveP256", "CurveP384", "CurveP521", "X25519")
 # The response headers exporter-toolkit lets a web config set, with their allowed values.
 HEADERS: Mapping[str, tuple[str, ...] | None] = {

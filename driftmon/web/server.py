@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """How much the server takes on; each has a ``--web.*`` flag (README: "Exposing driftmon")."""
+    """How much the server takes on; each has a ``--web.*`` flag (docs/operations.md, "Exposing driftmon")."""
 
     max_connections: int = 512  # open connections; a new one beyond it evicts the longest idle
     workers: int = 8  # threads serving requests (idle connections need none)

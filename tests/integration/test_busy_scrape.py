@@ -1,6 +1,6 @@
 """/metrics stays fast while evaluations keep every core busy (benchmarks/busy_scrape.py, bounded).
 
-The figures (p99 under 50 ms for ~96 k series on 2 cores) are in the README; this test
+The figures (p99 under 50 ms for ~96 k series on 2 cores) are in docs/performance.md; this test
 runs the same harness for a few seconds with a generous limit, so it only fails when
 scrapes wait for evaluations again (in-process evaluation threads gave a p99 of seconds).
 """
