@@ -75,6 +75,9 @@ COLUMN_BATCH_ROWS = 1_048_576
 # Bytes of CSV / JSON Lines parsed at a time by pyarrow (column types are inferred from the
 # first block; a later block that disagrees restarts the file with the column retyped).
 READ_BLOCK_BYTES = 1 << 20  # pyarrow's default; 4 and 16 MB blocks measured slower and larger
+# Text columns below this size are joined into one Arrow array before counting (one array's
+# string offsets are 32-bit: 2 GiB of text at most).
+COMBINE_BYTES = 1 << 30
 # Delimiters a header line is checked for when a column is missing (a wrong `delimiter`).
 DELIMITERS = (",", ";", "\t", "|")
 TEMPLATE_FIELDS = frozenset({"now", "start", "end"})
@@ -1044,7 +1047,8 @@ def _whole(parts: Sequence[Column], rule: BinningRule) -> Column:
             return pa.chunked_array([c.cast(target) for c in chunks], type=target)
         if kinds and all(pa.types.is_string(k) or pa.types.is_large_string(k) for k in kinds) and len(kinds) == 1:
             text = pa.chunked_array([c for p in arrow for c in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])])
-            text = pa.chunked_array([text.combine_chunks()])  # counted in one pass, not per reader block
+            if text.num_chunks > 1 and text.nbytes < COMBINE_BYTES:  # counted in one pass, not per block
+                text = pa.chunked_array([text.combine_chunks()])
             if rule.kind == "categorical" or not _any_number(text):
                 return text  # no value is a number: never "numeric with bad cells", so Arrow all the way
     series = [_as_series(p) for p in parts]
