@@ -5,7 +5,7 @@ For data that needs a cluster. The binning is the same generated SQL as ``type: 
 live data, so the driver collects at most ``bins + 3`` rows per feature. Quantile edges of a
 reference come from order statistics found after a distributed sort (never on one
 partition). PySpark is imported only when a spark source is used (``pip install
-'driftmon[spark]'``, and a Java 17 or 21 runtime).
+'driftmon-exporter[spark]'``, and a Java 17 or 21 runtime).
 
 One Spark session serves the whole process: ``master`` from the config, else
 ``$SPARK_MASTER``, else ``local[*]``; ``conf`` entries apply when the session is created.
@@ -129,7 +129,7 @@ def _spark_session(source: SparkSource) -> Any:
         from pyspark.sql import SparkSession
     except ImportError:
         raise SourceError(
-            f"{source.describe()}: type: spark needs PySpark and Java 17+ (pip install 'driftmon[spark]')"
+            f"{source.describe()}: type: spark needs PySpark and Java 17+ (pip install 'driftmon-exporter[spark]')"
         ) from None
     with _SESSION_LOCK:
         active = SparkSession.getActiveSession()

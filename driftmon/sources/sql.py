@@ -410,7 +410,7 @@ def _duckdb_session(source: SqlSource) -> Iterator[Engine]:
         import duckdb
     except ImportError:
         raise SourceError(
-            f"{source.describe()}: duckdb:/// URLs need the duckdb package (pip install 'driftmon[duckdb]')"
+            f"{source.describe()}: duckdb:/// URLs need the duckdb package (pip install 'driftmon-exporter[duckdb]')"
         ) from None
     path = _duckdb_path(source.config.url, source.base_dir)
     if path != ":memory:" and not os.path.exists(path):
@@ -490,7 +490,7 @@ def _sqlalchemy_engine(source: SqlSource) -> Any:
     except ImportError:
         raise SourceError(
             f"{source.describe()}: SQL URLs other than duckdb:/// need SQLAlchemy and a driver "
-            "(pip install 'driftmon[sql]')"
+            "(pip install 'driftmon-exporter[sql]')"
         ) from None
     url_text = source.config.url
     with _ENGINES_LOCK:

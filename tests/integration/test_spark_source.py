@@ -39,7 +39,7 @@ def spark() -> Iterator[None]:
 
         if servers_required():
             pytest.fail("pyspark is not installed, and DRIFTMON_REQUIRE_SERVERS=1 requires it", pytrace=False)
-        pytest.skip("pyspark is not installed (pip install 'driftmon[spark]')")
+        pytest.skip("pyspark is not installed (pip install 'driftmon-exporter[spark]')")
     yield
     from pyspark import SparkContext
     from pyspark.sql import SparkSession
