@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import redirect_stdout
+from pathlib import Path
 from typing import Any
 
 LN2 = math.log(2.0)
@@ -70,6 +71,18 @@ def driftmon_check(spec: dict[str, Any]) -> dict[str, Any]:
         for feature in monitor["features"]:
             scores[feature["feature"]] = {k: (math.inf if v == "+Inf" else v) for k, v in feature["scores"].items()}
     return {"import_s": imported - begun, "work_s": done - imported, "scores": scores}
+
+
+def driftmon_check_pyarrow(spec: dict[str, Any]) -> dict[str, Any]:
+    """`driftmon check` with `json_reader: pyarrow` on both sources (JSON Lines without DuckDB)."""
+    with open(spec["config"]) as file:
+        config = json.load(file)  # run.py writes the config as JSON
+    for monitor in config["monitors"]:
+        for side in ("reference", "live"):
+            monitor[side]["json_reader"] = "pyarrow"
+    path = Path(spec["config"]).with_name(Path(spec["config"]).stem + "-pyarrow.yaml")
+    path.write_text(json.dumps(config, indent=1))
+    return driftmon_check({**spec, "config": str(path)})
 
 
 # ---------------------------------------------------------------------------
@@ -862,6 +875,7 @@ def bandwidth(spec: dict[str, Any]) -> dict[str, Any]:
 
 CONTENDERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "driftmon": driftmon_check,
+    "driftmon-pyarrow": driftmon_check_pyarrow,
     "floor": floor,
     "floor-single": floor_single,
     "floor-1thread": floor_single,  # its name before 2026-11-26
@@ -896,7 +910,7 @@ def main() -> None:
     result["peak_rss_mb"] = _own_peak_rss_mb()
     sys.stdout.flush()
     print("\n" + json.dumps(result, allow_nan=True), flush=True)
-    if spec["contender"].startswith("floor") or spec["contender"] == "driftmon":
+    if spec["contender"].startswith(("floor", "driftmon")):
         os._exit(0)  # the output is out: a one-shot script (and `driftmon check`) skips the teardown
 
 

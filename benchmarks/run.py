@@ -54,16 +54,18 @@ WORKLOADS = {
 DEFAULT_CONTENDERS = {
     "a": ["driftmon", "floor", "floor-single", "scipy-loop", "evidently", "nannyml"],
     "a-csv": ["driftmon", "floor", "floor-single", "scipy-loop"],
-    "a-jsonl": ["driftmon", "floor", "floor-single", "scipy-loop"],
+    "a-jsonl": ["driftmon", "driftmon-pyarrow", "floor", "floor-single", "scipy-loop"],
     "b": ["driftmon", "floor", "scipy-loop"],
     "c": ["driftmon", "numpy-floor", "scipy-axis", "scipy-loop"],
     "d": ["driftmon", "floor", "scipy-loop", "evidently", "nannyml"],
 }
 PEERS = {"evidently", "nannyml"}
-SAME_JOB = ("floor", "floor-single", "scipy-loop")  # same bins and measures: driftmon's scores, to
+# same bins and measures: driftmon's scores, to
+SAME_JOB = ("driftmon-pyarrow", "floor", "floor-single", "scipy-loop")
 SAME_SCORES = 1e-11  # this absolute difference, or the table says they differ
 DESCRIPTIONS = {
     "driftmon": "driftmon check --format json (its CLI main(), own process)",
+    "driftmon-pyarrow": "the same with `json_reader: pyarrow` (JSON Lines without DuckDB)",
     "floor": "hand-written pyarrow + numpy, threads over columns",
     "floor-single": "the same floor, one thread",
     "scipy-loop": "pandas + np.histogram + scipy per column",

@@ -164,7 +164,8 @@ def test_metrics_reference_matches_a_real_evaluation(tmp_path: Path, write) -> N
 
 
 def test_install_instructions_use_the_distribution_name() -> None:
-    """pyproject's name is driftmon-exporter, and no page or deploy file tells users to `pip install driftmon`."""
+    """pyproject's name is driftmon-exporter, and no page, deploy file or message of the program
+    tells users to `pip install driftmon`."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["name"] == DISTRIBUTION
     assert project["license"] == "Apache-2.0" and all((REPO / f).exists() for f in project["license-files"])
@@ -174,6 +175,7 @@ def test_install_instructions_use_the_distribution_name() -> None:
         REPO / "deploy" / "systemd" / "driftmon.service",
         *(REPO / "deploy" / "kubernetes").rglob("*.yaml"),
         *(REPO / "deploy" / "batch").iterdir(),
+        *(REPO / "driftmon").rglob("*.py"),
     ]
     # any `pip install driftmon` or 'driftmon[extra]', except the bare phrase quoted as the wrong command
     wrong = re.compile(r"(?<!`)pip install\s+['\"]?driftmon(?![-\w/])(?!`)|pip install\s+['\"]driftmon\[")

@@ -296,3 +296,19 @@ def test_small_csv_blocks_are_binned_in_large_batches_with_the_same_values() -> 
     numbers = [v for batch in out[:3] for v in batch["x"].to_pylist()]
     assert numbers == [v for block in blocks[:10] for v in block["x"].to_pylist()]
     assert out[3]["x"].to_pylist() == ["text", "more"] and {str(b["x"].type) for b in out[:3]} == {"double"}
+
+
+def test_every_text_pandas_reads_as_a_number_starts_like_one() -> None:
+    """`_any_number` asks pandas only about text matching NUMBER_START (so most text columns
+    need no pandas import): every generated text that pandas.to_numeric reads as a number
+    matches it, Unicode digits, spaces, signs, inf and exponents included."""
+    rng = np.random.default_rng(7)
+    alphabet = [*"0123456789+-.eE_ ,xXabcfinaINFAty\t$()", "٣", "¹", "½", "\u00a0", "inf", "nan", "Infinity", "1e"]
+    texts = ["".join(rng.choice(alphabet, rng.integers(1, 8))) for _ in range(40_000)]
+    texts += ["٣", "١٢", "  12", "\t-3", "+.5", ".5", "5.", "-inf", "-Infinity", "1_000", "0x1A", "\u00a012"]
+    numbers = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce").notna().to_numpy()
+    assert numbers.sum() > 1000  # the generator makes plenty of numbers
+    missed = [
+        text for text, number in zip(texts, numbers, strict=True) if number and not file_module.NUMBER_START.match(text)
+    ]
+    assert missed == []

@@ -154,7 +154,7 @@ def test_postgresql_without_sqlalchemy_gives_the_install_hint(folder: Path, monk
     """With SQLAlchemy not importable, a postgresql:// source says what to install (no ModuleNotFoundError)."""
     monkeypatch.setitem(sys.modules, "sqlalchemy", None)  # what Python does for a package that is not installed
     config_ = SqlSourceConfig(type="sql", url="postgresql+psycopg://u@127.0.0.1:1/db", table="t")
-    with pytest.raises(SourceError, match=r"need SQLAlchemy and a driver \(pip install 'driftmon\[sql\]'\)"):
+    with pytest.raises(SourceError, match=r"need SQLAlchemy and a driver \(pip install 'driftmon-exporter\[sql\]'\)"):
         SqlSource(config_, folder).count(SPEC)
 
 

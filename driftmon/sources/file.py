@@ -82,6 +82,9 @@ READ_BLOCK_BYTES = 1 << 20  # pyarrow's default; 4 and 16 MB blocks measured slo
 COMBINE_BYTES = 1 << 30
 # Delimiters a header line is checked for when a column is missing (a wrong `delimiter`).
 DELIMITERS = (",", ";", "\t", "|")
+# How every text that pandas.to_numeric reads as a number begins (tests/test_sources_csv.py
+# checks it against pandas on generated text).
+NUMBER_START = re.compile(r"\s*[+-]?(\d|\.\d|inf|nan)", re.IGNORECASE)
 TEMPLATE_FIELDS = frozenset({"now", "start", "end"})
 # The window column's smallest and largest time in a file (ns since the epoch, inclusive);
 # NO_TIME (low > high) for a file without a timed row.
@@ -1046,12 +1049,17 @@ def _type_name(values: Column) -> str:
     return str(getattr(values, "dtype", "?"))
 
 
-def _any_number(text: pa.ChunkedArray) -> bool:
-    """Whether any distinct value of a text column parses as a number (as pandas would)."""
+def _any_number(encoded: pa.ChunkedArray) -> bool:
+    """Whether any distinct value of a dictionary-encoded text column parses as a number (as
+    pandas would)."""
     import pyarrow.compute as pac  # not at import: a Parquet-only check never needs it
 
-    distinct = pac.unique(text).drop_null()
-    return bool(pd.to_numeric(pd.Series(distinct.to_pylist(), dtype=object), errors="coerce").notna().any())
+    dictionaries = [chunk.dictionary for chunk in encoded.chunks]
+    distinct = pac.unique(pa.concat_arrays(dictionaries) if dictionaries else pa.array([], pa.string())).drop_null()
+    # Only text that starts like a number can parse as one, so most text columns are answered
+    # without importing pandas (0.25 s).
+    candidates = [value for value in distinct.to_pylist() if NUMBER_START.match(value)]
+    return bool(candidates) and bool(pd.to_numeric(pd.Series(candidates, dtype=object), errors="coerce").notna().any())
 
 
 def _as_series(values: Column) -> pd.Series:
@@ -1098,8 +1106,13 @@ def _whole(parts: Sequence[Column], rule: BinningRule) -> Column:
             text = pa.chunked_array([c for p in arrow for c in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])])
             if text.num_chunks > 1 and text.nbytes < COMBINE_BYTES:  # counted in one pass, not per block
                 text = pa.chunked_array([text.combine_chunks()])
-            if rule.kind == "categorical" or not _any_number(text):
-                return text  # no value is a number: never "numeric with bad cells", so Arrow all the way
+            import pyarrow.compute as pac  # not at import: a Parquet-only check never needs it
+
+            # Hashed once: the distinct values are checked here, the codes counted by the binning
+            # (which would otherwise hash the text twice more, for the bins and for the counts).
+            encoded = pac.dictionary_encode(text)
+            if rule.kind == "categorical" or not _any_number(encoded):
+                return encoded  # no value is a number: never "numeric with bad cells", so Arrow all the way
     series = [_as_series(p) for p in parts]
     whole = series[0] if len(series) == 1 else pd.concat(series, ignore_index=True)
     return whole

@@ -75,7 +75,9 @@ def batches(path: str, types: Mapping[str, pa.DataType], rows: int, threads: int
             f"SELECT {selected} FROM read_json({_literal(path)}, format = 'newline_delimited', columns = {{{wanted}}})"
         )
         try:
-            reader = connection.sql(query).to_arrow_reader(rows)
+            relation = connection.sql(query)
+            # fetch_record_batch is the older name of to_arrow_reader (it warns in DuckDB 2.0)
+            reader = (getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch)(rows)
             for batch in reader:
                 yield {name: _typed(batch.column(i), kind) for i, (name, kind) in enumerate(types.items())}
         # DuckDB's errors come out of the Arrow stream as Arrow's (an OSError); pyarrow's reader
@@ -102,10 +104,19 @@ def _typed(values: pa.Array, kind: pa.DataType) -> pa.Array:
 
 
 def _looks_nested(text: pa.Array) -> bool:
-    """Whether any value starts with ``{`` or ``[`` (DuckDB gives nested JSON as its text)."""
-    import pyarrow.compute as pac
+    """Whether any value starts with ``{`` or ``[`` (DuckDB gives nested JSON as its text).
 
-    return bool(pac.any(pac.match_substring_regex(text, r"^[\[{]")).as_py())
+    Reads each value's first byte from the offsets (a regex over the values cost 0.4 s on
+    five 1 M-row columns). A null slot is looked at too: at worst pyarrow reads the file.
+    """
+    offsets_buffer, data_buffer = text.buffers()[1:3]
+    if data_buffer is None or len(text) == 0:
+        return False
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=len(text) + 1, offset=text.offset * 4)
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    starts = offsets[:-1][offsets[1:] > offsets[:-1]]
+    first = data[starts]
+    return bool(np.any((first == ord("{")) | (first == ord("["))))
 
 
 def _literal(text: str) -> str:
