@@ -170,7 +170,7 @@ def end_to_end_table() -> str:
         "",
         "Whole process (imports included), median of the runs, and peak RSS; (c) is the kernel alone, "
         "in-process. The ratios are driftmon's median time and peak RSS over the floor's from the same "
-        "run (our goal: 1.5× at most). Each figure comes from the "
+        f"run (our goal: 1.5{TIMES} at most). Each figure comes from the "
         "newest result file that measured it:",
         "",
     ]
@@ -179,7 +179,7 @@ def end_to_end_table() -> str:
         load = _load(document, sorted({item.split("/")[0] for item in items}))
         notes.append(
             f"- {link(path, PAGE_PERFORMANCE)} ({document['date'][:16].replace('T', ' ')} UTC, "
-            f"{machine(document)}, {document['repeat']} runs, load average {load}): {', '.join(items)}"
+            f"{machine(document)}, {document['repeat']} runs, load average {load}): {', '.join(dict.fromkeys(items))}"
         )
     return "\n".join(lines + notes)
 
