@@ -185,15 +185,15 @@ def test_bad_rows_late_in_the_file_get_pyarrows_message(
 @pytest.mark.parametrize(
     "first",
     [
-        {"when": "2026-03-01T10:00:00", "n": 1},  # pyarrow types it as a timestamp
-        {"n": 1},  # `when` only appears later
+        {"n": 1},  # `when` only appears after the first block
         {"when": None, "n": 1},  # all null in the first block
     ],
 )
-def test_keys_duckdb_would_type_differently_are_read_by_pyarrow(
-    tmp_path: Path, duckdb_batches: list[int], first: dict[str, Any]
+def test_keys_missing_or_untyped_in_the_first_block_are_read_by_pyarrow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, duckdb_batches: list[int], first: dict[str, Any]
 ) -> None:
-    rows = [first] + [{"when": "2026-03-01T11:00:00", "n": 2}] * 20
+    monkeypatch.setattr(file_module, "READ_BLOCK_BYTES", 1 << 10)
+    rows = [first] * 300 + [{"when": "morning", "n": 2}] * 20  # 300 rows fill the first block
     write(tmp_path / "l.jsonl", rows)
     rule = [BinningRule("when", kind="categorical"), BinningRule("n")]
     fast = source(tmp_path, "auto").profile(rule)
@@ -201,6 +201,7 @@ def test_keys_duckdb_would_type_differently_are_read_by_pyarrow(
     slow = source(tmp_path, "pyarrow").profile(rule)
     for name in ("when", "n"):
         same(fast[name], slow[name])
+    assert fast["when"].total == 320 and fast["when"].missing == 300
 
 
 @pytest.mark.parametrize(
@@ -284,3 +285,50 @@ def test_duckdb_never_loads_extensions_from_the_network(monkeypatch: pytest.Monk
     assert seen and all(
         s.get("autoinstall_known_extensions") is False and s.get("autoload_known_extensions") is False for s in seen
     )
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    ["{day}T{hour:02d}:00:00", "{day} {hour:02d}:00:00", "{day}T{hour:02d}:00:00Z", "{day}T{hour:02d}:30:00+02:00"],
+)
+def test_a_window_over_iso_times_counts_the_same_through_both_readers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, duckdb_batches: list[int], stamp: str
+) -> None:
+    """The window's column, typed a time by pyarrow, is read by DuckDB as text and parsed by
+    Arrow: the same rows are kept as pyarrow keeps, and a by-hand count of the window agrees."""
+    monkeypatch.setattr(file_module, "BATCH_ROWS", 400)
+    rng = np.random.default_rng(3)
+    hours = rng.integers(0, 48, 3000)
+    values = rng.uniform(-1, 4, 3000).round(3)
+    rows = [
+        {"ts": stamp.format(day=f"2026-02-{27 + int(h) // 24:02d}", hour=int(h) % 24), "x": float(v)}
+        for h, v in zip(hours, values, strict=True)
+    ]
+    write(tmp_path / "l.jsonl", rows)
+
+    def windowed(reader: str) -> Histogram:
+        config = FileSourceConfig(
+            type="file",
+            path="l.jsonl",
+            json_reader=reader,
+            window={"column": "ts", "last": "12h"},  # type: ignore[arg-type]
+        )
+        return FileSource(config, tmp_path, datetime(2026, 2, 28, 12, tzinfo=UTC)).count({"x": EDGES})["x"]
+
+    fast = windowed("auto")
+    assert sum(duckdb_batches) == 3000
+    same(fast, windowed("pyarrow"))
+    # by hand: the UTC hour since 02-27 00:00 of each row, kept in [36 - 12, 36)
+    offset = 2 if stamp.endswith("+02:00") else 0
+    kept = [v for h, v in zip(hours, values, strict=True) if 24 <= h - offset < 36]
+    assert list(fast.counts) == by_hand(kept)
+    assert fast.total == len(kept)
+
+
+def test_times_the_two_parsers_read_differently_go_to_pyarrow(tmp_path: Path, duckdb_batches: list[int]) -> None:
+    """Naive and zoned times mixed in one batch: Arrow cannot parse them alike, pyarrow reads them."""
+    rows = [{"ts": "2026-02-28T10:00:00", "x": 1.0}] * 50 + [{"ts": "2026-02-28T10:00:00Z", "x": 2.0}] * 50
+    write(tmp_path / "l.jsonl", rows)
+    config = FileSourceConfig(type="file", path="l.jsonl", window={"column": "ts", "last": "12h"})  # type: ignore[arg-type]
+    got = FileSource(config, tmp_path, datetime(2026, 2, 28, 12, tzinfo=UTC)).count({"x": EDGES})["x"]
+    assert duckdb_batches == [] and got.total == 100

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,7 +54,9 @@ def test_a_missing_reference_file_is_an_error(tmp_path: Path, capsys: pytest.Cap
 
 def test_syntax_only_checks_the_config_and_no_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A config for another machine (a ConfigMap's /data/...) is checked with --syntax-only, as promtool does."""
-    config = monitors(tmp_path, monitor("m", "{type: file, path: /data/nothere.parquet}", "{type: file, path: live.csv}"))
+    config = monitors(
+        tmp_path, monitor("m", "{type: file, path: /data/nothere.parquet}", "{type: file, path: live.csv}")
+    )
     code, out, err = run(capsys, "validate", "-c", str(config), "--syntax-only")
     assert (code, err) == (0, "")
     assert out == f"{config}: valid (1 monitor, 2 features)\n"
@@ -168,4 +171,27 @@ def test_sources_reads_only_the_first_block_of_json_lines(tmp_path: Path, capsys
     code, out, err = run(capsys, "validate", "-c", str(config), "--sources")
     assert code == 0, err
     live = next(line for line in out.splitlines() if line.startswith("m ") and " live " in line)
-    assert "1 file (jsonl), rows not counted" in live and "amount: double, channel: string" in live
+    assert "1 file (jsonl), JSON Lines read by " in live and "rows not counted" in live
+    assert "amount: double, channel: string" in live
+
+
+@pytest.mark.parametrize(
+    ("option", "first", "reader"),
+    [
+        ("", {"amount": 1.0, "channel": "web"}, "read by DuckDB"),
+        (", json_reader: pyarrow", {"amount": 1.0, "channel": "web"}, "read by pyarrow (json_reader: pyarrow)"),
+        ("", {"amount": 1.0, "channel": None}, "read by pyarrow (a key is missing, null or nested"),
+    ],
+)
+def test_sources_says_which_reader_takes_json_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, first: dict[str, Any], reader: str
+) -> None:
+    pytest.importorskip("duckdb")
+    write_data(tmp_path)
+    (tmp_path / "live.jsonl").write_text(json.dumps(first) + "\n")
+    live_source = f"{{type: file, path: live.jsonl{option}}}"
+    config = monitors(tmp_path, monitor("m", "{type: file, path: ref.parquet}", live_source))
+    code, out, err = run(capsys, "validate", "-c", str(config), "--sources")
+    assert code == 0, err
+    live = next(line for line in out.splitlines() if line.startswith("m ") and " live " in line)
+    assert reader in live

@@ -469,7 +469,11 @@ class FileSource(RowSource):
                     rows = None if rows is None else rows + pq.ParquetFile(path).metadata.num_rows
                 else:
                     first = next(
-                        iter(_csv_batches(path, wanted, self.config) if fmt == "csv" else _jsonl_batches(path, wanted)),
+                        iter(
+                            _csv_batches(path, wanted, self.config)
+                            if fmt == "csv"
+                            else _pyarrow_jsonl_batches(path, wanted)  # its first block only
+                        ),
                         {},
                     )
                     found = {name: _type_name(first[name]) if name in first else "?" for name in wanted}
@@ -477,8 +481,22 @@ class FileSource(RowSource):
             for name, kind in found.items():
                 types.setdefault(name, kind)
         files = f"{len(paths)} file{'s' if len(paths) != 1 else ''} ({', '.join(sorted(formats))})"
+        if "jsonl" in formats:
+            files += f", JSON Lines read by {self._json_reader_of(paths, wanted)}"
         counted = f"{rows} rows" if rows is not None else "rows not counted (CSV/JSON Lines are read only in full)"
         return Probe(f"{files}, {counted}", types)
+
+    def _json_reader_of(self, paths: Sequence[str], columns: Sequence[str]) -> str:
+        """Which reader takes the first JSON Lines file (see `_jsonl_batches`), in words."""
+        if self.config.json_reader == "pyarrow":
+            return "pyarrow (json_reader: pyarrow)"
+        if not jsonl.available():
+            return "pyarrow (the duckdb extra is not installed)"
+        path = next(p for p in paths if (self.config.format or self._format_of(p)) == "jsonl")
+        types = _first_types(path, columns)
+        if types is None or not jsonl.suitable(types):
+            return "pyarrow (a key is missing, null or nested in the first block)"
+        return "DuckDB"
 
     def _format_of(self, path: str) -> Format:
         suffix = Path(path).suffix.lower()

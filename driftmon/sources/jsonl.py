@@ -4,10 +4,12 @@ pyarrow.json stays the reference reader: it types each key from the file's first
 refuses a later value of another type, and `file.py` then re-reads the file with pandas.
 DuckDB's reader is used only where it gives the same columns:
 
-- the wanted keys must all be in the first block, typed by pyarrow as int64, double, string or
-  bool (a timestamp, a nested value, a key missing or all null there: pyarrow reads the file);
+- the wanted keys must all be in the first block, typed by pyarrow as int64, double, string,
+  bool or timestamp (a nested value, a key missing or all null there: pyarrow reads the file);
 - DuckDB is given those types, integers read as DOUBLE (DuckDB would round 1.5 into an integer
-  column) and turned back into int64 per batch when every value is a whole number;
+  column) and turned back into int64 per batch when every value is a whole number, times read
+  as text and parsed by Arrow's ISO 8601 parser (the one pyarrow.json uses: a zone offset is
+  applied and dropped);
 - text that looks nested (``{...}``, ``[...]``), malformed JSON, or a value DuckDB cannot convert
   raises `Unsuitable`, and the caller reads the rest of the file with pyarrow, skipping the rows
   already given.
@@ -36,6 +38,7 @@ SQL_TYPES: dict[pa.DataType, str] = {
     pa.float64(): "DOUBLE",
     pa.string(): "VARCHAR",
     pa.bool_(): "BOOLEAN",
+    pa.timestamp("s"): "VARCHAR",  # ISO 8601 text: parsed by Arrow, as pyarrow.json parses it
 }
 # Doubles hold every integer up to 2**53 exactly; beyond it a value stays a double.
 EXACT_INTEGERS = float(2**53)
@@ -95,12 +98,26 @@ def _typed(values: pa.Array, kind: pa.DataType) -> pa.Array:
         if np.all((np.trunc(numbers) == numbers) & (np.abs(numbers) < EXACT_INTEGERS)):  # NaN, inf: False
             return values.cast(pa.int64())
         return values  # a fraction, NaN: pyarrow refuses the block and pandas reads the key as floats
-    if pa.types.is_string(kind):
+    if pa.types.is_string(kind) or pa.types.is_timestamp(kind):
         if not pa.types.is_string(values.type):
             values = values.cast(pa.string())
         if _looks_nested(values):
             raise Unsuitable("a text key holds a JSON object or array")
+    if pa.types.is_timestamp(kind):
+        return _times(values, kind)
     return values
+
+
+def _times(text: pa.Array, kind: pa.TimestampType) -> pa.Array:
+    """ISO 8601 text as pyarrow.json reads it: naive, or with a zone offset applied and dropped."""
+    try:
+        return text.cast(kind)  # no zone offset in any value
+    except pa.ArrowInvalid:
+        pass
+    try:
+        return text.cast(pa.timestamp(kind.unit, tz="UTC")).cast(kind)  # an offset in every value
+    except pa.ArrowInvalid:
+        raise Unsuitable("a time key holds text Arrow's ISO 8601 parser does not read alike") from None
 
 
 def _looks_nested(text: pa.Array) -> bool:
