@@ -20,8 +20,10 @@ the number 5 in a text key as ``5``, text in a numeric key is refused the same w
 differ: a JSON boolean in a text key is ``true`` through DuckDB and ``True`` through pandas;
 ``1`` or ``"true"`` in a boolean key counts as true through DuckDB and as its own value through
 pandas; a reference's numeric key with later text or booleans is inferred numeric through
-DuckDB and categorical through pandas (set ``kind:`` to decide). Nothing here reaches the network: DuckDB's extension
-auto-install and auto-load are off (its JSON reader is built into the wheels).
+DuckDB and categorical through pandas (set ``kind:`` to decide).
+
+Nothing here reaches the network: DuckDB's extension auto-install and auto-load are off (its
+JSON reader is built into the wheels).
 """
 
 from __future__ import annotations

@@ -114,3 +114,32 @@ def test_a_bad_cache_size_is_a_usage_error_naming_the_flag(folder: Path, capsys:
     code = main(["run", "-c", str(monitor_config(folder, "[15, 20, 25]")), "--evaluation.cache-size", "lots"])
     assert code == 2
     assert "--evaluation.cache-size" in capsys.readouterr().err
+
+
+def test_json_lines_through_duckdb_in_a_worker_process(tmp_path: Path, pool: WorkerPool) -> None:
+    """A worker process reads JSON Lines through DuckDB (the extra is installed here) and gets
+    the scores pyarrow's reader gives in this process."""
+    pytest.importorskip("duckdb")
+    import json
+
+    rng = np.random.default_rng(11)
+    for name, shift in (("ref", 0.0), ("live", 0.4)):
+        rows = [
+            {"x": float(v), "c": str(c)}
+            for v, c in zip(rng.normal(shift, 1, 3000), rng.choice(list("abc"), 3000), strict=True)
+        ]
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    text = """\
+monitors:
+  - name: events
+    reference: {{type: file, path: ref.jsonl{option}}}
+    live: {{type: file, path: live.jsonl{option}}}
+    features: [x, c]
+"""
+    (tmp_path / "duckdb.yaml").write_text(text.format(option=", json_reader: duckdb"), encoding="utf-8")
+    (tmp_path / "pyarrow.yaml").write_text(text.format(option=", json_reader: pyarrow"), encoding="utf-8")
+    in_worker = in_daemon(pool, config.load(tmp_path / "duckdb.yaml").monitors[0]).to_json()
+    here = evaluate(config.load(tmp_path / "pyarrow.yaml").monitors[0]).to_json()
+    scores = {f["feature"]: f["scores"] for f in in_worker["features"]}
+    assert scores == {f["feature"]: f["scores"] for f in here["features"]}
+    assert scores["x"]["js"] > 0.01  # the shift is seen
