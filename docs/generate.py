@@ -230,7 +230,7 @@ def incremental_table() -> str:
 
 
 def _against(baseline: float, value: float) -> str:
-    """" (20 times less)" or " (2.9 times more)": a figure against the cache-off one."""
+    """A figure against the cache-off one: " (20 times less)" or " (2.9 times more)"."""
     if value <= baseline:
         return f" ({baseline / value:.0f}{TIMES} less)"
     return f" ({value / baseline:.1f}{TIMES} more)"
