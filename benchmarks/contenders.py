@@ -443,7 +443,8 @@ def _floor(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
     KL and JS in bits, PSI in nats), so its scores equal driftmon's to rounding. Features
     are tasks on threads = cores, numeric ones (the heavier) first; each task reads one
     column of one file at a time (text as an Arrow dictionary), viewed as numpy without a
-    copy: the reference, binned and let go, then the live column, counted. Reference
+    copy: the reference, binned and let go, then the live column, counted a row group (or
+    1 M values) at a time. Each file is opened once per thread (its footer parsed once). Reference
     quantiles are selected from sample brackets (no sort); every count is one comparison
     per bin boundary; categorical counts are bincounts of dictionary codes.
     """
@@ -454,16 +455,31 @@ def _floor(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
 
     imported = time.perf_counter()
     numeric: list[str] = spec["numeric"]
+    handles = threading.local()  # each file opened once per thread: its footer parsed once (500 columns in d)
 
-    def read(side: str, name: str) -> Any:
-        text = name not in numeric
-        file = pq.ParquetFile(spec[side], read_dictionary=[name] if text else None)  # a handle per task
-        column = file.read(columns=[name], use_threads=False).column(0)
-        return column.chunks if text else _arrow_float_parts(column)
+    def handle(side: str) -> Any:
+        if not hasattr(handles, side):
+            setattr(handles, side, pq.ParquetFile(spec[side], read_dictionary=spec["categorical"]))
+        return getattr(handles, side)
+
+    def parts(name: str, column: Any) -> Any:
+        if name in numeric:
+            return _arrow_float_parts(column)
+        return column.chunks if hasattr(column, "chunks") else [column]
 
     def feature(name: str) -> tuple[Any, Any]:
-        counts, counter = _profile(spec, name, read("reference", name))  # the reference column goes here
-        return counts, counter(read("live", name))
+        whole = handle("reference").read(columns=[name], use_threads=False).column(0)
+        counts, counter = _profile(spec, name, parts(name, whole))  # the reference column goes here
+        del whole
+        live, file = 0, handle("live")  # one row group at a time (read_row_group: iter_batches costs twice)
+        for group in range(file.num_row_groups):
+            if file.metadata.row_group(group).num_rows <= 1 << 20:
+                slices = [file.read_row_group(group, columns=[name], use_threads=False).column(0)]
+            else:  # a large group in slices of 1 M values: bounded memory
+                slices = [b.column(0) for b in file.iter_batches(1 << 20, [group], [name], use_threads=False)]
+            for values in slices:
+                live = live + counter(parts(name, values))
+        return counts, live
 
     features = numeric + spec["categorical"]
     with _pool(threaded) as pool:
