@@ -332,3 +332,16 @@ def test_times_the_two_parsers_read_differently_go_to_pyarrow(tmp_path: Path, du
     config = FileSourceConfig(type="file", path="l.jsonl", window={"column": "ts", "last": "12h"})  # type: ignore[arg-type]
     got = FileSource(config, tmp_path, datetime(2026, 2, 28, 12, tzinfo=UTC)).count({"x": EDGES})["x"]
     assert duckdb_batches == [] and got.total == 100
+
+
+def test_a_duckdb_that_cannot_be_imported_leaves_the_file_to_pyarrow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Installed but broken (find_spec finds it, the import fails): the counts still come, from pyarrow."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # `import duckdb` raises ImportError
+    monkeypatch.setattr(jsonl, "available", lambda: True)  # while its spec is still found
+    write(tmp_path / "l.jsonl", [{"n": v} for v in (0.5, 2.0, 7.0, None)])
+    got = source(tmp_path, "auto").count({"n": EDGES})["n"]
+    assert list(got.counts) == by_hand([0.5, 2.0, 7.0, None]) and got.missing == 1

@@ -65,7 +65,10 @@ def batches(path: str, types: Mapping[str, pa.DataType], rows: int, threads: int
 
     Raises `Unsuitable` (perhaps after some batches) where the rest needs pyarrow's reader.
     """
-    import duckdb
+    try:
+        import duckdb
+    except ImportError as error:  # installed but broken (a missing shared library): pyarrow reads the file
+        raise Unsuitable(f"duckdb cannot be imported: {error}") from None
 
     settings: dict[str, str | bool | int | float | list[str]] = {
         "threads": threads,
