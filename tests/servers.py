@@ -274,6 +274,24 @@ def running_prometheus(
     )
 
 
+def running_pushgateway(
+    binary: str, directory: Path, port: int, *extra: str, name: str = "pushgateway", ready: bool = True
+) -> contextlib.AbstractContextManager[ServerProcess]:
+    """A Pushgateway on 127.0.0.1:``port`` that keeps pushes in memory only.
+
+    Debian's build persists to /var/lib/prometheus/pushgateway.data by default, and loads it
+    at start: without ``--persistence.file=`` one test's pushes (or a previous run's) would
+    appear in the next test's gateway (a stale group once fired DriftmonPushMissing there).
+    ``ready``: wait for ``/-/ready`` over plain HTTP (not possible behind basic auth).
+    """
+    return running(
+        [binary, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file=", *extra],
+        name=name,
+        log_path=directory / f"{name}.log",
+        ready_url=f"http://127.0.0.1:{port}/-/ready" if ready else None,
+    )
+
+
 # A password and its bcrypt hash (cost 4), for servers started with a --web.config.file's
 # basic_auth_users (Prometheus, Pushgateway).
 TEST_PASSWORD = "test-password"

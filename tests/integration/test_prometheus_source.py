@@ -31,6 +31,7 @@ from servers import (
     require_binary,
     running,
     running_prometheus,
+    running_pushgateway,
     wait_until,
     write_shipped_rules,
 )
@@ -214,14 +215,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     (directory / "prometheus.yml").write_text(yaml.safe_dump(scrape))
     with contextlib.ExitStack() as exits:
         processes = {"prometheus": exits.enter_context(running_prometheus(prometheus, directory, ports["prometheus"]))}
-        processes["pushgateway"] = exits.enter_context(
-            running(
-                [pushgateway, f"--web.listen-address=127.0.0.1:{ports['gateway']}"],
-                name="pushgateway",
-                log_path=directory / "pushgateway.log",
-                ready_url=f"http://127.0.0.1:{ports['gateway']}/-/ready",
-            )
-        )
+        processes["pushgateway"] = exits.enter_context(running_pushgateway(pushgateway, directory, ports["gateway"]))
         built = Stack(
             directory, prometheus_url, f"http://127.0.0.1:{ports['model']}", ports["model"], processes, exits, []
         )

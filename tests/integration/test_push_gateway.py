@@ -27,8 +27,8 @@ from servers import (
     free_port,
     http_request,
     require_binary,
-    running,
     running_prometheus,
+    running_pushgateway,
     wait_until,
     write_shipped_rules,
 )
@@ -97,14 +97,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     gateway_url = f"http://127.0.0.1:{ports['gateway']}"
     prometheus_url = f"http://127.0.0.1:{ports['prometheus']}"
     with contextlib.ExitStack() as exits:
-        exits.enter_context(
-            running(
-                [pushgateway, f"--web.listen-address=127.0.0.1:{ports['gateway']}"],
-                name="pushgateway",
-                log_path=directory / "pushgateway.log",
-                ready_url=f"{gateway_url}/-/ready",
-            )
-        )
+        exits.enter_context(running_pushgateway(pushgateway, directory, ports["gateway"]))
         exits.enter_context(running_prometheus(prometheus, directory, ports["prometheus"]))
         yield Stack(directory, gateway_url, prometheus_url)
 
@@ -184,10 +177,8 @@ def test_push_with_basic_auth_in_the_url(tmp_path: Path) -> None:
     pushgateway = require_binary("prometheus-pushgateway", "pushgateway")
     (tmp_path / "web.yml").write_text(yaml.safe_dump({"basic_auth_users": {"driftmon": TEST_PASSWORD_BCRYPT}}))
     port = free_port()
-    with running(
-        [pushgateway, f"--web.listen-address=127.0.0.1:{port}", f"--web.config.file={tmp_path / 'web.yml'}"],
-        name="pushgateway-auth",
-        log_path=tmp_path / "pushgateway.log",
+    with running_pushgateway(
+        pushgateway, tmp_path, port, f"--web.config.file={tmp_path / 'web.yml'}", name="pushgateway-auth", ready=False
     ) as process:
         wait_until(lambda: "Listening on" in process.log(), 30, message="Pushgateway with auth started")
         directory = tmp_path
@@ -217,3 +208,19 @@ def test_push_with_basic_auth_in_the_url(tmp_path: Path) -> None:
         refused = push("hunter2")
         assert refused.returncode == 3 and "HTTP 401" in refused.stderr, refused.stderr
         assert "hunter2" not in refused.stderr and TEST_PASSWORD not in accepted.stderr + refused.stderr
+
+
+def test_a_test_pushgateway_starts_empty_after_a_push_to_the_last_one(tmp_path: Path) -> None:
+    """The gateways these tests start keep nothing between processes (Debian's default
+    persistence file carried one module's pushes into the next module's gateway)."""
+    pushgateway = require_binary("prometheus-pushgateway", "pushgateway")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    group = f"{url}/metrics/job/leak-check"
+    for attempt in range(2):
+        with running_pushgateway(pushgateway, tmp_path, port, name=f"pushgateway-{attempt}"):
+            if attempt == 0:
+                assert http_request(group, method="PUT", data=b"leak_check_total 1\n").status == 200
+                assert "leak_check_total" in http_request(f"{url}/metrics").text()
+            else:
+                assert "leak-check" not in http_request(f"{url}/metrics").text()
