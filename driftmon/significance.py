@@ -33,9 +33,11 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -480,6 +482,7 @@ class NullSummary:
 
 _PROPORTION_STEPS_PER_OCTAVE = 2  # pooled proportions rounded to within 19 %
 _SIZE_STEPS_PER_OCTAVE = 32  # sample sizes above _EXACT_SIZE rounded to within 1.1 %
+_THREADS = min(8, os.cpu_count() or 1)  # simulations of one evaluation run on this many threads
 _EXACT_SIZE = 1024
 
 _Key = tuple[object, ...]
@@ -572,11 +575,13 @@ def null_summaries(
     if live_counts.ndim == 1:
         live_counts, reference_counts = live_counts[np.newaxis], reference_counts[np.newaxis]
     measures = tuple(measures)
-    results: list[NullSummary | None] = []
+    keys: list[_Key | None] = []
+    found: dict[_Key, NullSummary] = {}
+    missing: dict[_Key, tuple[tuple[int, ...], tuple[int, int]]] = {}  # key -> (grid, sizes) to simulate
     for live_row, reference_row in zip(live_counts, reference_counts, strict=True):
         live_total, reference_total = float(live_row.sum()), float(reference_row.sum())
         if live_total == 0 or reference_total == 0:
-            results.append(None)
+            keys.append(None)
             continue
         pooled = live_row + reference_row
         proportions = np.sort(pooled[pooled > 0])[::-1] / (live_total + reference_total)
@@ -591,14 +596,30 @@ def null_summaries(
             float(log_base),
             settings,
         )
+        keys.append(key)
+        if key in found or key in missing:
+            continue
         summary = cache.get(key) if cache is not None else None
         if summary is None:
-            sizes = (_size_key(live_total), _size_key(reference_total))
-            summary = _simulate(grid, sizes, measures, smoothing, log_base, settings)
-            if cache is not None:
-                cache.put(key, summary)
-        results.append(summary)
-    return results
+            missing[key] = (grid, (_size_key(live_total), _size_key(reference_total)))
+        else:
+            found[key] = summary
+
+    def simulate(grid: tuple[int, ...], sizes: tuple[int, int]) -> NullSummary:
+        return _simulate(grid, sizes, measures, smoothing, log_base, settings)
+
+    # Each simulation seeds its own generator from its key, so running them on threads (numpy
+    # releases the GIL in the draws and the scoring) gives the same summaries in any order.
+    if len(missing) > 1:
+        with ThreadPoolExecutor(min(_THREADS, len(missing))) as pool:
+            simulated = list(pool.map(lambda item: simulate(*item), missing.values()))
+    else:
+        simulated = [simulate(*item) for item in missing.values()]
+    for key, summary in zip(missing, simulated, strict=True):
+        found[key] = summary
+        if cache is not None:
+            cache.put(key, summary)
+    return [None if key is None else found[key] for key in keys]
 
 
 def _size_key(size: float) -> int:

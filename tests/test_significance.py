@@ -311,6 +311,23 @@ def test_null_results_depend_only_on_the_rounded_key() -> None:
     assert other_seed != first
 
 
+def test_many_features_in_one_call_give_what_one_call_each_gives() -> None:
+    """The simulations of one call run on threads: 40 features (some sharing a key, one
+    empty) give, in order, what 40 separate calls give, and a shared key is simulated once."""
+    rng = np.random.default_rng(4)
+    live = rng.integers(1, 400, size=(40, 6)).astype(float)
+    live[5] = live[2]  # the same key as feature 2
+    live[7] = 0.0  # no live rows: None
+    reference = live[::-1] * 3 + 1
+    reference[5] = reference[2]
+    cache = NullCache()
+    together = null_summaries(live, reference, ["js", "psi"], cache=cache)
+    alone = [null_summaries(lv, rf, ["js", "psi"], cache=None)[0] for lv, rf in zip(live, reference, strict=True)]
+    assert together == alone
+    assert together[7] is None and together[5] == together[2]
+    assert cache.misses == len({repr(s) for s in together if s is not None}) < 39
+
+
 def test_null_of_a_feature_without_rows_is_none() -> None:
     """A feature with an empty side has no null distribution (and so no noise floor, no auto threshold)."""
     summaries = null_summaries(
