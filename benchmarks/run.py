@@ -60,9 +60,10 @@ DEFAULT_CONTENDERS = {
     "d": ["driftmon", "floor", "scipy-loop", "evidently", "nannyml"],
 }
 PEERS = {"evidently", "nannyml"}
-# same bins and measures: driftmon's scores, to
+# Contenders doing driftmon's very job (same bins and measures): their scores must equal
+# driftmon's to SAME_SCORES (absolute), or the table says they differ.
 SAME_JOB = ("driftmon-pyarrow", "floor", "floor-single", "scipy-loop")
-SAME_SCORES = 1e-11  # this absolute difference, or the table says they differ
+SAME_SCORES = 1e-11
 DESCRIPTIONS = {
     "driftmon": "driftmon check --format json (its CLI main(), own process)",
     "driftmon-pyarrow": "the same with `json_reader: pyarrow` (JSON Lines without DuckDB)",
