@@ -205,15 +205,11 @@ class Settings(_Model):
         default="5m",
         description='how often to evaluate: a duration (30s, 5m, 1h; 1s to 365d) or {cron: "*/5 * * * *"}',
     )
-    measures: list[MeasureName] = Field(
-        default=["kl", "js", "psi"], min_length=1, description="measures to compute"
-    )
+    measures: list[MeasureName] = Field(default=["kl", "js", "psi"], min_length=1, description="measures to compute")
     log_base: Literal[2, 10, "e"] = Field(default=2, description="log base of kl, kl_reverse and js (2: bits)")
     smoothing: Smoothing = Field(default_factory=Smoothing, description="how unseen bins are made finite")
     binning: Binning = Field(default_factory=Binning, description="how bins are derived from the reference")
-    min_samples: int = Field(
-        default=100, ge=0, description="fewer live rows with a value: insufficient_data, no alert"
-    )
+    min_samples: int = Field(default=100, ge=0, description="fewer live rows with a value: insufficient_data, no alert")
     thresholds: Thresholds = Field(
         default_factory=lambda: dict(DEFAULT_THRESHOLDS),
         description="per measure {warning, critical}; null removes an inherited threshold",
@@ -280,9 +276,7 @@ class Monitor(Settings):
     """One monitor: a reference, a live source, features, and settings."""
 
     name: str = Field(pattern=r"^[a-zA-Z0-9_.-]+$", description="unique; [a-zA-Z0-9_.-]+")
-    labels: dict[str, str] = Field(
-        default_factory=dict, description="constant labels added to this monitor's series"
-    )
+    labels: dict[str, str] = Field(default_factory=dict, description="constant labels added to this monitor's series")
     reference: _source_union() = Field(description="the expected distribution")  # type: ignore[valid-type]
     live: _source_union() = Field(description="the data production sees now")  # type: ignore[valid-type]
     features: list[Feature] = Field(min_length=1, description="features to compare")
@@ -768,6 +762,13 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if isinstance(key, list | dict):  # unhashable: PyYAML would fail with a Python TypeError
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping",
+                node.start_mark,
+                "a key must be text, not a list or mapping",
+                key_node.start_mark,
+            )
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 "while constructing a mapping", node.start_mark, f"duplicate key {key!r}", key_node.start_mark
@@ -777,6 +778,7 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
 
 def _substitute(node: Any, path: tuple[str | int, ...], environ: Mapping[str, str]) -> Iterator[Problem]:
     """Replace ``${NAME}`` in every string in place; yield a problem per unset variable."""
@@ -871,11 +873,7 @@ def _monitor_names(raw: Any) -> dict[int, str]:
     counts: dict[str, int] = {}
     for name in names.values():
         counts[name] = counts.get(name, 0) + 1
-    return {
-        i: name
-        for i, name in names.items()
-        if counts[name] == 1 and re.fullmatch(r"[a-zA-Z0-9_.-]+", name)
-    }
+    return {i: name for i, name in names.items() if counts[name] == 1 and re.fullmatch(r"[a-zA-Z0-9_.-]+", name)}
 
 
 def _position_of(node: Any, path: Sequence[str | int]) -> tuple[int, int] | None:

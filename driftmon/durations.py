@@ -77,8 +77,9 @@ def bounded(low_s: float, high_s: float, example: str = "5m") -> Any:
 
 
 def _shown(text: Any) -> str:
-    shown = repr(text)
-    return shown if len(shown) <= 40 else shown[:39] + "…'"
+    from driftmon import redact
+
+    return redact.clipped(repr(text), 40)
 
 
 # A config field holding a duration of at least 1 s and at most a year (schedules, timeouts).

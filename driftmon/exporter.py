@@ -542,7 +542,7 @@ def _sample_lines(family: Metric) -> bytes:
 
 def _escape_label_value(value: str) -> str:
     if "\\" in value or "\n" in value or '"' in value:
-        return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r'\"')
+        return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
     return value
 
 
@@ -595,9 +595,7 @@ class Exposition:
     byte for byte what prometheus_client renders from :class:`DriftCollector`.
     """
 
-    def __init__(
-        self, snapshot: Callable[[], Snapshot], *, compresslevel: int = 6, background: bool = False
-    ) -> None:
+    def __init__(self, snapshot: Callable[[], Snapshot], *, compresslevel: int = 6, background: bool = False) -> None:
         """``background``: the caller keeps the bytes fresh with :meth:`refresh` (from its
         own thread), so a scrape always gets the latest rendered bytes at once and never
         renders (only a format's very first scrape does)."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from driftmon import redact
 from driftmon.durations import PATTERN as DURATION_PATTERN
 
 Path = tuple[str | int, ...]
@@ -130,8 +131,23 @@ def value_at(raw: Any, path: Path) -> Any:
 def _got_expected(path: Path, raw: Any, schema: dict[str, Any]) -> str:
     value = value_at(raw, path)
     nodes = schema_at(schema, path, raw)
+    if any(node.get("writeOnly") for node in _branches(nodes, schema, None)):  # a password: never echoed
+        return f"got {_kind_of(value)}; expected {expected(nodes, schema, value)}"
     message = f"got {shown(value)}; expected {expected(nodes, schema, value)}"
     return message + _nearest(value, nodes, schema)
+
+
+def _kind_of(value: Any) -> str:
+    """What a value is, without the value: ``a number``, ``a list``..."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "null" if value is None else "a value"
 
 
 def _nearest(value: Any, nodes: list[dict[str, Any]], schema: dict[str, Any]) -> str:
@@ -142,7 +158,8 @@ def _nearest(value: Any, nodes: list[dict[str, Any]], schema: dict[str, Any]) ->
     if isinstance(value, str) and _closest(value, choices):
         return _did_you_mean(_closest(value, choices))
     durations = any(node.get("pattern") == DURATION_PATTERN for node in branches)
-    if durations and isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if durations and number and 0 < value < 1e15:  # not NaN, inf, or an integer too large for a float
         return f"; did you mean '{value:g}s'?"
     if isinstance(value, str | int | float) and any(node.get("type") == "array" for node in branches):
         return f"; did you mean [{_flow(value)}]?"
@@ -310,8 +327,7 @@ def shown(value: Any) -> str:
     if isinstance(value, dict):
         return "an empty mapping" if not value else f"a mapping {_flow(value)}"
     if isinstance(value, str):
-        text = repr(value)
-        return text if len(text) <= 60 else text[:59] + "…'"
+        return redact.clipped(repr(value), 60)
     return _flow(value)
 
 
@@ -319,5 +335,4 @@ def _flow(value: Any) -> str:
     import yaml
 
     text = yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
-    text = text.removesuffix("\n...").removesuffix("...").strip()
-    return text if len(text) <= 60 else text[:59] + "…"
+    return redact.clipped(text.removesuffix("\n...").removesuffix("...").strip(), 60)

@@ -126,6 +126,16 @@ def text(message: str, *, limit: int = MAX_CHARS, one_line: bool = False) -> str
     return _cap(masked, limit, original)
 
 
+def clipped(shown: str, limit: int) -> str:
+    """A value as a message shows it (``repr``, YAML flow) with secrets masked *before* it is
+    cut to ``limit`` characters: a cut secret, or a URL cut before its ``@``, would no longer
+    be recognised."""
+    masked = text(shown, limit=1 << 20, one_line=True)
+    if len(masked) <= limit:
+        return masked
+    return masked[: limit - 2] + ("…'" if masked.endswith("'") else "…")
+
+
 def excerpt(message: str, limit: int = EXCERPT_CHARS) -> str:
     """A short, one-line, control-character-free piece of a library message (which may
     quote the data file it failed on)."""

@@ -603,3 +603,33 @@ def test_odd_values_anywhere_are_explained_without_internals(tmp_path: Path) -> 
             assert all(re.match(r"  \S*odd\.yaml(:\d+)?: \S", line) for line in lines[1:]), (path, value, message)
             assert len(set(lines)) == len(lines), (path, value, message)
     assert checked > 300
+
+
+def test_a_number_too_large_for_a_float_is_a_config_error(write: Callable[[str, str], Path]) -> None:
+    """A 400-digit schedule used to end in "internal error (OverflowError...)" from the hint."""
+    message, lines = problem_lines(write, edit(("schedule: 30s", "schedule: " + "9" * 400)))
+    assert len(lines) == 1 and "defaults.schedule" in lines[0] and "expected" in lines[0]
+    assert "Overflow" not in message and "did you mean" not in message
+
+
+def test_a_password_given_as_a_number_is_not_echoed(write: Callable[[str, str], Path]) -> None:
+    live = "live: {type: prometheus, url: 'http://127.0.0.1:9090', window: 1h, basic_auth: {username: u, password: 98765432}}"
+    message, lines = problem_lines(write, edit(("live: {type: file, path: live.csv}", live)))
+    assert any("basic_auth.password" in line and "got a number" in line for line in lines), lines
+    assert "98765432" not in message
+
+
+def test_a_secret_is_masked_before_a_long_value_is_cut(write: Callable[[str, str], Path]) -> None:
+    """A ${VAR} value or a URL password longer than the shown excerpt: masked, not cut and leaked."""
+    token = "tok_" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" * 2
+    message, _ = problem_lines(write, edit(("schedule: 30s", "schedule: ${TOKEN}")), TOKEN=token)
+    assert token[:12] not in message
+    url = "url: 'postgresql://user:pa${ssword_very_long_secret_value_0123456789abcdefghij@db/x'"
+    text = edit(("live: {type: file, path: live.csv}", f"live: {{type: sql, {url}, table: t}}"))
+    message, _ = problem_lines(write, text)
+    assert "ssword_very_long" not in message and "user:" in message
+
+
+def test_a_list_as_a_mapping_key_is_a_clear_yaml_error(write: Callable[[str, str], Path]) -> None:
+    message, _ = problem_lines(write, BASE + "? [a, b]\n: x\n")
+    assert "a key must be text" in message and "unhashable" not in message and "TypeError" not in message

@@ -29,9 +29,7 @@ class HistogramSource(Source):
 
     Config = HistogramSourceConfig
 
-    def __init__(
-        self, config: HistogramSourceConfig, base_dir: Path, now: datetime | float | None = None
-    ) -> None:
+    def __init__(self, config: HistogramSourceConfig, base_dir: Path, now: datetime | float | None = None) -> None:
         super().__init__(config, base_dir, now)
         self.config: HistogramSourceConfig = config
         self.path = (base_dir / config.path).resolve()
