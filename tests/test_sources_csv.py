@@ -312,3 +312,10 @@ def test_every_text_pandas_reads_as_a_number_starts_like_one() -> None:
         text for text, number in zip(texts, numbers, strict=True) if number and not file_module.NUMBER_START.match(text)
     ]
     assert missed == []
+
+
+@pytest.mark.parametrize("encoding", ["rot13", "base64", "zlib"])
+def test_a_codec_that_is_not_a_text_encoding_is_refused(encoding: str) -> None:
+    """Python's codec registry accepts them, and reading a CSV with one ended in a TypeError."""
+    with pytest.raises(ValueError, match=f"'{encoding}' is not a text encoding"):
+        FileSourceConfig(type="file", path="l.csv", encoding=encoding)

@@ -407,3 +407,28 @@ def test_window_filters_arrow_batches_like_pandas_ones() -> None:
         file_module._as_series(by_arrow["x"]), frame["x"][keep].reset_index(drop=True), check_names=False
     )
     np.testing.assert_array_equal(bin_values(EDGES, by_arrow["x"], "x").counts, oracle(frame, timedelta(hours=1)))
+
+
+def test_the_window_column_statistics_are_its_own_after_a_struct_column(tmp_path: Path) -> None:
+    """Row-group statistics are indexed by Parquet leaf: a struct column before the window's
+    column holds two leaves, so its Arrow field index named another column (`created`, ten
+    days old), and every row of the window was skipped."""
+    recent = [NOW - timedelta(minutes=m) for m in (5, 10, 15)]
+    table = pa.table(
+        {
+            "s": pa.array([{"a": 1, "b": 2}] * 3),
+            "created": pa.array([NOW - timedelta(days=10)] * 3, pa.timestamp("us", tz="UTC")),
+            "ts": pa.array(recent, pa.timestamp("us", tz="UTC")),
+            "x": [0.5, 1.5, 2.5],
+        }
+    )
+    pq.write_table(table, tmp_path / "l.parquet")
+    source = FileSource(
+        FileSourceConfig(type="file", path="l.parquet", window={"column": "ts", "last": "1h"}),  # type: ignore[arg-type]
+        tmp_path,
+        NOW,
+    )
+    got = source.count({"x": NumericBins((0.0, 1.0, 3.0))})["x"]
+    assert list(got.counts) == [0, 1, 2, 0]
+    low, high = file_module._parquet_time_range(str(tmp_path / "l.parquet"), "ts")
+    assert (low, high) == (int(pd.Timestamp(recent[-1]).value), int(pd.Timestamp(recent[0]).value))

@@ -345,3 +345,13 @@ def test_a_duckdb_that_cannot_be_imported_leaves_the_file_to_pyarrow(
     write(tmp_path / "l.jsonl", [{"n": v} for v in (0.5, 2.0, 7.0, None)])
     got = source(tmp_path, "auto").count({"n": EDGES})["n"]
     assert list(got.counts) == by_hand([0.5, 2.0, 7.0, None]) and got.missing == 1
+
+
+def test_a_file_name_with_pattern_characters_is_read_by_pyarrow(tmp_path: Path, duckdb_batches: list[int]) -> None:
+    """DuckDB reads `d[1].jsonl` as the pattern d1.jsonl: the neighbour's rows, silently. Such a
+    name goes to pyarrow, which reads the file itself."""
+    write(tmp_path / "d[1].jsonl", [{"n": 0.5}, {"n": 2.0}])
+    write(tmp_path / "d1.jsonl", [{"n": 100.5}])
+    config = FileSourceConfig(type="file", path="d[[]1].jsonl")  # the glob that names `d[1].jsonl`
+    got = FileSource(config, tmp_path, NOW).count({"n": EDGES})["n"]
+    assert duckdb_batches == [] and list(got.counts) == by_hand([0.5, 2.0])

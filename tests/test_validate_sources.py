@@ -195,3 +195,18 @@ def test_sources_says_which_reader_takes_json_lines(
     assert code == 0, err
     live = next(line for line in out.splitlines() if line.startswith("m ") and " live " in line)
     assert reader in live
+
+
+def test_sources_says_a_json_lines_key_is_not_in_the_first_block(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A misspelt key used to show as type `null` (the reader fills absent keys with nulls)."""
+    write_data(tmp_path)
+    (tmp_path / "live.jsonl").write_text(json.dumps({"amount": 1.0}) + "\n")
+    config = monitors(
+        tmp_path, monitor("m", "{type: file, path: ref.parquet}", "{type: file, path: live.jsonl}", "[Amount]")
+    )
+    code, out, err = run(capsys, "validate", "-c", str(config), "--sources")
+    live = next(line for line in out.splitlines() if line.startswith("m ") and " live " in line)
+    assert "Amount: ? (not in the first block)" in live, live
+    assert code == 2 and "did you mean 'amount'?" in err  # the Parquet reference names the near miss

@@ -149,6 +149,10 @@ class FileSourceConfig(BaseModel):
             codecs.lookup(encoding)
         except LookupError:
             raise ValueError(f"unknown encoding {encoding!r} (e.g. utf-8, latin-1, cp1252, utf-16)") from None
+        try:
+            "a".encode(encoding)  # rot13, base64, zlib: codecs that do not turn text into bytes
+        except LookupError:
+            raise ValueError(f"{encoding!r} is not a text encoding (e.g. utf-8, latin-1, cp1252, utf-16)") from None
         return encoding
 
     @model_validator(mode="after")
@@ -477,6 +481,9 @@ class FileSource(RowSource):
                         {},
                     )
                     found = {name: _type_name(first[name]) if name in first else "?" for name in wanted}
+                    if fmt == "jsonl":  # a key the first block lacks was filled with nulls: say so
+                        present = _first_schema(path).names
+                        found = {n: kind if n in present else "? (not in the first block)" for n, kind in found.items()}
                     rows = None
             for name, kind in found.items():
                 types.setdefault(name, kind)
@@ -493,6 +500,8 @@ class FileSource(RowSource):
         if not jsonl.available():
             return "pyarrow (the duckdb extra is not installed)"
         path = next(p for p in paths if (self.config.format or self._format_of(p)) == "jsonl")
+        if glob.has_magic(path):
+            return "pyarrow (DuckDB would read * ? [ ] in the file's name as a pattern)"
         types = _first_types(path, columns)
         if types is None or not jsonl.suitable(types):
             return "pyarrow (a key is missing, null or nested in the first block)"
@@ -546,11 +555,11 @@ def _parquet_time_range(path: str, column: str) -> TimeRange:
         parquet = pq.ParquetFile(path)
         field = parquet.schema_arrow.field(column)
         if pa.types.is_timestamp(field.type) or pa.types.is_date(field.type):
-            index = parquet.schema_arrow.get_field_index(column)
+            index = _leaf_index(parquet, column)
             lows, highs = [], []
             for group in range(parquet.num_row_groups):
                 metadata = parquet.metadata.row_group(group)
-                statistics = metadata.column(index).statistics
+                statistics = metadata.column(index).statistics if index is not None else None
                 if metadata.num_rows == 0 or (statistics is not None and statistics.null_count == metadata.num_rows):
                     continue
                 if statistics is None or not statistics.has_min_max:
@@ -727,12 +736,21 @@ def _parquet_batches(
         del batch
 
 
+def _leaf_index(parquet: pq.ParquetFile, column: str) -> int | None:
+    """The Parquet leaf column of a top-level ``column`` (its statistics' index). Not the Arrow
+    field index: a struct or list column before it holds several leaves."""
+    schema = parquet.metadata.schema
+    return next((i for i in range(len(schema)) if schema.column(i).path == column), None)
+
+
 def _may_overlap(parquet: pq.ParquetFile, group: int, column: str, bounds: tuple[int, int]) -> bool:
     """False only when the row group's statistics prove no row of it is in the window."""
     field = parquet.schema_arrow.field(column)
     if not (pa.types.is_timestamp(field.type) or pa.types.is_date(field.type)):
         return True  # strings and numbers: no cheap, safe comparison of the statistics
-    index = parquet.schema_arrow.get_field_index(column)
+    index = _leaf_index(parquet, column)
+    if index is None:
+        return True
     metadata = parquet.metadata.row_group(group)
     try:
         statistics = metadata.column(index).statistics
@@ -990,7 +1008,8 @@ def _jsonl_batches(path: str, columns: Sequence[str], reader: JsonReader = "auto
     (see `jsonl`), else pyarrow.json, else pandas (a key whose type changes midway, JSON
     pyarrow refuses); each reader skips the rows already given."""
     done = 0
-    if reader != "pyarrow" and jsonl.available():
+    # DuckDB expands *, ? and [...] in a path it is given: a file named `d[1].jsonl` would read `d1.jsonl`.
+    if reader != "pyarrow" and jsonl.available() and not glob.has_magic(path):
         types = _first_types(path, columns)
         if types is not None and jsonl.suitable(types):
             try:
@@ -1006,13 +1025,21 @@ def _jsonl_batches(path: str, columns: Sequence[str], reader: JsonReader = "auto
 def _first_types(path: str, columns: Sequence[str]) -> dict[str, pa.DataType] | None:
     """The wanted keys' types as pyarrow infers them from the first block (None: a key is not there)."""
     try:
-        first = pajson.open_json(path, read_options=pajson.ReadOptions(block_size=READ_BLOCK_BYTES)).read_next_batch()
-    except (pa.ArrowInvalid, StopIteration):
+        schema = _first_schema(path)
+    except pa.ArrowInvalid:
         return None
-    present = set(first.schema.names)
-    if not all(name in present for name in columns):
+    if not all(name in schema.names for name in columns):
         return None
-    return {name: first.schema.field(name).type for name in columns}
+    return {name: schema.field(name).type for name in columns}
+
+
+def _first_schema(path: str) -> pa.Schema:
+    """The keys and types pyarrow infers from a JSON Lines file's first block (none for an empty file)."""
+    reader = pajson.open_json(path, read_options=pajson.ReadOptions(block_size=READ_BLOCK_BYTES))
+    try:
+        return reader.read_next_batch().schema
+    except StopIteration:
+        return pa.schema([])
 
 
 def _pyarrow_jsonl_batches(path: str, columns: Sequence[str], skip: int = 0) -> Iterator[dict[str, Column]]:
