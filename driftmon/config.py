@@ -441,10 +441,12 @@ def _parse(text: str, file: Path) -> dict[str, Any]:
         raise ConfigError(_yaml_message(error, file)) from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{file}: invalid YAML: {error}") from None
-    except Exception as error:
+    except Exception:
         # PyYAML's own converters fail with plain exceptions on a tag the safe loader knows
         # but whose value it cannot convert: `!!float path`, `!!timestamp yesterday`.
-        raise ConfigError(f"{file}: invalid YAML: a tagged value (!!float, !!int...) cannot be read: {error}") from None
+        raise ConfigError(  # not the library's message: it quotes the value, which may be a secret
+            f"{file}: invalid YAML: a tagged value (!!float, !!int...) cannot be read; remove the tag or fix the value"
+        ) from None
     if raw is None:
         raise ConfigError(f"{file}: the config file is empty; it needs at least `monitors:`")
     if not isinstance(raw, dict):

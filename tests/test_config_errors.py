@@ -633,3 +633,9 @@ def test_a_secret_is_masked_before_a_long_value_is_cut(write: Callable[[str, str
 def test_a_list_as_a_mapping_key_is_a_clear_yaml_error(write: Callable[[str, str], Path]) -> None:
     message, _ = problem_lines(write, BASE + "? [a, b]\n: x\n")
     assert "a key must be text" in message and "unhashable" not in message and "TypeError" not in message
+
+
+def test_a_tagged_value_that_cannot_be_read_is_not_quoted(write: Callable[[str, str], Path]) -> None:
+    """PyYAML's converter message quotes the value (`could not convert string to float: 'hunter2x'`)."""
+    message, _ = problem_lines(write, edit(("schedule: 30s", "schedule: !!float hunter2x")))
+    assert "a tagged value (!!float, !!int...) cannot be read" in message and "hunter2x" not in message

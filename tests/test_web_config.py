@@ -44,29 +44,81 @@ CASES: list[tuple[str, Any, str | None]] = [
     ("empty file", None, None),
     ("basic auth only", {"basic_auth_users": {"prometheus": HASH}}, None),
     ("tls", "TLS", None),
-    ("tls with verified client certs", ("TLS", {"client_auth_type": "RequireAndVerifyClientCert", "client_ca_file": "CA"}), None),
-    ("tls optional client certs", ("TLS", {"client_auth_type": "VerifyClientCertIfGiven", "client_ca_file": "CA"}), None),
-    ("tls versions and ciphers", ("TLS", {"min_version": "TLS13", "max_version": "TLS13",
-                                          "cipher_suites": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"],
-                                          "curve_preferences": ["X25519", "CurveP256"], "prefer_server_cipher_suites": False}), None),
-    ("allowed headers", {"http_server_config": {"http2": False, "headers": {
-        "Strict-Transport-Security": "max-age=31536000", "X-Content-Type-Options": "nosniff",
-        "X-Frame-Options": "deny", "X-XSS-Protection": "1; mode=block", "Content-Security-Policy": "default-src 'self'"}}}, None),
+    (
+        "tls with verified client certs",
+        ("TLS", {"client_auth_type": "RequireAndVerifyClientCert", "client_ca_file": "CA"}),
+        None,
+    ),
+    (
+        "tls optional client certs",
+        ("TLS", {"client_auth_type": "VerifyClientCertIfGiven", "client_ca_file": "CA"}),
+        None,
+    ),
+    (
+        "tls versions and ciphers",
+        (
+            "TLS",
+            {
+                "min_version": "TLS13",
+                "max_version": "TLS13",
+                "cipher_suites": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"],
+                "curve_preferences": ["X25519", "CurveP256"],
+                "prefer_server_cipher_suites": False,
+            },
+        ),
+        None,
+    ),
+    (
+        "allowed headers",
+        {
+            "http_server_config": {
+                "http2": False,
+                "headers": {
+                    "Strict-Transport-Security": "max-age=31536000",
+                    "X-Content-Type-Options": "nosniff",
+                    "X-Frame-Options": "deny",
+                    "X-XSS-Protection": "1; mode=block",
+                    "Content-Security-Policy": "default-src 'self'",
+                },
+            }
+        },
+        None,
+    ),
     ("unknown top-level key", {"rate_limit": {"interval": "1s"}}, "rate_limit"),
     ("unknown tls key", ("TLS", {"client_allowed_sans": ["a"]}), "tls_server_config.client_allowed_sans"),
     ("inline cert is not in this version", {"tls_server_config": {"cert": "x", "key": "y"}}, "tls_server_config.cert"),
     ("cert without key", {"tls_server_config": {"cert_file": "CERT"}}, "tls_server_config.key_file"),
     ("key without cert", {"tls_server_config": {"key_file": "KEY"}}, "tls_server_config.cert_file"),
-    ("client auth without cert", {"tls_server_config": {"client_auth_type": "RequireAndVerifyClientCert"}}, "tls_server_config.cert_file"),
-    ("missing cert file", {"tls_server_config": {"cert_file": "missing.crt", "key_file": "KEY"}}, "tls_server_config.cert_file"),
-    ("key file holds a certificate", {"tls_server_config": {"cert_file": "CERT", "key_file": "CERT"}}, "tls_server_config.cert_file and key_file"),
+    (
+        "client auth without cert",
+        {"tls_server_config": {"client_auth_type": "RequireAndVerifyClientCert"}},
+        "tls_server_config.cert_file",
+    ),
+    (
+        "missing cert file",
+        {"tls_server_config": {"cert_file": "missing.crt", "key_file": "KEY"}},
+        "tls_server_config.cert_file",
+    ),
+    (
+        "key file holds a certificate",
+        {"tls_server_config": {"cert_file": "CERT", "key_file": "CERT"}},
+        "tls_server_config.cert_file and key_file",
+    ),
     ("client CA without policy", ("TLS", {"client_ca_file": "CA"}), "tls_server_config.client_ca_file"),
     ("unknown client auth", ("TLS", {"client_auth_type": "Sometimes"}), "tls_server_config.client_auth_type"),
     ("unknown TLS version", ("TLS", {"min_version": "TLS14"}), "tls_server_config.min_version"),
     ("unknown cipher", ("TLS", {"cipher_suites": ["TLS_FOO"]}), "tls_server_config.cipher_suites"),
     ("unknown curve", ("TLS", {"curve_preferences": ["P999"]}), "tls_server_config.curve_preferences"),
-    ("header not allowed", {"http_server_config": {"headers": {"X-Powered-By": "me"}}}, "http_server_config.headers.X-Powered-By"),
-    ("header value not allowed", {"http_server_config": {"headers": {"X-Frame-Options": "allow"}}}, "http_server_config.headers.X-Frame-Options"),
+    (
+        "header not allowed",
+        {"http_server_config": {"headers": {"X-Powered-By": "me"}}},
+        "http_server_config.headers.X-Powered-By",
+    ),
+    (
+        "header value not allowed",
+        {"http_server_config": {"headers": {"X-Frame-Options": "allow"}}},
+        "http_server_config.headers.X-Frame-Options",
+    ),
     ("password not hashed", {"basic_auth_users": {"prometheus": "plain"}}, "basic_auth_users.prometheus"),
 ]
 
@@ -85,7 +137,9 @@ def materialise(config: Any, pki: dict[str, Path]) -> Any:
 
 
 @pytest.mark.parametrize(("name", "config", "key"), CASES, ids=[case[0] for case in CASES])
-def test_driftmon_and_promtool_agree(tmp_path: Path, pki: dict[str, Path], name: str, config: Any, key: str | None) -> None:
+def test_driftmon_and_promtool_agree(
+    tmp_path: Path, pki: dict[str, Path], name: str, config: Any, key: str | None
+) -> None:
     """Each web config is accepted by driftmon exactly when `promtool check web-config`
     accepts it; driftmon's refusal is one line naming the file and the key."""
     promtool = require_binary("promtool")
@@ -105,7 +159,9 @@ def test_driftmon_and_promtool_agree(tmp_path: Path, pki: dict[str, Path], name:
 
 
 @pytest.mark.parametrize("policy", ["RequestClientCert", "RequireAnyClientCert"])
-def test_unverified_client_cert_policies_are_refused_with_the_alternative(tmp_path: Path, pki: dict[str, Path], policy: str) -> None:
+def test_unverified_client_cert_policies_are_refused_with_the_alternative(
+    tmp_path: Path, pki: dict[str, Path], policy: str
+) -> None:
     """Go's "ask for a certificate but do not verify it" policies cannot be built on Python's
     ssl (it verifies every certificate it asks for): driftmon refuses them and names the
     policies it does support (promtool accepts them: the README lists this difference)."""
@@ -129,7 +185,11 @@ def test_relative_paths_are_relative_to_the_web_config(tmp_path: Path, pki: dict
     for name in ("cert", "key"):
         (tmp_path / "tls" / pki[name].name).write_bytes(pki[name].read_bytes())
     path = tmp_path / "web.yml"
-    path.write_text(yaml.safe_dump({"tls_server_config": {"cert_file": f"tls/{pki['cert'].name}", "key_file": f"tls/{pki['key'].name}"}}))
+    path.write_text(
+        yaml.safe_dump(
+            {"tls_server_config": {"cert_file": f"tls/{pki['cert'].name}", "key_file": f"tls/{pki['key'].name}"}}
+        )
+    )
     config = load(path)
     assert config.tls is not None and config.tls.cert_file == tmp_path / "tls" / pki["cert"].name
 
@@ -137,8 +197,11 @@ def test_relative_paths_are_relative_to_the_web_config(tmp_path: Path, pki: dict
 def test_tls_settings_reach_the_ssl_context(tmp_path: Path, pki: dict[str, Path]) -> None:
     """client_auth_type and min/max_version become the SSLContext's verify mode and versions."""
     path = tmp_path / "web.yml"
-    path.write_text(yaml.safe_dump(tls(pki, client_auth_type="RequireAndVerifyClientCert", client_ca_file=str(pki["ca"]),
-                                       min_version="TLS13")))
+    path.write_text(
+        yaml.safe_dump(
+            tls(pki, client_auth_type="RequireAndVerifyClientCert", client_ca_file=str(pki["ca"]), min_version="TLS13")
+        )
+    )
     _, context = WebConfigFile(path).current()
     assert context is not None
     assert context.verify_mode == ssl.CERT_REQUIRED
@@ -202,3 +265,11 @@ def test_hostile_web_config_yaml_is_refused_quickly(tmp_path: Path, text: str) -
     with pytest.raises(ConfigError, match=r"^web config .*web\.yml: "):
         load(path)
     assert time.monotonic() - started < 1.0
+
+
+def test_a_tagged_value_that_cannot_be_read_does_not_echo_the_hash(tmp_path: Path) -> None:
+    """A basic-auth hash under a tag PyYAML cannot convert: the message names the file, not the hash."""
+    (tmp_path / "web.yml").write_text("basic_auth_users:\n  alice: !!float $2y$10$secrethashsecrethash\n")
+    with pytest.raises(ConfigError, match=r"a tagged value .* cannot be read") as caught:
+        load(tmp_path / "web.yml")
+    assert "secrethash" not in str(caught.value)

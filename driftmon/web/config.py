@@ -157,8 +157,10 @@ def load(path: Path) -> WebConfig:
         where = f" (line {mark.line + 1})" if mark is not None else ""
         problem = getattr(error, "problem", None) or "not valid YAML"
         raise ConfigError(f"web config {path}: {problem}{where}") from None
-    except Exception as error:  # a tag PyYAML cannot convert (`!!float path`)
-        raise ConfigError(f"web config {path}: a tagged value cannot be read: {error}") from None
+    except Exception:  # a tag PyYAML cannot convert (`!!float path`); its message quotes the value (a hash)
+        raise ConfigError(
+            f"web config {path}: a tagged value (!!float, !!int...) cannot be read; remove the tag or fix the value"
+        ) from None
     config = parse(data, path)
     if config.tls is not None:
         context(config.tls, path)
