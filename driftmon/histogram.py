@@ -18,6 +18,7 @@ histogram of the whole.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -26,6 +27,10 @@ import numpy as np
 
 from driftmon._imports import lazy_import
 from driftmon.errors import DataError
+
+# Per-feature work (binning, null simulations) runs as tasks on this many threads (numpy and
+# Arrow release the GIL); a binning task holds one column at a time.
+TASK_THREADS = min(8, os.cpu_count() or 1)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -324,6 +329,12 @@ def profile_column(rule: BinningRule, values: Column) -> Histogram:
     if kind == "categorical" or rule.edges is not None:
         return bin_values(derive_spec(rule, values), values, rule.name)
     x = numeric_values(values, rule.name)
+    if rule.bins + 1 > _COMPARE_EDGES:  # counting that many edges sorts the column: sort it once, for both
+        ordered = np.sort(x, kind="quicksort")  # NaN last
+        present = ordered[: int(np.searchsorted(ordered, np.inf, side="right"))]
+        first, end = np.searchsorted(present, [-np.inf, np.inf], side="right"), np.searchsorted(present, np.inf)
+        spec = numeric_spec(present[int(first[0]) : int(end)], rule.strategy, rule.bins, rule.name)
+        return _counts_from_sorted(spec, present, x.size - present.size)
     return bin_numeric(selected_spec(x, rule.strategy, rule.bins, rule.name), x)
 
 
@@ -394,13 +405,9 @@ def _split_rest(
     return NumericBins(tuple(float(e) for e in edges), tuple(sorted(points)))
 
 
-def sorted_quantiles(x: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """Quantiles of sorted ``x`` with linear interpolation (numpy's default method)."""
-    return _interpolated(probs, x.size, lambda ranks: x[ranks])
-
-
 def _interpolated(probs: np.ndarray, size: int, at: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """:func:`sorted_quantiles` of ``size`` sorted values, each read with ``at(ranks)``."""
+    """Quantiles with linear interpolation (numpy's default method) of ``size`` sorted values,
+    each read with ``at(ranks)``."""
     position = probs * (size - 1)
     below = np.floor(position).astype(np.int64)
     above = np.minimum(below + 1, size - 1)

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -45,6 +44,7 @@ import numpy as np
 import numpy.typing as npt
 
 from driftmon.divergence import Smoothing, divergences
+from driftmon.histogram import TASK_THREADS
 
 __all__ = [
     "CORRECTIONS",
@@ -482,7 +482,6 @@ class NullSummary:
 
 _PROPORTION_STEPS_PER_OCTAVE = 2  # pooled proportions rounded to within 19 %
 _SIZE_STEPS_PER_OCTAVE = 32  # sample sizes above _EXACT_SIZE rounded to within 1.1 %
-_THREADS = min(8, os.cpu_count() or 1)  # simulations of one evaluation run on this many threads
 _EXACT_SIZE = 1024
 
 _Key = tuple[object, ...]
@@ -611,7 +610,7 @@ def null_summaries(
     # Each simulation seeds its own generator from its key, so running them on threads (numpy
     # releases the GIL in the draws and the scoring) gives the same summaries in any order.
     if len(missing) > 1:
-        with ThreadPoolExecutor(min(_THREADS, len(missing))) as pool:
+        with ThreadPoolExecutor(min(TASK_THREADS, len(missing))) as pool:
             simulated = list(pool.map(lambda item: simulate(*item), missing.values()))
     else:
         simulated = [simulate(*item) for item in missing.values()]

@@ -98,14 +98,16 @@ def test_a_bracket_that_misses_falls_back_to_the_exact_sort() -> None:
     assert selected_spec(x, "quantile", 10, "f", sort_below=0) == numeric_spec(finite_sorted(x), "quantile", 10, "f")
 
 
+@pytest.mark.parametrize("bins", [10, 40])  # 40: more edges than are compared, so sorted once
 @pytest.mark.parametrize("shape", ["continuous", "codes"])
-def test_profile_column_counts_equal_binning_over_the_sorted_edges(shape: str) -> None:
+def test_profile_column_counts_equal_binning_over_the_sorted_edges(shape: str, bins: int) -> None:
     """profile_column (selection) = edges from the sorted column + counts by the definition (searchsorted)."""
     rng = np.random.default_rng(3)
     x = rng.normal(size=100_000) if shape == "continuous" else rng.integers(0, 4, size=100_000).astype(float)
     x[rng.random(x.size) < 0.02] = np.nan
-    histogram = profile_column(BinningRule("f"), x)
-    spec = numeric_spec(finite_sorted(x), "quantile", 10, "f")
+    x[:3] = [np.inf, -np.inf, -np.inf]
+    histogram = profile_column(BinningRule("f", bins=bins), x)
+    spec = numeric_spec(finite_sorted(x), "quantile", bins, "f")
     assert histogram.spec == spec
     assert isinstance(spec, NumericBins)
     cuts, inclusive = spec.cuts()

@@ -33,6 +33,7 @@ from driftmon._imports import lazy_import
 from driftmon.durations import SECOND, YEAR, bounded, parse_duration
 from driftmon.errors import DataError
 from driftmon.histogram import (
+    TASK_THREADS,
     BinningRule,
     BinSpec,
     Histogram,
@@ -50,10 +51,6 @@ if TYPE_CHECKING:
     Batch: TypeAlias = "pd.DataFrame | pa.Table | pa.RecordBatch"
 else:
     pd = lazy_import("pandas")  # ~0.3 s to import; Parquet sources never need it
-
-# Features are binned as tasks on this many threads (numpy and Arrow release the GIL);
-# each task holds one column at a time.
-TASK_THREADS = min(8, os.cpu_count() or 1)
 
 
 class Window(BaseModel):

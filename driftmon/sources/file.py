@@ -39,6 +39,7 @@ from driftmon import redact
 from driftmon._imports import lazy_import
 from driftmon.errors import DataError, SourceError
 from driftmon.histogram import (
+    TASK_THREADS,
     BinningRule,
     BinSpec,
     Histogram,
@@ -49,7 +50,7 @@ from driftmon.histogram import (
     profile_column,
 )
 from driftmon.sources import jsonl
-from driftmon.sources.base import TASK_THREADS, Probe, RowSource, Window, did_you_mean, epoch_ns, file_identity
+from driftmon.sources.base import Probe, RowSource, Window, did_you_mean, epoch_ns, file_identity
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -548,7 +548,7 @@ def _parse_counts(
 
 
 def quantile_ranks(n: int, bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``probs, below, above, frac`` of :func:`driftmon.histogram.sorted_quantiles` for ``n`` values."""
+    """``probs, below, above, frac`` of :func:`driftmon.histogram._interpolated` for ``n`` values."""
     probs = np.linspace(0.0, 1.0, bins + 1)
     position = probs * (n - 1)
     below = np.floor(position).astype(np.int64)
@@ -562,7 +562,7 @@ def _interpolate(
 ) -> np.ndarray:
     """Quantile edges by numpy's linear interpolation, from order statistics fetched by rank.
 
-    The same arithmetic, in the same order, as :func:`driftmon.histogram.sorted_quantiles`,
+    The same arithmetic, in the same order, as :func:`driftmon.histogram._interpolated`,
     so the edges are equal to the last bit.
     """
     probs, below, above, frac = quantile_ranks(n, bins)
