@@ -341,6 +341,9 @@ def test_cache_drops_files_a_complete_evaluation_no_longer_used_and_forgets_remo
     assert set(cache.entries("m") or {}) == {first.key}
     cache.retain({"other"})
     assert len(cache) == 0 and cache.nbytes == 0
+    late = entry("f4")  # an evaluation of `m` that was running during the reload ends now
+    cache.update("m", [], {late.key: late}, complete=True)
+    assert len(cache) == 0 and cache.entries("m") == {}
     assert FileCache(max_bytes=0).entries("m") is None
 
 

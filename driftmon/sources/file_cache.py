@@ -205,6 +205,7 @@ class FileCache:
         self._lock = threading.Lock()
         self.nbytes = 0
         self.evictions = 0  # entries dropped to stay within max_bytes
+        self._configured: set[str] | None = None  # the monitors of the last reload (None: any)
 
     @property
     def enabled(self) -> bool:
@@ -229,6 +230,8 @@ class FileCache:
         if not self.enabled:
             return
         with self._lock:
+            if self._configured is not None and monitor not in self._configured:
+                return  # removed by a reload while this evaluation ran: nothing to keep
             keys = self._by_monitor.setdefault(monitor, set())
             if complete:
                 for key in keys - set(used) - set(new):
@@ -247,6 +250,7 @@ class FileCache:
     def retain(self, monitors: set[str]) -> None:
         """Forget the entries of monitors no longer configured."""
         with self._lock:
+            self._configured = set(monitors)
             for monitor in set(self._by_monitor) - monitors:
                 for key in list(self._by_monitor[monitor]):
                     self._drop(monitor, key)
