@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from driftmon.errors import DriftmonError, SourceError
+from driftmon.errors import DriftmonError, SourceError, plural
 from driftmon.sources import open_source
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def _monitor(monitor: MonitorConfig, sources: bool, now: datetime | float | None
                 found = f"{probe.found}; {columns}" if columns else probe.found
             else:
                 paths = source.paths()  # type: ignore[attr-defined]
-                found = f"{len(paths)} file{'s' if len(paths) != 1 else ''}"
+                found = plural(len(paths), "file")
         except SourceError as error:
             # Live data may arrive later: a live side with no file (yet) is a warning.
             level = WARNING if side == "live" and spec.type == "file" and _no_file(source) else ERROR

@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from driftmon import redact
 from driftmon._imports import lazy_import
-from driftmon.errors import DataError, SourceError
+from driftmon.errors import DataError, SourceError, plural
 from driftmon.histogram import (
     TASK_THREADS,
     BinningRule,
@@ -488,7 +488,7 @@ class FileSource(RowSource):
                     rows = None
             for name, kind in found.items():
                 types.setdefault(name, kind)
-        files = f"{len(paths)} file{'s' if len(paths) != 1 else ''} ({', '.join(sorted(formats))})"
+        files = f"{plural(len(paths), 'file')} ({', '.join(sorted(formats))})"
         if "jsonl" in formats:
             files += f", JSON Lines read by {self._json_reader_of(paths, wanted)}"
         counted = f"{rows} rows" if rows is not None else "rows not counted (CSV/JSON Lines are read only in full)"
