@@ -22,22 +22,24 @@ half a file. A failed monitor has no scores in it.
 
 from __future__ import annotations
 
+import base64
 import os
 import tempfile
 import urllib.error
 import urllib.parse
+import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest, push_to_gateway, pushadd_to_gateway
 from prometheus_client.core import Metric
-from prometheus_client.exposition import basic_auth_handler, default_handler
 from prometheus_client.registry import Collector
 
 from driftmon.errors import DriftmonError
 from driftmon.evaluate import MonitorResult
 from driftmon.exporter import MonitorState, Snapshot, families
+from driftmon.httpclient import open_url
 
 DEFAULT_JOB = "driftmon"
 _NOT_BATCH = frozenset(
@@ -131,14 +133,15 @@ def push(
     push fails.
     """
     parsed = urllib.parse.urlsplit(gateway)
-    handler = default_handler
+    credentials: list[tuple[str, str]] = []
     if parsed.username is not None:
         # user:password@ in the URL: basic auth, and the URL without them on the wire.
         user, password = urllib.parse.unquote(parsed.username), urllib.parse.unquote(parsed.password or "")
+        credentials.append(("Authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()))
         gateway = safe_url(gateway)
 
-        def handler(url: str, method: str, timeout: float | None, headers: list[tuple[str, str]], data: bytes) -> Any:
-            return basic_auth_handler(url, method, timeout, headers, data, user, password)
+    def handler(url: str, method: str, timeout: float | None, headers: list[tuple[str, str]], data: bytes) -> Any:
+        return lambda: _send(url, method, timeout, [*headers, *credentials], data)
 
     for result in results:
         key = {**(grouping or {}), "monitor": result.monitor}
@@ -157,3 +160,11 @@ def push(
             raise DriftmonError(
                 f"cannot push monitor {result.monitor!r} to the Pushgateway {safe_url(gateway)}: {reason}"
             ) from None
+
+
+def _send(url: str, method: str, timeout: float | None, headers: list[tuple[str, str]], data: bytes) -> None:
+    """prometheus_client's default handler, through driftmon's opener: a redirect to another
+    origin does not take the credentials along (driftmon.httpclient)."""
+    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers))
+    with open_url(request, timeout if timeout is not None else 30.0):
+        pass

@@ -11,11 +11,13 @@ sets it): then it fails, so CI can never go green by skipping what it is meant t
 from __future__ import annotations
 
 import contextlib
+import http.server
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -310,3 +312,53 @@ def write_shipped_rules(destination: Path, for_: str = "1s") -> Path:
                 rule["for"] = for_
     destination.write_text(yaml.safe_dump(document, sort_keys=False, width=10_000), encoding="utf-8")
     return destination
+
+
+@dataclass
+class RecordingServer:
+    """An HTTP server on 127.0.0.1 that keeps the headers of every request it gets and answers
+    each with ``reply(path)``: (status, headers, body)."""
+
+    server: http.server.ThreadingHTTPServer
+    requests: list[tuple[str, str, dict[str, str]]]  # (method, path, headers), in order
+
+    @property
+    def port(self) -> int:
+        port: int = self.server.server_address[1]
+        return port
+
+
+@contextlib.contextmanager
+def recording_server(
+    reply: Callable[[str], tuple[int, Mapping[str, str], bytes]],
+) -> Iterator[RecordingServer]:
+    """A :class:`RecordingServer`, stopped when the block ends."""
+    requests: list[tuple[str, str, dict[str, str]]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def handle_one(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            requests.append((self.command, self.path, dict(self.headers.items())))
+            status, headers, body = reply(self.path)
+            self.send_response(status)
+            for name, value in {**headers, "Content-Length": str(len(body))}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = handle_one
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield RecordingServer(server, requests)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -55,11 +55,14 @@ if TYPE_CHECKING:
     import ssl
     import urllib.error as url_error
     import urllib.request as url_request
+
+    from driftmon import httpclient
 else:
     # HTTP and TLS modules load on the first query: `driftmon check` on files never needs them.
     ssl = lazy_import("ssl")
     url_error = lazy_import("urllib.error")
     url_request = lazy_import("urllib.request")
+    httpclient = lazy_import("driftmon.httpclient")
 
 _SELECTOR = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(.*)\})?\s*$", re.DOTALL)
 _LABEL_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
@@ -396,7 +399,7 @@ class PrometheusSource(Source):
         request.add_header("Content-Type", "application/x-www-form-urlencoded")
         timeout = parse_duration(self.config.timeout)
         try:
-            with url_request.urlopen(request, timeout=timeout, context=self._tls()) as reply:
+            with httpclient.open_url(request, timeout, self._tls()) as reply:  # no credentials across origins
                 document = json.loads(reply.read())
         except url_error.HTTPError as error:
             detail = _error_text(error)

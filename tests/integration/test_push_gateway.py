@@ -8,6 +8,7 @@ monitor's group keeps the last scores and success time, and shows monitor_up 0.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import subprocess
@@ -26,6 +27,7 @@ from servers import (
     TEST_PASSWORD_BCRYPT,
     free_port,
     http_request,
+    recording_server,
     require_binary,
     running_prometheus,
     running_pushgateway,
@@ -224,3 +226,36 @@ def test_a_test_pushgateway_starts_empty_after_a_push_to_the_last_one(tmp_path: 
                 assert "leak_check_total" in http_request(f"{url}/metrics").text()
             else:
                 assert "leak-check" not in http_request(f"{url}/metrics").text()
+
+
+def test_a_push_redirected_to_another_origin_does_not_carry_the_credentials() -> None:
+    """A gateway at 127.0.0.1:P answering 302 to localhost:Q: the push follows it without
+    Authorization (a failed monitor's push is a POST, the method urllib follows)."""
+    from driftmon import push
+    from driftmon.evaluate import MonitorResult
+
+    failed = MonitorResult(monitor="m", status="error", error="live file missing", features=(), started_at=1.0, duration_s=0.1)
+    token = base64.b64encode(f"driftmon:{TEST_PASSWORD}".encode()).decode()
+    with recording_server(lambda path: (200, {}, b"")) as target:
+        with recording_server(lambda path: (302, {"Location": f"http://localhost:{target.port}{path}"}, b"")) as gateway:
+            push.push(f"http://driftmon:{TEST_PASSWORD}@127.0.0.1:{gateway.port}", [failed], {"m": 60.0}, timeout=10)
+    assert [headers.get("Authorization") for _, _, headers in gateway.requests] == [f"Basic {token}"]
+    assert target.requests, "the redirect was not followed"
+    for _, _, headers in target.requests:
+        assert "Authorization" not in headers and token not in " ".join(headers.values()), headers
+
+
+def test_a_push_redirected_within_the_gateway_keeps_the_credentials() -> None:
+    """A redirect to another path of the same gateway (a path prefix) keeps Authorization."""
+    from driftmon import push
+    from driftmon.evaluate import MonitorResult
+
+    failed = MonitorResult(monitor="m", status="error", error="live file missing", features=(), started_at=1.0, duration_s=0.1)
+
+    def reply(path: str) -> tuple[int, dict[str, str], bytes]:
+        return (200, {}, b"") if path.startswith("/prefix/") else (302, {"Location": "/prefix" + path}, b"")
+
+    with recording_server(reply) as gateway:
+        push.push(f"http://driftmon:{TEST_PASSWORD}@127.0.0.1:{gateway.port}", [failed], {"m": 60.0}, timeout=10)
+    followed = [headers for _, path, headers in gateway.requests if path.startswith("/prefix/")]
+    assert followed and all(headers.get("Authorization", "").startswith("Basic ") for headers in followed)
