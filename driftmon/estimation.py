@@ -1,0 +1,142 @@
+"""Estimated performance of a classifier on live rows that have no label yet.
+
+Confidence-based performance estimation (CBPE, as NannyML calls it): the reference has
+labels, so the model's scores can be *calibrated* on it, i.e. mapped to the probability
+that a row with that score is of the class (isotonic regression per class column, one
+against the rest; multiclass rows are then renormalised to sum to 1). On live rows the
+calibrated probability is the soft truth of `performance`: the expected confusion
+matrix, and from it every metric, is what the model would score if the live rows were
+labelled as the reference says rows with such scores are. The estimate holds while the
+relation between scores and labels (concept) holds; it follows covariate shift, which is
+what it is for.
+
+The band says how far a window of the live size moves by chance: the realized metric
+of the reference over disjoint chunks of the live window's size (shuffled with a fixed
+seed; bootstrap draws when the reference holds fewer than `MIN_CHUNKS` such chunks) has
+a standard deviation σ, and the band is estimate ± `BAND_SIGMAS`·σ, clipped to the
+metric's range. The same spread gives `auto` thresholds (reference mean minus k·σ).
+
+Calibration needs scikit-learn (the `model` extra), imported only when a monitor with a
+score column is evaluated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+import numpy.typing as npt
+
+from . import performance
+from .errors import DataError
+from .performance import Performance
+
+__all__ = ["BAND_SIGMAS", "Calibration", "Spread", "band", "calibrate", "estimate", "spread"]
+
+Floats = npt.NDArray[np.float64]
+
+BAND_SIGMAS = 3.0  # NannyML's default band is 3 standard errors as well
+MIN_CHUNKS = 10  # fewer disjoint chunks of the live size than this: bootstrap instead
+MAX_CHUNKS = 100  # bounds the cost on a large reference
+BOOTSTRAP_DRAWS = 50
+# Metrics bounded to [0, 1]; the others (losses, errors) to [0, +inf), R² to (-inf, 1].
+_UNBOUNDED_ABOVE = frozenset({"log_loss", "mae", "rmse", "mape"})
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """Per class column, the isotonic step function: ``inputs[k]`` → ``outputs[k]``, linear
+    in between and constant beyond the ends (scikit-learn's ``out_of_bounds="clip"``)."""
+
+    inputs: tuple[Floats, ...]
+    outputs: tuple[Floats, ...]
+
+    def apply(self, scores: Floats) -> Floats:
+        """Calibrated probabilities of ``scores`` (rows × class columns); multiclass rows sum to 1."""
+        scores = np.atleast_2d(np.asarray(scores, dtype=np.float64).T).T
+        columns = [np.interp(scores[:, k], x, y) for k, (x, y) in enumerate(zip(self.inputs, self.outputs, strict=True))]
+        calibrated = np.column_stack(columns)
+        if calibrated.shape[1] > 1:
+            sums = calibrated.sum(axis=1, keepdims=True)
+            even = np.full_like(calibrated, 1.0 / calibrated.shape[1])
+            calibrated = np.divide(calibrated, sums, out=even, where=sums > 0)
+        return calibrated
+
+
+def calibrate(truth: Floats, scores: Floats) -> Calibration:
+    """Fit one isotonic map per class column of ``scores`` to the 0/1 ``truth`` of that class
+    (both rows × columns; a binary model has the one column of its positive class)."""
+    try:
+        from sklearn import isotonic
+    except ImportError as error:
+        raise DataError(
+            "estimated model performance needs scikit-learn (pip install 'driftmon-exporter[model]')"
+        ) from error
+    truth = np.atleast_2d(np.asarray(truth, dtype=np.float64).T).T
+    scores = np.atleast_2d(np.asarray(scores, dtype=np.float64).T).T
+    inputs, outputs = [], []
+    for k in range(scores.shape[1]):
+        fitted = isotonic.IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores[:, k], truth[:, k])
+        inputs.append(np.asarray(fitted.X_thresholds_, dtype=np.float64))
+        outputs.append(np.asarray(fitted.y_thresholds_, dtype=np.float64))
+    return Calibration(tuple(inputs), tuple(outputs))
+
+
+def estimate(
+    calibration: Calibration, predicted: npt.NDArray[np.intp] | npt.NDArray[np.bool_], scores: Floats, classes: Sequence[str] | None
+) -> Performance:
+    """Estimated metrics of unlabelled rows: binary when ``classes`` is None (``scores`` the
+    positive class's probability, ``predicted`` the decision), else multiclass."""
+    calibrated = calibration.apply(scores)
+    if classes is None:
+        return performance.binary(calibrated[:, 0], np.asarray(predicted, dtype=bool), np.asarray(scores, dtype=np.float64))
+    return performance.multiclass(calibrated, np.asarray(predicted, dtype=np.intp), np.asarray(scores, dtype=np.float64), classes)
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """The reference's realized metrics over ``draws`` chunks of ``size`` rows: mean and σ."""
+
+    size: int
+    draws: int
+    mean: Mapping[str, float]
+    std: Mapping[str, float]
+
+
+def spread(realized: Callable[[npt.NDArray[np.intp]], Performance], rows: int, size: int, seed: int = 0) -> Spread:
+    """Mean and standard deviation of ``realized(rows_of_a_chunk)`` over reference chunks of
+    ``size`` of its ``rows`` rows: disjoint chunks of a seeded shuffle when there are at least
+    `MIN_CHUNKS` (at most `MAX_CHUNKS` used), else `BOOTSTRAP_DRAWS` draws with replacement.
+    A metric defined in fewer than two chunks has no spread."""
+    size = max(1, min(size, rows))
+    generator = np.random.default_rng(seed)
+    if rows // size >= MIN_CHUNKS:
+        order = generator.permutation(rows)
+        count = min(rows // size, MAX_CHUNKS)
+        chunks = [order[i * size : (i + 1) * size] for i in range(count)]
+    else:
+        chunks = [generator.integers(0, rows, size) for _ in range(BOOTSTRAP_DRAWS)]
+    seen: dict[str, list[float]] = {}
+    for chunk in chunks:
+        for name, value in realized(chunk).values.items():
+            seen.setdefault(name, []).append(value)
+    mean = {name: float(np.mean(values)) for name, values in seen.items() if len(values) >= 2}
+    std = {name: float(np.std(values, ddof=1)) for name, values in seen.items() if len(values) >= 2}
+    return Spread(size=size, draws=len(chunks), mean=MappingProxyType(mean), std=MappingProxyType(std))
+
+
+def band(estimated: Performance, reference_spread: Spread) -> dict[str, tuple[float, float]]:
+    """Metric → (lower, upper): each estimate ± `BAND_SIGMAS` σ of the reference at the live
+    size, clipped to the metric's range. Metrics without a σ have no band."""
+    bands: dict[str, tuple[float, float]] = {}
+    for name, value in estimated.values.items():
+        sigma = reference_spread.std.get(name)
+        if sigma is None:
+            continue
+        low, high = value - BAND_SIGMAS * sigma, value + BAND_SIGMAS * sigma
+        floor = -np.inf if name == "r2" else 0.0
+        ceiling = np.inf if name in _UNBOUNDED_ABOVE else 1.0
+        bands[name] = (float(max(low, floor)), float(min(high, ceiling)))
+    return bands
