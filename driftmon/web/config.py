@@ -77,6 +77,7 @@ CIPHER_SUITES: Mapping[str, str | None] = {
     "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256": "ECDHE-RSA-CHACHA20-POLY1305",
     "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256": "ECDHE-ECDSA-CHACHA20-POLY1305",
 }
+MAX_BYTES = 1 << 20  # a web config is a few lines; users and hashes for thousands fit
 # Validated like exporter-toolkit; Python's ssl cannot set a list of groups, so OpenSSL's
 # default groups are used (docs/operations.md says so).
 CURVES = ("CurveP256", "CurveP384", "CurveP521", "X25519")
@@ -144,11 +145,12 @@ def load(path: Path) -> WebConfig:
     tls_server_config.cert_file: …").
     """
     path = Path(path).absolute()
+    from driftmon.config import parse_yaml, read_text
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"web config {path}: cannot read it: {getattr(error, 'strerror', None) or error}") from None
-    from driftmon.config import parse_yaml
+        text = read_text(path, "the file", limit=MAX_BYTES)
+    except ValueError as error:
+        raise ConfigError(f"web config {path}: {error}") from None
 
     try:
         data = parse_yaml(text)  # the config's loader: the same depth and alias limits
