@@ -443,7 +443,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _profile(args: argparse.Namespace) -> int:
     from driftmon.evaluate import profile_reference
-    from driftmon.histogram import to_document
+    from driftmon.histogram_file import to_document
 
     cfg = _load(args)
     monitor = cfg.monitor(args.monitor)

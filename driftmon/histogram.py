@@ -13,20 +13,28 @@ had), plus ``missing`` for null.
 
 Histograms are values: ``merge`` adds counts, so binning chunk by chunk gives exactly the
 histogram of the whole.
+
+Around them: :mod:`driftmon.columns` turns a source's column into float64 or text,
+:mod:`driftmon.ranks` picks order statistics out of it without a sort,
+:mod:`driftmon.arrow_kernels` reads Arrow buffers, and :mod:`driftmon.histogram_file`
+writes and reads these histograms as JSON.
 """
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from driftmon._imports import lazy_import
+from driftmon.arrow_kernels import entry_counts, is_arrow_text
+from driftmon.columns import Kind as Kind
+from driftmon.columns import as_strings, infer_kind, numeric_values
 from driftmon.errors import DataError
+from driftmon.ranks import BLOCK, SAMPLE_STEP, SORT_BELOW, Ranked
 
 # Per-feature work (binning, null simulations) runs as tasks on this many threads (numpy and
 # Arrow release the GIL); a binning task holds one column at a time.
@@ -35,15 +43,11 @@ TASK_THREADS = min(8, os.cpu_count() or 1)
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from driftmon.columns import Column as Column
 else:
     pd = lazy_import("pandas")  # ~0.3 s to import; Parquet sources never need it
-    # Deferred too, so that driftmon.instrument (bin specs and from_document only) runs in
-    # a model server without pyarrow.
-    pa = lazy_import("pyarrow")
-    pc = lazy_import("pyarrow.compute")
 
-FORMAT = "driftmon.histograms/v1"
 OTHER = "__other__"
 UNSEEN = "__unseen__"
 MISSING = "__missing__"
@@ -54,12 +58,6 @@ OTHERS_LIMIT = 10_000
 # which new values arrived; bounded, and merged chunk by chunk (counts are then lower bounds).
 UNSEEN_KEPT = 16
 
-Kind = Literal["numeric", "categorical"]
-if TYPE_CHECKING:
-    # One column of values, as a source hands it over: Arrow (Parquet), pandas (CSV, JSON Lines) or numpy.
-    from typing import TypeAlias
-
-    Column: TypeAlias = "pd.Series[Any] | np.ndarray[Any, Any] | pa.Array | pa.ChunkedArray"
 Strategy = Literal["quantile", "uniform"]
 
 
@@ -248,67 +246,6 @@ def merge_all(spec: BinSpec, parts: Iterable[Histogram]) -> Histogram:
 # deriving bins from the reference
 
 
-def infer_kind(values: Column, feature: str = "") -> Kind:
-    """Numeric for numbers, categorical for text and booleans; dates and durations need a ``kind:``.
-
-    A text column (CSV, JSON Lines: types guessed by the reader) whose non-null values are
-    mostly numbers is taken for a numeric column with bad cells: a DataError naming the
-    feature and a few of them, rather than a silently categorical feature.
-    """
-    if isinstance(values, pa.Array | pa.ChunkedArray):
-        kind = values.type
-        if pa.types.is_dictionary(kind):
-            kind = kind.value_type
-        if pa.types.is_temporal(kind):
-            raise _temporal_error(feature, str(kind))
-        numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
-        return "numeric" if numeric else "categorical"
-    series = values if isinstance(values, pd.Series) else pd.Series(values)
-    dtype = series.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return "categorical"
-    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
-        raise _temporal_error(feature, str(dtype))
-    if pd.api.types.is_numeric_dtype(dtype):
-        return "numeric"
-    _refuse_mostly_numeric_text(series, feature)
-    return "categorical"
-
-
-# A text column is "numeric with bad cells" when at least this share of its non-null rows
-# parse as numbers.
-MOSTLY_NUMERIC = 0.5
-
-
-def _refuse_mostly_numeric_text(series: pd.Series, feature: str) -> None:
-    counted = series.value_counts(dropna=True, sort=False)
-    if counted.empty or pd.api.types.is_bool_dtype(counted.index.dtype):
-        return
-    index = counted.index
-    if not (pd.api.types.is_object_dtype(index.dtype) or pd.api.types.is_string_dtype(index.dtype)):
-        return
-    if any(isinstance(v, bool | dict | list) for v in index[: min(len(index), 1000)]):
-        return  # booleans with nulls (object column), nested JSON: not numbers with typos
-    parsed = pd.to_numeric(pd.Series(index, dtype=object), errors="coerce").notna().to_numpy()
-    numeric_rows = float(counted.to_numpy()[parsed].sum())
-    if parsed.all() or numeric_rows < MOSTLY_NUMERIC * float(counted.sum()):
-        return
-    bad = [str(v) for v in index[~parsed][:3]]
-    examples = ", ".join(repr(v) for v in bad)
-    raise DataError(
-        f"feature {feature!r} looks numeric ({numeric_rows / counted.sum():.0%} of its values are numbers) "
-        f"but holds text such as {examples}; fix those values (missing values: leave the cell empty, or "
-        f"list such tokens in the source's `na_values:`), or set `kind: categorical` for the feature"
-    )
-
-
-def _temporal_error(feature: str, type_name: str) -> DataError:
-    return DataError(
-        f"feature {feature!r} is a date/time or duration column ({type_name}); set `kind: numeric` "
-        f"(seconds since 1970-01-01 UTC, or seconds for a duration) or `kind: categorical` for it"
-    )
-
-
 def derive_spec(rule: BinningRule, values: Column) -> BinSpec:
     """Bins for one feature from its whole reference column."""
     kind = rule.kind or infer_kind(values, rule.name)
@@ -422,11 +359,6 @@ def _interpolated(probs: np.ndarray, size: int, at: Callable[[np.ndarray], np.nd
     return result
 
 
-# Reference columns up to this size are sorted; larger ones go through Ranked's selection.
-SORT_BELOW = 65_536
-SAMPLE_STEP = 32  # Ranked samples every SAMPLE_STEP-th value
-
-
 def selected_spec(
     values: np.ndarray,
     strategy: Strategy,
@@ -468,219 +400,11 @@ def selected_spec(
     return _split_rest(heavy, n - sum(length for _, length in runs), at, strategy, bins)
 
 
-@dataclass(slots=True)
-class _Bracket:
-    """The present values of a column between ``lo`` and ``hi`` (each end open or closed).
-
-    They hold the ranks ``below .. below + size - 1``. A run (``lo == hi``) keeps no values:
-    they are all ``lo``.
-    """
-
-    lo: float
-    hi: float
-    lo_open: bool
-    hi_open: bool
-    below: int = 0  # present values before the bracket
-    size: int = 0
-    inside: np.ndarray | None = None  # the bracket's values (in no particular order); None for a run
-
-    @property
-    def run(self) -> bool:
-        return self.lo == self.hi
-
-    def holds(self, value: float) -> bool:
-        above_lo = value > self.lo or (value == self.lo and not self.lo_open)
-        below_hi = value < self.hi or (value == self.hi and not self.hi_open)
-        return above_lo and below_hi
-
-
-def _merged(brackets: list[_Bracket]) -> list[_Bracket]:
-    """Overlapping intervals united (one pass over the column each); runs kept once each."""
-    runs = {b.lo: b for b in brackets if b.run}
-    result: list[_Bracket] = []
-    for bracket in sorted((b for b in brackets if not b.run), key=lambda b: (b.lo, b.lo_open)):
-        last = result[-1] if result else None
-        if last is not None and (
-            bracket.lo < last.hi or (bracket.lo == last.hi and not (bracket.lo_open or last.hi_open))
-        ):
-            if bracket.hi > last.hi or (bracket.hi == last.hi and not bracket.hi_open):
-                last.hi, last.hi_open = bracket.hi, bracket.hi_open
-        else:
-            result.append(bracket)
-    return [*result, *runs.values()]
-
-
-class Ranked:
-    """Exact order statistics of the present (non-NaN) values of a column, without sorting it.
-
-    A sorted 1-in-``step`` sample brackets each wanted rank with two sample values; one
-    comparison pass over the column counts the values below each bracket and pulls out the
-    few inside, and a partition of those gives the rank's value. A value the sample holds
-    several times (a point mass) is a run of its own, counted but never pulled out. A
-    bracket that misses its rank (an unlucky sample) falls back to sorting the whole
-    column, as do columns shorter than ``sort_below``. Ranks count -inf first and +inf
-    last, like ``np.sort``.
-    """
-
-    def __init__(self, values: np.ndarray, step: int = SAMPLE_STEP, sort_below: int = SORT_BELOW) -> None:
-        self.values = values
-        self.negative = int(np.count_nonzero(values == -np.inf))
-        self.present = int(np.count_nonzero(values <= np.inf))
-        self.finite = self.present - self.negative - int(np.count_nonzero(values == np.inf))
-        self.ordered: np.ndarray | None = None  # the sorted present values, once sorting was needed
-        self.brackets: list[_Bracket] = []
-        self.known: dict[int, float] = {}  # rank -> value, as partitions found them
-        sample = np.sort(values[::step])
-        self.sample = sample[: int(np.searchsorted(sample, np.inf, side="right"))]  # NaN sorts last
-        if values.size < sort_below or self.sample.size < 2:
-            self._sort()
-
-    def _sort(self) -> np.ndarray:
-        if self.ordered is None:
-            ordered = np.sort(self.values, kind="quicksort")
-            self.ordered = ordered[: self.present]
-            self.brackets = []
-        return self.ordered
-
-    def few_distinct(self, limit: int) -> tuple[float, ...] | None:
-        """The distinct finite values when there are at most ``limit`` of them, else None."""
-        if self.ordered is not None:
-            finite = self.ordered[self.negative : self.negative + self.finite]
-            distinct = finite[np.concatenate(([True], finite[1:] != finite[:-1]))] if finite.size else finite
-            return tuple(float(v) for v in distinct) if distinct.size <= limit else None
-        sample = self.sample[np.isfinite(self.sample)]  # sorted
-        distinct = sample[np.concatenate(([True], sample[1:] != sample[:-1]))] if sample.size else sample
-        if distinct.size > limit:
-            return None
-        # The sample saw few values: they are all of them only if they account for every finite value.
-        if sum(int(np.count_nonzero(self.values == v)) for v in distinct) == self.finite:
-            return tuple(float(v) for v in distinct)
-        self._sort()  # a value the sample missed: count them exactly from the sorted column
-        return self.few_distinct(limit)
-
-    def prefetch(self, ranks: np.ndarray) -> None:
-        """Bracket these ranks (one pass over the column for all of them)."""
-        if self.ordered is not None:
-            return
-        ranks = np.asarray(ranks, dtype=np.int64)
-        ranks = ranks[[self._bracket(int(r)) is None for r in ranks]] if self.brackets else ranks
-        if ranks.size == 0:
-            return
-        sample, m = self.sample, self.sample.size
-        # The sample's rank of a value is binomial around rank / step: a margin of ~4 standard deviations.
-        centre = ranks * (m / max(self.present, 1))
-        margin = 4.0 * np.sqrt(np.maximum(centre * (1.0 - centre / m), 1.0)) + 2.0
-        low = np.floor(centre - margin).astype(np.int64)
-        high = np.ceil(centre + margin).astype(np.int64)
-        # Values seen at least 4 times in the sample are runs: counted, never pulled out.
-        starts = np.flatnonzero(np.concatenate(([True], sample[1:] != sample[:-1])))
-        lengths = np.diff(np.append(starts, m))
-        masses = set(sample[starts[lengths >= 4]].tolist())
-        new: list[_Bracket] = []
-        for lo_index, hi_index in zip(low.tolist(), high.tolist(), strict=True):
-            lo = -np.inf if lo_index < 0 else float(sample[lo_index])
-            hi = np.inf if hi_index >= m else float(sample[hi_index])
-            if lo == hi:
-                new.append(_Bracket(lo, hi, False, False))
-                continue
-            new += [_Bracket(v, v, False, False) for v in (lo, hi) if v in masses]
-            new.append(_Bracket(lo, hi, lo in masses, hi in masses))
-        new = _merged(new)
-        self._count(new)
-        self.brackets += new
-        if any(self._bracket(int(r)) is None for r in ranks):
-            self._sort()  # the sample missed: sort after all
-
-    def _count(self, brackets: list[_Bracket]) -> None:
-        """One blocked pass over the column for all brackets (cache-sized temporaries)."""
-        x = self.values
-        at_least = np.zeros(len(brackets), dtype=np.int64)  # values from lo on: below = present - this
-        sizes = np.zeros(len(brackets), dtype=np.int64)
-        pieces: list[list[np.ndarray]] = [[] for _ in brackets]
-        flags = np.empty(min(x.size, _BLOCK), dtype=bool)
-        upper = np.empty_like(flags)
-        for start in range(0, x.size, _BLOCK):
-            block = x[start : start + _BLOCK]
-            low_flags, high_flags = flags[: block.size], upper[: block.size]
-            for index, bracket in enumerate(brackets):
-                (np.greater if bracket.lo_open else np.greater_equal)(block, bracket.lo, out=low_flags)
-                at_least[index] += np.count_nonzero(low_flags)
-                if bracket.run:
-                    sizes[index] += np.count_nonzero(np.equal(block, bracket.lo, out=high_flags))
-                    continue
-                (np.less if bracket.hi_open else np.less_equal)(block, bracket.hi, out=high_flags)
-                np.logical_and(low_flags, high_flags, out=low_flags)
-                pieces[index].append(block[low_flags])
-        for index, bracket in enumerate(brackets):
-            bracket.below = self.present - int(at_least[index])
-            if bracket.run:
-                bracket.size = int(sizes[index])
-            else:
-                bracket.inside = np.concatenate(pieces[index]) if pieces[index] else np.empty(0)
-                bracket.size = bracket.inside.size
-
-    def _bracket(self, rank: int) -> _Bracket | None:
-        """A bracket holding ``rank``, if any."""
-        for bracket in self.brackets:
-            if bracket.below <= rank < bracket.below + bracket.size:
-                return bracket
-        return None
-
-    def at(self, ranks: np.ndarray) -> np.ndarray:
-        """The present values at these ranks (0: the smallest)."""
-        ranks = np.asarray(ranks, dtype=np.int64)
-        self.prefetch(ranks)
-        if self.ordered is not None:
-            sorted_values: np.ndarray = self.ordered[ranks]
-            return sorted_values
-        wanted: dict[int, tuple[_Bracket, list[int]]] = {}  # per bracket: the ranks it holds
-        for rank in ranks.tolist():
-            if rank in self.known:
-                continue
-            found = self._bracket(rank)
-            assert found is not None
-            if found.inside is None:
-                self.known[rank] = found.lo
-            else:
-                wanted.setdefault(id(found), (found, []))[1].append(rank)
-        for found, held in wanted.values():
-            assert found.inside is not None
-            offsets = np.unique(np.array(held, dtype=np.int64) - found.below)
-            found.inside.partition(offsets)  # in place: the bracket keeps the same values
-            self.known.update(zip((offsets + found.below).tolist(), found.inside[offsets].tolist(), strict=True))
-        return np.array([self.known[rank] for rank in ranks.tolist()], dtype=np.float64)
-
-    def _holding(self, value: float) -> _Bracket | None:
-        for bracket in self.brackets:  # a bracket holds every copy of the values in its range
-            if bracket.holds(value):
-                return bracket
-        return None
-
-    def copies(self, value: float) -> int:
-        """How many times ``value`` occurs."""
-        if self.ordered is not None:
-            ordered = self.ordered
-            return int(np.searchsorted(ordered, value, "right") - np.searchsorted(ordered, value, "left"))
-        bracket = self._holding(value)
-        if bracket is None:
-            return int(np.count_nonzero(self.values == value))
-        return bracket.size if bracket.inside is None else int(np.count_nonzero(bracket.inside == value))
-
-    def below(self, value: float) -> int:
-        """How many present values are smaller than ``value``."""
-        if self.ordered is not None:
-            return int(np.searchsorted(self.ordered, value, "left"))
-        bracket = self._holding(value)
-        if bracket is None:
-            return int(np.count_nonzero(self.values < value))
-        return bracket.below + (0 if bracket.inside is None else int(np.count_nonzero(bracket.inside < value)))
-
-
 def categorical_spec(values: Column, max_categories: int) -> CategoricalBins:
     """Top ``max_categories`` reference values by frequency (ties by value), the rest as others."""
-    if _is_arrow_text(values):
+    if is_arrow_text(values):
         totals: dict[str, float] = {}
-        for dictionary, per_entry, _ in _entry_counts(values):
+        for dictionary, per_entry, _ in entry_counts(values):
             for value, count in zip(dictionary.to_pylist(), per_entry.tolist(), strict=True):
                 if value is not None and count:
                     totals[value] = totals.get(value, 0.0) + count
@@ -707,10 +431,7 @@ def bin_values(spec: BinSpec, values: Column, feature: str) -> Histogram:
     return bin_categorical(spec, values)
 
 
-_SECONDS_PER_TICK = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
-
 _COMPARE_EDGES = 32  # up to this many edges, comparing beats sorting
-_BLOCK = 1 << 16  # values compared per step, so the boolean buffer stays in cache
 
 
 def bin_numeric(spec: NumericBins, values: np.ndarray) -> Histogram:
@@ -727,9 +448,9 @@ def bin_numeric(spec: NumericBins, values: np.ndarray) -> Histogram:
         return _counts_from_sorted(spec, ordered[:present], x.size - present)
     counted = np.zeros(cuts.size, dtype=np.int64)  # values < cut (<= cut where inclusive)
     present = 0  # values <= +inf: everything but NaN
-    buffer = np.empty(min(x.size, _BLOCK), dtype=bool)
-    for start in range(0, x.size, _BLOCK):
-        block = x[start : start + _BLOCK]
+    buffer = np.empty(min(x.size, BLOCK), dtype=bool)
+    for start in range(0, x.size, BLOCK):
+        block = x[start : start + BLOCK]
         flags = buffer[: block.size]
         for i, (cut, closed) in enumerate(zip(cuts.tolist(), inclusive.tolist(), strict=True)):
             compare = np.less_equal if closed else np.less
@@ -751,7 +472,7 @@ def _counts_from_sorted(spec: NumericBins, ordered: np.ndarray, missing: int) ->
 
 def bin_categorical(spec: CategoricalBins, values: Column) -> Histogram:
     """Vectorised categorical binning: Arrow dictionary codes, or pandas for other columns."""
-    if _is_arrow_text(values):
+    if is_arrow_text(values):
         return _bin_arrow_text(spec, values)
     series = as_strings(values)
     missing = series.isna()
@@ -779,78 +500,6 @@ def bin_categorical(spec: CategoricalBins, values: Column) -> Histogram:
     return Histogram(spec, counts, float(n_missing))
 
 
-def _is_arrow_text(values: Column) -> bool:
-    if not isinstance(values, pa.Array | pa.ChunkedArray):
-        return False
-    kind = values.type
-    if pa.types.is_dictionary(kind):
-        kind = kind.value_type
-    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
-
-
-def _decoded(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """Plain strings (a dictionary column decoded)."""
-    if pa.types.is_dictionary(values.type):
-        return values.cast(values.type.value_type)
-    return values
-
-
-def _entry_counts(values: pa.Array | pa.ChunkedArray) -> Iterator[tuple[pa.Array, np.ndarray, float]]:
-    """Per chunk: its dictionary, the rows per dictionary entry, and the null rows.
-
-    Counting codes (a bincount) costs a fraction of hashing the strings themselves; a
-    Parquet text column read with ``read_dictionary`` comes with its codes.
-    """
-    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
-    for chunk in chunks:
-        encoded = chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk)
-        dictionary = encoded.dictionary
-        entries = len(dictionary)
-        indices = encoded.indices
-        codes = _primitive(indices, np.dtype(f"i{indices.type.bit_width // 8}"))
-        if indices.null_count:
-            codes = np.where(_valid(indices), codes, entries)
-        per_entry = np.bincount(codes, minlength=entries + 1).astype(np.float64)
-        null_entry = ~_valid(dictionary) if dictionary.null_count else np.zeros(entries, dtype=bool)
-        nulls = float(per_entry[entries] + per_entry[:entries][null_entry].sum())
-        yield dictionary, np.where(null_entry, 0.0, per_entry[:entries]), nulls
-
-
-def _primitive(array: pa.Array, dtype: np.dtype[Any]) -> np.ndarray:
-    """The value buffer of a fixed-width Arrow array as numpy, without a copy.
-
-    Null slots hold arbitrary values. (pyarrow's own ``to_numpy`` imports pandas.)
-    """
-    if len(array) == 0:
-        return np.empty(0, dtype=dtype)
-    return np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * dtype.itemsize)
-
-
-def _valid(array: pa.Array) -> np.ndarray:
-    """True where the Arrow array holds a value (not null)."""
-    if array.null_count == 0 or array.buffers()[0] is None:
-        return np.ones(len(array), dtype=bool)
-    # The validity bitmap unpacked by numpy (least significant bit first, as Arrow stores it):
-    # no pyarrow.compute, whose import costs a noticeable share of a short check.
-    bits = np.unpackbits(np.frombuffer(array.buffers()[0], dtype=np.uint8), bitorder="little")
-    valid: np.ndarray = bits[array.offset : array.offset + len(array)].astype(bool)
-    return valid
-
-
-def _arrow_floats(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """A float64 Arrow column as numpy, nulls as NaN."""
-    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
-    parts = []
-    for chunk in chunks:
-        part = _primitive(chunk, np.dtype(np.float64))
-        if chunk.null_count:
-            part = np.where(_valid(chunk), part, np.nan)
-        parts.append(part)
-    if len(parts) == 1:
-        return parts[0]
-    return np.concatenate(parts) if parts else np.empty(0, dtype=np.float64)
-
-
 def _bin_arrow_text(spec: CategoricalBins, values: pa.Array | pa.ChunkedArray) -> Histogram:
     """Count the codes of each dictionary entry, then map the (few) entries to bins."""
     k = len(spec.categories)
@@ -859,7 +508,7 @@ def _bin_arrow_text(spec: CategoricalBins, values: pa.Array | pa.ChunkedArray) -
     missing = 0.0
     position = {category: index for index, category in enumerate(spec.categories)}
     unseen: list[tuple[str, float]] = []
-    for dictionary, per_entry, nulls in _entry_counts(values):
+    for dictionary, per_entry, nulls in entry_counts(values):
         missing += nulls
         # The dictionary holds each distinct value once, so a Python lookup per entry is cheap.
         others = spec.others or frozenset()
@@ -875,67 +524,6 @@ def _bin_arrow_text(spec: CategoricalBins, values: pa.Array | pa.ChunkedArray) -
                 top = new[np.argsort(-per_entry[new], kind="stable")[:UNSEEN_KEPT]]
                 unseen.extend((str(dictionary[int(i)].as_py()), float(per_entry[i])) for i in top)
     return Histogram(spec, counts, missing, _top_unseen(unseen))
-
-
-def as_strings(values: Column) -> pd.Series:
-    """Values as a pandas string Series with nulls kept as NA (so 1 and "1" match)."""
-    if isinstance(values, pa.Array | pa.ChunkedArray):
-        values = values.to_pandas()
-    series = values if isinstance(values, pd.Series) else pd.Series(values)
-    if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(series.dtype):
-        return series
-    if pd.api.types.is_float_dtype(series.dtype):
-        # Whole floats print like ints, so a column read as float (because of a null)
-        # matches the same column read as int elsewhere.
-        numbers = series.to_numpy(dtype=np.float64, na_value=np.nan)
-        finite = np.isfinite(numbers)
-        whole = finite & (numbers == np.round(numbers)) & (np.abs(numbers) < 2**53)
-        text = numbers.astype(str).astype(object)
-        text[whole] = numbers[whole].astype(np.int64).astype(str)
-        text[np.isnan(numbers)] = None
-        return pd.Series(text, index=series.index, dtype="string")
-    return series.astype("string")
-
-
-def numeric_values(values: Column, feature: str) -> np.ndarray:
-    """A column as float64 (null -> NaN); strings are an error naming the feature.
-
-    Timestamps and dates become seconds since 1970-01-01 UTC, durations seconds.
-    """
-    if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
-        return values.astype(np.float64, copy=False)
-    if isinstance(values, pa.Array | pa.ChunkedArray):
-        kind = values.type
-        types = pa.types
-        if types.is_integer(kind) or types.is_floating(kind) or types.is_decimal(kind) or types.is_boolean(kind):
-            # unsafe: int64 beyond 2**53 rounds to the nearest float instead of raising
-            same = values.type == pa.float64()  # no cast (nor pyarrow.compute) for the commonest type
-            return _arrow_floats(values if same else values.cast(pa.float64(), safe=False))
-        if types.is_date(kind):
-            values, kind = values.cast(pa.timestamp("s")), pa.timestamp("s")
-        if types.is_timestamp(kind) or types.is_duration(kind):
-            ticks = _arrow_floats(values.cast(pa.int64()).cast(pa.float64(), safe=False))
-            return ticks * _SECONDS_PER_TICK[kind.unit]
-        values = _decoded(values).to_pandas()
-    series = values if isinstance(values, pd.Series) else pd.Series(values)
-    if pd.api.types.is_datetime64_any_dtype(series.dtype) or pd.api.types.is_timedelta64_dtype(series.dtype):
-        if isinstance(series.dtype, pd.DatetimeTZDtype):
-            series = series.dt.tz_convert("UTC").dt.tz_localize(None)
-        unit = "datetime64[ns]" if pd.api.types.is_datetime64_any_dtype(series.dtype) else "timedelta64[ns]"
-        seconds = series.to_numpy(dtype=unit).astype(np.int64).astype(np.float64) * 1e-9
-        seconds[series.isna().to_numpy()] = np.nan
-        return seconds
-    if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
-        return series.to_numpy(dtype=np.float64, na_value=np.nan)
-    converted = pd.to_numeric(series, errors="coerce")
-    bad = converted.isna() & series.notna()
-    if bad.any():
-        examples = ", ".join(repr(v) for v in series[bad].unique()[:3])
-        raise DataError(
-            f"feature {feature!r} is numeric but holds non-numeric values ({examples}); "
-            f"set `kind: categorical` for it or fix the data"
-        )
-    return converted.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 # ---------------------------------------------------------------------------
@@ -983,138 +571,6 @@ def align(reference: Histogram, live: Histogram, feature: str) -> Aligned:
     ref = np.array([ref_map.get(k, 0.0) for k in keys] + [reference.missing])
     cur = np.array([live_map.get(k, 0.0) for k in keys] + [live.missing])
     return Aligned((*keys, MISSING), ref, cur)
-
-
-# ---------------------------------------------------------------------------
-# the histogram file (SPEC §6)
-
-
-def to_document(histograms: Mapping[str, Histogram]) -> dict[str, Any]:
-    """The ``driftmon.histograms/v1`` JSON document of these histograms."""
-    features: dict[str, Any] = {}
-    for name, hist in histograms.items():
-        if isinstance(hist.spec, NumericBins):
-            features[name] = {
-                "kind": "numeric",
-                "edges": list(hist.spec.edges),
-                "counts": [_number(c) for c in hist.counts],
-                "missing": _number(hist.missing),
-            }
-            if hist.spec.points:
-                # Point bins (values with a bin of their own); files without them keep SPEC §6's layout.
-                features[name]["points"] = list(hist.spec.points)
-        else:
-            counts = dict(zip(hist.spec.labels(), (_number(c) for c in hist.counts), strict=True))
-            if not counts[UNSEEN]:
-                del counts[UNSEEN]
-            entry: dict[str, Any] = {
-                "kind": "categorical",
-                "counts": counts,
-                "missing": _number(hist.missing),
-            }
-            if hist.spec.others:
-                # Not in §6's example: lets a live sample tell __other__ from __unseen__.
-                entry["other_values"] = sorted(hist.spec.others)
-            features[name] = entry
-    return {"format": FORMAT, "features": features}
-
-
-def from_document(document: Any, origin: str) -> dict[str, Histogram]:
-    """Histograms from a parsed §6 document; every problem names ``origin`` and the feature."""
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise DataError(f'{origin}: not a histogram file (expected "format": "{FORMAT}")')
-    features = document.get("features")
-    if not isinstance(features, dict):
-        raise DataError(f'{origin}: "features" must be an object of feature histograms')
-    return {str(name): _feature_from_document(entry, origin, str(name)) for name, entry in features.items()}
-
-
-def _feature_from_document(entry: Any, origin: str, name: str) -> Histogram:
-    where = f"{origin}: feature {name!r}"
-    if not isinstance(entry, dict):
-        raise DataError(f"{where}: must be an object with kind, counts and missing")
-    kind = entry.get("kind")
-    missing = _count(entry.get("missing", 0), f"{where}: missing")
-    raw = entry.get("counts")
-    if kind == "numeric":
-        spec = _numeric_spec_from_document(entry, origin, name)
-        if not isinstance(raw, list) or len(raw) != spec.size:
-            raise DataError(
-                f"{where}: counts must be a list of len(edges) + 1 + len(points) = {spec.size} numbers "
-                "(underflow, interior and point bins in value order, overflow)"
-            )
-        counts = np.array([_count(c, f"{where}: counts[{i}]") for i, c in enumerate(raw)])
-        return _bounded(Histogram(spec, counts, missing), where)
-    if kind == "categorical":
-        if not isinstance(raw, dict):
-            raise DataError(f"{where}: counts must be an object of category: count")
-        values = {str(k): _count(v, f"{where}: counts[{k!r}]") for k, v in raw.items()}
-        categories = tuple(k for k in values if k not in (OTHER, UNSEEN, MISSING))
-        other_values = entry.get("other_values")
-        others: frozenset[str] | None
-        if other_values is None:
-            # Unknown values behind a non-zero __other__; none behind a zero one.
-            others = None if values.get(OTHER, 0.0) > 0 else frozenset()
-        elif isinstance(other_values, list):
-            others = frozenset(str(v) for v in other_values)
-        else:
-            raise DataError(f"{where}: other_values must be a list of strings")
-        bins = CategoricalBins(categories, others)
-        counts = np.array([*(values[c] for c in categories), values.get(OTHER, 0.0), values.get(UNSEEN, 0.0)])
-        return _bounded(Histogram(bins, counts, missing + values.get(MISSING, 0.0)), where)
-    raise DataError(f'{where}: kind must be "numeric" or "categorical", got {kind!r}')
-
-
-def _numeric_spec_from_document(entry: dict[str, Any], origin: str, name: str) -> NumericBins:
-    """Edges and optional point bins of a numeric feature in a histogram file."""
-    where = f"{origin}: feature {name!r}"
-    edges = entry.get("edges")
-    points = entry.get("points", [])
-    for key, value in (("edges", edges), ("points", points)):
-        if not isinstance(value, list) or not all(_is_number(e) for e in value):
-            raise DataError(f"{where}: {key} must be a list of numbers")
-    assert isinstance(edges, list) and isinstance(points, list)
-    if not edges and not points:
-        return NumericBins(())  # a reference without finite values: one bin
-    try:
-        if points and len(edges) == 1:  # a constant reference: one point bin
-            if not math.isfinite(edges[0]):
-                raise DataError(f"feature {name!r}: edges must be finite numbers, got {edges}")
-            checked: tuple[float, ...] = (float(edges[0]),)
-        else:
-            checked = check_edges(edges, name)
-        return NumericBins(checked, tuple(float(p) for p in sorted(set(points))))
-    except DataError as error:
-        raise DataError(f"{origin}: {error}") from None
-
-
-# Counts of one feature may total at most this (a million billion rows): the sums, the
-# significance test and the simulated draws (int64 sample sizes) stay exact and finite.
-MAX_TOTAL = 1e15
-
-
-def _bounded(histogram: Histogram, where: str) -> Histogram:
-    with np.errstate(over="ignore"):
-        total = float(np.sum(histogram.counts)) + histogram.missing
-    if not total <= MAX_TOTAL:  # also catches inf from counts like 1e308 that overflow when added
-        raise DataError(f"{where}: counts total {total:g}, more than the {MAX_TOTAL:g} driftmon can compare")
-    return histogram
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _count(value: Any, where: str) -> float:
-    if not _is_number(value) or not math.isfinite(value) or value < 0:
-        raise DataError(f"{where}: counts must be non-negative finite numbers, got {value!r}")
-    return float(value)
-
-
-def _number(value: float) -> int | float:
-    """Whole counts as ints in JSON (weights stay floats)."""
-    as_float = float(value)
-    return int(as_float) if as_float.is_integer() else as_float
 
 
 def _fmt(value: float) -> str:

@@ -46,7 +46,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from driftmon._imports import lazy_import
-from driftmon.histogram import MISSING, BinSpec, CategoricalBins, NumericBins, from_document
+from driftmon.histogram import MISSING, BinSpec, CategoricalBins, NumericBins
+from driftmon.histogram_file import from_document
 
 if TYPE_CHECKING:
     import prometheus_client

@@ -15,7 +15,7 @@ import pytest
 
 from driftmon import __version__
 from driftmon.cli import main
-from driftmon.histogram import FORMAT
+from driftmon.histogram_file import FORMAT
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "config" / "driftmon.example.yaml"

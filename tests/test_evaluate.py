@@ -17,7 +17,7 @@ from scipy.stats import entropy
 from driftmon import config
 from driftmon.divergence import Smoothing
 from driftmon.evaluate import ReferenceCache, evaluate, profile_reference
-from driftmon.histogram import to_document
+from driftmon.histogram_file import to_document
 
 CONFIG = """
 defaults:

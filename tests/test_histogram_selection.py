@@ -15,13 +15,13 @@ from hypothesis import strategies as st
 from driftmon.histogram import (
     BinningRule,
     NumericBins,
-    Ranked,
     bin_numeric,
     finite_sorted,
     numeric_spec,
     profile_column,
     selected_spec,
 )
+from driftmon.ranks import Ranked
 
 # Few distinct values (ties, point masses), specials, and wide-ranging floats.
 _special = st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, 2.0, 1e308, -1e308, 5e-324])

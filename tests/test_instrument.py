@@ -17,8 +17,8 @@ from driftmon.histogram import (
     NumericBins,
     bin_values,
     numeric_spec,
-    to_document,
 )
+from driftmon.histogram_file import to_document
 from driftmon.instrument import METRIC, Instrument, bin_labels, number_text, parse_bin_labels
 
 

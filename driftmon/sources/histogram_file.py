@@ -1,9 +1,8 @@
-"""``type: histogram``: a histogram file (SPEC §6), for either side."""
+"""``type: histogram``: a histogram file (:mod:`driftmon.histogram_file`), for either side."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -11,8 +10,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from driftmon.errors import DataError, SourceError
-from driftmon.histogram import BinningRule, BinSpec, Histogram, from_document
+from driftmon import histogram_file
+from driftmon.errors import DataError
+from driftmon.histogram import BinningRule, BinSpec, Histogram
 from driftmon.sources.base import Probe, Source, did_you_mean
 
 
@@ -38,19 +38,19 @@ class HistogramSource(Source):
         return str(self.path)
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(self._read_bytes()).hexdigest()
+        return hashlib.sha256(histogram_file.read_bytes(self.path)).hexdigest()
 
     def profile(self, rules: Sequence[BinningRule]) -> dict[str, Histogram]:
-        histograms = self._load()
+        histograms = histogram_file.load(self.path)
         return {rule.name: self._feature(histograms, rule.name) for rule in rules}
 
     def count(self, specs: Mapping[str, BinSpec]) -> dict[str, Histogram]:
-        histograms = self._load()
+        histograms = histogram_file.load(self.path)
         return {name: self._feature(histograms, name) for name in specs}
 
     def probe(self, columns: Sequence[str]) -> Probe:
-        """The file parses (SPEC §6) and holds a histogram per feature."""
-        histograms = self._load()
+        """The file parses (docs/sources.md) and holds a histogram per feature."""
+        histograms = histogram_file.load(self.path)
         kinds = {name: str(self._feature(histograms, name).kind) for name in columns}
         return Probe(f"histogram file, {len(histograms)} features", kinds)
 
@@ -64,18 +64,3 @@ class HistogramSource(Source):
             raise DataError(
                 f"{self.path}: no histogram for feature {name!r}{hint} (features in the file: {known})"
             ) from None
-
-    def _read_bytes(self) -> bytes:
-        try:
-            return self.path.read_bytes()
-        except FileNotFoundError:
-            raise SourceError(f"histogram file {self.path} does not exist") from None
-        except OSError as error:
-            raise SourceError(f"cannot read histogram file {self.path}: {error.strerror}") from None
-
-    def _load(self) -> dict[str, Histogram]:
-        try:
-            document = json.loads(self._read_bytes())
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise DataError(f"{self.path}: not valid JSON ({error})") from None
-        return from_document(document, str(self.path))

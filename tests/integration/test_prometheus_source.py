@@ -38,7 +38,7 @@ from servers import (
 
 from driftmon import config as driftmon_config
 from driftmon.evaluate import ERROR, INSUFFICIENT, MonitorResult, evaluate, profile_reference
-from driftmon.histogram import to_document
+from driftmon.histogram_file import to_document
 
 HERE = Path(__file__).resolve().parent
 FEATURES = ["amount", "flag", "score", "country"]
