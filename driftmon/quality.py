@@ -1,0 +1,286 @@
+"""Broken data, told apart from drift: checks over the counts an evaluation already makes.
+
+Per feature, from its reference and live `Histogram` (no second pass over the data):
+
+- ``missing``: the share of rows without a value (null, NaN);
+- ``out_of_range``: the share of rows with a value below the lowest edge and above the
+  highest (for bins derived from the reference, its minimum and maximum), numeric only;
+- ``unseen``: the share of rows with a category the reference never had (``__unseen__``),
+  categorical only;
+- ``constant``: the live column holds one value while the reference held several (known
+  from the bins when every live value lands in one category or point bin, else from the
+  live column's minimum and maximum when the source gives them).
+
+A share check is at a severity when the live share exceeds the reference's by at least
+that severity's threshold (``increase``), or, for ``absolute`` limits, when the live
+share reaches it, and, unless ``significance`` is None, a one-sided two-proportion test
+says the increase is not chance (p ≤ significance; the binomial tail at the reference's
+share): a 50-row window does not page on a share that its noise reaches.
+
+Per monitor: ``schema`` anomalies from the two sides' column types (a new column, a
+feature's column gone, a type class changed: integer ↔ float is not a change),
+``volume`` (live rows against a minimum or an expected count) and ``freshness`` (the
+newest live time against a maximum age).
+
+Pure: knows nothing of files, configs or Prometheus; severities are the strings of
+`evaluate` ("ok", "warning", "critical").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from .histogram import UNSEEN, CategoricalBins, Histogram, NumericBins
+
+__all__ = [
+    "CHECKS",
+    "Anomaly",
+    "FeatureQuality",
+    "Limits",
+    "ShareCheck",
+    "column_class",
+    "feature_quality",
+    "freshness",
+    "schema_anomalies",
+    "volume",
+]
+
+OK, WARNING, CRITICAL = "ok", "warning", "critical"
+CHECKS = ("missing", "out_of_range", "unseen", "constant", "volume", "freshness", "schema")
+AnomalyKind = Literal["new_column", "missing_column", "type_changed"]
+ColumnClass = Literal["numeric", "text", "boolean", "temporal", "other"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Thresholds of one share check: ``increase`` over the reference's share, or the live
+    share itself when ``absolute``; a None severity is not checked."""
+
+    warning: float | None = 0.05
+    critical: float | None = 0.20
+    absolute: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ShareCheck:
+    """One share of one feature: reference and live ratios (0-1), the test's p-value, the severity."""
+
+    reference: float
+    live: float
+    pvalue: float
+    severity: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureQuality:
+    """The data-quality checks of one feature; a check that does not apply to its kind is None."""
+
+    feature: str
+    missing: ShareCheck
+    below: ShareCheck | None = None
+    above: ShareCheck | None = None
+    unseen: ShareCheck | None = None
+    constant: bool = False
+
+    def severity(self, check: str) -> str:
+        """The worst severity of ``check`` (``out_of_range`` covers both directions)."""
+        if check == "constant":
+            return WARNING if self.constant else OK
+        parts = {"missing": [self.missing], "out_of_range": [self.below, self.above], "unseen": [self.unseen]}[check]
+        return _worst(part.severity for part in parts if part is not None)
+
+
+def _worst(severities: Iterable[str]) -> str:
+    found = set(severities)
+    return CRITICAL if CRITICAL in found else WARNING if WARNING in found else OK
+
+
+_NORMAL_VARIANCE = 100.0  # n·p·(1−p) from which the binomial tail is taken as normal
+_TAIL_TERMS = 1_000  # below it the sd is under 10 rows: the tail is gone well within this
+_TOLERANCE = 1e-12  # shares are ratios of counts: 0.06 − 0.01 must reach a 0.05 threshold
+
+
+def _increase_pvalue(live_part: float, live_rows: float, reference: float, reference_rows: float) -> float:
+    """One-sided p-value of at least ``live_part`` of ``live_rows`` rows by chance, when each
+    row has the reference's share (taken as known, with half a row's prior so that a
+    share of 0 is not certainty): the binomial upper tail, exact below n·p·(1−p) = 100,
+    normal with continuity correction above. 1.0 when the live share is not larger."""
+    if live_rows <= 0 or live_part / live_rows <= reference:
+        return 1.0
+    share = (reference * reference_rows + 0.5) / (reference_rows + 1.0)
+    variance = live_rows * share * (1.0 - share)
+    if variance >= _NORMAL_VARIANCE:
+        z = (live_part - 0.5 - live_rows * share) / math.sqrt(variance)
+        return 0.5 * math.erfc(z / math.sqrt(2.0))
+    ks = live_part + np.arange(0.0, min(live_rows - live_part, _TAIL_TERMS) + 1.0)
+    lgamma = np.vectorize(math.lgamma, otypes=[np.float64])
+    log_pmf = (
+        math.lgamma(live_rows + 1.0)
+        - lgamma(ks + 1.0)
+        - lgamma(live_rows - ks + 1.0)
+        + ks * math.log(share)
+        + (live_rows - ks) * math.log1p(-share)
+    )
+    return float(min(1.0, np.exp(log_pmf).sum()))
+
+
+def _share(
+    reference_part: float,
+    reference_rows: float,
+    live_part: float,
+    live_rows: float,
+    limits: Limits,
+    significance: float | None,
+) -> ShareCheck:
+    reference = reference_part / reference_rows if reference_rows > 0 else 0.0
+    live = live_part / live_rows if live_rows > 0 else 0.0
+    pvalue = _increase_pvalue(live_part, live_rows, reference, reference_rows)
+    measured = live if limits.absolute else live - reference
+    severity = OK
+    if live_rows > 0 and (significance is None or pvalue <= significance):
+        for name, threshold in ((CRITICAL, limits.critical), (WARNING, limits.warning)):
+            if threshold is not None and measured >= threshold - _TOLERANCE:
+                severity = name
+                break
+    return ShareCheck(reference=reference, live=live, pvalue=pvalue, severity=severity)
+
+
+def feature_quality(
+    feature: str,
+    reference: Histogram,
+    live: Histogram,
+    limits: Mapping[str, Limits],
+    significance: float | None = 0.01,
+    live_range: tuple[float, float] | None = None,
+) -> FeatureQuality:
+    """The share checks of one feature from its two histograms (same bins); ``limits`` by
+    check name (missing, out_of_range, unseen; a check without limits is measured, never
+    at a severity); ``live_range`` the live column's (min, max) when the source knows it."""
+    never = Limits(warning=None, critical=None)
+    ref_rows, live_rows = reference.total, live.total
+    missing = _share(reference.missing, ref_rows, live.missing, live_rows, limits.get("missing", never), significance)
+    spec = reference.spec
+    below = above = unseen = None
+    if isinstance(spec, NumericBins) and spec.edges:
+        bound = limits.get("out_of_range", never)
+        ref_present, live_present = reference.present, live.present
+        below = _share(reference.counts[0], ref_present, live.counts[0], live_present, bound, significance)
+        above = _share(reference.counts[-1], ref_present, live.counts[-1], live_present, bound, significance)
+    elif isinstance(spec, CategoricalBins):
+        at = spec.labels().index(UNSEEN)
+        unseen = _share(
+            reference.counts[at], reference.present, live.counts[at], live.present, limits.get("unseen", never), significance
+        )
+    return FeatureQuality(
+        feature=feature,
+        missing=missing,
+        below=below,
+        above=above,
+        unseen=unseen,
+        constant=_constant(reference, live, live_range),
+    )
+
+
+def _single_value_bins(spec: NumericBins | CategoricalBins) -> np.ndarray:
+    """Which bins can hold only one distinct value: categories, and point bins."""
+    if isinstance(spec, CategoricalBins):
+        single = np.ones(spec.size, dtype=bool)
+        single[-2:] = False  # __other__ and __unseen__ gather many values
+        return single
+    single = np.zeros(spec.size, dtype=bool)
+    if spec.edges:
+        points = set(spec.points)
+        position = 1  # counts: underflow, then in value order interval/point bins, overflow
+        for index, edge in enumerate(spec.edges):
+            if edge in points:
+                single[position] = True
+                position += 1
+            if index + 1 < len(spec.edges):
+                position += 1
+    return single
+
+
+def _constant(reference: Histogram, live: Histogram, live_range: tuple[float, float] | None) -> bool:
+    """Live holds at least two rows of one value, and the reference held several values."""
+    filled = np.flatnonzero(reference.counts > 0)
+    single = _single_value_bins(reference.spec)
+    reference_constant = filled.size == 1 and bool(single[filled[0]])
+    if reference_constant or live.present < 2:
+        return False
+    if live_range is not None:
+        return live_range[0] == live_range[1]
+    used = np.flatnonzero(live.counts > 0)
+    return used.size == 1 and bool(single[used[0]])
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    """A schema change between the reference's columns and the live ones."""
+
+    anomaly: AnomalyKind
+    column: str
+    detail: str
+
+
+def column_class(type_name: str) -> ColumnClass:
+    """The class of a column type for schema comparison (integer and float are both numeric).
+
+    ``type_name`` is an Arrow, numpy, pandas or SQL type name, case-insensitive."""
+    name = type_name.lower()
+    if name.startswith(("bool",)):
+        return "boolean"
+    if any(word in name for word in ("timestamp", "date", "time", "interval", "duration")):
+        return "temporal"
+    if any(word in name for word in ("int", "float", "double", "decimal", "numeric", "real", "number", "halffloat")):
+        return "numeric"
+    if any(word in name for word in ("string", "utf8", "text", "char", "object", "str", "category", "dictionary")):
+        return "text"
+    return "other"
+
+
+def schema_anomalies(reference: Mapping[str, str], live: Mapping[str, str], features: Sequence[str]) -> list[Anomaly]:
+    """Anomalies between two sides' column types (name → type name), features first, then by
+    column name: ``missing_column`` for a feature the live side lacks, ``new_column`` for a
+    live column the reference lacks, ``type_changed`` for a class change of a shared column."""
+    found: list[Anomaly] = []
+    for name in features:
+        if name in reference and name not in live:
+            found.append(Anomaly("missing_column", name, f"feature {name!r} has no column in the live data"))
+    for name in sorted(live.keys() - reference.keys()):
+        found.append(Anomaly("new_column", name, f"column {name!r} ({live[name]}) is not in the reference"))
+    shared = [name for name in features if name in reference and name in live]
+    shared += sorted((reference.keys() & live.keys()) - set(features))
+    for name in shared:
+        before, after = column_class(reference[name]), column_class(live[name])
+        if before != after:
+            found.append(
+                Anomaly("type_changed", name, f"column {name!r} was {reference[name]} ({before}), is {live[name]} ({after})")
+            )
+    return found
+
+
+def volume(live_rows: float, min_rows: float | None = None, expected: float | None = None, min_ratio: float | None = None) -> str:
+    """``critical`` below ``min_rows``; ``warning`` below ``min_ratio`` of the ``expected``
+    rows (the reference's rate over the window, or the previous window's count)."""
+    if min_rows is not None and live_rows < min_rows:
+        return CRITICAL
+    if expected is not None and min_ratio is not None and expected > 0 and live_rows < min_ratio * expected:
+        return WARNING
+    return OK
+
+
+def freshness(newest: float | None, now: float, warning_age: float | None = None, critical_age: float | None = None) -> str:
+    """The severity of live data whose newest time is ``newest`` (Unix seconds; None: no
+    data at all, as stale as can be) against maximum ages in seconds."""
+    age = math.inf if newest is None else now - newest
+    if critical_age is not None and age > critical_age:
+        return CRITICAL
+    if warning_age is not None and age > warning_age:
+        return WARNING
+    return OK
+

@@ -1,0 +1,142 @@
+"""Data-quality checks over histograms: shares by hand, the test's p-value against scipy,
+severities, constant columns, schema anomalies, volume and freshness."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from driftmon import quality
+from driftmon.histogram import BinningRule, CategoricalBins, Histogram, NumericBins, bin_values, derive_spec
+
+stats = pytest.importorskip("scipy.stats")
+
+DEFAULTS = {"missing": quality.Limits(), "out_of_range": quality.Limits(), "unseen": quality.Limits()}
+
+
+def _numeric(reference: np.ndarray, live: np.ndarray) -> tuple[Histogram, Histogram]:
+    spec = derive_spec(BinningRule("x"), reference)
+    return bin_values(spec, reference, "x"), bin_values(spec, live, "x")
+
+
+def test_missing_share_jump_pages_on_its_own() -> None:
+    """Nulls from 1 % to 8 % of 1,000 rows: warning by the default +5 pp, p-value as scipy's z-test."""
+    rng = np.random.default_rng(1)
+    reference = rng.normal(size=10_000)
+    reference[:100] = np.nan
+    live = rng.normal(size=1_000)
+    live[:80] = np.nan
+    ref_hist, live_hist = _numeric(reference, live)
+    result = quality.feature_quality("x", ref_hist, live_hist, DEFAULTS)
+    assert result.missing.reference == pytest.approx(0.01)
+    assert result.missing.live == pytest.approx(0.08)
+    share = 100.5 / 10_001  # the reference's share with half a row's prior
+    assert result.missing.pvalue == pytest.approx(stats.binom.sf(79, 1_000, share), rel=1e-9)
+    assert result.missing.severity == "warning"
+    assert result.severity("missing") == "warning"
+    assert result.severity("out_of_range") == "ok"
+
+
+def test_small_window_noise_stays_quiet() -> None:
+    """6 % nulls in 50 rows against 1 % in the reference: past +5 pp, but not significant."""
+    ref_hist, live_hist = _numeric(
+        np.r_[np.full(100, np.nan), np.arange(9_900.0)], np.r_[np.full(3, np.nan), np.arange(47.0) * 200]
+    )
+    result = quality.feature_quality("x", ref_hist, live_hist, DEFAULTS)
+    assert result.missing.live - result.missing.reference == pytest.approx(0.05)
+    assert result.missing.pvalue == pytest.approx(stats.binom.sf(2, 50, 100.5 / 10_001), rel=1e-9)
+    assert result.missing.pvalue > 0.01
+    assert result.missing.severity == "ok"
+    assert quality.feature_quality("x", ref_hist, live_hist, DEFAULTS, significance=None).missing.severity == "warning"
+
+
+def test_pvalue_in_the_normal_regime_is_close_to_the_binomial() -> None:
+    """Past n·p·(1−p) = 100 the tail is normal: within 2 % of scipy's binomial tail there."""
+    spec = NumericBins((0.0, 1.0))
+    reference = Histogram(spec, np.array([0.0, 80_000.0, 0.0]), missing=20_000.0)
+    live = Histogram(spec, np.array([0.0, 7_700.0, 0.0]), missing=2_300.0)
+    result = quality.feature_quality("x", reference, live, DEFAULTS)
+    share = 20_000.5 / 100_001
+    assert result.missing.pvalue == pytest.approx(stats.binom.sf(2_299, 10_000, share), rel=0.02)
+
+
+def test_unit_change_is_out_of_range_above() -> None:
+    """Live values ×1000: nearly all above the reference's maximum, critical; none below."""
+    rng = np.random.default_rng(2)
+    reference = rng.uniform(1, 10, 5_000)
+    ref_hist, live_hist = _numeric(reference, rng.uniform(1, 10, 2_000) * 1000)
+    result = quality.feature_quality("x", ref_hist, live_hist, DEFAULTS)
+    assert result.above is not None and result.below is not None
+    assert result.above.reference == 0.0
+    assert result.above.live == pytest.approx(1.0)
+    assert result.above.severity == "critical"
+    assert result.below.live == 0.0
+    assert result.severity("out_of_range") == "critical"
+
+
+def test_absolute_limits_and_disabled_severities() -> None:
+    """Absolute limits compare the live share itself; a None severity is never reached."""
+    ref_hist, live_hist = _numeric(np.arange(1_000.0), np.r_[np.full(300, np.nan), np.arange(700.0)])
+    absolute = {"missing": quality.Limits(warning=0.25, critical=None, absolute=True)}
+    assert quality.feature_quality("x", ref_hist, live_hist, absolute).missing.severity == "warning"
+    none = {"missing": quality.Limits(warning=None, critical=None)}
+    assert quality.feature_quality("x", ref_hist, live_hist, none).missing.severity == "ok"
+
+
+def test_unseen_categories_share() -> None:
+    """A new category taking 30 % of live rows: unseen share 0.3, critical."""
+    spec = CategoricalBins(("a", "b"), others=frozenset())
+    reference = Histogram(spec, np.array([500.0, 500.0, 0.0, 0.0]))
+    live = Histogram(spec, np.array([350.0, 350.0, 0.0, 300.0]), missing=0.0)
+    result = quality.feature_quality("c", reference, live, DEFAULTS)
+    assert result.unseen is not None
+    assert result.unseen.live == pytest.approx(0.3)
+    assert result.unseen.severity == "critical"
+    assert result.below is None and result.above is None
+
+
+def test_constant_live_column() -> None:
+    """A live column of one category (or one point bin) is constant; one interval bin needs the range."""
+    spec = CategoricalBins(("a", "b"))
+    reference = Histogram(spec, np.array([10.0, 10.0, 0.0, 0.0]))
+    assert quality.feature_quality("c", reference, Histogram(spec, np.array([0.0, 7.0, 0.0, 0.0])), {}).constant
+    assert not quality.feature_quality("c", reference, Histogram(spec, np.array([1.0, 7.0, 0.0, 0.0])), {}).constant
+    flags = NumericBins((0.0, 1.0), points=(0.0, 1.0))  # (-inf,0) {0} (0,1) {1} (1,inf)
+    ref_flags = Histogram(flags, np.array([0.0, 50.0, 0.0, 50.0, 0.0]))
+    assert quality.feature_quality("f", ref_flags, Histogram(flags, np.array([0.0, 0.0, 0.0, 9.0, 0.0])), {}).constant
+    interval = NumericBins((0.0, 10.0))
+    ref_interval = Histogram(interval, np.array([0.0, 100.0, 0.0]))
+    live_interval = Histogram(interval, np.array([0.0, 20.0, 0.0]))
+    assert not quality.feature_quality("x", ref_interval, live_interval, {}).constant
+    assert quality.feature_quality("x", ref_interval, live_interval, {}, live_range=(4.0, 4.0)).constant
+    # a constant reference makes a constant live column no anomaly
+    one = Histogram(spec, np.array([10.0, 0.0, 0.0, 0.0]))
+    assert not quality.feature_quality("c", one, one, {}).constant
+
+
+def test_schema_anomalies() -> None:
+    """A feature's column gone, a new column, integer -> text; integer -> float is no change."""
+    reference = {"age": "int64", "income": "double", "country": "string", "score": "int32"}
+    live = {"income": "float", "country": "string", "score": "large_string", "channel": "string"}
+    anomalies = quality.schema_anomalies(reference, live, ["age", "income", "score"])
+    assert [(a.anomaly, a.column) for a in anomalies] == [
+        ("missing_column", "age"),
+        ("new_column", "channel"),
+        ("type_changed", "score"),
+    ]
+    assert "int32 (numeric)" in anomalies[2].detail and "large_string (text)" in anomalies[2].detail
+    assert quality.schema_anomalies({"x": "BIGINT"}, {"x": "DOUBLE PRECISION"}, ["x"]) == []
+    assert quality.column_class("timestamp[us, tz=UTC]") == "temporal"
+    assert quality.column_class("bool") == "boolean"
+
+
+def test_volume_and_freshness() -> None:
+    """Too few rows is critical, fewer than the ratio of the expected a warning; stale data by age."""
+    assert quality.volume(200, min_rows=1_000) == "critical"
+    assert quality.volume(40_000, min_rows=1_000, expected=200_000, min_ratio=0.5) == "warning"
+    assert quality.volume(150_000, min_rows=1_000, expected=200_000, min_ratio=0.5) == "ok"
+    now = 1_000_000.0
+    assert quality.freshness(now - 3 * 3600, now, warning_age=3600, critical_age=2 * 3600) == "critical"
+    assert quality.freshness(now - 1.5 * 3600, now, warning_age=3600, critical_age=2 * 3600) == "warning"
+    assert quality.freshness(now - 60, now, critical_age=7200) == "ok"
+    assert quality.freshness(None, now, critical_age=7200) == "critical"
