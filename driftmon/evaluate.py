@@ -19,7 +19,6 @@ from driftmon.explain import BinExplanation, bin_terms
 from driftmon.histogram import MISSING, OTHER, UNSEEN, Aligned, Histogram, NumericBins, align
 from driftmon.significance import NullSummary, decide, gate, null_summaries
 from driftmon.sources import Source, open_source
-from driftmon.sources.file import FileSource
 from driftmon.sources.file_cache import FileCounts
 
 log = logging.getLogger(__name__)
@@ -196,10 +195,7 @@ def evaluate(
             reference = cache.get(monitor, reference_source)
         live_source = open_source(monitor.live, monitor.base_dir, now=started)
         specs = {name: hist.spec for name, hist in reference.items()}
-        if live_files is not None and isinstance(live_source, FileSource):
-            live = live_source.count(specs, cache=live_files)
-        else:
-            live = live_source.count(specs)
+        live = live_source.count(specs, cache=live_files)
         features = score(monitor, reference, live)
     except DriftmonError as error:
         return failed(monitor, str(error), started, time.perf_counter() - begun)

@@ -1,62 +1,60 @@
-"""RowSource: batches as pandas DataFrames or Arrow tables bin to the same histograms."""
+"""The source interface: what every source type answers, and rows that bin alike however they are read."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import inspect
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pytest
 
 from driftmon.histogram import BinningRule, NumericBins, bin_numeric, finite_sorted, numeric_spec
-from driftmon.sources.base import RowSource
+from driftmon.sources import SOURCE_TYPES
+from driftmon.sources.file import FileSource, FileSourceConfig
 
 
-class _Rows(RowSource):
-    """Rows handed over in fixed batches, as pandas or as Arrow."""
-
-    def __init__(self, frames: list[Any]) -> None:
-        super().__init__(None, Path("."))
-        self.frames = frames
-
-    def describe(self) -> str:
-        return "test rows"
-
-    def fingerprint(self) -> str:
-        return "fixed"
-
-    def batches(self, columns: Sequence[str]) -> Iterator[Any]:
-        for frame in self.frames:
-            yield frame[list(columns)] if isinstance(frame, pd.DataFrame) else frame.select(list(columns))
-
-
-def _frames(seed: int) -> list[pd.DataFrame]:
+def _frame(seed: int, rows: int = 2000) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    frames = []
-    for rows in (700, 1, 1300):
-        x = rng.normal(0, 1, rows)
-        x[rng.random(rows) < 0.05] = np.nan
-        frames.append(pd.DataFrame({"x": x, "city": rng.choice(["a", "b", "c", None], rows)}))
-    return frames
+    x = np.round(rng.normal(0, 1, rows), 6)  # six decimals: the same floats back from CSV and JSON text
+    x[rng.random(rows) < 0.05] = np.nan
+    return pd.DataFrame({"x": x, "city": rng.choice(["a", "b", "c", None], rows)})
 
 
-@pytest.mark.parametrize("arrow", [pa.Table.from_pandas, lambda frame: pa.RecordBatch.from_pandas(frame)])
-def test_arrow_batches_bin_like_pandas_batches(arrow: Any) -> None:
-    """profile() and count() over Arrow batches equal the pandas path, and the numeric edges equal the definition."""
-    reference_frames, live_frames = _frames(1), _frames(2)
+def _write(frame: pd.DataFrame, path: Path) -> None:
+    if path.suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    elif path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_json(path, orient="records", lines=True)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_rows_bin_alike_read_by_column_or_by_row_batch(tmp_path: Path, suffix: str) -> None:
+    """The same rows profile and count the same from Parquet (column by column) and from CSV or JSON
+    Lines (row batches), and the numeric edges are the definition's over the whole column."""
+    reference, live = _frame(1), _frame(2)
     rules = [BinningRule("x"), BinningRule("city")]
-    by_pandas = _Rows(reference_frames).profile(rules)
-    by_arrow = _Rows([arrow(frame) for frame in reference_frames]).profile(rules)
-    assert by_arrow == by_pandas
-    whole = pd.concat(reference_frames)["x"].to_numpy()
-    spec = numeric_spec(finite_sorted(whole), "quantile", 10, "x")
-    assert by_arrow["x"].spec == spec and isinstance(spec, NumericBins)
-    assert by_arrow["x"] == bin_numeric(spec, whole)
-    specs = {name: histogram.spec for name, histogram in by_pandas.items()}
-    live_pandas = _Rows(live_frames).count(specs)
-    live_arrow = _Rows([arrow(frame) for frame in live_frames]).count(specs)
-    assert live_arrow == live_pandas
-    assert live_arrow["city"].missing == sum(int(frame["city"].isna().sum()) for frame in live_frames)
+    histograms = {}
+    for kind in (".parquet", suffix):
+        _write(reference, tmp_path / f"ref{kind}")
+        _write(live, tmp_path / f"live{kind}")
+        profiled = FileSource(FileSourceConfig(type="file", path=f"ref{kind}"), tmp_path).profile(rules)
+        specs = {name: histogram.spec for name, histogram in profiled.items()}
+        counted = FileSource(FileSourceConfig(type="file", path=f"live{kind}"), tmp_path).count(specs)
+        histograms[kind] = (profiled, counted)
+    assert histograms[suffix] == histograms[".parquet"]
+    profiled, counted = histograms[suffix]
+    spec = numeric_spec(finite_sorted(reference["x"].to_numpy()), "quantile", 10, "x")
+    assert isinstance(spec, NumericBins) and profiled["x"].spec == spec
+    assert counted["x"] == bin_numeric(spec, live["x"].to_numpy())
+    assert counted["city"].missing == int(live["city"].isna().sum())
+
+
+@pytest.mark.parametrize("name", sorted(SOURCE_TYPES))
+def test_every_source_type_takes_the_live_file_cache_on_count(name: str) -> None:
+    """evaluate hands the daemon's live-file cache to every live source's count (no test of the
+    source's type): each source type accepts it, and defaults it to none."""
+    parameter = inspect.signature(SOURCE_TYPES[name].count).parameters.get("cache")
+    assert parameter is not None and parameter.default is None

@@ -16,8 +16,8 @@ import pytest
 from driftmon import config
 from driftmon.errors import ConfigError, DataError
 from driftmon.histogram import BinningRule, CategoricalBins, NumericBins
-from driftmon.sources import file as file_module
-from driftmon.sources.file import FileSource, FileSourceConfig
+from driftmon.sources.file import FileSource, FileSourceConfig, columns
+from driftmon.sources.file import csv as csv_format
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 EDGES = NumericBins((0.0, 10.0, 20.0))
@@ -162,7 +162,7 @@ def test_a_column_int_then_float_in_a_later_block_counts_every_row(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Integers for many blocks, then a decimal: all rows are counted as numbers (no crash, no split)."""
-    monkeypatch.setattr(file_module, "READ_BLOCK_BYTES", 1 << 12)
+    monkeypatch.setattr(csv_format, "READ_BLOCK_BYTES", 1 << 12)
     x = np.concatenate([np.arange(5000) % 30, [12.5, 25.5]]).astype(float)
     pd.DataFrame({"amount": [f"{v:g}" for v in x]}).to_csv(tmp_path / "l.csv", index=False)
     got = source(tmp_path, "l.csv").count({"amount": EDGES})["amount"]
@@ -175,7 +175,7 @@ def test_a_column_numeric_then_text_in_a_later_block_is_one_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Numbers for many blocks, then text: the live count names the feature and the value (never a traceback)."""
-    monkeypatch.setattr(file_module, "READ_BLOCK_BYTES", 1 << 12)
+    monkeypatch.setattr(csv_format, "READ_BLOCK_BYTES", 1 << 12)
     values = [str(v % 30) for v in range(5000)] + ["oops"]
     (tmp_path / "l.csv").write_text("amount\n" + "\n".join(values) + "\n")
     with pytest.raises(DataError, match=r"l\.csv: feature 'amount' is numeric but holds non-numeric values \('oops'\)"):
@@ -188,7 +188,7 @@ def test_a_categorical_column_numeric_then_text_counts_every_row(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Codes that look numeric for many blocks, then text: a categorical feature counts them all as text."""
-    monkeypatch.setattr(file_module, "READ_BLOCK_BYTES", 1 << 12)
+    monkeypatch.setattr(csv_format, "READ_BLOCK_BYTES", 1 << 12)
     values = [str(v % 3) for v in range(5000)] + ["X1", "X1"]
     (tmp_path / "l.csv").write_text("code\n" + "\n".join(values) + "\n")
     reference = source(tmp_path, "l.csv").profile([BinningRule("code", kind="categorical")])["code"]
@@ -203,7 +203,7 @@ def test_batches_are_bounded_and_merge_to_the_whole(tmp_path: Path, monkeypatch:
     """Batches hold at most BATCH_ROWS rows; their counts add up to the whole file's."""
     frame = amounts(3000, seed=3)
     frame.to_csv(tmp_path / "l.csv", index=False)
-    monkeypatch.setattr(file_module, "BATCH_ROWS", 500)
+    monkeypatch.setattr(csv_format, "BATCH_ROWS", 500)
     sizes = [len(b) for b in source(tmp_path, "l.csv").batches(["amount"])]
     assert sizes == [500] * 6
     got = source(tmp_path, "l.csv").count({"amount": EDGES})["amount"]
@@ -226,7 +226,7 @@ def test_json_lines_type_change_in_a_later_block_counts_every_row(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A JSON column of numbers that becomes text later is read whole as a categorical feature."""
-    monkeypatch.setattr(file_module, "READ_BLOCK_BYTES", 1 << 12)
+    monkeypatch.setattr(csv_format, "READ_BLOCK_BYTES", 1 << 12)
     values: list[Any] = [v % 3 for v in range(3000)] + ["X1"]
     (tmp_path / "l.jsonl").write_text("\n".join(json.dumps({"code": v}) for v in values) + "\n")
     reference = source(tmp_path, "l.jsonl").profile([BinningRule("code", kind="categorical")])["code"]
@@ -287,11 +287,10 @@ def test_small_csv_blocks_are_binned_in_large_batches_with_the_same_values() -> 
     a column whose type changes midway (a CSV retyped) starts a new batch instead of mixing types."""
     import pyarrow as pa
 
-    from driftmon.sources.file import _coalesced
 
     blocks = [{"x": pa.array([float(i), float(i) + 0.5]), "c": pa.array(["a", "b"])} for i in range(10)]
     blocks.append({"x": pa.array(["text", "more"]), "c": pa.array(["a", "b"])})  # retyped: text now
-    out = list(_coalesced(iter(blocks), rows=8))
+    out = list(csv_format.coalesced(iter(blocks), rows=8))
     assert [len(batch["x"]) for batch in out] == [8, 8, 4, 2]  # at most 8 rows, then the retyped rest
     numbers = [v for batch in out[:3] for v in batch["x"].to_pylist()]
     assert numbers == [v for block in blocks[:10] for v in block["x"].to_pylist()]
@@ -309,7 +308,7 @@ def test_every_text_pandas_reads_as_a_number_starts_like_one() -> None:
     numbers = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce").notna().to_numpy()
     assert numbers.sum() > 1000  # the generator makes plenty of numbers
     missed = [
-        text for text, number in zip(texts, numbers, strict=True) if number and not file_module.NUMBER_START.match(text)
+        text for text, number in zip(texts, numbers, strict=True) if number and not columns.NUMBER_START.match(text)
     ]
     assert missed == []
 

@@ -18,9 +18,9 @@ from driftmon import config
 from driftmon.errors import ConfigError, DataError, SourceError
 from driftmon.evaluate import evaluate
 from driftmon.histogram import BinningRule, NumericBins, bin_values, merge_all
-from driftmon.sources import file as file_module
 from driftmon.sources.base import Window
-from driftmon.sources.file import FileSource, FileSourceConfig
+from driftmon.sources.file import FileSource, FileSourceConfig, columns, jsonl, parquet
+from driftmon.sources.file import csv as csv_format
 
 NOW = datetime(2026, 3, 1, 0, 20, tzinfo=UTC)  # 20 minutes past midnight: a window of 1 h spans two days
 EDGES = NumericBins((-1.0, 0.0, 1.0))
@@ -70,7 +70,7 @@ def test_parquet_is_read_in_bounded_batches_that_merge_to_the_whole(
     """No batch exceeds BATCH_ROWS, and the merged counts equal binning the whole column."""
     frame = rows(10_000)
     pq.write_table(pa.Table.from_pandas(frame), tmp_path / "live.parquet", row_group_size=3000)
-    monkeypatch.setattr(file_module, "BATCH_ROWS", 1000)
+    monkeypatch.setattr(parquet, "BATCH_ROWS", 1000)
     batches = list(source(tmp_path, "live.parquet").batches(["x"]))
     assert len(batches) >= 10 and max(len(b) for b in batches) <= 1000
     assert sum(len(b) for b in batches) == 10_000
@@ -90,7 +90,7 @@ def test_csv_and_json_lines_are_read_in_chunks_that_merge_to_the_whole(
         frame.to_csv(path, index=False)
     else:
         frame.to_json(path, orient="records", lines=True)
-    monkeypatch.setattr(file_module, "BATCH_ROWS", 500)
+    monkeypatch.setattr(csv_format if suffix == "csv" else jsonl, "BATCH_ROWS", 500)
     batches = list(source(tmp_path, path.name).batches(["x", "city"]))
     assert len(batches) == 6 and all(list(b.columns) == ["x", "city"] for b in batches)
     np.testing.assert_array_equal(source(tmp_path, path.name).count({"x": EDGES})["x"].counts, oracle(frame))
@@ -129,7 +129,7 @@ def test_parquet_is_binned_in_bounded_batches(tmp_path: Path, monkeypatch: pytes
     """count() and profile() on Parquet read one column of at most COLUMN_BATCH_ROWS rows at a time."""
     frame = rows(10_000)
     pq.write_table(pa.Table.from_pandas(frame), tmp_path / "live.parquet", row_group_size=4000)
-    monkeypatch.setattr(file_module, "COLUMN_BATCH_ROWS", 1500)
+    monkeypatch.setattr(parquet, "COLUMN_BATCH_ROWS", 1500)
     seen: list[tuple[tuple[str, ...], int]] = []
     original = pq.ParquetFile.iter_batches
 
@@ -374,7 +374,7 @@ def test_names_from_the_file_keep_the_error_on_one_line(tmp_path: Path) -> None:
 
 
 def test_count_is_the_merge_of_count_file_over_the_files(tmp_path: Path) -> None:
-    """_count_file is the per-file unit: its histograms over each file (window applied) merge into count()."""
+    """count_file is the per-file unit: its histograms over each file (window applied) merge into count()."""
     frames = [rows(3000, seed) for seed in (1, 2, 3)]
     for index, frame in enumerate(frames):
         pq.write_table(pa.Table.from_pandas(frame), tmp_path / f"part{index}.parquet", row_group_size=700)
@@ -382,14 +382,14 @@ def test_count_is_the_merge_of_count_file_over_the_files(tmp_path: Path) -> None
     city = live.profile([BinningRule("city")])["city"].spec
     specs = {"x": EDGES, "city": city}
     assert live.config.window is not None
-    bounds = file_module._window_ns(live.config.window, live.now)
-    per_file = [live._count_file(path, specs, bounds)[0] for path in live.paths()]
+    bounds = columns.window_ns(live.config.window, live.now)
+    per_file = [live.count_file(path, specs, bounds)[0] for path in live.paths()]
     whole = live.count(specs)
     for name in specs:
         assert merge_all(specs[name], (part[name] for part in per_file)) == whole[name]
     expected = sum(oracle(frame, timedelta(hours=1)) for frame in frames)
     np.testing.assert_array_equal(whole["x"].counts, expected)
-    everything, counted, _ = live._count_file(live.paths()[0], specs, (0, 2**62))  # bounds holding every row
+    everything, counted, _ = live.count_file(live.paths()[0], specs, (0, 2**62))  # bounds holding every row
     assert counted == len(frames[0])
     np.testing.assert_array_equal(everything["x"].counts, oracle(frames[0]))
 
@@ -397,14 +397,14 @@ def test_count_is_the_merge_of_count_file_over_the_files(tmp_path: Path) -> None
 def test_window_filters_arrow_batches_like_pandas_ones() -> None:
     """Arrow columns (CSV, JSON Lines) get the same window rows as pandas ones, and stay Arrow."""
     frame = rows(2000, seed=5)
-    bounds = file_module._window_ns(Window(column="ts", last="1h"), NOW)
-    keep = file_module._window_mask(frame["ts"], "ts", bounds, "f.csv")
+    bounds = columns.window_ns(Window(column="ts", last="1h"), NOW)
+    keep = columns.window_mask(frame["ts"], "ts", bounds, "f.csv")
     table = pa.Table.from_pandas(frame)
     batch = {name: table.column(name) for name in table.column_names}
-    by_arrow = file_module._select(batch, ["x", "city"], keep)
+    by_arrow = columns.select_rows(batch, ["x", "city"], keep)
     assert list(by_arrow) == ["x", "city"] and all(isinstance(v, pa.Array | pa.ChunkedArray) for v in by_arrow.values())
     pd.testing.assert_series_equal(
-        file_module._as_series(by_arrow["x"]), frame["x"][keep].reset_index(drop=True), check_names=False
+        columns.as_series(by_arrow["x"]), frame["x"][keep].reset_index(drop=True), check_names=False
     )
     np.testing.assert_array_equal(bin_values(EDGES, by_arrow["x"], "x").counts, oracle(frame, timedelta(hours=1)))
 
@@ -430,5 +430,17 @@ def test_the_window_column_statistics_are_its_own_after_a_struct_column(tmp_path
     )
     got = source.count({"x": NumericBins((0.0, 1.0, 3.0))})["x"]
     assert list(got.counts) == [0, 1, 2, 0]
-    low, high = file_module._parquet_time_range(str(tmp_path / "l.parquet"), "ts")
+    low, high = parquet.time_range(str(tmp_path / "l.parquet"), "ts")
     assert (low, high) == (int(pd.Timestamp(recent[-1]).value), int(pd.Timestamp(recent[0]).value))
+
+
+def test_each_format_is_one_table_entry_named_as_the_schema_names_it() -> None:
+    """`format:` accepts exactly the formats of the table, and every suffix leads to one of them."""
+    from typing import get_args
+
+    from driftmon.sources.file.formats import FORMATS, SUFFIXES
+    from driftmon.sources.file.options import Format
+
+    assert sorted(get_args(Format)) == sorted(FORMATS)
+    assert {fmt.name for fmt in SUFFIXES.values()} == set(FORMATS)
+    assert SUFFIXES[".pq"] is FORMATS["parquet"] and SUFFIXES[".ndjson"] is FORMATS["jsonl"]

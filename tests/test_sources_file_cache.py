@@ -288,7 +288,7 @@ def test_a_file_changed_while_read_or_just_written_is_not_cached(
     same(young.evaluate(monitor, now), scratch(monitor, now))
     assert young.last is not None and young.last.read == 1 and len(young.files) == 0
 
-    read = FileSource._count_file
+    read = FileSource.count_file
 
     def appending(self: FileSource, path: str, *args: Any, **kwargs: Any) -> Any:
         counted = read(self, path, *args, **kwargs)
@@ -296,7 +296,7 @@ def test_a_file_changed_while_read_or_just_written_is_not_cached(
             handle.write(f"11,a,{T0:%Y-%m-%dT%H:%M:%S}\n")
         return counted
 
-    monkeypatch.setattr(FileSource, "_count_file", appending)
+    monkeypatch.setattr(FileSource, "count_file", appending)
     growing = Daemon()
     growing.evaluate(monitor, now)
     assert growing.last is not None and growing.last.read == 1 and len(growing.files) == 0
@@ -379,8 +379,8 @@ def test_time_ranges_come_from_text_timestamps_and_ignore_nulls(tmp_path: Path) 
 
 
 @pytest.mark.parametrize("hour", [0, 3, 4])  # Parquet, CSV, JSON Lines
-def test_count_file_counts_one_file_in_the_window_and_reports_its_time_range(tmp_path: Path, hour: int) -> None:
-    """FileSource._count_file, the cache's unit: one file's counts within the bounds (numpy
+def testcount_file_counts_one_file_in_the_window_and_reports_its_time_range(tmp_path: Path, hour: int) -> None:
+    """FileSource.count_file, the cache's unit: one file's counts within the bounds (numpy
     oracle), the rows counted, and the window column's range over the whole file."""
     path = write_hour(tmp_path, hour)
     frame = hour_rows(hour)
@@ -392,7 +392,7 @@ def test_count_file_counts_one_file_in_the_window_and_reports_its_time_range(tmp
     middle = pd.Timestamp(T0 + hour * HOUR + timedelta(minutes=30))
     bounds = (middle.value, middle.value + 3600 * 10**9)  # the second half of the hour, and on
     spec = NumericBins((-1.0, 0.0, 1.0))
-    histograms, rows, span = source._count_file(str(path), {"x": spec}, bounds)
+    histograms, rows, span = source.count_file(str(path), {"x": spec}, bounds)
     stamps = frame["ts"].dt.tz_localize(UTC)
     inside = frame[(stamps >= middle) & (stamps < middle + HOUR)]
     x = inside["x"].dropna().to_numpy()

@@ -1,4 +1,4 @@
-"""JSON Lines through DuckDB's reader (`driftmon/sources/jsonl.py`, issue 15): the same histograms
+"""JSON Lines through DuckDB's reader (`driftmon/sources/file/jsonl_duckdb.py`, issue 15): the same histograms
 as pyarrow.json on every file it takes, pyarrow's reader (and its messages) for the rest, and the
 conversions DuckDB makes where pyarrow would refuse a row, as documented."""
 
@@ -16,9 +16,7 @@ import pytest
 from driftmon import config
 from driftmon.errors import ConfigError, DataError
 from driftmon.histogram import BinningRule, Histogram, NumericBins
-from driftmon.sources import file as file_module
-from driftmon.sources import jsonl
-from driftmon.sources.file import FileSource, FileSourceConfig
+from driftmon.sources.file import FileSource, FileSourceConfig, jsonl, jsonl_duckdb
 
 pytest.importorskip("duckdb")
 
@@ -34,14 +32,14 @@ def source(folder: Path, reader: str, path: str = "l.jsonl") -> FileSource:
 def duckdb_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Rows DuckDB's reader gave, batch by batch (the real reader, watched)."""
     given: list[int] = []
-    real = jsonl.batches
+    real = jsonl_duckdb.batches
 
     def watched(*args: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
         for batch in real(*args, **kwargs):
             given.append(len(next(iter(batch.values()))))
             yield batch
 
-    monkeypatch.setattr(jsonl, "batches", watched)
+    monkeypatch.setattr(jsonl_duckdb, "batches", watched)
     return given
 
 
@@ -105,8 +103,8 @@ def test_duckdb_and_pyarrow_give_the_same_histograms(
 ) -> None:
     """Profile and count through both readers: identical bins, counts, missing and totals; the
     numbers agree with a count by hand; DuckDB gave every row, in bounded batches."""
-    monkeypatch.setattr(file_module, "BATCH_ROWS", 700)
-    monkeypatch.setattr(file_module, "READ_BLOCK_BYTES", block)
+    monkeypatch.setattr(jsonl, "BATCH_ROWS", 700)
+    monkeypatch.setattr(jsonl, "READ_BLOCK_BYTES", block)
     data = mixed_rows(rows, seed=rows)
     write(tmp_path / "l.jsonl", data)
     fast = source(tmp_path, "auto").profile(RULES)
@@ -130,7 +128,7 @@ def test_a_fraction_in_an_integer_key_is_not_rounded(
 ) -> None:
     """DuckDB would round 1.5 into an integer column; driftmon reads integers as doubles, so the
     fraction lands in its own bin, as pyarrow-then-pandas counts it."""
-    monkeypatch.setattr(file_module, "BATCH_ROWS", 500)
+    monkeypatch.setattr(jsonl, "BATCH_ROWS", 500)
     values: list[Any] = [i % 3 for i in range(2000)] + [1.5, 2.5, None]
     write(tmp_path / "l.jsonl", [{"n": v} for v in values])
     fast = source(tmp_path, "auto").count({"n": EDGES})["n"]
@@ -144,7 +142,7 @@ def test_text_that_looks_nested_hands_the_rest_of_the_file_to_pyarrow(
 ) -> None:
     """A string starting with `[` after 2,000 rows: DuckDB stops, pyarrow reads from the first row
     not given; every row is counted once."""
-    monkeypatch.setattr(file_module, "BATCH_ROWS", 500)
+    monkeypatch.setattr(jsonl, "BATCH_ROWS", 500)
     values = [f"v{i % 4}" for i in range(3000)]
     values[2200] = "[not a list]"
     write(tmp_path / "l.jsonl", [{"c": v} for v in values])
@@ -170,7 +168,7 @@ def test_bad_rows_late_in_the_file_get_pyarrows_message(
 ) -> None:
     """A nested value or malformed JSON after 2,000 good rows: the error names the file, and is
     word for word the one pyarrow's reader gives."""
-    monkeypatch.setattr(file_module, "BATCH_ROWS", 500)
+    monkeypatch.setattr(jsonl, "BATCH_ROWS", 500)
     rows: list[Any] = [{"c": f"v{i % 4}"} for i in range(2000)] + [late] + [{"c": "v0"}] * 10
     write(tmp_path / "l.jsonl", rows)
     rule = [BinningRule("c", kind="categorical")]
@@ -192,7 +190,7 @@ def test_bad_rows_late_in_the_file_get_pyarrows_message(
 def test_keys_missing_or_untyped_in_the_first_block_are_read_by_pyarrow(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, duckdb_batches: list[int], first: dict[str, Any]
 ) -> None:
-    monkeypatch.setattr(file_module, "READ_BLOCK_BYTES", 1 << 10)
+    monkeypatch.setattr(jsonl, "READ_BLOCK_BYTES", 1 << 10)
     rows = [first] * 300 + [{"when": "morning", "n": 2}] * 20  # 300 rows fill the first block
     write(tmp_path / "l.jsonl", rows)
     rule = [BinningRule("when", kind="categorical"), BinningRule("n")]
@@ -218,7 +216,7 @@ def test_a_later_row_of_another_type_counts_as_pandas_counts_it(
 ) -> None:
     """pyarrow refuses the row and pandas takes the file; DuckDB converts it: the same counts for
     a feature whose kind is set (and for every live file, counted with the reference's bins)."""
-    monkeypatch.setattr(file_module, "READ_BLOCK_BYTES", 1 << 10)
+    monkeypatch.setattr(jsonl, "READ_BLOCK_BYTES", 1 << 10)
     write(tmp_path / "l.jsonl", [{"n": 0.5, "c": "a"}] * 200 + [late])
     rule = [BinningRule("c", kind="categorical"), BinningRule("n", kind="numeric")]
     fast = source(tmp_path, "auto").profile(rule)
@@ -234,7 +232,7 @@ def test_the_documented_differences(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     """A JSON boolean in a text key is labelled `true` (pandas: `True`); 1 in a boolean key counts
     as true (pandas: its own value `1`); a numeric key with a later boolean or text is inferred
     numeric (pandas: categorical). The module docstring says so."""
-    monkeypatch.setattr(file_module, "READ_BLOCK_BYTES", 1 << 10)
+    monkeypatch.setattr(jsonl, "READ_BLOCK_BYTES", 1 << 10)
     write(tmp_path / "l.jsonl", [{"c": "a", "b": True, "n": 0.5}] * 200 + [{"c": True, "b": 1, "n": "2.5"}])
     rule = [BinningRule("c", kind="categorical"), BinningRule("b", kind="categorical"), BinningRule("n")]
 
@@ -251,7 +249,7 @@ def test_the_documented_differences(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_json_reader_duckdb_without_the_package_is_a_config_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(jsonl, "available", lambda: False)
+    monkeypatch.setattr(jsonl_duckdb, "available", lambda: False)
     text = (
         "monitors:\n  - name: m\n"
         "    reference: {type: file, path: r.jsonl, json_reader: duckdb}\n"
@@ -296,7 +294,7 @@ def test_a_window_over_iso_times_counts_the_same_through_both_readers(
 ) -> None:
     """The window's column, typed a time by pyarrow, is read by DuckDB as text and parsed by
     Arrow: the same rows are kept as pyarrow keeps, and a by-hand count of the window agrees."""
-    monkeypatch.setattr(file_module, "BATCH_ROWS", 400)
+    monkeypatch.setattr(jsonl, "BATCH_ROWS", 400)
     rng = np.random.default_rng(3)
     hours = rng.integers(0, 48, 3000)
     values = rng.uniform(-1, 4, 3000).round(3)
@@ -341,7 +339,7 @@ def test_a_duckdb_that_cannot_be_imported_leaves_the_file_to_pyarrow(
     import sys
 
     monkeypatch.setitem(sys.modules, "duckdb", None)  # `import duckdb` raises ImportError
-    monkeypatch.setattr(jsonl, "available", lambda: True)  # while its spec is still found
+    monkeypatch.setattr(jsonl_duckdb, "available", lambda: True)  # while its spec is still found
     write(tmp_path / "l.jsonl", [{"n": v} for v in (0.5, 2.0, 7.0, None)])
     got = source(tmp_path, "auto").count({"n": EDGES})["n"]
     assert list(got.counts) == by_hand([0.5, 2.0, 7.0, None]) and got.missing == 1

@@ -5,9 +5,9 @@ A source turns its config into histograms for one side of a monitor:
 - ``profile(rules)``: the reference side; the bins are derived from the data here;
 - ``count(specs)``: the live side; counts in bins that come from the reference.
 
-A source of raw rows subclasses :class:`RowSource` and only yields pandas batches; a
-source that can count where the data lives (a histogram file, SQL, Spark) implements
-``profile`` and ``count`` itself, so only counts travel.
+A source of raw rows (files) reads and bins them itself, and also hands out its rows as
+batches (:class:`RowSource`); a source that can count where the data lives (a histogram
+file, SQL, Spark) asks the engine, so only counts travel.
 
 Every source is opened for one evaluation at one evaluation time ``now`` (UTC): a
 ``window: {column, last}`` keeps the rows with ``now - last <= column < now``, and path
@@ -20,7 +20,6 @@ import difflib
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,21 +31,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from driftmon._imports import lazy_import
 from driftmon.durations import SECOND, YEAR, bounded, parse_duration
 from driftmon.errors import DataError
-from driftmon.histogram import (
-    TASK_THREADS,
-    BinningRule,
-    BinSpec,
-    Histogram,
-    bin_values,
-    empty,
-    profile_column,
-)
+from driftmon.histogram import BinningRule, BinSpec, Histogram
 
 if TYPE_CHECKING:
     from typing import TypeAlias
 
     import pandas as pd
     import pyarrow as pa
+
+    from driftmon.sources.file_cache import FileCounts
 
     Batch: TypeAlias = "pd.DataFrame | pa.Table | pa.RecordBatch"
 else:
@@ -170,86 +163,24 @@ class Source(ABC):
         """Reference histograms, with bins derived from this data per rule."""
 
     @abstractmethod
-    def count(self, specs: Mapping[str, BinSpec]) -> dict[str, Histogram]:
-        """Live histograms over the given bins (one per feature name in ``specs``)."""
+    def count(self, specs: Mapping[str, BinSpec], cache: FileCounts | None = None) -> dict[str, Histogram]:
+        """Live histograms over the given bins (one per feature name in ``specs``).
+
+        ``cache``: the daemon's live-file cache for this evaluation; a source that reads files
+        counts a file unchanged since its last evaluation from it, the others ignore it.
+        """
 
 
 class RowSource(Source):
-    """A source of raw rows; driftmon bins them, batch by batch.
-
-    A batch is a pandas DataFrame or an Arrow Table / RecordBatch: Arrow columns are
-    binned as they are (no pandas conversion). Features are tasks on a thread pool.
-    """
+    """A source of raw rows, which it bins itself (``profile`` and ``count``) and also hands
+    out as batches (the rows of some columns, for a caller that wants them unbinned)."""
 
     @abstractmethod
     def batches(self, columns: Sequence[str]) -> Iterator[Batch]:
         """The rows of ``columns``, in batches of bounded size; a missing column is a DataError."""
 
-    def profile(self, rules: Sequence[BinningRule]) -> dict[str, Histogram]:
-        # Quantile edges need the whole reference column; the reference is read once
-        # and cached by the caller.
-        columns = [rule.name for rule in rules]
-        frames = list(self.batches(columns))
-        if self.window is not None and sum(_rows(frame) for frame in frames) == 0:
-            raise self.no_rows()
-        arrow = bool(frames) and all(_is_arrow(frame) for frame in frames)
-        whole: Any = None
-        if not arrow:
-            if len(frames) == 1:
-                whole = frames[0]
-            else:
-                whole = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-            del frames
 
-        def one(rule: BinningRule) -> Histogram:
-            values = _arrow_column(frames, rule.name) if arrow else whole[rule.name]
-            with self._context():
-                return profile_column(rule, values)
-
-        with ThreadPoolExecutor(TASK_THREADS) as pool:
-            return dict(zip(columns, pool.map(one, rules), strict=True))
-
-    def count(self, specs: Mapping[str, BinSpec]) -> dict[str, Histogram]:
-        result = {name: empty(spec) for name, spec in specs.items()}
-        rows = 0
-        with ThreadPoolExecutor(TASK_THREADS) as pool:
-            for batch in self.batches(list(specs)):
-                rows += _rows(batch)
-
-                def one(name: str, batch: Batch = batch) -> Histogram:
-                    with self._context():
-                        return bin_values(specs[name], batch[name], name)
-
-                for name, histogram in zip(specs, pool.map(one, specs), strict=True):
-                    result[name] = result[name].merge(histogram)
-        if rows == 0 and self.window is not None:
-            raise self.no_rows()
-        return result
-
-    def _context(self) -> _Context:
-        return _Context(self.describe())
-
-
-def _is_arrow(batch: Batch) -> bool:
-    return hasattr(batch, "schema")  # an Arrow Table or RecordBatch (a DataFrame has none)
-
-
-def _rows(batch: Batch) -> int:
-    return len(batch)  # rows, for a DataFrame and an Arrow batch alike
-
-
-def _arrow_column(batches: Sequence[Any], name: str) -> Any:
-    """One column of Arrow batches as one ChunkedArray (no copy)."""
-    import pyarrow as pa
-
-    chunks: list[Any] = []
-    for batch in batches:
-        column = batch.column(name)
-        chunks += column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-    return pa.chunked_array(chunks, type=batches[0].schema.field(name).type)
-
-
-class _Context:
+class SourceContext:
     """Prefixes a DataError raised while binning with the source it came from."""
 
     def __init__(self, where: str) -> None:

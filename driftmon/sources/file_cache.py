@@ -32,12 +32,17 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TypeAlias
 
 from driftmon.histogram import BinSpec, CategoricalBins, Histogram
 
-if TYPE_CHECKING:
-    from driftmon.sources.file import FileSource, TimeRange
+# The window column's smallest and largest time in a file, ns since the epoch (inclusive).
+TimeRange: TypeAlias = tuple[int, int]
+# What the cache counts a file with: (path, specs, bounds) -> (histograms, rows, time range or
+# None without a window), the file's rows within bounds (``[start, end)`` in ns; None: all).
+Reader: TypeAlias = Callable[
+    [str, Mapping[str, BinSpec], "tuple[int, int] | None"], tuple[Mapping[str, Histogram], int, "TimeRange | None"]
+]
 
 MIB = 1 << 20
 DEFAULT_SIZE = 64 * MIB  # --evaluation.cache-size
@@ -147,10 +152,12 @@ class FileCounts:
         return held[1]
 
     def count(
-        self, source: FileSource, path: str, specs: Mapping[str, BinSpec], bounds: tuple[int, int] | None
+        self, path: str, specs: Mapping[str, BinSpec], bounds: tuple[int, int] | None, read: Reader, options: str
     ) -> tuple[Mapping[str, Histogram], int]:
-        """The histograms of ``path``'s rows in ``bounds`` and how many rows they hold."""
-        counting = self._counting(specs, source.options())
+        """The histograms of ``path``'s rows in ``bounds`` and how many rows they hold: from the
+        entry if one is valid, else by ``read``; ``options``: the source's settings besides the
+        bins that change what a file counts (part of the key)."""
+        counting = self._counting(specs, options)
         before = _stat(path)
         key = _key(path, before, counting) if before is not None else None
         entry = self.known.get(key) if key is not None else None
@@ -162,7 +169,7 @@ class FileCounts:
             else:
                 self.used.append(entry.key)
             return found
-        histograms, rows, span = source._count_file(path, specs, bounds)
+        histograms, rows, span = read(path, specs, bounds)
         self.read += 1
         self.bytes_read += before.st_size if before is not None else 0
         after = _stat(path)
@@ -265,4 +272,14 @@ class FileCache:
         self._by_monitor[monitor].discard(key)
 
 
-__all__ = ["DEFAULT_SIZE", "FileCache", "FileCounts", "FileEntry", "FileKey", "counting_digest", "entry_bytes"]
+__all__ = [
+    "DEFAULT_SIZE",
+    "FileCache",
+    "FileCounts",
+    "FileEntry",
+    "FileKey",
+    "Reader",
+    "TimeRange",
+    "counting_digest",
+    "entry_bytes",
+]

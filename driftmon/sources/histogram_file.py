@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -14,6 +14,9 @@ from driftmon import histogram_file
 from driftmon.errors import DataError
 from driftmon.histogram import BinningRule, BinSpec, Histogram
 from driftmon.sources.base import Probe, Source, did_you_mean
+
+if TYPE_CHECKING:
+    from driftmon.sources.file_cache import FileCounts
 
 
 class HistogramSourceConfig(BaseModel):
@@ -44,7 +47,7 @@ class HistogramSource(Source):
         histograms = histogram_file.load(self.path)
         return {rule.name: self._feature(histograms, rule.name) for rule in rules}
 
-    def count(self, specs: Mapping[str, BinSpec]) -> dict[str, Histogram]:
+    def count(self, specs: Mapping[str, BinSpec], cache: FileCounts | None = None) -> dict[str, Histogram]:
         histograms = histogram_file.load(self.path)
         return {name: self._feature(histograms, name) for name in specs}
 

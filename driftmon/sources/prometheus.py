@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     import urllib.request as url_request
 
     from driftmon import httpclient
+    from driftmon.sources.file_cache import FileCounts
 else:
     # HTTP and TLS modules load on the first query: `driftmon check` on files never needs them.
     ssl = lazy_import("ssl")
@@ -218,7 +219,7 @@ class PrometheusSource(Source):
             result[rule.name] = histogram
         return result
 
-    def count(self, specs: Mapping[str, BinSpec]) -> dict[str, Histogram]:
+    def count(self, specs: Mapping[str, BinSpec], cache: FileCounts | None = None) -> dict[str, Histogram]:
         raw = self._fetch(list(specs))
         return {name: self._live_histogram(name, spec, *raw[name]) for name, spec in specs.items()}
 

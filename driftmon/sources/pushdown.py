@@ -30,7 +30,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -46,6 +46,9 @@ from driftmon.histogram import (
     check_edges,
 )
 from driftmon.sources.base import Probe, Source, did_you_mean
+
+if TYPE_CHECKING:
+    from driftmon.sources.file_cache import FileCounts
 
 ColumnType = Literal["integer", "float", "decimal", "boolean", "string", "other"]
 NUMERIC_TYPES: frozenset[str] = frozenset({"integer", "float", "decimal"})
@@ -229,7 +232,7 @@ class PushdownSource(Source):
                 result.update(self._count(engine, typed, params, numeric, specs))
         return {rule.name: result[rule.name] for rule in rules}
 
-    def count(self, specs: Mapping[str, BinSpec]) -> dict[str, Histogram]:
+    def count(self, specs: Mapping[str, BinSpec], cache: FileCounts | None = None) -> dict[str, Histogram]:
         with self.engine() as engine:
             source = self.source_sql(engine)
             types = self._types(engine, source, list(specs))

@@ -1,7 +1,7 @@
 """JSON Lines through DuckDB's reader (the ``duckdb`` extra): half pyarrow.json's CPU per row.
 
 pyarrow.json stays the reference reader: it types each key from the file's first block and
-refuses a later value of another type, and `file.py` then re-reads the file with pandas.
+refuses a later value of another type, and `jsonl.py` then re-reads the file with pandas.
 DuckDB's reader is used only where it gives the same columns:
 
 - the wanted keys must all be in the first block, typed by pyarrow as int64, double, string,

@@ -1,0 +1,162 @@
+"""JSON Lines: through DuckDB's reader where it reads the file as pyarrow would (the ``duckdb``
+extra, half the CPU: see `jsonl_duckdb`), else pyarrow.json, else pandas (a key whose type
+changes midway, JSON pyarrow refuses); each reader takes over from the row the one before
+stopped at.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.json as pajson
+
+from driftmon._imports import lazy_import
+from driftmon.histogram import TASK_THREADS
+from driftmon.sources.file import jsonl_duckdb
+from driftmon.sources.file.columns import BATCH_ROWS, READ_BLOCK_BYTES, check_present, refuse_nested, rows_in, type_name
+from driftmon.sources.file.format import Batch, FileFormat, Reading
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from driftmon.sources.file.options import JsonReader
+else:
+    pd = lazy_import("pandas")  # ~0.3 s to import; only a file pyarrow refuses needs it
+
+
+class JsonLines(FileFormat):
+    """JSON Lines files, through the reader ``json_reader`` picks (see the module docstring)."""
+
+    name = "jsonl"
+    suffixes = (".jsonl", ".ndjson", ".json")
+
+    def batches(self, path: str, columns: Sequence[str], reading: Reading) -> Iterator[Batch]:
+        yield from jsonl_batches(path, columns, reading.config.json_reader)
+
+    def probe(self, path: str, columns: Sequence[str], reading: Reading) -> tuple[dict[str, str], int | None]:
+        first = next(iter(_pyarrow_batches(path, columns)), {})  # its first block only
+        present = _first_schema(path).names  # a key the first block lacks was filled with nulls: say so
+        return {
+            name: (type_name(first[name]) if name in first else "?") if name in present else "? (not in the first block)"
+            for name in columns
+        }, None
+
+    def probe_note(self, paths: Sequence[str], columns: Sequence[str], reading: Reading) -> str:
+        return f"JSON Lines read by {_reader_of(paths[0], columns, reading.config.json_reader)}"
+
+
+def jsonl_batches(path: str, columns: Sequence[str], reader: JsonReader = "auto") -> Iterator[Batch]:
+    """Arrow columns of a JSON Lines file: through DuckDB where it reads them as pyarrow would
+    (see `jsonl_duckdb`), else pyarrow.json, else pandas (a key whose type changes midway, JSON
+    pyarrow refuses); each reader skips the rows already given."""
+    done = 0
+    # DuckDB expands *, ? and [...] in a path it is given: a file named `d[1].jsonl` would read `d1.jsonl`.
+    if reader != "pyarrow" and jsonl_duckdb.available() and not glob.has_magic(path):
+        types = _first_types(path, columns)
+        if types is not None and jsonl_duckdb.suitable(types):
+            try:
+                for chunk in jsonl_duckdb.batches(path, types, BATCH_ROWS, TASK_THREADS):
+                    done += rows_in(chunk)
+                    yield dict(chunk)
+                return
+            except jsonl_duckdb.Unsuitable:
+                pass
+    yield from _pyarrow_batches(path, columns, done)
+
+
+def _reader_of(path: str, columns: Sequence[str], reader: JsonReader) -> str:
+    """Which reader takes the file (see `jsonl_batches`), in words."""
+    if reader == "pyarrow":
+        return "pyarrow (json_reader: pyarrow)"
+    if not jsonl_duckdb.available():
+        return "pyarrow (the duckdb extra is not installed)"
+    if glob.has_magic(path):
+        return "pyarrow (DuckDB would read * ? [ ] in the file's name as a pattern)"
+    types = _first_types(path, columns)
+    if types is None or not jsonl_duckdb.suitable(types):
+        return "pyarrow (a key is missing, null or nested in the first block)"
+    return "DuckDB"
+
+
+def _first_types(path: str, columns: Sequence[str]) -> dict[str, pa.DataType] | None:
+    """The wanted keys' types as pyarrow infers them from the first block (None: a key is not there)."""
+    try:
+        schema = _first_schema(path)
+    except pa.ArrowInvalid:
+        return None
+    if not all(name in schema.names for name in columns):
+        return None
+    return {name: schema.field(name).type for name in columns}
+
+
+def _first_schema(path: str) -> pa.Schema:
+    """The keys and types pyarrow infers from a JSON Lines file's first block (none for an empty file)."""
+    reader = pajson.open_json(path, read_options=pajson.ReadOptions(block_size=READ_BLOCK_BYTES))
+    try:
+        return reader.read_next_batch().schema
+    except StopIteration:
+        return pa.schema([])
+
+
+def _pyarrow_batches(path: str, columns: Sequence[str], skip: int = 0) -> Iterator[Batch]:
+    """The file through pyarrow.json, then pandas where pyarrow refuses, from row ``skip`` on."""
+    done = skip
+    try:
+        reader = pajson.open_json(path, read_options=pajson.ReadOptions(block_size=READ_BLOCK_BYTES))
+        seen: set[str] = set()
+        for batch in reader:
+            present = set(batch.schema.names)
+            seen.update(c for c in columns if c in present)
+            for name in columns:
+                if name in present and pa.types.is_nested(batch.schema.field(name).type):
+                    nested = "object" if pa.types.is_struct(batch.schema.field(name).type) else "array"
+                    refuse_nested(path, name, f"a JSON {nested}")
+            if skip >= batch.num_rows:
+                skip -= batch.num_rows
+                continue
+            batch, skip = batch.slice(skip), 0
+            for offset in range(0, batch.num_rows, BATCH_ROWS):
+                part = batch.slice(offset, BATCH_ROWS)
+                chunk: dict[str, Column] = {
+                    c: part.column(c) if c in present else pa.nulls(part.num_rows) for c in columns
+                }
+                done += part.num_rows
+                yield chunk
+        check_present(path, columns, sorted(seen))
+        return
+    except pa.ArrowInvalid:
+        pass
+    for frame in _jsonl_frames(path, columns):
+        if done >= len(frame):
+            done -= len(frame)
+            continue
+        frame, done = frame.iloc[done:], 0
+        yield {name: frame[name] for name in columns}
+
+
+def _jsonl_frames(path: str, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+    seen: set[str] = set()
+    with pd.read_json(path, lines=True, chunksize=BATCH_ROWS, dtype=False) as reader:
+        for chunk in reader:
+            seen.update(c for c in columns if c in chunk.columns)
+            yield _flat(path, chunk.reindex(columns=list(columns)))
+    check_present(path, columns, sorted(seen))
+
+
+def _flat(path: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` if no column holds dicts or lists (JSON objects and arrays), else a DataError.
+
+    Only columns whose values pandas cannot type (``mixed``) are looked at value by value.
+    """
+    for name in frame.columns:
+        values = frame[name]
+        if values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) not in ("mixed", "mixed-integer"):
+            continue
+        nested = values.map(lambda v: isinstance(v, dict | list))
+        if nested.any():
+            example = values[nested].iloc[0]
+            refuse_nested(path, str(name), f"a JSON {'object' if isinstance(example, dict) else 'array'}")
+    return frame
