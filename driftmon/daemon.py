@@ -7,8 +7,8 @@
   80% of the period, at most 5 min), then the worker is killed and replaced and the
   evaluation counts as a failure: a hanging source never holds a thread, memory or the
   GIL of the daemon.
-- :class:`ResultsStore` swaps in a new immutable :class:`~driftmon.exporter.Snapshot`
-  whenever an evaluation ends or the config changes; scrapes read the current one.
+- The results store (:class:`~driftmon.results.ResultsStore`) swaps in a new immutable
+  snapshot whenever an evaluation ends or the config changes; scrapes read the current one.
 - Live files already counted are not read again while unchanged (the live-file cache,
   :mod:`driftmon.sources.file_cache`, ``--evaluation.cache-size``), kept here next to the
   reference cache and handed to each evaluation's worker.
@@ -54,8 +54,9 @@ from driftmon import __version__, config, logs, redact
 from driftmon.config import MonitorConfig
 from driftmon.errors import ConfigError
 from driftmon.evaluate import CRITICAL, ERROR, WARNING, MonitorResult, ReferenceCache
-from driftmon.exporter import Exposition, MonitorState, Snapshot
+from driftmon.exposition import Exposition
 from driftmon.logs import event
+from driftmon.results import ResultsStore, Snapshot
 from driftmon.schedule import cron_trigger, crontab_weekdays
 from driftmon.shard import Shard, select
 from driftmon.sources.file_cache import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
@@ -120,111 +121,6 @@ def timeout_s(monitor: MonitorConfig, period: float) -> float:
     if monitor.timeout_s is not None:
         return float(monitor.timeout_s)
     return min(TIMEOUT_SHARE * period, MAX_TIMEOUT_S) if period > 0 else MAX_TIMEOUT_S
-
-
-# ---------------------------------------------------------------------------
-# the results store
-
-
-def _trim(result: MonitorResult | None, monitor: MonitorConfig) -> MonitorResult | None:
-    """A changed monitor's previous result, cut to the features and measures it still has
-    (kept until its re-evaluation lands, so its series do not blink)."""
-    if result is None or result.log_base != monitor.log_base:
-        return None  # scores in another unit would be wrong, not stale
-    names = {f.name for f in monitor.features}
-    measures = set(monitor.measures)
-    features = tuple(
-        replace(
-            feature,
-            scores={m: v for m, v in feature.scores.items() if m in measures},
-            severity={m: v for m, v in feature.severity.items() if m in measures},
-            thresholds={m: v for m, v in feature.thresholds.items() if m in measures},
-        )
-        for feature in result.features
-        if feature.feature in names
-    )
-    return replace(result, features=features, labels=monitor.labels, measures=monitor.measures)
-
-
-class ResultsStore:
-    """The current :class:`Snapshot`, replaced whole (never mutated) under a lock.
-
-    Readers call :meth:`snapshot` without locking: a scrape sees one consistent state.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._version = itertools.count(1)
-        self._snapshot = Snapshot(0, ())
-        self._configs: dict[str, MonitorConfig] = {}
-
-    def snapshot(self) -> Snapshot:
-        return self._snapshot
-
-    def configs(self) -> dict[str, MonitorConfig]:
-        """The monitors configured now, by name."""
-        with self._lock:
-            return dict(self._configs)
-
-    def configure(self, monitors: Sequence[MonitorConfig], periods: Mapping[str, float], *, at: float) -> None:
-        """Install a (new) config: unchanged monitors keep their state, changed ones keep
-        their counters and what of their results still applies, removed ones go."""
-        with self._lock:
-            previous = {state.name: state for state in self._snapshot.monitors}
-            states = []
-            for monitor in monitors:
-                old = previous.get(monitor.name)
-                if old is not None and self._configs.get(monitor.name) is monitor:
-                    period = periods[monitor.name]
-                    states.append(old if old.interval_s == period else replace(old, interval_s=period))
-                    continue
-                state = MonitorState(
-                    name=monitor.name,
-                    labels=dict(monitor.labels),
-                    measures=monitor.measures,
-                    log_base=monitor.log_base,
-                    interval_s=periods[monitor.name],
-                )
-                if old is not None:
-                    state = replace(
-                        state,
-                        latest=_trim(old.latest, monitor),
-                        scored=_trim(old.scored, monitor),
-                        evaluations=old.evaluations,
-                        failures=old.failures,
-                        last_success_s=old.last_success_s,
-                    )
-                states.append(state)
-            self._configs = {monitor.name: monitor for monitor in monitors}
-            self._swap(monitors=tuple(states), reload_successful=True, reload_success_s=at)
-
-    def reload_failed(self) -> None:
-        with self._lock:
-            self._swap(reload_successful=False)
-
-    def record(self, monitor: MonitorConfig, result: MonitorResult, *, ended_at: float) -> MonitorState | None:
-        """Store an evaluation's result; None (dropped) if the monitor was changed or
-        removed since that evaluation was scheduled."""
-        with self._lock:
-            if self._configs.get(monitor.name) is not monitor:
-                return None
-            states = list(self._snapshot.monitors)
-            index = next(i for i, s in enumerate(states) if s.name == monitor.name)
-            old = states[index]
-            state = replace(
-                old,
-                latest=result,
-                scored=result if result.ok else old.scored,
-                evaluations=old.evaluations + 1,
-                failures=old.failures + (0 if result.ok else 1),
-                last_success_s=ended_at if result.ok else old.last_success_s,
-            )
-            states[index] = state
-            self._swap(monitors=tuple(states))
-            return state
-
-    def _swap(self, **changes: Any) -> None:
-        self._snapshot = replace(self._snapshot, version=next(self._version), **changes)
 
 
 # ---------------------------------------------------------------------------
@@ -596,7 +492,6 @@ def serve(
 
 __all__ = [
     "Daemon",
-    "ResultsStore",
     "check_schedules",
     "cron_trigger",
     "crontab_weekdays",

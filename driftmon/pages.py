@@ -32,7 +32,7 @@ import jinja2
 from driftmon import __version__
 from driftmon.evaluate import ERROR, FeatureResult, MonitorResult
 from driftmon.explain import BinExplanation, describe_bin, term_names, top_movers, unit
-from driftmon.exporter import MonitorState, Snapshot
+from driftmon.results import MonitorState, Snapshot
 
 __all__ = ["PageSettings", "render", "report", "snapshot_of"]
 

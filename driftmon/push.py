@@ -38,8 +38,9 @@ from prometheus_client.registry import Collector
 
 from driftmon.errors import DriftmonError
 from driftmon.evaluate import MonitorResult
-from driftmon.exporter import MonitorState, Snapshot, families
+from driftmon.exporter import families
 from driftmon.httpclient import open_url
+from driftmon.results import MonitorState, Snapshot
 
 DEFAULT_JOB = "driftmon"
 _NOT_BATCH = frozenset(

@@ -16,7 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 from servers import require_binary
 
 from driftmon.evaluate import ERROR, OK, FeatureResult, MonitorResult
-from driftmon.exporter import SCORE_METRICS, Exposition, MonitorState, Snapshot
+from driftmon.exporter import SCORE_METRICS
+from driftmon.exposition import Exposition
+from driftmon.results import MonitorState, Snapshot
 
 OPENMETRICS = "application/openmetrics-text; version=1.0.0"
 

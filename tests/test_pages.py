@@ -16,8 +16,8 @@ import pytest
 
 from driftmon import config
 from driftmon.evaluate import MonitorResult, evaluate, failed
-from driftmon.exporter import MonitorState, Snapshot
 from driftmon.pages import PageSettings, render, report, snapshot_of
+from driftmon.results import MonitorState, Snapshot
 
 FEATURE = "debt / income+x"  # a slash and a plus: both must survive the path
 

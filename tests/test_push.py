@@ -13,8 +13,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from servers import free_port, require_binary
 
 from driftmon.evaluate import MonitorResult
-from driftmon.exporter import MonitorState, Snapshot, families
+from driftmon.exporter import families
 from driftmon.push import render, state, write_textfile
+from driftmon.results import MonitorState, Snapshot
 
 
 def write_config(directory: Path, *, broken: bool = False) -> Path:

@@ -12,7 +12,7 @@ import bcrypt
 import pytest
 import yaml
 
-from driftmon.exporter import Snapshot
+from driftmon.results import Snapshot
 from driftmon.web.app import App
 from driftmon.web.config import WebConfigFile
 

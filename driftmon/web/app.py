@@ -7,7 +7,7 @@ Every route goes through the same gate: the web config's basic auth (401 with
 page is one line in the table and is protected like the others.
 
 Endpoints answer from the daemon's current snapshot and never compute: ``/metrics``
-serves bytes rendered once per snapshot (see :class:`driftmon.exporter.Exposition`),
+serves bytes rendered once per snapshot (see :class:`driftmon.exposition.Exposition`),
 ``/api/v1/status`` a JSON document cached per snapshot version.
 """
 
@@ -24,7 +24,8 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from driftmon.evaluate import document
-from driftmon.exporter import Exposition, Snapshot
+from driftmon.exposition import Exposition
+from driftmon.results import Snapshot
 from driftmon.web.config import BasicAuth, WebConfig, WebConfigFile
 from driftmon.web.negotiation import accepts_gzip
 
