@@ -12,13 +12,11 @@ threshold set to ``null`` removes it.
 
 from __future__ import annotations
 
-import errno
 import functools
 import itertools
 import math
 import os
 import re
-import stat
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +36,7 @@ from driftmon import redact
 from driftmon.divergence import Smoothing as SmoothingRule
 from driftmon.durations import YEAR, Duration, bounded, format_duration, parse_duration
 from driftmon.errors import ConfigError, plural
+from driftmon.files import read_text
 from driftmon.histogram import BinningRule
 from driftmon.problems import Problem, explain, shown
 from driftmon.significance import NullSettings
@@ -399,41 +398,6 @@ def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None)
     return loads(text, file, os.environ if environ is None else environ)
 
 
-MAX_FILE_BYTES = 16 << 20  # a config of 10,000 monitors is a few MB; /dev/zero is endless
-
-
-def read_text(path: Path, what: str, limit: int = MAX_FILE_BYTES) -> str:
-    """The UTF-8 text of the regular file ``path`` (at most ``limit`` bytes), or ValueError
-    saying in words why not ("config file is a named pipe, not a file"): never a hang on a
-    pipe or device, never an unbounded read."""
-    try:
-        info = os.stat(path)
-    except OSError as error:
-        if error.errno == errno.ELOOP:
-            raise ValueError(f"{what} is a symlink loop") from None
-        if isinstance(error, FileNotFoundError):
-            dangling = os.path.islink(path)
-            raise ValueError(f"{what} is a symlink to a missing file" if dangling else f"{what} does not exist") from None
-        raise ValueError(f"cannot read {what}: {error.strerror}") from None
-    if not stat.S_ISREG(info.st_mode):
-        kinds = {stat.S_ISDIR: "a directory", stat.S_ISFIFO: "a named pipe", stat.S_ISSOCK: "a socket"}
-        kind = next((name for test, name in kinds.items() if test(info.st_mode)), "a device")
-        raise ValueError(f"{what} is {kind}, not a regular file")
-    if info.st_size > limit:
-        raise ValueError(f"{what} is {info.st_size:,} bytes; at most {limit:,} are read")
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError as error:
-        raise ValueError(f"cannot read {what}: {error.strerror}") from None
-    if len(data) > limit:  # it grew since stat()
-        raise ValueError(f"{what} is more than {limit:,} bytes")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{what} is not UTF-8 text (byte {error.start})") from None
-
-
 def loads(text: str, file: Path, environ: Mapping[str, str]) -> Config:
     """Like :func:`load`, for text already read (``file`` names it in messages and anchors paths).
 
@@ -443,6 +407,7 @@ def loads(text: str, file: Path, environ: Mapping[str, str]) -> Config:
     """
     raw = _parse(text, file)
     problems = list(_substitute(raw, (), environ))
+    redact.harvest(raw, file.parent)  # passwords written in the file, and password_file contents
     unset = [path for path, _ in problems]
     problems += _duplicate_names(raw)
     try:

@@ -36,6 +36,7 @@ from prometheus_client import CollectorRegistry, generate_latest, push_to_gatewa
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
+from driftmon import redact
 from driftmon.errors import DriftmonError
 from driftmon.evaluate import MonitorResult
 from driftmon.exporter import families
@@ -151,7 +152,7 @@ def push(
         try:
             send(gateway, job=job, registry=one, grouping_key=key, timeout=timeout, handler=handler)
         except urllib.error.HTTPError as error:
-            detail = error.read().decode("utf-8", errors="replace").strip()[:300]
+            detail = redact.text(error.read().decode("utf-8", errors="replace").strip(), limit=300)  # mask, then cut
             raise DriftmonError(
                 f"push of monitor {result.monitor!r} to the Pushgateway {safe_url(gateway)} failed: "
                 f"HTTP {error.code} {detail}"

@@ -4,9 +4,12 @@ Every message shown to a person or a client goes through :func:`text` at the bou
 where it leaves: the log formatter, the results store (so ``/api/v1/status``), the reload
 response, and the ``check`` printer. It
 
-1. masks every value that came from ``${VAR}`` in the config (:func:`remember`, called by
-   the config loader), whole, and also percent-encoded, escaped, and the pieces of it a
-   URL parser makes when the value holds ``@ # ? / :`` (``hunt@er2`` must not show as
+1. masks every secret driftmon knows (:func:`remember`): the values of ``${VAR}``, and
+   what :func:`harvest` finds in the config itself (URL passwords, password-like keys,
+   the contents of ``password_file`` and ``bearer_token_file``); each whole, in any
+   letter case (DuckDB lowercases names it quotes), percent-encoded, escaped, as the
+   base64 of ``user:password`` that a Basic header carries, and the pieces of it a URL
+   parser makes when the value holds ``@ # ? / :`` (``hunt@er2`` must not show as
    ``***@er2`` nor ``er2@host``);
 2. masks URL userinfo (``scheme://user:***@host``, up to the *last* ``@``, so passwords
    holding ``@ / # ?`` vanish whole), also without ``://`` (``user:***@host``);
@@ -21,13 +24,17 @@ control-character free, so a misconfigured path never shows a file's lines.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import re
 import threading
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus, unquote
+
+from driftmon.files import read_text
 
 MASK = "***"
 MAX_CHARS = 2000  # a whole message; longer ones are cut, saying how much was cut
@@ -73,7 +80,7 @@ class _Secrets:
             if not found <= self._values:
                 self._values |= found
                 ordered = sorted(self._values, key=len, reverse=True)  # longest first
-                self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+                self._pattern = re.compile("|".join(re.escape(v) for v in ordered), re.IGNORECASE)
 
     def values(self) -> frozenset[str]:
         with self._lock:
@@ -81,7 +88,11 @@ class _Secrets:
 
     def mask(self, message: str) -> str:
         pattern = self._pattern
-        return message if pattern is None else pattern.sub(MASK, message)
+        return message if pattern is None else pattern.sub(_masked, message)
+
+
+def _masked(match: re.Match[str]) -> str:
+    return MASK + "@" if match[0].endswith("@") else MASK  # a tail before @host keeps the @
 
 
 def _forms(value: str) -> set[str]:
@@ -92,7 +103,15 @@ def _forms(value: str) -> set[str]:
     if not value.startswith(("/", ".", "~")) and "://" not in value and not any(c.isspace() for c in value):
         for form in (value, unquote(value)):
             forms.update(piece for piece in _PIECES.split(form) if piece)
+            # what a driver takes for the host when the password holds @: 'er2@127.0.0.1'
+            forms.update(tail + "@" for tail in form.split("@")[1:] if tail)
     return forms
+
+
+def _basic(user: str, password: str) -> set[str]:
+    """The base64 of ``user:password`` as a Basic header carries it (padded and not)."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {token, token.rstrip("=")}
 
 
 _SECRETS = _Secrets()
@@ -101,6 +120,76 @@ _SECRETS = _Secrets()
 def remember(values: Iterable[str]) -> None:
     """Treat these strings (the values of ``${VAR}`` in a config) as secrets from now on."""
     _SECRETS.add(values)
+
+
+def remember_credentials(user: str | None, password: str) -> None:
+    """Treat ``password`` (or a token) as a secret, and with a ``user`` the base64 of
+    ``user:password`` (what a Basic header sends) too."""
+    if password:
+        _SECRETS.add([password])
+        if user is not None:
+            _SECRETS.add(_basic(user, password))
+
+
+MAX_SECRET_FILE_BYTES = 64 << 10
+
+
+def harvest(raw: Any, base_dir: Path) -> None:
+    """Remember the secrets written in a config (after ``${VAR}`` substitution): URL
+    passwords (and their user's Basic header), the values of password-like keys (in a
+    mapping or inside a DSN or SQL string), and the contents of password-like ``*_file``
+    keys (``password_file``, ``bearer_token_file``; read from ``base_dir``, at most
+    :data:`MAX_SECRET_FILE_BYTES`; an unreadable file is the source's error to report)."""
+    stack = [raw]
+    while stack:  # iterative: a deep config cannot exhaust the recursion limit
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            if isinstance(node, str):
+                _harvest_text(node)
+            continue
+        user = node.get("username")
+        user = user if isinstance(user, str) else None
+        for key, value in node.items():
+            if not isinstance(value, str) or not isinstance(key, str):
+                stack.append(value)
+                continue
+            _harvest_text(value)
+            if key.endswith("_file") and _SECRET_KEY.fullmatch(key.removesuffix("_file")):
+                content = _secret_file(base_dir / value)
+                if content:
+                    remember_credentials(user, content)
+            elif _SECRET_KEY.fullmatch(key):
+                remember_credentials(user, value)
+
+
+_SECRET_KEY = re.compile(_KEY, re.IGNORECASE)
+
+
+def _harvest_text(value: str) -> None:
+    for match in _URL.finditer(value):
+        info = match["info"]
+        user, colon, password = info.partition(":")
+        if colon and "/" not in user:
+            remember_credentials(unquote(user), unquote(password))
+            _SECRETS.add([password])
+        elif not colon and "/" not in info:
+            _SECRETS.add([info])  # https://TOKEN@host
+    for match in _BARE.finditer(value):
+        remember_credentials(match["user"], match["password"])
+    for match in _KEYED.finditer(value):
+        secret = match["value"].strip("'\"")
+        if secret and secret != MASK:
+            _SECRETS.add([secret])
+
+
+def _secret_file(path: Path) -> str:
+    try:
+        return read_text(path, "secret file", limit=MAX_SECRET_FILE_BYTES).strip()
+    except ValueError:
+        return ""
 
 
 def secrets() -> frozenset[str]:
@@ -191,4 +280,16 @@ def values(value: Any) -> Any:
     return value
 
 
-__all__ = ["MASK", "MAX_CHARS", "adopt", "excerpt", "remember", "scrub", "secrets", "text", "values"]
+__all__ = [
+    "MASK",
+    "MAX_CHARS",
+    "adopt",
+    "excerpt",
+    "harvest",
+    "remember",
+    "remember_credentials",
+    "scrub",
+    "secrets",
+    "text",
+    "values",
+]

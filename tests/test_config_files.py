@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from driftmon import config
+from driftmon import config, files
 from driftmon.errors import ConfigError
 from driftmon.web import config as web_config
 
@@ -44,7 +44,7 @@ def paths(tmp_path: Path) -> dict[str, Path]:
     os.mkfifo(tmp_path / "pipe")
     (tmp_path / "loop").symlink_to(tmp_path / "loop")
     (tmp_path / "dangling").symlink_to(tmp_path / "absent.yaml")
-    (tmp_path / "huge.yaml").write_text("#" * (config.MAX_FILE_BYTES + 1))
+    (tmp_path / "huge.yaml").write_text("#" * (files.MAX_FILE_BYTES + 1))
     return {
         "folder": tmp_path / "folder",
         "pipe": tmp_path / "pipe",
@@ -61,7 +61,7 @@ EXPECTED = {
     "pipe": "config file is a named pipe, not a regular file",
     "loop": "config file is a symlink loop",
     "dangling": "config file is a symlink to a missing file",
-    "huge": f"config file is {config.MAX_FILE_BYTES + 1:,} bytes; at most {config.MAX_FILE_BYTES:,} are read",
+    "huge": f"config file is {files.MAX_FILE_BYTES + 1:,} bytes; at most {files.MAX_FILE_BYTES:,} are read",
     "zero": "config file is a device, not a regular file",
     "absent": "config file does not exist",
 }

@@ -8,6 +8,7 @@ shown as ``***@er2``, a system file's lines in an error, a 1.9 MB error string.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -15,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -183,3 +185,77 @@ def test_log_lines_are_redacted_fields_messages_and_uncaught_exceptions() -> Non
     lines = [json.loads(line) for line in text.splitlines()]
     assert lines[0]["error"] == "postgresql://u:***@h/db"
     assert any(line["msg"] == "uncaught exception" and "boom" in line["error"] for line in lines)
+
+
+# ---------------------------------------------------------------------------
+# every secret driftmon knows, in every form it sends it
+
+
+def test_a_known_secret_is_masked_in_every_form_it_is_sent() -> None:
+    """A password or token is masked raw, in any letter case, percent-encoded, and as the base64 of user:password of a Basic header."""
+    redact.remember_credentials("monitor", "Tr0ub4dor&3x")
+    basic = base64.b64encode(b"monitor:Tr0ub4dor&3x").decode()
+    message = f"raw Tr0ub4dor&3x lower tr0ub4dor&3x upper TR0UB4DOR&3X url {quote('Tr0ub4dor&3x')} header Basic {basic} cut {basic.rstrip('=')}"
+    masked = redact.text(message)
+    assert masked == "raw *** lower *** upper *** url *** header Basic *** cut ***", masked
+
+
+def test_a_literal_password_with_an_at_sign_does_not_leak_its_tail(tmp_path: Path) -> None:
+    """`monitor:hunt@er2@host` written in the config: the driver's 'er2@127.0.0.1' shows as '***@127.0.0.1' (the tail was shown)."""
+    url = "postgresql+psycopg://monitor:hunt@er2@127.0.0.1:9/db"
+    text = (
+        f"monitors:\n  - name: m\n    reference: {{type: sql, url: '{url}', table: t}}\n"
+        f"    live: {{type: sql, url: '{url}', table: t}}\n    features: [x]\n"
+    )
+    config.loads(text, tmp_path / "c.yaml", {})
+    assert redact.text("failed to resolve host 'er2@127.0.0.1'") == "failed to resolve host '***@127.0.0.1'"
+    assert "hunt" not in redact.text("password authentication failed: hunt")
+
+
+def test_secret_files_and_literal_keys_of_the_config_are_secrets(tmp_path: Path) -> None:
+    """The contents of password_file and bearer_token_file, a literal basic_auth password and a DSN's password= are masked from the config's load on."""
+    (tmp_path / "pw").write_text("Fi1e-Passw0rd\n")
+    (tmp_path / "token").write_text("t0ken-from-fi1e\n")
+    text = (
+        "monitors:\n  - name: m\n"
+        "    reference: {type: prometheus, url: 'http://127.0.0.1:9', window: 1h, basic_auth: {username: u, password_file: pw}}\n"
+        "    live: {type: prometheus, url: 'http://127.0.0.1:9', window: 1h, bearer_token_file: token}\n"
+        "    features: [x]\n"
+        "  - name: n\n"
+        "    reference: {type: prometheus, url: 'http://127.0.0.1:9', window: 1h, basic_auth: {username: v, password: L1teral-pw}}\n"
+        "    live: {type: sql, url: 'duckdb:///:memory:', query: \"SELECT * FROM postgres_scan('host=db password=Dsn-s3cret', 'p', 't')\"}\n"
+        "    features: [x]\n"
+    )
+    config.loads(text, tmp_path / "c.yaml", {})
+    basic = base64.b64encode(b"u:Fi1e-Passw0rd").decode()
+    message = f"bad credentials Basic {basic}; Bearer t0ken-from-fi1e; L1teral-pw; quoted 'Dsn-s3cret'"
+    assert redact.text(message) == "bad credentials Basic ***; Bearer ***; ***; quoted '***'"
+
+
+def test_a_duckdb_query_is_masked_before_it_is_cut(tmp_path: Path) -> None:
+    """A ${VAR} secret that straddles the 80-character cut of the query shown in messages: no part of it is shown (12 of 16 characters were)."""
+    from driftmon.sources.sql import SqlSource, SqlSourceConfig
+
+    query = "SELECT * FROM read_csv('missing.csv') WHERE a_long_column_name = 'Q7x-${S}'"
+    redact.remember(["Zq8Wm3Rt5Yp2Kd6H"])
+    source = SqlSource(SqlSourceConfig(type="sql", url="duckdb:///:memory:", query=query.replace("${S}", "Zq8Wm3Rt5Yp2Kd6H")), tmp_path)
+    shown = source.describe()
+    assert "Zq8W" not in shown and "Q7x-***" in shown, shown
+
+
+def test_a_secret_duckdb_lowercases_is_masked(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB quotes a collation name lowercased ('Collation with name … does not exist'): the ${VAR} secret is masked all the same."""
+    monkeypatch.setenv("COLL", "MiXeDCaseSecret9")
+    query = "SELECT x::VARCHAR COLLATE ${COLL} AS x FROM range(3) t(x)"
+    (tmp_path / "c.yaml").write_text(
+        "monitors:\n  - name: m\n"
+        f"    reference: {{type: sql, url: 'duckdb:///:memory:', query: \"{query}\"}}\n"
+        f"    live: {{type: sql, url: 'duckdb:///:memory:', query: \"{query}\"}}\n"
+        "    features: [x]\n",
+        encoding="utf-8",
+    )
+    code = cli.main(["check", "-c", str(tmp_path / "c.yaml"), "--format", "json"])
+    captured = capsys.readouterr()
+    assert code == 3
+    assert "ollation with name *** does not exist" in captured.out + captured.err, captured.err
+    assert "mixedcasesecret9" not in (captured.out + captured.err).lower()

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from driftmon import redact
 from driftmon._imports import lazy_import
 from driftmon.durations import PATTERN, parse_duration
 from driftmon.errors import DataError, SourceError
@@ -412,7 +413,7 @@ class PrometheusSource(Source):
             raise SourceError(f"{self.describe()}: the answer is not JSON (is url a Prometheus server?)") from None
         data = document.get("data", {}) if isinstance(document, dict) else {}
         if document.get("status") != "success" or data.get("resultType") != "vector":
-            raise SourceError(f"{self.describe()}: unexpected answer: {str(document)[:200]}")
+            raise SourceError(f"{self.describe()}: unexpected answer: {redact.text(str(document), limit=200)}")
         result: list[dict[str, Any]] = data.get("result", [])
         return result
 
@@ -423,12 +424,16 @@ class PrometheusSource(Source):
             password = auth.password.get_secret_value() if auth.password is not None else ""
             if auth.password_file is not None:
                 password = self._secret_file(auth.password_file, "basic_auth.password_file")
+            redact.remember_credentials(auth.username, password)  # the file may have changed since the config loaded
             token = base64.b64encode(f"{auth.username}:{password}".encode()).decode()
             return {"Authorization": f"Basic {token}"}
         if config.bearer_token_file is not None:
-            return {"Authorization": f"Bearer {self._secret_file(config.bearer_token_file, 'bearer_token_file')}"}
+            bearer = self._secret_file(config.bearer_token_file, "bearer_token_file")
+            redact.remember_credentials(None, bearer)
+            return {"Authorization": f"Bearer {bearer}"}
         if self._url_auth is not None:
             user, password = self._url_auth
+            redact.remember_credentials(user, password)
             return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
         return {}
 
@@ -464,9 +469,10 @@ class PrometheusSource(Source):
 def _error_text(error: url_error.HTTPError) -> str:
     try:
         document = json.loads(error.read())
-        return str(document.get("error", ""))[:300] or error.reason
+        # masked before it is cut: a cut Basic token or password would not be recognised
+        return redact.text(str(document.get("error", "")), limit=300) or redact.text(str(error.reason))
     except (json.JSONDecodeError, OSError, AttributeError):
-        return str(error.reason)
+        return redact.text(str(error.reason), limit=300)
 
 
 def _looks_numeric(values: Mapping[str, float]) -> bool:

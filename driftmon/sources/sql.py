@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from driftmon import redact
 from driftmon.durations import DAY, SECOND, bounded, parse_duration
 from driftmon.errors import SourceError
 from driftmon.sources.base import Window, file_identity
@@ -194,6 +195,7 @@ class SqlSource(PushdownSource):
         password = _password(self.config.url)
         if password:
             message = message.replace(password, "***")
+        message = redact.text(message, limit=1 << 20)  # masked before it is cut
         if len(message) > 400:
             message = message[:400] + "…"
         return SourceError(f"{self.describe()}: {action}: {message}")
@@ -214,7 +216,7 @@ def _literal(value: str | int | float | bool) -> str:
 
 
 def _short(text: str, width: int = 80) -> str:
-    flat = " ".join(text.split())
+    flat = redact.text(" ".join(text.split()), limit=1 << 20)  # masked before it is cut
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
@@ -302,7 +304,7 @@ def _not_one_select(duckdb: Any, sql: str) -> str | None:
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as error:
-        return f"cannot be parsed by DuckDB: {' '.join(str(error).split())[:200]}"
+        return f"cannot be parsed by DuckDB: {redact.clipped(' '.join(str(error).split()), 200)}"
     kinds = [str(statement.type).rsplit(".", 1)[-1] for statement in statements]
     if kinds != ["SELECT"]:
         return f"must be exactly one SELECT statement, found {', '.join(kinds) or 'none'}"

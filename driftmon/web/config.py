@@ -145,7 +145,8 @@ def load(path: Path) -> WebConfig:
     tls_server_config.cert_file: …").
     """
     path = Path(path).absolute()
-    from driftmon.config import parse_yaml, read_text
+    from driftmon.config import parse_yaml
+    from driftmon.files import read_text
 
     try:
         text = read_text(path, "the file", limit=MAX_BYTES)
