@@ -15,10 +15,18 @@ reach a worker:
   where one silent client stalls every other);
 - at most ``max_connections`` connections are open: a new one beyond it evicts the
   longest-idle one, so an idle flood can never lock a scraper out.
+
+The write side is the selector's too: a worker writes a reply into the connection's
+outbox (:class:`_Outbox`) and sends what the socket takes without blocking; the rest is
+sent by the selector thread as the client reads. A connection's next pipelined request
+is read only once its reply is sent, so a client that pipelines and never reads holds one
+reply in memory and its socket, never a worker; it is closed after ``idle_timeout``
+without progress (or evicted as the longest idle).
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import selectors
@@ -77,12 +85,63 @@ def parse_listen_address(address: str) -> tuple[str, int]:
 
 
 class _Request(HTTPRequest):
-    def simple_response(self, status: Any, msg: str = "") -> None:
-        if str(status).startswith("413") and not self.ready:
-            # cheroot says 413 for oversize headers; 431 is the status for exactly that.
+    def read_request_headers(self) -> bool:
+        try:
+            ok: bool = super().read_request_headers()
+        except cheroot_errors.MaxSizeExceeded:
+            # cheroot says 413 for oversize headers, as for an oversize body; 431 is the
+            # status for exactly this (a body over the limit keeps its 413).
             self.close_connection = True
-            status = "431 Request Header Fields Too Large"
-        super().simple_response(status, msg)
+            self.simple_response("431 Request Header Fields Too Large", "Request Header Fields Too Large")
+            return False
+        return ok
+
+
+class _Outbox:
+    """A connection's write side (cheroot's ``wfile``): what a worker writes for a reply is
+    kept, as the bytes written (a /metrics body is the snapshot's own bytes, not a copy), and
+    sent without blocking; what the socket does not take at once waits for the selector to
+    see the client read. One reply at a time: the next pipelined request is read only when
+    this one is sent, so a client that does not read holds one reply, never a worker."""
+
+    def __init__(self, tls: bool) -> None:
+        self.chunks: collections.deque[bytes | bytearray] = collections.deque()
+        self.offset = 0  # of the first chunk, already sent
+        # A TLS write that would block must be retried with the same bytes: fixed slices.
+        self.slice = 16384 if tls else 1 << 20
+        self.bytes_written = 0  # cheroot's statistics read it
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        self.bytes_written += len(data)
+        last = self.chunks[-1] if self.chunks else None
+        if len(data) < 4096 and isinstance(last, bytearray) and len(last) < 65536 and not (last is self.chunks[0] and self.offset):
+            last += data  # status line, headers and a small body in one segment
+        else:
+            self.chunks.append(bytearray(data) if len(data) < 4096 else data)
+
+    def flush(self) -> None:
+        pass
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.chunks)
+
+    def send(self, sock: socket.socket) -> bool:
+        """Send what a non-blocking ``sock`` takes now; True once everything is sent.
+        OSError: the connection broke."""
+        while self.chunks:
+            chunk = self.chunks[0]
+            try:
+                sent = sock.send(memoryview(chunk)[self.offset : self.offset + self.slice])
+            except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                return False
+            self.offset += sent
+            if self.offset >= len(chunk):
+                self.chunks.popleft()
+                self.offset = 0
+        return True
 
 
 class _Connection(HTTPConnection):
@@ -96,6 +155,19 @@ class _Connection(HTTPConnection):
         self.tls_done = not self.tls
         self.head = bytearray()  # bytes of the next request read by the gate so far
         self.head_due: float | None = None  # when the head must be complete
+        self.wfile: _Outbox = _Outbox(self.tls)  # type: ignore[assignment]
+        self.closing = False  # close once the reply is sent
+
+    def communicate(self) -> bool:
+        self.closing = not super().communicate()
+        return True  # the gatekeeper sends the reply, then closes or reads the next request
+
+    def close(self) -> None:
+        if self.wfile.pending:  # an error reply cheroot closes after: what the socket takes now
+            with contextlib.suppress(OSError, ValueError):
+                self.socket.setblocking(False)
+                self.wfile.send(self.socket)
+        super().close()
 
 
 class _TLSConnection(_Connection):
@@ -141,6 +213,24 @@ class _Connections(ConnectionManager):
         for fd, conn in late:
             self.selector.unregister(fd)
             conn.close()
+
+    def replied(self, conn: _Connection) -> None:
+        """A worker wrote a reply (or the socket can take more of one): send what the socket
+        takes without blocking; the rest waits in the selector for the client to read. Once
+        all is sent, the connection closes or goes back to reading the next request."""
+        try:
+            conn.socket.setblocking(False)
+            sent = conn.wfile.send(conn.socket)
+        except OSError:
+            conn.close()
+            return
+        conn.last_used = time.time()  # idle_timeout counts from the last progress
+        if not sent:
+            self.selector.register(conn.socket.fileno(), selectors.EVENT_WRITE, data=conn)
+        elif conn.closing or not self.server.ready:
+            conn.close()
+        else:
+            self.put(conn)  # the next pipelined request, or back to the selector
 
     def gate(self, conn: _Connection) -> bool:
         """Read what ``conn`` has sent without blocking; True once a whole request head (or
@@ -254,8 +344,13 @@ class _Server(WSGIServer):
             self.ssl_adapter = _TLSAdapter(web_config)
 
     def process_conn(self, conn: _Connection) -> None:
-        if self.gatekeeper.gate(conn):
+        if conn.wfile.pending:  # the selector saw the socket writable
+            self.gatekeeper.replied(conn)
+        elif self.gatekeeper.gate(conn):
             super().process_conn(conn)
+
+    def put_conn(self, conn: _Connection) -> None:  # a worker is done with the request
+        self.gatekeeper.replied(conn)
 
     def prepare(self) -> None:
         super().prepare()

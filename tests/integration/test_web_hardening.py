@@ -1,0 +1,117 @@
+"""Hostile HTTP clients against the real daemon on loopback (the shipped example), bounded in
+time: clients that pipeline and never read, bcrypt floods, login timing, oversize bodies.
+
+The clients are benchmarks/http_hardening.py's (which measures the same for longer); each
+load here lasts a few seconds and every scrape has a timeout.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+for folder in (ROOT / "tests", ROOT / "benchmarks"):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+
+from http_hardening import Daemon, running_daemon, stalled_clients, valid_scrapes  # noqa: E402
+from servers import eof_within  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def open_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """The example, no web config (the default), /-/reload enabled, idle timeout 3 s."""
+    folder = tmp_path_factory.mktemp("hardening")
+    with running_daemon(folder, None, ROOT / "config" / "driftmon.example.yaml",
+                        "--web.enable-lifecycle", "--web.idle-timeout", "3s") as daemon:
+        yield daemon
+
+
+def read_replies(sock: socket.socket, count: int, seconds: float) -> list[bytes]:
+    """Read ``count`` HTTP replies (each with Content-Length) from ``sock``: their status lines."""
+    sock.setblocking(True)
+    sock.settimeout(seconds)
+    data, statuses = b"", []
+    while len(statuses) < count:
+        end = data.find(b"\r\n\r\n")
+        if end < 0:
+            chunk = sock.recv(65536)
+            assert chunk, f"EOF after {len(statuses)} replies"
+            data += chunk
+            continue
+        head = data[:end].decode("latin-1")
+        length = int(next(line.split(":", 1)[1] for line in head.split("\r\n") if line.lower().startswith("content-length")))
+        while len(data) < end + 4 + length:
+            chunk = sock.recv(65536)
+            assert chunk, "EOF in a body"
+            data += chunk
+        statuses.append(head.split("\r\n", 1)[0].encode())
+        data = data[end + 4 + length :]
+    return statuses
+
+
+def test_clients_that_pipeline_and_never_read_do_not_delay_scrapes(open_daemon: Daemon) -> None:
+    """32 connections each pipelining 400 GET /metrics and never reading (a 4 KB receive
+    window) leave 8 workers free: for 3 s every scrape on a new connection answers, p99 under
+    2 s (before: workers blocked in writes, scrapes took seconds and timed out)."""
+    with stalled_clients(open_daemon, 32, 400):
+        time.sleep(0.5)
+        figures = valid_scrapes(open_daemon, 3.0, 5.0)
+    print(f"\n32 stalled clients: {figures}")
+    assert figures.failed == 0, figures
+    assert figures.p99_ms < 2000, figures
+
+
+def test_a_pipelining_client_that_reads_late_gets_every_reply_in_order(open_daemon: Daemon) -> None:
+    """A client that pipelines 60 requests and starts reading 1 s later gets 60 whole replies,
+    in order (200 for /metrics, 404 for the unknown path in the middle)."""
+    request = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+    wrong = b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", open_daemon.port), timeout=10) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.sendall(request * 30 + wrong + request * 29)
+        time.sleep(1.0)
+        statuses = read_replies(sock, 60, 10.0)
+    assert statuses == [b"HTTP/1.1 200 OK"] * 30 + [b"HTTP/1.1 404 Not Found"] + [b"HTTP/1.1 200 OK"] * 29
+
+
+def test_a_client_that_never_reads_is_closed_after_the_idle_timeout(open_daemon: Daemon) -> None:
+    """The stalled connection is dropped once it made no progress for --web.idle-timeout (3 s)."""
+    with stalled_clients(open_daemon, 1, 400) as (sock,):
+        time.sleep(5.0)
+        sock.setblocking(True)
+        assert eof_within(sock, 10.0) is not None
+
+
+def test_a_body_over_the_limit_is_413_and_oversize_headers_stay_431(open_daemon: Daemon) -> None:
+    """POST /-/reload with a 2 MB body gets 413 (it got 431, the header status); 100 KB of
+    headers 431; a 500 KB body is accepted."""
+
+    def status(head: bytes, body: bytes) -> bytes:
+        with socket.create_connection(("127.0.0.1", open_daemon.port), timeout=10) as sock:
+            try:
+                sock.sendall(head + body)
+            except OSError:
+                pass  # the daemon answered and closed before taking the whole body
+            return sock.recv(200).split(b"\r\n", 1)[0]
+
+    big_body = b"x" * 2_000_000
+    assert status(b"POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(big_body), big_body) == (
+        b"HTTP/1.1 413 Request Entity Too Large"
+    )
+    headers = b"".join(b"X-Big-%d: %s\r\n" % (i, b"a" * 2000) for i in range(50))
+    assert status(b"GET /metrics HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n", b"") == (
+        b"HTTP/1.1 431 Request Header Fields Too Large"
+    )
+    body = b"x" * 500_000
+    assert status(b"POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body), body) == (
+        b"HTTP/1.1 200 OK"
+    )
