@@ -208,7 +208,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--monitor", action="append", default=[], metavar="NAME", help="only this monitor (repeatable)")
     check.add_argument("--format", choices=["table", "json"], default="table")
     with_shard(check)
-    check.add_argument("--push-gateway", metavar="URL", help="also push the daemon's series to this Pushgateway")
+    check.add_argument(
+        "--push-gateway", metavar="URL", type=_gateway_url, help="also push the daemon's series to this Pushgateway"
+    )
     check.add_argument("--job", default="driftmon", help="the Pushgateway job (default driftmon)")
     check.add_argument(
         "--grouping", action="append", default=[], metavar="K=V", help="extra Pushgateway grouping label (repeatable)"
@@ -305,6 +307,23 @@ def _run(args: argparse.Namespace) -> int:
         cache_size=_size_flag("--evaluation.cache-size", args.cache_size),
         page_settings=_page_settings(args),
     )
+
+
+def _gateway_url(text: str) -> str:
+    """An http(s) URL with a host and no spaces or control characters, or a usage error in words."""
+    import urllib.parse
+
+    from driftmon import redact
+
+    try:
+        parsed = urllib.parse.urlsplit(text)
+        usable = parsed.scheme in ("http", "https") and bool(parsed.hostname) and parsed.port != -1  # port: may raise
+    except ValueError:
+        usable = False
+    if not usable or any(c.isspace() or ord(c) < 32 for c in text):
+        shown = redact.text(repr(text), limit=200, one_line=True)
+        raise argparse.ArgumentTypeError(f"{shown} is not a Pushgateway URL like http://pushgateway:9091")
+    return text
 
 
 def _positive_int(text: str) -> int:

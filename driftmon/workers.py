@@ -194,6 +194,10 @@ def _signal_mask_kept() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
+class _ForkServerDied(Exception):
+    """The fork server ended while it forked a worker (multiprocessing says EOFError)."""
+
+
 class _Worker:
     def __init__(self, process: Any, conn: Connection) -> None:
         self.process = process
@@ -295,8 +299,15 @@ class WorkerPool:
                 worker.kill()
         parent, child = self._context.Pipe()
         process = self._context.Process(target=_serve, args=(child, *self._log), name="driftmon-worker", daemon=True)
-        with _signal_mask_kept():
-            process.start()
+        try:
+            with _signal_mask_kept():
+                process.start()
+        except EOFError:  # the fork server died while forking (killed): start a new one for the next task
+            parent.close()
+            child.close()
+            with contextlib.suppress(OSError, EOFError), _signal_mask_kept():
+                forkserver.ensure_running()
+            raise _ForkServerDied from None
         child.close()
         worker = _Worker(process, parent)
         with self._lock:
@@ -318,6 +329,10 @@ class WorkerPool:
         started = time.time()
         try:
             worker = self._take()
+        except _ForkServerDied:
+            logs.event(log, "fork server died; started anew", level=logging.WARNING, monitor=monitor.name)
+            message = "cannot start a worker process: the fork server died (a new one is started for the next evaluation)"
+            return failed(monitor, message, started, time.time() - started)
         except OSError as error:
             return failed(monitor, f"cannot start a worker process: {error}", started, 0.0)
         begun = time.monotonic()

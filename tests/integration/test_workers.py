@@ -213,3 +213,37 @@ def test_bad_memory_limit_sizes_are_refused(text: str) -> None:
     """A size that is not one is a ValueError (the CLI turns it into exit 2)."""
     with pytest.raises(ValueError, match="is not a size"):
         parse_size(text)
+
+
+def test_a_fork_server_killed_while_starting_a_worker_fails_that_run_and_is_restarted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The fork server dies while it starts a worker: that evaluation fails, saying so (was EOFError: unexpected EOF
+    out of the pool, an APScheduler traceback and a run not counted); one warning line; the next evaluation starts a
+    new fork server and succeeds."""
+    from multiprocessing import forkserver
+
+    cfg = load(tmp_path, {"a": "ref.json"})
+    workers = WorkerPool(1, memory_limit=0)
+    workers.start()
+    try:
+        server = forkserver._forkserver._forkserver_pid
+        assert server is not None
+        os.kill(server, signal.SIGSTOP)  # the request to fork is sent, the answer never comes
+        results: list[MonitorResult | None] = []
+        with caplog.at_level("WARNING", logger="driftmon.workers"):
+            thread = threading.Thread(target=lambda: results.append(workers.evaluate(cfg.monitors[0], 30.0)))
+            thread.start()
+            time.sleep(1.0)
+            os.kill(server, signal.SIGKILL)
+            thread.join(30.0)
+            assert not thread.is_alive()
+            after = workers.evaluate(cfg.monitors[0], 30.0)
+        assert len(results) == 1 and results[0] is not None, "the evaluation raised instead of failing"
+        assert results[0].status == ERROR and "fork server" in (results[0].error or ""), results[0].error
+        assert after is not None and after.status == OK, after
+        lines = [r.getMessage() for r in caplog.records if "fork server" in r.getMessage()]
+        assert len(lines) == 1, lines
+        assert all(r.exc_info is None for r in caplog.records)
+    finally:
+        workers.close()
