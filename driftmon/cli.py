@@ -518,14 +518,14 @@ def _grouping(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from driftmon import config
+    from driftmon import config_schema
 
     if args.markdown:
         from driftmon.docs import reference_table
 
         print(reference_table())
     else:
-        print(json.dumps(config.json_schema(), indent=2))
+        print(json.dumps(config_schema.json_schema(), indent=2))
     return EXIT_OK
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from driftmon.config import (
+from driftmon.config_schema import (
     AutoThresholds,
     Binning,
     ConfigFile,

@@ -27,7 +27,7 @@ from driftmon.significance import CRITICAL as CRITICAL_CODE
 from driftmon.significance import NullCache, NullSettings, decide, gate, null_summaries
 
 SIGNIFICANCE = 0.01
-DEFAULT_THRESHOLDS = {"js": (0.004, 0.02), "psi": (0.02, 0.1)}  # config.DEFAULT_THRESHOLDS
+DEFAULT_THRESHOLDS = {"js": (0.004, 0.02), "psi": (0.02, 0.1)}  # config_schema.DEFAULT_THRESHOLDS
 MEASURES = ("kl", "js", "psi")
 LIVE_SIZES = (50, 200, 1_000, 10_000, 1_000_000)
 BINS = (5, 10, 20, 50)

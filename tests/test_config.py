@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-from driftmon import config
+from driftmon import config, config_schema
 from driftmon.divergence import MEASURE_NAMES
 from driftmon.errors import ConfigError
 
@@ -41,7 +41,7 @@ def error_of(write: Callable[[str, str], Path], text: str, **env: str) -> str:
 
 def test_measure_names_match_divergence_table() -> None:
     """The config's measure names are exactly the measures divergence.py implements."""
-    assert set(config.MeasureName.__args__) == set(MEASURE_NAMES)  # type: ignore[attr-defined]
+    assert set(config_schema.MeasureName.__args__) == set(MEASURE_NAMES)  # type: ignore[attr-defined]
 
 
 def test_builtin_defaults(write: Callable[[str, str], Path]) -> None:
@@ -206,7 +206,7 @@ def test_equal_configs_resolve_equal(write: Callable[[str, str], Path]) -> None:
 
 def test_json_schema_accepts_the_example_and_rejects_typos() -> None:
     """The JSON Schema validates the shipped example config and rejects an unknown key."""
-    schema = config.json_schema()
+    schema = config_schema.json_schema()
     example = yaml.safe_load((REPO / "config" / "driftmon.example.yaml").read_text())
     jsonschema.validate(example, schema)
     example["defaults"]["schedul"] = "5m"

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 import yaml
 
-from driftmon import config
+from driftmon import config, config_schema
 from driftmon.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -112,9 +112,9 @@ def test_kitchen_sink_sets_every_key_of_the_config_models() -> None:
     used_defaults = set(document["defaults"])
     used_monitor = set().union(*(set(m) for m in document["monitors"]))
     used_feature = set().union(*(set(f) for m in document["monitors"] for f in m["features"] if isinstance(f, dict)))
-    assert used_defaults == set(config.Settings.model_fields)
-    assert used_monitor | used_defaults == set(config.Monitor.model_fields)
-    assert used_feature == set(config.Feature.model_fields)
+    assert used_defaults == set(config_schema.Settings.model_fields)
+    assert used_monitor | used_defaults == set(config_schema.Monitor.model_fields)
+    assert used_feature == set(config_schema.Feature.model_fields)
 
 
 @pytest.mark.parametrize(

@@ -75,7 +75,7 @@ def test_the_documented_defaults_are_a_valid_config(tmp_path: Path, write) -> No
     """The generated `defaults:` block of docs/configuration.md validates, with every setting it lists."""
     import yaml
 
-    from driftmon.config import Settings
+    from driftmon.config_schema import Settings
 
     page = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
     block = re.search(r"<!-- generated:config-defaults [^>]*-->\n```yaml\n(.*?)```", page, re.DOTALL)

@@ -46,7 +46,7 @@ SHIFTS = (0.0, 0.2, 0.6)  # in standard deviations
 EVALUATIONS = {0.0: 2000, 0.2: 400, 0.6: 400}
 SIGNIFICANCE = 0.01
 MEASURES = ("kl", "js", "psi")
-FIXED = {"js": 0.02, "psi": 0.1}  # critical levels of driftmon's default thresholds (config.DEFAULT_THRESHOLDS)
+FIXED = {"js": 0.02, "psi": 0.1}  # critical levels of driftmon's default thresholds (config_schema.DEFAULT_THRESHOLDS)
 BINS = 10
 
 

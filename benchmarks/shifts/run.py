@@ -274,7 +274,7 @@ def driftmon_defaults() -> dict[str, Any]:
     """The installed driftmon's default settings that decide (read at run time, never hard-coded here),
     and the git commit of the checkout it is imported from."""
     import driftmon
-    from driftmon.config import Settings
+    from driftmon.config_schema import Settings
 
     source = Path(driftmon.__file__).resolve().parents[1]
     settings = Settings().model_dump(mode="json")

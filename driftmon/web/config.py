@@ -145,7 +145,7 @@ def load(path: Path) -> WebConfig:
     tls_server_config.cert_file: …").
     """
     path = Path(path).absolute()
-    from driftmon.config import parse_yaml
+    from driftmon.config_yaml import parse_yaml
     from driftmon.files import read_text
 
     try:

@@ -1,0 +1,324 @@
+"""The config file's schema: pydantic models that validate it, carry the built-in defaults
+and produce the JSON Schema (``driftmon schema``) and docs/configuration.md's reference table.
+
+The models are the one source of truth for keys, types, ranges and defaults;
+`driftmon.config` merges them (defaults <- monitor <- feature) into the resolved values the
+rest of driftmon uses.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from driftmon.durations import YEAR, Duration, bounded
+from driftmon.sources import SOURCE_TYPES
+
+MeasureName = Literal["kl", "kl_reverse", "js", "psi", "hellinger", "tvd"]
+
+class _Model(BaseModel):
+    # defer_build (here and on the sources' models): pydantic compiles the validator once,
+    # for the whole file, at the first validation, instead of once per model at import.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+
+class Cron(_Model):
+    """A cron schedule, evaluated in UTC."""
+
+    cron: str = Field(description='five-field crontab, e.g. "*/5 * * * *" (UTC)', examples=["*/5 * * * *"])
+
+    @field_validator("cron")
+    @classmethod
+    def _parse(cls, value: str) -> str:
+        from driftmon.schedule import check_cron  # the daemon's own parser: validate == run
+
+        check_cron(value)
+        return value
+
+
+class Smoothing(_Model):
+    """How bins that one side never saw are made finite (docs/statistics.md, Measures)."""
+
+    method: Literal["unseen", "additive", "epsilon", "none"] = Field(
+        default="unseen",
+        description="unseen: add alpha only on the empty side of a bin that one side never saw "
+        "(bins seen on both sides untouched); additive: add alpha to every bin on both sides; "
+        "epsilon: floor zero proportions at epsilon; none: leave zeros (KL may be +Inf)",
+    )
+    alpha: float = Field(
+        default=0.5,
+        gt=0,
+        allow_inf_nan=False,
+        description="pseudo-count (unseen: on the empty side; additive: per bin)",
+    )
+    epsilon: float = Field(default=1e-6, gt=0, lt=1, description="floor for zero proportions (epsilon)")
+
+
+class Binning(_Model):
+    """How a feature's bins are derived from the reference."""
+
+    strategy: Literal["quantile", "uniform"] = Field(
+        default="quantile", description="numeric edges at reference quantiles or evenly spaced"
+    )
+    bins: int = Field(
+        default=10,
+        ge=2,
+        le=10_000,
+        description="numeric bins; a reference with at most this many distinct values gets one bin per value, "
+        "and a value holding >= 1/bins of it gets a bin of its own",
+    )
+    edges: list[float] | None = Field(
+        default=None, description="explicit numeric interior edges, strictly increasing (wins over strategy)"
+    )
+    max_categories: int = Field(
+        default=50, ge=1, le=100_000, description="categorical: most frequent reference values kept as bins"
+    )
+
+    @field_validator("edges")
+    @classmethod
+    def _increasing(cls, edges: list[float] | None) -> list[float] | None:
+        if edges is None:
+            return None
+        if len(edges) < 2:
+            raise ValueError("edges must list at least two numbers (one interior bin)")
+        if not all(math.isfinite(e) for e in edges):
+            raise ValueError("edges must be finite numbers")
+        if any(b <= a for a, b in itertools.pairwise(edges)):
+            raise ValueError(f"edges must be strictly increasing, got {edges}")
+        return edges
+
+
+Level = Annotated[float, Field(ge=0, allow_inf_nan=False)] | Literal["auto"]
+
+
+class Levels(_Model):
+    """Score levels at which a feature is at warning / critical for one measure.
+
+    ``auto``: the score that pure noise reaches with probability 1 - the quantile of
+    ``auto_thresholds``, simulated at each evaluation's sample sizes (docs/statistics.md, How driftmon
+    decides).
+    """
+
+    warning: Level | None = Field(default=None, description="a score >= 0, or auto")
+    critical: Level | None = Field(default=None, description="a score >= 0, or auto")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Levels:
+        if (
+            isinstance(self.warning, float | int)
+            and isinstance(self.critical, float | int)
+            and self.warning > self.critical
+        ):
+            raise ValueError(f"warning ({self.warning}) must not exceed critical ({self.critical})")
+        return self
+
+
+Thresholds = dict[MeasureName, Levels | None]
+
+# Chosen from benchmarks/shifts/ (docs/statistics.md, "How driftmon decides"): with the significance gate
+# keeping noise out, these flag a 50 % -> 60 % binary feature or a 0.25 sigma mean shift
+# (warning), a new category or 5 % new nulls (critical), and stay quiet on a 0.02 sigma shift
+# even over millions of rows.
+DEFAULT_THRESHOLDS: dict[MeasureName, Levels | None] = {
+    "js": Levels(warning=0.004, critical=0.02),
+    "psi": Levels(warning=0.02, critical=0.1),
+}
+
+
+class AutoThresholds(_Model):
+    """How ``auto`` thresholds and the noise floor are simulated (docs/statistics.md, How driftmon decides)."""
+
+    warning_quantile: float = Field(
+        default=0.95, gt=0, lt=1, description="an auto warning is the score noise exceeds with probability 1 - this"
+    )
+    critical_quantile: float = Field(
+        default=0.99, gt=0, lt=1, description="an auto critical is the score noise exceeds with probability 1 - this"
+    )
+    draws: int = Field(
+        default=1000, ge=100, le=100_000, description="simulated histogram pairs per feature and sample size"
+    )
+    seed: int = Field(default=0, ge=0, description="seed of the simulation (results are reproducible)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AutoThresholds:
+        if self.warning_quantile > self.critical_quantile:
+            raise ValueError(
+                f"warning_quantile ({self.warning_quantile}) must not exceed "
+                f"critical_quantile ({self.critical_quantile})"
+            )
+        return self
+
+
+class DatasetDrift(_Model):
+    """When the monitor as a whole counts as drifted: a share of its features drifted."""
+
+    share: float = Field(gt=0, le=1, description="dataset drift when at least this share of judged features drifted")
+    severity: Literal["warning", "critical"] = Field(
+        default="critical", description="the severity at which a feature counts as drifted"
+    )
+
+
+class Export(_Model):
+    """Optional series beyond SPEC §7's, off by default (they cost a series per bin)."""
+
+    bins: bool = Field(
+        default=False,
+        description="export each bin's reference and live share as driftmon_bin_share{feature, bin, side}: "
+        "2 series per bin of every feature",
+    )
+
+
+class Settings(_Model):
+    """Settings a monitor inherits from ``defaults`` and may override."""
+
+    schedule: Duration | Cron = Field(
+        default="5m",
+        description='how often to evaluate: a duration (30s, 5m, 1h; 1s to 365d) or {cron: "*/5 * * * *"}',
+    )
+    measures: list[MeasureName] = Field(default=["kl", "js", "psi"], min_length=1, description="measures to compute")
+    log_base: Literal[2, 10, "e"] = Field(default=2, description="log base of kl, kl_reverse and js (2: bits)")
+    smoothing: Smoothing = Field(default_factory=Smoothing, description="how unseen bins are made finite")
+    binning: Binning = Field(default_factory=Binning, description="how bins are derived from the reference")
+    min_samples: int = Field(default=100, ge=0, description="fewer live rows with a value: insufficient_data, no alert")
+    thresholds: Thresholds = Field(
+        default_factory=lambda: dict(DEFAULT_THRESHOLDS),
+        description="per measure {warning, critical}; null removes an inherited threshold",
+    )
+    significance: float | None = Field(
+        default=0.01,
+        gt=0,
+        lt=1,
+        description="a threshold alerts only if the feature's corrected p-value is at most this; null: no test",
+    )
+    correction: Literal["holm", "bonferroni", "fdr", "none"] = Field(
+        default="holm", description="multiple-testing correction of the p-values across a monitor's features"
+    )
+    auto_thresholds: AutoThresholds = Field(
+        default_factory=AutoThresholds, description="simulation behind auto thresholds and the noise floor"
+    )
+    dataset_drift: DatasetDrift | None = Field(
+        default=None, description="report dataset drift when this share of features drifted (null: off)"
+    )
+    export: Export = Field(default_factory=Export, description="optional extra series")
+    timeout: Duration | None = Field(
+        default=None,
+        description="an evaluation running longer fails (default: 80% of the schedule, at most 5m); 1s to 365d",
+    )
+    jitter: bounded(0, YEAR, "30s") | None = Field(  # type: ignore[valid-type]
+        default=None, description="random delay added to each scheduled run; less than the schedule's period"
+    )
+
+    @field_validator("measures")
+    @classmethod
+    def _unique(cls, measures: list[str]) -> list[str]:
+        duplicates = sorted({m for m in measures if measures.count(m) > 1})
+        if duplicates:
+            raise ValueError(f"measures listed twice: {', '.join(duplicates)}")
+        return measures
+
+
+class Feature(_Model):
+    """One feature (a column); a bare string is shorthand for ``{name: ...}``."""
+
+    name: str = Field(min_length=1, description="column name in both sources")
+    kind: Literal["numeric", "categorical"] | None = Field(
+        default=None, description="inferred from the reference column's type when not given"
+    )
+    binning: Binning | None = Field(default=None, description="overrides the monitor's binning")
+    max_categories: int | None = Field(default=None, ge=1, description="shorthand for binning.max_categories")
+    thresholds: Thresholds | None = Field(default=None, description="overrides the monitor's thresholds")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
+def _source_union() -> Any:
+    models = tuple(source.Config for source in SOURCE_TYPES.values())
+    union: Any = models[0]
+    for model in models[1:]:
+        union = union | model
+    return Annotated[union, Field(discriminator="type")]
+
+
+class Monitor(Settings):
+    """One monitor: a reference, a live source, features, and settings."""
+
+    name: str = Field(pattern=r"^[a-zA-Z0-9_.-]+$", description="unique; [a-zA-Z0-9_.-]+")
+    labels: dict[str, str] = Field(default_factory=dict, description="constant labels added to this monitor's series")
+    reference: _source_union() = Field(description="the expected distribution")  # type: ignore[valid-type]
+    live: _source_union() = Field(description="the data production sees now")  # type: ignore[valid-type]
+    features: list[Feature] = Field(min_length=1, description="features to compare")
+
+    @field_validator("labels")
+    @classmethod
+    def _label_names(cls, labels: dict[str, str]) -> dict[str, str]:
+        reserved = {"monitor", "feature", "measure", "severity", "side", "job", "instance", "le", "quantile"}
+        for name in labels:
+            if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name) or name.startswith("__"):
+                raise ValueError(f"label name {name!r} is not a valid Prometheus label name")
+            if name in reserved:
+                raise ValueError(f"label name {name!r} is reserved by driftmon or Prometheus")
+        return labels
+
+    @field_validator("features")
+    @classmethod
+    def _unique_features(cls, features: list[Feature]) -> list[Feature]:
+        names = [f.name for f in features]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"features listed twice: {', '.join(duplicates)}")
+        return features
+
+
+class ConfigFile(_Model):
+    """The whole config file."""
+
+    defaults: Settings = Field(default_factory=Settings, description="inherited by every monitor")
+    monitors: list[Monitor] = Field(min_length=1, description="the monitors")
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the config file (for editors' YAML language servers)."""
+    schema = ConfigFile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "driftmon config"
+    schema["description"] = "driftmon's config file (generated by `driftmon schema`; docs/configuration.md)"
+    definitions = schema.get("$defs", {})
+    # Defaults made by factories (nested settings) are shown too: editors display them.
+    built_in = Settings().model_dump(mode="json")
+    for model in ("Settings", "Monitor"):
+        for name, field_schema in definitions[model]["properties"].items():
+            if "default" not in field_schema and name in built_in:
+                field_schema["default"] = built_in[name]
+    definitions["Monitor"]["properties"]["labels"]["default"] = {}
+    schema["properties"]["defaults"]["default"] = {}
+    for definition in definitions.values():
+        kind = definition.get("properties", {}).get("type", {})
+        if "const" in kind and "description" not in kind:  # each source type's tag
+            kind["description"] = f"source type {kind['const']}"
+    # Keys whose models (owned by their source modules) carry no description, for editors' tooltips.
+    for model, key, text in (
+        ("HistogramSourceConfig", "path", "the histogram file (driftmon profile writes one), relative to this file"),
+        ("BasicAuth", "username", "the user name"),
+    ):
+        definitions.get(model, {}).get("properties", {}).get(key, {}).setdefault("description", text)
+    # Shorthands the validators accept that pydantic cannot see.
+    features = definitions["Monitor"]["properties"]["features"]
+    features["items"] = {"anyOf": [{"type": "string", "examples": ["age"]}, {"$ref": "#/$defs/Feature"}]}
+    return schema
+
+
+def all_keys() -> list[str]:
+    keys: set[str] = set()
+    models: list[type[BaseModel]] = [ConfigFile, Monitor, Settings, Feature, Binning, Smoothing, Levels, Cron]
+    models += [AutoThresholds, DatasetDrift]
+    models += [source.Config for source in SOURCE_TYPES.values()]
+    for model in models:
+        keys.update(model.model_fields)
+    return sorted(keys)
