@@ -26,7 +26,8 @@ from urllib.parse import parse_qs
 from driftmon.evaluate import document
 from driftmon.exposition import Exposition
 from driftmon.results import Snapshot
-from driftmon.web.config import BasicAuth, WebConfig, WebConfigFile
+from driftmon.web.auth import BUSY, DENIED, OK, BasicAuth, Verdict
+from driftmon.web.config import WebConfig, WebConfigFile
 from driftmon.web.negotiation import accepts_gzip
 
 log = logging.getLogger(__name__)
@@ -83,9 +84,13 @@ class App:
         web = self.web_config.current()[0] if self.web_config is not None else _OPEN
         if web is None:
             status, headers, body = _text("500 Internal Server Error", "the web config is invalid; see the log\n")
-        elif web.users and not self._authorized(web, environ.get("HTTP_AUTHORIZATION")):
-            status, headers, body = _text("401 Unauthorized", "Unauthorized\n")
-            headers.append(("WWW-Authenticate", 'Basic realm="driftmon"'))
+        elif web.users and (verdict := self._authorized(web, environ)) is not OK:
+            if verdict is BUSY:  # too many passwords being checked (a flood of guesses): at once, not queued
+                status, headers, body = _text("429 Too Many Requests", "too many logins being checked; retry\n")
+                headers.append(("Retry-After", "1"))
+            else:
+                status, headers, body = _text("401 Unauthorized", "Unauthorized\n")
+                headers.append(("WWW-Authenticate", 'Basic realm="driftmon"'))
         else:
             status, headers, body = self._route(path, method, environ)
         if web is not None:
@@ -112,15 +117,17 @@ class App:
             log.exception("error serving %s", path)
             return _text("500 Internal Server Error", "internal error; see the log\n")
 
-    def _authorized(self, web: WebConfig, header: str | None) -> bool:
-        scheme, _, credentials = (header or "").partition(" ")
+    def _authorized(self, web: WebConfig, environ: dict[str, Any]) -> Verdict:
+        scheme, _, credentials = (environ.get("HTTP_AUTHORIZATION") or "").partition(" ")
         if scheme.lower() != "basic":
-            return False
+            return DENIED
         try:
             user, sep, password = base64.b64decode(credentials.strip(), validate=True).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError):
-            return False
-        return bool(sep) and self._auth.check(web.users, user, password)
+            return DENIED
+        if not sep:
+            return DENIED
+        return self._auth.check(web.users, user, password, client=environ.get("REMOTE_ADDR") or "")
 
     def _metrics(self, environ: dict[str, Any]) -> Reply:
         names = parse_qs(environ.get("QUERY_STRING", "")).get("name[]")

@@ -22,7 +22,6 @@ passwords apply without a restart.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -355,6 +354,7 @@ class WebConfigFile:
         self.path = Path(path).absolute()
         config = load(self.path)  # at startup a bad file is an error (exit 2)
         ctx = context(config.tls, self.path) if config.tls else None
+        _prepare_logins(config)
         self.tls = ctx is not None  # HTTP or HTTPS is decided at startup (a switch needs a restart)
         self._lock = threading.Lock()
         self._loaded = _Loaded(config.files(), _signature(config.files()), config, ctx)
@@ -376,6 +376,7 @@ class WebConfigFile:
             ctx = context(config.tls, self.path) if config.tls else None
             if (ctx is not None) != self.tls:
                 raise ConfigError(f"web config {self.path}: switching between HTTP and HTTPS needs a restart")
+            _prepare_logins(config)
         except ConfigError as error:
             message = "web config is invalid; refusing requests until it is fixed"
             event(log, message, level=logging.ERROR, error=str(error))
@@ -395,33 +396,9 @@ def _signature(files: tuple[Path, ...]) -> tuple[tuple[int, int, int], ...]:
     return tuple(signature)
 
 
-class BasicAuth:
-    """Checks ``Authorization: Basic`` against bcrypt hashes, as exporter-toolkit does:
-    one bcrypt at a time (a flood of guesses costs one core, not all), unknown users
-    checked against a fixed hash (no user enumeration by timing), results cached by a
-    digest of user, hash and password (a scrape every 15 s costs one bcrypt, not one each)."""
+def _prepare_logins(config: WebConfig) -> None:
+    """Make the unknown-user hash of the configured cost now (one bcrypt), not at a login."""
+    if config.users:
+        from driftmon.web.auth import unknown_user_hash
 
-    _UNKNOWN_USER_HASH = b"$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi"
-    _CACHE_SIZE = 1024
-
-    def __init__(self) -> None:
-        self._bcrypt_lock = threading.Lock()
-        self._cache: dict[bytes, bool] = {}
-
-    def check(self, users: Mapping[str, bytes], user: str, password: str) -> bool:
-        import bcrypt
-
-        hashed = users.get(user)
-        candidate = hashed if hashed is not None else self._UNKNOWN_USER_HASH
-        key = hashlib.sha256(b"\0".join((user.encode(), candidate, password.encode()))).digest()
-        ok = self._cache.get(key)
-        if ok is None:
-            with self._bcrypt_lock:
-                try:
-                    ok = bcrypt.checkpw(password.encode(), candidate)
-                except ValueError:
-                    ok = False
-            if len(self._cache) >= self._CACHE_SIZE:
-                self._cache.clear()
-            self._cache[key] = ok
-        return ok and hashed is not None
+        unknown_user_hash(config.users)
