@@ -13,8 +13,8 @@ what it is for.
 The band says how far a window of the live size moves by chance: the realized metric
 of the reference over disjoint chunks of the live window's size (shuffled with a fixed
 seed; bootstrap draws when the reference holds fewer than `MIN_CHUNKS` such chunks) has
-a standard deviation σ, and the band is estimate ± `BAND_SIGMAS`·σ, clipped to the
-metric's range. The same spread gives `auto` thresholds (reference mean minus k·σ).
+a standard deviation sd, and the band is estimate ± `BAND_SIGMAS`·sd, clipped to the
+metric's range. The same spread gives `auto` thresholds (reference mean minus k·sd).
 
 Calibration needs scikit-learn (the `model` extra), imported only when a monitor with a
 score column is evaluated.
@@ -54,9 +54,11 @@ class Calibration:
     outputs: tuple[Floats, ...]
 
     def apply(self, scores: Floats) -> Floats:
-        """Calibrated probabilities of ``scores`` (rows × class columns); multiclass rows sum to 1."""
+        """Calibrated probabilities of ``scores`` (rows x class columns); multiclass rows sum to 1."""
         scores = np.atleast_2d(np.asarray(scores, dtype=np.float64).T).T
-        columns = [np.interp(scores[:, k], x, y) for k, (x, y) in enumerate(zip(self.inputs, self.outputs, strict=True))]
+        columns = [
+            np.interp(scores[:, k], x, y) for k, (x, y) in enumerate(zip(self.inputs, self.outputs, strict=True))
+        ]
         calibrated = np.column_stack(columns)
         if calibrated.shape[1] > 1:
             sums = calibrated.sum(axis=1, keepdims=True)
@@ -67,7 +69,7 @@ class Calibration:
 
 def calibrate(truth: Floats, scores: Floats) -> Calibration:
     """Fit one isotonic map per class column of ``scores`` to the 0/1 ``truth`` of that class
-    (both rows × columns; a binary model has the one column of its positive class)."""
+    (both rows x columns; a binary model has the one column of its positive class)."""
     try:
         from sklearn import isotonic
     except ImportError as error:
@@ -85,19 +87,26 @@ def calibrate(truth: Floats, scores: Floats) -> Calibration:
 
 
 def estimate(
-    calibration: Calibration, predicted: npt.NDArray[np.intp] | npt.NDArray[np.bool_], scores: Floats, classes: Sequence[str] | None
+    calibration: Calibration,
+    predicted: npt.NDArray[np.intp] | npt.NDArray[np.bool_],
+    scores: Floats,
+    classes: Sequence[str] | None,
 ) -> Performance:
     """Estimated metrics of unlabelled rows: binary when ``classes`` is None (``scores`` the
     positive class's probability, ``predicted`` the decision), else multiclass."""
     calibrated = calibration.apply(scores)
     if classes is None:
-        return performance.binary(calibrated[:, 0], np.asarray(predicted, dtype=bool), np.asarray(scores, dtype=np.float64))
-    return performance.multiclass(calibrated, np.asarray(predicted, dtype=np.intp), np.asarray(scores, dtype=np.float64), classes)
+        return performance.binary(
+            calibrated[:, 0], np.asarray(predicted, dtype=bool), np.asarray(scores, dtype=np.float64)
+        )
+    return performance.multiclass(
+        calibrated, np.asarray(predicted, dtype=np.intp), np.asarray(scores, dtype=np.float64), classes
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Spread:
-    """The reference's realized metrics over ``draws`` chunks of ``size`` rows: mean and σ."""
+    """The reference's realized metrics over ``draws`` chunks of ``size`` rows: mean and sd."""
 
     size: int
     draws: int
@@ -128,8 +137,8 @@ def spread(realized: Callable[[npt.NDArray[np.intp]], Performance], rows: int, s
 
 
 def band(estimated: Performance, reference_spread: Spread) -> dict[str, tuple[float, float]]:
-    """Metric → (lower, upper): each estimate ± `BAND_SIGMAS` σ of the reference at the live
-    size, clipped to the metric's range. Metrics without a σ have no band."""
+    """Metric → (lower, upper): each estimate ± `BAND_SIGMAS` sd of the reference at the live
+    size, clipped to the metric's range. Metrics without a sd have no band."""
     bands: dict[str, tuple[float, float]] = {}
     for name, value in estimated.values.items():
         sigma = reference_spread.std.get(name)

@@ -94,7 +94,7 @@ class Encoder:
         return tuple(names)
 
     def transform(self, columns: Mapping[str, npt.NDArray[np.generic]]) -> Floats:
-        """Rows × encoded columns; numeric missing values become the reference mean (0 after
+        """Rows x encoded columns; numeric missing values become the reference mean (0 after
         standardising), categoricals one-hot with `other` and `missing` columns."""
         parts: list[Floats] = []
         for numeric in self.numeric:
@@ -115,7 +115,9 @@ class Encoder:
         return np.hstack(parts)
 
 
-def fit_encoder(columns: Mapping[str, npt.NDArray[np.generic]], numeric: Sequence[str], top: int = TOP_CATEGORIES) -> Encoder:
+def fit_encoder(
+    columns: Mapping[str, npt.NDArray[np.generic]], numeric: Sequence[str], top: int = TOP_CATEGORIES
+) -> Encoder:
     """An encoder for ``columns`` (the reference sample): names in ``numeric`` standardised,
     every other column categorical over its ``top`` most frequent values (ties by value)."""
     numerics, categoricals = [], []
@@ -221,7 +223,9 @@ def classifier(reference: Floats, live: Floats, owners: Sequence[str], seed: int
     try:
         from sklearn.ensemble import HistGradientBoostingClassifier
     except ImportError as error:
-        raise DataError("the classifier method of joint drift needs scikit-learn (pip install 'driftmon-exporter[model]')") from error
+        raise DataError(
+            "the classifier method of joint drift needs scikit-learn (pip install 'driftmon-exporter[model]')"
+        ) from error
     rows_ref, rows_live = len(reference), len(live)
     if min(rows_ref, rows_live) < FOLDS:
         raise DataError(f"joint drift by classifier needs at least {FOLDS} rows on each side")

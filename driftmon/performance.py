@@ -12,21 +12,21 @@ class, ``s`` the score, i.e. the predicted probability of the positive class):
 
 - ``accuracy`` = expected share of rows whose prediction is their class;
 - ``precision`` = TP / (TP + FP), ``recall`` = TP / (TP + FN), ``f1`` = 2TP / (2TP + FP + FN),
-  with TP = Σ t over rows predicted positive, FP = Σ (1 − t) over them, FN = Σ t over
+  with TP = Σ t over rows predicted positive, FP = Σ (1 - t) over them, FN = Σ t over
   the rest;
 - ``roc_auc``: the trapezoidal area under the ROC curve swept over the distinct scores
-  (ties form one step), ``average_precision`` = Σ (Rₖ − Rₖ₋₁)·Pₖ over the same steps,
+  (ties form one step), ``average_precision`` = Σ (Rₖ - Rₖ₋₁)·Pₖ over the same steps,
   both as scikit-learn defines them;
-- ``log_loss`` = −mean(t·ln s + (1 − t)·ln(1 − s)), scores clipped to [ε, 1 − ε] with
+- ``log_loss`` = -mean(t·ln s + (1 - t)·ln(1 - s)), scores clipped to [ε, 1 - ε] with
   ε the float64 machine epsilon (scikit-learn's clip), natural log;
-- ``brier`` = mean(t·(1 − s)² + (1 − t)·s²), the expected squared error of the score.
+- ``brier`` = mean(t·(1 - s)² + (1 - t)·s²), the expected squared error of the score.
 
 Multiclass: the same per class, one-vs-rest; ``*_macro`` is the mean over the declared
 classes (a class never predicted counts 0 in the precision macro, as scikit-learn with
 ``zero_division=0``; ``roc_auc_macro`` and ``average_precision_macro`` average the
 classes that have both positive and negative rows), ``*_micro`` is the accuracy (single
-label: every micro average is), ``log_loss`` = −mean Σₖ tₖ·ln sₖ, ``brier`` = mean
-Σₖ (tₖ(1 − sₖ)² + (1 − tₖ)sₖ²) (scikit-learn's multiclass Brier score, not halved).
+label: every micro average is), ``log_loss`` = -mean Σₖ tₖ·ln sₖ, ``brier`` = mean
+Σₖ (tₖ(1 - sₖ)² + (1 - tₖ)sₖ²) (scikit-learn's multiclass Brier score, not halved).
 
 Regression: ``mae``, ``rmse``, ``mape`` (|error| / max(|target|, ε)), ``r2``.
 
@@ -50,10 +50,10 @@ __all__ = [
     "BINARY_METRICS",
     "LOWER_IS_BETTER",
     "MULTICLASS_METRICS",
-    "REGRESSION_METRICS",
     "PER_CLASS_METRICS",
-    "Performance",
+    "REGRESSION_METRICS",
     "SCORE_METRICS",
+    "Performance",
     "Task",
     "binary",
     "check_distributions",
@@ -85,7 +85,9 @@ REGRESSION_METRICS = ("mae", "rmse", "mape", "r2")
 # Losses and errors: a larger value is worse (thresholds on them are ceilings, not floors).
 LOWER_IS_BETTER = frozenset({"log_loss", "brier", "mae", "rmse", "mape"})
 # Metrics that need scores (probabilities), not only predicted classes.
-SCORE_METRICS = frozenset({"roc_auc", "average_precision", "log_loss", "brier", "roc_auc_macro", "average_precision_macro"})
+SCORE_METRICS = frozenset(
+    {"roc_auc", "average_precision", "log_loss", "brier", "roc_auc_macro", "average_precision_macro"}
+)
 
 _EPS = float(np.finfo(np.float64).eps)
 _SUM_TOLERANCE = float(np.sqrt(_EPS))  # scikit-learn's rtol for probabilities summing to 1
@@ -181,13 +183,13 @@ def _ranking(positive: Floats, negative: Floats, score: Floats) -> tuple[float |
 
 
 def _log_loss(truth: Floats, score: Floats) -> float:
-    """−mean Σ t·ln(clip(s)) over the given class columns (2-D: rows × classes)."""
+    """-mean Σ t·ln(clip(s)) over the given class columns (2-D: rows x classes)."""
     clipped = np.clip(score, _EPS, 1.0 - _EPS)
     return float(np.mean(-np.sum(truth * np.log(clipped), axis=1)))
 
 
 def _brier(truth: Floats, score: Floats) -> float:
-    """mean Σ E[(s − Y)²] with Y ~ Bernoulli(t), per class column (2-D: rows × classes)."""
+    """mean Σ E[(s - Y)²] with Y ~ Bernoulli(t), per class column (2-D: rows x classes)."""
     return float(np.mean(np.sum(truth * (1.0 - score) ** 2 + (1.0 - truth) * score**2, axis=1)))
 
 
@@ -224,9 +226,11 @@ def binary(truth: Floats, predicted: npt.NDArray[np.bool_], score: Floats | None
     return out.performance(rows)
 
 
-def multiclass(truth: Floats, predicted: npt.NDArray[np.intp], scores: Floats | None, classes: Sequence[str]) -> Performance:
-    """Multiclass metrics over ``len(classes)`` classes: ``truth`` rows × classes (soft or
-    one-hot), ``predicted`` the predicted class index per row, ``scores`` rows × classes
+def multiclass(
+    truth: Floats, predicted: npt.NDArray[np.intp], scores: Floats | None, classes: Sequence[str]
+) -> Performance:
+    """Multiclass metrics over ``len(classes)`` classes: ``truth`` rows x classes (soft or
+    one-hot), ``predicted`` the predicted class index per row, ``scores`` rows x classes
     probabilities summing to 1 per row (or None)."""
     truth = np.asarray(truth, dtype=np.float64)
     predicted = np.asarray(predicted, dtype=np.intp)
@@ -277,7 +281,7 @@ def multiclass(truth: Floats, predicted: npt.NDArray[np.intp], scores: Floats | 
 
 
 def check_distributions(scores: Floats, columns: Sequence[str]) -> None:
-    """Raise `DataError` unless every row of ``scores`` (rows × classes) sums to 1."""
+    """Raise `DataError` unless every row of ``scores`` (rows x classes) sums to 1."""
     sums = scores.sum(axis=1)
     bad = ~np.isclose(sums, 1.0, rtol=_SUM_TOLERANCE, atol=0.0)
     if bad.any():

@@ -100,15 +100,15 @@ def _worst(severities: Iterable[str]) -> str:
     return CRITICAL if CRITICAL in found else WARNING if WARNING in found else OK
 
 
-_NORMAL_VARIANCE = 100.0  # n·p·(1−p) from which the binomial tail is taken as normal
+_NORMAL_VARIANCE = 100.0  # n·p·(1-p) from which the binomial tail is taken as normal
 _TAIL_TERMS = 1_000  # below it the sd is under 10 rows: the tail is gone well within this
-_TOLERANCE = 1e-12  # shares are ratios of counts: 0.06 − 0.01 must reach a 0.05 threshold
+_TOLERANCE = 1e-12  # shares are ratios of counts: 0.06 - 0.01 must reach a 0.05 threshold
 
 
 def _increase_pvalue(live_part: float, live_rows: float, reference: float, reference_rows: float) -> float:
     """One-sided p-value of at least ``live_part`` of ``live_rows`` rows by chance, when each
     row has the reference's share (taken as known, with half a row's prior so that a
-    share of 0 is not certainty): the binomial upper tail, exact below n·p·(1−p) = 100,
+    share of 0 is not certainty): the binomial upper tail, exact below n·p·(1-p) = 100,
     normal with continuity correction above. 1.0 when the live share is not larger."""
     if live_rows <= 0 or live_part / live_rows <= reference:
         return 1.0
@@ -174,7 +174,12 @@ def feature_quality(
     elif isinstance(spec, CategoricalBins):
         at = spec.labels().index(UNSEEN)
         unseen = _share(
-            reference.counts[at], reference.present, live.counts[at], live.present, limits.get("unseen", never), significance
+            reference.counts[at],
+            reference.present,
+            live.counts[at],
+            live.present,
+            limits.get("unseen", never),
+            significance,
         )
     return FeatureQuality(
         feature=feature,
@@ -259,12 +264,16 @@ def schema_anomalies(reference: Mapping[str, str], live: Mapping[str, str], feat
         before, after = column_class(reference[name]), column_class(live[name])
         if before != after:
             found.append(
-                Anomaly("type_changed", name, f"column {name!r} was {reference[name]} ({before}), is {live[name]} ({after})")
+                Anomaly(
+                    "type_changed", name, f"column {name!r} was {reference[name]} ({before}), is {live[name]} ({after})"
+                )
             )
     return found
 
 
-def volume(live_rows: float, min_rows: float | None = None, expected: float | None = None, min_ratio: float | None = None) -> str:
+def volume(
+    live_rows: float, min_rows: float | None = None, expected: float | None = None, min_ratio: float | None = None
+) -> str:
     """``critical`` below ``min_rows``; ``warning`` below ``min_ratio`` of the ``expected``
     rows (the reference's rate over the window, or the previous window's count)."""
     if min_rows is not None and live_rows < min_rows:
@@ -274,7 +283,9 @@ def volume(live_rows: float, min_rows: float | None = None, expected: float | No
     return OK
 
 
-def freshness(newest: float | None, now: float, warning_age: float | None = None, critical_age: float | None = None) -> str:
+def freshness(
+    newest: float | None, now: float, warning_age: float | None = None, critical_age: float | None = None
+) -> str:
     """The severity of live data whose newest time is ``newest`` (Unix seconds; None: no
     data at all, as stale as can be) against maximum ages in seconds."""
     age = math.inf if newest is None else now - newest
@@ -283,4 +294,3 @@ def freshness(newest: float | None, now: float, warning_age: float | None = None
     if warning_age is not None and age > warning_age:
         return WARNING
     return OK
-

@@ -62,10 +62,8 @@ class Reservoir:
             return
         keys = self._generator.random(rows)
         self.seen += rows
-        if self._keys.size == self.size:  # full: only rows that beat the largest kept key
-            candidates = np.flatnonzero(keys < self._keys.max())
-        else:
-            candidates = np.arange(rows)
+        full = self._keys.size == self.size  # then only rows that beat the largest kept key
+        candidates = np.flatnonzero(keys < self._keys.max()) if full else np.arange(rows)
         if candidates.size == 0:
             return
         merged_keys = np.r_[self._keys, keys[candidates]]
