@@ -3,8 +3,8 @@
     .venv/bin/python tests/fuzz/run_long.py [--examples 2500] [--seed 0]
 
 Runs ``tests/fuzz`` in this process with ``DRIFTMON_FUZZ_EXAMPLES`` examples per target
-(4 targets: 2,500 each is 10,000 cases), derandomized unless ``--seed`` picks a seed,
-then prints the cases run, the time taken and how the cases ended (exit codes of
+(4 file targets: 2,500 each is 10,000 cases; the HTTP target runs that many against each of
+its 2 daemons), derandomized unless ``--seed`` picks a seed, then prints the cases run, the time taken and how the cases ended (exit codes of
 ``check`` and the kinds of evaluation errors). Exit status: pytest's (0: no finding).
 A case stuck for 10 minutes dumps every thread's stack and ends the run (a hang is a finding).
 """
@@ -42,10 +42,10 @@ def main() -> int:
     status = pytest.main(["-q", "-p", "no:cacheprovider", "--hypothesis-show-statistics", "tests/fuzz", *extra])
     elapsed = time.perf_counter() - started
     faulthandler.cancel_dump_traceback_later()
-    cases = sum(v for k, v in harness.OUTCOMES.items() if k.startswith("check exit"))
+    cases = sum(v for k, v in harness.OUTCOMES.items() if k.startswith(("check exit", "http case")))
     print(f"\nfuzz campaign: {cases} cases in {elapsed:.0f} s ({args.examples} examples per target), pytest exit {status}")
     for outcome, count in harness.OUTCOMES.most_common():
-        if outcome.startswith("check exit"):
+        if outcome.startswith(("check exit", "http ")):
             print(f"  {outcome}: {count}")
     print("  most frequent evaluation errors:")
     for outcome, count in [(k, v) for k, v in harness.OUTCOMES.most_common() if k.startswith("error: ")][:15]:
