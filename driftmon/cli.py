@@ -448,7 +448,7 @@ def _validate(args: argparse.Namespace) -> int:
     cfg = _load(args)
     findings = [] if args.syntax_only else validate.check(cfg, sources=args.sources)
     if findings:
-        print(redact.text(validate.table(findings)))
+        print(validate.table(findings))  # every cell masked and escaped; the table itself is never cut
     for finding in findings:
         if finding.level != validate.OK:
             where = f"monitor {finding.monitor}, {finding.side}"
@@ -530,10 +530,13 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _table(results: Sequence[Any], out: TextIO) -> None:
-    """A table per monitor for people: features as rows, measures as columns."""
+    """A table per monitor for people: features as rows, measures as columns. Names (from
+    the config and the data) are printed with control and bidi characters escaped."""
+    from driftmon.redact import printable
+
     for result in results:
-        labels = "".join(f" {k}={v}" for k, v in result.labels.items())
-        out.write(f"monitor {result.monitor}: {result.status}{labels}\n")
+        labels = printable("".join(f" {k}={v}" for k, v in result.labels.items()))
+        out.write(f"monitor {printable(result.monitor)}: {result.status}{labels}\n")
         if result.error:  # the message itself went to stderr
             out.write("\n")
             continue
@@ -541,7 +544,7 @@ def _table(results: Sequence[Any], out: TextIO) -> None:
         rows = [header]
         for feature in result.features:
             cells = [
-                feature.feature,
+                printable(feature.feature),
                 feature.kind,
                 _count(feature.reference_count),
                 _count(feature.live_count),
@@ -563,7 +566,7 @@ def _table(results: Sequence[Any], out: TextIO) -> None:
             out.write("  " + text.rstrip() + "\n")
         for feature in result.features:
             if feature.reason:
-                out.write(f"  {feature.feature}: not judged: {feature.reason}\n")
+                out.write(f"  {printable(feature.feature)}: not judged: {printable(feature.reason)}\n")
         _movers(result, out)
         out.write("\n")
     out.write("(!: at warning, !!: at critical)\n")
@@ -572,15 +575,16 @@ def _table(results: Sequence[Any], out: TextIO) -> None:
 def _movers(result: Any, out: TextIO) -> None:
     """One line per drifted feature naming the bins that moved most (driftmon.explain)."""
     from driftmon.explain import describe_movers
+    from driftmon.redact import printable
 
     drifted = [f for f in result.features if f.worst in ("warning", "critical") and f.bins]
     if not drifted:
         return
     out.write("  what moved (reference → live share):\n")
-    width = max(len(f.feature) for f in drifted)
+    width = max(len(printable(f.feature)) for f in drifted)
     for feature in drifted:
-        movers = describe_movers(feature.bins, lead_measure(feature), result.log_base)
-        out.write(f"    {feature.feature.ljust(width)}  {movers}\n")
+        movers = printable(describe_movers(feature.bins, lead_measure(feature), result.log_base))
+        out.write(f"    {printable(feature.feature).ljust(width)}  {movers}\n")
 
 
 def lead_measure(feature: Any) -> str | None:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from driftmon import redact
 from driftmon.config_schema import (
+    MAX_NAME_CHARS,  # noqa: F401  (config.MAX_NAME_CHARS: the limit, where the schema is used)
     ConfigFile,
     Cron,
     Levels,

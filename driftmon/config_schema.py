@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from driftmon.durations import YEAR, Duration, bounded
 from driftmon.sources import SOURCE_TYPES
 
+MAX_NAME_CHARS = 200  # a monitor's or feature's name: a label value on every series, a page title
+
 MeasureName = Literal["kl", "kl_reverse", "js", "psi", "hellinger", "tvd"]
 
 class _Model(BaseModel):
@@ -224,7 +226,7 @@ class Settings(_Model):
 class Feature(_Model):
     """One feature (a column); a bare string is shorthand for ``{name: ...}``."""
 
-    name: str = Field(min_length=1, description="column name in both sources")
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS, description="column name in both sources")
     kind: Literal["numeric", "categorical"] | None = Field(
         default=None, description="inferred from the reference column's type when not given"
     )
@@ -249,7 +251,9 @@ def _source_union() -> Any:
 class Monitor(Settings):
     """One monitor: a reference, a live source, features, and settings."""
 
-    name: str = Field(pattern=r"^[a-zA-Z0-9_.-]+$", description="unique; [a-zA-Z0-9_.-]+")
+    name: str = Field(
+        pattern=r"^[a-zA-Z0-9_.-]+$", max_length=MAX_NAME_CHARS, description="unique; [a-zA-Z0-9_.-]+"
+    )
     labels: dict[str, str] = Field(default_factory=dict, description="constant labels added to this monitor's series")
     reference: _source_union() = Field(description="the expected distribution")  # type: ignore[valid-type]
     live: _source_union() = Field(description="the data production sees now")  # type: ignore[valid-type]

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from driftmon import redact
+from driftmon.config_schema import MAX_NAME_CHARS
 from driftmon.errors import ConfigError, plural
 from driftmon.problems import Problem, shown
 
@@ -230,7 +231,11 @@ def _monitor_names(raw: Any) -> dict[int, str]:
     counts: dict[str, int] = {}
     for name in names.values():
         counts[name] = counts.get(name, 0) + 1
-    return {i: name for i, name in names.items() if counts[name] == 1 and re.fullmatch(r"[a-zA-Z0-9_.-]+", name)}
+    return {
+        i: name
+        for i, name in names.items()
+        if counts[name] == 1 and len(name) <= MAX_NAME_CHARS and re.fullmatch(r"[a-zA-Z0-9_.-]+", name)
+    }
 
 
 def _position_of(node: Any, path: Sequence[str | int]) -> tuple[int, int] | None:

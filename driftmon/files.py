@@ -27,7 +27,8 @@ def read_text(path: Path, what: str, limit: int = MAX_FILE_BYTES) -> str:
             raise ValueError(f"{what} is a symlink loop") from None
         if isinstance(error, FileNotFoundError):
             dangling = os.path.islink(path)
-            raise ValueError(f"{what} is a symlink to a missing file" if dangling else f"{what} does not exist") from None
+            problem = "is a symlink to a missing file" if dangling else "does not exist"
+            raise ValueError(f"{what} {problem}") from None
         raise ValueError(f"cannot read {what}: {error.strerror}") from None
     if not stat.S_ISREG(info.st_mode):
         kinds = {stat.S_ISDIR: "a directory", stat.S_ISFIFO: "a named pipe", stat.S_ISSOCK: "a socket"}

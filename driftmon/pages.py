@@ -28,8 +28,9 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import jinja2
+import markupsafe
 
-from driftmon import __version__
+from driftmon import __version__, redact
 from driftmon.evaluate import ERROR, FeatureResult, MonitorResult
 from driftmon.explain import BinExplanation, describe_bin, term_names, top_movers, unit
 from driftmon.results import MonitorState, Snapshot
@@ -63,9 +64,18 @@ class PageSettings:
         return path.rstrip("/")
 
 
+def _visible(value: Any) -> Any:
+    """Every text a page shows with control and bidi characters as visible escapes (a
+    feature named with U+202E must not reverse the page around it); markup is left alone."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return redact.printable(value, one_line=False)
+    return value
+
+
 _environment = jinja2.Environment(
     loader=jinja2.PackageLoader("driftmon", "templates"),
     autoescape=True,  # every value is escaped unless a template says otherwise (none does)
+    finalize=_visible,
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
@@ -376,7 +386,9 @@ def render(path: str, snapshot: Snapshot, settings: PageSettings, now: float | N
 
 
 def _find_feature(state: MonitorState, name: str) -> FeatureResult | None:
-    for candidate in (name, name.replace("+", " ")):  # Alertmanager's urlquery writes spaces as '+'
+    slashed = name.replace("%2F", "/").replace("%2f", "/")  # cheroot keeps an encoded '/' encoded
+    for candidate in dict.fromkeys((name, slashed, name.replace("+", " "), slashed.replace("+", " "))):
+        # Alertmanager's urlquery writes spaces as '+'
         for feature in state.features:
             if feature.feature == candidate:
                 return feature

@@ -43,6 +43,7 @@ _SPECIFIC = frozenset(
         "union_tag_not_found",
         "value_error",
         "assertion_error",
+        "string_too_long",
     }
 )
 
@@ -77,6 +78,11 @@ def explain(error: ValidationError, raw: Any, schema: dict[str, Any], known_keys
             problems.append((path, _key_not_text(path)))
         elif kind in ("union_tag_invalid", "union_tag_not_found"):
             problems.append((path, _source_type(item, path, raw, schema)))
+        elif kind == "string_too_long":  # a 5 MB name: its length, not the name
+            value = item.get("input")
+            size = f"{len(value):,} characters" if isinstance(value, str) else "too long"
+            limit = (item.get("ctx") or {}).get("max_length")
+            problems.append((path, f"got {shown(value)} ({size}); at most {limit:,} characters"))
         elif kind in ("value_error", "assertion_error"):  # driftmon's own validators: already in words
             message = str(item["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
             problems.append((path, " ".join(message.split())))  # one line per problem

@@ -45,8 +45,9 @@ _T = TypeVar("_T")
 
 # Characters that would let a message rewrite a terminal or a log viewer: C0/C1 controls
 # (newline and tab are kept), zero-width and bidirectional overrides.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-_CONTROL_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_INVISIBLE = "\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff"  # zero-width, bidi, line separators
+_CONTROL = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_INVISIBLE}]")
+_CONTROL_ONE_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_INVISIBLE}]")
 # scheme://userinfo@ — userinfo runs to the last @ of the token (passwords may hold @ / # ?);
 # at most 256 characters, so a hostile message costs linear time, not quadratic.
 _URL = re.compile(r"(?<![A-Za-z0-9+.\-])(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<info>[^\s'\"<>`]{0,256})@")
@@ -215,6 +216,14 @@ def text(message: str, *, limit: int = MAX_CHARS, one_line: bool = False) -> str
     return _cap(masked, limit, original)
 
 
+def printable(name: str, *, one_line: bool = True) -> str:
+    """``name`` (a feature, a monitor, a category: text from a config or a data file) with
+    control, zero-width and bidirectional characters as visible escapes (``\\x1b``,
+    ``\\u202e``), so that printing it cannot move a terminal's cursor or reverse the text
+    around it. Nothing is masked or cut."""
+    return (_CONTROL_ONE_LINE if one_line else _CONTROL).sub(_escape, name)
+
+
 def clipped(shown: str, limit: int) -> str:
     """A value as a message shows it (``repr``, YAML flow) with secrets masked *before* it is
     cut to ``limit`` characters: a cut secret, or a URL cut before its ``@``, would no longer
@@ -286,6 +295,7 @@ __all__ = [
     "adopt",
     "excerpt",
     "harvest",
+    "printable",
     "remember",
     "remember_credentials",
     "scrub",

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from driftmon import redact
 from driftmon.errors import DriftmonError, SourceError, plural
 from driftmon.sources import open_source
 
@@ -81,7 +82,11 @@ def table(findings: Sequence[Finding]) -> str:
     """Findings as a short table, one row per monitor and side, for people."""
     header = ("monitor", "side", "type", "status", "source", "found")
     rows = [header] + [
-        (f.monitor, f.side, f.type, f.level, f.where, f.message if f.level == OK else "(see below)") for f in findings
+        tuple(
+            redact.text(cell, one_line=True)  # each cell masked and capped: a table of 1,000 monitors is whole
+            for cell in (f.monitor, f.side, f.type, f.level, f.where, f.message if f.level == OK else "(see below)")
+        )
+        for f in findings
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     lines = [

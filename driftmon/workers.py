@@ -331,7 +331,7 @@ class WorkerPool:
             worker = self._take()
         except _ForkServerDied:
             logs.event(log, "fork server died; started anew", level=logging.WARNING, monitor=monitor.name)
-            message = "cannot start a worker process: the fork server died (a new one is started for the next evaluation)"
+            message = "cannot start a worker process: the fork server died (a new one starts for the next evaluation)"
             return failed(monitor, message, started, time.time() - started)
         except OSError as error:
             return failed(monitor, f"cannot start a worker process: {error}", started, 0.0)

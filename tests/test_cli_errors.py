@@ -120,11 +120,16 @@ def test_listen_address_errors_say_what_is_wrong(tmp_path: Path, address: str, m
     assert result.stderr == message and result.stdout == ""
 
 
-@pytest.mark.parametrize("url", ["not a url", "http://[::1", "ftp://gateway:9091", "http://gateway:port/", "http://u:Pw-s3cret-9@gw:x/"])
+@pytest.mark.parametrize(
+    "url", ["not a url", "http://[::1", "ftp://gateway:9091", "http://gateway:port/", "http://u:Pw-s3cret-9@gw:x/"]
+)
 def test_a_push_gateway_that_is_not_a_url_is_a_usage_error(tmp_path: Path, url: str) -> None:
     """--push-gateway with spaces, a broken IPv6 host, another scheme or a bad port: exit 2 naming the flag (was an internal error: InvalidURL, ValueError); a password in it is masked."""
     config = monitors(tmp_path, "m")
     result = run("check", "-c", str(config), "--push-gateway", url)
     assert result.returncode == 2, result.stderr
-    assert "argument --push-gateway: " in result.stderr and "is not a Pushgateway URL like http://pushgateway:9091" in result.stderr
+    assert (
+        "argument --push-gateway: " in result.stderr
+        and "is not a Pushgateway URL like http://pushgateway:9091" in result.stderr
+    )
     assert "internal error" not in result.stderr and "Pw-s3cret-9" not in result.stderr

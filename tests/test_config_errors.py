@@ -639,3 +639,21 @@ def test_a_tagged_value_that_cannot_be_read_is_not_quoted(write: Callable[[str, 
     """PyYAML's converter message quotes the value (`could not convert string to float: 'hunter2x'`)."""
     message, _ = problem_lines(write, edit(("schedule: 30s", "schedule: !!float hunter2x")))
     assert "a tagged value (!!float, !!int...) cannot be read" in message and "hunter2x" not in message
+
+
+def test_a_huge_monitor_or_feature_name_is_refused_with_its_length(write: Callable[[str, str], Path]) -> None:
+    """A 1 MB monitor name and a 300-character feature name: one line each giving the length and the cap (a 5 MB name was accepted)."""
+    text = BASE.replace("name: credit", "name: " + "m" * 1_000_000).replace(
+        "features: [age]", "features: [" + "f" * 300 + "]"
+    )
+    message, _ = problem_lines(write, text)
+    assert (
+        "monitors[0].name: got 'mmm" in message
+        and f"(1,000,000 characters); at most {config.MAX_NAME_CHARS} characters" in message
+    )
+    assert (
+        "monitors[0].features[0] (monitor credit)" not in message
+        and "monitors[0].features[0]: got 'fff" in message
+        and f"(300 characters); at most {config.MAX_NAME_CHARS} characters" in message
+    )
+    assert len(message) < 1000 and not FORBIDDEN.search(message), message

@@ -19,7 +19,9 @@ from driftmon import config, files
 from driftmon.errors import ConfigError
 from driftmon.web import config as web_config
 
-GOOD = "monitors:\n  - {name: m, reference: {type: file, path: r.csv}, live: {type: file, path: l.csv}, features: [x]}\n"
+GOOD = (
+    "monitors:\n  - {name: m, reference: {type: file, path: r.csv}, live: {type: file, path: l.csv}, features: [x]}\n"
+)
 
 
 def _limited() -> None:

@@ -32,8 +32,16 @@ def _no_log_handlers() -> Iterator[None]:
 @pytest.mark.parametrize(
     ("message", "hidden", "kept"),
     [
-        ("postgresql://monitor:hunt@er2@db.example:5432/x", ["hunt", "er2@db"], ["postgresql://monitor:***@db.example:5432/x"]),
-        ("postgresql://monitor:pa/ss#w?rd@db:5432/x?sslmode=require", ["pa/ss", "w?rd"], ["monitor:***@db:5432/x?sslmode=require"]),
+        (
+            "postgresql://monitor:hunt@er2@db.example:5432/x",
+            ["hunt", "er2@db"],
+            ["postgresql://monitor:***@db.example:5432/x"],
+        ),
+        (
+            "postgresql://monitor:pa/ss#w?rd@db:5432/x?sslmode=require",
+            ["pa/ss", "w?rd"],
+            ["monitor:***@db:5432/x?sslmode=require"],
+        ),
         ("https://TOKEN123@github.com/x", ["TOKEN123"], ["https://***@github.com/x"]),
         ("postgresql:monitor:s3cret@host/db", ["s3cret"], ["@host/db"]),
         ("monitor:s3cret@host:5432/db", ["s3cret"], ["monitor:***@host:5432/db"]),
@@ -175,7 +183,12 @@ def test_log_lines_are_redacted_fields_messages_and_uncaught_exceptions() -> Non
     logs.setup("info", "json", stream)
     redact.remember(["l0g-s3cret-value"])
     logger = logging.getLogger("driftmon.test")
-    logs.event(logger, "failed for l0g-s3cret-value", error="postgresql://u:l0g-s3cret-value@h/db", paths=["a", "l0g-s3cret-value"])
+    logs.event(
+        logger,
+        "failed for l0g-s3cret-value",
+        error="postgresql://u:l0g-s3cret-value@h/db",
+        paths=["a", "l0g-s3cret-value"],
+    )
 
     thread = threading.Thread(target=lambda: (_ for _ in ()).throw(RuntimeError("boom l0g-s3cret-value")))
     thread.start()
@@ -238,12 +251,16 @@ def test_a_duckdb_query_is_masked_before_it_is_cut(tmp_path: Path) -> None:
 
     query = "SELECT * FROM read_csv('missing.csv') WHERE a_long_column_name = 'Q7x-${S}'"
     redact.remember(["Zq8Wm3Rt5Yp2Kd6H"])
-    source = SqlSource(SqlSourceConfig(type="sql", url="duckdb:///:memory:", query=query.replace("${S}", "Zq8Wm3Rt5Yp2Kd6H")), tmp_path)
+    source = SqlSource(
+        SqlSourceConfig(type="sql", url="duckdb:///:memory:", query=query.replace("${S}", "Zq8Wm3Rt5Yp2Kd6H")), tmp_path
+    )
     shown = source.describe()
     assert "Zq8W" not in shown and "Q7x-***" in shown, shown
 
 
-def test_a_secret_duckdb_lowercases_is_masked(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_secret_duckdb_lowercases_is_masked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """DuckDB quotes a collation name lowercased ('Collation with name … does not exist'): the ${VAR} secret is masked all the same."""
     monkeypatch.setenv("COLL", "MiXeDCaseSecret9")
     query = "SELECT x::VARCHAR COLLATE ${COLL} AS x FROM range(3) t(x)"

@@ -18,7 +18,7 @@ import binascii
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qs
@@ -169,7 +169,7 @@ class App:
         from driftmon.pages import PageSettings, render
 
         settings = self.page_settings if self.page_settings is not None else PageSettings()
-        status, content_type, body = render(environ.get("PATH_INFO") or "/", self.backend.snapshot(), settings)
+        status, content_type, body = render(_page_path(environ), self.backend.snapshot(), settings)
         return status, [("Content-Type", content_type), *_PAGE_HEADERS], body
 
 
@@ -183,6 +183,18 @@ _PAGE_HEADERS = [
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "no-referrer"),
 ]
+
+
+def _page_path(environ: Mapping[str, Any]) -> str:
+    """The request's path as the names in it were written: WSGI gives PATH_INFO as bytes read
+    as Latin-1 (a feature named with U+200B arrives as mojibake), and cheroot leaves an
+    encoded slash as ``%2F`` (so a name holding ``/`` stays one path segment)."""
+    raw = environ.get("PATH_INFO") or "/"
+    try:
+        path = raw.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        path = raw  # not UTF-8 bytes: no name matches, the page is a 404
+    return path
 
 
 def _text(status: str, text: str) -> Reply:

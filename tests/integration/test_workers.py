@@ -85,13 +85,17 @@ def feed(fifo: Path, document: dict[str, object]) -> None:
         writer.write(json.dumps(document))
 
 
-def in_thread(pool: WorkerPool, monitor: config.MonitorConfig, timeout: float, into: dict[str, MonitorResult | None]) -> threading.Thread:
+def in_thread(
+    pool: WorkerPool, monitor: config.MonitorConfig, timeout: float, into: dict[str, MonitorResult | None]
+) -> threading.Thread:
     thread = threading.Thread(target=lambda: into.__setitem__(monitor.name, pool.evaluate(monitor, timeout)))
     thread.start()
     return thread
 
 
-def test_two_monitors_are_evaluated_at_the_same_time_with_the_in_process_result(tmp_path: Path, pool: WorkerPool) -> None:
+def test_two_monitors_are_evaluated_at_the_same_time_with_the_in_process_result(
+    tmp_path: Path, pool: WorkerPool
+) -> None:
     """With two workers, two evaluations run at once (both wait in their source together), and each result equals evaluate() in-process."""
     for name in ("a", "b"):
         os.mkfifo(tmp_path / f"{name}.fifo")
@@ -111,7 +115,9 @@ def test_two_monitors_are_evaluated_at_the_same_time_with_the_in_process_result(
     assert b.status == OK and all(v == 0.0 for v in b.features[0].scores.values())
 
 
-def test_a_hanging_evaluation_is_killed_at_its_timeout_and_its_worker_replaced(tmp_path: Path, pool: WorkerPool) -> None:
+def test_a_hanging_evaluation_is_killed_at_its_timeout_and_its_worker_replaced(
+    tmp_path: Path, pool: WorkerPool
+) -> None:
     """A source that never returns: the evaluation fails at its timeout, its worker process is gone, no thread stays behind, and the next evaluation runs."""
     os.mkfifo(tmp_path / "hang.fifo")
     (tmp_path / "live.json").write_text(json.dumps(HISTOGRAM), encoding="utf-8")
@@ -190,7 +196,9 @@ def test_a_stop_deadline_abandons_a_running_evaluation(tmp_path: Path, pool: Wor
     monitor = load(tmp_path, {"hang": "hang.fifo"}).monitors[0]
     results: dict[str, MonitorResult | None] = {"hang": "not yet"}  # type: ignore[dict-item]
     deadline = time.monotonic() + 1.5
-    thread = threading.Thread(target=lambda: results.__setitem__("hang", pool.evaluate(monitor, 60.0, lambda: deadline)))
+    thread = threading.Thread(
+        target=lambda: results.__setitem__("hang", pool.evaluate(monitor, 60.0, lambda: deadline))
+    )
     thread.start()
     wait_for(lambda: waiting(pool))
     pid = waiting(pool)[0]
@@ -201,7 +209,8 @@ def test_a_stop_deadline_abandons_a_running_evaluation(tmp_path: Path, pool: Wor
 
 
 @pytest.mark.parametrize(
-    ("text", "size"), [("2GiB", 2 << 30), ("512MiB", 512 << 20), ("1.5GB", 1_500_000_000), ("0", 0), ("800M", 800_000_000)]
+    ("text", "size"),
+    [("2GiB", 2 << 30), ("512MiB", 512 << 20), ("1.5GB", 1_500_000_000), ("0", 0), ("800M", 800_000_000)],
 )
 def test_memory_limit_sizes_parse(text: str, size: int) -> None:
     """--evaluation.memory-limit takes binary and decimal units; 0 means no limit."""
