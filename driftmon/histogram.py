@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
@@ -34,7 +34,7 @@ from driftmon.arrow_kernels import entry_counts, is_arrow_text
 from driftmon.columns import Kind as Kind
 from driftmon.columns import as_strings, infer_kind, numeric_values
 from driftmon.errors import DataError
-from driftmon.ranks import BLOCK, SAMPLE_STEP, SORT_BELOW, Ranked
+from driftmon.ranks import BLOCK, SAMPLE_STEP, SORT_BELOW, Ranked, RankedFinite, SortedFinite
 
 # Per-feature work (binning, null simulations) runs as tasks on this many threads (numpy and
 # Arrow release the GIL); a binning task holds one column at a time.
@@ -292,71 +292,35 @@ def finite_sorted(values: np.ndarray) -> np.ndarray:
     return np.sort(values[np.isfinite(values)], kind="quicksort")
 
 
+class FiniteValues(Protocol):
+    """The finite values of one reference column, as numeric bin derivation asks about them.
+
+    :func:`ranked_spec` sees the column only through these answers, so every place that
+    answers them derives the same bins: a sorted array (:class:`driftmon.ranks.SortedFinite`),
+    exact selection (:class:`driftmon.ranks.RankedFinite`), or a database or Spark answering
+    in SQL (:mod:`driftmon.sources.pushdown`).
+    """
+
+    @property
+    def count(self) -> int:
+        """How many finite values there are."""
+
+    def distinct(self, limit: int) -> tuple[float, ...] | None:
+        """The distinct values in ascending order when there are at most ``limit``, else None."""
+
+    def heavy(self, share: int) -> list[tuple[float, int, int]]:
+        """``(value, below, copies)`` in ascending order of the values with ``copies * share >= count``.
+
+        ``below`` is how many values are smaller. Asked only after ``distinct(share)`` said None.
+        """
+
+    def at(self, ranks: np.ndarray) -> np.ndarray:
+        """The values at these 0-based ranks of their ascending order (``at(r)`` is rank r's value)."""
+
+
 def numeric_spec(finite_sorted_values: np.ndarray, strategy: Strategy, bins: int, feature: str) -> NumericBins:
-    """Bins from sorted finite reference values, keeping distinct values apart where it matters.
-
-    - At most ``bins`` distinct values (flags, codes, small counts): one point bin per value.
-    - Otherwise every value holding at least 1/``bins`` of the values (a point mass, such as
-      the zero of a zero-inflated amount) is a point bin, and the other values are split into
-      the remaining ``bins - points`` bins by quantiles (or uniform widths); duplicate edges
-      are merged.
-    So no two distinct values that each hold >= 1/``bins`` of the reference share a bin.
-    No finite values at all: the spec with no edges (one bin; the feature is not judged).
-    """
-    x = finite_sorted_values
-    if x.size == 0:
-        return NumericBins(())
-    starts = np.flatnonzero(np.concatenate(([True], x[1:] != x[:-1])))
-    values = x[starts]
-    if values.size <= bins:
-        distinct = tuple(float(v) for v in values)
-        return NumericBins(distinct, distinct)
-    runs = np.diff(np.append(starts, x.size))
-    heavy = runs * bins >= x.size
-    points = [float(v) for v in values[heavy]]
-    rest = x[~np.repeat(heavy, runs)] if points else x
-    return _split_rest(points, rest.size, lambda ranks: rest[ranks], strategy, bins)
-
-
-def _split_rest(
-    points: list[float], size: int, at: Callable[[np.ndarray], np.ndarray], strategy: Strategy, bins: int
-) -> NumericBins:
-    """The bins of :func:`numeric_spec` given its point values and the other ``size`` values.
-
-    ``at(ranks)`` gives the other values at those ranks of their sorted order.
-    """
-    ends = at(np.array([0, size - 1]))
-    lo, hi = float(ends[0]), float(ends[1])
-    parts = bins - len(points)
-    if lo == hi:
-        points.append(lo)
-        edges = np.array([lo])
-    elif strategy == "uniform":
-        edges = np.linspace(lo, hi, parts + 1)
-        if not np.isfinite(edges).all():  # hi - lo overflows near ±1.8e308: weights never do
-            t = np.linspace(0.0, 1.0, parts + 1)
-            edges = lo * (1.0 - t) + hi * t
-    else:
-        edges = _interpolated(np.linspace(0.0, 1.0, parts + 1), size, at)
-    edges = np.unique(np.concatenate([edges, points]))
-    return NumericBins(tuple(float(e) for e in edges), tuple(sorted(points)))
-
-
-def _interpolated(probs: np.ndarray, size: int, at: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """Quantiles with linear interpolation (numpy's default method) of ``size`` sorted values,
-    each read with ``at(ranks)``."""
-    position = probs * (size - 1)
-    below = np.floor(position).astype(np.int64)
-    above = np.minimum(below + 1, size - 1)
-    frac = position - below
-    low, high = at(below), at(above)
-    result: np.ndarray = low + (high - low) * frac
-    if not np.isfinite(result).all():  # high - low overflows near ±1.8e308
-        result = low * (1.0 - frac) + high * frac
-    ends = at(np.array([0, size - 1]))
-    result[probs == 0.0] = ends[0]
-    result[probs == 1.0] = ends[1]
-    return result
+    """The bins of :func:`ranked_spec` over already sorted finite reference values."""
+    return ranked_spec(SortedFinite(finite_sorted_values), strategy, bins)
 
 
 def selected_spec(
@@ -371,33 +335,86 @@ def selected_spec(
 
     NaN and ±inf in ``values`` are ignored, as :func:`finite_sorted` drops them.
     """
-    ranked = Ranked(values, step, sort_below)
-    n = ranked.finite
+    return ranked_spec(RankedFinite(Ranked(values, step, sort_below)), strategy, bins)
+
+
+def ranked_spec(values: FiniteValues, strategy: Strategy, bins: int) -> NumericBins:
+    """Bins from a reference column's finite values, keeping distinct values apart where it matters.
+
+    The one numeric binning rule, whoever answers for the values (a file's column, a database):
+    - At most ``bins`` distinct values (flags, codes, small counts): one point bin per value.
+    - Otherwise every value holding at least 1/``bins`` of the values (a point mass, such as
+      the zero of a zero-inflated amount) is a point bin, and the other values are split into
+      the remaining ``bins - points`` bins by quantiles (numpy's linear interpolation) or
+      uniform widths; duplicate edges are merged. Edges stay finite near ±1.8e308.
+    So no two distinct values that each hold >= 1/``bins`` of the reference share a bin.
+    No finite values at all: the spec with no edges (one bin; the feature is not judged).
+    """
+    n = values.count
     if n == 0:
         return NumericBins(())
-    few = ranked.few_distinct(bins)
+    few = values.distinct(bins)
     if few is not None:
         return NumericBins(few, few)
-    offset = ranked.negative  # finite rank r is rank r + offset among the present values
-    # A value holding >= n/bins of the values covers one of these ranks (their gaps are <= ceil(n/bins)).
-    spaced = np.arange(bins, dtype=np.int64) * n // bins
-    quantile_ranks = np.floor(np.linspace(0.0, 1.0, bins + 1) * (n - 1)).astype(np.int64)
-    wanted = np.unique(np.concatenate([spaced, quantile_ranks, np.minimum(quantile_ranks + 1, n - 1), [n - 1]]))
-    ranked.at(wanted + offset)  # one pass and one partition per bracket for every rank below
-    candidates = np.unique(ranked.at(spaced + offset))
-    heavy = [float(v) for v in candidates if ranked.copies(float(v)) * bins >= n]
+    heavy = values.heavy(bins)
     if not heavy:
-        return _split_rest([], n, lambda ranks: ranked.at(ranks + offset), strategy, bins)
+        return _split_rest([], n, values.at, strategy, bins)
     # The other values' rank r is their rank among all finite ones once the heavy runs before it are skipped.
-    runs = [(ranked.below(v) - offset, ranked.copies(v)) for v in heavy]
 
     def at(ranks: np.ndarray) -> np.ndarray:
         shifted = ranks.astype(np.int64).copy()
-        for start, length in runs:
+        for _, start, length in heavy:
             shifted[shifted >= start] += length
-        return ranked.at(shifted + offset)
+        return values.at(shifted)
 
-    return _split_rest(heavy, n - sum(length for _, length in runs), at, strategy, bins)
+    points = [value for value, _, _ in heavy]
+    return _split_rest(points, n - sum(length for _, _, length in heavy), at, strategy, bins)
+
+
+def _split_rest(
+    points: list[float], size: int, at: Callable[[np.ndarray], np.ndarray], strategy: Strategy, bins: int
+) -> NumericBins:
+    """The bins of :func:`ranked_spec` given its point values and the other ``size`` values.
+
+    ``at(ranks)`` gives the other values at those ranks of their sorted order; it is called
+    once, for every rank needed (an engine answers them in one query).
+    """
+    parts = bins - len(points)
+    probs = np.linspace(0.0, 1.0, parts + 1)
+    position = probs * (size - 1)
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, size - 1)
+    ends = np.array([0, size - 1], dtype=np.int64)
+    ranks = ends if strategy == "uniform" else np.unique(np.concatenate([ends, below, above]))
+    found = dict(zip(ranks.tolist(), at(ranks).tolist(), strict=True))
+    lo, hi = float(found[0]), float(found[size - 1])
+    if lo == hi:
+        points.append(lo)
+        edges = np.array([lo])
+    elif strategy == "uniform":
+        with np.errstate(over="ignore", invalid="ignore"):
+            edges = np.linspace(lo, hi, parts + 1)
+        if not np.isfinite(edges).all():  # hi - lo overflows near ±1.8e308: weights never do
+            t = np.linspace(0.0, 1.0, parts + 1)
+            edges = lo * (1.0 - t) + hi * t
+    else:
+        edges = _interpolated(position - below, found, below, above)
+        edges[probs == 0.0] = lo
+        edges[probs == 1.0] = hi
+    edges = np.unique(np.concatenate([edges, points]))
+    return NumericBins(tuple(float(e) for e in edges), tuple(sorted(points)))
+
+
+def _interpolated(frac: np.ndarray, found: dict[int, float], below: np.ndarray, above: np.ndarray) -> np.ndarray:
+    """Quantiles with linear interpolation (numpy's default method) between the values at ranks
+    ``below`` and ``above``, the same arithmetic in the same order, so equal to the last bit."""
+    low = np.array([found[r] for r in below.tolist()], dtype=np.float64)
+    high = np.array([found[r] for r in above.tolist()], dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        result: np.ndarray = low + (high - low) * frac
+    if not np.isfinite(result).all():  # high - low overflows near ±1.8e308
+        result = low * (1.0 - frac) + high * frac
+    return result
 
 
 def categorical_spec(values: Column, max_categories: int) -> CategoricalBins:

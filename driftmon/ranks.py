@@ -226,3 +226,62 @@ class Ranked:
         if bracket is None:
             return int(np.count_nonzero(self.values < value))
         return bracket.below + (0 if bracket.inside is None else int(np.count_nonzero(bracket.inside < value)))
+
+
+class SortedFinite:
+    """Sorted finite values answering :class:`driftmon.histogram.FiniteValues` (index = rank)."""
+
+    def __init__(self, finite_sorted_values: np.ndarray) -> None:
+        x = finite_sorted_values
+        self.values = x
+        self.starts = np.flatnonzero(np.concatenate(([True], x[1:] != x[:-1]))) if x.size else np.empty(0, np.intp)
+        self.runs = np.diff(np.append(self.starts, x.size))
+
+    @property
+    def count(self) -> int:
+        return int(self.values.size)
+
+    def distinct(self, limit: int) -> tuple[float, ...] | None:
+        if self.starts.size > limit:
+            return None
+        return tuple(float(v) for v in self.values[self.starts])
+
+    def heavy(self, share: int) -> list[tuple[float, int, int]]:
+        chosen = np.flatnonzero(self.runs * share >= self.values.size)
+        return [(float(self.values[self.starts[i]]), int(self.starts[i]), int(self.runs[i])) for i in chosen]
+
+    def at(self, ranks: np.ndarray) -> np.ndarray:
+        found: np.ndarray = self.values[ranks]
+        return found
+
+
+class RankedFinite:
+    """The finite values of a :class:`Ranked` column answering :class:`driftmon.histogram.FiniteValues`.
+
+    Finite rank ``r`` is rank ``r + negative`` among the present values (-inf sorts first).
+    """
+
+    def __init__(self, ranked: Ranked) -> None:
+        self.ranked = ranked
+        self.offset = ranked.negative
+
+    @property
+    def count(self) -> int:
+        return self.ranked.finite
+
+    def distinct(self, limit: int) -> tuple[float, ...] | None:
+        return self.ranked.few_distinct(limit)
+
+    def heavy(self, share: int) -> list[tuple[float, int, int]]:
+        ranked, n, offset = self.ranked, self.ranked.finite, self.offset
+        # A value holding >= n/share of the values covers one of these ranks (their gaps are <= ceil(n/share)).
+        spaced = np.arange(share, dtype=np.int64) * n // share
+        quantile_ranks = np.floor(np.linspace(0.0, 1.0, share + 1) * (n - 1)).astype(np.int64)
+        wanted = np.unique(np.concatenate([spaced, quantile_ranks, np.minimum(quantile_ranks + 1, n - 1), [n - 1]]))
+        ranked.at(wanted + offset)  # one pass and one partition per bracket for every rank asked later
+        candidates = [float(v) for v in np.unique(ranked.at(spaced + offset))]
+        copies = {v: ranked.copies(v) for v in candidates}
+        return [(v, ranked.below(v) - offset, copies[v]) for v in candidates if copies[v] * share >= n]
+
+    def at(self, ranks: np.ndarray) -> np.ndarray:
+        return self.ranked.at(np.asarray(ranks, dtype=np.int64) + self.offset)

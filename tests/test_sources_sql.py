@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from driftmon import config
 from driftmon.errors import ConfigError, SourceError
-from driftmon.histogram import NumericBins
+from driftmon.histogram import BinningRule, NumericBins
+from driftmon.sources.file import FileSource, FileSourceConfig
 from driftmon.sources.sql import SqlSource, SqlSourceConfig
 
 duckdb = pytest.importorskip("duckdb")
@@ -204,3 +208,74 @@ def test_a_duckdb_database_rewritten_with_the_same_size_and_mtime_is_a_new_finge
     copy.replace(database)  # a new inode, same bytes, size and (set back) mtime
     os.utime(database, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert SqlSource(config, tmp_path).fingerprint() != first
+
+
+# ---------------------------------------------------------------------------
+# one numeric binning rule: DuckDB derives the file path's bins, near ±1.8e308 too (issue 27)
+
+
+def _file_and_duckdb(folder: Path, frame: pd.DataFrame, rules: list[BinningRule]) -> tuple[dict, dict]:
+    frame.to_parquet(folder / "extreme.parquet", index=False)
+    expected = FileSource(FileSourceConfig(type="file", path="extreme.parquet"), folder).profile(rules)  # type: ignore[call-arg]
+    actual = source(folder, "SELECT * FROM read_parquet('extreme.parquet')").profile(rules)
+    return expected, actual
+
+
+def test_two_clusters_near_the_float_limits_get_the_file_paths_finite_edges(tmp_path: Path) -> None:
+    """Quantile edges between clusters near ±1.7e308 (high - low overflows) are the file path's, all finite.
+
+    Before, DuckDB's copy of the rule interpolated without the overflow guard: a top edge of inf.
+    """
+    rng = np.random.default_rng(27)
+    x = np.concatenate([rng.uniform(-1.7e308, -1.6e308, 600), rng.uniform(1.6e308, 1.7e308, 400)])
+    expected, actual = _file_and_duckdb(tmp_path, pd.DataFrame({"x": rng.permutation(x)}), [BinningRule("x")])
+    edges = expected["x"].spec.edges
+    assert len(edges) == 11 and np.isfinite(edges).all()
+    assert actual["x"].spec == expected["x"].spec
+    np.testing.assert_array_equal(actual["x"].counts, expected["x"].counts)
+
+
+def test_uniform_bins_over_nearly_the_whole_float_range_are_the_file_paths(tmp_path: Path) -> None:
+    """`strategy: uniform` on a column spanning -1.7e308..1.7e308 gets the file path's finite edges through DuckDB.
+
+    Before, np.linspace over the range overflowed to NaN and inf: 'live counts must be finite' (an internal error).
+    """
+    t = np.linspace(0.0, 1.0, 1001)
+    x = -1.7e308 * (1.0 - t) + 1.7e308 * t  # np.linspace itself overflows over this range
+    rule = BinningRule("x", strategy="uniform", bins=5)
+    expected, actual = _file_and_duckdb(tmp_path, pd.DataFrame({"x": x}), [rule])
+    assert np.isfinite(expected["x"].spec.edges).all()
+    assert actual["x"].spec == expected["x"].spec
+    np.testing.assert_array_equal(actual["x"].counts, expected["x"].counts)
+
+
+_EXTREME = st.sampled_from(
+    [1e308, -1e308, 1.7e308, -1.7e308, 1.7976931348623157e308, -1.7976931348623157e308, 5e-324, -5e-324,
+     1e-310, 2.2250738585072014e-308, 0.0, -0.0, 1.0, float("inf"), float("-inf"), float("nan")]
+)  # fmt: skip
+_FINITE = st.floats(allow_nan=False, allow_infinity=False, allow_subnormal=True)
+_NEAR_LIMITS = st.one_of(st.floats(1.5e308, 1.79e308), st.floats(-1.79e308, -1.5e308))
+
+
+@given(
+    values=st.lists(st.one_of(_EXTREME, _FINITE, _NEAR_LIMITS), min_size=1, max_size=120),
+    repeat=st.integers(1, 3),
+    strategy=st.sampled_from(["quantile", "uniform"]),
+    bins=st.integers(2, 12),
+)
+@settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+def test_duckdb_and_the_file_path_derive_identical_edges_on_any_values(
+    values: list[float], repeat: int, strategy: str, bins: int
+) -> None:
+    """Any mix of extreme, subnormal, infinite, repeated and ordinary floats: DuckDB's bins equal the file path's.
+
+    (PostgreSQL and Spark run the same generated extremes in tests/integration.)
+    """
+    rule = BinningRule("x", kind="numeric", strategy=strategy, bins=bins)  # type: ignore[arg-type]
+    column = np.repeat(np.array(values, dtype=np.float64), repeat)
+    with tempfile.TemporaryDirectory() as folder:
+        expected, actual = _file_and_duckdb(Path(folder), pd.DataFrame({"x": column}), [rule])
+    assert np.isfinite(expected["x"].spec.edges).all()
+    assert actual["x"].spec == expected["x"].spec
+    np.testing.assert_array_equal(actual["x"].counts, expected["x"].counts)
+    assert actual["x"].missing == expected["x"].missing

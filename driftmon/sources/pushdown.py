@@ -14,10 +14,13 @@ bin for bin):
 - one query scans the data once and groups every feature with ``GROUPING SETS`` (one query
   per feature where the engine has none), so at most ``bins + 3`` rows per feature leave
   the engine;
-- reference bins are derived in the engine too: counts, minimum and maximum of the finite
-  values, the order statistics that numpy's linear interpolation needs for quantile edges
-  (PostgreSQL's ``percentile_cont`` computes the same formula and is used there), and the
-  top categories by count then value (in code-point order, as Python sorts).
+- reference bins come from what the engine answers: the count of finite values, the most
+  frequent ones, how many values lie below a point mass, and the values at given ranks (an
+  order statistic: ``quantile_disc`` in DuckDB, ``percentile_disc`` in PostgreSQL, a
+  distributed sort in Spark, ``ROW_NUMBER()`` elsewhere). The edges are then computed by
+  :func:`driftmon.histogram.ranked_spec`, the rule the file path uses: there is no copy of
+  it here. Categorical bins: the top categories by count then value (in code-point order,
+  as Python sorts).
 
 A source type supplies an :class:`Engine` (run a query, list a query's column types) and
 the SQL of its rows; :class:`PushdownSource` does the rest.
@@ -44,6 +47,7 @@ from driftmon.histogram import (
     Kind,
     NumericBins,
     check_edges,
+    ranked_spec,
 )
 from driftmon.sources.base import Probe, Source, did_you_mean
 
@@ -78,7 +82,7 @@ class Dialect:
     is_nan: str | None  # format with v=...; None: the engine stores no NaN
     is_finite: str  # format with v=...: true for finite numbers only (not NULL, NaN, ±inf)
     grouping_sets: bool = True
-    percentile_cont: bool = False  # percentile_cont(array) WITHIN GROUP == numpy's quantile
+    percentile_disc: bool = False  # percentile_disc(array) WITHIN GROUP picks order statistics
     collate: str = ""  # appended to ORDER BY value so text sorts by code point
 
 
@@ -104,7 +108,7 @@ POSTGRESQL = Dialect(
     is_nan="{v} = CAST('NaN' AS DOUBLE PRECISION)",
     is_finite="({v} > CAST('-Infinity' AS DOUBLE PRECISION) AND {v} < CAST('Infinity' AS DOUBLE PRECISION))",
     grouping_sets=False,
-    percentile_cont=True,
+    percentile_disc=True,
     collate=' COLLATE "C"',
 )
 SPARK = Dialect(
@@ -173,13 +177,23 @@ class Engine(ABC):
     ) -> dict[int, float]:
         """The values at 0-based ``ranks`` of the ``count`` sorted finite values.
 
-        ``bound`` holds typed_sql's parameters. This default numbers the rows with
-        ``ROW_NUMBER() OVER (ORDER BY v)``, which any engine with window functions runs.
+        ``bound`` holds typed_sql's parameters. This default asks ``percentile_disc`` where
+        the dialect has it (the value at 1-based position ``ceil(q * count)``, so ``q = (r +
+        0.5) / count`` is rank ``r`` with half a rank to spare against rounding), else numbers
+        the rows with ``ROW_NUMBER() OVER (ORDER BY v)``, which any engine with window functions runs.
         """
         d = self.dialect
         v = feature.alias
         params = Params(d)
         params.values.update(bound)
+        if d.percentile_disc:
+            fractions = ", ".join(params((int(r) + 0.5) / count) for r in ranks)
+            sql = (
+                f"SELECT percentile_disc(CAST(ARRAY[{fractions}] AS {d.double}[])) WITHIN GROUP (ORDER BY {v}) "
+                f"FROM ({typed_sql}) AS typed WHERE {d.is_finite.format(v=v)}"
+            )
+            values = self.fetch(sql, params.values)[0][0]
+            return {int(r): float(value) for r, value in zip(ranks, values, strict=True)}
         wanted = ", ".join(params(int(r)) for r in ranks)
         sql = (
             f"SELECT r, v FROM (SELECT {v} AS v, ROW_NUMBER() OVER (ORDER BY {v}) - 1 AS r "
@@ -287,7 +301,7 @@ class PushdownSource(Source):
         features: Sequence[Feature],
         rules: Sequence[BinningRule],
     ) -> dict[str, Any]:
-        """Row count, non-null counts, and finite count/min/max (and percentiles) per numeric feature."""
+        """Row count, non-null counts, and the count of finite values per numeric feature."""
         d = engine.dialect
         query = Params(d)
         query.values.update(params.values)
@@ -299,13 +313,8 @@ class PushdownSource(Source):
             layout.append((feature.name, "present"))
             if feature.kind != "numeric" or rule.edges is not None:
                 continue
-            finite = f"CASE WHEN {d.is_finite.format(v=v)} THEN {v} END"
-            parts += [f"COUNT({finite})", f"MIN({finite})", f"MAX({finite})"]
-            layout += [(feature.name, "finite"), (feature.name, "low"), (feature.name, "high")]
-            if d.percentile_cont and rule.strategy == "quantile":
-                probs = ", ".join(query(float(p)) for p in np.linspace(0.0, 1.0, rule.bins + 1))
-                parts.append(f"percentile_cont(CAST(ARRAY[{probs}] AS {d.double}[])) WITHIN GROUP (ORDER BY {finite})")
-                layout.append((feature.name, "quantiles"))
+            parts.append(f"COUNT(CASE WHEN {d.is_finite.format(v=v)} THEN {v} END)")
+            layout.append((feature.name, "finite"))
         rows = engine.fetch(f"SELECT {', '.join(parts)} FROM ({typed}) AS typed", query.values)
         row = rows[0]
         stats: dict[str, Any] = {"total": int(row[0])}
@@ -322,71 +331,11 @@ class PushdownSource(Source):
         rule: BinningRule,
         stats: Mapping[str, Any],
     ) -> NumericBins:
-        """The same bins as :func:`driftmon.histogram.numeric_spec` on the whole column."""
+        """The bins of :func:`driftmon.histogram.ranked_spec`, the engine answering for the column."""
         if rule.edges is not None:
             return NumericBins(check_edges(rule.edges, rule.name))
-        mine = stats[feature.name]
-        n = int(mine["finite"] or 0)
-        if n == 0:
-            return NumericBins(())
-        d = engine.dialect
-        v = feature.alias
-        # The most frequent values: all of them when there are at most `bins`, else the point masses.
-        query = Params(d)
-        query.values.update(params.values)
-        frequent = [
-            (float(value), int(count))
-            for value, count in engine.fetch(
-                f"SELECT {v}, COUNT(*) FROM ({typed}) AS typed WHERE {d.is_finite.format(v=v)} "
-                f"GROUP BY {v} ORDER BY COUNT(*) DESC, {v} LIMIT {int(rule.bins) + 1}",
-                query.values,
-            )
-        ]
-        if len(frequent) <= rule.bins:
-            distinct = tuple(sorted(value for value, _ in frequent))
-            return NumericBins(distinct, distinct)
-        points = sorted(value for value, count in frequent if count * rule.bins >= n)
-        if not points:
-            low, high = float(mine["low"]), float(mine["high"])
-            if rule.strategy == "uniform":
-                edges = np.linspace(low, high, rule.bins + 1)
-            elif "quantiles" in mine and mine["quantiles"] is not None:
-                edges = np.asarray(mine["quantiles"], dtype=np.float64)
-            else:
-                edges = _interpolate(
-                    n,
-                    rule.bins,
-                    low,
-                    high,
-                    lambda ranks: engine.order_statistics(typed, params.values, feature, ranks, n),
-                )
-            return NumericBins(tuple(float(e) for e in np.unique(edges)))
-        # The rest of the values (point masses left out) split into the remaining bins.
-        rest = Params(d)
-        rest.values.update(params.values)
-        excluded = ", ".join(rest(p) for p in points)
-        rest_sql = f"SELECT * FROM ({typed}) AS whole WHERE NOT ({v} IN ({excluded}))"
-        finite = f"CASE WHEN {d.is_finite.format(v=v)} THEN {v} END"
-        count, low, high = engine.fetch(
-            f"SELECT COUNT({finite}), MIN({finite}), MAX({finite}) FROM ({rest_sql}) AS rest", rest.values
-        )[0]
-        rest_n, rest_low, rest_high = int(count), float(low), float(high)
-        parts = rule.bins - len(points)
-        if rest_low == rest_high:
-            points.append(rest_low)
-            edges = np.array([rest_low])
-        elif rule.strategy == "uniform":
-            edges = np.linspace(rest_low, rest_high, parts + 1)
-        else:
-            edges = _interpolate(
-                rest_n,
-                parts,
-                rest_low,
-                rest_high,
-                lambda ranks: engine.order_statistics(rest_sql, rest.values, feature, ranks, rest_n),
-            )
-        edges = np.unique(np.concatenate([edges, points]))
-        return NumericBins(tuple(float(e) for e in edges), tuple(sorted(points)))
+        count = int(stats[feature.name]["finite"] or 0)
+        return ranked_spec(_EngineValues(engine, typed, params, feature, count), rule.strategy, rule.bins)
 
     def _categorical(
         self,
@@ -448,6 +397,48 @@ class PushdownSource(Source):
             rows = engine.fetch(sql, query.values)
             result.update(_parse_counts(rows, group, specs))
         return result
+
+
+class _EngineValues:
+    """A reference column's finite values as the engine answers about them (a ``histogram.FiniteValues``)."""
+
+    def __init__(self, engine: Engine, typed: str, params: Params, feature: Feature, count: int) -> None:
+        self.engine, self.typed, self.params, self.feature = engine, typed, params, feature
+        self.count = count
+        self._frequent: tuple[int, list[tuple[float, int]]] | None = None
+
+    def frequent(self, limit: int) -> list[tuple[float, int]]:
+        """The ``limit + 1`` most frequent finite values and their counts (ties: the smaller first)."""
+        if self._frequent is None or self._frequent[0] != limit:
+            v, finite = self.feature.alias, self.engine.dialect.is_finite.format(v=self.feature.alias)
+            rows = self.engine.fetch(
+                f"SELECT {v}, COUNT(*) FROM ({self.typed}) AS typed WHERE {finite} GROUP BY {v} "
+                f"ORDER BY COUNT(*) DESC, {v} LIMIT {int(limit) + 1}",
+                self.params.values,
+            )
+            self._frequent = (limit, [(float(value), int(n)) for value, n in rows])
+        return self._frequent[1]
+
+    def distinct(self, limit: int) -> tuple[float, ...] | None:
+        frequent = self.frequent(limit)
+        return tuple(sorted(value for value, _ in frequent)) if len(frequent) <= limit else None
+
+    def heavy(self, share: int) -> list[tuple[float, int, int]]:
+        # Values holding >= 1/share of the rows number at most `share`: all among the frequent ones.
+        masses = sorted((value, n) for value, n in self.frequent(share) if n * share >= self.count)
+        if not masses:
+            return []
+        v, finite = self.feature.alias, self.engine.dialect.is_finite.format(v=self.feature.alias)
+        query = Params(self.engine.dialect)
+        query.values.update(self.params.values)
+        below = ", ".join(f"COUNT(CASE WHEN {v} < {query(value)} THEN 1 END)" for value, _ in masses)
+        (row,) = self.engine.fetch(f"SELECT {below} FROM ({self.typed}) AS typed WHERE {finite}", query.values)
+        return [(value, int(smaller), n) for (value, n), smaller in zip(masses, row, strict=True)]
+
+    def at(self, ranks: np.ndarray) -> np.ndarray:
+        wanted = sorted({int(r) for r in ranks.tolist()})
+        found = self.engine.order_statistics(self.typed, self.params.values, self.feature, wanted, self.count)
+        return np.array([found[int(r)] for r in ranks.tolist()], dtype=np.float64)
 
 
 def _infer(column_type: ColumnType) -> Kind:
@@ -548,32 +539,3 @@ def _parse_counts(
                 target[len(spec.categories) + 1] += n
             break
     return {name: Histogram(specs[name], counts[name], missing[name]) for name in counts}
-
-
-def quantile_ranks(n: int, bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``probs, below, above, frac`` of :func:`driftmon.histogram._interpolated` for ``n`` values."""
-    probs = np.linspace(0.0, 1.0, bins + 1)
-    position = probs * (n - 1)
-    below = np.floor(position).astype(np.int64)
-    above = np.minimum(below + 1, n - 1)
-    frac = position - below
-    return probs, below, above, frac
-
-
-def _interpolate(
-    n: int, bins: int, low: float, high: float, values_at: Callable[[list[int]], Mapping[int, float]]
-) -> np.ndarray:
-    """Quantile edges by numpy's linear interpolation, from order statistics fetched by rank.
-
-    The same arithmetic, in the same order, as :func:`driftmon.histogram._interpolated`,
-    so the edges are equal to the last bit.
-    """
-    probs, below, above, frac = quantile_ranks(n, bins)
-    ranks = sorted({int(r) for r in np.concatenate([below, above])})
-    found = values_at(ranks)
-    x_below = np.array([found[int(r)] for r in below], dtype=np.float64)
-    x_above = np.array([found[int(r)] for r in above], dtype=np.float64)
-    result: np.ndarray = x_below + (x_above - x_below) * frac
-    result[probs == 0.0] = low
-    result[probs == 1.0] = high
-    return result

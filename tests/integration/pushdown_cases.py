@@ -110,3 +110,72 @@ def check_both_sides(folder: Path, reference: Source, live: Source) -> None:
     assert expected_live["c"].counts[-1] == 40  # the unseen values are really there
     assert expected_live["x"].missing > 0 and expected_live["x"].counts[0] > 0
     assert_same(expected_live, live.count(specs))
+
+
+# ---------------------------------------------------------------------------
+# extreme values: one binning rule for the file path and every engine (issue 27)
+
+BIGGEST = float(np.finfo(np.float64).max)
+TINIEST = 5e-324  # the smallest subnormal
+SPECIALS = (
+    1e308, -1e308, 1.7e308, -1.7e308, BIGGEST, -BIGGEST, TINIEST, -TINIEST, 1e-310, -1e-310,
+    2.2250738585072014e-308, 0.0, -0.0, 1.0, np.inf, -np.inf, np.nan,
+)  # fmt: skip
+
+
+def _extreme_column(rng: np.random.Generator, case: int) -> np.ndarray:
+    """One column of a family chosen by ``case``: all-equal, two values, specials, clusters, subnormals, spans."""
+    n = int(rng.integers(1, 160))
+    specials = np.array(SPECIALS)
+    family = case % 7
+    if family == 0:  # all equal, with some ±inf and NaN around
+        values = np.full(n, rng.choice(specials[:13]))
+    elif family == 1:  # two distinct values
+        values = rng.choice(rng.choice(specials[:13], 2, replace=False), n)
+    elif family == 2:  # specials only, any mix
+        values = rng.choice(specials, n)
+    elif family == 3:  # clusters near both float limits
+        values = np.concatenate([rng.uniform(-1.75e308, -1.6e308, n), rng.uniform(1.6e308, 1.75e308, n // 2 + 1)])
+    elif family == 4:  # subnormals and the smallest normals
+        values = rng.integers(-40, 40, n) * TINIEST * float(rng.choice([1.0, 1e5, 1e10]))
+    elif family == 5:  # nearly the whole float range, spread evenly
+        t = rng.random(n)
+        values = -BIGGEST * (1.0 - t) + BIGGEST * t
+    else:  # a point mass at an extreme, the rest spread
+        values = np.where(rng.random(n) < 0.4, rng.choice([-1e308, 1e308, 0.0]), rng.normal(0, 1e307, n))
+    extra = rng.choice(np.array([np.inf, -np.inf, np.nan]), int(rng.integers(0, 4)))
+    return rng.permutation(np.concatenate([values.astype(np.float64), extra]))
+
+
+def extreme_cases(seed: int, columns: int) -> tuple[pd.DataFrame, list[BinningRule]]:
+    """``columns`` generated columns (c0, c1, ...; padded with NaN, which is missing) and a rule for each."""
+    rng = np.random.default_rng(seed)
+    data = [_extreme_column(rng, case) for case in range(columns)]
+    rows = max(len(column) for column in data)
+    frame = pd.DataFrame(
+        {f"c{i}": np.concatenate([column, np.full(rows - len(column), np.nan)]) for i, column in enumerate(data)}
+    )
+    strategies = ("quantile", "uniform")
+    rules = [
+        BinningRule(f"c{i}", kind="numeric", strategy=strategies[int(rng.integers(2))], bins=int(rng.integers(2, 13)))
+        for i in range(columns)
+    ]
+    return frame, rules
+
+
+def write_extremes(folder: Path, seed: int = 27, columns: int = 28) -> tuple[pd.DataFrame, list[BinningRule]]:
+    """extreme.parquet in ``folder`` (NaN kept as NaN), and the rules to profile it with."""
+    frame, rules = extreme_cases(seed, columns)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for index, name in enumerate(frame.columns):
+        table = table.set_column(index, name, pa.array(frame[name].to_numpy(), from_pandas=False))
+    pq.write_table(table, folder / "extreme.parquet")
+    return frame, rules
+
+
+def check_extremes(folder: Path, rules: list[BinningRule], actual: dict[str, Histogram]) -> None:
+    """The engine's reference bins and counts are the file path's, bin for bin; every edge finite."""
+    expected = file_source(folder, "extreme.parquet").profile(rules)
+    for name, histogram in expected.items():
+        assert np.isfinite(histogram.spec.edges).all(), (name, histogram.spec)
+    assert_same(expected, actual)

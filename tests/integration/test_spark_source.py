@@ -20,7 +20,16 @@ from driftmon.errors import DataError, SourceError
 from driftmon.evaluate import evaluate
 from driftmon.histogram import BinningRule
 from driftmon.sources.spark import SparkSource, SparkSourceConfig
-from tests.integration.pushdown_cases import NOW, RULES, assert_same, check_both_sides, file_source, write_cases
+from tests.integration.pushdown_cases import (
+    NOW,
+    RULES,
+    assert_same,
+    check_both_sides,
+    check_extremes,
+    file_source,
+    write_cases,
+    write_extremes,
+)
 from tests.servers import require_binary
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
@@ -74,6 +83,16 @@ def spark_source(folder: Path, **fields: object) -> SparkSource:
 def test_spark_over_parquet_equals_the_pandas_path(spark: None, data: Path) -> None:
     """Reference bins (quantile order statistics after a distributed sort) and live counts match exactly."""
     check_both_sides(data, spark_source(data, path="ref.parquet"), spark_source(data, path="live.parquet"))
+
+
+def test_spark_extreme_values_get_the_file_paths_bins(spark: None, tmp_path: Path) -> None:
+    """±1e308, clusters near ±1.8e308, subnormals, ±inf, all-equal and two-valued columns: Spark derives the file path's bins.
+
+    Spark answers order statistics by rank; the edges come from histogram.ranked_spec, the
+    file path's rule (before, a copy without its overflow guard gave inf and NaN edges).
+    """
+    _, rules = write_extremes(tmp_path)
+    check_extremes(tmp_path, rules, spark_source(tmp_path, path="extreme.parquet").profile(rules))
 
 
 def test_spark_query_with_window_equals_the_file_window(spark: None, data: Path) -> None:

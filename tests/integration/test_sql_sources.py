@@ -30,7 +30,16 @@ from driftmon.evaluate import evaluate
 from driftmon.histogram import BinningRule, CategoricalBins, NumericBins
 from driftmon.sources import open_source
 from driftmon.sources.sql import SqlSource, SqlSourceConfig
-from tests.integration.pushdown_cases import NOW, RULES, assert_same, check_both_sides, file_source, write_cases
+from tests.integration.pushdown_cases import (
+    NOW,
+    RULES,
+    assert_same,
+    check_both_sides,
+    check_extremes,
+    file_source,
+    write_cases,
+    write_extremes,
+)
 from tests.servers import free_port, require_binary, running, wait_until
 
 pytestmark = pytest.mark.integration
@@ -107,6 +116,17 @@ def test_duckdb_quantile_edges_equal_numpys_for_many_sizes(tmp_path: Path) -> No
         if np.unique(values).size > 1:  # a constant column gets [v, nextafter(v)] instead
             oracle = np.unique(np.quantile(values, np.linspace(0, 1, rule.bins + 1)))
             np.testing.assert_array_equal(expected["x"].spec.edges, oracle)
+
+
+def test_duckdb_extreme_values_get_the_file_paths_bins(tmp_path: Path) -> None:
+    """±1e308, ±1.8e308 clusters, subnormals, ±inf, all-equal and two-valued columns: DuckDB derives the file path's bins.
+
+    Before, the pushdown copy of the rule interpolated and spaced edges without the overflow
+    guard: edges of inf and NaN on 5 of these 28 columns.
+    """
+    _, rules = write_extremes(tmp_path)
+    source = sql_source(tmp_path, url="duckdb:///:memory:", query="SELECT * FROM read_parquet('extreme.parquet')")
+    check_extremes(tmp_path, rules, source.profile(rules))
 
 
 def test_duckdb_windowed_reference_derives_the_same_bins(data: Path) -> None:
@@ -344,3 +364,23 @@ def test_postgresql_missing_table_and_column_are_clear_errors(data: Path, pg_tab
         sql_source(data, url=url, table="nope").count({"x": spec})
     with pytest.raises(DataError, match=r"column 'zz' not found \(its columns: x, k, u, e, c, flag, i, ts, z, zu, b\)"):
         sql_source(data, url=url, table="live").count({"zz": spec})
+
+
+def test_postgresql_extreme_values_get_the_file_paths_bins(postgres: str, tmp_path: Path) -> None:
+    """The extreme-value columns in a real PostgreSQL table (NaN, ±Infinity, subnormals) give the file path's bins.
+
+    Before, percentile_cont interpolated in the server (a second copy of the rule) and the
+    uniform edges had no overflow guard.
+    """
+    import psycopg
+
+    frame, rules = write_extremes(tmp_path)
+    dsn = _with_password(postgres).replace("postgresql+psycopg", "postgresql")
+    columns = ", ".join(f"{name} double precision" for name in frame.columns)
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute("DROP TABLE IF EXISTS extreme")
+        connection.execute(f"CREATE TABLE extreme ({columns})")
+        with connection.cursor().copy(f"COPY extreme ({', '.join(frame.columns)}) FROM STDIN") as copy:
+            for row in frame.itertuples(index=False):
+                copy.write_row([float(value) for value in row])
+    check_extremes(tmp_path, rules, sql_source(tmp_path, url=_with_password(postgres), table="extreme").profile(rules))
