@@ -155,7 +155,7 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 
 def _steps(positive: Floats, negative: Floats, score: Floats) -> tuple[Floats, Floats]:
     """Cumulative (positive, negative) weight at each distinct score, highest score first."""
-    order = np.argsort(score, kind="mergesort")[::-1]
+    order = np.argsort(score)[::-1]  # ties are summed per distinct score: no stable sort needed
     ordered = score[order]
     last = np.r_[np.flatnonzero(np.diff(ordered)), ordered.size - 1]
     return np.cumsum(positive[order])[last], np.cumsum(negative[order])[last]
