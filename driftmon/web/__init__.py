@@ -1,5 +1,6 @@
 """driftmon's HTTP side: the endpoints (:mod:`.app`), the bounded server that serves them
-(:mod:`.server`), the web config with TLS and basic auth (:mod:`.config`) and content
+(:mod:`.server`, with :mod:`.framing` telling where a request ends), the web config with
+TLS and basic auth (:mod:`.config`), the password checks (:mod:`.auth`) and content
 negotiation (:mod:`.negotiation`)."""
 
 from driftmon.web.app import App, Backend

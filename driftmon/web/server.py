@@ -5,10 +5,11 @@ thread each, a real listen backlog, header-size limits and TLS. driftmon adds a 
 front of the workers, in cheroot's selector thread, so that only complete requests ever
 reach a worker:
 
-- a connection is read without blocking until its request line and headers are complete
-  (or too large: 431); idle sockets and slow-header (slowloris) clients wait in the
-  selector, costing a file descriptor and a buffer, never a thread;
-- the head must be complete within ``read_timeout`` of its first byte, TLS handshake
+- a connection is read without blocking until its request is complete: line, headers and
+  body (:mod:`driftmon.web.framing`; or too large: 431, 413); idle sockets, slow-header
+  (slowloris) and slow-body clients wait in the selector, costing a file descriptor and a
+  buffer, never a thread (a client expecting ``100 Continue`` gets it from there);
+- the request must be complete within ``read_timeout`` of its first byte, TLS handshake
   included, and a connection without a request is closed after ``idle_timeout``;
 - the TLS handshake runs there too, non-blocking, with the SSLContext of the web config in
   force when the connection arrived (cheroot would run it blocking in its accept loop,
@@ -45,6 +46,7 @@ from cheroot.wsgi import Server as WSGIServer
 
 from driftmon.errors import ConfigError, DriftmonError
 from driftmon.logs import event
+from driftmon.web import framing
 from driftmon.web.config import WebConfigFile
 
 log = logging.getLogger(__name__)
@@ -110,9 +112,10 @@ class _Outbox:
         # A TLS write that would block must be retried with the same bytes: fixed slices.
         self.slice = 16384 if tls else 1 << 20
         self.bytes_written = 0  # cheroot's statistics read it
+        self.continued = False  # the gate sent the request's "100 Continue"
 
     def write(self, data: bytes) -> None:
-        if not data:
+        if not data or (self.continued and data == _CONTINUE):
             return
         self.bytes_written += len(data)
         last = self.chunks[-1] if self.chunks else None
@@ -174,6 +177,7 @@ class _TLSConnection(_Connection):
     tls = True
 
 
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _PLAIN_HTTP_REPLY = (
     b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n"
     b"Content-Length: 29\r\n\r\nThis port speaks HTTPS only.\n"
@@ -182,7 +186,7 @@ _PLAIN_HTTP_REPLY = (
 
 class _Connections(ConnectionManager):
     """cheroot's selector loop, with the gate: parks connections until a complete request
-    head is buffered, evicts beyond max_connections, closes heads that overrun their time."""
+    is buffered, evicts beyond max_connections, closes heads that overrun their time."""
 
     server: _Server
 
@@ -225,6 +229,7 @@ class _Connections(ConnectionManager):
             conn.close()
             return
         conn.last_used = time.time()  # idle_timeout counts from the last progress
+        conn.wfile.continued = False
         if not sent:
             self.selector.register(conn.socket.fileno(), selectors.EVENT_WRITE, data=conn)
         elif conn.closing or not self.server.ready:
@@ -233,22 +238,23 @@ class _Connections(ConnectionManager):
             self.put(conn)  # the next pipelined request, or back to the selector
 
     def gate(self, conn: _Connection) -> bool:
-        """Read what ``conn`` has sent without blocking; True once a whole request head (or
-        more than the limit) is buffered, so a worker can take it. Otherwise the connection
-        goes back to the selector (or is closed) and False is returned."""
+        """Read what ``conn`` has sent without blocking; True once a whole request (head and
+        body, see driftmon.web.framing) or more than the limits allow is buffered, so a
+        worker can take it without waiting for the client. Otherwise the connection goes
+        back to the selector (or is closed) and False is returned."""
         rfile = conn.rfile  # cheroot's reader is _pyio's BufferedReader: its buffer is reachable
         if rfile.has_data():  # pipelined: (part of) the next request came with the last one
             with rfile._read_lock:
                 conn.head += rfile._read_buf[rfile._read_pos :]
                 rfile._reset_read_buf()
         sock = conn.socket
-        limit = self.server.limits.max_header_bytes
+        limit, max_body = self.server.limits.max_header_bytes, self.server.max_request_body_size
         ended: str | None = None  # why no more bytes can come
         try:
             sock.setblocking(False)
             if not conn.tls_done:
                 self._handshake(conn)
-            while len(conn.head) <= limit:
+            while not (complete := framing.request_ready(conn.head, limit, max_body)):
                 chunk = sock.recv(65536)
                 if not chunk:
                     ended = "end of stream"
@@ -258,19 +264,24 @@ class _Connections(ConnectionManager):
             pass  # everything sent so far is read
         except OSError as error:
             ended = str(error)
-        complete = b"\r\n\r\n" in conn.head or b"\n\n" in conn.head or len(conn.head) > limit
+        complete = framing.request_ready(conn.head, limit, max_body)
         if ended is not None and not complete:
             if conn.head:  # a client closing between requests is the normal end of keep-alive
                 event(log, "http connection closed in the middle of a request", level=logging.DEBUG, reason=ended)
             conn.close()
             return False
         if complete:
-            with rfile._read_lock:  # hand the head to cheroot's reader
+            with rfile._read_lock:  # hand the request to cheroot's reader
                 rfile._read_buf = rfile._read_buf[rfile._read_pos :] + bytes(conn.head)
                 rfile._read_pos = 0
             conn.head, conn.head_due = bytearray(), None
             sock.settimeout(self.server.timeout)
             return True
+        if not conn.wfile.continued and framing.wants_continue(conn.head):
+            # The client waits for a 100 before its body: send it now (cheroot's comes later, dropped).
+            with contextlib.suppress(OSError):
+                sock.send(_CONTINUE)
+            conn.wfile.continued = True
         if conn.head_due is None:
             conn.head_due = time.monotonic() + self.server.limits.read_timeout
         self.selector.register(sock.fileno(), selectors.EVENT_READ, data=conn)

@@ -158,3 +158,39 @@ def test_an_unknown_user_takes_as_long_as_a_wrong_password(auth_daemon: Daemon) 
     password (before: 67 ms against 261 ms)."""
     timing = login_timing(auth_daemon, 5)
     assert 0.6 < timing["unknown_user_ms"] / timing["known_user_ms"] < 1.4, timing
+
+
+def test_clients_that_never_send_their_body_do_not_delay_scrapes(open_daemon: Daemon) -> None:
+    """12 POSTs whose Content-Length body never comes and 4 chunked ones without their last
+    chunk wait in the gate, not in workers: scrapes go on (before: every worker waited for
+    the body and scrapes timed out); a body that comes later is answered, with what was
+    pipelined after it."""
+    heads = [b"POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"] * 12
+    heads += [b"POST /-/reload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n"] * 4
+    sockets = [socket.create_connection(("127.0.0.1", open_daemon.port), timeout=10) for _ in heads]
+    try:
+        for sock, head in zip(sockets, heads, strict=True):
+            sock.sendall(head)
+        time.sleep(0.5)
+        figures = valid_scrapes(open_daemon, 2.0, 5.0)
+        sockets[0].sendall(b"y" * 100 + b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n")
+        sockets[-1].sendall(b"0\r\n\r\n")
+        assert read_replies(sockets[0], 2, 5.0) == [b"HTTP/1.1 200 OK"] * 2
+        assert read_replies(sockets[-1], 1, 5.0) == [b"HTTP/1.1 200 OK"]
+    finally:
+        for sock in sockets:
+            sock.close()
+    assert figures.failed == 0 and figures.p99_ms < 2000, figures
+
+
+def test_expect_100_continue_gets_one_interim_reply_before_the_body(open_daemon: Daemon) -> None:
+    """A client that waits for 100 Continue before its body (curl does, for large bodies) gets
+    it from the gate, then one final reply, and no second 100."""
+    with socket.create_connection(("127.0.0.1", open_daemon.port), timeout=5) as sock:
+        sock.sendall(b"POST /-/reload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
+        assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(b"body")
+        assert read_replies(sock, 1, 5.0) == [b"HTTP/1.1 200 OK"]
+        sock.settimeout(0.5)
+        with pytest.raises(TimeoutError):
+            sock.recv(100)  # nothing more: no second 100
