@@ -12,7 +12,6 @@ import json
 import logging
 import math
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,13 +23,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-from driftmon import __version__
+from driftmon import __version__, signals
 from driftmon.errors import ConfigError, DriftmonError, plural
 
 EXIT_OK, EXIT_CRITICAL, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
-# The daemon takes these synchronously (sigtimedwait); blocked before any thread exists, so
-# no thread can receive one and die of its default action.
-DAEMON_SIGNALS = frozenset({signal.SIGHUP, signal.SIGTERM, signal.SIGINT})
 
 
 def console(argv: Sequence[str] | None = None) -> None:
@@ -68,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     if args.command == "run":
-        signal.pthread_sigmask(signal.SIG_BLOCK, DAEMON_SIGNALS)
+        signals.block()  # before any thread exists: none can receive a signal and die of it
     try:
         result: int = args.handler(args)
         return result
@@ -428,7 +424,7 @@ def _check(args: argparse.Namespace) -> int:
     if args.push_gateway or args.textfile:
         # Batch mode: the metrics are delivered whatever the outcome, so a pipeline can fail the step and keep them.
         from driftmon import push
-        from driftmon.daemon import period_s
+        from driftmon.schedule import period_s
 
         intervals = {monitor.name: period_s(monitor) for monitor in monitors}
         if args.textfile:

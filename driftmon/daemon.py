@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import math
 import signal
 import sys
 import threading
@@ -47,17 +46,15 @@ from apscheduler.events import (
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
-from driftmon import __version__, config, logs, redact
+from driftmon import __version__, config, logs, redact, signals
 from driftmon.config import MonitorConfig
 from driftmon.errors import ConfigError
 from driftmon.evaluate import CRITICAL, ERROR, WARNING, MonitorResult, ReferenceCache
 from driftmon.exposition import Exposition
 from driftmon.logs import event
 from driftmon.results import ResultsStore, Snapshot
-from driftmon.schedule import cron_trigger, crontab_weekdays
+from driftmon.schedule import cron_trigger, period_s, timeout_s, trigger
 from driftmon.shard import Shard, select
 from driftmon.sources.file_cache import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
 from driftmon.sources.file_cache import FileCache
@@ -71,12 +68,10 @@ log = logging.getLogger("driftmon.daemon")
 SWITCH_INTERVAL_S = 0.001
 RENDER_INTERVAL_S = 1.0  # results reach /metrics within this (plus the render)
 SHUTDOWN_GRACE_S = 8.0  # running evaluations may finish within this; the process exits by 10 s
-MAX_TIMEOUT_S = 300.0
-TIMEOUT_SHARE = 0.8  # default timeout: this share of the schedule's period
 
 
 # ---------------------------------------------------------------------------
-# schedules (crontab parsing lives in driftmon.schedule, shared with the config's validation)
+# schedules (triggers, periods and timeouts live in driftmon.schedule, shared with `check`)
 
 
 def check_schedules(cfg: config.Config) -> None:
@@ -89,38 +84,6 @@ def check_schedules(cfg: config.Config) -> None:
                 raise ConfigError(
                     f"{cfg.path}: monitor {monitor.name!r}: schedule {monitor.schedule.cron!r}: {error}"
                 ) from None
-
-
-def trigger(monitor: MonitorConfig) -> BaseTrigger:
-    """The monitor's schedule as an APScheduler trigger (UTC)."""
-    jitter = math.ceil(monitor.jitter_s) if monitor.jitter_s else None
-    if monitor.schedule.cron is not None:
-        return cron_trigger(monitor.schedule.cron, monitor.jitter_s)
-    assert monitor.schedule.interval_s is not None
-    return IntervalTrigger(seconds=monitor.schedule.interval_s, jitter=jitter, timezone=UTC)
-
-
-def period_s(monitor: MonitorConfig, now: datetime | None = None) -> float:
-    """The schedule's period in seconds; for cron, the gap between its next two runs."""
-    if monitor.schedule.interval_s is not None:
-        return float(monitor.schedule.interval_s)
-    assert monitor.schedule.cron is not None
-    cron = cron_trigger(monitor.schedule.cron)
-    now = now or datetime.now(UTC)
-    first = cron.get_next_fire_time(None, now)
-    second = cron.get_next_fire_time(first, first) if first is not None else None
-    if first is None or second is None:
-        return 0.0
-    gap: float = (second - first).total_seconds()
-    return gap
-
-
-def timeout_s(monitor: MonitorConfig, period: float) -> float:
-    """How long one evaluation may run: the configured ``timeout``, else 80% of the
-    period capped at 5 minutes."""
-    if monitor.timeout_s is not None:
-        return float(monitor.timeout_s)
-    return min(TIMEOUT_SHARE * period, MAX_TIMEOUT_S) if period > 0 else MAX_TIMEOUT_S
 
 
 # ---------------------------------------------------------------------------
@@ -386,17 +349,6 @@ class Daemon:
 # ---------------------------------------------------------------------------
 # the process
 
-_SIGNALS = {signal.SIGHUP, signal.SIGTERM, signal.SIGINT}
-
-
-def _next_signal(noted: list[int]) -> int:
-    """The next of SIGHUP, SIGTERM, SIGINT: taken while blocked, or noted by a handler."""
-    while not noted:
-        info = signal.sigtimedwait(_SIGNALS, 0.5)
-        if info is not None:
-            return info.si_signo
-    return noted.pop(0)
-
 
 def load(config_path: Path, shard: Shard | None) -> config.Config:
     """The config, with only this shard's monitors (all of them without a shard)."""
@@ -423,17 +375,9 @@ def serve(
 
     A bad config, web config or listen address raises ConfigError; a port in use, DriftmonError.
     """
-    # Signals are taken synchronously by the main thread (sigtimedwait), so nothing runs in
-    # the middle of a lock. They are blocked before any thread exists (`driftmon run` blocks
-    # them before importing numpy, whose OpenBLAS threads would otherwise receive them and
-    # die of the default action) and stay blocked until the process exits: a second SIGTERM
-    # during the shutdown must not kill it either. Handlers that only take note catch the
-    # rest (multiprocessing unblocks SIGINT and SIGTERM for a moment when it starts its
-    # helper processes), so no signal is ever fatal.
-    signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
-    noted: list[int] = []
-    for signum in _SIGNALS:
-        signal.signal(signum, lambda received, frame: noted.append(received))
+    # Blocked before any thread exists and noted if unblocked for a moment (driftmon.signals).
+    signals.block()
+    noted = signals.take_note()
     from prometheus_client import disable_created_metrics
 
     from driftmon import web
@@ -476,7 +420,7 @@ def serve(
     )
     daemon.start()
     while True:
-        received = _next_signal(noted)
+        received = signals.next_signal(noted)
         if received != signal.SIGHUP:
             break
         event(log, "reloading the config", signal="SIGHUP")
@@ -488,15 +432,3 @@ def serve(
     http.stop()
     event(log, "stopped")
     return 0
-
-
-__all__ = [
-    "Daemon",
-    "check_schedules",
-    "cron_trigger",
-    "crontab_weekdays",
-    "period_s",
-    "serve",
-    "timeout_s",
-    "trigger",
-]

@@ -1,16 +1,26 @@
-"""Schedules: crontab expressions (UTC, Sunday = 0) as APScheduler triggers.
+"""Schedules: a monitor's trigger, its period and its evaluation timeout.
 
-The config validates a cron schedule with the same code the daemon schedules it with, so
-``validate`` refuses every expression ``run`` could not schedule, including ones that
-never fire (``0 0 30 2 *``).
+Crontab expressions are UTC with Sunday = 0. The config validates a cron schedule with the
+same code the daemon schedules it with, so ``validate`` refuses every expression ``run``
+could not schedule, including ones that never fire (``0 0 30 2 *``). ``check`` takes the
+period from here for the schedule-interval metric; APScheduler is imported only for a
+trigger, so an interval schedule's period needs none of it.
 """
 
 from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from apscheduler.triggers.cron import CronTrigger
+if TYPE_CHECKING:
+    from apscheduler.triggers.base import BaseTrigger
+    from apscheduler.triggers.cron import CronTrigger
+
+    from driftmon.config import MonitorConfig
+
+MAX_TIMEOUT_S = 300.0
+TIMEOUT_SHARE = 0.8  # default timeout: this share of the schedule's period
 
 _WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
@@ -58,6 +68,8 @@ def cron_trigger(expression: str, jitter_s: float | None = None) -> CronTrigger:
 
     A malformed expression is a ValueError saying what is wrong.
     """
+    from apscheduler.triggers.cron import CronTrigger
+
     fields = expression.split()
     if len(fields) != 5:
         raise ValueError(f"a crontab has five fields (minute hour day month weekday), got {len(fields)}")
@@ -95,3 +107,31 @@ def check_cron(expression: str) -> float:
     if period is None:
         raise ValueError(f"{expression!r} never fires (no such date in the calendar)")
     return period
+
+
+def trigger(monitor: MonitorConfig) -> BaseTrigger:
+    """The monitor's schedule as an APScheduler trigger (UTC)."""
+    if monitor.schedule.cron is not None:
+        return cron_trigger(monitor.schedule.cron, monitor.jitter_s)
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    assert monitor.schedule.interval_s is not None
+    jitter = math.ceil(monitor.jitter_s) if monitor.jitter_s else None
+    return IntervalTrigger(seconds=monitor.schedule.interval_s, jitter=jitter, timezone=UTC)
+
+
+def period_s(monitor: MonitorConfig, now: datetime | None = None) -> float:
+    """The schedule's period in seconds; for cron, the gap between its next two runs after
+    ``now`` (0 if it does not fire twice)."""
+    if monitor.schedule.interval_s is not None:
+        return float(monitor.schedule.interval_s)
+    assert monitor.schedule.cron is not None
+    return cron_period_s(monitor.schedule.cron, now) or 0.0
+
+
+def timeout_s(monitor: MonitorConfig, period: float) -> float:
+    """How long one evaluation may run: the configured ``timeout``, else 80% of the
+    period capped at 5 minutes."""
+    if monitor.timeout_s is not None:
+        return float(monitor.timeout_s)
+    return min(TIMEOUT_SHARE * period, MAX_TIMEOUT_S) if period > 0 else MAX_TIMEOUT_S

@@ -55,3 +55,25 @@ for unneeded in ("pyarrow.compute", "prometheus_client", "urllib.request", "jinj
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_check_with_a_textfile_never_imports_the_daemon(tmp_path) -> None:
+    """`driftmon check --textfile` on an interval schedule takes the period from the schedule: neither the daemon nor APScheduler is imported."""
+    (tmp_path / "ref.csv").write_text("x\n" + "\n".join(str(i % 7) for i in range(200)) + "\n")
+    (tmp_path / "live.csv").write_text("x\n" + "\n".join(str(i % 5) for i in range(200)) + "\n")
+    (tmp_path / "c.yaml").write_text(
+        "monitors:\n  - name: m\n    schedule: 1h\n    reference: {type: file, path: ref.csv}\n"
+        "    live: {type: file, path: live.csv}\n    features: [x]\n"
+    )
+    code = f"""
+import io, sys, contextlib
+from driftmon.cli import main
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    status = main(["check", "-c", {str(tmp_path / "c.yaml")!r}, "--textfile", {str(tmp_path / "m.prom")!r}])
+assert status in (0, 1), (status, out.getvalue())
+for unneeded in ("driftmon.daemon", "apscheduler"):
+    assert unneeded not in sys.modules, unneeded + " was imported (a textfile needs only the schedule's period)"
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert 'driftmon_schedule_interval_seconds{monitor="m"} 3600.0' in (tmp_path / "m.prom").read_text()
