@@ -570,7 +570,7 @@ def _table(results: Sequence[Any], out: TextIO) -> None:
 
 def _movers(result: Any, out: TextIO) -> None:
     """One line per drifted feature naming the bins that moved most (driftmon.explain)."""
-    from driftmon.explain import describe_movers
+    from driftmon.explain import describe_movers, lead_measure
     from driftmon.redact import printable
 
     drifted = [f for f in result.features if f.worst in ("warning", "critical") and f.bins]
@@ -581,12 +581,6 @@ def _movers(result: Any, out: TextIO) -> None:
     for feature in drifted:
         movers = printable(describe_movers(feature.bins, lead_measure(feature), result.log_base))
         out.write(f"    {printable(feature.feature).ljust(width)}  {movers}\n")
-
-
-def lead_measure(feature: Any) -> str | None:
-    """The measure to quote a feature's bin terms in: its first measure at its worst severity."""
-    worst = feature.worst
-    return next((m for m, level in feature.severity.items() if level == worst), next(iter(feature.scores), None))
 
 
 def _count(value: float) -> str:

@@ -22,13 +22,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from driftmon.divergence import MEASURES, Smoothing, smooth
 
-__all__ = ["TERM_NAMES", "BinExplanation", "bin_terms", "term_names", "top_movers", "unit"]
+__all__ = ["TERM_NAMES", "BinExplanation", "bin_terms", "lead_measure", "term_names", "top_movers", "unit"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -141,6 +142,24 @@ def top_movers(bins: Sequence[BinExplanation], count: int = 3) -> list[BinExplan
     """The bins whose share moved most (largest abs(live - reference share)), biggest first."""
     moved = [b for b in bins if b.change != 0]
     return sorted(moved, key=lambda b: -abs(b.change))[:count]
+
+
+class Judged(Protocol):
+    """What `lead_measure` reads of a feature's result (a `driftmon.evaluate.FeatureResult`)."""
+
+    @property
+    def worst(self) -> str: ...
+    @property
+    def severity(self) -> Mapping[str, str]: ...
+    @property
+    def scores(self) -> Mapping[str, float]: ...
+
+
+def lead_measure(feature: Judged) -> str | None:
+    """The measure to quote a feature's bin terms in: its first measure at its worst
+    severity, else its first scored measure (None without scores)."""
+    worst = feature.worst
+    return next((m for m, level in feature.severity.items() if level == worst), next(iter(feature.scores), None))
 
 
 def _percent(share: float) -> str:

@@ -32,7 +32,7 @@ import markupsafe
 
 from driftmon import __version__, redact
 from driftmon.evaluate import ERROR, FeatureResult, MonitorResult
-from driftmon.explain import BinExplanation, describe_bin, term_names, top_movers, unit
+from driftmon.explain import BinExplanation, describe_bin, lead_measure, term_names, top_movers, unit
 from driftmon.results import MonitorState, Snapshot
 
 __all__ = ["PageSettings", "render", "report", "snapshot_of"]
@@ -168,9 +168,6 @@ class _Chart:
     ticks: tuple[tuple[float, str], ...]
 
 
-_MARKED_ROLES = {"underflow": "under", "overflow": "over", "missing": "missing", "unseen": "unseen", "other": "other"}
-
-
 def _chart(bins: Sequence[BinExplanation]) -> _Chart:
     """Grouped bars: per bin a reference and a live bar, heights in share of rows."""
     width, height = 1180, 330
@@ -229,11 +226,6 @@ def _monitor_rows(snapshot: Snapshot, now: float) -> list[dict[str, Any]]:
     return rows
 
 
-def _lead_measure(feature: FeatureResult) -> str | None:
-    worst = feature.worst
-    return next((m for m, level in feature.severity.items() if level == worst), next(iter(feature.scores), None))
-
-
 def _feature_row(state: MonitorState, feature: FeatureResult) -> dict[str, Any]:
     live_total = sum(b.live_count for b in feature.bins)
     movers = top_movers(feature.bins, 1)
@@ -255,7 +247,7 @@ def _feature_row(state: MonitorState, feature: FeatureResult) -> dict[str, Any]:
         "severity": feature.worst,
         "scores": scores,
         "pvalue": _number(feature.pvalue_adjusted, 2),
-        "mover": describe_bin(movers[0], _lead_measure(feature), state.log_base, live_total) if movers else _NONE,
+        "mover": describe_bin(movers[0], lead_measure(feature), state.log_base, live_total) if movers else _NONE,
         "reason": feature.reason,
         "live_count": _number(feature.live_count, 8),
         "reference_count": _number(feature.reference_count, 8),
@@ -297,7 +289,7 @@ def _feature_page(state: MonitorState, feature: FeatureResult, settings: PageSet
                 "severity": feature.severity.get(measure, _NONE),
             }
         )
-    lead = _lead_measure(feature)
+    lead = lead_measure(feature)
     return {
         "row": _feature_row(state, feature),
         "bins": bins,
