@@ -15,7 +15,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from driftmon.divergence import SmoothingMethod
 from driftmon.durations import YEAR, Duration, bounded
+from driftmon.significance import Correction
 from driftmon.sources import SOURCE_TYPES
 
 MAX_NAME_CHARS = 200  # a monitor's or feature's name: a label value on every series, a page title
@@ -45,11 +47,12 @@ class Cron(_Model):
 class Smoothing(_Model):
     """How bins that one side never saw are made finite (docs/statistics.md, Measures)."""
 
-    method: Literal["unseen", "additive", "epsilon", "none"] = Field(
+    method: SmoothingMethod = Field(
         default="unseen",
         description="unseen: add alpha only on the empty side of a bin that one side never saw "
         "(bins seen on both sides untouched); additive: add alpha to every bin on both sides; "
-        "epsilon: floor zero proportions at epsilon; none: leave zeros (KL may be +Inf)",
+        "epsilon: raise every proportion below epsilon to epsilon, then renormalise; "
+        "none: leave zeros (KL may be +Inf)",
     )
     alpha: float = Field(
         default=0.5,
@@ -57,7 +60,12 @@ class Smoothing(_Model):
         allow_inf_nan=False,
         description="pseudo-count (unseen: on the empty side; additive: per bin)",
     )
-    epsilon: float = Field(default=1e-6, gt=0, lt=1, description="floor for zero proportions (epsilon)")
+    epsilon: float = Field(
+        default=1e-6,
+        gt=0,
+        lt=1,
+        description="proportions below this are raised to it, then renormalised (method epsilon)",
+    )
 
 
 class Binning(_Model):
@@ -196,7 +204,7 @@ class Settings(_Model):
         lt=1,
         description="a threshold alerts only if the feature's corrected p-value is at most this; null: no test",
     )
-    correction: Literal["holm", "bonferroni", "fdr", "none"] = Field(
+    correction: Correction = Field(
         default="holm", description="multiple-testing correction of the p-values across a monitor's features"
     )
     auto_thresholds: AutoThresholds = Field(

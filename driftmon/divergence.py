@@ -24,7 +24,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +32,7 @@ import numpy.typing as npt
 __all__ = [
     "MEASURES",
     "MEASURE_NAMES",
+    "SMOOTHING_METHODS",
     "Measure",
     "Smoothing",
     "divergences",
@@ -65,6 +66,12 @@ class Measure:
     function: Callable[[FloatArray, FloatArray, float], FloatArray]
 
 
+SmoothingMethod = Literal["unseen", "additive", "epsilon", "none"]
+"""The smoothing methods (see `Smoothing`); the config's ``smoothing.method`` takes this type."""
+
+SMOOTHING_METHODS: tuple[str, ...] = get_args(SmoothingMethod)
+
+
 @dataclass(frozen=True, slots=True)
 class Smoothing:
     """How counts become proportions so that bins unseen on one side stay finite.
@@ -80,13 +87,13 @@ class Smoothing:
     - ``none``: plain proportions; `kl`, `kl_reverse` and `psi` may be ``+inf``.
     """
 
-    method: Literal["unseen", "additive", "epsilon", "none"] = "unseen"
+    method: SmoothingMethod = "unseen"
     alpha: float = 0.5
     epsilon: float = 1e-6
 
     def __post_init__(self) -> None:
-        if self.method not in ("unseen", "additive", "epsilon", "none"):
-            raise ValueError(f"unknown smoothing method {self.method!r}; valid: unseen, additive, epsilon, none")
+        if self.method not in SMOOTHING_METHODS:
+            raise ValueError(f"unknown smoothing method {self.method!r}; valid: {', '.join(SMOOTHING_METHODS)}")
         if not (math.isfinite(self.alpha) and self.alpha > 0):
             raise ValueError(
                 f"smoothing alpha must be a finite number > 0, got {self.alpha!r} (for no smoothing use method 'none')"

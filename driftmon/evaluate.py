@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -129,11 +129,20 @@ class MonitorResult:
         }
 
 
+class ReferenceEntry(NamedTuple):
+    """One monitor's cached reference: valid while its settings ``key`` and the source's
+    ``fingerprint`` are unchanged (a tuple, so it pickles cheaply to and from workers)."""
+
+    key: Any  # the reference source, the features' binning rules and the config's directory
+    fingerprint: str
+    histograms: dict[str, Histogram]
+
+
 class ReferenceCache:
     """Reference histograms per monitor, recomputed only when the source's fingerprint changes."""
 
     def __init__(self) -> None:
-        self._entries: dict[str, tuple[Any, str, dict[str, Histogram]]] = {}
+        self._entries: dict[str, ReferenceEntry] = {}
         self._lock = threading.Lock()
         self.computed = 0  # how many times a reference was binned (for tests and logs)
 
@@ -142,20 +151,20 @@ class ReferenceCache:
         fingerprint = source.fingerprint()
         with self._lock:
             entry = self._entries.get(monitor.name)
-        if entry is not None and entry[0] == key and entry[1] == fingerprint:
-            return entry[2]
+        if entry is not None and entry.key == key and entry.fingerprint == fingerprint:
+            return entry.histograms
         histograms = source.profile([f.rule for f in monitor.features])
         with self._lock:
-            self._entries[monitor.name] = (key, fingerprint, histograms)
+            self._entries[monitor.name] = ReferenceEntry(key, fingerprint, histograms)
             self.computed += 1
         return histograms
 
-    def entry(self, name: str) -> tuple[Any, str, dict[str, Histogram]] | None:
+    def entry(self, name: str) -> ReferenceEntry | None:
         """The cached reference of monitor ``name`` (to hand to a worker process), if any."""
         with self._lock:
             return self._entries.get(name)
 
-    def put(self, name: str, entry: tuple[Any, str, dict[str, Histogram]]) -> None:
+    def put(self, name: str, entry: ReferenceEntry) -> None:
         """Store a reference binned elsewhere (by a worker process)."""
         with self._lock:
             self._entries[name] = entry

@@ -38,7 +38,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -64,8 +64,9 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 Correction = Literal["holm", "bonferroni", "fdr", "none"]
+"""The multiple-testing corrections (see `adjust`); the config's ``correction:`` takes this type."""
 
-CORRECTIONS: tuple[str, ...] = ("holm", "bonferroni", "fdr", "none")
+CORRECTIONS: tuple[str, ...] = get_args(Correction)
 
 MIN_EXPECTED = 5.0
 """Bins expected to hold fewer rows than this in the smaller sample are pooled for the test."""

@@ -42,8 +42,7 @@ from typing import Any
 
 from driftmon import logs, redact
 from driftmon.config import MonitorConfig
-from driftmon.evaluate import MonitorResult, ReferenceCache, evaluate, failed
-from driftmon.histogram import Histogram
+from driftmon.evaluate import MonitorResult, ReferenceCache, ReferenceEntry, evaluate, failed
 from driftmon.sources.file_cache import FileCache, FileCounts, FileEntry, FileKey
 
 log = logging.getLogger(__name__)
@@ -54,13 +53,11 @@ WATCH_S = 0.2  # how often a running task's worker is checked (result, memory, d
 NICENESS = 10  # workers yield the CPU to the daemon's scrapes
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
-CacheEntry = tuple[Any, str, dict[str, Histogram]]
-
 
 @dataclass(frozen=True, slots=True)
 class _Task:
     monitor: MonitorConfig
-    reference: CacheEntry | None  # the daemon's cached reference histograms of this monitor
+    reference: ReferenceEntry | None  # the daemon's cached reference histograms of this monitor
     secrets: frozenset[str]  # for the worker's own log lines
     files: Mapping[FileKey, FileEntry] | None = None  # the monitor's live-file entries; None: no cache
     settle_s: float = 0.0  # files changed more recently than this are not cached
@@ -70,7 +67,7 @@ class _Task:
 @dataclass(frozen=True, slots=True)
 class _Outcome:
     result: MonitorResult
-    reference: CacheEntry | None  # set when the worker binned the reference anew
+    reference: ReferenceEntry | None  # set when the worker binned the reference anew
     retire: bool = False  # the worker ran out of memory: replace it
     files: FileCounts | None = None  # live-file entries used and counted anew
 

@@ -158,3 +158,16 @@ def test_schema_describes_every_key_with_enums_and_defaults() -> None:
     }
     assert settings["smoothing"]["default"] == {"method": "unseen", "alpha": 0.5, "epsilon": 1e-6}
     assert schema["title"] == "driftmon config" and schema["description"]
+
+
+def test_the_schema_describes_epsilon_smoothing_as_the_code_smooths() -> None:
+    """`driftmon schema` says epsilon smoothing raises every proportion below ε (not only zeros), as `smooth` does."""
+    import numpy as np
+
+    from driftmon.divergence import Smoothing, smooth
+
+    smoothing = config.json_schema()["$defs"]["Smoothing"]["properties"]
+    assert "raise every proportion below epsilon" in smoothing["method"]["description"]
+    assert "proportions below this are raised to it" in smoothing["epsilon"]["description"]
+    live, _ = smooth(np.array([1.0, 999_999.0]), np.array([1.0, 1.0]), Smoothing("epsilon", epsilon=1e-5))
+    assert live[0] == pytest.approx(1e-5, rel=1e-4)  # a share of 1e-6 (not zero) is raised to ε
