@@ -200,3 +200,17 @@ def test_kubernetes_names_an_image_the_user_builds() -> None:
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_every_benchmark_result_file_is_cited() -> None:
+    """Each file in benchmarks/results/ is cited by the docs, a README or driftmon/: a run's report
+    (.md) and its data (.json, which docs/generate.py reads) count as one result; old runs live in git history."""
+    citing = [REPO / "README.md", REPO / "benchmarks" / "README.md", *(REPO / "docs").glob("*.md")]
+    citing += sorted((REPO / "driftmon").rglob("*.py"))
+    text = "\n".join(path.read_text(encoding="utf-8") for path in citing)
+    uncited = [
+        path.name
+        for path in sorted((REPO / "benchmarks" / "results").iterdir())
+        if path.name not in text and f"{path.stem}." not in text
+    ]
+    assert not uncited, f"benchmarks/results/ holds files nothing cites (cite them or delete them): {uncited}"
