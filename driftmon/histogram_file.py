@@ -8,9 +8,11 @@ where there is one, the feature; never a traceback.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -76,13 +78,21 @@ def _feature_from_document(entry: Any, origin: str, name: str) -> Histogram:
                 f"{where}: counts must be a list of len(edges) + 1 + len(points) = {spec.size} numbers "
                 "(underflow, interior and point bins in value order, overflow)"
             )
-        counts = np.array([_count(c, f"{where}: counts[{i}]") for i, c in enumerate(raw)])
+        counts = _counts(raw, lambda i: f"{where}: counts[{i}]")
         return _bounded(Histogram(spec, counts, missing), where)
     if kind == "categorical":
         if not isinstance(raw, dict):
             raise DataError(f"{where}: counts must be an object of category: count")
-        values = {str(k): _count(v, f"{where}: counts[{k!r}]") for k, v in raw.items()}
-        categories = tuple(k for k in values if k not in (OTHER, UNSEEN, MISSING))
+        keys = list(raw)
+        numbers = _counts(list(raw.values()), lambda i: f"{where}: counts[{keys[i]!r}]")
+        if not all(isinstance(k, str) for k in keys):  # a document built in Python: keys as text, last one wins
+            merged = dict(zip(map(str, keys), numbers.tolist(), strict=True))
+            keys, numbers = list(merged), np.array(list(merged.values()), dtype=np.float64)
+        special = {k: keys.index(k) for k in (OTHER, UNSEEN, MISSING) if k in raw}
+        values = {k: float(numbers[i]) for k, i in special.items()}
+        regular = np.ones(len(keys), dtype=bool)
+        regular[list(special.values())] = False
+        categories = tuple(itertools.compress(keys, regular.tolist()))
         other_values = entry.get("other_values")
         others: frozenset[str] | None
         if other_values is None:
@@ -93,7 +103,7 @@ def _feature_from_document(entry: Any, origin: str, name: str) -> Histogram:
         else:
             raise DataError(f"{where}: other_values must be a list of strings")
         bins = CategoricalBins(categories, others)
-        counts = np.array([*(values[c] for c in categories), values.get(OTHER, 0.0), values.get(UNSEEN, 0.0)])
+        counts = np.concatenate([numbers[regular], [values.get(OTHER, 0.0), values.get(UNSEEN, 0.0)]])
         return _bounded(Histogram(bins, counts, missing + values.get(MISSING, 0.0)), where)
     raise DataError(f'{where}: kind must be "numeric" or "categorical", got {kind!r}')
 
@@ -106,6 +116,8 @@ def _numeric_spec_from_document(entry: dict[str, Any], origin: str, name: str) -
     for key, value in (("edges", edges), ("points", points)):
         if not isinstance(value, list) or not all(_is_number(e) for e in value):
             raise DataError(f"{where}: {key} must be a list of numbers")
+        if any(isinstance(e, int) and _finite(e) is None for e in value):
+            raise DataError(f"{where}: {key} must be finite numbers, got {_BEYOND}")
     assert isinstance(edges, list) and isinstance(points, list)
     if not edges and not points:
         return NumericBins(())  # a reference without finite values: one bin
@@ -138,10 +150,37 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+_BEYOND = "a number beyond ±1.8e308"  # said instead of an integer's hundreds of digits
+
+
+def _finite(value: Any) -> float | None:
+    """A JSON number as a finite float; None for NaN, ±inf and integers beyond the float range."""
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _count(value: Any, where: str) -> float:
-    if not _is_number(value) or not math.isfinite(value) or value < 0:
-        raise DataError(f"{where}: counts must be non-negative finite numbers, got {value!r}")
-    return float(value)
+    number = _finite(value) if _is_number(value) else None
+    if number is None or number < 0:
+        shown = _BEYOND if isinstance(value, int) and _is_number(value) and number is None else repr(value)
+        raise DataError(f"{where}: counts must be non-negative finite numbers, got {shown}")
+    return number
+
+
+def _counts(raw: list[Any], where: Callable[[int], str]) -> np.ndarray:
+    """Counts as float64, checked all at once; the first bad one is named by ``where(index)`` as :func:`_count` does."""
+    if {type(value) for value in raw} <= {int, float}:  # no bool, str, None, list...
+        try:
+            counts = np.array(raw, dtype=np.float64)
+        except OverflowError:  # an integer beyond the float range: named below
+            pass
+        else:
+            if bool(np.all(counts >= 0)) and bool(np.isfinite(counts).all()):
+                return counts
+    return np.array([_count(value, where(index)) for index, value in enumerate(raw)], dtype=np.float64)
 
 
 def _number(value: float) -> int | float:
@@ -166,6 +205,11 @@ def loads(data: bytes, origin: str) -> dict[str, Histogram]:
         document = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise DataError(f"{origin}: not valid JSON ({error})") from None
+    except RecursionError:
+        raise DataError(f"{origin}: not valid JSON (nested too deeply; a histogram file is 4 levels deep)") from None
+    except ValueError:  # Python reads integers of at most sys.get_int_max_str_digits() digits
+        limit = sys.get_int_max_str_digits()
+        raise DataError(f"{origin}: not valid JSON (a number with more than {limit} digits)") from None
     return from_document(document, origin)
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import time
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -10,6 +13,7 @@ import pytest
 
 from driftmon.errors import DataError
 from driftmon.histogram import (
+    OTHER,
     BinningRule,
     CategoricalBins,
     Histogram,
@@ -18,7 +22,7 @@ from driftmon.histogram import (
     bin_numeric,
     derive_spec,
 )
-from driftmon.histogram_file import FORMAT, from_document, to_document
+from driftmon.histogram_file import FORMAT, from_document, loads, to_document
 
 
 def _spec_of(values: np.ndarray, bins: int = 10) -> NumericBins:
@@ -124,3 +128,93 @@ def test_histogram_file_counts_too_large_to_compare_are_a_data_error(entry: dict
         DataError, match=r"^h\.json: feature 'f': counts total .* more than the 1e\+15 driftmon can compare$"
     ):
         from_document(document, "h.json")
+
+
+# ---------------------------------------------------------------------------
+# hostile files: plain-words errors naming the file and feature (issue 24)
+
+
+def _text(entry: dict) -> bytes:
+    return json.dumps({"format": FORMAT, "features": {"age": entry}}).encode()
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            {"kind": "numeric", "edges": [0, 1], "counts": [1, 10**400, 0]},
+            r"counts\[1\]: counts must be non-negative finite numbers, got a number beyond ±1\.8e308",
+        ),
+        (
+            {"kind": "numeric", "edges": [0, 1], "counts": [1, 2, 0], "missing": 10**400},
+            r"missing: counts must be .* beyond ±1\.8e308",
+        ),
+        (
+            {"kind": "categorical", "counts": {"a": 1, "b": 10**400}},
+            r"counts\['b'\]: counts must be .* beyond ±1\.8e308",
+        ),
+        ({"kind": "categorical", "counts": {"a": -(10**400)}}, r"counts\['a'\]: counts must be .* beyond ±1\.8e308"),
+        (
+            {"kind": "numeric", "edges": [0, 10**400], "counts": [1, 2, 0]},
+            r"edges must be finite numbers, got a number beyond ±1\.8e308",
+        ),
+        (
+            {"kind": "numeric", "edges": [5], "points": [10**400], "counts": [1, 2, 0]},
+            r"points must be finite numbers, got a number beyond ±1\.8e308",
+        ),
+    ],
+    ids=["count", "missing", "category", "negative", "edge", "point"],
+)
+def test_integers_beyond_the_float_range_are_a_data_error(entry: dict, message: str) -> None:
+    """A count, edge or point like 10**400 is a DataError naming the file and feature, without its 400 digits.
+
+    Before: OverflowError (int too large to convert to float), an internal error.
+    """
+    with pytest.raises(DataError, match=r"^h\.json: feature 'age': " + message) as caught:
+        loads(_text(entry), "h.json")
+    assert "0" * 100 not in str(caught.value)
+
+
+def test_json_nested_too_deeply_is_a_data_error_naming_the_file() -> None:
+    """100,000 nested arrays are 'nested too deeply' naming the file. Before: RecursionError."""
+    text = b'{"format": "driftmon.histograms/v1", "features": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with pytest.raises(DataError, match=r"^deep\.json: not valid JSON \(nested too deeply"):
+        loads(text, "deep.json")
+
+
+def test_a_number_with_more_digits_than_python_reads_is_a_data_error() -> None:
+    """A 5,000-digit count is refused naming the file (Python's json stops at 4,300 digits with a ValueError)."""
+    text = _text({"kind": "categorical", "counts": {"a": 1}}).replace(b'"a": 1', b'"a": 1' + b"0" * 5000)
+    with pytest.raises(DataError, match=r"^big\.json: not valid JSON \(a number with more than 4300 digits\)"):
+        loads(text, "big.json")
+
+
+def test_200000_categories_load_as_stated_at_about_the_speed_of_parsing_the_json() -> None:
+    """A file of 200,000 categories loads to the counts it states, in its order, taking under twice json.loads's time.
+
+    Before, each count was checked with a message built for it: 1.16 s against json.loads's 0.42 s
+    (best of 5, loaded machine); now 0.32 s against 0.38 s.
+    """
+    counts = {f"cat{i:06d}": (i * 7919) % 1000 for i in range(200_000)}
+    counts[OTHER] = 5
+    text = _text({"kind": "categorical", "counts": counts, "missing": 2})
+
+    def best(action: Callable[[], object]) -> float:
+        times = []
+        gc.disable()  # as `driftmon check` runs; collections would slow json.loads as much as the checks
+        try:
+            for _ in range(3):
+                started = time.perf_counter()
+                action()
+                times.append(time.perf_counter() - started)
+        finally:
+            gc.enable()
+        return min(times)
+
+    histogram = loads(text, "many.json")["age"]
+    assert isinstance(histogram.spec, CategoricalBins)
+    assert histogram.spec.categories == tuple(name for name in counts if name != OTHER)
+    np.testing.assert_array_equal(histogram.counts, [*(v for k, v in counts.items() if k != OTHER), 5, 0])
+    assert histogram.missing == 2 and histogram.spec.others is None
+    parse, load = best(lambda: json.loads(text)), best(lambda: loads(text, "many.json"))
+    assert load < 2.0 * parse, (load, parse)

@@ -23,7 +23,8 @@ from tests.fuzz.harness import (
 
 ROWS = st.integers(min_value=0, max_value=1000)
 GOOD_COUNTS = st.one_of(ROWS, ROWS, ROWS, ROWS, st.sampled_from([0, 0.5, 5e-324, 1e-300, 1e12, 1e14]))
-BAD_COUNTS = FLOATS | st.sampled_from([1e16, 1e308, -1]) | SCALARS
+HUGE = st.sampled_from([10**400, -(10**400), 2**1024])  # JSON integers beyond the float range
+BAD_COUNTS = FLOATS | st.sampled_from([1e16, 1e308, -1]) | HUGE | SCALARS
 GOOD_EDGES = st.lists(
     st.floats(min_value=-1e300, max_value=1e300, allow_nan=False) | st.integers(-100, 100),
     min_size=2,
@@ -53,7 +54,7 @@ def feature_entry(draw: Any) -> Any:
     if broken == 1:
         entry["kind"] = draw(ODD_TEXT | SCALARS)
     elif broken == 2:
-        entry["edges"] = draw(st.lists(SCALARS, max_size=5) | SCALARS)
+        entry["edges"] = draw(st.lists(SCALARS | HUGE, max_size=5) | SCALARS)
     elif broken == 3 and isinstance(entry["counts"], list):
         entry["counts"] = [*entry["counts"], draw(BAD_COUNTS)][-(len(entry["counts"]) + draw(st.integers(-1, 1))) :]
     elif broken == 3:
@@ -73,6 +74,9 @@ def histogram_text(draw: Any) -> str:
     choice = draw(st.integers(0, 39))
     if choice == 0:
         return draw(st.text(max_size=40))
+    if choice == 3:  # nested far deeper than Python's parser recurses
+        depth = draw(st.sampled_from([3, 2_000, 100_000]))
+        return '{"format": "driftmon.histograms/v1", "features": ' + "[" * depth + "]" * depth + "}"
     features = {"x": draw(feature_entry())} if draw(st.integers(0, 9)) else draw(
         st.dictionaries(st.sampled_from(["x", "y", ""]), feature_entry(), max_size=2)
     )
@@ -91,7 +95,7 @@ def test_fuzzed_histogram_files_give_documented_outcomes(
     reference: str, live: str, live_is_file: bool, kind: str | None
 ) -> None:
     """Any histogram document (bad shapes, kinds, NaN, negative, huge or non-number counts,
-    truncated JSON) gives exit 0/1/3 agreeing with the JSON or a one-line error naming the file."""
+    integers beyond the float range, truncated or deeply nested JSON) gives exit 0/1/3 agreeing with the JSON or a one-line error naming the file."""
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         (folder / "reference.json").write_text(reference, encoding="utf-8")
