@@ -1,4 +1,14 @@
-"""The one error hierarchy: every message names the file, key, monitor or feature at fault."""
+"""The one error hierarchy: every message names the file, key, monitor or feature at fault.
+
+Also the small helpers those messages share: `plural` counts, `did_you_mean` near misses.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+SIMILAR = 0.6  # difflib's ratio from which a name counts as a misspelling of another
 
 
 class DriftmonError(Exception):
@@ -15,6 +25,18 @@ class SourceError(DriftmonError):
 
 class DataError(DriftmonError):
     """The data read is unusable: wrong types, bad counts, mismatched bins."""
+
+
+def did_you_mean(name: str, known: Sequence[str], limit: int = 3) -> list[str]:
+    """At most ``limit`` known names nearest to ``name``, nearest first: those equal to it but
+    for case, else similar spellings (difflib ratio at least `SIMILAR`). The one rule behind
+    every "did you mean" of the config, the sources and the data."""
+    same_case = [k for k in known if k.lower() == name.lower()]
+    if same_case:
+        return same_case[:limit]
+    lowered = {k.lower(): k for k in reversed(known)}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=limit, cutoff=SIMILAR)
+    return [lowered[c] for c in close]
 
 
 def plural(count: int, noun: str) -> str:

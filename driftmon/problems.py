@@ -9,7 +9,6 @@ mean 'js'?``. Nothing here knows files or lines (config.py adds those).
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -18,6 +17,7 @@ from pydantic import ValidationError
 
 from driftmon import redact
 from driftmon.durations import PATTERN as DURATION_PATTERN
+from driftmon.errors import did_you_mean
 
 Path = tuple[str | int, ...]
 Problem = tuple[Path, str]
@@ -205,7 +205,7 @@ def _source_type(item: Any, path: Path, raw: Any, schema: dict[str, Any]) -> str
 
 def _closest(given: Any, choices: Sequence[str]) -> str | None:
     """The valid name nearest to a misspelt one, if any is near enough."""
-    close = difflib.get_close_matches(str(given), choices, n=1, cutoff=0.6)
+    close = did_you_mean(str(given), choices, limit=1)
     return close[0] if close else None
 
 

@@ -16,7 +16,6 @@ templates (``{now:%Y/%m/%d}``, ``{start:...}``, ``{end:...}``) are filled from i
 
 from __future__ import annotations
 
-import difflib
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
@@ -102,16 +101,6 @@ class Probe:
 
     found: str
     columns: dict[str, str] = field(default_factory=dict)
-
-
-def did_you_mean(name: str, known: Sequence[str], limit: int = 3) -> list[str]:
-    """The known names nearest to ``name``: a case-insensitive match first, then similar spellings."""
-    same_case = [k for k in known if k.lower() == name.lower()]
-    if same_case:
-        return same_case[:limit]
-    lowered = {k.lower(): k for k in reversed(known)}
-    close = difflib.get_close_matches(name.lower(), list(lowered), n=limit, cutoff=0.75)
-    return [lowered[c] for c in close]
 
 
 def file_identity(path: str) -> str:

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict
 
 from driftmon import histogram_file
-from driftmon.errors import DataError
+from driftmon.errors import DataError, did_you_mean
 from driftmon.histogram import BinningRule, BinSpec, Histogram
-from driftmon.sources.base import Probe, Source, did_you_mean
+from driftmon.sources.base import Probe, Source
 
 if TYPE_CHECKING:
     from driftmon.sources.file_cache import FileCounts

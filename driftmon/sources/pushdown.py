@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from driftmon.errors import DataError
+from driftmon.errors import DataError, did_you_mean
 from driftmon.histogram import (
     OTHERS_LIMIT,
     BinningRule,
@@ -49,7 +49,7 @@ from driftmon.histogram import (
     check_edges,
     ranked_spec,
 )
-from driftmon.sources.base import Probe, Source, did_you_mean
+from driftmon.sources.base import Probe, Source
 
 if TYPE_CHECKING:
     from driftmon.sources.file_cache import FileCounts

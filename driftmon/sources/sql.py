@@ -15,7 +15,6 @@ password never appears in a message.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import glob
 import hashlib
 import os
@@ -30,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from driftmon import redact
 from driftmon.durations import DAY, SECOND, bounded, parse_duration
-from driftmon.errors import SourceError
+from driftmon.errors import SourceError, did_you_mean
 from driftmon.sources.base import Window, file_identity
 from driftmon.sources.pushdown import (
     DUCKDB,
@@ -97,7 +96,7 @@ class SqlSourceConfig(BaseModel):
                 if name.lower() in _DUCKDB_OWN:
                     raise ValueError(f"{name!r} is set by driftmon; list extra readable paths in `allowed_paths:`")
                 if name.lower() not in known:
-                    hint = difflib.get_close_matches(name.lower(), sorted(known), n=1)
+                    hint = did_you_mean(name.lower(), sorted(known), limit=1)
                     raise ValueError(
                         f"unknown DuckDB setting {name!r}"
                         + (f"; did you mean {hint[0]!r}?" if hint else " (see SELECT name FROM duckdb_settings())")

@@ -362,7 +362,10 @@ def test_postgresql_missing_table_and_column_are_clear_errors(data: Path, pg_tab
     spec = file_source(data, "ref.parquet").profile([BinningRule("x")])["x"].spec
     with pytest.raises(SourceError, match=r"table nope: query failed: .*relation \"nope\" does not exist"):
         sql_source(data, url=url, table="nope").count({"x": spec})
-    with pytest.raises(DataError, match=r"column 'zz' not found \(its columns: x, k, u, e, c, flag, i, ts, z, zu, b\)"):
+    with pytest.raises(
+        DataError,
+        match=r"column 'zz' not found; did you mean 'z'\? \(its columns: x, k, u, e, c, flag, i, ts, z, zu, b\)",
+    ):
         sql_source(data, url=url, table="live").count({"zz": spec})
 
 

@@ -14,9 +14,9 @@ import pyarrow as pa
 
 from driftmon import redact
 from driftmon._imports import lazy_import
-from driftmon.errors import DataError, SourceError
+from driftmon.errors import DataError, SourceError, did_you_mean
 from driftmon.histogram import BinningRule
-from driftmon.sources.base import Window, did_you_mean, epoch_ns
+from driftmon.sources.base import Window, epoch_ns
 from driftmon.sources.file_cache import TimeRange
 
 if TYPE_CHECKING:
