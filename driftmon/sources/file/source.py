@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import glob
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from driftmon._imports import lazy_import
-from driftmon.errors import SourceError, plural
+from driftmon.errors import DriftmonError, SourceError, plural
 from driftmon.histogram import BinningRule, BinSpec, Histogram, empty
 from driftmon.sources.base import Probe, RowSource, file_identity
 from driftmon.sources.file.columns import as_series, reading_errors, window_ns
 from driftmon.sources.file.format import FileFormat, Reading, profile_rows, window_rows
 from driftmon.sources.file.formats import format_of
 from driftmon.sources.file.options import FileSourceConfig, template_fields
+from driftmon.sources.file.paths import glob_files, literal_file, not_a_file
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,22 +47,30 @@ class FileSource(RowSource):
             )
         )
         self.pattern = ", ".join(self.patterns)
+        self._refused: DriftmonError | None = None
 
     def describe(self) -> str:
         return self.pattern
 
     def paths(self) -> list[str]:
-        """The files the paths or globs name now, sorted; none at all is a SourceError."""
+        """The regular files the paths or globs name now, sorted; none at all is a SourceError,
+        a glob past its bounds an error naming it (see :mod:`~driftmon.sources.file.paths`)."""
+        if self._refused is not None:  # the walk is not repeated (validate asks twice)
+            raise self._refused
         found: set[str] = set()
-        for pattern in self.patterns:
-            if glob.has_magic(pattern):
-                found.update(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
-            elif os.path.isfile(pattern):
-                found.add(pattern)
+        try:
+            for pattern in self.patterns:
+                if glob.has_magic(pattern):
+                    found.update(glob_files(pattern))
+                elif literal_file(pattern):
+                    found.add(pattern)
+        except DriftmonError as error:
+            self._refused = error
+            raise
         if found:
             return sorted(found)
         if len(self.patterns) == 1 and not glob.has_magic(self.patterns[0]):
-            raise SourceError(f"file {self.patterns[0]} does not exist")
+            raise not_a_file(self.patterns[0])
         raise SourceError(f"no file matches {self.pattern}")
 
     def fingerprint(self) -> str:
