@@ -40,8 +40,8 @@ from driftmon.durations import format_duration, parse_duration
 from driftmon.errors import ConfigError
 from driftmon.files import read_text
 from driftmon.histogram import BinningRule
+from driftmon.noise import NullSettings
 from driftmon.problems import Problem, explain
-from driftmon.significance import NullSettings
 
 # ---------------------------------------------------------------------------
 # the resolved config that the rest of driftmon uses

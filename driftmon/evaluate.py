@@ -17,7 +17,8 @@ from driftmon.divergence import divergences
 from driftmon.errors import DriftmonError
 from driftmon.explain import BinExplanation, bin_terms
 from driftmon.histogram import MISSING, OTHER, UNSEEN, Aligned, Histogram, NumericBins, align
-from driftmon.significance import NullSummary, decide, gate, null_summaries
+from driftmon.noise import NullSummary, null_summaries
+from driftmon.significance import decide, gate
 from driftmon.sources import Source, open_source
 from driftmon.sources.file_cache import FileCounts
 

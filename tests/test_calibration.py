@@ -23,8 +23,9 @@ from driftmon import config
 from driftmon.divergence import Smoothing, divergences
 from driftmon.evaluate import CRITICAL, score
 from driftmon.histogram import BinningRule, CategoricalBins, Histogram, bin_values, derive_spec
+from driftmon.noise import NullCache, NullSettings, null_summaries
 from driftmon.significance import CRITICAL as CRITICAL_CODE
-from driftmon.significance import NullCache, NullSettings, decide, gate, null_summaries
+from driftmon.significance import decide, gate
 
 SIGNIFICANCE = 0.01
 DEFAULT_THRESHOLDS = {"js": (0.004, 0.02), "psi": (0.02, 0.1)}  # config_schema.DEFAULT_THRESHOLDS

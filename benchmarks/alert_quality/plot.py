@@ -36,7 +36,8 @@ from pathlib import Path
 import numpy as np
 
 from driftmon.divergence import divergences
-from driftmon.significance import CRITICAL, NullCache, decide, gate, null_summaries
+from driftmon.noise import NullCache, null_summaries
+from driftmon.significance import CRITICAL, decide, gate
 
 HERE = Path(__file__).resolve().parent
 OUTPUT = HERE / "alert_quality.png"
