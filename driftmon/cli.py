@@ -1,7 +1,7 @@
 """Subcommands; the one place errors become messages and exit codes.
 
-Exit codes (SPEC §5): 0 nothing at critical, 1 some feature at critical, 2 bad config or
-usage, 3 an evaluation failed.
+Exit codes (docs/operations.md, "Command line"): 0 nothing at critical, 1 some feature at
+critical, 2 bad config or usage, 3 an evaluation failed.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Prometheus exposition of the latest results (SPEC §7): a custom collector over a snapshot.
+"""Prometheus exposition of the latest results (docs/metrics.md): a custom collector over a snapshot.
 
 The daemon swaps in an immutable :class:`~driftmon.results.Snapshot` whenever an
 evaluation ends or the config is reloaded. :class:`DriftCollector` builds every metric
@@ -39,7 +39,7 @@ from driftmon.divergence import MEASURE_NAMES, MEASURES
 from driftmon.evaluate import FeatureResult
 from driftmon.results import MonitorState, Snapshot
 
-# The score metric of each measure (SPEC §7); its threshold metric adds `_threshold`.
+# The score metric of each measure (docs/metrics.md); its threshold metric adds `_threshold`.
 SCORE_METRICS: Mapping[str, str] = {
     "kl": "driftmon_kl_divergence",
     "kl_reverse": "driftmon_kl_divergence_reverse",

@@ -214,3 +214,20 @@ def test_every_benchmark_result_file_is_cited() -> None:
         if path.name not in text and f"{path.stem}." not in text
     ]
     assert not uncited, f"benchmarks/results/ holds files nothing cites (cite them or delete them): {uncited}"
+
+
+def test_where_things_live_names_every_module() -> None:
+    """docs/development.md's "Where things live" table names each module of driftmon/ (a subpackage
+    by its folder), and each module it names exists."""
+    text = (REPO / "docs" / "development.md").read_text(encoding="utf-8")
+    table = text.split("## Where things live", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`(driftmon/[\w/.]+)`", table))
+    package = REPO / "driftmon"
+    modules = {
+        f"driftmon/{path.parent.relative_to(package).as_posix()}/"
+        if (path.parent / "__init__.py").exists() and path.parent.parent != package and path.parent != package
+        else path.relative_to(REPO).as_posix()
+        for path in package.rglob("*.py")
+    }
+    assert sorted(modules - named) == [], "modules missing from docs/development.md, Where things live"
+    assert sorted(name for name in named if not (REPO / name).exists()) == [], "rows naming no module"
