@@ -4,8 +4,9 @@
 
 Runs ``tests/fuzz`` in this process with ``DRIFTMON_FUZZ_EXAMPLES`` examples per target
 (4 file targets: 2,500 each is 10,000 cases; the HTTP target runs that many against each of
-its 2 daemons), derandomized unless ``--seed`` picks a seed, then prints the cases run, the time taken and how the cases ended (exit codes of
-``check`` and the kinds of evaluation errors). Exit status: pytest's (0: no finding).
+its 2 daemons), derandomized unless ``--seed`` picks a seed, then prints the cases run, the
+time taken and how the cases ended (exit codes of ``check``, the HTTP cases' endings and
+first replies, and the kinds of evaluation errors). Exit status: pytest's (0: no finding).
 A case stuck for 10 minutes dumps every thread's stack and ends the run (a hang is a finding);
 the alarm is re-armed as each case ends, so a campaign may take hours. Give test files to
 run only those targets.
