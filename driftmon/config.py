@@ -29,6 +29,7 @@ from driftmon.config_schema import (
     Cron,
     Levels,
     Monitor,
+    Quality,
     Settings,
     _Model,
     all_keys,
@@ -42,6 +43,7 @@ from driftmon.files import read_text
 from driftmon.histogram import BinningRule
 from driftmon.noise import NullSettings
 from driftmon.problems import Problem, explain
+from driftmon.quality import Limits
 
 # ---------------------------------------------------------------------------
 # the resolved config that the rest of driftmon uses
@@ -64,6 +66,14 @@ class DatasetDriftRule:
 
 
 ThresholdLevel = float | Literal["auto"] | None
+
+
+@dataclass(frozen=True, slots=True)
+class QualityRule:
+    """The data-quality checks of a monitor: limits per share check, and the constant check."""
+
+    limits: Mapping[str, Limits]  # missing, out_of_range, unseen
+    constant: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +103,8 @@ class MonitorConfig:
     null: NullSettings = field(default_factory=NullSettings)  # auto thresholds and noise floor
     dataset_drift: DatasetDriftRule | None = None
     export_bins: bool = False  # driftmon_bin_share series
+    quality: QualityRule | None = None  # data-quality checks; None: off
+    min_rows: int | None = None  # volume: fewer live rows is critical
 
     def __hash__(self) -> int:
         return hash(self.name)
@@ -264,7 +276,23 @@ def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path, problems: lis
             else None
         ),
         export_bins=settings.export.bins,
+        quality=_quality_rule(settings.quality),
+        min_rows=settings.volume.min_rows,
     )
+
+
+def _quality_rule(settings: Quality | None) -> QualityRule | None:
+    if settings is None:
+        return None
+    limits = {
+        check: Limits(warning=given.warning, critical=given.critical, absolute=given.absolute)
+        for check, given in (
+            ("missing", settings.missing),
+            ("out_of_range", settings.out_of_range),
+            ("unseen", settings.unseen),
+        )
+    }
+    return QualityRule(limits=limits, constant=settings.constant)
 
 
 def _jitter_problems(jitter_s: float, text: str, schedule: Schedule) -> list[Problem]:

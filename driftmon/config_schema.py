@@ -24,6 +24,7 @@ MAX_NAME_CHARS = 200  # a monitor's or feature's name: a label value on every se
 
 MeasureName = Literal["kl", "kl_reverse", "js", "psi", "hellinger", "tvd"]
 
+
 class _Model(BaseModel):
     # defer_build (here and on the sources' models): pydantic compiles the validator once,
     # for the whole file, at the first validation, instead of once per model at import.
@@ -182,6 +183,44 @@ class Export(_Model):
     )
 
 
+class ShareLimits(_Model):
+    """When a data-quality share (missing, out of range, unseen) is at warning / critical:
+    its increase over the reference's share (default), or the live share itself (absolute)."""
+
+    warning: float | None = Field(default=0.05, ge=0, le=1, description="share (0-1) at warning; null: never")
+    critical: float | None = Field(default=0.2, ge=0, le=1, description="share (0-1) at critical; null: never")
+    absolute: bool = Field(
+        default=False, description="compare the live share itself, not its increase over the reference's"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ShareLimits:
+        if self.warning is not None and self.critical is not None and self.warning > self.critical:
+            raise ValueError(f"warning ({self.warning}) must not exceed critical ({self.critical})")
+        return self
+
+
+class Quality(_Model):
+    """Data-quality checks per feature, from the counts every evaluation makes (docs/quality.md)."""
+
+    missing: ShareLimits = Field(default_factory=ShareLimits, description="share of rows without a value")
+    out_of_range: ShareLimits = Field(
+        default_factory=ShareLimits, description="share of values below the lowest or above the highest edge (numeric)"
+    )
+    unseen: ShareLimits = Field(
+        default_factory=ShareLimits, description="share of values of a category the reference never had"
+    )
+    constant: bool = Field(
+        default=True, description="warn when the live column holds one value where the reference held several"
+    )
+
+
+class Volume(_Model):
+    """How many live rows an evaluation expects."""
+
+    min_rows: int | None = Field(default=None, ge=1, description="fewer live rows than this: critical (null: no check)")
+
+
 class Settings(_Model):
     """Settings a monitor inherits from ``defaults`` and may override."""
 
@@ -214,6 +253,8 @@ class Settings(_Model):
         default=None, description="report dataset drift when this share of features drifted (null: off)"
     )
     export: Export = Field(default_factory=Export, description="optional extra series")
+    quality: Quality | None = Field(default_factory=Quality, description="data-quality checks per feature (null: off)")
+    volume: Volume = Field(default_factory=Volume, description="live rows expected per evaluation")
     timeout: Duration | None = Field(
         default=None,
         description="an evaluation running longer fails (default: 80% of the schedule, at most 5m); 1s to 365d",

@@ -107,6 +107,10 @@ _PER_FEATURE_LABELS: dict[str, tuple[str, ...]] = {
     "driftmon_dataset_drift": (),
     "driftmon_samples": ("feature", "side"),
     "driftmon_unseen_fraction": ("feature",),
+    "driftmon_missing_ratio": ("feature", "side"),
+    "driftmon_out_of_range_ratio": ("feature", "direction"),
+    "driftmon_quality_alert": ("feature", "check", "severity"),  # volume: no feature
+    "driftmon_live_rows": (),
     "driftmon_bin_share": ("feature", "bin", "side"),
     "driftmon_monitor_up": (),
     "driftmon_evaluations_total": (),

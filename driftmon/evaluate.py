@@ -7,7 +7,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -18,6 +18,7 @@ from driftmon.errors import DriftmonError
 from driftmon.explain import BinExplanation, bin_terms
 from driftmon.histogram import MISSING, OTHER, UNSEEN, Aligned, Histogram, NumericBins, align
 from driftmon.noise import NullSummary, null_summaries
+from driftmon.quality import FeatureQuality, feature_quality
 from driftmon.significance import decide, gate
 from driftmon.sources import Source, open_source
 from driftmon.sources.file_cache import FileCounts
@@ -50,6 +51,7 @@ class FeatureResult:
     noise_floor: Mapping[str, float] = field(default_factory=dict)  # mean score under no drift
     reason: str | None = None  # why the feature is not judged (insufficient_data), in words
     bins: tuple[BinExplanation, ...] = ()  # per-bin shares and terms (driftmon.explain), in bin order
+    quality: FeatureQuality | None = None  # data-quality checks (driftmon.quality); None: off
 
     @property
     def worst(self) -> str:
@@ -113,10 +115,34 @@ class MonitorResult:
     drifted_share: float | None = None  # drifted / judged features; None when none was judged
     dataset_drift: bool | None = None  # drifted_share >= dataset_drift.share; None when not configured
     export_bins: bool = False  # the monitor's export.bins: driftmon_bin_share series
+    live_rows: float | None = None  # rows in the live window (the most any feature counted)
+    volume: str | None = None  # ok | critical against volume.min_rows; None: not checked
+    min_rows: int | None = None
 
     @property
     def ok(self) -> bool:
         return self.status != ERROR
+
+    @property
+    def quality_status(self) -> str:
+        """The worst data-quality severity (ok when the checks are off)."""
+        found = [self.volume or OK]
+        for feature in self.features:
+            if feature.quality is not None:
+                found += [feature.quality.severity(check) for check in QUALITY_CHECKS]
+        return max(found, key=SEVERITY_ORDER.__getitem__)
+
+    def quality_json(self) -> dict[str, Any] | None:
+        """The ``quality`` object of ``check --format json``; None when the checks are off."""
+        checked = [f for f in self.features if f.quality is not None]
+        if not checked and self.volume is None:
+            return None
+        return {
+            "status": self.quality_status,
+            "live_rows": None if self.live_rows is None else _json_number(self.live_rows),
+            "volume": None if self.volume is None else {"severity": self.volume, "min_rows": self.min_rows},
+            "features": [_quality_json(f.feature, f.quality) for f in checked if f.quality is not None],
+        }
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -127,7 +153,29 @@ class MonitorResult:
             "drifted_share": self.drifted_share,
             "dataset_drift": self.dataset_drift,
             "features": [f.to_json() for f in self.features],
+            **({"quality": quality} if (quality := self.quality_json()) is not None else {}),
         }
+
+
+QUALITY_CHECKS = ("missing", "out_of_range", "unseen", "constant")
+
+
+def _share_json(check: Any) -> dict[str, Any] | None:
+    if check is None:
+        return None
+    return {"reference": check.reference, "live": check.live, "pvalue": check.pvalue, "severity": check.severity}
+
+
+def _quality_json(name: str, quality: FeatureQuality) -> dict[str, Any]:
+    return {
+        "feature": name,
+        "severity": {check: quality.severity(check) for check in QUALITY_CHECKS},
+        "missing": _share_json(quality.missing),
+        "below_range": _share_json(quality.below),
+        "above_range": _share_json(quality.above),
+        "unseen": _share_json(quality.unseen),
+        "constant": quality.constant,
+    }
 
 
 class ReferenceEntry(NamedTuple):
@@ -213,11 +261,12 @@ def evaluate(
         log.debug("unexpected error in monitor %s", monitor.name, exc_info=True)
         message = f"internal error ({type(error).__name__}: {error}); please report it"
         return failed(monitor, message, started, time.perf_counter() - begun)
-    status = max((f.worst for f in features), key=SEVERITY_ORDER.__getitem__, default=OK)
+    live_rows = max((hist.total for hist in live.values()), default=0.0)
+    volume = None if monitor.min_rows is None else (CRITICAL if live_rows < monitor.min_rows else OK)
     drifted, share, dataset_drift = dataset_level(monitor, features)
-    return MonitorResult(
+    result = MonitorResult(
         monitor=monitor.name,
-        status=status,
+        status=OK,
         error=None,
         features=features,
         started_at=started,
@@ -229,7 +278,14 @@ def evaluate(
         drifted_share=share,
         dataset_drift=dataset_drift,
         export_bins=monitor.export_bins,
+        live_rows=live_rows,
+        volume=volume,
+        min_rows=monitor.min_rows,
     )
+    # A monitor's status is its worst feature severity or data-quality severity.
+    drift_status = max((f.worst for f in features), key=SEVERITY_ORDER.__getitem__, default=OK)
+    status = max(drift_status, result.quality_status, key=SEVERITY_ORDER.__getitem__)
+    return replace(result, status=status)
 
 
 def dataset_level(
@@ -293,6 +349,13 @@ def score(
         is_sufficient = bool(sufficient[row])
         severity = {m: _SEVERITY_NAMES[int(codes[m][row])] if is_sufficient else INSUFFICIENT for m in values}
         summary = null[row]
+        checked = None
+        if monitor.quality is not None and reference[feature.name].present > 0:  # else nothing to compare with
+            checked = feature_quality(
+                feature.name, reference[feature.name], live_hist, monitor.quality.limits, monitor.significance
+            )
+            if not monitor.quality.constant and checked.constant:
+                checked = replace(checked, constant=False)
         results.append(
             FeatureResult(
                 feature=feature.name,
@@ -317,6 +380,7 @@ def score(
                     shares_reference[row],
                     {name: array[row] for name, array in terms.items()} if values else {},
                 ),
+                quality=checked,
             )
         )
     return tuple(results)

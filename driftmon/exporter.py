@@ -36,7 +36,7 @@ from prometheus_client.registry import Collector
 
 from driftmon import __version__
 from driftmon.divergence import MEASURE_NAMES, MEASURES
-from driftmon.evaluate import FeatureResult
+from driftmon.evaluate import QUALITY_CHECKS, SEVERITY_ORDER, FeatureResult
 from driftmon.results import MonitorState, Snapshot
 
 # The score metric of each measure (docs/metrics.md); its threshold metric adds `_threshold`.
@@ -204,6 +204,47 @@ def _unseen(state: MonitorState) -> Samples:
             yield {"feature": feature.feature}, feature.unseen_fraction
 
 
+def _missing_ratio(state: MonitorState) -> Samples:
+    for feature in state.features:
+        if feature.quality is not None:
+            yield {"feature": feature.feature, "side": "reference"}, feature.quality.missing.reference
+            if feature.live_count > 0:
+                yield {"feature": feature.feature, "side": "live"}, feature.quality.missing.live
+
+
+def _out_of_range(state: MonitorState) -> Samples:
+    for feature in state.features:
+        quality = feature.quality
+        if quality is not None and quality.below is not None and quality.above is not None and feature.live_count > 0:
+            yield {"feature": feature.feature, "direction": "below"}, quality.below.live
+            yield {"feature": feature.feature, "direction": "above"}, quality.above.live
+
+
+def _at_or_above(severity: str) -> Iterator[tuple[str, float]]:
+    for level in SEVERITIES:
+        yield level, float(SEVERITY_ORDER[severity] >= SEVERITY_ORDER[level])
+
+
+def _quality_alerts(state: MonitorState) -> Samples:
+    for feature in state.features:
+        quality = feature.quality
+        if quality is None:
+            continue
+        for check in QUALITY_CHECKS:
+            if (check == "unseen" and quality.unseen is None) or (check == "out_of_range" and quality.below is None):
+                continue  # the check does not apply to this kind of feature
+            for level, value in _at_or_above(quality.severity(check)):
+                yield {"feature": feature.feature, "check": check, "severity": level}, value
+    if state.scored is not None and state.scored.volume is not None:
+        for level, value in _at_or_above(state.scored.volume):
+            yield {"check": "volume", "severity": level}, value
+
+
+def _live_rows(state: MonitorState) -> Samples:
+    if state.scored is not None and state.scored.live_rows is not None:
+        yield {}, state.scored.live_rows
+
+
 def _bin_shares(state: MonitorState) -> Samples:
     """Each bin's share per side, only for monitors with ``export: {bins: true}``."""
     if state.scored is not None and state.scored.export_bins:
@@ -308,6 +349,36 @@ MONITOR_METRICS: tuple[MetricSpec, ...] = (
         "gauge",
         _static("Share (0-1) of live rows in bins empty in the reference (out of range, unseen categories)"),
         _unseen,
+    ),
+    MetricSpec(
+        "driftmon_missing_ratio",
+        "gauge",
+        _static("Share (0-1) of the side's rows without a value (null, NaN), per side (reference, live)"),
+        _missing_ratio,
+    ),
+    MetricSpec(
+        "driftmon_out_of_range_ratio",
+        "gauge",
+        _static(
+            "Share (0-1) of live values below the lowest or above the highest bin edge (direction: below, above); "
+            "numeric features"
+        ),
+        _out_of_range,
+    ),
+    MetricSpec(
+        "driftmon_quality_alert",
+        "gauge",
+        _static(
+            "1 while a data-quality check is at the severity or worse (check: missing, out_of_range, unseen, "
+            "constant per feature; volume per monitor), else 0"
+        ),
+        _quality_alerts,
+    ),
+    MetricSpec(
+        "driftmon_live_rows",
+        "gauge",
+        _static("Rows in the live window at the last successful evaluation"),
+        _live_rows,
     ),
     MetricSpec(
         "driftmon_bin_share",

@@ -294,3 +294,19 @@ def freshness(
     if warning_age is not None and age > warning_age:
         return WARNING
     return OK
+
+
+def describe(feature: FeatureQuality) -> list[str]:
+    """One line per check of ``feature`` at warning or worse, in words (for `check` and the pages)."""
+    lines = []
+    for name, share in (
+        ("missing", feature.missing),
+        ("below range", feature.below),
+        ("above range", feature.above),
+        ("unseen categories", feature.unseen),
+    ):
+        if share is not None and share.severity != OK:
+            lines.append(f"{name} {share.reference:.1%} -> {share.live:.1%} ({share.severity})")
+    if feature.constant:
+        lines.append("constant: the live column holds one value (warning)")
+    return lines

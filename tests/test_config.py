@@ -324,3 +324,18 @@ def test_tagged_values_that_cannot_be_converted_are_config_errors(
     """`!!float path` and friends are a ConfigError naming the file, not a ValueError (fuzz finding)."""
     error = error_of(write, f"monitors:\n  - name: m\n    labels: {{team: {tagged}}}\n")
     assert "driftmon.yaml" in error and "invalid YAML" in error
+
+
+def test_quality_settings_resolve_and_warning_above_critical_is_refused(write) -> None:
+    """quality: limits per check reach the resolved monitor; null turns the checks off; a
+    warning above its critical is a config error naming the key."""
+    base = "monitors:\n  - name: m\n    reference: {type: file, path: r.csv}\n    live: {type: file, path: l.csv}\n    features: [x]\n"
+    monitor = config.load(write("q.yaml", base + "    quality: {missing: {warning: 0.01, absolute: true}}\n")).monitors[0]
+    assert monitor.quality is not None
+    assert monitor.quality.limits["missing"].warning == 0.01
+    assert monitor.quality.limits["missing"].critical == 0.2
+    assert monitor.quality.limits["missing"].absolute
+    assert monitor.quality.limits["unseen"].warning == 0.05
+    assert config.load(write("off.yaml", base + "    quality: null\n")).monitors[0].quality is None
+    with pytest.raises(ConfigError, match=r"quality\.missing.*warning \(0\.5\) must not exceed critical \(0\.2\)"):
+        config.load(write("bad.yaml", base + "    quality: {missing: {warning: 0.5}}\n"))

@@ -37,6 +37,12 @@ defaults:
   auto_thresholds: {warning_quantile: 0.9, critical_quantile: 0.995, draws: 500, seed: 3}
   dataset_drift: {share: 0.5, severity: warning}
   export: {bins: true}
+  quality:
+    missing: {warning: 0.02, critical: 0.1, absolute: true}
+    out_of_range: {warning: null, critical: 0.5}
+    unseen: {warning: 0.1, critical: 0.3}
+    constant: false
+  volume: {min_rows: 1000}
   timeout: 2m
   jitter: 10s
 monitors:
@@ -128,6 +134,8 @@ def test_kitchen_sink_sets_every_key_of_the_config_models() -> None:
         ("{type: histogram, path: profile.json}", "{type: kafka, path: profile.json}"),
         ("features: [x]", "features: {x: 1}"),
         ("psi: null", "psi: 0.1"),
+        ("unseen: {warning: 0.1, critical: 0.3}", "unseen: {warning: 0.1, critical: 1.5}"),
+        ("volume: {min_rows: 1000}", "volume: {min_rows: 0}"),
     ],
 )
 def test_schema_rejects_what_driftmon_rejects(tmp_path: Path, old: str, new: str) -> None:

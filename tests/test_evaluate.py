@@ -132,7 +132,8 @@ def test_thresholds_give_severity_and_status(tmp_path: Path, write, frames) -> N
 
 
 def test_empty_and_all_null_live_are_insufficient(tmp_path: Path, write, frames) -> None:
-    """An empty live file gives insufficient_data and no scores; an all-null column no alert."""
+    """An empty live file gives insufficient_data and no scores; an all-null column no drift
+    alert, but its missing share (100 % against the reference's 0 %) is critical broken data."""
     reference, live = frames
     empty = live.iloc[:0]
     result = evaluate(setup(tmp_path, write, reference, empty))
@@ -140,8 +141,15 @@ def test_empty_and_all_null_live_are_insufficient(tmp_path: Path, write, frames)
     assert all(f.scores == {} for f in result.features)
     nulls = live.assign(x=np.nan)
     result = evaluate(setup(tmp_path, write, reference, nulls, features="[x]", live_name="nulls.csv"))
-    assert result.status == "insufficient_data"
     assert set(result.features[0].severity.values()) == {"insufficient_data"}
+    assert result.features[0].worst == "insufficient_data"
+    quality = result.features[0].quality
+    assert quality is not None and quality.missing.live == 1.0 and quality.missing.severity == "critical"
+    assert result.status == "critical"
+    off = setup(tmp_path, write, reference, nulls, features="[x]", live_name="nulls.csv")
+    result = evaluate(dataclasses.replace(off, quality=None))
+    assert result.status == "insufficient_data"
+    assert "quality" not in result.to_json()
 
 
 def test_missing_file_and_column_are_errors_naming_them(tmp_path: Path, write, frames) -> None:
@@ -382,3 +390,41 @@ def test_unsmoothed_one_sided_bin_terms_are_plus_inf_in_json(tmp_path: Path, wri
     entry = next(b for b in feature.to_json()["bins"] if b["bin"] == "__unseen__")
     assert entry["terms"]["kl"] == "+Inf" and entry["terms"]["psi"] == "+Inf"
     assert entry["terms"]["kl_reverse"] == 0
+
+
+def test_broken_data_is_reported_by_name_beside_the_scores(tmp_path: Path, write, frames) -> None:
+    """Nulls appear in x (0 % -> 30 %), city gains new values, and too few rows for
+    volume.min_rows: each is a named data-quality finding in the result, the JSON and the
+    table, and every feature keeps its scores."""
+    import io
+
+    from driftmon.cli import _table
+
+    reference, live = frames
+    broken = live.copy()
+    broken.loc[broken.index[: len(broken) * 3 // 10], "x"] = np.nan
+    broken["city"] = broken["city"].astype(object)
+    broken.loc[broken.index[:100], "city"] = "atlantis"
+    monitor = setup(tmp_path, write, reference, broken)
+    result = evaluate(dataclasses.replace(monitor, min_rows=10 * len(broken)))
+    by_name = {f.feature: f for f in result.features}
+    assert all(f.scores for f in result.features)
+    x = by_name["x"].quality
+    assert x is not None and x.missing.severity == "critical"
+    assert x.missing.live == pytest.approx(0.3, abs=0.001)
+    city = by_name["city"].quality
+    assert city is not None and city.unseen is not None
+    assert city.unseen.live == pytest.approx((~broken["city"].isin(set(reference["city"]))).mean())
+    assert city.unseen.severity == "critical"
+    assert result.volume == "critical" and result.live_rows == len(broken)
+    assert result.status == "critical"
+    document = result.to_json()["quality"]
+    assert document["volume"] == {"severity": "critical", "min_rows": 10 * len(broken)}
+    assert [f["feature"] for f in document["features"]] == ["x", "y", "city"]
+    assert document["features"][0]["missing"]["severity"] == "critical"
+    out = io.StringIO()
+    _table([result], out)
+    text = out.getvalue()
+    assert text.index("data quality:") < text.index("feature  kind")
+    assert "x: missing 0.0% -> 30.0% (critical)" in text
+    assert f"volume: {len(broken)} live rows, fewer than min_rows {10 * len(broken)} (critical)" in text

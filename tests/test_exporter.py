@@ -409,3 +409,57 @@ def test_export_bins_is_read_from_the_config_per_monitor(tmp_path: Any) -> None:
     assert [m.export_bins for m in monitors] == [True, False]
     path.write_text("monitors:\n  - {name: a, reference: {type: file, path: r.csv}, live: {type: file, path: l.csv}, features: [x]}\n")
     assert config.load(path).monitors[0].export_bins is False
+
+
+def _quality_state() -> Snapshot:
+    """One monitor with a null flood on `age`, a unit change on `income`, a new category on
+    `city` and too few rows for volume.min_rows, each checked by driftmon.quality."""
+    from driftmon.histogram import CategoricalBins, Histogram, NumericBins
+    from driftmon.quality import Limits, feature_quality
+
+    limits = {check: Limits() for check in ("missing", "out_of_range", "unseen")}
+    spans = NumericBins((0.0, 1.0, 2.0))
+    age = feature_quality(
+        "age", Histogram(spans, [0, 500, 490, 0], missing=10), Histogram(spans, [0, 200, 200, 0], missing=100), limits
+    )
+    income = feature_quality("income", Histogram(spans, [0, 500, 500, 0]), Histogram(spans, [0, 10, 10, 480]), limits)
+    cities = CategoricalBins(("a", "b"), others=frozenset())
+    city = feature_quality("city", Histogram(cities, [500, 500, 0, 0]), Histogram(cities, [200, 200, 0, 100]), limits)
+    features = tuple(
+        replace(feature(name, {"js": 0.001}), quality=checked)
+        for name, checked in (("age", age), ("income", income), ("city", city))
+    )
+    done = result("q", features, live_rows=500.0, volume="critical", min_rows=1000)
+    return Snapshot(1, (state("q", features, latest=done, scored=done),))
+
+
+def test_data_quality_series_follow_the_checks() -> None:
+    """Missing and out-of-range ratios, one alert per check and severity (1 at or above it),
+    the volume alert without a feature label, and the live rows."""
+    families = scrape(_quality_state())
+    missing = values(families["driftmon_missing_ratio"])
+    assert missing[key(monitor="q", team="risk", feature="age", side="reference")] == pytest.approx(0.01)
+    assert missing[key(monitor="q", team="risk", feature="age", side="live")] == pytest.approx(0.2)
+    out = values(families["driftmon_out_of_range_ratio"])
+    assert out[key(monitor="q", team="risk", feature="income", direction="above")] == pytest.approx(0.96)
+    assert out[key(monitor="q", team="risk", feature="income", direction="below")] == 0.0
+    assert not any(dict(labels)["feature"] == "city" for labels in out)  # categorical: no range
+    alerts = values(families["driftmon_quality_alert"])
+    base = {"monitor": "q", "team": "risk"}
+    assert alerts[key(**base, feature="age", check="missing", severity="warning")] == 1.0  # +19 pp
+    assert alerts[key(**base, feature="age", check="missing", severity="critical")] == 0.0
+    assert alerts[key(**base, feature="income", check="out_of_range", severity="critical")] == 1.0
+    assert alerts[key(**base, feature="city", check="unseen", severity="critical")] == 1.0
+    assert alerts[key(**base, feature="age", check="constant", severity="warning")] == 0.0
+    assert key(**base, feature="city", check="out_of_range", severity="warning") not in alerts
+    assert alerts[key(**base, check="volume", severity="critical")] == 1.0
+    assert values(families["driftmon_live_rows"]) == {key(**base): 500.0}
+
+
+def test_promtool_accepts_the_data_quality_series() -> None:
+    """`promtool check metrics` finds no problem with the data-quality families."""
+    promtool = require_binary("promtool")
+    body, _ = Exposition(_quality_state).render(None)
+    assert b"driftmon_quality_alert" in body
+    check = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, timeout=60)
+    assert check.returncode == 0, check.stdout.decode() + check.stderr.decode()
