@@ -15,14 +15,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from driftmon.divergence import SmoothingMethod
+from driftmon.divergence import MeasureName, SmoothingMethod
 from driftmon.durations import YEAR, Duration, bounded
 from driftmon.significance import Correction
 from driftmon.sources import SOURCE_TYPES
 
 MAX_NAME_CHARS = 200  # a monitor's or feature's name: a label value on every series, a page title
 
-MeasureName = Literal["kl", "kl_reverse", "js", "psi", "hellinger", "tvd"]
 
 
 class _Model(BaseModel):

@@ -34,7 +34,9 @@ __all__ = [
     "MEASURE_NAMES",
     "SMOOTHING_METHODS",
     "Measure",
+    "MeasureName",
     "Smoothing",
+    "SmoothingMethod",
     "divergences",
     "smooth",
 ]
@@ -285,6 +287,9 @@ MEASURES: Mapping[str, Measure] = MappingProxyType({measure.name: measure for me
 
 MEASURE_NAMES: tuple[str, ...] = tuple(MEASURES)
 """("kl", "kl_reverse", "js", "psi", "hellinger", "tvd")."""
+
+MeasureName = Literal["kl", "kl_reverse", "js", "psi", "hellinger", "tvd"]
+"""`MEASURE_NAMES` as a type, for the config's ``measures:`` (tests/test_config.py keeps them equal)."""
 
 
 def _counts(live: npt.ArrayLike, reference: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:

@@ -41,6 +41,7 @@ import numpy.typing as npt
 __all__ = [
     "CORRECTIONS",
     "MIN_EXPECTED",
+    "Correction",
     "Gate",
     "HomogeneityTest",
     "adjust",
