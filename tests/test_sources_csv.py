@@ -287,7 +287,6 @@ def test_small_csv_blocks_are_binned_in_large_batches_with_the_same_values() -> 
     a column whose type changes midway (a CSV retyped) starts a new batch instead of mixing types."""
     import pyarrow as pa
 
-
     blocks = [{"x": pa.array([float(i), float(i) + 0.5]), "c": pa.array(["a", "b"])} for i in range(10)]
     blocks.append({"x": pa.array(["text", "more"]), "c": pa.array(["a", "b"])})  # retyped: text now
     out = list(csv_format.coalesced(iter(blocks), rows=8))

@@ -22,6 +22,7 @@ from driftmon.sources.file.format import Batch, FileFormat, Reading
 if TYPE_CHECKING:
     import pandas as pd
 
+    from driftmon.histogram import Column
     from driftmon.sources.file.options import JsonReader
 else:
     pd = lazy_import("pandas")  # ~0.3 s to import; only a file pyarrow refuses needs it
@@ -39,10 +40,8 @@ class JsonLines(FileFormat):
     def probe(self, path: str, columns: Sequence[str], reading: Reading) -> tuple[dict[str, str], int | None]:
         first = next(iter(_pyarrow_batches(path, columns)), {})  # its first block only
         present = _first_schema(path).names  # a key the first block lacks was filled with nulls: say so
-        return {
-            name: (type_name(first[name]) if name in first else "?") if name in present else "? (not in the first block)"
-            for name in columns
-        }, None
+        found = {name: type_name(first[name]) if name in first else "?" for name in columns}
+        return {name: kind if name in present else "? (not in the first block)" for name, kind in found.items()}, None
 
     def probe_note(self, paths: Sequence[str], columns: Sequence[str], reading: Reading) -> str:
         return f"JSON Lines read by {_reader_of(paths[0], columns, reading.config.json_reader)}"

@@ -120,4 +120,3 @@ class FileSourceConfig(BaseModel):
         if self.window is None and any(template_fields(p) & {"start", "end"} for p in paths):
             raise ValueError("{start} and {end} in a path need a `window:` on the source")
         return self
-
