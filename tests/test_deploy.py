@@ -54,6 +54,10 @@ EXPORTED_METRICS = frozenset(
         "driftmon_samples",
         "driftmon_unseen_fraction",
         "driftmon_bin_share",
+        "driftmon_missing_ratio",
+        "driftmon_out_of_range_ratio",
+        "driftmon_quality_alert",
+        "driftmon_live_rows",
         "driftmon_monitor_up",
         "driftmon_evaluations_total",
         "driftmon_evaluation_failures_total",
@@ -77,6 +81,9 @@ ALERTS = {
     "DriftmonConfigReloadFailed": "warning",
     "DriftmonDown": "critical",
     "DriftmonPushMissing": "warning",
+    "DriftmonDataQualityCritical": "critical",
+    "DriftmonDataQualityWarning": "warning",
+    "DriftmonLowVolume": "critical",
 }
 
 
