@@ -571,19 +571,12 @@ def _table(results: Sequence[Any], out: TextIO) -> None:
 
 def _quality_lines(result: Any, out: TextIO) -> None:
     """Broken data first: each data-quality check at warning or worse, one line each."""
-    from driftmon.quality import describe
     from driftmon.redact import printable
 
-    lines = []
-    if result.volume not in (None, "ok"):
-        rows = _count(result.live_rows or 0)
-        lines.append(f"volume: {rows} live rows, fewer than min_rows {result.min_rows} ({result.volume})")
-    for feature in result.features:
-        if feature.quality is not None:
-            lines += [f"{printable(feature.feature)}: {line}" for line in describe(feature.quality)]
+    lines = result.quality_findings()
     if lines:
         out.write("  data quality:\n")
-        out.writelines(f"    {line}\n" for line in lines)
+        out.writelines(f"    {printable(line)}\n" for line in lines)
 
 
 def _movers(result: Any, out: TextIO) -> None:

@@ -19,6 +19,7 @@ from driftmon.explain import BinExplanation, bin_terms
 from driftmon.histogram import MISSING, OTHER, UNSEEN, Aligned, Histogram, NumericBins, align
 from driftmon.noise import NullSummary, null_summaries
 from driftmon.quality import FeatureQuality, feature_quality
+from driftmon.quality import describe as describe_quality
 from driftmon.significance import decide, gate
 from driftmon.sources import Source, open_source
 from driftmon.sources.file_cache import FileCounts
@@ -131,6 +132,17 @@ class MonitorResult:
             if feature.quality is not None:
                 found += [feature.quality.severity(check) for check in QUALITY_CHECKS]
         return max(found, key=SEVERITY_ORDER.__getitem__)
+
+    def quality_findings(self) -> list[str]:
+        """Each data-quality check at warning or worse, one line each, volume first."""
+        lines = []
+        if self.volume not in (None, OK):
+            rows = _count_text(self.live_rows or 0.0)
+            lines.append(f"volume: {rows} live rows, fewer than min_rows {self.min_rows} ({self.volume})")
+        for feature in self.features:
+            if feature.quality is not None:
+                lines += [f"{feature.feature}: {line}" for line in describe_quality(feature.quality)]
+        return lines
 
     def quality_json(self) -> dict[str, Any] | None:
         """The ``quality`` object of ``check --format json``; None when the checks are off."""

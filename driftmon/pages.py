@@ -318,6 +318,7 @@ def _monitor_page(state: MonitorState, settings: PageSettings, now: float) -> di
         "stale": latest is not None and latest.status == ERROR and state.scored is not None,
         "features": [_feature_row(state, f) for f in state.features],
         "grafana": grafana_link(settings, state.name),
+        "quality": state.scored.quality_findings() if state.scored is not None else [],
     }
 
 

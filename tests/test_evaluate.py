@@ -399,6 +399,7 @@ def test_broken_data_is_reported_by_name_beside_the_scores(tmp_path: Path, write
     import io
 
     from driftmon.cli import _table
+    from driftmon.pages import PageSettings, render, snapshot_of
 
     reference, live = frames
     broken = live.copy()
@@ -427,4 +428,7 @@ def test_broken_data_is_reported_by_name_beside_the_scores(tmp_path: Path, write
     text = out.getvalue()
     assert text.index("data quality:") < text.index("feature  kind")
     assert "x: missing 0.0% -> 30.0% (critical)" in text
-    assert f"volume: {len(broken)} live rows, fewer than min_rows {10 * len(broken)} (critical)" in text
+    assert f"volume: {len(broken):,} live rows, fewer than min_rows {10 * len(broken)} (critical)" in text
+    page = render("/monitors/m", snapshot_of([result]), PageSettings())[2].decode()
+    assert page.index("Data quality") < page.index("<table>")
+    assert "x: missing 0.0% -&gt; 30.0% (critical)" in page
