@@ -126,6 +126,13 @@ def test_the_config_loader_records_every_var_value(tmp_path: Path) -> None:
 # the boundaries
 
 
+def one_monitor(folder: Path, source: str) -> Path:
+    """A config of one monitor ``m`` whose reference and live are both ``source`` (YAML flow), feature x."""
+    path = folder / "c.yaml"
+    path.write_text(f"monitors:\n  - name: m\n    reference: {source}\n    live: {source}\n    features: [x]\n")
+    return path
+
+
 def check_json(capsys: pytest.CaptureFixture[str], path: Path) -> dict[str, dict[str, object]]:
     code = cli.main(["check", "-c", str(path), "--format", "json"])
     assert code == 3
@@ -138,14 +145,7 @@ def test_check_hides_a_var_password_with_an_at_sign(
     """`postgresql+psycopg://monitor:${PGPASSWORD}@host/db` with PGPASSWORD=hunt@er2xyz: no piece of it in check's error (was ***@er2xyz)."""
     monkeypatch.setenv("PGPASSWORD", "hunt@er2xyz")
     url = "postgresql+psycopg://monitor:${PGPASSWORD}@127.0.0.1:9/db"
-    (tmp_path / "c.yaml").write_text(
-        "monitors:\n  - name: pg\n"
-        f"    reference: {{type: sql, url: '{url}', table: t}}\n"
-        f"    live: {{type: sql, url: '{url}', table: t}}\n"
-        "    features: [x]\n",
-        encoding="utf-8",
-    )
-    error = str(check_json(capsys, tmp_path / "c.yaml")["pg"]["error"])
+    error = str(check_json(capsys, one_monitor(tmp_path, f"{{type: sql, url: '{url}', table: t}}"))["m"]["error"])
     assert "cannot connect" in error
     assert "hunt" not in error and "er2xyz" not in error
 
@@ -216,11 +216,7 @@ def test_a_known_secret_is_masked_in_every_form_it_is_sent() -> None:
 def test_a_literal_password_with_an_at_sign_does_not_leak_its_tail(tmp_path: Path) -> None:
     """`monitor:hunt@er2@host` written in the config: the driver's 'er2@127.0.0.1' shows as '***@127.0.0.1' (the tail was shown)."""
     url = "postgresql+psycopg://monitor:hunt@er2@127.0.0.1:9/db"
-    text = (
-        f"monitors:\n  - name: m\n    reference: {{type: sql, url: '{url}', table: t}}\n"
-        f"    live: {{type: sql, url: '{url}', table: t}}\n    features: [x]\n"
-    )
-    config.loads(text, tmp_path / "c.yaml", {})
+    config.load(one_monitor(tmp_path, f"{{type: sql, url: '{url}', table: t}}"))
     assert redact.text("failed to resolve host 'er2@127.0.0.1'") == "failed to resolve host '***@127.0.0.1'"
     assert "hunt" not in redact.text("password authentication failed: hunt")
 
@@ -264,14 +260,8 @@ def test_a_secret_duckdb_lowercases_is_masked(
     """DuckDB quotes a collation name lowercased ('Collation with name … does not exist'): the ${VAR} secret is masked all the same."""
     monkeypatch.setenv("COLL", "MiXeDCaseSecret9")
     query = "SELECT x::VARCHAR COLLATE ${COLL} AS x FROM range(3) t(x)"
-    (tmp_path / "c.yaml").write_text(
-        "monitors:\n  - name: m\n"
-        f"    reference: {{type: sql, url: 'duckdb:///:memory:', query: \"{query}\"}}\n"
-        f"    live: {{type: sql, url: 'duckdb:///:memory:', query: \"{query}\"}}\n"
-        "    features: [x]\n",
-        encoding="utf-8",
-    )
-    code = cli.main(["check", "-c", str(tmp_path / "c.yaml"), "--format", "json"])
+    path = one_monitor(tmp_path, f"{{type: sql, url: 'duckdb:///:memory:', query: \"{query}\"}}")
+    code = cli.main(["check", "-c", str(path), "--format", "json"])
     captured = capsys.readouterr()
     assert code == 3
     assert "ollation with name *** does not exist" in captured.out + captured.err, captured.err
