@@ -68,7 +68,9 @@ def write_web_config(folder: Path, cost: int = 12) -> Path:
 
 
 @contextlib.contextmanager
-def running_daemon(folder: Path, web_config: Path | None = None, config: Path = EXAMPLE, *extra: str) -> Iterator[Daemon]:
+def running_daemon(
+    folder: Path, web_config: Path | None = None, config: Path = EXAMPLE, *extra: str
+) -> Iterator[Daemon]:
     """``driftmon run -c config`` on a free 127.0.0.1 port, up and with every monitor's
     first success exported; stopped by its pid."""
     with socket.socket() as sock:
@@ -88,9 +90,11 @@ def running_daemon(folder: Path, web_config: Path | None = None, config: Path = 
         while True:
             body: list[bytes] = []
             status, _ = scrape(daemon, timeout=2, body=body)
-            if status == 200 and b"driftmon_last_success_timestamp_seconds{" in body[0] and body[0].count(
-                b"driftmon_last_success_timestamp_seconds{"
-            ) >= body[0].count(b"driftmon_monitor_up{"):
+            if (
+                status == 200
+                and b"driftmon_last_success_timestamp_seconds{" in body[0]
+                and body[0].count(b"driftmon_last_success_timestamp_seconds{") >= body[0].count(b"driftmon_monitor_up{")
+            ):
                 break
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the daemon did not come up: {log.read_text()[-2000:]}")
@@ -209,8 +213,11 @@ def login_timing(daemon: Daemon, repeats: int) -> dict[str, float]:
             status, _ = scrape(daemon, 30.0, daemon.headers(user, f"guess-{attempt}"))
             times.append(time.perf_counter() - started)
             statuses.add(status)
-    return {"known_user_ms": round(statistics.median(known) * 1000, 1),
-            "unknown_user_ms": round(statistics.median(unknown) * 1000, 1), "statuses": sorted(statuses)}
+    return {
+        "known_user_ms": round(statistics.median(known) * 1000, 1),
+        "unknown_user_ms": round(statistics.median(unknown) * 1000, 1),
+        "statuses": sorted(statuses),
+    }
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -241,8 +248,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def markdown(figures: dict[str, Any], args: argparse.Namespace) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines = [
-        f"# HTTP hardening: stalled clients, bcrypt floods, login timing ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
+        f"# HTTP hardening: stalled clients, bcrypt floods, login timing ({when})",
         "",
         f"`benchmarks/http_hardening.py --seconds {args.seconds:g} --timeout {args.timeout:g}` on "
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; the daemon runs "
@@ -256,8 +264,10 @@ def markdown(figures: dict[str, Any], args: argparse.Namespace) -> str:
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in figures["stalled"]:
-        lines.append(f"| {row['web_config']} | {row['clients']} | {row['count']} | {row['failed']} | "
-                     f"{row['p50_ms']} | {row['p99_ms']} | {row['max_ms']} |")
+        lines.append(
+            f"| {row['web_config']} | {row['clients']} | {row['count']} | {row['failed']} | "
+            f"{row['p50_ms']} | {row['p99_ms']} | {row['max_ms']} |"
+        )
     lines += [
         "",
         f"## bcrypt flood (basic auth, cost {args.cost}; each client a new wrong password per request)",
@@ -266,8 +276,10 @@ def markdown(figures: dict[str, Any], args: argparse.Namespace) -> str:
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in figures["flood"]:
-        lines.append(f"| {row['clients']} | {row.get('flood_answers', 0)} | {row['count']} | {row['failed']} | "
-                     f"{row['p50_ms']} | {row['p99_ms']} | {row['max_ms']} |")
+        lines.append(
+            f"| {row['clients']} | {row.get('flood_answers', 0)} | {row['count']} | {row['failed']} | "
+            f"{row['p50_ms']} | {row['p99_ms']} | {row['max_ms']} |"
+        )
     timing = figures["timing"]
     lines += [
         "",

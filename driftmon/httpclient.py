@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import ssl
-    from email.message import Message
+    from http.client import HTTPMessage
 
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -36,7 +36,7 @@ def origin(url: str) -> tuple[str, str, int | None]:
 
 class _CredentialsStayHome(urllib.request.HTTPRedirectHandler):
     def redirect_request(
-        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: Message, newurl: str
+        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: HTTPMessage, newurl: str
     ) -> urllib.request.Request | None:
         new = super().redirect_request(req, fp, code, msg, headers, newurl)
         if new is not None and origin(req.full_url) != origin(new.full_url):

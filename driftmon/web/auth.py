@@ -102,8 +102,9 @@ class BasicAuth:
                 self._checking -= 1
         ok = ok and hashed is not None
         with self._lock:
-            cache, key, size = (self._verified, credential, self.VERIFIED_SIZE) if ok else (
-                self._failed, failure, self.FAILED_SIZE)
+            cache, key, size = (
+                (self._verified, credential, self.VERIFIED_SIZE) if ok else (self._failed, failure, self.FAILED_SIZE)
+            )
             cache[key] = None
             if len(cache) > size:
                 cache.popitem(last=False)

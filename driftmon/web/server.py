@@ -89,7 +89,7 @@ def parse_listen_address(address: str) -> tuple[str, int]:
 class _Request(HTTPRequest):
     def read_request_headers(self) -> bool:
         try:
-            ok: bool = super().read_request_headers()
+            ok: bool = super().read_request_headers()  # type: ignore[no-untyped-call]
         except cheroot_errors.MaxSizeExceeded:
             # cheroot says 413 for oversize headers, as for an oversize body; 431 is the
             # status for exactly this (a body over the limit keeps its 413).
@@ -119,7 +119,12 @@ class _Outbox:
             return
         self.bytes_written += len(data)
         last = self.chunks[-1] if self.chunks else None
-        if len(data) < 4096 and isinstance(last, bytearray) and len(last) < 65536 and not (last is self.chunks[0] and self.offset):
+        if (
+            len(data) < 4096
+            and isinstance(last, bytearray)
+            and len(last) < 65536
+            and not (last is self.chunks[0] and self.offset)
+        ):
             last += data  # status line, headers and a small body in one segment
         else:
             self.chunks.append(bytearray(data) if len(data) < 4096 else data)
@@ -158,11 +163,11 @@ class _Connection(HTTPConnection):
         self.tls_done = not self.tls
         self.head = bytearray()  # bytes of the next request read by the gate so far
         self.head_due: float | None = None  # when the head must be complete
-        self.wfile: _Outbox = _Outbox(self.tls)  # type: ignore[assignment]
+        self.wfile: _Outbox = _Outbox(self.tls)
         self.closing = False  # close once the reply is sent
 
     def communicate(self) -> bool:
-        self.closing = not super().communicate()
+        self.closing = not super().communicate()  # type: ignore[no-untyped-call]
         return True  # the gatekeeper sends the reply, then closes or reads the next request
 
     def close(self) -> None:

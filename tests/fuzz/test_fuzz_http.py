@@ -38,9 +38,25 @@ READ_SECONDS = 2.0
 
 METHODS = st.sampled_from(["GET", "HEAD", "POST", "PUT", "OPTIONS", "DELETE", "PATCH", "TRACE", "get", "G\x00T", ""])
 PATHS = st.sampled_from(
-    ["/metrics", "/", "/-/healthy", "/-/ready", "/api/v1/status", "/-/reload", "/monitors/credit-model",
-     "/monitors/credit-model/features/age", "/metrics?name[]=driftmon_build_info", "/nowhere", "*",
-     "http://x/metrics", "/%00", "/%ff%fe", "/..%2f..%2fetc/passwd", "//", "/metrics?" + "a" * 3000]
+    [
+        "/metrics",
+        "/",
+        "/-/healthy",
+        "/-/ready",
+        "/api/v1/status",
+        "/-/reload",
+        "/monitors/credit-model",
+        "/monitors/credit-model/features/age",
+        "/metrics?name[]=driftmon_build_info",
+        "/nowhere",
+        "*",
+        "http://x/metrics",
+        "/%00",
+        "/%ff%fe",
+        "/..%2f..%2fetc/passwd",
+        "//",
+        "/metrics?" + "a" * 3000,
+    ]
 ) | st.text(max_size=20).map(lambda text: "/" + text)
 VERSIONS = st.sampled_from(["HTTP/1.1", "HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/0.9", "HTTP/1.1x", "", "FTP/1.0"])
 
@@ -54,17 +70,54 @@ AUTHORIZATION = st.one_of(
     st.builds(_basic, st.sampled_from([USER, "nobody", "", "a" * 300]), st.text(max_size=40)),
     st.builds(lambda raw: "Basic " + base64.b64encode(raw).decode(), st.binary(max_size=60)),
     st.builds(lambda text: "Basic " + text, st.text(max_size=40)),
-    st.sampled_from(["Basic", "Basic ", "basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode(),
-                     "Bearer token", "Digest x", "", "Basic ====", "Basic " + "A" * 20000]),
+    st.sampled_from(
+        [
+            "Basic",
+            "Basic ",
+            "basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode(),
+            "Bearer token",
+            "Digest x",
+            "",
+            "Basic ====",
+            "Basic " + "A" * 20000,
+        ]
+    ),
     st.text(max_size=60),
 )
 HEADER_NAMES = st.sampled_from(
-    ["Host", "Accept", "Accept-Encoding", "Connection", "Content-Type", "Expect", "X-Forwarded-For", "Cookie",
-     "Content-Length", "Transfer-Encoding", "Authorization", " Host", "Bad Name", "X\x7f", ""]
+    [
+        "Host",
+        "Accept",
+        "Accept-Encoding",
+        "Connection",
+        "Content-Type",
+        "Expect",
+        "X-Forwarded-For",
+        "Cookie",
+        "Content-Length",
+        "Transfer-Encoding",
+        "Authorization",
+        " Host",
+        "Bad Name",
+        "X\x7f",
+        "",
+    ]
 )
 HEADER_VALUES = st.sampled_from(
-    ["gzip", "gzip;q=0, identity;q=0", "close", "keep-alive", "100-continue", "chunked", "-1", "1e9",
-     "99999999999999999999", "application/openmetrics-text", "text/plain;version=0.0.4", "x" * 5000]
+    [
+        "gzip",
+        "gzip;q=0, identity;q=0",
+        "close",
+        "keep-alive",
+        "100-continue",
+        "chunked",
+        "-1",
+        "1e9",
+        "99999999999999999999",
+        "application/openmetrics-text",
+        "text/plain;version=0.0.4",
+        "x" * 5000,
+    ]
 ) | st.text(max_size=30)
 
 

@@ -236,9 +236,11 @@ def test_a_push_redirected_to_another_origin_does_not_carry_the_credentials() ->
 
     failed = MonitorResult(monitor="m", status="error", error="live file missing", features=(), started_at=1.0, duration_s=0.1)
     token = base64.b64encode(f"driftmon:{TEST_PASSWORD}".encode()).decode()
-    with recording_server(lambda path: (200, {}, b"")) as target:
-        with recording_server(lambda path: (302, {"Location": f"http://localhost:{target.port}{path}"}, b"")) as gateway:
-            push.push(f"http://driftmon:{TEST_PASSWORD}@127.0.0.1:{gateway.port}", [failed], {"m": 60.0}, timeout=10)
+    with (
+        recording_server(lambda path: (200, {}, b"")) as target,
+        recording_server(lambda path: (302, {"Location": f"http://localhost:{target.port}{path}"}, b"")) as gateway,
+    ):
+        push.push(f"http://driftmon:{TEST_PASSWORD}@127.0.0.1:{gateway.port}", [failed], {"m": 60.0}, timeout=10)
     assert [headers.get("Authorization") for _, _, headers in gateway.requests] == [f"Basic {token}"]
     assert target.requests, "the redirect was not followed"
     for _, _, headers in target.requests:
