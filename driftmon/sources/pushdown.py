@@ -303,8 +303,6 @@ class PushdownSource(Source):
     ) -> dict[str, Any]:
         """Row count, non-null counts, and the count of finite values per numeric feature."""
         d = engine.dialect
-        query = Params(d)
-        query.values.update(params.values)
         parts = ["COUNT(*)"]
         layout: list[tuple[str, str]] = []
         for feature, rule in zip(features, rules, strict=True):
@@ -315,7 +313,7 @@ class PushdownSource(Source):
                 continue
             parts.append(f"COUNT(CASE WHEN {d.is_finite.format(v=v)} THEN {v} END)")
             layout.append((feature.name, "finite"))
-        rows = engine.fetch(f"SELECT {', '.join(parts)} FROM ({typed}) AS typed", query.values)
+        rows = engine.fetch(f"SELECT {', '.join(parts)} FROM ({typed}) AS typed", params.values)
         row = rows[0]
         stats: dict[str, Any] = {"total": int(row[0])}
         for (name, key), value in zip(layout, row[1:], strict=True):
