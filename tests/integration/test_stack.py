@@ -61,8 +61,13 @@ FOR_OVERRIDES = {
     "DriftmonConfigReloadFailed": "2s",
     "DriftmonDown": "2s",
     "DriftmonPushMissing": "2s",  # batch mode: no Pushgateway here, so it never matches
+    "DriftmonDataQualityCritical": "3s",
+    "DriftmonDataQualityWarning": "3s",
+    "DriftmonLowVolume": "3s",
 }
 DRIFT_ALERTS = {"DriftmonFeatureDriftCritical", "DriftmonFeatureDriftWarning"}
+# A shifted feature may also move values out of the reference's range: judged apart.
+QUALITY_ALERTS = {"DriftmonDataQualityCritical", "DriftmonDataQualityWarning", "DriftmonLowVolume"}
 THRESHOLDS = {
     "kl": {"warning": 0.1, "critical": 0.2},
     "js": {"warning": 0.05, "critical": 0.1},
@@ -444,10 +449,12 @@ def test_drift_alert_value_is_the_current_score(drifted: Observation, stack: Sta
 
 def test_health_alerts_stay_quiet(drifted: Observation, undrifted: Observation) -> None:
     """A healthy driftmon trips none of the health alerts (their `for:` is seconds here)."""
-    health = set(FOR_OVERRIDES) - DRIFT_ALERTS - {"DriftmonEvaluationsStale"}
+    health = set(FOR_OVERRIDES) - DRIFT_ALERTS - QUALITY_ALERTS - {"DriftmonEvaluationsStale"}
     for observation in (undrifted, drifted):
         noisy = [a for a in observation.prometheus_alerts if a["labels"]["alertname"] in health]
         assert noisy == []
+    broken = [a for a in undrifted.prometheus_alerts if a["labels"]["alertname"] in QUALITY_ALERTS]
+    assert broken == []  # clean data from the reference's distribution: no data-quality alert
 
 
 # ---------------------------------------------------------------------------------------
