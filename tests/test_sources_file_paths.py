@@ -75,6 +75,15 @@ def test_a_symlink_into_a_special_filesystem_is_refused(tmp_path: Path) -> None:
     assert str(tmp_path / "data" / "proc") in message and "special filesystem /proc" in message
 
 
+def test_a_matched_file_that_is_a_symlink_into_proc_is_refused(tmp_path: Path) -> None:
+    """`data/*.csv` matching `data/b.csv -> /proc/cpuinfo` (a regular file there) is refused."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.csv").write_text("x\n1\n")
+    (tmp_path / "data" / "b.csv").symlink_to("/proc/cpuinfo")
+    message = refusal(tmp_path, "data/*.csv")
+    assert str(tmp_path / "data" / "b.csv") + " (which is /proc/cpuinfo)" in message
+
+
 def test_validate_refuses_a_glob_into_proc_without_walking_it(tmp_path: Path) -> None:
     """`driftmon validate` (which reads no data) reports the refusal as an error on both sides
     (not as a live side whose data may arrive later)."""

@@ -38,9 +38,10 @@ def glob_files(pattern: str) -> list[str]:
     """The regular files ``pattern`` matches (in the walk's order; glob's names for them)."""
     walk = _Walk(pattern)
     found = []
-    for path in walk.matches():
-        if os.path.isfile(path):
-            walk.refuse_special(path)
+    for path, entry in walk.matches():
+        if entry.is_file() if entry is not None else os.path.isfile(path):
+            if entry is None or entry.is_symlink():  # else in a directory the walk has checked
+                walk.refuse_special(path)
             found.append(path)
             if len(found) > MAX_MATCHES:
                 raise ConfigError(
@@ -75,11 +76,12 @@ class _Walk:
         self.pattern = pattern
         self.deadline = time.monotonic() + WALK_SECONDS
 
-    def matches(self) -> Iterator[str]:
-        names = self._glob(self.pattern, dironly=False)
+    def matches(self) -> Iterator[tuple[str, os.DirEntry[str] | None]]:
+        """Each match, with its directory entry where the walk listed it (None: a literal name)."""
+        found = self._glob(self.pattern, dironly=False)
         if self.pattern.startswith("**"):  # glob's first match of a leading ** is the empty name
-            names = (name for name in names if name)
-        return names
+            found = ((path, entry) for path, entry in found if path)
+        return found
 
     def refuse_special(self, path: str, real: str | None = None) -> None:
         """A ConfigError if ``path`` (whose real path is ``real``) lies on a special filesystem."""
@@ -97,57 +99,70 @@ class _Walk:
                     "block a read); point `path:` at the data's own directory"
                 )
 
-    def _glob(self, pattern: str, dironly: bool) -> Iterator[str]:
+    def _glob(self, pattern: str, dironly: bool) -> Iterator[tuple[str, os.DirEntry[str] | None]]:
         directory, name = os.path.split(pattern)
         if not glob.has_magic(pattern):  # (only ever the whole pattern: a parent with none is taken as it is)
             if os.path.lexists(pattern) if name else os.path.isdir(directory):
-                yield pattern
+                yield pattern, None
             return
         if not directory:
             yield from self._names("", name, dironly)
             return
-        parents = self._glob(directory, True) if directory != pattern and glob.has_magic(directory) else [directory]
-        for parent in parents:
-            for found in self._names(parent, name, dironly):
-                yield os.path.join(parent, found)
+        parents = (
+            self._glob(directory, True) if directory != pattern and glob.has_magic(directory) else [(directory, None)]
+        )
+        for parent, _ in parents:
+            for found, entry in self._names(parent, name, dironly):
+                yield os.path.join(parent, found), entry
 
-    def _names(self, directory: str, name: str, dironly: bool) -> Iterator[str]:
-        """The names in ``directory`` that match one part of the pattern (glob's _glob0/1/2)."""
+    def _names(self, directory: str, name: str, dironly: bool) -> Iterator[tuple[str, os.DirEntry[str] | None]]:
+        """The names in ``directory`` that match one part of the pattern (glob's _glob0/1/2),
+        each with its entry where ``directory`` was listed (it was checked, then)."""
         if name == "**":
-            yield ""
-            real = os.path.realpath(directory or os.curdir)
-            self.refuse_special(directory or os.curdir, real)
-            yield from self._tree(directory, dironly, frozenset({real}))
+            yield "", None
+            self.refuse_special(directory or os.curdir)
+            try:
+                top = os.stat(directory or os.curdir)
+            except OSError:
+                return
+            yield from self._tree(directory, dironly, top.st_dev, frozenset({(top.st_dev, top.st_ino)}))
         elif glob.has_magic(name):
             self.refuse_special(directory or os.curdir)
-            names = [entry for entry, _ in self._list(directory, dironly)]
-            if not _hidden(name):
-                names = [entry for entry in names if not _hidden(entry)]
-            yield from fnmatch.filter(names, name)
+            entries = {entry.name: entry for entry, _ in self._list(directory, dironly)}
+            names = list(entries) if _hidden(name) else [entry for entry in entries if not _hidden(entry)]
+            for found in fnmatch.filter(names, name):
+                yield found, entries[found]
         elif os.path.lexists(os.path.join(directory, name)) if name else os.path.isdir(directory):
-            yield name
+            yield name, None
 
-    def _tree(self, directory: str, dironly: bool, walking: frozenset[str]) -> Iterator[str]:
-        """Every name below ``directory`` (glob's _rlistdir); ``walking``: the real paths of the
-        directories it lies in, a symlink back to one of them being a loop."""
-        for name, is_dir in self._list(directory, dironly):
-            if _hidden(name):
+    def _tree(
+        self, directory: str, dironly: bool, device: int, walking: frozenset[tuple[int, int]]
+    ) -> Iterator[tuple[str, os.DirEntry[str]]]:
+        """Every name below ``directory`` (glob's _rlistdir), on filesystem ``device``;
+        ``walking``: the (device, inode) of the directories it lies in, a symlink back to one
+        of them being a loop."""
+        for entry, is_dir in self._list(directory, dironly):
+            if _hidden(entry.name):
                 continue
-            yield name
+            yield entry.name, entry
             if not is_dir:
                 continue
-            path = os.path.join(directory, name) if directory else name
-            real = os.path.realpath(path)
-            if real in walking:
+            path = os.path.join(directory, entry.name) if directory else entry.name
+            try:
+                info = entry.stat()  # the directory a symlink leads to
+            except OSError:
+                continue
+            if (info.st_dev, info.st_ino) in walking:
                 raise SourceError(
-                    f"path {self.pattern}: {path} is a symlink loop (it leads back to {real}, which is "
-                    "being walked); remove the link or narrow the glob"
+                    f"path {self.pattern}: {path} is a symlink loop (it leads back to {os.path.realpath(path)}, "
+                    "which is being walked); remove the link or narrow the glob"
                 )
-            self.refuse_special(path, real)
-            for below in self._tree(path, dironly, walking | {real}):
-                yield os.path.join(name, below)
+            if info.st_dev != device or entry.is_symlink():  # onto another filesystem, perhaps a special one
+                self.refuse_special(path)
+            for below, inner in self._tree(path, dironly, info.st_dev, walking | {(info.st_dev, info.st_ino)}):
+                yield os.path.join(entry.name, below), inner
 
-    def _list(self, directory: str, dironly: bool) -> list[tuple[str, bool]]:
+    def _list(self, directory: str, dironly: bool) -> list[tuple[os.DirEntry[str], bool]]:
         """The entries of ``directory`` with whether each is a directory (unreadable: none)."""
         entries = []
         try:
@@ -163,7 +178,7 @@ class _Walk:
                     except OSError:
                         is_dir = False
                     if is_dir or not dironly:
-                        entries.append((entry.name, is_dir))
+                        entries.append((entry, is_dir))
         except OSError:
             return []
         return entries
