@@ -10,12 +10,11 @@ import argparse
 import gc
 import json
 import logging
-import math
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 # OpenBLAS starts a worker thread per core at `import numpy` unless told otherwise; those
 # threads would neither inherit the daemon's signal mask nor help driftmon (no BLAS work).
@@ -420,7 +419,9 @@ def _check(args: argparse.Namespace) -> int:
         json.dump(document(results), sys.stdout, indent=None, allow_nan=False)
         sys.stdout.write("\n")
     elif results:
-        _table(results, sys.stdout)
+        from driftmon import table
+
+        table.write(results, sys.stdout)
     if args.push_gateway or args.textfile:
         # Batch mode: the metrics are delivered whatever the outcome, so a pipeline can fail the step and keep them.
         from driftmon import push
@@ -523,83 +524,6 @@ def _schema(args: argparse.Namespace) -> int:
     else:
         print(json.dumps(config_schema.json_schema(), indent=2))
     return EXIT_OK
-
-
-def _table(results: Sequence[Any], out: TextIO) -> None:
-    """A table per monitor for people: features as rows, measures as columns. Names (from
-    the config and the data) are printed with control and bidi characters escaped."""
-    from driftmon.redact import printable
-
-    for result in results:
-        labels = printable("".join(f" {k}={v}" for k, v in result.labels.items()))
-        out.write(f"monitor {printable(result.monitor)}: {result.status}{labels}\n")
-        if result.error:  # the message itself went to stderr
-            out.write("\n")
-            continue
-        _quality_lines(result, out)
-        header = ["feature", "kind", "reference", "live", "unseen", "p (adj.)", *result.measures, "severity"]
-        rows = [header]
-        for feature in result.features:
-            cells = [
-                printable(feature.feature),
-                feature.kind,
-                _count(feature.reference_count),
-                _count(feature.live_count),
-                f"{feature.unseen_fraction:.1%}",
-                "-" if feature.pvalue_adjusted is None else f"{feature.pvalue_adjusted:.2g}",
-            ]
-            for measure in result.measures:
-                value = feature.scores.get(measure)
-                mark = {"warning": " !", "critical": " !!"}.get(feature.severity.get(measure, ""), "")
-                cells.append("-" if value is None else _score(value) + mark)
-            cells.append(feature.worst)
-            rows.append(cells)
-        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-        for row in rows:
-            text = "  ".join(
-                cell.ljust(width) if i < 2 or i == len(row) - 1 else cell.rjust(width)
-                for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-            )
-            out.write("  " + text.rstrip() + "\n")
-        for feature in result.features:
-            if feature.reason:
-                out.write(f"  {printable(feature.feature)}: not judged: {printable(feature.reason)}\n")
-        _movers(result, out)
-        out.write("\n")
-    out.write("(!: at warning, !!: at critical)\n")
-
-
-def _quality_lines(result: Any, out: TextIO) -> None:
-    """Broken data first: each data-quality check at warning or worse, one line each."""
-    from driftmon.redact import printable
-
-    lines = result.quality_findings()
-    if lines:
-        out.write("  data quality:\n")
-        out.writelines(f"    {printable(line)}\n" for line in lines)
-
-
-def _movers(result: Any, out: TextIO) -> None:
-    """One line per drifted feature naming the bins that moved most (driftmon.explain)."""
-    from driftmon.explain import describe_movers, lead_measure
-    from driftmon.redact import printable
-
-    drifted = [f for f in result.features if f.worst in ("warning", "critical") and f.bins]
-    if not drifted:
-        return
-    out.write("  what moved (reference → live share):\n")
-    width = max(len(printable(f.feature)) for f in drifted)
-    for feature in drifted:
-        movers = printable(describe_movers(feature.bins, lead_measure(feature), result.log_base))
-        out.write(f"    {printable(feature.feature).ljust(width)}  {movers}\n")
-
-
-def _count(value: float) -> str:
-    return f"{int(value)}" if float(value).is_integer() else f"{value:.2f}"
-
-
-def _score(value: float) -> str:
-    return "+Inf" if math.isinf(value) else f"{value:.4f}"
 
 
 def _error(message: str) -> None:

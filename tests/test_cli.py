@@ -159,14 +159,14 @@ def test_check_table_says_why_a_feature_is_not_judged(tmp_path: Path, write, fra
     """`check`'s table names the reason of every insufficient_data feature."""
     import io
 
-    from driftmon.cli import _table
+    from driftmon import table
     from driftmon.evaluate import evaluate
     from tests.test_evaluate import setup
 
     reference, live = frames
     result = evaluate(setup(tmp_path, write, reference.iloc[:0], live, features="[x]", ref_name="ref.csv"))
     out = io.StringIO()
-    _table([result], out)
+    table.write([result], out)
     assert "x: not judged: the reference has no rows" in out.getvalue()
 
 
