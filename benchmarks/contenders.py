@@ -89,7 +89,7 @@ def driftmon_check_pyarrow(spec: dict[str, Any]) -> dict[str, Any]:
 # the floor: the same job as driftmon's defaults, written for speed and nothing else
 #
 # Independently written (no driftmon import), so that it checks driftmon as well as
-# racing it: the bins are driftmon's (SPEC section 2 and its point bins), the measures
+# racing it: the bins are driftmon's (docs/statistics.md, How it works, point bins included), the measures
 # numpy_floor_measures below. Numbers are float64 numpy arrays in parts (one per Arrow
 # chunk), viewed on Arrow's buffers without a copy.
 
@@ -627,7 +627,7 @@ def scipy_loop(spec: dict[str, Any]) -> dict[str, Any]:
                 edges = np.quantile(rest, np.linspace(0, 1, bins - points.size + 1))
             edges = np.unique(np.concatenate([edges, points]))
         # np.histogram's bins are [a, b): a point v is [v, nextafter(v)); the last interval is
-        # closed on the right, as in driftmon (and SPEC section 2)
+        # closed on the right, as in driftmon (and docs/statistics.md)
         outer = [-np.inf]
         for index, edge in enumerate(edges):
             if edge in points:

@@ -173,7 +173,7 @@ class DatasetDrift(_Model):
 
 
 class Export(_Model):
-    """Optional series beyond SPEC §7's, off by default (they cost a series per bin)."""
+    """Optional series beyond docs/metrics.md's, off by default (they cost a series per bin)."""
 
     bins: bool = Field(
         default=False,

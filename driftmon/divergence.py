@@ -1,6 +1,6 @@
 """Smoothing and the divergence measures: pure numpy over (features x bins) count arrays.
 
-`p` is always the live distribution and `q` the reference (SPEC section 3). Rows are
+`p` is always the live distribution and `q` the reference (docs/statistics.md, Measures). Rows are
 features, columns are bins; every measure is computed for all rows at once.
 
 Pipeline, per row:

@@ -508,5 +508,5 @@ def _json_number(value: float) -> int | float | str:
 
 
 def document(results: list[MonitorResult]) -> dict[str, Any]:
-    """The ``check --format json`` document (SPEC §5)."""
+    """The ``check --format json`` document (docs/operations.md, Command line)."""
     return {"monitors": [r.to_json() for r in results]}

@@ -3,7 +3,7 @@
 A *bin spec* says how values map to bins; it always comes from the reference (or from
 explicit edges) so that reference and live histograms of a feature share their bins.
 
-Numeric (SPEC §2): interior edges ``e0 < … < ek`` give the bins ``(-inf, e0)``,
+Numeric (docs/statistics.md, How it works): interior edges ``e0 < … < ek`` give the bins ``(-inf, e0)``,
 ``[e0, e1)``, …, ``[e(k-1), ek]``, ``(ek, +inf)``: ``len(edges) + 1`` counts, plus a
 ``missing`` count for NaN / null.
 
@@ -80,7 +80,7 @@ class NumericBins:
     In value order the bins are ``(-inf, e0)``, then between consecutive edges an interval
     (closed on the left, open on the right, the last one closed on both sides), except that
     a point edge ``v`` is a bin ``{v}`` holding exactly ``v`` and the intervals beside it are
-    open at ``v``; then ``(ek, +inf)``. Without points this is SPEC §2's layout. A spec
+    open at ``v``; then ``(ek, +inf)``. Without points this is the layout of docs/statistics.md (How it works). A spec
     with no edges at all (a reference without finite values) has the one bin
     ``(-inf, +inf)``.
     """

@@ -36,7 +36,8 @@ def to_document(histograms: Mapping[str, Histogram]) -> dict[str, Any]:
                 "missing": _number(hist.missing),
             }
             if hist.spec.points:
-                # Point bins (values with a bin of their own); files without them keep SPEC §6's layout.
+                # Point bins (values with a bin of their own); files without them keep the layout
+                # of docs/sources.md (Histogram files).
                 features[name]["points"] = list(hist.spec.points)
         else:
             counts = dict(zip(hist.spec.labels(), (_number(c) for c in hist.counts), strict=True))
@@ -48,14 +49,14 @@ def to_document(histograms: Mapping[str, Histogram]) -> dict[str, Any]:
                 "missing": _number(hist.missing),
             }
             if hist.spec.others:
-                # Not in §6's example: lets a live sample tell __other__ from __unseen__.
+                # Not in the documented example (docs/sources.md): lets a live sample tell __other__ from __unseen__.
                 entry["other_values"] = sorted(hist.spec.others)
             features[name] = entry
     return {"format": FORMAT, "features": features}
 
 
 def from_document(document: Any, origin: str) -> dict[str, Histogram]:
-    """Histograms from a parsed §6 document; every problem names ``origin`` and the feature."""
+    """Histograms from a parsed driftmon.histograms/v1 document; every problem names ``origin`` and the feature."""
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise DataError(f'{origin}: not a histogram file (expected "format": "{FORMAT}")')
     features = document.get("features")

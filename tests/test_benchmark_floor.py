@@ -22,7 +22,7 @@ BINS = 10
 
 
 def oracle_bins(values: np.ndarray, bins: int) -> tuple[list[float], list[float]]:
-    """driftmon's binning rule (SPEC section 2 and its point bins), by sorting everything."""
+    """driftmon's binning rule (docs/statistics.md, How it works, point bins included), by sorting everything."""
     finite = np.sort(values[np.isfinite(values)])
     distinct, runs = np.unique(finite, return_counts=True)
     if distinct.size <= bins:

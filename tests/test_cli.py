@@ -55,7 +55,7 @@ def test_version_and_module_entry_point() -> None:
 
 
 def test_check_example_json_document_and_exit_code() -> None:
-    """`check --format json` on the example prints one document of SPEC §5's shape and exits 1 (drift at critical)."""
+    """`check --format json` on the example prints one document of docs/operations.md's shape and exits 1 (drift at critical)."""
     result = run("check", "-c", str(EXAMPLE), "--format", "json")
     assert result.returncode == 1, result.stderr
     document = json.loads(result.stdout)
@@ -130,7 +130,7 @@ def test_unknown_monitor_and_usage_errors_exit_two(tmp_path: Path, capsys: pytes
 
 
 def test_profile_writes_histogram_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """profile writes a §6 histogram file of the monitor's reference."""
+    """profile writes a driftmon.histograms/v1 histogram file of the monitor's reference."""
     out = tmp_path / "ref.json"
     code = main(["profile", "-c", str(small_monitor(tmp_path)), "--monitor", "small", "-o", str(out)])
     assert code == 0

@@ -1,4 +1,4 @@
-"""What the command line says when something is wrong: on stderr, in words, with SPEC §5's exit codes.
+"""What the command line says when something is wrong: on stderr, in words, with the exit codes of docs/operations.md.
 
 Each test runs ``python -m driftmon`` as a real process, so stdout and stderr are the ones a shell sees.
 """
@@ -54,7 +54,7 @@ def test_check_evaluation_errors_go_to_stderr(tmp_path: Path, output: str) -> No
     assert "driftmon: error: monitor broken: " in result.stderr and "gone.csv" in result.stderr
     assert "good" not in result.stderr
     if output == "json":
-        document = json.loads(result.stdout)  # exactly one document, with the error in it (SPEC §5)
+        document = json.loads(result.stdout)  # exactly one document, with the error in it (docs/operations.md, Command line)
         assert [m["status"] for m in document["monitors"]] == ["ok", "error"]
     else:
         assert "monitor broken: error" in result.stdout and "gone.csv" not in result.stdout

@@ -32,11 +32,11 @@ DASHBOARD = DEPLOY / "grafana" / "dashboards" / "driftmon.json"
 DEPLOY_README = DEPLOY / "README.md"
 RUNBOOK_BASE = "https://github.com/driftmon/driftmon/blob/main/deploy/README.md#"
 
-# The command every deployment runs (SPEC §5), spelled the same everywhere.
+# The command every deployment runs (docs/operations.md, Command line), spelled the same everywhere.
 CONFIG_PATH = "/etc/driftmon/driftmon.yaml"
 RUN_COMMAND = ["driftmon", "run", "-c", CONFIG_PATH]
 
-# SPEC §7: the measures' own metrics, config name -> score metric.
+# docs/metrics.md: the measures' own metrics, config name -> score metric.
 SCORE_METRICS = {
     "kl": "driftmon_kl_divergence",
     "kl_reverse": "driftmon_kl_divergence_reverse",
@@ -45,7 +45,7 @@ SCORE_METRICS = {
     "hellinger": "driftmon_hellinger_distance",
     "tvd": "driftmon_total_variation_distance",
 }
-# SPEC §7: every metric driftmon exports.
+# docs/metrics.md: every metric driftmon exports.
 EXPORTED_METRICS = frozenset(
     {
         *SCORE_METRICS.values(),
@@ -567,7 +567,7 @@ def test_dashboard_has_the_panels_an_ml_engineer_needs() -> None:
 
 
 def test_dashboard_queries_use_only_metrics_driftmon_exports() -> None:
-    """Every metric any panel or variable queries is one driftmon exports (SPEC §7)."""
+    """Every metric any panel or variable queries is one driftmon exports (docs/metrics.md)."""
     used: set[str] = set()
     for where, expr in dashboard_queries(dashboard()):
         names = metric_names(expr)

@@ -46,7 +46,7 @@ LOG_BASES = [pytest.param(2.0, id="bits"), pytest.param(math.e, id="nats"), pyte
 def oracle_proportions(
     live: FloatArray, reference: FloatArray, smoothing: Smoothing
 ) -> tuple[list[float], list[float]]:
-    """The SPEC's smoothing for one feature, written out over Python floats."""
+    """The documented smoothing (docs/statistics.md) for one feature, written out over Python floats."""
     kept = [i for i in range(len(live)) if live[i] > 0 or reference[i] > 0]
     live_counts = [float(live[i]) for i in kept]
     reference_counts = [float(reference[i]) for i in kept]
@@ -351,7 +351,7 @@ def test_result_keys_shapes_and_defaults() -> None:
 
 
 def test_measure_table() -> None:
-    """The table lists the six SPEC measures in order, with their log-base use and bounds."""
+    """The table lists the six documented measures in order, with their log-base use and bounds."""
     assert MEASURE_NAMES == ("kl", "kl_reverse", "js", "psi", "hellinger", "tvd")
     assert tuple(MEASURES) == MEASURE_NAMES
     assert all(isinstance(m, Measure) and MEASURES[name] is m for name, m in MEASURES.items())

@@ -231,3 +231,20 @@ def test_where_things_live_names_every_module() -> None:
     }
     assert sorted(modules - named) == [], "modules missing from docs/development.md, Where things live"
     assert sorted(name for name in named if not (REPO / name).exists()) == [], "rows naming no module"
+
+
+def test_nothing_cites_a_spec_that_is_not_in_the_repository() -> None:
+    """The external contract lives in docs/: no file cites "SPEC §" or "SPEC section" (the
+    spec those pointed to is not in the repository)."""
+    import subprocess
+
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    pattern = re.compile(r"SPEC (§|section)|the SPEC\b")
+    citing = [
+        name
+        for name in tracked
+        if name.endswith((".py", ".md", ".yml", ".yaml", ".json", ".html", ".toml"))
+        and name != "tests/test_docs.py"
+        and pattern.search((REPO / name).read_text(encoding="utf-8", errors="replace"))
+    ]
+    assert citing == []

@@ -1,4 +1,4 @@
-"""The Prometheus exposition (SPEC §7) of hand-built results, parsed back with prometheus_client."""
+"""The Prometheus exposition (docs/metrics.md) of hand-built results, parsed back with prometheus_client."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def snapshot() -> Snapshot:
 
 
 def test_every_metric_has_its_spec_name_type_and_labels(snapshot: Snapshot) -> None:
-    """Each family has the SPEC §7 name, type and label names, plus the monitor's own labels."""
+    """Each family has the docs/metrics.md name, type and label names, plus the monitor's own labels."""
     families = scrape(snapshot)
     expected = {
         "driftmon_kl_divergence": ("gauge", {"monitor", "feature", "team"}),

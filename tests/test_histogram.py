@@ -29,7 +29,7 @@ from driftmon.significance import homogeneity_test
 
 
 def oracle_numeric(edges: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, int]:
-    """Counts by the SPEC §2 definition, one comparison per bin (independent of the module)."""
+    """Counts by the binning definition of docs/statistics.md, one comparison per bin (independent of the module)."""
     present = x[~np.isnan(x)]
     counts = [np.sum(present < edges[0])]
     for i in range(len(edges) - 1):
@@ -41,7 +41,7 @@ def oracle_numeric(edges: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def test_numeric_bins_match_definition_with_nan_inf_and_edges() -> None:
-    """Values on edges, ±inf, NaN and out-of-range values land in the bins SPEC §2 defines."""
+    """Values on edges, ±inf, NaN and out-of-range values land in the bins docs/statistics.md defines."""
     rng = np.random.default_rng(1)
     edges = np.array([-1.0, 0.0, 0.5, 2.0])
     x = np.concatenate([rng.normal(0, 2, 1000), edges, [np.inf, -np.inf, np.nan, np.nan, 2.0]])
@@ -226,7 +226,7 @@ def test_arrow_text_binning_equals_pandas_binning() -> None:
 
 
 def test_numeric_compare_and_sort_paths_agree() -> None:
-    """Binning by comparisons (few edges) and by sorting (many edges) both match the SPEC definition."""
+    """Binning by comparisons (few edges) and by sorting (many edges) both match the documented definition (docs/statistics.md)."""
     rng = np.random.default_rng(12)
     x = np.concatenate([rng.normal(0, 3, 200_000), [np.nan] * 7, [np.inf, -np.inf]])
     for k in (2, 5, 31, 40, 100):

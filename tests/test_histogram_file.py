@@ -45,7 +45,7 @@ def test_histogram_file_round_trip() -> None:
 
 
 def test_spec_example_histogram_file_parses() -> None:
-    """The example document of SPEC §6 parses, with the §6 counts layout."""
+    """The example document of docs/sources.md (Histogram files) parses, with its counts layout."""
     document = {
         "format": "driftmon.histograms/v1",
         "features": {

@@ -1,6 +1,6 @@
 """Reference edges by selection (``selected_spec``, ``Ranked``) equal the sort-based definition.
 
-The oracle is ``numeric_spec(finite_sorted(values))``: numpy's sort, then SPEC §2's rules
+The oracle is ``numeric_spec(finite_sorted(values))``: numpy's sort, then the binning rule of docs/statistics.md
 written out over the sorted values. Selection must give the very same edges and point bins
 (exact float equality), and ``profile_column`` the same counts as binning over those edges.
 """

@@ -28,7 +28,7 @@ def source(folder: Path, path: str, **extra: Any) -> FileSource:
 
 
 def counts_by_hand(x: np.ndarray, edges: tuple[float, ...] = EDGES.edges) -> list[float]:
-    """The SPEC §2 rule written out: under, [e0,e1), [e1,e2], over (NaN excluded)."""
+    """The binning rule (docs/statistics.md) written out: under, [e0,e1), [e1,e2], over (NaN excluded)."""
     x = x[~np.isnan(x)]
     e = edges
     return [

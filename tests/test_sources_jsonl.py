@@ -48,7 +48,7 @@ def write(path: Path, rows: list[Any]) -> None:
 
 
 def by_hand(values: list[Any], edges: tuple[float, ...] = EDGES.edges) -> list[float]:
-    """SPEC §2's rule: under, [e0,e1), [e1,e2], over; nulls and NaN left out."""
+    """docs/statistics.md's rule: under, [e0,e1), [e1,e2], over; nulls and NaN left out."""
     x = np.array([float(v) for v in values if v is not None], dtype=float)
     x = x[~np.isnan(x)]
     return [

@@ -1,4 +1,4 @@
-"""Fuzzed histogram files (SPEC §6) as reference, live or both, through `driftmon check`."""
+"""Fuzzed histogram files (docs/sources.md, Histogram files) as reference, live or both, through `driftmon check`."""
 
 from __future__ import annotations
 

@@ -77,7 +77,7 @@ class Expected:
 
 
 def oracle(reference: pd.Series, live: pd.Series) -> Expected:
-    """kl, js (bits) and psi of one feature, by the SPEC's binning and smoothing, from scratch."""
+    """kl, js (bits) and psi of one feature, by the documented binning and smoothing (docs/statistics.md), from scratch."""
     if not pd.api.types.is_numeric_dtype(reference):
         categories = list(reference.value_counts().index)
         ref = [float((reference == c).sum()) for c in categories] + [0.0]  # + __unseen__
@@ -86,7 +86,7 @@ def oracle(reference: pd.Series, live: pd.Series) -> Expected:
         edges = np.unique(np.quantile(reference.to_numpy(), np.linspace(0.0, 1.0, 11)))
 
         def counts(values: np.ndarray) -> list[float]:
-            inside, _ = np.histogram(values, bins=edges)  # last bin closed, as the SPEC's
+            inside, _ = np.histogram(values, bins=edges)  # last bin closed, as in docs/statistics.md
             return [float((values < edges[0]).sum()), *inside.astype(float), float((values > edges[-1]).sum())]
 
         ref, cur = counts(reference.to_numpy()), counts(live.to_numpy())
