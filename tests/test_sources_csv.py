@@ -317,3 +317,23 @@ def test_a_codec_that_is_not_a_text_encoding_is_refused(encoding: str) -> None:
     """Python's codec registry accepts them, and reading a CSV with one ended in a TypeError."""
     with pytest.raises(ValueError, match=f"'{encoding}' is not a text encoding"):
         FileSourceConfig(type="file", path="l.csv", encoding=encoding)
+
+
+def test_a_carriage_return_inside_the_header_is_a_data_error(tmp_path: Path) -> None:
+    """A header line with a lone CR inside a field (`a\\rb,c`): a DataError naming the file (was an internal error: csv.Error, found by the fuzz campaign)."""
+    from driftmon.cli import main
+
+    (tmp_path / "d.csv").write_bytes(b"x\rq,c\n1,2\n3,4\n")
+    (tmp_path / "c.yaml").write_text(
+        "monitors:\n  - {name: m, reference: {type: file, path: d.csv}, live: {type: file, path: d.csv}, features: [c]}\n"
+    )
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["check", "-c", str(tmp_path / "c.yaml"), "--format", "json"])
+    assert code == 3, err.getvalue()
+    error = json.loads(out.getvalue())["monitors"][0]["error"]
+    assert "d.csv as csv: its first line holds a carriage return inside a field" in error, error
+    assert "internal error" not in err.getvalue()

@@ -55,7 +55,10 @@ def _csv_header(path: str, options: FileSourceConfig) -> tuple[list[str], str]:
     except UnicodeDecodeError:
         raise _encoding_error(path, options.encoding) from None
     line = text.split("\n", 1)[0].rstrip("\r")
-    fields = next(csv.reader([line], delimiter=options.delimiter), [])
+    try:
+        fields = next(csv.reader([line], delimiter=options.delimiter), [])
+    except csv.Error:  # a lone carriage return inside an unquoted field of the first line (fuzz finding)
+        raise DataError(f"cannot read {path} as csv: its first line holds a carriage return inside a field") from None
     if options.header:
         return fields, line
     if options.columns is not None and len(options.columns) != len(fields):
