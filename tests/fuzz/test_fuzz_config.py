@@ -112,7 +112,7 @@ def folder_with_data(folder: Path) -> None:
     assert write_frame(reference_frame(seed=2), folder / "live.csv", "csv")
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="module")
 def _spark_started() -> None:
     """Start the Spark session before the first case: a JVM's cold start (97 s on a loaded
     machine) is not a case's time, and it made the deadline fail a case that takes 0.5 s."""
@@ -129,6 +129,7 @@ def _spark_started() -> None:
         run_cli("check", "-c", str(folder / "driftmon.yaml"), "--format", "json")
 
 
+@pytest.mark.usefixtures("_spark_started")
 @fuzz_settings()
 @given(document=config_structure())
 def test_fuzzed_config_structures_give_documented_outcomes(document: dict[str, Any]) -> None:
