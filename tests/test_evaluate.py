@@ -398,7 +398,7 @@ def test_broken_data_is_reported_by_name_beside_the_scores(tmp_path: Path, write
     table, and every feature keeps its scores."""
     import io
 
-    from driftmon.cli import _table
+    from driftmon import table
     from driftmon.pages import PageSettings, render, snapshot_of
 
     reference, live = frames
@@ -424,7 +424,7 @@ def test_broken_data_is_reported_by_name_beside_the_scores(tmp_path: Path, write
     assert [f["feature"] for f in document["features"]] == ["x", "y", "city"]
     assert document["features"][0]["missing"]["severity"] == "critical"
     out = io.StringIO()
-    _table([result], out)
+    table.write([result], out)
     text = out.getvalue()
     assert text.index("data quality:") < text.index("feature  kind")
     assert "x: missing 0.0% -> 30.0% (critical)" in text
