@@ -28,6 +28,7 @@ from driftmon.config_schema import (
     ConfigFile,
     Cron,
     Levels,
+    Model,
     Monitor,
     Quality,
     Settings,
@@ -105,6 +106,7 @@ class MonitorConfig:
     export_bins: bool = False  # driftmon_bin_share series
     quality: QualityRule | None = None  # data-quality checks; None: off
     min_rows: int | None = None  # volume: fewer live rows is critical
+    model: Model | None = None  # the model's columns and thresholds (driftmon.model)
 
     def __hash__(self) -> int:
         return hash(self.name)
@@ -278,6 +280,7 @@ def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path, problems: lis
         export_bins=settings.export.bins,
         quality=_quality_rule(settings.quality),
         min_rows=settings.volume.min_rows,
+        model=monitor.model,
     )
 
 

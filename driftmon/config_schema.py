@@ -296,6 +296,59 @@ def _source_union() -> Any:
     return Annotated[union, Field(discriminator="type")]
 
 
+ModelLevel = Annotated[float, Field(allow_inf_nan=False)] | Literal["auto"]
+
+
+class ModelLevels(_Model):
+    """When a model metric is at warning / critical (docs/model.md)."""
+
+    warning: ModelLevel | None = Field(
+        default="auto", description="a value, or auto: 3 sd of the reference's metric at the live size"
+    )
+    critical: ModelLevel | None = Field(
+        default="auto", description="a value, or auto: 5 sd of the reference's metric at the live size"
+    )
+    relative: bool = Field(
+        default=False, description="the levels are drops from the reference's value (rises, for losses and errors)"
+    )
+
+
+class Model(_Model):
+    """The monitor's model: its outputs and, when labels exist, its target (docs/model.md)."""
+
+    task: Literal["binary", "multiclass", "regression"] = Field(description="what the model predicts")
+    prediction: str = Field(min_length=1, description="column of the predicted class (or value, regression)")
+    score: str | dict[str, str] | None = Field(
+        default=None,
+        description="binary: column of the positive class's probability; multiclass: class -> probability column",
+    )
+    target: str | None = Field(default=None, description="column of the true label, where it is known (null: none)")
+    positive: str | int | bool = Field(
+        default=1, description="binary: the positive class's value in target and prediction"
+    )
+    thresholds: dict[str, ModelLevels | None] = Field(
+        default_factory=dict, description="metric -> {warning, critical, relative}; every metric is auto by default"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Model:
+        from driftmon.performance import metrics_of
+
+        if self.task == "multiclass" and isinstance(self.score, str):
+            raise ValueError("a multiclass model's score is a mapping class -> probability column")
+        if self.task == "binary" and isinstance(self.score, dict):
+            raise ValueError("a binary model's score is the one column of the positive class's probability")
+        if self.task == "regression" and self.score is not None:
+            raise ValueError("a regression model has no score column")
+        if isinstance(self.score, dict) and len(self.score) < 2:
+            raise ValueError("a multiclass model needs at least two classes in score")
+        known = metrics_of(self.task)
+        unknown = sorted(set(self.thresholds) - set(known))
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: not a metric of a {self.task} model ({', '.join(known)})")
+        return self
+
+
 class Monitor(Settings):
     """One monitor: a reference, a live source, features, and settings."""
 
@@ -306,11 +359,13 @@ class Monitor(Settings):
     reference: _source_union() = Field(description="the expected distribution")  # type: ignore[valid-type]
     live: _source_union() = Field(description="the data production sees now")  # type: ignore[valid-type]
     features: list[Feature] = Field(min_length=1, description="features to compare")
+    model: Model | None = Field(default=None, description="the model whose performance to follow (null: none)")
 
     @field_validator("labels")
     @classmethod
     def _label_names(cls, labels: dict[str, str]) -> dict[str, str]:
         reserved = {"monitor", "feature", "measure", "severity", "side", "job", "instance", "le", "quantile"}
+        reserved |= {"bin", "check", "direction", "metric", "kind", "bound", "segment", "method", "anomaly", "column"}
         for name in labels:
             if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name) or name.startswith("__"):
                 raise ValueError(f"label name {name!r} is not a valid Prometheus label name")

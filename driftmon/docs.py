@@ -111,6 +111,13 @@ _PER_FEATURE_LABELS: dict[str, tuple[str, ...]] = {
     "driftmon_out_of_range_ratio": ("feature", "direction"),
     "driftmon_quality_alert": ("feature", "check", "severity"),  # volume: no feature
     "driftmon_live_rows": (),
+    "driftmon_model_performance": ("metric", "kind"),
+    "driftmon_model_performance_reference": ("metric",),
+    "driftmon_model_performance_threshold": ("metric", "severity"),
+    "driftmon_model_performance_band": ("metric", "bound"),
+    "driftmon_model_alert": ("metric", "kind", "severity"),
+    "driftmon_labelled_rows": ("side",),
+    "driftmon_label_coverage_ratio": (),
     "driftmon_bin_share": ("feature", "bin", "side"),
     "driftmon_monitor_up": (),
     "driftmon_evaluations_total": (),

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -24,7 +24,16 @@ from driftmon.significance import decide, gate
 from driftmon.sources import Source, open_source
 from driftmon.sources.file_cache import FileCounts
 
+if TYPE_CHECKING:
+    from driftmon.model import ModelResult
+
 log = logging.getLogger(__name__)
+
+
+def model_json(result: ModelResult) -> dict[str, Any]:
+    from driftmon.model import to_json
+
+    return to_json(result)
 
 OK, WARNING, CRITICAL = "ok", "warning", "critical"
 INSUFFICIENT, ERROR = "insufficient_data", "error"
@@ -119,6 +128,7 @@ class MonitorResult:
     live_rows: float | None = None  # rows in the live window (the most any feature counted)
     volume: str | None = None  # ok | critical against volume.min_rows; None: not checked
     min_rows: int | None = None
+    model: ModelResult | None = None  # the model's performance (driftmon.model); None: no model
 
     @property
     def ok(self) -> bool:
@@ -166,6 +176,7 @@ class MonitorResult:
             "dataset_drift": self.dataset_drift,
             "features": [f.to_json() for f in self.features],
             **({"quality": quality} if (quality := self.quality_json()) is not None else {}),
+            **({"model": model_json(self.model)} if self.model is not None else {}),
         }
 
 
@@ -267,6 +278,11 @@ def evaluate(
         specs = {name: hist.spec for name, hist in reference.items()}
         live = live_source.count(specs, cache=live_files)
         features = score(monitor, reference, live)
+        model = None
+        if monitor.model is not None:
+            from driftmon.model import evaluate_model  # scikit-learn and the model code: only when used
+
+            model = evaluate_model(monitor.name, monitor.model, reference_source, live_source, monitor.min_samples)
     except DriftmonError as error:
         return failed(monitor, str(error), started, time.perf_counter() - begun)
     except Exception as error:  # one broken monitor must never take the others down
@@ -293,10 +309,12 @@ def evaluate(
         live_rows=live_rows,
         volume=volume,
         min_rows=monitor.min_rows,
+        model=model,
     )
     # A monitor's status is its worst feature severity or data-quality severity.
     drift_status = max((f.worst for f in features), key=SEVERITY_ORDER.__getitem__, default=OK)
-    status = max(drift_status, result.quality_status, key=SEVERITY_ORDER.__getitem__)
+    model_status = model.worst if model is not None else OK
+    status = max(drift_status, result.quality_status, model_status, key=SEVERITY_ORDER.__getitem__)
     return replace(result, status=status)
 
 

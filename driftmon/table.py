@@ -25,6 +25,7 @@ def write(results: Sequence[Any], out: TextIO) -> None:
             out.write("\n")
             continue
         _quality_lines(result, out)
+        _model_lines(result, out)
         header = ["feature", "kind", "reference", "live", "unseen", "p (adj.)", *result.measures, "severity"]
         rows = [header]
         for feature in result.features:
@@ -63,6 +64,31 @@ def _quality_lines(result: Any, out: TextIO) -> None:
     if lines:
         out.write("  data quality:\n")
         out.writelines(f"    {printable(line)}\n" for line in lines)
+
+
+def _model_lines(result: Any, out: TextIO) -> None:
+    """The model's metrics: estimated (with its band), realized, reference, and the severity."""
+    model = result.model
+    if model is None:
+        return
+    coverage = f", {model.labelled_rows:,} of {model.live_rows:,} live rows labelled"
+    out.write(f"  model ({model.task}{coverage}):\n")
+    for metric, _ in model.thresholds.items():
+        parts = []
+        if model.estimated is not None and metric in model.estimated.values:
+            band = model.bands.get(metric)
+            within = f" [{band[0]:.4f}, {band[1]:.4f}]" if band else ""
+            parts.append(f"estimated {model.estimated.values[metric]:.4f}{within}")
+        if model.realized is not None and metric in model.realized.values:
+            parts.append(f"realized {model.realized.values[metric]:.4f}")
+        if metric in model.reference.values:
+            parts.append(f"reference {model.reference.values[metric]:.4f}")
+        levels = [model.severity.get(kind, {}).get(metric) for kind in ("estimated", "realized")]
+        worst = next((level for level in ("critical", "warning") if level in levels), "ok")
+        if parts:
+            out.write(f"    {metric:<18} {', '.join(parts)}: {worst}\n")
+    for note in model.notes:
+        out.write(f"    note: {printable(note)}\n")
 
 
 def _movers(result: Any, out: TextIO) -> None:

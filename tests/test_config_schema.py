@@ -60,6 +60,13 @@ monitors:
     reference: {type: histogram, path: profile.json}
     live: {type: sql, url: "duckdb:///:memory:", query: "SELECT 1 AS x", timeout: 1m, allowed_paths: [data]}
     features: [x]
+    model:
+      task: binary
+      prediction: predicted
+      score: p
+      target: churned
+      positive: "yes"
+      thresholds: {roc_auc: {warning: 0.02, critical: 0.05, relative: true}, brier: null}
   - name: prometheus-and-spark
     reference: {type: spark, path: data/ref.parquet, format: parquet, options: {mergeSchema: "true"}, conf: {spark.ui.enabled: "false"}}
     live:

@@ -122,12 +122,16 @@ def test_metrics_reference_matches_a_real_evaluation(tmp_path: Path, write) -> N
     import pandas as pd
 
     rng = np.random.default_rng(3)
-    pd.DataFrame({"x": rng.normal(0, 1, 3000), "c": rng.choice(["a", "b"], 3000)}).to_csv(
-        tmp_path / "reference.csv", index=False
-    )
-    pd.DataFrame({"x": rng.normal(1, 1, 1000), "c": rng.choice(["a", "b", "z"], 1000)}).to_csv(
-        tmp_path / "live.csv", index=False
-    )
+
+    def frame(rows: int, centre: float, categories: list[str]) -> pd.DataFrame:
+        x = rng.normal(centre, 1, rows)
+        p = 1 / (1 + np.exp(-x))
+        label = (rng.random(rows) < p).astype(float)
+        label[: rows // 2] = np.nan  # some labels not known yet (the reference's half too: fine)
+        return pd.DataFrame({"x": x, "c": rng.choice(categories, rows), "p": p, "y": (p >= 0.5).astype(int), "label": label})
+
+    frame(3000, 0, ["a", "b"]).to_csv(tmp_path / "reference.csv", index=False)
+    frame(1000, 1, ["a", "b", "z"]).to_csv(tmp_path / "live.csv", index=False)
     config = write(
         "driftmon.yaml",
         """
@@ -138,12 +142,14 @@ def test_metrics_reference_matches_a_real_evaluation(tmp_path: Path, write) -> N
           auto_thresholds: {draws: 100}
           dataset_drift: {share: 0.5}
           export: {bins: true}
+          volume: {min_rows: 10}
         monitors:
           - name: m
             labels: {team: risk}
             reference: {type: file, path: reference.csv}
             live: {type: file, path: live.csv}
             features: [x, c]
+            model: {task: binary, prediction: y, score: p, target: label}
         """,
     )
     out = tmp_path / "driftmon.prom"

@@ -1,0 +1,335 @@
+"""Is the model still right? One monitor's model, once: realized and estimated performance.
+
+A monitor with ``model:`` names its model's columns: the prediction, the score
+(probabilities) and the target where labels are known. At each evaluation:
+
+- the reference rows (all labelled) give the reference performance, the calibration of
+  the scores (`driftmon.estimation`) and the spread of each metric over chunks of the live
+  window's size;
+- the live rows give the **estimated** performance (every live row, from its calibrated
+  score: what the model scores if the reference's relation of scores to labels holds) and,
+  over the rows whose target is known, the **realized** performance;
+- each metric of each kind gets a severity against its thresholds: ``auto`` is 3 (warning)
+  and 5 (critical) standard deviations of the reference's metric at the live size, on the
+  bad side of the reference's value; numbers are absolute values, or drops from the
+  reference's value with ``relative: true`` (rises, for losses and errors).
+
+Labels: a binary target or prediction equal to ``positive`` is the positive class, any
+other value the negative one; a multiclass label outside the score's classes is counted
+(``unknown_labels``) and left out of the realized metrics, never guessed.
+
+Reads the columns from sources that hand out rows (files); the reference's calibration is
+cached per reference fingerprint. Knows nothing of Prometheus.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from driftmon import estimation, performance
+from driftmon.config_schema import Model
+from driftmon.errors import DataError
+from driftmon.performance import LOWER_IS_BETTER, Performance, metrics_of
+from driftmon.sources.base import RowSource, Source
+
+__all__ = ["ModelResult", "ReferenceModel", "evaluate_model", "reference_model"]
+
+Floats = npt.NDArray[np.float64]
+OK, WARNING, CRITICAL, INSUFFICIENT = "ok", "warning", "critical", "insufficient_data"
+AUTO_SIGMAS = (3.0, 5.0)  # warning, critical
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """A side's model columns, encoded: truth (soft 0/1 or one-hot; NaN row: no label),
+    the prediction, the scores (or None)."""
+
+    truth: Floats  # binary: (n,), multiclass: (n, k), regression: (n,) targets
+    predicted: npt.NDArray[Any]
+    scores: Floats | None
+    labelled: npt.NDArray[np.bool_]
+    unknown_labels: int = 0
+
+    def __len__(self) -> int:
+        return len(self.predicted)
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceModel:
+    """What the reference gives: its encoded rows, performance and the score calibration."""
+
+    rows: _Rows
+    performance: Performance
+    calibration: estimation.Calibration | None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelResult:
+    """The model part of one evaluation."""
+
+    task: str
+    reference_rows: int
+    live_rows: int
+    labelled_rows: int
+    reference: Performance
+    estimated: Performance | None
+    realized: Performance | None
+    thresholds: Mapping[str, tuple[float | None, float | None]]  # metric -> (warning, critical)
+    bands: Mapping[str, tuple[float, float]]  # metric -> estimate's (lower, upper)
+    severity: Mapping[str, Mapping[str, str]]  # kind -> metric -> ok | warning | critical | insufficient_data
+    unknown_labels: int = 0
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def worst(self) -> str:
+        order = {OK: 0, INSUFFICIENT: 1, WARNING: 2, CRITICAL: 3}
+        found = [level for by_metric in self.severity.values() for level in by_metric.values()]
+        return max(found, key=order.__getitem__, default=OK)
+
+    @property
+    def coverage(self) -> float | None:
+        return self.labelled_rows / self.live_rows if self.live_rows else None
+
+
+def _read(source: Source, columns: Sequence[str]) -> dict[str, npt.NDArray[Any]]:
+    if not isinstance(source, RowSource):
+        raise DataError(
+            f"{source.describe()}: model: needs a source of rows (type: file) for now; "
+            "SQL, Spark and histogram sources cannot give the model's columns yet"
+        )
+    parts: dict[str, list[npt.NDArray[Any]]] = {name: [] for name in columns}
+    for batch in source.batches(columns):
+        for name in columns:
+            parts[name].append(batch[name].to_numpy())
+    return {name: np.concatenate(values) if values else np.empty(0) for name, values in parts.items()}
+
+
+def _present(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    if values.dtype.kind == "f":
+        return ~np.isnan(values)
+    return np.array([not (v is None or (isinstance(v, float) and math.isnan(v))) for v in values], dtype=bool)
+
+
+def _is_positive(values: npt.NDArray[Any], positive: str | int | bool) -> npt.NDArray[np.bool_]:
+    if values.dtype.kind in "biuf" and not isinstance(positive, str):
+        return np.asarray(values, dtype=np.float64) == float(positive)
+    return np.array([str(v) == str(positive) for v in values], dtype=bool)
+
+
+def _scores(model: Model, data: Mapping[str, npt.NDArray[Any]], where: str) -> Floats | None:
+    if model.score is None:
+        return None
+    columns = [model.score] if isinstance(model.score, str) else list(model.score.values())
+    matrix = np.column_stack([np.asarray(data[c], dtype=np.float64) for c in columns])
+    for index, column in enumerate(columns):
+        try:
+            performance.check_probabilities(matrix[:, index], column)
+        except DataError as error:
+            raise DataError(f"{where}: {error}") from None
+    if isinstance(model.score, dict):
+        try:
+            performance.check_distributions(matrix, columns)
+        except DataError as error:
+            raise DataError(f"{where}: {error}") from None
+        return matrix
+    return matrix[:, 0]
+
+
+def _columns(model: Model) -> list[str]:
+    names = [model.prediction]
+    if isinstance(model.score, str):
+        names.append(model.score)
+    elif isinstance(model.score, dict):
+        names += list(model.score.values())
+    if model.target is not None:
+        names.append(model.target)
+    return list(dict.fromkeys(names))
+
+
+def _encode(model: Model, data: Mapping[str, npt.NDArray[Any]], where: str) -> _Rows:
+    """The side's columns as model rows (see `_Rows`)."""
+    predicted_raw = data[model.prediction]
+    target = data[model.target] if model.target is not None else np.full(len(predicted_raw), np.nan)
+    labelled = _present(target)
+    scores = _scores(model, data, where)
+    if model.task == "regression":
+        predicted = np.asarray(predicted_raw, dtype=np.float64)
+        truth = np.asarray(target, dtype=np.float64)
+        labelled &= np.isfinite(truth)
+        if not np.isfinite(predicted).all():
+            raise DataError(f"{where}: prediction column {model.prediction!r} has missing or infinite values")
+        return _Rows(truth, predicted, None, labelled)
+    if model.task == "binary":
+        truth = np.where(labelled, _is_positive(target, model.positive), np.nan).astype(np.float64)
+        return _Rows(truth, _is_positive(predicted_raw, model.positive), scores, labelled)
+    classes = list(model.score) if isinstance(model.score, dict) else []
+    index = {name: i for i, name in enumerate(classes)}
+    codes = np.array([index.get(str(v), -1) for v in predicted_raw], dtype=np.intp)
+    if (codes < 0).any():
+        unknown = sorted({str(v) for v, c in zip(predicted_raw, codes, strict=True) if c < 0})[:5]
+        raise DataError(f"{where}: prediction column {model.prediction!r} holds classes not in score: {unknown}")
+    label_codes = np.array([index.get(str(v), -1) if ok else -1 for v, ok in zip(target, labelled, strict=True)])
+    unknown_labels = int((labelled & (label_codes < 0)).sum())
+    labelled &= label_codes >= 0
+    truth = np.zeros((len(codes), len(classes)))
+    truth[labelled, label_codes[labelled]] = 1.0
+    return _Rows(truth, codes, scores, labelled, unknown_labels)
+
+
+def _performance(model: Model, rows: _Rows, select: npt.NDArray[Any] | None = None) -> Performance:
+    """Realized metrics of ``rows`` (its labelled ones, or the given subset of them)."""
+    chosen = np.flatnonzero(rows.labelled) if select is None else select
+    scores = None if rows.scores is None else rows.scores[chosen]
+    if model.task == "regression":
+        return performance.regression(rows.truth[chosen], rows.predicted[chosen])
+    if model.task == "binary":
+        return performance.binary(rows.truth[chosen], rows.predicted[chosen], scores)
+    return performance.multiclass(rows.truth[chosen], rows.predicted[chosen], scores, list(model.score or {}))
+
+
+_cache: dict[tuple[str, str, str], ReferenceModel] = {}
+_cache_lock = threading.Lock()
+
+
+def reference_model(name: str, model: Model, source: Source) -> ReferenceModel:
+    """The reference side of monitor ``name``'s model, cached while the source is unchanged."""
+    key = (name, source.fingerprint(), model.model_dump_json())
+    with _cache_lock:
+        cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    rows = _encode(model, _read(source, _columns(model)), f"{source.describe()} (reference)")
+    if model.target is None or not rows.labelled.any():
+        raise DataError(f"{source.describe()}: model: the reference needs labels (a target column with values)")
+    calibration = None
+    if rows.scores is not None and model.task != "regression":
+        labelled = np.flatnonzero(rows.labelled)
+        truth = rows.truth[labelled] if model.task == "multiclass" else rows.truth[labelled][:, None]
+        scores = rows.scores[labelled] if model.task == "multiclass" else rows.scores[labelled][:, None]
+        calibration = estimation.calibrate(truth, scores)
+    result = ReferenceModel(rows, _performance(model, rows), calibration)
+    with _cache_lock:
+        for stale in [k for k in _cache if k[0] == name]:
+            del _cache[stale]
+        _cache[key] = result
+    return result
+
+
+def _levels(
+    model: Model, metric: str, reference: float | None, sigma: float | None
+) -> tuple[float | None, float | None]:
+    """(warning, critical) of ``metric`` as values of the metric."""
+    if metric in model.thresholds and model.thresholds[metric] is None:
+        return None, None  # null: the metric is not judged
+    given = model.thresholds.get(metric)
+    worse = 1.0 if metric in LOWER_IS_BETTER else -1.0
+    levels: list[float | None] = []
+    for index, level in enumerate(("auto", "auto") if given is None else (given.warning, given.critical)):
+        if level is None or reference is None:
+            levels.append(None)
+        elif level == "auto":
+            levels.append(None if sigma is None else reference + worse * AUTO_SIGMAS[index] * sigma)
+        elif given is not None and given.relative:
+            levels.append(reference + worse * float(level))
+        else:
+            levels.append(float(level))
+    return levels[0], levels[1]
+
+
+def _judge(metric: str, value: float | None, levels: tuple[float | None, float | None]) -> str:
+    if value is None:
+        return INSUFFICIENT
+    worse = (lambda v, level: v >= level) if metric in LOWER_IS_BETTER else (lambda v, level: v <= level)
+    warning, critical = levels
+    if critical is not None and worse(value, critical):
+        return CRITICAL
+    if warning is not None and worse(value, warning):
+        return WARNING
+    return OK
+
+
+def evaluate_model(
+    name: str, model: Model, reference_source: Source, live_source: Source, min_samples: int
+) -> ModelResult:
+    """The model part of one evaluation of monitor ``name``."""
+    reference = reference_model(name, model, reference_source)
+    live = _encode(model, _read(live_source, _columns(model)), live_source.describe())
+    ref_rows = reference.rows
+    labelled_index = np.flatnonzero(ref_rows.labelled)
+    size = max(1, len(live))
+    spread = estimation.spread(
+        lambda chunk: _performance(model, ref_rows, labelled_index[chunk]), len(labelled_index), size
+    )
+    estimated = None
+    notes = []
+    if reference.calibration is not None and live.scores is not None and len(live):
+        classes = list(model.score) if isinstance(model.score, dict) else None
+        estimated = estimation.estimate(reference.calibration, live.predicted, live.scores, classes)
+    elif model.task == "regression":
+        notes.append("regression models have realized performance only (no estimate from scores)")
+    labelled = int(live.labelled.sum())
+    realized = _performance(model, live) if labelled else None
+    if model.target is None:
+        notes.append("no target column: realized performance needs labels")
+    if live.unknown_labels:
+        notes.append(f"{live.unknown_labels} live labels of a class not in score were left out")
+    thresholds = {
+        metric: _levels(model, metric, reference.performance.values.get(metric), spread.std.get(metric))
+        for metric in metrics_of(model.task)
+    }
+    severity: dict[str, dict[str, str]] = {}
+    for kind, result, rows in (("estimated", estimated, len(live)), ("realized", realized, labelled)):
+        if result is None:
+            continue
+        severity[kind] = {
+            metric: INSUFFICIENT if rows < max(1, min_samples) else _judge(metric, result.values.get(metric), levels)
+            for metric, levels in thresholds.items()
+            if levels != (None, None)
+        }
+    return ModelResult(
+        task=model.task,
+        reference_rows=len(ref_rows),
+        live_rows=len(live),
+        labelled_rows=labelled,
+        reference=reference.performance,
+        estimated=estimated,
+        realized=realized,
+        thresholds=thresholds,
+        bands=estimation.band(estimated, spread) if estimated is not None else {},
+        severity=severity,
+        unknown_labels=live.unknown_labels,
+        notes=tuple(notes),
+    )
+
+
+def to_json(result: ModelResult) -> dict[str, Any]:
+    """The ``model`` object of ``check --format json``."""
+
+    def metrics(values: Performance | None) -> dict[str, Any] | None:
+        if values is None:
+            return None
+        return {"values": dict(values.values), "undefined": dict(values.undefined), "rows": values.rows}
+
+    return {
+        "task": result.task,
+        "status": result.worst,
+        "reference_rows": result.reference_rows,
+        "live_rows": result.live_rows,
+        "labelled_rows": result.labelled_rows,
+        "label_coverage": result.coverage,
+        "unknown_labels": result.unknown_labels,
+        "reference": metrics(result.reference),
+        "estimated": metrics(result.estimated),
+        "realized": metrics(result.realized),
+        "bands": {metric: {"lower": low, "upper": high} for metric, (low, high) in result.bands.items()},
+        "thresholds": {m: {"warning": w, "critical": c} for m, (w, c) in result.thresholds.items()},
+        "severity": {kind: dict(values) for kind, values in result.severity.items()},
+        "notes": list(result.notes),
+    }

@@ -1,0 +1,163 @@
+"""A monitor's model, end to end from real files: realized performance equal to scikit-learn's
+on the labelled rows, an estimate that follows it before the labels arrive, severities,
+series and the JSON; bad model columns are errors naming the column."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from driftmon import config
+from driftmon.evaluate import evaluate
+from driftmon.results import MonitorState, Snapshot
+
+metrics = pytest.importorskip("sklearn.metrics")
+
+CONFIG = """
+monitors:
+  - name: churn
+    min_samples: 50
+    reference: {{type: file, path: ref.parquet}}
+    live: {{type: file, path: live.parquet}}
+    features: [x]
+    model: {model}
+"""
+BINARY = "{task: binary, prediction: predicted, score: p, target: churned}"
+
+
+def _frame(seed: int, rows: int, centre: float, width: float, labelled: float) -> pd.DataFrame:
+    """Labels from P(churn | x) = sigmoid(2x); the model's score is that probability."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(centre, width, rows)
+    p = 1 / (1 + np.exp(-2 * x))
+    churned = (rng.random(rows) < p).astype(float)
+    churned[rng.random(rows) >= labelled] = np.nan  # labels not arrived yet
+    return pd.DataFrame({"x": x, "p": p, "predicted": (p >= 0.5).astype(int), "churned": churned})
+
+
+def _monitor(tmp_path: Path, write: Callable[[str, str], Path], live: pd.DataFrame, model: str = BINARY) -> config.MonitorConfig:
+    _frame(1, 20_000, 0.0, 1.0, 1.0).to_parquet(tmp_path / "ref.parquet")
+    live.to_parquet(tmp_path / "live.parquet")
+    return config.load(write("driftmon.yaml", CONFIG.format(model=model))).monitors[0]
+
+
+def test_realized_equals_sklearn_and_the_estimate_follows_it(tmp_path: Path, write) -> None:
+    """Live rows crowd the decision boundary (the model gets worse) and 30 % are labelled:
+    realized metrics are scikit-learn's on those rows, the estimate (all rows) is within 0.03
+    of them, and accuracy falls past the auto critical level (5 sd of the reference)."""
+    live = _frame(2, 4_000, 0.0, 0.25, 0.3)
+    result = evaluate(_monitor(tmp_path, write, live))
+    assert result.error is None, result.error
+    model = result.model
+    assert model is not None and model.realized is not None and model.estimated is not None
+    labelled = live.dropna(subset=["churned"])
+    assert model.labelled_rows == len(labelled) and model.live_rows == len(live)
+    assert model.realized.values["roc_auc"] == pytest.approx(metrics.roc_auc_score(labelled.churned, labelled.p), abs=1e-12)
+    assert model.realized.values["f1"] == pytest.approx(metrics.f1_score(labelled.churned, labelled.predicted), abs=1e-12)
+    assert model.realized.values["log_loss"] == pytest.approx(metrics.log_loss(labelled.churned, labelled.p), abs=1e-12)
+    for metric in ("accuracy", "roc_auc", "f1"):
+        assert abs(model.estimated.values[metric] - model.realized.values[metric]) < 0.03, metric
+    assert model.reference.values["accuracy"] - model.estimated.values["accuracy"] > 0.1
+    assert model.severity["estimated"]["accuracy"] == "critical"
+    warning, critical = model.thresholds["accuracy"]
+    assert warning is not None and critical is not None and critical < warning < model.reference.values["accuracy"]
+    assert result.status == "critical"
+    document = result.to_json()["model"]
+    assert document["labelled_rows"] == len(labelled)
+    assert document["severity"]["estimated"]["accuracy"] == "critical"
+    low, high = model.bands["accuracy"]
+    assert low < model.estimated.values["accuracy"] < high
+
+
+def test_no_shift_stays_quiet_and_series_are_exported(tmp_path: Path, write) -> None:
+    """Live rows like the reference's: every metric of both kinds ok; the model series carry
+    metric and kind, the band its bounds, the label coverage its share."""
+    from test_exporter import scrape, values
+
+    live = _frame(3, 4_000, 0.0, 1.0, 0.5)
+    result = evaluate(_monitor(tmp_path, write, live))
+    model = result.model
+    assert model is not None
+    assert set(model.severity["estimated"].values()) == {"ok"}, model.severity
+    assert set(model.severity["realized"].values()) == {"ok"}, model.severity
+    state = MonitorState("churn", latest=result, scored=result)
+    families = scrape(Snapshot(1, (state,)))
+    performance = values(families["driftmon_model_performance"])
+    assert performance[(("kind", "estimated"), ("metric", "roc_auc"), ("monitor", "churn"))] == model.estimated.values["roc_auc"]
+    assert performance[(("kind", "realized"), ("metric", "f1"), ("monitor", "churn"))] == model.realized.values["f1"]
+    bands = values(families["driftmon_model_performance_band"])
+    assert bands[(("bound", "lower"), ("metric", "accuracy"), ("monitor", "churn"))] == model.bands["accuracy"][0]
+    coverage = values(families["driftmon_label_coverage_ratio"])
+    assert coverage[(("monitor", "churn"),)] == pytest.approx(model.labelled_rows / len(live))
+    alerts = values(families["driftmon_model_alert"])
+    assert alerts[(("kind", "estimated"), ("metric", "accuracy"), ("monitor", "churn"), ("severity", "warning"))] == 0.0
+
+
+def test_scores_that_are_not_probabilities_name_the_column(tmp_path: Path, write) -> None:
+    """A score of 1.7 or NaN: the evaluation fails with a message naming the column."""
+    live = _frame(4, 500, 0.0, 1.0, 0.0)
+    live.loc[3, "p"] = 1.7
+    result = evaluate(_monitor(tmp_path, write, live))
+    assert result.status == "error"
+    assert "score column 'p'" in (result.error or "") and "1.7" in (result.error or "")
+
+
+def test_multiclass_unknown_labels_are_counted_not_joined(tmp_path: Path, write) -> None:
+    """Labels of a class the model does not know are counted and left out of the realized metrics."""
+    rng = np.random.default_rng(5)
+
+    def frame(rows: int) -> pd.DataFrame:
+        scores = rng.dirichlet(np.ones(3), rows)
+        labels = np.array([rng.choice(["a", "b", "c"], p=p) for p in scores], dtype=object)
+        return pd.DataFrame(
+            {"x": rng.normal(size=rows), "pa": scores[:, 0], "pb": scores[:, 1], "pc": scores[:, 2],
+             "predicted": np.array(["a", "b", "c"])[scores.argmax(axis=1)], "label": labels}
+        )
+
+    reference, live = frame(3_000), frame(600)
+    live.loc[:9, "label"] = "z"
+    reference.to_parquet(tmp_path / "ref.parquet")
+    live.to_parquet(tmp_path / "live.parquet")
+    model = "{task: multiclass, prediction: predicted, score: {a: pa, b: pb, c: pc}, target: label}"
+    monitor = config.load(write("driftmon.yaml", CONFIG.format(model=model))).monitors[0]
+    result = evaluate(dataclasses.replace(monitor))
+    assert result.model is not None and result.model.realized is not None
+    assert result.model.unknown_labels == 10
+    assert result.model.labelled_rows == 590
+    kept = live.iloc[10:]
+    expected = metrics.f1_score(kept.label, kept.predicted, average="macro", labels=["a", "b", "c"], zero_division=0)
+    assert result.model.realized.values["f1_macro"] == pytest.approx(expected, abs=1e-12)
+    assert "10 live labels of a class not in score were left out" in result.model.notes
+
+
+def test_model_config_is_checked(write) -> None:
+    """A metric the task has not, or a score that does not fit the task, is a config error naming it."""
+    from driftmon.errors import ConfigError
+
+    base = "monitors:\n  - name: m\n    reference: {type: file, path: r.csv}\n    live: {type: file, path: l.csv}\n    features: [x]\n"
+    with pytest.raises(ConfigError, match="rmse: not a metric of a binary model"):
+        config.load(write("a.yaml", base + "    model: {task: binary, prediction: y, score: p, thresholds: {rmse: {warning: 1}}}\n"))
+    with pytest.raises(ConfigError, match="multiclass model's score is a mapping"):
+        config.load(write("b.yaml", base + "    model: {task: multiclass, prediction: y, score: p}\n"))
+    with pytest.raises(ConfigError, match="reserved|metric"):
+        config.load(write("c.yaml", base + "    labels: {metric: x}\n"))
+
+
+def test_check_table_shows_the_model(tmp_path: Path, write) -> None:
+    """check's table has a model section: each metric estimated with its band, realized, reference, severity."""
+    import io
+
+    from driftmon.table import write as table
+
+    result = evaluate(_monitor(tmp_path, write, _frame(6, 2_000, 0.0, 0.25, 0.3)))
+    out = io.StringIO()
+    table([result], out)
+    text = out.getvalue()
+    assert "model (binary, " in text and " of 2,000 live rows labelled" in text
+    line = next(line for line in text.splitlines() if line.strip().startswith("accuracy"))
+    assert "estimated" in line and "realized" in line and "reference" in line and line.endswith(": critical")
