@@ -35,7 +35,7 @@ from typing import Literal
 
 import numpy as np
 
-from .histogram import UNSEEN, CategoricalBins, Histogram, NumericBins
+from .histogram import OTHER, UNSEEN, CategoricalBins, Histogram, NumericBins
 
 __all__ = [
     "CHECKS",
@@ -176,7 +176,7 @@ def feature_quality(
         unseen = _share(
             reference.counts[at],
             reference.present,
-            live.counts[at],
+            _unseen_count(spec, live),
             live.present,
             limits.get("unseen", never),
             significance,
@@ -210,6 +210,15 @@ def _single_value_bins(spec: NumericBins | CategoricalBins) -> np.ndarray:
     return single
 
 
+def _unseen_count(reference: CategoricalBins, live: Histogram) -> float:
+    """Live rows of a category the reference never had. A live histogram from a file may
+    list categories of its own: those outside the reference's count too."""
+    if live.spec == reference:
+        return float(live.counts[reference.labels().index(UNSEEN)])
+    known = set(reference.categories) | {OTHER}
+    return float(sum(count for label, count in zip(live.spec.labels(), live.counts, strict=True) if label not in known))
+
+
 def _constant(reference: Histogram, live: Histogram, live_range: tuple[float, float] | None) -> bool:
     """Live holds at least two rows of one value, and the reference held several values."""
     filled = np.flatnonzero(reference.counts > 0)
@@ -220,7 +229,7 @@ def _constant(reference: Histogram, live: Histogram, live_range: tuple[float, fl
     if live_range is not None:
         return live_range[0] == live_range[1]
     used = np.flatnonzero(live.counts > 0)
-    return used.size == 1 and bool(single[used[0]])
+    return used.size == 1 and bool(_single_value_bins(live.spec)[used[0]])
 
 
 @dataclass(frozen=True, slots=True)

@@ -140,3 +140,18 @@ def test_volume_and_freshness() -> None:
     assert quality.freshness(now - 1.5 * 3600, now, warning_age=3600, critical_age=2 * 3600) == "warning"
     assert quality.freshness(now - 60, now, critical_age=7200) == "ok"
     assert quality.freshness(None, now, critical_age=7200) == "critical"
+
+
+def test_live_histogram_with_categories_of_its_own() -> None:
+    """A live histogram file listing categories the reference lacks (or none at all): its
+    unseen share counts them, with no index error (found by the histogram-file fuzzer)."""
+    reference = Histogram(CategoricalBins(("",)), np.array([1.0, 0.0, 0.0]))
+    empty = Histogram(CategoricalBins(()), np.array([0.0, 0.0]))
+    result = quality.feature_quality("c", reference, empty, DEFAULTS)
+    assert result.unseen is not None and result.unseen.live == 0.0
+    other = Histogram(CategoricalBins(("", "new")), np.array([3.0, 1.0, 0.0, 0.0]))
+    result = quality.feature_quality("c", reference, other, DEFAULTS)
+    assert result.unseen is not None and result.unseen.live == pytest.approx(0.25)
+    assert not result.constant
+    single = Histogram(CategoricalBins(("new",)), np.array([4.0, 0.0, 0.0]))
+    assert quality.feature_quality("c", Histogram(CategoricalBins(("a", "b")), np.array([1.0, 1.0, 0, 0])), single, {}).constant
