@@ -1,9 +1,9 @@
-"""Prometheus exposition of the latest results (docs/metrics.md): a custom collector over a snapshot.
+"""The metric table (docs/metrics.md): what is exported of the latest results.
 
 The daemon swaps in an immutable :class:`~driftmon.results.Snapshot` whenever an
-evaluation ends or the config is reloaded. :class:`DriftCollector` builds every metric
-family from the snapshot it is given, so a monitor or feature that left the config is
-gone from the next scrape.
+evaluation ends or the config is reloaded; :mod:`driftmon.collector` builds every metric
+family of this table from the snapshot it is given, so a monitor or feature that left the
+config is gone from the next scrape.
 What is exported, per monitor (plus the monitor's own ``labels`` on every series)::
 
     # HELP driftmon_js_divergence Jensen-Shannon divergence ... in bits (log base 2); range [0, 1]
@@ -27,12 +27,9 @@ from __future__ import annotations
 import functools
 import math
 import platform
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from prometheus_client.core import Metric
-from prometheus_client.registry import Collector
 
 from driftmon import __version__
 from driftmon.divergence import MEASURE_NAMES, MEASURES
@@ -558,60 +555,3 @@ GLOBAL_METRICS: tuple[MetricSpec, ...] = (
         _build_info,
     ),
 )
-
-
-# ---------------------------------------------------------------------------
-# families
-
-
-def new_family(spec: MetricSpec, help_text: str) -> Metric:
-    """An empty family for ``spec`` (a counter's family name drops ``_total``)."""
-    if spec.kind == "counter":
-        return Metric(spec.name.removesuffix("_total"), help_text, "counter")
-    return Metric(spec.name, help_text, spec.kind)
-
-
-def _add(family: Metric, spec: MetricSpec, labels: Labels, value: float) -> None:
-    if not math.isnan(value):  # never export NaN
-        family.add_sample(spec.name, labels, float(value))
-
-
-def monitor_family(spec: MetricSpec, state: MonitorState, help_text: str) -> Metric:
-    """The family of ``spec`` with one monitor's samples (its labels and ``monitor`` added; no NaN)."""
-    family = new_family(spec, help_text)
-    for extra, value in spec.samples(state):
-        _add(family, spec, {**state.labels, "monitor": state.name, **extra}, value)
-    return family
-
-
-def global_family(spec: MetricSpec, snapshot: Snapshot) -> Metric:
-    """The family of a snapshot-wide ``spec`` with its samples (no NaN)."""
-    family = new_family(spec, spec.help(snapshot))
-    for labels, value in spec.samples(snapshot):
-        _add(family, spec, labels, value)
-    return family
-
-
-def families(snapshot: Snapshot) -> Iterator[Metric]:
-    """Every metric family of ``snapshot`` that has samples, in table order."""
-    for spec in MONITOR_METRICS:
-        family = new_family(spec, spec.help(snapshot))
-        for state in snapshot.monitors:
-            family.samples.extend(monitor_family(spec, state, "").samples)
-        if family.samples:
-            yield family
-    for spec in GLOBAL_METRICS:
-        yield global_family(spec, snapshot)
-
-
-class DriftCollector(Collector):
-    """A prometheus_client collector yielding the families of the current snapshot."""
-
-    def __init__(self, snapshot: Callable[[], Snapshot]) -> None:
-        self._snapshot = snapshot
-
-    def collect(self) -> Iterable[Metric]:
-        return list(families(self._snapshot()))
-
-    def describe(self) -> Iterable[Metric]:
-        return []  # nothing fixed: the families follow the config

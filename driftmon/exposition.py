@@ -6,7 +6,7 @@ tens of thousands of series per scrape), joins the pieces once per snapshot and 
 and serves those bytes until the next snapshot; gzip, too, is redone only for what
 changed: each monitor's piece is deflated on its own and the pieces are spliced into one
 gzip member. The bytes are those prometheus_client renders from
-:class:`~driftmon.exporter.DriftCollector` (tests/test_exporter.py compares them).
+:class:`~driftmon.collector.DriftCollector` (tests/test_exporter.py compares them).
 """
 
 from __future__ import annotations
@@ -23,16 +23,8 @@ from prometheus_client.exposition import choose_encoder, gzip_accepted
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
-from driftmon.exporter import (
-    GLOBAL_METRICS,
-    MONITOR_METRICS,
-    DriftCollector,
-    MetricSpec,
-    families,
-    global_family,
-    monitor_family,
-    new_family,
-)
+from driftmon.collector import DriftCollector, families, global_family, monitor_family, new_family
+from driftmon.exporter import GLOBAL_METRICS, MONITOR_METRICS, MetricSpec
 from driftmon.results import MonitorState, Snapshot
 
 

@@ -1,6 +1,6 @@
 """Batch mode: the daemon's series for one `driftmon check`, pushed to a Pushgateway or written as a textfile.
 
-The series are the exporter's (:func:`driftmon.exporter.families` over a snapshot of this
+The series are the exporter's (:func:`driftmon.collector.families` over a snapshot of this
 run's results), without the config-reload pair (a one-shot run has no reload):
 scores, thresholds, alerts, p-values, samples, ``driftmon_monitor_up``,
 ``driftmon_last_success_timestamp_seconds`` (when the monitor succeeded), the schedule
@@ -37,9 +37,9 @@ from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from driftmon import redact
+from driftmon.collector import families
 from driftmon.errors import DriftmonError
 from driftmon.evaluate import MonitorResult
-from driftmon.exporter import families
 from driftmon.httpclient import open_url
 from driftmon.results import MonitorState, Snapshot
 

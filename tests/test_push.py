@@ -12,8 +12,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from servers import free_port, require_binary
 
+from driftmon.collector import families
 from driftmon.evaluate import MonitorResult
-from driftmon.exporter import families
 from driftmon.push import render, state, write_textfile
 from driftmon.results import MonitorState, Snapshot
 
