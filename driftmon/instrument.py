@@ -35,7 +35,6 @@ null/NaN. Categorical features use the category text, ``__other__``, ``__unseen_
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter as Tally
 from collections.abc import Iterable, Mapping, Sequence
@@ -45,9 +44,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from driftmon import histogram_file
 from driftmon._imports import lazy_import
 from driftmon.histogram import MISSING, BinSpec, CategoricalBins, NumericBins
-from driftmon.histogram_file import from_document
 
 if TYPE_CHECKING:
     import prometheus_client
@@ -266,9 +265,7 @@ class Instrument:
 
         ``features`` picks some of the file's features (default: all).
         """
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
-        histograms = from_document(document, str(path))
+        histograms = histogram_file.loads(Path(path).read_bytes(), str(path))
         chosen = list(histograms) if features is None else list(features)
         unknown = [name for name in chosen if name not in histograms]
         if unknown:

@@ -203,3 +203,14 @@ assert not loaded, loaded
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_from_profile_refuses_a_deeply_nested_file_in_words(tmp_path) -> None:
+    """A profile nested 100,000 deep is a DataError naming the file (was a RecursionError)."""
+    from driftmon.errors import DataError
+    from driftmon.instrument import Instrument
+
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(DataError, match="deep.json: not valid JSON .nested too deeply"):
+        Instrument.from_profile(path, registry=None)
