@@ -27,6 +27,7 @@ from driftmon.config_schema import (
     MAX_NAME_CHARS,  # noqa: F401  (config.MAX_NAME_CHARS: the limit, where the schema is used)
     ConfigFile,
     Cron,
+    Feature,
     Levels,
     Model,
     Monitor,
@@ -82,6 +83,7 @@ class FeatureConfig:
     name: str
     rule: BinningRule
     thresholds: Mapping[str, tuple[ThresholdLevel, ThresholdLevel]]  # measure -> (warning, critical)
+    role: str = "input"  # or "model_output": a model's prediction or score, scored for prediction drift
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +219,8 @@ def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path, problems: lis
     own = monitor.thresholds if "thresholds" in monitor.model_fields_set else {}
     problems += _threshold_problems(("thresholds",), own, dict(settings.thresholds), measures)
     features = []
-    for index, feature in enumerate(monitor.features):
+    outputs = _model_outputs(monitor)
+    for index, feature in enumerate([*monitor.features, *outputs]):
         binning = settings.binning
         if feature.binning is not None:
             binning = _overlay(binning, feature.binning)  # type: ignore[assignment]
@@ -241,7 +244,8 @@ def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path, problems: lis
             for m, lv in thresholds.items()
             if lv is not None and m in measures and (lv.warning is not None or lv.critical is not None)
         }
-        features.append(FeatureConfig(feature.name, rule, feature_levels))
+        role = "model_output" if index >= len(monitor.features) else "input"
+        features.append(FeatureConfig(feature.name, rule, feature_levels, role))
     schedule = (
         Schedule(cron=settings.schedule.cron)
         if isinstance(settings.schedule, Cron)
@@ -282,6 +286,20 @@ def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path, problems: lis
         min_rows=settings.volume.min_rows,
         model=monitor.model,
     )
+
+
+def _model_outputs(monitor: Monitor) -> list[Feature]:
+    """The model's prediction and score columns not already among the features: they are
+    scored too (prediction drift), classes as categories and scores as numbers."""
+    model = monitor.model
+    if model is None:
+        return []
+    named = {feature.name for feature in monitor.features}
+    kind: Literal["numeric", "categorical"] = "numeric" if model.task == "regression" else "categorical"
+    columns = [(model.prediction, kind)]
+    scores = [model.score] if isinstance(model.score, str) else list((model.score or {}).values())
+    columns += [(column, "numeric") for column in scores]
+    return [Feature(name=column, kind=kind_of) for column, kind_of in columns if column not in named]
 
 
 def _quality_rule(settings: Quality | None) -> QualityRule | None:

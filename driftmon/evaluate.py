@@ -62,6 +62,7 @@ class FeatureResult:
     reason: str | None = None  # why the feature is not judged (insufficient_data), in words
     bins: tuple[BinExplanation, ...] = ()  # per-bin shares and terms (driftmon.explain), in bin order
     quality: FeatureQuality | None = None  # data-quality checks (driftmon.quality); None: off
+    role: str = "input"  # or "model_output" (the model's prediction or score: prediction drift)
 
     @property
     def worst(self) -> str:
@@ -90,6 +91,7 @@ class FeatureResult:
                 for m, (warning, critical) in self.thresholds.items()
             },
             "bins": [_bin_json(b) for b in self.bins],
+            **({"role": self.role} if self.role != "input" else {}),
         }
 
 
@@ -411,6 +413,7 @@ def score(
                     {name: array[row] for name, array in terms.items()} if values else {},
                 ),
                 quality=checked,
+                role=feature.role,
             )
         )
     return tuple(results)

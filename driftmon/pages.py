@@ -243,7 +243,7 @@ def _feature_row(state: MonitorState, feature: FeatureResult) -> dict[str, Any]:
         )
     return {
         "name": feature.feature,
-        "kind": feature.kind,
+        "kind": feature.kind if feature.role == "input" else f"{feature.kind}, model output",
         "severity": feature.worst,
         "scores": scores,
         "pvalue": _number(feature.pvalue_adjusted, 2),

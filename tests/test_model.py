@@ -161,3 +161,21 @@ def test_check_table_shows_the_model(tmp_path: Path, write) -> None:
     assert "model (binary, " in text and " of 2,000 live rows labelled" in text
     line = next(line for line in text.splitlines() if line.strip().startswith("accuracy"))
     assert "estimated" in line and "realized" in line and "reference" in line and line.endswith(": critical")
+
+
+def test_prediction_and_score_are_scored_as_model_outputs(tmp_path: Path, write) -> None:
+    """The prediction (categorical) and the score (numeric) are features too, marked as model
+    outputs in the result, the JSON and the pages; a shifted score drifts."""
+    from driftmon.pages import PageSettings, render, snapshot_of
+
+    result = evaluate(_monitor(tmp_path, write, _frame(7, 3_000, 1.0, 1.0, 0.0)))
+    by_name = {f.feature: f for f in result.features}
+    assert [f.feature for f in result.features] == ["x", "predicted", "p"]
+    assert by_name["x"].role == "input"
+    assert by_name["predicted"].role == "model_output" and by_name["predicted"].kind == "categorical"
+    assert by_name["p"].role == "model_output" and by_name["p"].kind == "numeric"
+    assert by_name["p"].worst == "critical"  # the live scores moved with x
+    document = {f["feature"]: f for f in result.to_json()["features"]}
+    assert document["p"]["role"] == "model_output" and "role" not in document["x"]
+    page = render("/monitors/churn", snapshot_of([result]), PageSettings())[2].decode()
+    assert "numeric, model output" in page
