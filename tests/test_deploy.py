@@ -58,6 +58,8 @@ EXPORTED_METRICS = frozenset(
         "driftmon_out_of_range_ratio",
         "driftmon_quality_alert",
         "driftmon_live_rows",
+        "driftmon_model_performance",
+        "driftmon_model_alert",
         "driftmon_monitor_up",
         "driftmon_evaluations_total",
         "driftmon_evaluation_failures_total",
@@ -84,6 +86,8 @@ ALERTS = {
     "DriftmonDataQualityCritical": "critical",
     "DriftmonDataQualityWarning": "warning",
     "DriftmonLowVolume": "critical",
+    "DriftmonModelPerformanceCritical": "critical",
+    "DriftmonModelPerformanceWarning": "warning",
 }
 
 

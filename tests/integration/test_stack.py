@@ -64,6 +64,8 @@ FOR_OVERRIDES = {
     "DriftmonDataQualityCritical": "3s",
     "DriftmonDataQualityWarning": "3s",
     "DriftmonLowVolume": "3s",
+    "DriftmonModelPerformanceCritical": "3s",  # the stack's monitor has no model: never matches
+    "DriftmonModelPerformanceWarning": "3s",
 }
 DRIFT_ALERTS = {"DriftmonFeatureDriftCritical", "DriftmonFeatureDriftWarning"}
 # A shifted feature may also move values out of the reference's range: judged apart.
