@@ -71,7 +71,8 @@ def _watchdog(outcomes: Counter[str]) -> None:
         ended = sum(outcomes.values())
         if ended != seen:
             seen = ended
-            faulthandler.dump_traceback_later(HANG_S, exit=True)
+            # the process's own stderr: pytest's capture of sys.stderr has no file descriptor
+            faulthandler.dump_traceback_later(HANG_S, exit=True, file=sys.__stderr__)
         time.sleep(5.0)
 
 
