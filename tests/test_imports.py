@@ -131,3 +131,12 @@ def test_no_import_cycle_among_driftmon_modules() -> None:
             visit(name)
     assert len(graph) > 50
     assert cycles == []
+
+
+def test_no_module_is_over_600_lines() -> None:
+    """A module over 600 lines holds more than one concept: split it at the seam (docs/development.md)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "driftmon"
+    long = {str(p.relative_to(root)): n for p in root.rglob("*.py") if (n := len(p.read_text().splitlines())) > 600}
+    assert long == {}
