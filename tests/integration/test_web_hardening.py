@@ -196,3 +196,14 @@ def test_expect_100_continue_gets_one_interim_reply_before_the_body(open_daemon:
         sock.settimeout(0.5)
         with pytest.raises(TimeoutError):
             sock.recv(100)  # nothing more: no second 100
+
+
+def test_a_first_header_line_that_continues_nothing_is_400(open_daemon: Daemon) -> None:
+    """A head whose first header line starts with a space (a continuation of nothing) is a 400
+    (cheroot failed on it with an internal error and answered 500; an HTTP fuzz finding)."""
+    with socket.create_connection(("127.0.0.1", open_daemon.port), timeout=5) as sock:
+        sock.sendall(b"GET /metrics HTTP/1.1\r\n Host: x\r\n\r\n")
+        assert read_replies(sock, 1, 5.0) == [b"HTTP/1.1 400 Bad Request"]
+    with socket.create_connection(("127.0.0.1", open_daemon.port), timeout=5) as sock:
+        sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n")  # a real continuation
+        assert read_replies(sock, 1, 5.0) == [b"HTTP/1.1 200 OK"]
