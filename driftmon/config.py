@@ -31,6 +31,7 @@ from driftmon.config_schema import (
     Levels,
     Model,
     Monitor,
+    Multivariate,
     Quality,
     Settings,
     _Model,
@@ -109,6 +110,7 @@ class MonitorConfig:
     quality: QualityRule | None = None  # data-quality checks; None: off
     min_rows: int | None = None  # volume: fewer live rows is critical
     model: Model | None = None  # the model's columns and thresholds (driftmon.model)
+    multivariate: Multivariate | None = None  # joint drift (driftmon.joint)
 
     def __hash__(self) -> int:
         return hash(self.name)
@@ -285,6 +287,7 @@ def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path, problems: lis
         quality=_quality_rule(settings.quality),
         min_rows=settings.volume.min_rows,
         model=monitor.model,
+        multivariate=monitor.multivariate,
     )
 
 

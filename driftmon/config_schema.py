@@ -349,6 +349,19 @@ class Model(_Model):
         return self
 
 
+class Multivariate(_Model):
+    """Joint drift over row samples of both sides (docs/multivariate.md)."""
+
+    methods: list[Literal["reconstruction", "classifier"]] = Field(
+        default=["reconstruction"],
+        min_length=1,
+        description="reconstruction (PCA error) and/or classifier (domain AUC)",
+    )
+    features: list[str] | None = Field(default=None, description="columns to look at together (default: the features)")
+    sample: int = Field(default=5_000, ge=100, le=1_000_000, description="rows sampled per side (uniform, seeded)")
+    seed: int = Field(default=0, ge=0, description="seed of the samples, folds and permutations")
+
+
 class Monitor(Settings):
     """One monitor: a reference, a live source, features, and settings."""
 
@@ -360,6 +373,7 @@ class Monitor(Settings):
     live: _source_union() = Field(description="the data production sees now")  # type: ignore[valid-type]
     features: list[Feature] = Field(min_length=1, description="features to compare")
     model: Model | None = Field(default=None, description="the model whose performance to follow (null: none)")
+    multivariate: Multivariate | None = Field(default=None, description="joint drift of the features (null: off)")
 
     @field_validator("labels")
     @classmethod

@@ -25,6 +25,7 @@ from driftmon.sources import Source, open_source
 from driftmon.sources.file_cache import FileCounts
 
 if TYPE_CHECKING:
+    from driftmon.joint import JointResult
     from driftmon.model import ModelResult
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,12 @@ log = logging.getLogger(__name__)
 
 def model_json(result: ModelResult) -> dict[str, Any]:
     from driftmon.model import to_json
+
+    return to_json(result)
+
+
+def joint_json(result: JointResult) -> dict[str, Any]:
+    from driftmon.joint import to_json
 
     return to_json(result)
 
@@ -131,6 +138,7 @@ class MonitorResult:
     volume: str | None = None  # ok | critical against volume.min_rows; None: not checked
     min_rows: int | None = None
     model: ModelResult | None = None  # the model's performance (driftmon.model); None: no model
+    multivariate: JointResult | None = None  # joint drift (driftmon.joint); None: not configured
 
     @property
     def ok(self) -> bool:
@@ -179,6 +187,7 @@ class MonitorResult:
             "features": [f.to_json() for f in self.features],
             **({"quality": quality} if (quality := self.quality_json()) is not None else {}),
             **({"model": model_json(self.model)} if self.model is not None else {}),
+            **({"multivariate": joint_json(self.multivariate)} if self.multivariate is not None else {}),
         }
 
 
@@ -285,6 +294,16 @@ def evaluate(
             from driftmon.model import evaluate_model  # scikit-learn and the model code: only when used
 
             model = evaluate_model(monitor.name, monitor.model, reference_source, live_source, monitor.min_samples)
+        joint = None
+        if monitor.multivariate is not None:
+            from driftmon.joint import evaluate_joint  # the samples and scikit-learn: only when used
+
+            kinds = {name: hist.kind for name, hist in reference.items()}
+            names = [f.name for f in monitor.features if f.role == "input"]
+            settings = monitor.multivariate
+            joint = evaluate_joint(
+                monitor.name, settings, names, kinds, reference_source, live_source, monitor.significance
+            )
     except DriftmonError as error:
         return failed(monitor, str(error), started, time.perf_counter() - begun)
     except Exception as error:  # one broken monitor must never take the others down
@@ -312,11 +331,13 @@ def evaluate(
         volume=volume,
         min_rows=monitor.min_rows,
         model=model,
+        multivariate=joint,
     )
     # A monitor's status is its worst feature severity or data-quality severity.
     drift_status = max((f.worst for f in features), key=SEVERITY_ORDER.__getitem__, default=OK)
     model_status = model.worst if model is not None else OK
-    status = max(drift_status, result.quality_status, model_status, key=SEVERITY_ORDER.__getitem__)
+    joint_status = joint.worst if joint is not None else OK
+    status = max(drift_status, result.quality_status, model_status, joint_status, key=SEVERITY_ORDER.__getitem__)
     return replace(result, status=status)
 
 

@@ -28,13 +28,14 @@ import functools
 import math
 import platform
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
 
-from driftmon import __version__
+from driftmon import __version__, joint_series, model_series, quality_series
 from driftmon.divergence import MEASURE_NAMES, MEASURES
-from driftmon.evaluate import QUALITY_CHECKS, SEVERITY_ORDER, FeatureResult
+from driftmon.evaluate import FeatureResult
+from driftmon.metric_spec import SEVERITIES, Labels, MetricSpec, Samples, static_help
 from driftmon.results import MonitorState, Snapshot
+
+__all__ = ["GLOBAL_METRICS", "MONITOR_METRICS", "SCORE_METRICS", "SEVERITIES", "Labels", "MetricSpec", "score_help"]
 
 # The score metric of each measure (docs/metrics.md); its threshold metric adds `_threshold`.
 SCORE_METRICS: Mapping[str, str] = {
@@ -45,28 +46,6 @@ SCORE_METRICS: Mapping[str, str] = {
     "hellinger": "driftmon_hellinger_distance",
     "tvd": "driftmon_total_variation_distance",
 }
-SEVERITIES = ("warning", "critical")
-
-
-Labels = dict[str, str]
-Samples = Iterator[tuple[Labels, float]]
-
-
-@dataclass(frozen=True, slots=True)
-class MetricSpec:
-    """One exported metric. ``samples`` yields (labels, value) for one monitor (per-monitor
-    metrics; ``monitor`` and the monitor's own labels are added) or for the snapshot."""
-
-    name: str  # as exposed; a counter's ends in _total
-    kind: str  # gauge | counter
-    help: Callable[[Snapshot], str]
-    samples: Callable[[Any], Samples]
-
-
-def _static(text: str) -> Callable[[Snapshot], str]:
-    return lambda snapshot: text
-
-
 # ---------------------------------------------------------------------------
 # HELP texts of the scores: definition and unit (the monitors' log_base)
 
@@ -201,100 +180,6 @@ def _unseen(state: MonitorState) -> Samples:
             yield {"feature": feature.feature}, feature.unseen_fraction
 
 
-def _missing_ratio(state: MonitorState) -> Samples:
-    for feature in state.features:
-        if feature.quality is not None:
-            yield {"feature": feature.feature, "side": "reference"}, feature.quality.missing.reference
-            if feature.live_count > 0:
-                yield {"feature": feature.feature, "side": "live"}, feature.quality.missing.live
-
-
-def _out_of_range(state: MonitorState) -> Samples:
-    for feature in state.features:
-        quality = feature.quality
-        if quality is not None and quality.below is not None and quality.above is not None and feature.live_count > 0:
-            yield {"feature": feature.feature, "direction": "below"}, quality.below.live
-            yield {"feature": feature.feature, "direction": "above"}, quality.above.live
-
-
-def _at_or_above(severity: str) -> Iterator[tuple[str, float]]:
-    for level in SEVERITIES:
-        yield level, float(SEVERITY_ORDER[severity] >= SEVERITY_ORDER[level])
-
-
-def _quality_alerts(state: MonitorState) -> Samples:
-    for feature in state.features:
-        quality = feature.quality
-        if quality is None:
-            continue
-        for check in QUALITY_CHECKS:
-            if (check == "unseen" and quality.unseen is None) or (check == "out_of_range" and quality.below is None):
-                continue  # the check does not apply to this kind of feature
-            for level, value in _at_or_above(quality.severity(check)):
-                yield {"feature": feature.feature, "check": check, "severity": level}, value
-    if state.scored is not None and state.scored.volume is not None:
-        for level, value in _at_or_above(state.scored.volume):
-            yield {"check": "volume", "severity": level}, value
-
-
-def _live_rows(state: MonitorState) -> Samples:
-    if state.scored is not None and state.scored.live_rows is not None:
-        yield {}, state.scored.live_rows
-
-
-def _model(state: MonitorState) -> Any:
-    return state.scored.model if state.scored is not None else None
-
-
-def _model_performance(state: MonitorState) -> Samples:
-    if (model := _model(state)) is not None:
-        for kind, result in (("estimated", model.estimated), ("realized", model.realized)):
-            if result is not None:
-                for metric, value in result.values.items():
-                    yield {"metric": metric, "kind": kind}, value
-
-
-def _model_reference(state: MonitorState) -> Samples:
-    if (model := _model(state)) is not None:
-        for metric, value in model.reference.values.items():
-            yield {"metric": metric}, value
-
-
-def _model_thresholds(state: MonitorState) -> Samples:
-    if (model := _model(state)) is not None:
-        for metric, levels in model.thresholds.items():
-            for severity, level in zip(SEVERITIES, levels, strict=True):
-                if level is not None and math.isfinite(level):
-                    yield {"metric": metric, "severity": severity}, level
-
-
-def _model_bands(state: MonitorState) -> Samples:
-    if (model := _model(state)) is not None:
-        for metric, (low, high) in model.bands.items():
-            yield {"metric": metric, "bound": "lower"}, low
-            yield {"metric": metric, "bound": "upper"}, high
-
-
-def _model_alerts(state: MonitorState) -> Samples:
-    if (model := _model(state)) is not None:
-        for kind, by_metric in model.severity.items():
-            for metric, severity in by_metric.items():
-                judged = severity if severity in SEVERITY_ORDER and severity != "insufficient_data" else "ok"
-                for level, value in _at_or_above(judged):
-                    yield {"metric": metric, "kind": kind, "severity": level}, value
-
-
-def _labelled_rows(state: MonitorState) -> Samples:
-    if (model := _model(state)) is not None:
-        yield {"side": "reference"}, float(model.reference_rows)
-        yield {"side": "live"}, float(model.labelled_rows)
-
-
-def _label_coverage(state: MonitorState) -> Samples:
-    if (model := _model(state)) is not None and model.coverage is not None:
-        yield {}, model.coverage
-
-
 def _bin_shares(state: MonitorState) -> Samples:
     """Each bin's share per side, only for monitors with ``export: {bins: true}``."""
     if state.scored is not None and state.scored.export_bins:
@@ -339,11 +224,11 @@ def _score_specs() -> list[MetricSpec]:
     for measure in MEASURE_NAMES:
         name = SCORE_METRICS[measure]
         text = f"Score of {measure} at which a feature is at the severity (warning, critical); the unit of {name}"
-        specs.append(MetricSpec(f"{name}_threshold", "gauge", _static(text), _score_thresholds(measure)))
+        specs.append(MetricSpec(f"{name}_threshold", "gauge", static_help(text), _score_thresholds(measure)))
     for measure in MEASURE_NAMES:
         name = SCORE_METRICS[measure]
         text = f"Expected {measure} with no drift at the last evaluation's sample sizes (simulated); the unit of {name}"
-        specs.append(MetricSpec(f"{name}_noise_floor", "gauge", _static(text), _per_feature(measure, _noise_floor)))
+        specs.append(MetricSpec(f"{name}_noise_floor", "gauge", static_help(text), _per_feature(measure, _noise_floor)))
     return specs
 
 
@@ -352,7 +237,7 @@ MONITOR_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "driftmon_drift_alert",
         "gauge",
-        _static(
+        static_help(
             "1 while the feature is judged drifted by the measure at the severity "
             "(score >= threshold and corrected p-value <= significance, with at least min_samples live rows), else 0"
         ),
@@ -361,124 +246,54 @@ MONITOR_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "driftmon_drift_pvalue",
         "gauge",
-        _static("P-value of the test that live and reference are one distribution (chi-square family, both sizes)"),
+        static_help("P-value of the test that live and reference are one distribution (chi-square family, both sizes)"),
         _pvalues,
     ),
     MetricSpec(
         "driftmon_drift_pvalue_adjusted",
         "gauge",
-        _static("The p-value after the monitor's multiple-testing correction across its features"),
+        static_help("The p-value after the monitor's multiple-testing correction across its features"),
         _adjusted_pvalues,
     ),
     MetricSpec(
         "driftmon_drifted_features",
         "gauge",
-        _static("Features whose worst severity is the severity (warning, critical) at the last successful evaluation"),
+        static_help(
+            "Features whose worst severity is the severity (warning, critical) at the last successful evaluation"
+        ),
         _drifted_features,
     ),
     MetricSpec(
         "driftmon_drifted_features_ratio",
         "gauge",
-        _static("Share (0-1) of judged features drifted (at dataset_drift.severity, default critical)"),
+        static_help("Share (0-1) of judged features drifted (at dataset_drift.severity, default critical)"),
         _drifted_share,
     ),
     MetricSpec(
         "driftmon_dataset_drift",
         "gauge",
-        _static("1 while the share of drifted features reaches dataset_drift.share, else 0 (only if configured)"),
+        static_help("1 while the share of drifted features reaches dataset_drift.share, else 0 (only if configured)"),
         _dataset_drift,
     ),
     MetricSpec(
         "driftmon_samples",
         "gauge",
-        _static("Rows counted in the last successful evaluation, per side (reference, live)"),
+        static_help("Rows counted in the last successful evaluation, per side (reference, live)"),
         _samples,
     ),
     MetricSpec(
         "driftmon_unseen_fraction",
         "gauge",
-        _static("Share (0-1) of live rows in bins empty in the reference (out of range, unseen categories)"),
+        static_help("Share (0-1) of live rows in bins empty in the reference (out of range, unseen categories)"),
         _unseen,
     ),
-    MetricSpec(
-        "driftmon_missing_ratio",
-        "gauge",
-        _static("Share (0-1) of the side's rows without a value (null, NaN), per side (reference, live)"),
-        _missing_ratio,
-    ),
-    MetricSpec(
-        "driftmon_out_of_range_ratio",
-        "gauge",
-        _static(
-            "Share (0-1) of live values below the lowest or above the highest bin edge (direction: below, above); "
-            "numeric features"
-        ),
-        _out_of_range,
-    ),
-    MetricSpec(
-        "driftmon_quality_alert",
-        "gauge",
-        _static(
-            "1 while a data-quality check is at the severity or worse (check: missing, out_of_range, unseen, "
-            "constant per feature; volume per monitor), else 0"
-        ),
-        _quality_alerts,
-    ),
-    MetricSpec(
-        "driftmon_live_rows",
-        "gauge",
-        _static("Rows in the live window at the last successful evaluation"),
-        _live_rows,
-    ),
-    MetricSpec(
-        "driftmon_model_performance",
-        "gauge",
-        _static(
-            "The model's performance on the live window, per metric (scikit-learn's names); kind: estimated "
-            "(from calibrated scores, every live row) or realized (the rows whose label is known)"
-        ),
-        _model_performance,
-    ),
-    MetricSpec(
-        "driftmon_model_performance_reference",
-        "gauge",
-        _static("The model's realized performance on the reference, per metric"),
-        _model_reference,
-    ),
-    MetricSpec(
-        "driftmon_model_performance_threshold",
-        "gauge",
-        _static("Value of the metric at which the model is at the severity (warning, critical); auto resolved"),
-        _model_thresholds,
-    ),
-    MetricSpec(
-        "driftmon_model_performance_band",
-        "gauge",
-        _static("Bounds (lower, upper) of the estimated metric: 3 sd of the reference's metric at the live size"),
-        _model_bands,
-    ),
-    MetricSpec(
-        "driftmon_model_alert",
-        "gauge",
-        _static("1 while the metric of the kind (estimated, realized) is at the severity or worse, else 0"),
-        _model_alerts,
-    ),
-    MetricSpec(
-        "driftmon_labelled_rows",
-        "gauge",
-        _static("Rows with a known label, per side (reference, live)"),
-        _labelled_rows,
-    ),
-    MetricSpec(
-        "driftmon_label_coverage_ratio",
-        "gauge",
-        _static("Share (0-1) of live rows whose label is known"),
-        _label_coverage,
-    ),
+    *quality_series.SPECS,
+    *model_series.SPECS,
+    *joint_series.SPECS,
     MetricSpec(
         "driftmon_bin_share",
         "gauge",
-        _static(
+        static_help(
             "Share (0-1) of the side's rows in the bin after smoothing (side: reference, live); "
             "only for monitors with export: {bins: true}"
         ),
@@ -487,37 +302,37 @@ MONITOR_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "driftmon_monitor_up",
         "gauge",
-        _static("1 if the last evaluation of the monitor succeeded, else 0"),
+        static_help("1 if the last evaluation of the monitor succeeded, else 0"),
         _up,
     ),
     MetricSpec(
         "driftmon_evaluations_total",
         "counter",
-        _static("Evaluations attempted since the daemon started"),
+        static_help("Evaluations attempted since the daemon started"),
         _evaluations,
     ),
     MetricSpec(
         "driftmon_evaluation_failures_total",
         "counter",
-        _static("Evaluations that failed (source errors, bad data, timeouts)"),
+        static_help("Evaluations that failed (source errors, bad data, timeouts)"),
         _failures,
     ),
     MetricSpec(
         "driftmon_last_evaluation_duration_seconds",
         "gauge",
-        _static("How long the last evaluation took, in seconds"),
+        static_help("How long the last evaluation took, in seconds"),
         _duration,
     ),
     MetricSpec(
         "driftmon_last_success_timestamp_seconds",
         "gauge",
-        _static("Unix time the last successful evaluation ended (absent until one succeeded)"),
+        static_help("Unix time the last successful evaluation ended (absent until one succeeded)"),
         _last_success,
     ),
     MetricSpec(
         "driftmon_schedule_interval_seconds",
         "gauge",
-        _static("The monitor's schedule period in seconds (cron: the gap between its next two runs)"),
+        static_help("The monitor's schedule period in seconds (cron: the gap between its next two runs)"),
         _interval,
     ),
 )
@@ -539,19 +354,19 @@ GLOBAL_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "driftmon_config_last_reload_successful",
         "gauge",
-        _static("Whether the last configuration reload attempt was successful"),
+        static_help("Whether the last configuration reload attempt was successful"),
         _reload_successful,
     ),
     MetricSpec(
         "driftmon_config_last_reload_success_timestamp_seconds",
         "gauge",
-        _static("Unix time of the last successful configuration reload (or the start)"),
+        static_help("Unix time of the last successful configuration reload (or the start)"),
         _reload_timestamp,
     ),
     MetricSpec(
         "driftmon_build_info",
         "gauge",
-        _static("driftmon's version and the Python running it; always 1"),
+        static_help("driftmon's version and the Python running it; always 1"),
         _build_info,
     ),
 )

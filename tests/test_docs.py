@@ -150,6 +150,7 @@ def test_metrics_reference_matches_a_real_evaluation(tmp_path: Path, write) -> N
             live: {type: file, path: live.csv}
             features: [x, c]
             model: {task: binary, prediction: y, score: p, target: label}
+            multivariate: {methods: [reconstruction], features: [x, c], sample: 500}
         """,
     )
     out = tmp_path / "driftmon.prom"

@@ -1,0 +1,72 @@
+"""Joint drift end to end from real files: a flipped correlation that leaves both marginals
+in place is found and explained, the series and the JSON carry it; unflipped data is quiet."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from driftmon import config
+from driftmon.evaluate import evaluate
+from driftmon.results import MonitorState, Snapshot
+
+pytest.importorskip("sklearn")
+
+CONFIG = """
+monitors:
+  - name: pairs
+    reference: {type: file, path: ref.parquet}
+    live: {type: file, path: live.parquet}
+    features: [a, b, tier]
+    multivariate: {methods: [reconstruction, classifier], sample: 3000, seed: 1}
+"""
+
+
+def _frame(seed: int, rows: int, correlation: float) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=rows)
+    b = correlation * a + np.sqrt(1 - correlation**2) * rng.normal(size=rows)
+    return pd.DataFrame({"a": a, "b": b, "tier": rng.choice(["gold", "silver"], rows)})
+
+
+def _result(tmp_path: Path, write: Callable[[str, str], Path], live_correlation: float):
+    _frame(1, 20_000, 0.8).to_parquet(tmp_path / "ref.parquet")
+    _frame(2, 5_000, live_correlation).to_parquet(tmp_path / "live.parquet")
+    return evaluate(config.load(write("driftmon.yaml", CONFIG)).monitors[0])
+
+
+def test_flipped_correlation_is_joint_drift_with_both_features_named(tmp_path: Path, write) -> None:
+    """corr(a, b) +0.8 -> -0.8: every per-feature drift is ok, both joint methods are critical,
+    a and b account for the shift; series and JSON carry the scores."""
+    from test_exporter import scrape, values
+
+    result = _result(tmp_path, write, -0.8)
+    assert result.error is None, result.error
+    assert all(f.worst == "ok" for f in result.features)  # no marginal moved
+    joint = result.multivariate
+    assert joint is not None and set(joint.methods) == {"reconstruction", "classifier"}
+    for method, item in joint.methods.items():
+        assert item.severity == "critical", method
+        assert item.drift.live_rows == 3000 and item.drift.reference_rows == 3000
+        assert set(list(item.drift.contributions)[:2]) == {"a", "b"}, method
+    assert result.status == "critical"
+    document = result.to_json()["multivariate"]
+    assert document["methods"]["classifier"]["severity"] == "critical"
+    families = scrape(Snapshot(1, (MonitorState("pairs", latest=result, scored=result),)))
+    scores = values(families["driftmon_multivariate_drift"])
+    assert scores[(("method", "classifier"), ("monitor", "pairs"))] == joint.methods["classifier"].drift.score
+    alerts = values(families["driftmon_multivariate_alert"])
+    assert alerts[(("method", "reconstruction"), ("monitor", "pairs"), ("severity", "critical"))] == 1.0
+    shares = values(families["driftmon_multivariate_contribution"])
+    assert shares[(("feature", "a"), ("method", "classifier"), ("monitor", "pairs"))] > 0.2
+
+
+def test_same_joint_distribution_is_quiet(tmp_path: Path, write) -> None:
+    """Live rows from the reference's joint distribution: both methods ok."""
+    result = _result(tmp_path, write, 0.8)
+    assert result.multivariate is not None
+    assert {item.severity for item in result.multivariate.methods.values()} == {"ok"}
