@@ -26,6 +26,7 @@ def write(results: Sequence[Any], out: TextIO) -> None:
             continue
         _quality_lines(result, out)
         _model_lines(result, out)
+        _joint_lines(result, out)
         header = ["feature", "kind", "reference", "live", "unseen", "p (adj.)", *result.measures, "severity"]
         rows = [header]
         for feature in result.features:
@@ -89,6 +90,22 @@ def _model_lines(result: Any, out: TextIO) -> None:
             out.write(f"    {metric:<18} {', '.join(parts)}: {worst}\n")
     for note in model.notes:
         out.write(f"    note: {printable(note)}\n")
+
+
+def _joint_lines(result: Any, out: TextIO) -> None:
+    """Joint drift: each method's score against what no drift gives, its p-value, what moved."""
+    joint = result.multivariate
+    if joint is None:
+        return
+    out.write(f"  joint drift ({', '.join(printable(name) for name in joint.features)}):\n")
+    for method, item in joint.methods.items():
+        drift = item.drift
+        moved = ", ".join(f"{printable(name)} {share:.0%}" for name, share in list(drift.contributions.items())[:3])
+        what = f"; moved jointly: {moved}" if moved else ""
+        out.write(
+            f"    {method:<15} {drift.score:.4f} (no drift {drift.expected:.4f} ± {drift.spread:.4f}, "
+            f"p {drift.pvalue:.2g}): {item.severity}{what}\n"
+        )
 
 
 def _movers(result: Any, out: TextIO) -> None:

@@ -63,6 +63,14 @@ def test_flipped_correlation_is_joint_drift_with_both_features_named(tmp_path: P
     assert alerts[(("method", "reconstruction"), ("monitor", "pairs"), ("severity", "critical"))] == 1.0
     shares = values(families["driftmon_multivariate_contribution"])
     assert shares[(("feature", "a"), ("method", "classifier"), ("monitor", "pairs"))] > 0.2
+    import io
+
+    from driftmon.table import write as table
+
+    out = io.StringIO()
+    table([result], out)
+    line = next(line for line in out.getvalue().splitlines() if line.strip().startswith("classifier"))
+    assert ": critical; moved jointly: " in line and " a " in line and " b " in line
 
 
 def test_same_joint_distribution_is_quiet(tmp_path: Path, write) -> None:
