@@ -14,7 +14,6 @@ serves bytes rendered once per snapshot (see :class:`driftmon.exposition.Exposit
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import logging
 import threading
@@ -123,7 +122,7 @@ class App:
             return DENIED
         try:
             user, sep, password = base64.b64decode(credentials.strip(), validate=True).decode("utf-8").partition(":")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not base64 (binascii.Error), not ASCII, or not UTF-8 once decoded
             return DENIED
         if not sep:
             return DENIED
