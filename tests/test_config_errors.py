@@ -34,9 +34,11 @@ SECOND = """\
 
 # What no message may contain: pydantic's and Python's vocabulary, regexes, links.
 FORBIDDEN = re.compile(
-    r"pydantic|Input should be|instance of|dictionary|\bmodel\b|type=|For further information|errors\.pydantic\.dev"
+    # `model` is a config key (a monitor's model:), so only pydantic's own model_* words count
+    r"pydantic|Input should be|instance of|dictionary|\bmodel_\w+|type=|For further information|errors\.pydantic\.dev"
     r"|\^[\[(]|\(\?:|\\d|\[a-z|\b(?:Cron|Levels|Smoothing|Binning|Settings|Monitor|Feature|ConfigFile|AutoThresholds"
-    r"|DatasetDrift|Export|FileSourceConfig|NoneType|dict|str|int|float|bool)\b|Traceback"
+    r"|DatasetDrift|Export|FileSourceConfig|Model|ModelLevels|Multivariate|Quality|ShareLimits|Volume"
+    r"|NoneType|dict|str|int|float|bool)\b|Traceback"
 )
 
 

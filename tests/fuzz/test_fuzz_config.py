@@ -4,6 +4,7 @@ values in every key, and YAML text with random edits."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.fuzz.harness import FLOATS, ODD_TEXT, SCALARS, check, fuzz_settings, reference_frame, run_cli, write_frame
+from tests.servers import stop_spark
 
 DURATIONS = st.sampled_from(
     ["1s", "30s", "5m", "1h", "1d", "0s", "500ms", "99999999999999d", "366d", "1h30m", "5", "m5", "-1s", "1e3s"]
@@ -113,7 +115,7 @@ def folder_with_data(folder: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def _spark_started() -> None:
+def _spark_started() -> Iterator[None]:
     """Start the Spark session before the first case: a JVM's cold start (97 s on a loaded
     machine) is not a case's time, and it made the deadline fail a case that takes 0.5 s."""
     try:
@@ -127,6 +129,8 @@ def _spark_started() -> None:
         text = f"monitors:\n  - {{name: m, reference: {{type: file, path: ref.csv}}, live: {live}, features: [x]}}\n"
         (folder / "driftmon.yaml").write_text(text, encoding="utf-8")
         run_cli("check", "-c", str(folder / "driftmon.yaml"), "--format", "json")
+    yield
+    stop_spark()  # the session this module started must not serve the next module's sources
 
 
 @pytest.mark.usefixtures("_spark_started")

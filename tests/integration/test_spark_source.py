@@ -6,9 +6,7 @@ its JVM process by pid, at the end.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -30,7 +28,7 @@ from tests.integration.pushdown_cases import (
     write_cases,
     write_extremes,
 )
-from tests.servers import require_binary
+from tests.servers import require_binary, stop_spark
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 MASTER = "local[2]"
@@ -50,25 +48,7 @@ def spark() -> Iterator[None]:
             pytest.fail("pyspark is not installed, and DRIFTMON_REQUIRE_SERVERS=1 requires it", pytrace=False)
         pytest.skip("pyspark is not installed (pip install 'driftmon-exporter[spark]')")
     yield
-    from pyspark import SparkContext
-    from pyspark.sql import SparkSession
-
-    session = SparkSession.getActiveSession()
-    if session is not None:
-        session.stop()
-    gateway = SparkContext._gateway
-    process = getattr(gateway, "proc", None)
-    if gateway is not None:
-        with contextlib.suppress(Exception):
-            gateway.shutdown()
-    if process is not None and process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except Exception:
-            process.kill()
-    SparkContext._gateway = None
-    SparkContext._jvm = None
+    stop_spark()
 
 
 @pytest.fixture(scope="module")

@@ -44,7 +44,7 @@ def test_validate_sources_connects_to_postgresql_and_checks_columns(
     assert " ok " in good and "x: float, c: string" in good
     assert "monitor good" not in err
     assert "monitor notable, live" in err and 'relation "nope" does not exist' in err
-    assert "monitor typo, live" in err and "column 'X', 'cc' not found; did you mean 'x'?" in err
+    assert "monitor typo, live" in err and "column 'X', 'cc' not found; did you mean 'x' or 'c'?" in err
     assert "monitor badpw, live" in err and "cannot connect" in err
     assert PASSWORD not in out + err and "not-the-password" not in out + err
 
