@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
@@ -133,7 +132,7 @@ def spread(realized: Callable[[npt.NDArray[np.intp]], Performance], rows: int, s
             seen.setdefault(name, []).append(value)
     mean = {name: float(np.mean(values)) for name, values in seen.items() if len(values) >= 2}
     std = {name: float(np.std(values, ddof=1)) for name, values in seen.items() if len(values) >= 2}
-    return Spread(size=size, draws=len(chunks), mean=MappingProxyType(mean), std=MappingProxyType(std))
+    return Spread(size=size, draws=len(chunks), mean=dict(mean), std=dict(std))
 
 
 def band(estimated: Performance, reference_spread: Spread) -> dict[str, tuple[float, float]]:

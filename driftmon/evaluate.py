@@ -333,7 +333,7 @@ def evaluate(
         model=model,
         multivariate=joint,
     )
-    # A monitor's status is its worst feature severity or data-quality severity.
+    # A monitor's status is its worst drift, data-quality, model or joint-drift severity.
     drift_status = max((f.worst for f in features), key=SEVERITY_ORDER.__getitem__, default=OK)
     model_status = model.worst if model is not None else OK
     joint_status = joint.worst if joint is not None else OK

@@ -36,7 +36,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
@@ -149,7 +148,7 @@ class JointDrift:
     pvalue: float
     reference_rows: int
     live_rows: int
-    contributions: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    contributions: Mapping[str, float] = field(default_factory=dict)
 
 
 def _upper_tail(z: float) -> float:
@@ -160,7 +159,7 @@ def _shares(gains: Mapping[str, float]) -> Mapping[str, float]:
     positive = {name: gain for name, gain in gains.items() if gain > 0}
     total = sum(positive.values())
     ranked = sorted(positive.items(), key=lambda item: (-item[1], item[0]))
-    return MappingProxyType({name: gain / total for name, gain in ranked} if total > 0 else {})
+    return dict({name: gain / total for name, gain in ranked} if total > 0 else {})
 
 
 class _Projection:
@@ -203,7 +202,7 @@ def reconstruction(
     expected = float(errors.mean())
     spread = float(errors.std(ddof=1)) * math.sqrt(1.0 / rows_live + 1.0 / rows_ref)
     pvalue = _upper_tail((score - expected) / spread) if spread > 0 else (0.0 if score > expected else 1.0)
-    contributions: Mapping[str, float] = MappingProxyType({})
+    contributions: Mapping[str, float] = {}
     if pvalue <= EXPLAIN_BELOW:
         increase = (live_residuals**2).mean(axis=0) - (held_out**2).mean(axis=0)
         gains: dict[str, float] = {}
@@ -246,7 +245,7 @@ def classifier(reference: Floats, live: Floats, owners: Sequence[str], seed: int
     score = _auc(labels, scores)
     spread = math.sqrt((rows_ref + rows_live + 1) / (12.0 * rows_ref * rows_live))
     pvalue = _upper_tail((score - 0.5) / spread)
-    contributions: Mapping[str, float] = MappingProxyType({})
+    contributions: Mapping[str, float] = {}
     if pvalue <= EXPLAIN_BELOW:
         drops: dict[str, float] = {}
         owner_array = np.array(owners, dtype=object)

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Literal
 
 import numpy as np
@@ -108,8 +107,8 @@ class Performance:
 
     rows: int
     values: Mapping[str, float]
-    undefined: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    per_class: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: MappingProxyType({}))
+    undefined: Mapping[str, str] = field(default_factory=dict)
+    per_class: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
 
 class _Collect:
@@ -128,14 +127,14 @@ class _Collect:
     def performance(self, rows: int, per_class: Mapping[str, Mapping[str, float]] | None = None) -> Performance:
         return Performance(
             rows=rows,
-            values=MappingProxyType(self.values),
-            undefined=MappingProxyType(self.undefined),
-            per_class=MappingProxyType(dict(per_class or {})),
+            values=dict(self.values),
+            undefined=dict(self.undefined),
+            per_class=dict(per_class or {}),
         )
 
 
 def _no_rows(names: Sequence[str]) -> Performance:
-    return Performance(rows=0, values=MappingProxyType({}), undefined=MappingProxyType(dict.fromkeys(names, "no rows")))
+    return Performance(rows=0, values=dict({}), undefined=dict(dict.fromkeys(names, "no rows")))
 
 
 def check_probabilities(values: Floats, column: str) -> None:

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from driftmon import config
+from driftmon.config_schema import Multivariate
 from driftmon.evaluate import evaluate
 from driftmon.results import MonitorState, Snapshot
 
@@ -179,3 +180,15 @@ def test_prediction_and_score_are_scored_as_model_outputs(tmp_path: Path, write)
     assert document["p"]["role"] == "model_output" and "role" not in document["x"]
     page = render("/monitors/churn", snapshot_of([result]), PageSettings())[2].decode()
     assert "numeric, model output" in page
+
+
+def test_results_with_a_model_and_joint_drift_cross_a_process_boundary(tmp_path: Path, write) -> None:
+    """The daemon's workers send results back pickled: a result with model and joint-drift
+    parts survives the round trip whole (mappingproxy values did not pickle)."""
+    import pickle
+
+    monitor = _monitor(tmp_path, write, _frame(8, 1_000, 0.0, 1.0, 0.5))
+    result = evaluate(dataclasses.replace(monitor, multivariate=Multivariate(sample=500)))
+    assert result.model is not None and result.multivariate is not None
+    copy = pickle.loads(pickle.dumps(result))
+    assert copy.to_json() == result.to_json()
