@@ -241,17 +241,16 @@ def test_where_things_live_names_every_module() -> None:
 
 
 def test_nothing_cites_a_spec_that_is_not_in_the_repository() -> None:
-    """The external contract lives in docs/: no file cites "SPEC §" or "SPEC section" (the
+    """The external contract lives in docs/: no file cites a section of a spec kept outside (the
     spec those pointed to is not in the repository)."""
     import subprocess
 
     tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
-    pattern = re.compile(r"SPEC (§|section)|the SPEC\b")
+    pattern = re.compile("SPEC (\u00a7|section)|the " "SPEC\\b")  # spelled so this file does not match itself
     citing = [
         name
         for name in tracked
         if name.endswith((".py", ".md", ".yml", ".yaml", ".json", ".html", ".toml"))
-        and name != "tests/test_docs.py"
         and pattern.search((REPO / name).read_text(encoding="utf-8", errors="replace"))
     ]
     assert citing == []
