@@ -123,11 +123,22 @@ def _is_positive(values: npt.NDArray[Any], positive: str | int | bool) -> npt.ND
     return np.array([str(v) == str(positive) for v in values], dtype=bool)
 
 
+def _numbers(values: npt.NDArray[Any], column: str, what: str, where: str) -> Floats:
+    """``values`` as floats (missing as NaN), or a DataError naming the column when it holds text."""
+    if values.dtype.kind in "biuf":
+        return np.asarray(values, dtype=np.float64)
+    try:
+        return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+    except (TypeError, ValueError):
+        sample = next((v for v in values if not isinstance(v, int | float) and v is not None), None)
+        raise DataError(f"{where}: {what} column {column!r} holds text ({sample!r}), not numbers") from None
+
+
 def _scores(model: Model, data: Mapping[str, npt.NDArray[Any]], where: str) -> Floats | None:
     if model.score is None:
         return None
     columns = [model.score] if isinstance(model.score, str) else list(model.score.values())
-    matrix = np.column_stack([np.asarray(data[c], dtype=np.float64) for c in columns])
+    matrix = np.column_stack([_numbers(data[c], c, "score", where) for c in columns])
     for index, column in enumerate(columns):
         try:
             performance.check_probabilities(matrix[:, index], column)
@@ -160,8 +171,8 @@ def _encode(model: Model, data: Mapping[str, npt.NDArray[Any]], where: str) -> _
     labelled = _present(target)
     scores = _scores(model, data, where)
     if model.task == "regression":
-        predicted = np.asarray(predicted_raw, dtype=np.float64)
-        truth = np.asarray(target, dtype=np.float64)
+        predicted = _numbers(predicted_raw, model.prediction, "prediction", where)
+        truth = _numbers(target, model.target or "", "target", where)
         labelled &= np.isfinite(truth)
         if not np.isfinite(predicted).all():
             raise DataError(f"{where}: prediction column {model.prediction!r} has missing or infinite values")

@@ -108,6 +108,19 @@ def test_scores_that_are_not_probabilities_name_the_column(tmp_path: Path, write
     assert "score column 'p'" in (result.error or "") and "1.7" in (result.error or "")
 
 
+def test_a_score_column_of_text_names_the_column(tmp_path: Path, write) -> None:
+    """A score column holding text (declared a categorical feature, so binning accepts it) is an
+    error naming the column, not an internal error."""
+    live = _frame(9, 200, 0.0, 1.0, 0.0)
+    live["p"] = live["p"].map(lambda v: f"{v:.2f}%")
+    _monitor(tmp_path, write, live)  # writes both files
+    text = CONFIG.format(model=BINARY).replace("features: [x]", "features: [x, {name: p, kind: categorical}]")
+    result = evaluate(config.load(write("t.yaml", text)).monitors[0])
+    assert result.status == "error"
+    assert "score column 'p' holds text" in (result.error or "")
+    assert "internal error" not in (result.error or "")
+
+
 def test_multiclass_unknown_labels_are_counted_not_joined(tmp_path: Path, write) -> None:
     """Labels of a class the model does not know are counted and left out of the realized metrics."""
     rng = np.random.default_rng(5)
