@@ -174,6 +174,7 @@ class _Projection:
         explained = singular**2
         share = np.cumsum(explained) / explained.sum() if explained.sum() > 0 else np.ones_like(explained)
         kept = int(np.searchsorted(share, variance - 1e-12) + 1)
+        kept = min(kept, max(1, rows.shape[1] - 1))  # all components would reconstruct every row exactly
         self.components = components[:kept]
 
     def residuals(self, rows: Floats) -> Floats:

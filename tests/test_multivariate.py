@@ -86,3 +86,14 @@ def test_too_few_rows_is_a_data_error() -> None:
     """Fewer reference rows than the leave-chunk-out needs: a DataError, not a crash."""
     with pytest.raises(DataError, match="at least 20 reference rows"):
         multivariate.reconstruction(np.zeros((4, 2)), np.zeros((3, 2)), ["a", "b"])
+
+
+def test_two_uncorrelated_features_still_leave_a_residual() -> None:
+    """Two uncorrelated columns need both components for 65 % of the variance, which would
+    reconstruct every row exactly (error 0, blind): at most d - 1 are kept, so a live column
+    whose spread triples is found."""
+    rng = np.random.default_rng(9)
+    reference = rng.normal(size=(3_000, 2))
+    live = rng.normal(size=(1_000, 2)) * [1.0, 3.0]
+    result = multivariate.reconstruction(reference, live, ["a", "b"])
+    assert result.score > 0.1 and result.pvalue < 1e-6
