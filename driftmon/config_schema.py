@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from driftmon.divergence import MeasureName, SmoothingMethod
-from driftmon.durations import YEAR, Duration, bounded
+from driftmon.durations import SECOND, YEAR, Duration, bounded
 from driftmon.significance import Correction
 from driftmon.sources import SOURCE_TYPES
 
@@ -329,10 +329,23 @@ class Model(_Model):
     thresholds: dict[str, ModelLevels | None] = Field(
         default_factory=dict, description="metric -> {warning, critical, relative}; every metric is auto by default"
     )
+    targets: _source_union() | None = Field(  # type: ignore[valid-type]
+        default=None, description="a separate source of late labels (its `target` column), joined to live rows on `key`"
+    )
+    key: str | list[str] | None = Field(default=None, description="column(s) naming a prediction in live and targets")
+    label_window: bounded(SECOND, 10 * YEAR, "7d") | None = Field(  # type: ignore[valid-type]
+        default=None, description="how long labels may take: an unlabelled row older than this is overdue (needs times)"
+    )
+    label_time: str | None = Field(
+        default=None, description="targets: column of the label's time (default: the targets' window column)"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Model:
+        from driftmon.labels import check_config
         from driftmon.performance import metrics_of
+
+        check_config(self)
 
         if self.task == "multiclass" and isinstance(self.score, str):
             raise ValueError("a multiclass model's score is a mapping class -> probability column")
@@ -380,6 +393,7 @@ class Monitor(Settings):
     def _label_names(cls, labels: dict[str, str]) -> dict[str, str]:
         reserved = {"monitor", "feature", "measure", "severity", "side", "job", "instance", "le", "quantile"}
         reserved |= {"bin", "check", "direction", "metric", "kind", "bound", "segment", "method", "anomaly", "column"}
+        reserved |= {"state"}
         for name in labels:
             if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name) or name.startswith("__"):
                 raise ValueError(f"label name {name!r} is not a valid Prometheus label name")

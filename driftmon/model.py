@@ -33,10 +33,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from driftmon import estimation, performance
+from driftmon import estimation, labels, performance
 from driftmon.config_schema import Model
-from driftmon.errors import DataError
+from driftmon.durations import parse_duration
+from driftmon.errors import DataError, DriftmonError
 from driftmon.performance import LOWER_IS_BETTER, Performance, metrics_of
+from driftmon.sources import open_source
 from driftmon.sources.base import RowSource, Source
 
 __all__ = ["ModelResult", "ReferenceModel", "evaluate_model", "reference_model"]
@@ -68,6 +70,7 @@ class ReferenceModel:
     rows: _Rows
     performance: Performance
     calibration: estimation.Calibration | None
+    label_values: npt.NDArray[Any] | None = None  # binary: the label values the reference holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,11 @@ class ModelResult:
     severity: Mapping[str, Mapping[str, str]]  # kind -> metric -> ok | warning | critical | insufficient_data
     unknown_labels: int = 0
     notes: tuple[str, ...] = field(default=())
+    realized_absent: str | None = None  # why there is no realized performance
+    label_counts: Mapping[str, int] = field(default_factory=dict)  # live rows / label keys per state (driftmon.labels)
+    label_delay_seconds: float | None = None  # the newest label's lag behind its prediction
+    labels_error: str | None = None  # the targets source failed (the estimate goes on)
+    separate_labels: bool = False  # the labels come from a targets: source
 
     @property
     def worst(self) -> str:
@@ -164,8 +172,11 @@ def _columns(model: Model) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _encode(model: Model, data: Mapping[str, npt.NDArray[Any]], where: str) -> _Rows:
-    """The side's columns as model rows (see `_Rows`)."""
+def _encode(
+    model: Model, data: Mapping[str, npt.NDArray[Any]], where: str, known: npt.NDArray[Any] | None = None
+) -> _Rows:
+    """The side's columns as model rows (see `_Rows`); binary labels outside ``known`` (the
+    reference's label values) are counted in ``unknown_labels`` and left out."""
     predicted_raw = data[model.prediction]
     target = data[model.target] if model.target is not None else np.full(len(predicted_raw), np.nan)
     labelled = _present(target)
@@ -178,8 +189,13 @@ def _encode(model: Model, data: Mapping[str, npt.NDArray[Any]], where: str) -> _
             raise DataError(f"{where}: prediction column {model.prediction!r} has missing or infinite values")
         return _Rows(truth, predicted, None, labelled)
     if model.task == "binary":
+        unknown_labels = 0
+        if known is not None:
+            outside = labelled & ~labels.isin(target, known)
+            unknown_labels = int(outside.sum())
+            labelled &= ~outside
         truth = np.where(labelled, _is_positive(target, model.positive), np.nan).astype(np.float64)
-        return _Rows(truth, _is_positive(predicted_raw, model.positive), scores, labelled)
+        return _Rows(truth, _is_positive(predicted_raw, model.positive), scores, labelled, unknown_labels)
     classes = list(model.score) if isinstance(model.score, dict) else []
     index = {name: i for i, name in enumerate(classes)}
     codes = np.array([index.get(str(v), -1) for v in predicted_raw], dtype=np.intp)
@@ -216,7 +232,8 @@ def reference_model(name: str, model: Model, source: Source) -> ReferenceModel:
         cached = _cache.get(key)
     if cached is not None:
         return cached
-    rows = _encode(model, _read(source, _columns(model)), f"{source.describe()} (reference)")
+    data = _read(source, _columns(model))
+    rows = _encode(model, data, f"{source.describe()} (reference)")
     if model.target is None or not rows.labelled.any():
         raise DataError(f"{source.describe()}: model: the reference needs labels (a target column with values)")
     calibration = None
@@ -225,7 +242,11 @@ def reference_model(name: str, model: Model, source: Source) -> ReferenceModel:
         truth = rows.truth[labelled] if model.task == "multiclass" else rows.truth[labelled][:, None]
         scores = rows.scores[labelled] if model.task == "multiclass" else rows.scores[labelled][:, None]
         calibration = estimation.calibrate(truth, scores)
-    result = ReferenceModel(rows, _performance(model, rows), calibration)
+    known = None
+    if model.task == "binary":
+        target = data[model.target]
+        known = labels.distinct(target[labels.present(target)])
+    result = ReferenceModel(rows, _performance(model, rows), calibration, known)
     with _cache_lock:
         for stale in [k for k in _cache if k[0] == name]:
             del _cache[stale]
@@ -266,12 +287,64 @@ def _judge(metric: str, value: float | None, levels: tuple[float | None, float |
     return OK
 
 
+def _times(values: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    import pandas as pd
+
+    from driftmon.sources.base import epoch_ns
+
+    return np.asarray(epoch_ns(pd.Series(values)), dtype=np.int64)
+
+
+def _label_time(model: Model, source: Source) -> str | None:
+    return model.label_time or (source.window.column if source.window is not None else None)
+
+
+def _live(model: Model, source: Source) -> tuple[dict[str, npt.NDArray[Any]], labels.Labels]:
+    """The live side's model columns, its target joined from ``targets:`` when the labels come
+    separately, and the account of its labels (`driftmon.labels`)."""
+    keys = labels.keys_of(model)
+    own = [c for c in _columns(model) if c != model.target or model.targets is None]
+    time = source.window.column if source.window is not None else None
+    label_time = _label_time(model, source) if model.targets is None else None
+    data = _read(source, list(dict.fromkeys(own + keys + [c for c in (time, label_time) if c])))
+    rows = len(data[model.prediction])
+    live_times = _times(data[time]) if time else None
+    now_ns = int(source.now.timestamp() * 1e9)
+    window = None if model.label_window is None else parse_duration(model.label_window)
+    if model.targets is None:
+        target = data.get(model.target or "", np.full(rows, np.nan))
+        present = labels.present(target)
+        label_times = _times(data[label_time]) if label_time else None
+        counts, delay = labels.account(present, live_times, label_times, now_ns, window)
+        return data, labels.Labels(target, counts, delay)
+    targets = open_source(model.targets, source.base_dir, now=source.now)
+    target_time = _label_time(model, targets)
+    try:
+        wanted = [*keys, model.target or "", *([target_time] if target_time else [])]
+        found = _read(targets, list(dict.fromkeys(wanted)))
+    except DriftmonError as error:
+        joined = labels.absent(rows, str(error))
+    else:
+        joined = labels.join(
+            [data[k] for k in keys],
+            [found[k] for k in keys],
+            found[model.target or ""],
+            live_times=live_times,
+            label_times=_times(found[target_time]) if target_time else None,
+            now_ns=now_ns,
+            label_window_s=window,
+        )
+    data[model.target or ""] = joined.values
+    return data, joined
+
+
 def evaluate_model(
     name: str, model: Model, reference_source: Source, live_source: Source, min_samples: int
 ) -> ModelResult:
     """The model part of one evaluation of monitor ``name``."""
     reference = reference_model(name, model, reference_source)
-    live = _encode(model, _read(live_source, _columns(model)), live_source.describe())
+    data, joined = _live(model, live_source)
+    live = _encode(model, data, live_source.describe(), reference.label_values)
     ref_rows = reference.rows
     labelled_index = np.flatnonzero(ref_rows.labelled)
     size = max(1, len(live))
@@ -287,10 +360,20 @@ def evaluate_model(
         notes.append("regression models have realized performance only (no estimate from scores)")
     labelled = int(live.labelled.sum())
     realized = _performance(model, live) if labelled else None
+    absent = None
     if model.target is None:
-        notes.append("no target column: realized performance needs labels")
+        absent = "no target column: realized performance needs labels"
+    elif joined.error is not None:
+        absent = f"the targets source failed: {joined.error}"
+    elif not labelled:
+        absent = "no live row has its label yet"
+    notes += labels.describe(joined)
     if live.unknown_labels:
         notes.append(f"{live.unknown_labels} live labels of a class not in score were left out")
+    counts = dict(joined.counts)
+    if live.unknown_labels:  # a label of an unknown class is not a label of the row
+        counts["labelled"] = counts.get("labelled", 0) - live.unknown_labels
+        counts["unknown_class"] = live.unknown_labels
     thresholds = {
         metric: _levels(model, metric, reference.performance.values.get(metric), spread.std.get(metric))
         for metric in metrics_of(model.task)
@@ -317,6 +400,11 @@ def evaluate_model(
         severity=severity,
         unknown_labels=live.unknown_labels,
         notes=tuple(notes),
+        realized_absent=absent,
+        label_counts=counts,
+        label_delay_seconds=joined.delay_seconds,
+        labels_error=joined.error,
+        separate_labels=model.targets is not None,
     )
 
 
@@ -336,6 +424,12 @@ def to_json(result: ModelResult) -> dict[str, Any]:
         "labelled_rows": result.labelled_rows,
         "label_coverage": result.coverage,
         "unknown_labels": result.unknown_labels,
+        "labels": {
+            "counts": dict(result.label_counts),
+            "delay_seconds": result.label_delay_seconds,
+            "error": result.labels_error,
+        },
+        "realized_absent": result.realized_absent,
         "reference": metrics(result.reference),
         "estimated": metrics(result.estimated),
         "realized": metrics(result.realized),

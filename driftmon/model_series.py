@@ -63,6 +63,22 @@ def _label_coverage(state: MonitorState) -> Samples:
         yield {}, model.coverage
 
 
+def _label_delay(state: MonitorState) -> Samples:
+    if (model := _model(state)) is not None and model.label_delay_seconds is not None:
+        yield {}, model.label_delay_seconds
+
+
+def _label_join(state: MonitorState) -> Samples:
+    if (model := _model(state)) is not None:
+        for name, count in model.label_counts.items():
+            yield {"state": name}, float(count)
+
+
+def _label_source_up(state: MonitorState) -> Samples:
+    if (model := _model(state)) is not None and model.separate_labels:
+        yield {}, 0.0 if model.labels_error else 1.0
+
+
 SPECS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "driftmon_model_performance",
@@ -108,5 +124,27 @@ SPECS: tuple[MetricSpec, ...] = (
         "gauge",
         static_help("Share (0-1) of live rows whose label is known"),
         _label_coverage,
+    ),
+    MetricSpec(
+        "driftmon_label_delay_seconds",
+        "gauge",
+        static_help("The newest label's lag behind its prediction, in seconds (when both carry times)"),
+        _label_delay,
+    ),
+    MetricSpec(
+        "driftmon_label_join",
+        "gauge",
+        static_help(
+            "The labels of the live window per state: live rows (labelled, pending, overdue, duplicate_key, "
+            "missing_key, unknown_class) and label keys (repeated_labels, conflicting_labels, unmatched_labels, "
+            "unkeyed_labels)"
+        ),
+        _label_join,
+    ),
+    MetricSpec(
+        "driftmon_label_source_up",
+        "gauge",
+        static_help("1 when the model's targets source of late labels was read, 0 when it failed"),
+        _label_source_up,
     ),
 )

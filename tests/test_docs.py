@@ -131,7 +131,13 @@ def test_metrics_reference_matches_a_real_evaluation(tmp_path: Path, write) -> N
         return pd.DataFrame({"x": x, "c": rng.choice(categories, rows), "p": p, "y": (p >= 0.5).astype(int), "label": label})
 
     frame(3000, 0, ["a", "b"]).to_csv(tmp_path / "reference.csv", index=False)
-    frame(1000, 1, ["a", "b", "z"]).to_csv(tmp_path / "live.csv", index=False)
+    live = frame(1000, 1, ["a", "b", "z"])
+    live["id"] = np.arange(len(live))
+    live["ts"] = pd.Timestamp.now(tz="UTC") - pd.to_timedelta(np.linspace(1, 48, len(live)), unit="h")
+    live.to_csv(tmp_path / "live.csv", index=False)
+    labelled = live.dropna(subset=["label"])  # late labels, in their own file (driftmon_label_* series)
+    targets = labelled.assign(arrived=labelled.ts + pd.Timedelta(minutes=30))[["id", "label", "arrived"]]
+    targets.to_csv(tmp_path / "targets.csv", index=False)
     config = write(
         "driftmon.yaml",
         """
@@ -147,9 +153,10 @@ def test_metrics_reference_matches_a_real_evaluation(tmp_path: Path, write) -> N
           - name: m
             labels: {team: risk}
             reference: {type: file, path: reference.csv}
-            live: {type: file, path: live.csv}
+            live: {type: file, path: live.csv, window: {column: ts, last: 7d}}
             features: [x, c]
-            model: {task: binary, prediction: y, score: p, target: label}
+            model: {task: binary, prediction: y, score: p, target: label, targets: {type: file, path: targets.csv},
+                    key: id, label_time: arrived}
             multivariate: {methods: [reconstruction], features: [x, c], sample: 500}
         """,
     )
