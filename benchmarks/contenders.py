@@ -137,11 +137,14 @@ def _arrow_float_parts(column: Any) -> list[Any]:
     """A float64 Arrow array or chunked array as numpy views of its buffers, one per chunk (nulls as NaN:
     a copy of that chunk only). pyarrow's own to_numpy would import pandas."""
     import numpy as np
+    import pyarrow as pa
 
     parts = []
     for chunk in column.chunks if hasattr(column, "chunks") else [column]:
         if not len(chunk):
             continue
+        if chunk.type != pa.float64():  # integers: exact in float64 below 2**53
+            chunk = chunk.cast(pa.float64())
         values = np.frombuffer(chunk.buffers()[1], np.float64, len(chunk), chunk.offset * 8)
         parts.append(np.where(_valid(chunk), values, math.nan) if chunk.null_count else values)
     return parts
@@ -455,12 +458,16 @@ def _floor(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
 
     imported = time.perf_counter()
     numeric: list[str] = spec["numeric"]
+    files = {side: spec.get(f"{side}_files") or [spec[side]] for side in ("reference", "live")}
     handles = threading.local()  # each file opened once per thread: its footer parsed once (500 columns in d)
 
-    def handle(side: str) -> Any:
-        if not hasattr(handles, side):
-            setattr(handles, side, pq.ParquetFile(spec[side], read_dictionary=spec["categorical"]))
-        return getattr(handles, side)
+    def handle(path: str) -> Any:
+        opened = getattr(handles, "files", None)
+        if opened is None:
+            opened = handles.files = {}
+        if path not in opened:
+            opened[path] = pq.ParquetFile(path, read_dictionary=spec["categorical"])
+        return opened[path]
 
     def parts(name: str, column: Any) -> Any:
         if name in numeric:
@@ -468,23 +475,66 @@ def _floor(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
         return column.chunks if hasattr(column, "chunks") else [column]
 
     def feature(name: str) -> tuple[Any, Any]:
-        whole = handle("reference").read(columns=[name], use_threads=False).column(0)
-        counts, counter = _profile(spec, name, parts(name, whole))  # the reference column goes here
+        whole = [p for path in files["reference"] for p in parts(name, handle(path).read([name], False).column(0))]
+        counts, counter = _profile(spec, name, whole)  # the reference column goes here
         del whole
-        live, file = 0, handle("live")  # one row group at a time (read_row_group: iter_batches costs twice)
-        for group in range(file.num_row_groups):
-            if file.metadata.row_group(group).num_rows <= 1 << 20:
-                slices = [file.read_row_group(group, columns=[name], use_threads=False).column(0)]
-            else:  # a large group in slices of 1 M values: bounded memory
-                slices = [b.column(0) for b in file.iter_batches(1 << 20, [group], [name], use_threads=False)]
-            for values in slices:
-                live = live + counter(parts(name, values))
+        live = 0
+        for path in files["live"]:  # one row group at a time (read_row_group: iter_batches costs twice)
+            file = handle(path)
+            for group in range(file.num_row_groups):
+                if file.metadata.row_group(group).num_rows <= 1 << 20:
+                    slices = [file.read_row_group(group, columns=[name], use_threads=False).column(0)]
+                else:  # a large group in slices of 1 M values: bounded memory
+                    slices = [b.column(0) for b in file.iter_batches(1 << 20, [group], [name], use_threads=False)]
+                for values in slices:
+                    live = live + counter(parts(name, values))
         return counts, live
 
     features = numeric + spec["categorical"]
     with _pool(threaded) as pool:
-        scores = _scores(features, list(pool.map(feature, features)))
+        if len(files["reference"]) + len(files["live"]) > SMALL_FILES:
+            scores = _scores(features, _by_file(spec, files, features, parts, pool))
+        else:
+            scores = _scores(features, list(pool.map(feature, features)))
     return {"import_s": imported - begun, "work_s": time.perf_counter() - imported, "scores": scores}
+
+
+SMALL_FILES = 16  # past this many files, each file is one read of every column (a task per file)
+GROUP_ROWS = 1 << 18  # many small live files: counted in groups of about this many rows
+
+
+def _by_file(
+    spec: dict[str, Any], files: dict[str, list[str]], features: list[str], parts: Any, pool: Any
+) -> list[tuple[Any, Any]]:
+    """Many small files: a read per column per file would cost more than the counting, so each
+    file is read whole (its wanted columns, one call) by one task; the reference columns are
+    gathered and profiled a column per task, then each live file is counted by one task."""
+    import pyarrow.parquet as pq
+
+    def read(path: str) -> Any:
+        return pq.ParquetFile(path, read_dictionary=spec["categorical"]).read(features, use_threads=False)
+
+    import numpy as np
+
+    def gathered(tables: list[Any], name: str) -> list[Any]:
+        """One column of several tables as few parts: numbers joined into one array (a few
+        large parts count faster than many small ones), text as its dictionary chunks."""
+        found = [p for t in tables for p in parts(name, t.column(name))]
+        return [np.concatenate(found)] if name in numeric and len(found) > 1 else found
+
+    numeric = set(spec["numeric"])
+    held = {"reference": list(pool.map(read, files["reference"]))}  # let go once profiled
+    profiles = list(pool.map(lambda name: _profile(spec, name, gathered(held["reference"], name)), features))
+    held.clear()
+    rows = pq.ParquetFile(files["live"][0]).metadata.num_rows or 1
+    step = max(1, GROUP_ROWS // rows)  # files per task: about GROUP_ROWS rows
+
+    def count(start: int) -> list[Any]:
+        tables = [read(path) for path in files["live"][start : start + step]]
+        return [profiles[i][1](gathered(tables, name)) for i, name in enumerate(features)]
+
+    live = [sum(column) for column in zip(*pool.map(count, range(0, len(files["live"]), step)), strict=True)]
+    return [(counts, live[i]) for i, (counts, _) in enumerate(profiles)]
 
 
 def _floor_text(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:

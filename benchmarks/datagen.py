@@ -210,3 +210,109 @@ def text_file(parquet_path: Path, path: Path) -> Path:
     temporary.replace(path)
     stamp.write_text(json.dumps(manifest))
     return path
+
+
+# ---------------------------------------------------------------------------
+# the shapes users have (workloads rg4, rg1, points, text10, text60, text5000, nulls, files)
+#
+# A shape is a list of (name, kind) columns; the kinds:
+#   normal                    N(0, 1) (live: some columns shifted a little)
+#   heavy                     Pareto (shape 1.2, a heavy right tail) and Cauchy in turn
+#   discrete                  small integers (Poisson, 2): fewer distinct values than bins, every one a point bin
+#   integers                  int64 0..39, Zipf-like: the frequent ones are point bins, the rest quantiles
+#   zero-inflated             60 % exactly 0.0, the rest lognormal: one point bin at 0, quantiles above
+#   nulls                     normal with 5-50 % Parquet nulls (and a few NaN)
+#   text-K                    Zipf-like strings of K values (live: a few values the reference never had)
+#   text-K-nulls              the same with 30 % nulls
+
+SHAPES_VERSION = 1
+
+
+def shape_columns(shape: str) -> list[tuple[str, str]]:
+    """The columns of a named shape (see above), numeric ones first."""
+
+    def numeric(kinds: list[str]) -> list[tuple[str, str]]:
+        return [(f"n{i:02d}", kind) for i, kind in enumerate(kinds)]
+
+    def text(kind: str, count: int) -> list[tuple[str, str]]:
+        return [(f"c{j:02d}", kind) for j in range(count)]
+
+    if shape == "issue":  # the issue's shape: 20 normal numerics, 5 Zipf text columns of 60 values
+        return numeric(["normal"] * 20) + text("text-60", 5)
+    if shape == "points":
+        kinds = ["heavy", "discrete", "integers", "zero-inflated", "normal"] * 4
+        return numeric(kinds) + text("text-60", 5)
+    if shape.startswith("text"):  # text10, text60, text5000: 20 text columns, 5 normal numerics
+        return numeric(["normal"] * 5) + text(f"text-{int(shape[4:])}", 20)
+    if shape == "nulls":
+        return numeric(["nulls"] * 20) + text("text-60-nulls", 5)
+    raise ValueError(f"unknown shape {shape!r}")
+
+
+def _shape_column(kind: str, index: int, rng: np.random.Generator, rows: int, live: bool) -> pa.Array:
+    shift = (0.05 * (index % 4)) if live else 0.0
+    if kind == "normal":
+        return pa.array(rng.normal(shift, 1.0, rows))
+    if kind == "heavy":
+        if index % 2:
+            return pa.array(rng.standard_cauchy(rows) + shift)
+        return pa.array((rng.pareto(1.2, rows) + 1.0) * (1.0 + shift))
+    if kind == "discrete":
+        return pa.array(rng.poisson(2.0 + shift, rows).astype(np.float64))
+    if kind == "integers":
+        weights = 1.0 / np.arange(1, 41) ** (1.3 - shift)
+        return pa.array(rng.choice(40, size=rows, p=weights / weights.sum()).astype(np.int64))
+    if kind == "zero-inflated":
+        values = rng.lognormal(shift, 1.0, rows)
+        values[rng.random(rows) < 0.6 - shift] = 0.0
+        return pa.array(values)
+    if kind == "nulls":
+        values = rng.normal(shift, 1.0, rows)
+        values[rng.random(rows) < 0.01] = np.nan
+        share = 0.05 + 0.45 * (index % 5) / 4  # 5 % to 50 % nulls
+        return pa.array(values, mask=rng.random(rows) < share)
+    if kind.startswith("text-"):
+        parts = kind.split("-")
+        cardinality = int(parts[1])
+        labels_rng = np.random.default_rng([index, cardinality])  # the same live weights in every file
+        probabilities = _probabilities(cardinality, live, labels_rng)
+        labels = [f"v{k}" for k in range(cardinality)]
+        if live:
+            labels += [f"new{k}" for k in range(3)]
+            probabilities = np.concatenate([probabilities * 0.995, np.full(3, 0.005 / 3)])
+        codes = rng.choice(len(labels), size=rows, p=probabilities).astype(np.int32)
+        mask = rng.random(rows) < 0.3 if parts[-1] == "nulls" else None
+        return pa.DictionaryArray.from_arrays(pa.array(codes, mask=mask), pa.array(labels)).cast(pa.string())
+    raise ValueError(f"unknown column kind {kind!r}")
+
+
+def shape_files(
+    directory: Path, shape: str, rows: int, live: bool, seed: int, *, files: int = 1, row_group_rows: int | None = None
+) -> list[Path]:
+    """Write (once) ``rows`` rows of ``shape`` as ``files`` Parquet files of equal size, each
+    with row groups of ``row_group_rows`` (None: one row group per file); returns the paths."""
+    manifest = {
+        "version": SHAPES_VERSION,
+        "shape": shape,
+        "rows": rows,
+        "live": live,
+        "seed": seed,
+        "files": files,
+        "row_group_rows": row_group_rows,
+    }
+    stamp = directory / "manifest.json"
+    paths = [directory / f"part-{k:04d}.parquet" for k in range(files)]
+    if stamp.exists() and json.loads(stamp.read_text()) == manifest and all(p.exists() for p in paths):
+        return paths
+    directory.mkdir(parents=True, exist_ok=True)
+    for old in directory.glob("*.parquet"):
+        old.unlink()
+    columns = shape_columns(shape)
+    per_file = -(-rows // files)
+    for k, path in enumerate(paths):
+        count = min(per_file, rows - k * per_file)
+        rng = np.random.default_rng([seed, k])
+        table = pa.table({name: _shape_column(kind, i, rng, count, live) for i, (name, kind) in enumerate(columns)})
+        pq.write_table(table, path, row_group_size=row_group_rows or max(count, 1))
+    stamp.write_text(json.dumps(manifest))
+    return paths

@@ -50,6 +50,25 @@ WORKLOADS = {
     "d": "wide: 100 k reference + 100 k live rows x 500 features (450 numeric + 50 categorical)",
     "e": "/metrics scrape latency, 100 monitors x 50 features x 3 measures",
     "m": "memory bandwidth: sum of a 1 GB float64 array",
+    "rg4": "1 M + 1 M rows x 20 normal numerics + 5 Zipf text columns of 60 values, 4 row groups of 256 k rows",
+    "rg1": "the same rows, one row group per file",
+    "points": "point bins: 1 M + 1 M rows x 20 heavy-tailed, discrete, integer and zero-inflated numerics + 5 text",
+    "text10": "text of 10 values: 1 M + 1 M rows x 20 text columns + 5 numerics, 4 row groups",
+    "text60": "text of 60 values: 1 M + 1 M rows x 20 text columns + 5 numerics, 4 row groups",
+    "text5000": "text of 5,000 values: 1 M + 1 M rows x 20 text columns + 5 numerics, 4 row groups",
+    "nulls": "nulls: 1 M + 1 M rows x 20 numerics with 5-50 % nulls + 5 text columns with 30 % nulls",
+    "files": "many small files: the issue's shape in 200 + 200 files of 5,000 rows",
+}
+# The shapes users have (datagen.shape_files): workload -> (shape, files per side, rows per row group).
+SHAPES = {
+    "rg4": ("issue", 1, 262_144),
+    "rg1": ("issue", 1, None),
+    "points": ("points", 1, 262_144),
+    "text10": ("text10", 1, 262_144),
+    "text60": ("text60", 1, 262_144),
+    "text5000": ("text5000", 1, 262_144),
+    "nulls": ("nulls", 1, 262_144),
+    "files": ("issue", 200, None),
 }
 DEFAULT_CONTENDERS = {
     "a": ["driftmon", "floor", "floor-single", "scipy-loop", "evidently", "nannyml"],
@@ -58,6 +77,7 @@ DEFAULT_CONTENDERS = {
     "b": ["driftmon", "floor", "scipy-loop"],
     "c": ["driftmon", "numpy-floor", "scipy-axis", "scipy-loop"],
     "d": ["driftmon", "floor", "scipy-loop", "evidently", "nannyml"],
+    **{key: ["driftmon", "floor"] for key in SHAPES},
 }
 PEERS = {"evidently", "nannyml"}
 # Contenders doing driftmon's very job (same bins and measures): their scores must equal
@@ -269,9 +289,10 @@ class Sizes:
     e_features: int = 50
     e_scrapes: int = 200
     bandwidth_bytes: int = 1 << 30
+    shape_rows: int = 1_000_000
 
 
-TINY = Sizes(2_000, 5_000, 100, 50, 1_000, 45, 5, 5, 50, 20, 1 << 24)
+TINY = Sizes(2_000, 5_000, 100, 50, 1_000, 45, 5, 5, 50, 20, 1 << 24, 4_000)
 
 
 def driftmon_config(path: Path, name: str, reference: Path, live: Path, features: list[str]) -> Path:
@@ -325,7 +346,14 @@ class Harness:
     # tabular workloads -----------------------------------------------------
 
     def tabular(
-        self, key: str, reference: Path, live: Path, numeric: list[str], categorical: list[str], contenders: list[str]
+        self,
+        key: str,
+        reference: Path,
+        live: Path,
+        numeric: list[str],
+        categorical: list[str],
+        contenders: list[str],
+        files: dict[str, list[str]] | None = None,
     ) -> None:
         config = driftmon_config(
             self.data / f"driftmon-{key}.yaml", f"bench-{key}", reference, live, numeric + categorical
@@ -333,6 +361,7 @@ class Harness:
         spec_base = {
             "reference": str(reference),
             "live": str(live),
+            **(files or {}),
             "numeric": numeric,
             "categorical": categorical,
             "config": str(config),
@@ -486,6 +515,30 @@ class Harness:
             datagen.categorical_names(s.d_categorical),
             self.contenders("d"),
         )
+
+    def workload_shape(self, key: str) -> None:
+        """One of SHAPES: its files written once, a glob for driftmon, the file list for the floor."""
+        shape, count, group_rows = SHAPES[key]
+        rows = self.sizes.shape_rows
+        if self.args.tiny:  # the same shape in miniature: 4 row groups, or 20 files
+            group_rows = max(rows // 4, 1) if group_rows else None
+            count = min(count, 20)
+        self.log(f"generating ({key}) data ...")
+        sides = {}
+        for side, live, seed in (("reference", False, 11), ("live", True, 12)):
+            directory = self.data / f"{key}-{side}"
+            sides[side] = datagen.shape_files(
+                directory, shape, rows, live, seed, files=count, row_group_rows=group_rows
+            )
+        columns = datagen.shape_columns(shape)
+        numeric = [name for name, kind in columns if not kind.startswith("text")]
+        categorical = [name for name, kind in columns if kind.startswith("text")]
+
+        def path(side: str) -> Path:
+            return sides[side][0] if count == 1 else sides[side][0].parent / "*.parquet"
+
+        files = {f"{side}_files": [str(p) for p in paths] for side, paths in sides.items()}
+        self.tabular(key, path("reference"), path("live"), numeric, categorical, self.contenders(key), files)
 
     # kernel --------------------------------------------------------------------
 
@@ -717,7 +770,10 @@ class Harness:
         )
         for key in only:
             self.log(f"[{key}] {WORKLOADS[key]}")
-            getattr(self, f"workload_{key.replace('-', '_')}")()
+            if key in SHAPES:
+                self.workload_shape(key)
+            else:
+                getattr(self, f"workload_{key.replace('-', '_')}")()
         names = ["numpy", "pandas", "pyarrow", "scipy", "pydantic", "prometheus-client", "driftmon"]
         document = {
             "date": started.isoformat(timespec="seconds"),
@@ -917,7 +973,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        default="m,c,a,d,b,e",
+        default="m,c,a,d,b,e," + ",".join(SHAPES),
         help="workloads, comma-separated, from: " + ", ".join(WORKLOADS) + " (default: all)",
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs per contender and workload (default 3)")

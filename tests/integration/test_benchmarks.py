@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,29 +20,23 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _tiny_run(tmp_path: Path, stem: Path, options: list[str]) -> dict[str, Any]:
+    """benchmarks/run.py --tiny with ``options``, one repetition; its JSON results."""
+    command = [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--tiny", "--repeat", "1", *options]
+    command += ["--data", str(tmp_path / "data"), "--output", str(stem)]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    document: dict[str, Any] = json.loads(stem.with_suffix(".json").read_text())
+    return document
+
+
 def test_tiny_run_writes_tables_whose_contenders_agree_with_driftmon(tmp_path: Path) -> None:
     """A tiny run of the kernel and end-to-end workloads (Parquet, CSV, JSON Lines) writes JSON
     and Markdown results in which every contender ran and the floors and the scipy loop match
     driftmon's scores to 1e-11."""
     stem = tmp_path / "results" / "tiny"
-    completed = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "run.py"),
-            "--tiny",
-            "--only", "c,a,a-csv,a-jsonl",
-            "--repeat", "1",
-            "--contenders", "driftmon,floor,floor-single,scipy-loop,numpy-floor,scipy-axis",
-            "--data", str(tmp_path / "data"),
-            "--output", str(stem),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )  # fmt: skip
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    document = json.loads(stem.with_suffix(".json").read_text())
+    contenders = ["--contenders", "driftmon,floor,floor-single,scipy-loop,numpy-floor,scipy-axis"]
+    document = _tiny_run(tmp_path, stem, ["--only", "c,a,a-csv,a-jsonl", *contenders])
     markdown = stem.with_suffix(".md").read_text()
     assert "## (a)" in markdown and "## (c)" in markdown
 
@@ -60,6 +55,20 @@ def test_tiny_run_writes_tables_whose_contenders_agree_with_driftmon(tmp_path: P
             assert end_to_end[name]["runs"] == 1, (workload, end_to_end[name].get("note"))
             assert end_to_end[name]["max_abs_diff_vs_driftmon"] < 1e-11, (workload, name)
         assert len(end_to_end["driftmon"]["scores"]) == 25  # 20 numeric + 5 categorical features
+
+
+def test_tiny_run_of_every_shape_floor_agrees_with_driftmon(tmp_path: Path) -> None:
+    """The shape workloads with the floor's own code paths (point bins, nulls, many small files)
+    run on tiny data, and the floor's scores equal driftmon's to 1e-11: the floor does the same
+    job, point bins included."""
+    shapes = "points,nulls,files"  # the floor's special paths: point bins, nulls, many files
+    document = _tiny_run(tmp_path, tmp_path / "results" / "shapes", ["--only", shapes])
+    for workload in shapes.split(","):
+        rows = {row["contender"]: row for row in document["workloads"][workload]["rows"]}
+        assert rows["driftmon"]["runs"] == 1 and len(rows["driftmon"]["scores"]) == 25, workload
+        assert rows["floor"]["runs"] == 1, (workload, rows["floor"].get("note"))
+        assert rows["floor"]["max_abs_diff_vs_driftmon"] < 1e-11, workload
+    assert len(list((tmp_path / "data" / "files-live").glob("*.parquet"))) == 20
 
 
 def test_tiny_shift_benchmark_judges_every_case_with_driftmon(tmp_path: Path) -> None:
