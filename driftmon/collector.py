@@ -15,6 +15,7 @@ from prometheus_client.registry import Collector
 
 from driftmon.exporter import GLOBAL_METRICS, MONITOR_METRICS, Labels, MetricSpec
 from driftmon.results import MonitorState, Snapshot
+from driftmon.segment_series import segment_states
 
 __all__ = ["DriftCollector", "families", "global_family", "monitor_family", "new_family"]
 
@@ -38,6 +39,9 @@ def monitor_family(spec: MetricSpec, state: MonitorState, help_text: str) -> Met
     family = new_family(spec, help_text)
     for extra, value in spec.samples(state):
         _add(family, spec, {**state.labels, "monitor": state.name, **extra}, value)
+    for segment, view in segment_states(state, spec):  # the same series per segment (driftmon.segment_series)
+        for extra, value in spec.samples(view):
+            _add(family, spec, {**state.labels, "monitor": state.name, "segment": segment, **extra}, value)
     return family
 
 

@@ -33,6 +33,7 @@ from driftmon.config_schema import (
     Monitor,
     Multivariate,
     Quality,
+    Segments,
     Settings,
     _Model,
     all_keys,
@@ -111,6 +112,7 @@ class MonitorConfig:
     min_rows: int | None = None  # volume: fewer live rows is critical
     model: Model | None = None  # the model's columns and thresholds (driftmon.model)
     multivariate: Multivariate | None = None  # joint drift (driftmon.joint)
+    segments: Segments | None = None  # per segment value too (driftmon.segments)
 
     def __hash__(self) -> int:
         return hash(self.name)
@@ -256,6 +258,10 @@ def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path, problems: lis
     jitter_s = parse_duration(settings.jitter) if settings.jitter else None
     if jitter_s:
         problems += _jitter_problems(jitter_s, settings.jitter or "", schedule)
+    if monitor.segments is not None:
+        from driftmon.segments import series_problems
+
+        problems += series_problems(monitor.segments, len(features))
     smoothing = SmoothingRule(settings.smoothing.method, settings.smoothing.alpha, settings.smoothing.epsilon)
     return MonitorConfig(
         name=monitor.name,
@@ -288,6 +294,7 @@ def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path, problems: lis
         min_rows=settings.volume.min_rows,
         model=monitor.model,
         multivariate=monitor.multivariate,
+        segments=monitor.segments,
     )
 
 

@@ -375,6 +375,23 @@ class Multivariate(_Model):
     seed: int = Field(default=0, ge=0, description="seed of the samples, folds and permutations")
 
 
+# Series bounds of segments (docs/segments.md): at most MAX_SEGMENT_TOP segment values, and
+# at most MAX_SEGMENT_PAIRS segment x feature pairs, __other__ and __missing__ included.
+MAX_SEGMENT_TOP = 100
+MAX_SEGMENT_PAIRS = 2_000
+
+
+class Segments(_Model):
+    """Evaluate the monitor per segment value too (docs/segments.md)."""
+
+    by: list[Annotated[str, Field(min_length=1)]] = Field(
+        min_length=1, max_length=4, description="columns whose values (joined by /) name a row's segment"
+    )
+    top: int = Field(
+        default=10, ge=1, le=MAX_SEGMENT_TOP, description="the most frequent reference values kept; the rest: __other__"
+    )
+
+
 class Monitor(Settings):
     """One monitor: a reference, a live source, features, and settings."""
 
@@ -387,6 +404,7 @@ class Monitor(Settings):
     features: list[Feature] = Field(min_length=1, description="features to compare")
     model: Model | None = Field(default=None, description="the model whose performance to follow (null: none)")
     multivariate: Multivariate | None = Field(default=None, description="joint drift of the features (null: off)")
+    segments: Segments | None = Field(default=None, description="evaluate per segment value too (null: off)")
 
     @field_validator("labels")
     @classmethod

@@ -126,6 +126,7 @@ _PER_FEATURE_LABELS: dict[str, tuple[str, ...]] = {
     "driftmon_multivariate_drift_pvalue": ("method",),
     "driftmon_multivariate_alert": ("method", "severity"),
     "driftmon_multivariate_contribution": ("method", "feature"),
+    "driftmon_segments": ("state",),
     "driftmon_bin_share": ("feature", "bin", "side"),
     "driftmon_monitor_up": (),
     "driftmon_evaluations_total": (),

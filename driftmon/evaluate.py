@@ -27,6 +27,7 @@ from driftmon.sources.file_cache import FileCounts
 if TYPE_CHECKING:
     from driftmon.joint import JointResult
     from driftmon.model import ModelResult
+    from driftmon.segments import SegmentsResult
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,12 @@ def model_json(result: ModelResult) -> dict[str, Any]:
 
 def joint_json(result: JointResult) -> dict[str, Any]:
     from driftmon.joint import to_json
+
+    return to_json(result)
+
+
+def segments_json(result: SegmentsResult) -> dict[str, Any]:
+    from driftmon.segments import to_json
 
     return to_json(result)
 
@@ -139,6 +146,7 @@ class MonitorResult:
     min_rows: int | None = None
     model: ModelResult | None = None  # the model's performance (driftmon.model); None: no model
     multivariate: JointResult | None = None  # joint drift (driftmon.joint); None: not configured
+    segments: SegmentsResult | None = None  # per segment value (driftmon.segments); None: not configured
 
     @property
     def ok(self) -> bool:
@@ -188,6 +196,7 @@ class MonitorResult:
             **({"quality": quality} if (quality := self.quality_json()) is not None else {}),
             **({"model": model_json(self.model)} if self.model is not None else {}),
             **({"multivariate": joint_json(self.multivariate)} if self.multivariate is not None else {}),
+            **({"segments": segments_json(self.segments)} if self.segments is not None else {}),
         }
 
 
@@ -219,6 +228,7 @@ class ReferenceEntry(NamedTuple):
     key: Any  # the reference source, the features' binning rules and the config's directory
     fingerprint: str
     histograms: dict[str, Histogram]
+    segments: Any = None  # a segmented reference (driftmon.segments.SegmentedProfile), if configured
 
 
 class ReferenceCache:
@@ -281,13 +291,21 @@ def evaluate(
     begun = time.perf_counter()
     try:
         reference_source = open_source(monitor.reference, monitor.base_dir, now=started)
-        if cache is None:
-            reference = reference_source.profile([f.rule for f in monitor.features])
-        else:
-            reference = cache.get(monitor, reference_source)
         live_source = open_source(monitor.live, monitor.base_dir, now=started)
-        specs = {name: hist.spec for name, hist in reference.items()}
-        live = live_source.count(specs, cache=live_files)
+        segments = None
+        if monitor.segments is not None:  # both sides counted per segment, in one pass each
+            from driftmon.segments import evaluate_segments
+
+            reference, live, segments = evaluate_segments(
+                monitor, cache, reference_source, live_source, score, summarize
+            )
+        else:
+            if cache is None:
+                reference = reference_source.profile([f.rule for f in monitor.features])
+            else:
+                reference = cache.get(monitor, reference_source)
+            specs = {name: hist.spec for name, hist in reference.items()}
+            live = live_source.count(specs, cache=live_files)
         features = score(monitor, reference, live)
         model = None
         if monitor.model is not None:
@@ -310,16 +328,33 @@ def evaluate(
         log.debug("unexpected error in monitor %s", monitor.name, exc_info=True)
         message = f"internal error ({type(error).__name__}: {error}); please report it"
         return failed(monitor, message, started, time.perf_counter() - begun)
+    result = summarize(monitor, features, live, volume=True)
+    result = replace(
+        result, started_at=started, duration_s=time.perf_counter() - begun, model=model, multivariate=joint
+    )
+    # A monitor's status is its worst drift, data-quality, model, joint-drift or segment severity.
+    model_status = model.worst if model is not None else OK
+    joint_status = joint.worst if joint is not None else OK
+    segment_status = segments.worst if segments is not None else OK
+    status = max(result.status, model_status, joint_status, segment_status, key=SEVERITY_ORDER.__getitem__)
+    return replace(result, status=status, segments=segments)
+
+
+def summarize(
+    monitor: MonitorConfig, features: tuple[FeatureResult, ...], live: Mapping[str, Histogram], volume: bool = False
+) -> MonitorResult:
+    """The result of scored ``features``: drifted counts, live rows, and the worst drift or data-quality
+    severity as status; ``volume``: check min_rows (the whole monitor, not a segment)."""
     live_rows = max((hist.total for hist in live.values()), default=0.0)
-    volume = None if monitor.min_rows is None else (CRITICAL if live_rows < monitor.min_rows else OK)
+    min_rows = monitor.min_rows if volume else None
     drifted, share, dataset_drift = dataset_level(monitor, features)
     result = MonitorResult(
         monitor=monitor.name,
         status=OK,
         error=None,
         features=features,
-        started_at=started,
-        duration_s=time.perf_counter() - begun,
+        started_at=0.0,
+        duration_s=0.0,
         labels=monitor.labels,
         measures=monitor.measures,
         log_base=monitor.log_base,
@@ -328,17 +363,11 @@ def evaluate(
         dataset_drift=dataset_drift,
         export_bins=monitor.export_bins,
         live_rows=live_rows,
-        volume=volume,
-        min_rows=monitor.min_rows,
-        model=model,
-        multivariate=joint,
+        volume=None if min_rows is None else (CRITICAL if live_rows < min_rows else OK),
+        min_rows=min_rows,
     )
-    # A monitor's status is its worst drift, data-quality, model or joint-drift severity.
     drift_status = max((f.worst for f in features), key=SEVERITY_ORDER.__getitem__, default=OK)
-    model_status = model.worst if model is not None else OK
-    joint_status = joint.worst if joint is not None else OK
-    status = max(drift_status, result.quality_status, model_status, joint_status, key=SEVERITY_ORDER.__getitem__)
-    return replace(result, status=status)
+    return replace(result, status=max(drift_status, result.quality_status, key=SEVERITY_ORDER.__getitem__))
 
 
 def dataset_level(

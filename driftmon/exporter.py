@@ -29,7 +29,7 @@ import math
 import platform
 from collections.abc import Callable, Iterator, Mapping
 
-from driftmon import __version__, joint_series, model_series, quality_series
+from driftmon import __version__, joint_series, model_series, quality_series, segment_series
 from driftmon.divergence import MEASURE_NAMES, MEASURES
 from driftmon.evaluate import FeatureResult
 from driftmon.metric_spec import SEVERITIES, Labels, MetricSpec, Samples, static_help
@@ -290,6 +290,7 @@ MONITOR_METRICS: tuple[MetricSpec, ...] = (
     *quality_series.SPECS,
     *model_series.SPECS,
     *joint_series.SPECS,
+    *segment_series.SPECS,
     MetricSpec(
         "driftmon_bin_share",
         "gauge",

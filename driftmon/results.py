@@ -75,7 +75,16 @@ def _trim(result: MonitorResult | None, monitor: MonitorConfig) -> MonitorResult
         for feature in result.features
         if feature.feature in names
     )
-    return replace(result, features=features, labels=monitor.labels, measures=monitor.measures)
+    segments = result.segments
+    if segments is not None:  # kept only for the same segmentation, each segment cut as the total
+        same = monitor.segments is not None and (tuple(monitor.segments.by), monitor.segments.top) == (
+            segments.by,
+            segments.top,
+        )
+        kept = [replace(s, result=_trim(s.result, monitor)) for s in segments.segments] if same else []
+        items = tuple(s for s in kept if s.result is not None)
+        segments = replace(segments, segments=items) if same and len(items) == len(kept) else None
+    return replace(result, features=features, labels=monitor.labels, measures=monitor.measures, segments=segments)
 
 
 class ResultsStore:

@@ -27,6 +27,7 @@ def write(results: Sequence[Any], out: TextIO) -> None:
         _quality_lines(result, out)
         _model_lines(result, out)
         _joint_lines(result, out)
+        _segment_lines(result, out)
         header = ["feature", "kind", "reference", "live", "unseen", "p (adj.)", *result.measures, "severity"]
         rows = [header]
         for feature in result.features:
@@ -106,6 +107,14 @@ def _joint_lines(result: Any, out: TextIO) -> None:
             f"    {method:<15} {drift.score:.4f} (no drift {drift.expected:.4f} ± {drift.spread:.4f}, "
             f"p {drift.pvalue:.2g}): {item.severity}{what}\n"
         )
+
+
+def _segment_lines(result: Any, out: TextIO) -> None:
+    """The segments, most drifted first (driftmon.segments)."""
+    if getattr(result, "segments", None) is not None:
+        from driftmon.segments import describe
+
+        out.writelines(f"  {printable(line)}\n" for line in describe(result.segments))
 
 
 def _movers(result: Any, out: TextIO) -> None:

@@ -68,6 +68,7 @@ monitors:
       positive: "yes"
       thresholds: {roc_auc: {warning: 0.02, critical: 0.05, relative: true}, brier: null}
     multivariate: {methods: [reconstruction, classifier], features: [x], sample: 2000, seed: 4}
+    segments: {by: [country, device], top: 5}
   - name: prometheus-and-spark
     reference: {type: spark, path: data/ref.parquet, format: parquet, options: {mergeSchema: "true"}, conf: {spark.ui.enabled: "false"}}
     live:

@@ -58,6 +58,7 @@ EXPORTED_METRICS = frozenset(
         "driftmon_out_of_range_ratio",
         "driftmon_quality_alert",
         "driftmon_live_rows",
+        "driftmon_segments",
         "driftmon_model_performance",
         "driftmon_model_alert",
         "driftmon_monitor_up",

@@ -158,6 +158,7 @@ def test_metrics_reference_matches_a_real_evaluation(tmp_path: Path, write) -> N
             model: {task: binary, prediction: y, score: p, target: label, targets: {type: file, path: targets.csv},
                     key: id, label_time: arrived}
             multivariate: {methods: [reconstruction], features: [x, c], sample: 500}
+            segments: {by: [c], top: 1}
         """,
     )
     out = tmp_path / "driftmon.prom"
@@ -171,7 +172,9 @@ def test_metrics_reference_matches_a_real_evaluation(tmp_path: Path, write) -> N
     assert set(exported) == set(documented) - daemon_only
     for name, labels in exported.items():
         expected = set(documented[name]) | ({"team"} if "monitor" in documented[name] else set())
+        labels = labels - {"segment"}  # the per-segment copies (docs/segments.md)
         assert labels == expected, f"{name}: exported labels {sorted(labels)}, documented {sorted(expected)}"
+    assert "segment" in exported["driftmon_js_divergence"] and "segment" in exported["driftmon_live_rows"]
     table = (REPO / "docs" / "metrics.md").read_text(encoding="utf-8")
     for name in documented:
         assert f"| `{name}` |" in table, f"{name} is not in docs/metrics.md"

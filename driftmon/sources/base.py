@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from driftmon.segments import SegmentedHistogram, SegmentedProfile, Segmentation
     from driftmon.sources.file_cache import FileCounts
 
     Batch: TypeAlias = "pd.DataFrame | pa.Table | pa.RecordBatch"
@@ -158,6 +159,24 @@ class Source(ABC):
         ``cache``: the daemon's live-file cache for this evaluation; a source that reads files
         counts a file unchanged since its last evaluation from it, the others ignore it.
         """
+
+    def profile_segments(self, rules: Sequence[BinningRule], by: Sequence[str], top: int) -> SegmentedProfile:
+        """Reference histograms per segment (:mod:`driftmon.segments`): the ``top`` values of
+        ``by``, bins derived from all rows; a DataError for a source that cannot split rows."""
+        raise self._no_segments()
+
+    def count_segments(
+        self, specs: Mapping[str, BinSpec], segmentation: Segmentation
+    ) -> dict[str, SegmentedHistogram]:
+        """Live histograms per segment of ``segmentation``, in the same pass as the total."""
+        raise self._no_segments()
+
+    def _no_segments(self) -> DataError:
+        kind = getattr(self.config, "type", type(self).__name__)
+        return DataError(
+            f"{self.describe()}: a {kind} source holds no rows to split by segment; "
+            "segments need a file, sql or spark source on both sides"
+        )
 
 
 class RowSource(Source):

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from driftmon.histogram import Column
+    from driftmon.segments import SegmentedHistogram, SegmentedProfile, Segmentation
     from driftmon.sources.file_cache import FileCounts, TimeRange
 else:
     pd = lazy_import("pandas")  # ~0.3 s to import; Parquet sources never need it
@@ -102,6 +103,18 @@ class FileSource(RowSource):
         if rows == 0 and self.window is not None:
             raise self.no_rows()
         return result
+
+    def profile_segments(self, rules: Sequence[BinningRule], by: Sequence[str], top: int) -> SegmentedProfile:
+        from driftmon.sources.file.segmented import profile_segmented
+
+        return profile_segmented(self, rules, by, top)
+
+    def count_segments(
+        self, specs: Mapping[str, BinSpec], segmentation: Segmentation
+    ) -> dict[str, SegmentedHistogram]:
+        from driftmon.sources.file.segmented import count_segmented
+
+        return count_segmented(self, specs, segmentation)
 
     def options(self) -> str:
         """The settings besides the bins that change what a file counts (for cache keys)."""
