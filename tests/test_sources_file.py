@@ -79,6 +79,37 @@ def test_parquet_is_read_in_bounded_batches_that_merge_to_the_whole(
     assert counts.missing == frame["x"].isna().sum()
 
 
+def test_many_small_parquet_files_count_as_each_file_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small files counted together (a read per file, a task per group) and a large file among
+    them (a task per column) give, in a window, the oracle's counts and the same histograms as
+    counting each file alone (the cache's path), text and integer columns included."""
+    monkeypatch.setattr(parquet, "SMALL_FILE_ROWS", 300)
+    monkeypatch.setattr(parquet, "SMALL_GROUP_ROWS", 700)
+    frames = [rows(n, seed=k) for k, n in enumerate([120, 250, 2000, 90, 300, 40, 260])]
+    for k, frame in enumerate(frames):
+        if k % 3 == 1:  # some files hold the numbers as integers
+            frame["x"] = (frame["x"].fillna(0) * 3).round().astype("int64")
+        pq.write_table(pa.Table.from_pandas(frame), tmp_path / f"part-{k}.parquet")
+    window = {"column": "ts", "last": "1h"}
+    city = source(tmp_path, "part-*.parquet").profile([BinningRule("city", max_categories=2)])["city"].spec
+    specs = {"x": EDGES, "city": city}
+    together = source(tmp_path, "part-*.parquet", window=window).count(specs)
+    alone = {name: merge_all(spec, []) for name, spec in specs.items()}
+    for k in range(len(frames)):
+        path = str(tmp_path / f"part-{k}.parquet")
+        counted, _, _ = source(tmp_path, f"part-{k}.parquet", window=window).count_file(path, specs, None)
+        alone = {name: alone[name].merge(counted[name]) for name in specs}
+    for name in specs:
+        assert together[name] == alone[name], name
+        assert together[name].unseen_values == alone[name].unseen_values
+    both = pd.concat([f.assign(x=f["x"].astype(float)) for f in frames], ignore_index=True)
+    np.testing.assert_array_equal(together["x"].counts, oracle(both, timedelta(hours=1)))
+    end = pd.Timestamp(NOW).tz_convert(None)
+    inside = both[(both["ts"] >= end - timedelta(hours=1)) & (both["ts"] < end)]
+    assert together["x"].missing == inside["x"].isna().sum()
+    assert together["city"].total == len(inside)
+
+
 @pytest.mark.parametrize("suffix", ["csv", "jsonl"])
 def test_csv_and_json_lines_are_read_in_chunks_that_merge_to_the_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
@@ -121,8 +152,9 @@ def test_only_the_configured_columns_are_read_from_parquet(tmp_path: Path, monke
     asked.clear()
     live = source(tmp_path, "live.parquet", window={"column": "ts", "last": "1h"})
     live.count({"x": EDGES, "city": live.profile([BinningRule("city")])["city"].spec})
-    # profile: the window column, then the feature; count: the window column, then each feature (one column per task)
-    assert sorted(map(tuple, asked)) == sorted([("ts",), ("city",), ("ts",), ("x",), ("city",)])
+    # profile: the window column, then the feature; count: the window column, then (a small file) the features
+    # in one read
+    assert sorted(map(tuple, asked)) == sorted([("ts",), ("city",), ("ts",), ("x", "city")])
 
 
 def test_parquet_is_binned_in_bounded_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -113,6 +113,20 @@ class FileFormat(ABC):
                     result[name] = result[name].merge(histogram)
         return result, rows, (span if window is not None else None)
 
+    def count_files(
+        self, paths: Sequence[str], specs: Mapping[str, BinSpec], reading: Reading
+    ) -> tuple[dict[str, Histogram], int]:
+        """The histograms of every file's rows within ``reading.bounds``, and the rows counted:
+        :meth:`count` file after file, merged (a format may schedule files together)."""
+        result = {name: empty(spec) for name, spec in specs.items()}
+        rows = 0
+        for path in paths:
+            histograms, counted, _ = self.count(path, specs, reading, False)
+            rows += counted
+            for name, histogram in histograms.items():
+                result[name] = result[name].merge(histogram)
+        return result, rows
+
     def profile(self, paths: Sequence[str], rules: Sequence[BinningRule], reading: Reading) -> dict[str, Histogram]:
         """Reference histograms of ``paths`` (all in this format), bins derived per rule."""
         columns = [rule.name for rule in rules]

@@ -41,6 +41,11 @@ else:
 
 # Values per read when Parquet is read column by column (8 MB of float64).
 COLUMN_BATCH_ROWS = 1_048_576
+# Files of at most this many rows (in the window) are small: a read per column would cost more
+# than the counting, so each is read in one call of every wanted column, and small files are
+# counted together, a task per about SMALL_GROUP_ROWS rows, numbers of one task binned at once.
+SMALL_FILE_ROWS = 131_072
+SMALL_GROUP_ROWS = 65_536
 
 
 class Parquet(FileFormat):
@@ -63,15 +68,44 @@ class Parquet(FileFormat):
         self, path: str, specs: Mapping[str, BinSpec], reading: Reading, with_range: bool
     ) -> tuple[dict[str, Histogram], int, TimeRange | None]:
         window = reading.window
-        result = {name: empty(spec) for name, spec in specs.items()}
-        rows = 0
-        with ThreadPoolExecutor(TASK_THREADS) as pool:
-            for parquet in open_files([path], list(specs), reading):
-                rows += parquet.rows
-                for name, histogram in _count_columns(parquet, specs, reading, pool).items():
-                    result[name] = result[name].merge(histogram)
+        result, rows = self.count_files([path], specs, reading)
         span = time_range(path, window.column) if window is not None and with_range else None
         return result, rows, span
+
+    def count_files(
+        self, paths: Sequence[str], specs: Mapping[str, BinSpec], reading: Reading
+    ) -> tuple[dict[str, Histogram], int]:
+        """Histograms of every file's rows in the window, and the rows: a large file's columns as
+        tasks, small files (SMALL_FILE_ROWS) in groups of about SMALL_GROUP_ROWS rows, each group
+        one task, all on one pool; merged in file order."""
+        result = {name: empty(spec) for name, spec in specs.items()}
+        rows = 0
+        parts: list[Any] = []  # in file order: futures of small groups, results of large files
+        group: list[OpenParquet] = []
+        with ThreadPoolExecutor(TASK_THREADS) as pool:
+
+            def flush() -> None:
+                if len(group) == 1 and len(paths) == 1:  # one small file: counted here, no hand-off
+                    parts.append(_count_small(list(group), specs, reading))
+                elif group:
+                    parts.append(pool.submit(_count_small, list(group), specs, reading))
+                group.clear()
+
+            for parquet in open_files(paths, list(specs), reading):
+                rows += parquet.rows
+                if parquet.rows > min(SMALL_FILE_ROWS, COLUMN_BATCH_ROWS):  # its reads stay bounded
+                    flush()
+                    parts.append(_count_columns(parquet, specs, reading, pool))
+                    continue
+                group.append(parquet)
+                if sum(f.rows for f in group) >= SMALL_GROUP_ROWS:
+                    flush()
+            flush()
+            for part in parts:
+                counted = part.result() if hasattr(part, "result") else part
+                for name, histogram in counted.items():
+                    result[name] = result[name].merge(histogram)
+        return result, rows
 
     def profile(self, paths: Sequence[str], rules: Sequence[BinningRule], reading: Reading) -> dict[str, Histogram]:
         files = list(open_files(paths, [rule.name for rule in rules], reading))
@@ -112,16 +146,39 @@ def _count_columns(
     return {name: counted[name] for name in specs}
 
 
+def _count_small(files: Sequence[OpenParquet], specs: Mapping[str, BinSpec], reading: Reading) -> dict[str, Histogram]:
+    """Small files together: each read once (every column), a feature's numbers binned at once,
+    its text per file (dictionaries differ)."""
+    names = list(specs)
+    columns: dict[str, list[pa.Array]] = {name: [] for name in names}
+    for parquet in files:
+        for batch in parquet.columns(names):
+            for name in names:
+                columns[name].extend(batch[name])
+    result = {}
+    for name, spec in specs.items():
+        chunks = columns.pop(name)
+        kinds = {chunk.type for chunk in chunks}
+        same_numbers = len(kinds) == 1 and (pa.types.is_floating(chunks[0].type) or pa.types.is_integer(chunks[0].type))
+        if isinstance(spec, NumericBins) and same_numbers:
+            whole = pa.chunked_array(chunks) if len(chunks) > 1 else chunks[0]
+            result[name] = reading.bin(spec, whole, name)
+        else:
+            result[name] = merge_all(spec, (reading.bin(spec, chunk, name) for chunk in chunks))
+    return result
+
+
 def open_files(paths: Sequence[str], columns: Sequence[str], reading: Reading) -> Iterator[OpenParquet]:
     """Each Parquet file opened once, with the row groups that may hold rows of the window."""
     window, bounds = reading.window, reading.bounds
     for path in paths:
         with reading_errors(path, "parquet"):
-            schema = pq.read_schema(path)  # the footer only: check the columns before reading any
+            # The footer, parsed once (the readers share it): check the columns before reading any.
+            parquet = pq.ParquetFile(path, pre_buffer=False)
+            schema = parquet.schema_arrow
             check_columns(path, [*columns, window.column] if window else columns, schema)
             # Text columns come as Arrow dictionaries straight from Parquet's dictionary pages.
             dictionaries = [c for c in columns if is_text(schema.field(c).type)]
-            parquet = pq.ParquetFile(path, read_dictionary=dictionaries, pre_buffer=False)
             groups: list[tuple[int, np.ndarray | None]] = []
             rows = 0
             for index in range(parquet.num_row_groups):
@@ -204,6 +261,17 @@ class OpenParquet:
             )
             self._readers.file = reader
         return reader
+
+    def columns(self, names: Sequence[str]) -> Iterator[dict[str, list[pa.Array]]]:
+        """Every row group's values of ``names`` (of the window's rows), one read per group: for
+        small files, where a read per column costs more than its values."""
+        with reading_errors(self.path, "parquet"):
+            reader = self._reader()
+            for index, mask in self.groups:
+                table = reader.read_row_group(index, columns=list(names), use_threads=False)
+                if mask is not None:
+                    table = table.filter(pa.array(mask))
+                yield {name: table.column(name).chunks for name in names}
 
     def column(self, name: str) -> Iterator[pa.Array]:  # plain arrays, so they concatenate cheaply
         """All the file's values of one column (of the window's rows), at most COLUMN_BATCH_ROWS at a time."""
