@@ -78,6 +78,7 @@ class QualityRule:
 
     limits: Mapping[str, Limits]  # missing, out_of_range, unseen
     constant: bool = True
+    schema: Mapping[str, str] | None = None  # anomaly kind -> severity (driftmon.schema); None: off
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,7 +324,8 @@ def _quality_rule(settings: Quality | None) -> QualityRule | None:
             ("unseen", settings.unseen),
         )
     }
-    return QualityRule(limits=limits, constant=settings.constant)
+    schema = None if settings.schema_ is None else settings.schema_.model_dump()
+    return QualityRule(limits=limits, constant=settings.constant, schema=schema)
 
 
 def _jitter_problems(jitter_s: float, text: str, schedule: Schedule) -> list[Problem]:

@@ -23,7 +23,6 @@ from driftmon.sources import SOURCE_TYPES
 MAX_NAME_CHARS = 200  # a monitor's or feature's name: a label value on every series, a page title
 
 
-
 class _Model(BaseModel):
     # defer_build (here and on the sources' models): pydantic compiles the validator once,
     # for the whole file, at the first validation, instead of once per model at import.
@@ -202,6 +201,9 @@ class ShareLimits(_Model):
 class Quality(_Model):
     """Data-quality checks per feature, from the counts every evaluation makes (docs/quality.md)."""
 
+    # `schema` would shadow BaseModel.schema: the field is schema_, spelled `schema` in YAML and dumps
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True, serialize_by_alias=True)
+
     missing: ShareLimits = Field(default_factory=ShareLimits, description="share of rows without a value")
     out_of_range: ShareLimits = Field(
         default_factory=ShareLimits, description="share of values below the lowest or above the highest edge (numeric)"
@@ -211,6 +213,30 @@ class Quality(_Model):
     )
     constant: bool = Field(
         default=True, description="warn when the live column holds one value where the reference held several"
+    )
+    schema_: SchemaSeverities | None = Field(
+        default_factory=lambda: SchemaSeverities(),
+        alias="schema",
+        description="severity of each schema anomaly between the reference's and the live columns (null: off)",
+    )
+
+
+AnomalySeverity = Literal["ok", "warning", "critical"]
+
+
+class SchemaSeverities(_Model):
+    """The severity of each kind of schema anomaly (ok: reported, never alerting)."""
+
+    missing_column: AnomalySeverity = Field(
+        default="critical", description="a feature's column is gone from the live data"
+    )
+    type_changed: AnomalySeverity = Field(
+        default="critical",
+        description="a feature's column changed type class (numeric, text, boolean, temporal; integer -> float is "
+        "none); a column that is not a feature is at most warning",
+    )
+    new_column: AnomalySeverity = Field(
+        default="ok", description="a live column the reference lacks (ok: reported, not alerting: logs carry ids)"
     )
 
 
@@ -395,9 +421,7 @@ class Segments(_Model):
 class Monitor(Settings):
     """One monitor: a reference, a live source, features, and settings."""
 
-    name: str = Field(
-        pattern=r"^[a-zA-Z0-9_.-]+$", max_length=MAX_NAME_CHARS, description="unique; [a-zA-Z0-9_.-]+"
-    )
+    name: str = Field(pattern=r"^[a-zA-Z0-9_.-]+$", max_length=MAX_NAME_CHARS, description="unique; [a-zA-Z0-9_.-]+")
     labels: dict[str, str] = Field(default_factory=dict, description="constant labels added to this monitor's series")
     reference: _source_union() = Field(description="the expected distribution")  # type: ignore[valid-type]
     live: _source_union() = Field(description="the data production sees now")  # type: ignore[valid-type]

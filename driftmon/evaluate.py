@@ -20,6 +20,8 @@ from driftmon.histogram import MISSING, OTHER, UNSEEN, Aligned, Histogram, Numer
 from driftmon.noise import NullSummary, null_summaries
 from driftmon.quality import FeatureQuality, feature_quality
 from driftmon.quality import describe as describe_quality
+from driftmon.schema import SchemaResult, count_live, mark
+from driftmon.schema import check as check_schema
 from driftmon.significance import decide, gate
 from driftmon.sources import Source, open_source
 from driftmon.sources.file_cache import FileCounts
@@ -48,6 +50,7 @@ def segments_json(result: SegmentsResult) -> dict[str, Any]:
     from driftmon.segments import to_json
 
     return to_json(result)
+
 
 OK, WARNING, CRITICAL = "ok", "warning", "critical"
 INSUFFICIENT, ERROR = "insufficient_data", "error"
@@ -147,6 +150,7 @@ class MonitorResult:
     model: ModelResult | None = None  # the model's performance (driftmon.model); None: no model
     multivariate: JointResult | None = None  # joint drift (driftmon.joint); None: not configured
     segments: SegmentsResult | None = None  # per segment value (driftmon.segments); None: not configured
+    schema: SchemaResult | None = None  # schema anomalies (driftmon.schema); None: off or not known
 
     @property
     def ok(self) -> bool:
@@ -155,7 +159,7 @@ class MonitorResult:
     @property
     def quality_status(self) -> str:
         """The worst data-quality severity (ok when the checks are off)."""
-        found = [self.volume or OK]
+        found = [self.volume or OK, self.schema.worst if self.schema is not None else OK]
         for feature in self.features:
             if feature.quality is not None:
                 found += [feature.quality.severity(check) for check in QUALITY_CHECKS]
@@ -163,7 +167,7 @@ class MonitorResult:
 
     def quality_findings(self) -> list[str]:
         """Each data-quality check at warning or worse, one line each, volume first."""
-        lines = []
+        lines = self.schema.findings() if self.schema is not None else []
         if self.volume not in (None, OK):
             rows = _count_text(self.live_rows or 0.0)
             lines.append(f"volume: {rows} live rows, fewer than min_rows {self.min_rows} ({self.volume})")
@@ -175,10 +179,11 @@ class MonitorResult:
     def quality_json(self) -> dict[str, Any] | None:
         """The ``quality`` object of ``check --format json``; None when the checks are off."""
         checked = [f for f in self.features if f.quality is not None]
-        if not checked and self.volume is None:
+        if not checked and self.volume is None and self.schema is None:
             return None
         return {
             "status": self.quality_status,
+            "schema": None if self.schema is None else self.schema.to_json(),
             "live_rows": None if self.live_rows is None else _json_number(self.live_rows),
             "volume": None if self.volume is None else {"severity": self.volume, "min_rows": self.min_rows},
             "features": [_quality_json(f.feature, f.quality) for f in checked if f.quality is not None],
@@ -292,10 +297,11 @@ def evaluate(
     try:
         reference_source = open_source(monitor.reference, monitor.base_dir, now=started)
         live_source = open_source(monitor.live, monitor.base_dir, now=started)
-        segments = None
+        segments, schema = None, None
         if monitor.segments is not None:  # both sides counted per segment, in one pass each
             from driftmon.segments import evaluate_segments
 
+            schema = check_schema(monitor, reference_source, live_source)  # reported; segments count every column
             reference, live, segments = evaluate_segments(
                 monitor, cache, reference_source, live_source, score, summarize
             )
@@ -304,9 +310,8 @@ def evaluate(
                 reference = reference_source.profile([f.rule for f in monitor.features])
             else:
                 reference = cache.get(monitor, reference_source)
-            specs = {name: hist.spec for name, hist in reference.items()}
-            live = live_source.count(specs, cache=live_files)
-        features = score(monitor, reference, live)
+            live, schema = count_live(monitor, reference, reference_source, live_source, live_files)
+        features = mark(score(monitor, reference, live), schema)
         model = None
         if monitor.model is not None:
             from driftmon.model import evaluate_model  # scikit-learn and the model code: only when used
@@ -330,13 +335,19 @@ def evaluate(
         return failed(monitor, message, started, time.perf_counter() - begun)
     result = summarize(monitor, features, live, volume=True)
     result = replace(
-        result, started_at=started, duration_s=time.perf_counter() - begun, model=model, multivariate=joint
+        result,
+        started_at=started,
+        duration_s=time.perf_counter() - begun,
+        model=model,
+        multivariate=joint,
+        schema=schema,
     )
     # A monitor's status is its worst drift, data-quality, model, joint-drift or segment severity.
     model_status = model.worst if model is not None else OK
     joint_status = joint.worst if joint is not None else OK
     segment_status = segments.worst if segments is not None else OK
-    status = max(result.status, model_status, joint_status, segment_status, key=SEVERITY_ORDER.__getitem__)
+    statuses = (result.status, result.quality_status, model_status, joint_status, segment_status)
+    status = max(statuses, key=SEVERITY_ORDER.__getitem__)
     return replace(result, status=status, segments=segments)
 
 

@@ -17,10 +17,9 @@ share reaches it, and, unless ``significance`` is None, a one-sided two-proporti
 says the increase is not chance (p ≤ significance; the binomial tail at the reference's
 share): a 50-row window does not page on a share that its noise reaches.
 
-Per monitor: ``schema`` anomalies from the two sides' column types (a new column, a
-feature's column gone, a type class changed: integer ↔ float is not a change),
-``volume`` (live rows against a minimum or an expected count) and ``freshness`` (the
-newest live time against a maximum age).
+Per monitor (schema anomalies are :mod:`driftmon.schema`'s): ``volume`` (live rows against
+a minimum or an expected count) and ``freshness`` (the newest live time against a maximum
+age).
 
 Pure: knows nothing of files, configs or Prometheus; severities are the strings of
 `evaluate` ("ok", "warning", "critical").
@@ -29,9 +28,8 @@ Pure: knows nothing of files, configs or Prometheus; severities are the strings 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
@@ -39,21 +37,16 @@ from .histogram import OTHER, UNSEEN, CategoricalBins, Histogram, NumericBins
 
 __all__ = [
     "CHECKS",
-    "Anomaly",
     "FeatureQuality",
     "Limits",
     "ShareCheck",
-    "column_class",
     "feature_quality",
     "freshness",
-    "schema_anomalies",
     "volume",
 ]
 
 OK, WARNING, CRITICAL = "ok", "warning", "critical"
 CHECKS = ("missing", "out_of_range", "unseen", "constant", "volume", "freshness", "schema")
-AnomalyKind = Literal["new_column", "missing_column", "type_changed"]
-ColumnClass = Literal["numeric", "text", "boolean", "temporal", "other"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,54 +223,6 @@ def _constant(reference: Histogram, live: Histogram, live_range: tuple[float, fl
         return live_range[0] == live_range[1]
     used = np.flatnonzero(live.counts > 0)
     return used.size == 1 and bool(_single_value_bins(live.spec)[used[0]])
-
-
-@dataclass(frozen=True, slots=True)
-class Anomaly:
-    """A schema change between the reference's columns and the live ones."""
-
-    anomaly: AnomalyKind
-    column: str
-    detail: str
-
-
-def column_class(type_name: str) -> ColumnClass:
-    """The class of a column type for schema comparison (integer and float are both numeric).
-
-    ``type_name`` is an Arrow, numpy, pandas or SQL type name, case-insensitive."""
-    name = type_name.lower()
-    if name.startswith(("bool",)):
-        return "boolean"
-    if any(word in name for word in ("timestamp", "date", "time", "interval", "duration")):
-        return "temporal"
-    if any(word in name for word in ("int", "float", "double", "decimal", "numeric", "real", "number", "halffloat")):
-        return "numeric"
-    if any(word in name for word in ("string", "utf8", "text", "char", "object", "str", "category", "dictionary")):
-        return "text"
-    return "other"
-
-
-def schema_anomalies(reference: Mapping[str, str], live: Mapping[str, str], features: Sequence[str]) -> list[Anomaly]:
-    """Anomalies between two sides' column types (name → type name), features first, then by
-    column name: ``missing_column`` for a feature the live side lacks, ``new_column`` for a
-    live column the reference lacks, ``type_changed`` for a class change of a shared column."""
-    found: list[Anomaly] = []
-    for name in features:
-        if name in reference and name not in live:
-            found.append(Anomaly("missing_column", name, f"feature {name!r} has no column in the live data"))
-    for name in sorted(live.keys() - reference.keys()):
-        found.append(Anomaly("new_column", name, f"column {name!r} ({live[name]}) is not in the reference"))
-    shared = [name for name in features if name in reference and name in live]
-    shared += sorted((reference.keys() & live.keys()) - set(features))
-    for name in shared:
-        before, after = column_class(reference[name]), column_class(live[name])
-        if before != after:
-            found.append(
-                Anomaly(
-                    "type_changed", name, f"column {name!r} was {reference[name]} ({before}), is {live[name]} ({after})"
-                )
-            )
-    return found
 
 
 def volume(

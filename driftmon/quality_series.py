@@ -36,6 +36,18 @@ def _quality_alerts(state: MonitorState) -> Samples:
     if state.scored is not None and state.scored.volume is not None:
         for level, value in at_or_above(state.scored.volume):
             yield {"check": "volume", "severity": level}, value
+    if state.scored is not None and state.scored.schema is not None:
+        for level, value in at_or_above(state.scored.schema.worst):
+            yield {"check": "schema", "severity": level}, value
+
+
+def _schema_anomalies(state: MonitorState) -> Samples:
+    if state.scored is not None and state.scored.schema is not None:
+        seen = set()
+        for anomaly in state.scored.schema.anomalies:
+            if (anomaly.anomaly, anomaly.column) not in seen:
+                seen.add((anomaly.anomaly, anomaly.column))
+                yield {"anomaly": anomaly.anomaly, "column": anomaly.column, "severity": anomaly.severity}, 1.0
 
 
 def _live_rows(state: MonitorState) -> Samples:
@@ -64,9 +76,18 @@ SPECS: tuple[MetricSpec, ...] = (
         "gauge",
         static_help(
             "1 while a data-quality check is at the severity or worse (check: missing, out_of_range, unseen, "
-            "constant per feature; volume per monitor), else 0"
+            "constant per feature; volume, schema per monitor), else 0"
         ),
         _quality_alerts,
+    ),
+    MetricSpec(
+        "driftmon_schema_anomaly",
+        "gauge",
+        static_help(
+            "1 while a schema anomaly holds between the reference's and the live columns (anomaly: missing_column, "
+            "type_changed, new_column), with its configured severity; absent otherwise"
+        ),
+        _schema_anomalies,
     ),
     MetricSpec(
         "driftmon_live_rows",

@@ -2,28 +2,32 @@
 
 Always (no data is read): every ``type: file`` path or glob matches at least one file, and
 every ``type: histogram`` file parses and holds each feature. A reference that matches
-nothing is an error; a live side that matches nothing is a warning (live data may arrive
-later).
+nothing is an error; a live glob or templated path that matches nothing is a warning (live
+data may arrive later), a plain live path that does not exist an error.
 
 With ``--sources``, every source of every monitor is also opened (:meth:`Source.probe`):
 files (format, columns with their types, rows from Parquet metadata), SQL and Spark
 (connect, the table or query and its columns), Prometheus (reachable, series for each
-feature), histogram files. Nothing is binned.
+feature), histogram files; then the schema anomalies between the two sides (driftmon.schema),
+one finding each, at their severity (critical: error). Nothing is binned.
 """
 
 from __future__ import annotations
 
+import glob
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from driftmon import redact
+from driftmon import redact, schema
 from driftmon.errors import DriftmonError, SourceError, plural
 from driftmon.sources import open_source
+from driftmon.sources.file.options import template_fields
 
 if TYPE_CHECKING:
     from driftmon.config import Config, MonitorConfig
+    from driftmon.sources import Source
 
 OK, WARNING, ERROR = "ok", "warning", "error"
 SIDES = ("reference", "live")
@@ -48,6 +52,8 @@ def check(cfg: Config, sources: bool = False, now: datetime | float | None = Non
 
 def _monitor(monitor: MonitorConfig, sources: bool, now: datetime | float | None) -> Iterator[Finding]:
     features = [feature.name for feature in monitor.features]
+    opened: dict[str, Source] = {}  # the sources that could be opened, for the schema check
+    failed = False
     for side in SIDES:
         spec = getattr(monitor, side)
         try:
@@ -56,26 +62,50 @@ def _monitor(monitor: MonitorConfig, sources: bool, now: datetime | float | None
         except DriftmonError as error:  # a path template that cannot be filled, for one
             yield Finding(monitor.name, side, spec.type, "?", ERROR, str(error))
             continue
+        opened[side] = source
         if not sources and spec.type not in ("file", "histogram"):
             continue
         try:
             if sources or spec.type == "histogram":
                 probe = source.probe(features)
-                columns = ", ".join(f"{name}: {kind}" for name, kind in probe.columns.items())
-                found = f"{probe.found}; {columns}" if columns else probe.found
+                types = ", ".join(f"{name}: {kind}" for name, kind in probe.columns.items())
+                found = f"{probe.found}; {types}" if types else probe.found
             else:
                 paths = source.paths()  # type: ignore[attr-defined]
                 found = plural(len(paths), "file")
         except SourceError as error:
-            # Live data may arrive later: a live side with no file (yet) is a warning.
-            level = WARNING if side == "live" and spec.type == "file" and _no_file(source) else ERROR
+            # Live data may arrive later: a live glob or templated path with no file (yet) is a
+            # warning; a plain path that does not exist, or a source that cannot be opened, an error.
+            level = WARNING if side == "live" and spec.type == "file" and _may_arrive(source) else ERROR
+            failed = True
             yield Finding(monitor.name, side, spec.type, where, level, str(error))
         except NotImplementedError as error:
             yield Finding(monitor.name, side, spec.type, where, WARNING, str(error))
         except DriftmonError as error:
+            failed = True
             yield Finding(monitor.name, side, spec.type, where, ERROR, str(error))
         else:
             yield Finding(monitor.name, side, spec.type, where, OK, found)
+    if sources and len(opened) == 2:
+        yield from _schema(monitor, opened["reference"], opened["live"], failed)
+
+
+def _schema(monitor: MonitorConfig, reference: Source, live: Source, failed: bool) -> Iterator[Finding]:
+    """The schema anomalies between the two sides, one finding each, at the level of their
+    severity (critical: error, warning: warning, ok: ok). A side that could not be read was
+    reported already (``failed``): its columns are not asked again."""
+    try:
+        result = schema.check(monitor, reference, live)
+    except DriftmonError as error:
+        if not failed:
+            yield Finding(monitor.name, "schema", live.config.type, live.describe(), ERROR, str(error))
+        return
+    if result is None:
+        return
+    levels = {"critical": ERROR, "warning": WARNING, "ok": OK}
+    for anomaly in result.anomalies:
+        message = f"{anomaly.anomaly} {anomaly.column!r}: {anomaly.detail} ({anomaly.severity})"
+        yield Finding(monitor.name, "schema", live.config.type, live.describe(), levels[anomaly.severity], message)
 
 
 def table(findings: Sequence[Finding]) -> str:
@@ -95,9 +125,15 @@ def table(findings: Sequence[Finding]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _no_file(source: object) -> bool:
+def _may_arrive(source: Source) -> bool:
+    """A file source whose paths are globs or templates that match nothing yet (a plain path
+    that does not exist, or a glob refused for its bounds, will not fix itself)."""
+    configured = source.config.path
+    patterns = [configured] if isinstance(configured, str) else list(configured)
+    if not any(glob.has_magic(pattern) or template_fields(pattern) for pattern in patterns):
+        return False
     try:
         source.paths()  # type: ignore[attr-defined]
-    except SourceError:
-        return True
+    except SourceError as error:
+        return str(error).startswith("no file matches") or str(error).endswith("does not exist")
     return False

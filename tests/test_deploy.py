@@ -57,6 +57,7 @@ EXPORTED_METRICS = frozenset(
         "driftmon_missing_ratio",
         "driftmon_out_of_range_ratio",
         "driftmon_quality_alert",
+        "driftmon_schema_anomaly",
         "driftmon_live_rows",
         "driftmon_segments",
         "driftmon_model_performance",
@@ -87,6 +88,7 @@ ALERTS = {
     "DriftmonDataQualityCritical": "critical",
     "DriftmonDataQualityWarning": "warning",
     "DriftmonLowVolume": "critical",
+    "DriftmonSchemaChange": "{{ $labels.severity }}",  # the anomaly's own severity
     "DriftmonModelPerformanceCritical": "critical",
     "DriftmonModelPerformanceWarning": "warning",
 }

@@ -131,7 +131,7 @@ def test_metrics_reference_matches_a_real_evaluation(tmp_path: Path, write) -> N
         return pd.DataFrame({"x": x, "c": rng.choice(categories, rows), "p": p, "y": (p >= 0.5).astype(int), "label": label})
 
     frame(3000, 0, ["a", "b"]).to_csv(tmp_path / "reference.csv", index=False)
-    live = frame(1000, 1, ["a", "b", "z"])
+    live = frame(1000, 1, ["a", "b", "z"]).assign(channel="web")  # a new column: driftmon_schema_anomaly
     live["id"] = np.arange(len(live))
     live["ts"] = pd.Timestamp.now(tz="UTC") - pd.to_timedelta(np.linspace(1, 48, len(live)), unit="h")
     live.to_csv(tmp_path / "live.csv", index=False)

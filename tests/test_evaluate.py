@@ -152,8 +152,9 @@ def test_empty_and_all_null_live_are_insufficient(tmp_path: Path, write, frames)
     assert "quality" not in result.to_json()
 
 
-def test_missing_file_and_column_are_errors_naming_them(tmp_path: Path, write, frames) -> None:
-    """A missing file, an empty glob and an absent column give status error with a message naming them."""
+def test_missing_file_is_an_error_and_an_absent_column_an_anomaly(tmp_path: Path, write, frames) -> None:
+    """A missing file and an empty glob give status error naming them; an absent column is a
+    named schema anomaly (missing_column) and the other feature is still scored."""
     reference, live = frames
     monitor = setup(tmp_path, write, reference, live)
     (tmp_path / "live.csv").unlink()
@@ -167,16 +168,28 @@ def test_missing_file_and_column_are_errors_naming_them(tmp_path: Path, write, f
     assert "no file matches" in (evaluate(glob_monitor).error or "")
 
     result = evaluate(setup(tmp_path, write, reference, live.drop(columns="y"), live_name="noy.csv"))
-    assert result.status == "error"
-    assert "column 'y' not found in" in (result.error or "") and "noy.csv" in (result.error or "")
+    assert result.ok and result.status == "critical"
+    assert result.schema is not None and [(a.anomaly, a.column) for a in result.schema.anomalies] == [
+        ("missing_column", "y")
+    ]
+    assert {f.feature: bool(f.scores) for f in result.features} == {"x": True, "y": False, "city": True}
 
 
 def test_strings_in_numeric_feature_name_feature_and_file(tmp_path: Path, write, frames) -> None:
-    """Strings in a numeric column are an error naming the feature and the file."""
+    """Strings in a numeric column: a type_changed anomaly when the live file reads as text (the
+    other features scored); without the schema check, an error naming the feature, file and value."""
     reference, live = frames
     live = live.astype({"x": object})
     live.loc[3, "x"] = "oops"
-    result = evaluate(setup(tmp_path, write, reference, live))
+    monitor = setup(tmp_path, write, reference, live)
+    result = evaluate(monitor)
+    assert result.ok and result.schema is not None
+    assert [(a.anomaly, a.column) for a in result.schema.anomalies] == [("type_changed", "x")]
+    assert "(numeric), is string (text)" in result.schema.anomalies[0].detail
+    assert {f.feature for f in result.features if f.scores} == {"y", "city"}
+    assert monitor.quality is not None
+    off = dataclasses.replace(monitor, quality=dataclasses.replace(monitor.quality, schema=None))
+    result = evaluate(off)
     assert result.status == "error"
     assert "live.csv" in (result.error or "") and "feature 'x'" in (result.error or "") and "oops" in (result.error or "")
 

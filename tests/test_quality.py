@@ -1,5 +1,5 @@
 """Data-quality checks over histograms: shares by hand, the test's p-value against scipy,
-severities, constant columns, schema anomalies, volume and freshness."""
+severities, constant columns, volume and freshness (schema anomalies: test_schema.py)."""
 
 from __future__ import annotations
 
@@ -112,22 +112,6 @@ def test_constant_live_column() -> None:
     # a constant reference makes a constant live column no anomaly
     one = Histogram(spec, np.array([10.0, 0.0, 0.0, 0.0]))
     assert not quality.feature_quality("c", one, one, {}).constant
-
-
-def test_schema_anomalies() -> None:
-    """A feature's column gone, a new column, integer -> text; integer -> float is no change."""
-    reference = {"age": "int64", "income": "double", "country": "string", "score": "int32"}
-    live = {"income": "float", "country": "string", "score": "large_string", "channel": "string"}
-    anomalies = quality.schema_anomalies(reference, live, ["age", "income", "score"])
-    assert [(a.anomaly, a.column) for a in anomalies] == [
-        ("missing_column", "age"),
-        ("new_column", "channel"),
-        ("type_changed", "score"),
-    ]
-    assert "int32 (numeric)" in anomalies[2].detail and "large_string (text)" in anomalies[2].detail
-    assert quality.schema_anomalies({"x": "BIGINT"}, {"x": "DOUBLE PRECISION"}, ["x"]) == []
-    assert quality.column_class("timestamp[us, tz=UTC]") == "temporal"
-    assert quality.column_class("bool") == "boolean"
 
 
 def test_volume_and_freshness() -> None:

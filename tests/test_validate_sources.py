@@ -240,3 +240,38 @@ def redact_limit() -> int:
     from driftmon.redact import MAX_CHARS
 
     return MAX_CHARS
+
+
+def test_a_plain_live_path_that_does_not_exist_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A live path with no glob and no template will not appear by itself: exit 2 (it was a
+    warning); a templated live path that names no file yet stays a warning."""
+    write_data(tmp_path)
+    config = monitors(tmp_path, monitor("m", "{type: file, path: ref.parquet}", "{type: file, path: gone.csv}"))
+    code, _, err = run(capsys, "validate", "-c", str(config))
+    assert code == 2 and "driftmon: error: monitor m, live: file" in err and "gone.csv does not exist" in err
+    templated = monitors(
+        tmp_path, monitor("m", "{type: file, path: ref.parquet}", '{type: file, path: "day-{now:%Y-%m-%d}.csv"}')
+    )
+    code, _, err = run(capsys, "validate", "-c", str(templated))
+    assert code == 0 and "driftmon: warning: monitor m, live: file" in err
+
+
+def test_sources_prints_the_schema_anomalies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--sources names each schema anomaly on its own line without scoring: a feature's column
+    gone is an error (exit 2, and the live probe says which column is near), a new column a row at ok."""
+    write_data(tmp_path)
+    frame = pd.DataFrame({"amount_eur": np.arange(120.0), "channel": ["web", "app", "shop"] * 40})
+    frame.to_csv(tmp_path / "renamed.csv", index=False)
+    config = monitors(tmp_path, monitor("m", "{type: file, path: ref.parquet}", "{type: file, path: renamed.csv}"))
+    code, out, err = run(capsys, "validate", "-c", str(config), "--sources")
+    assert code == 2
+    assert "driftmon: error: monitor m, schema: missing_column 'amount': the live data has no such column" in err
+    assert "new_column 'amount_eur': not in the reference (double) (ok)" in out  # ok: a row, not a warning
+    assert "monitor m, live:" in err and "did you mean 'amount_eur'?" in err
+    rows = [line.split() for line in out.splitlines()]
+    assert [row[:4] for row in rows[3:5]] == [["m", "schema", "file", "error"], ["m", "schema", "file", "ok"]]
+    added = pd.DataFrame({"amount": np.arange(120.0), "channel": ["web"] * 120, "note": ["x"] * 120})
+    added.to_csv(tmp_path / "added.csv", index=False)
+    config = monitors(tmp_path, monitor("m", "{type: file, path: ref.parquet}", "{type: file, path: added.csv}"))
+    code, out, err = run(capsys, "validate", "-c", str(config), "--sources")
+    assert code == 0 and err == "" and "new_column 'note'" in out

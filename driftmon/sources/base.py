@@ -104,6 +104,25 @@ class Probe:
     columns: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """A side's columns and their types as its source sees them without reading rows (the
+    schema check of :mod:`driftmon.schema`).
+
+    ``types``: each column's distinct type names (Arrow, numpy or SQL spelling; several when
+    the side's files disagree, ``()`` when the type cannot be told); ``where``: for a type
+    name seen in only some files, the first such file. ``complete``: every column of the
+    data is listed (False: only the features, as in a histogram file). ``lacking``: a column
+    that some of the side's files lack, with how many of ``files`` and the first such file.
+    """
+
+    types: Mapping[str, tuple[str, ...]]
+    complete: bool = True
+    lacking: Mapping[str, tuple[int, str]] = field(default_factory=dict)
+    files: int = 1
+    where: Mapping[tuple[str, str], str] = field(default_factory=dict)
+
+
 def file_identity(path: str) -> str:
     """What tells one version of a file from another: path, device, inode, size, mtime, ctime.
 
@@ -139,6 +158,11 @@ class Source(ABC):
         """Open the source and check that ``columns`` are there, reading no more than metadata or
         a first block; a SourceError or DataError (naming the nearest columns) if unusable."""
         raise NotImplementedError(f"{type(self).__name__} cannot be probed")
+
+    def columns(self) -> Columns | None:
+        """Every column of the data and its type, from metadata or a first block at most (the
+        schema check); None when the source type cannot tell."""
+        return None
 
     @abstractmethod
     def describe(self) -> str:

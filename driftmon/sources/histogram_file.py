@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from driftmon import histogram_file
 from driftmon.errors import DataError, did_you_mean
 from driftmon.histogram import BinningRule, BinSpec, Histogram
-from driftmon.sources.base import Probe, Source
+from driftmon.sources.base import Columns, Probe, Source
 
 if TYPE_CHECKING:
     from driftmon.sources.file_cache import FileCounts
@@ -56,6 +56,10 @@ class HistogramSource(Source):
         histograms = histogram_file.load(self.path)
         kinds = {name: str(self._feature(histograms, name).kind) for name in columns}
         return Probe(f"histogram file, {len(histograms)} features", kinds)
+
+    def columns(self) -> Columns:
+        """The features the file holds (a histogram file keeps no other columns, nor types)."""
+        return Columns(dict.fromkeys(histogram_file.load(self.path), ()), complete=False)
 
     def _feature(self, histograms: Mapping[str, Histogram], name: str) -> Histogram:
         try:

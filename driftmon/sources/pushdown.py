@@ -49,7 +49,7 @@ from driftmon.histogram import (
     check_edges,
     ranked_spec,
 )
-from driftmon.sources.base import Probe, Source
+from driftmon.sources.base import Columns, Probe, Source
 
 if TYPE_CHECKING:
     from driftmon.sources.file_cache import FileCounts
@@ -263,6 +263,13 @@ class PushdownSource(Source):
         with self.engine() as engine:
             types = self._types(engine, self.source_sql(engine), columns)
         return Probe(f"{len(types)} columns", {name: types[name] for name in columns})
+
+    def columns(self) -> Columns:
+        """The table's or query's columns and their type classes (the engine reads no rows; a
+        type the engine names ``other``, a timestamp for one, is not compared)."""
+        with self.engine() as engine:
+            types = engine.columns(self.source_sql(engine))
+        return Columns({name: () if kind == "other" else (kind,) for name, kind in types.items()})
 
     # -- building blocks ----------------------------------------------------------
 

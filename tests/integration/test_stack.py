@@ -64,12 +64,18 @@ FOR_OVERRIDES = {
     "DriftmonDataQualityCritical": "3s",
     "DriftmonDataQualityWarning": "3s",
     "DriftmonLowVolume": "3s",
+    "DriftmonSchemaChange": "3s",
     "DriftmonModelPerformanceCritical": "3s",  # the stack's monitor has no model: never matches
     "DriftmonModelPerformanceWarning": "3s",
 }
 DRIFT_ALERTS = {"DriftmonFeatureDriftCritical", "DriftmonFeatureDriftWarning"}
 # A shifted feature may also move values out of the reference's range: judged apart.
-QUALITY_ALERTS = {"DriftmonDataQualityCritical", "DriftmonDataQualityWarning", "DriftmonLowVolume"}
+QUALITY_ALERTS = {
+    "DriftmonDataQualityCritical",
+    "DriftmonDataQualityWarning",
+    "DriftmonLowVolume",
+    "DriftmonSchemaChange",
+}
 THRESHOLDS = {
     "kl": {"warning": 0.1, "critical": 0.2},
     "js": {"warning": 0.05, "critical": 0.1},

@@ -108,6 +108,11 @@ def type_name(values: Column) -> str:
     return str(getattr(values, "dtype", "?"))
 
 
+def known_type(kind: pa.DataType) -> str | None:
+    """An Arrow type's name, or None for the null type (a column without one value to tell by)."""
+    return None if pa.types.is_null(kind) else str(kind)
+
+
 def any_number(encoded: pa.ChunkedArray) -> bool:
     """Whether any distinct value of a dictionary-encoded text column parses as a number (as
     pandas would)."""

@@ -19,7 +19,15 @@ import pyarrow.csv as pacsv
 
 from driftmon import redact
 from driftmon.errors import DataError
-from driftmon.sources.file.columns import BATCH_ROWS, READ_BLOCK_BYTES, check_present, clip, rows_in, type_name
+from driftmon.sources.file.columns import (
+    BATCH_ROWS,
+    READ_BLOCK_BYTES,
+    check_present,
+    clip,
+    known_type,
+    rows_in,
+    type_name,
+)
 from driftmon.sources.file.format import Batch, FileFormat, Reading
 
 if TYPE_CHECKING:
@@ -43,6 +51,14 @@ class Csv(FileFormat):
     def probe(self, path: str, columns: Sequence[str], reading: Reading) -> tuple[dict[str, str], int | None]:
         first = next(iter(csv_batches(path, columns, reading.config)), {})
         return {name: type_name(first[name]) if name in first else "?" for name in columns}, None
+
+    def columns(self, path: str, reading: Reading) -> dict[str, str | None]:
+        names, _ = _csv_header(path, reading.config)
+        present = list(dict.fromkeys(names))
+        first = next(iter(_csv_reader(path, present, names, reading.config, {})), None)
+        if first is None:  # a header and no rows: the names, no types
+            return dict.fromkeys(present)
+        return {name: known_type(first.schema.field(name).type) for name in present}
 
 
 def _csv_header(path: str, options: FileSourceConfig) -> tuple[list[str], str]:

@@ -82,6 +82,11 @@ class FileFormat(ABC):
         """Each column's type in the file and its rows (None: not known without reading it all),
         reading no more than metadata or a first block; a DataError if a column is unusable."""
 
+    @abstractmethod
+    def columns(self, path: str, reading: Reading) -> dict[str, str | None]:
+        """Every column of one file and its type (None: not told by metadata or the first block,
+        such as a column null throughout it), reading no more than that."""
+
     def probe_note(self, paths: Sequence[str], columns: Sequence[str], reading: Reading) -> str:
         """A few words on how these files of this format are read ('' if nothing to add)."""
         return ""

@@ -7,6 +7,7 @@ stopped at.
 from __future__ import annotations
 
 import glob
+import json
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,15 @@ import pyarrow.json as pajson
 from driftmon._imports import lazy_import
 from driftmon.histogram import TASK_THREADS
 from driftmon.sources.file import jsonl_duckdb
-from driftmon.sources.file.columns import BATCH_ROWS, READ_BLOCK_BYTES, check_present, refuse_nested, rows_in, type_name
+from driftmon.sources.file.columns import (
+    BATCH_ROWS,
+    READ_BLOCK_BYTES,
+    check_present,
+    known_type,
+    refuse_nested,
+    rows_in,
+    type_name,
+)
 from driftmon.sources.file.format import Batch, FileFormat, Reading
 
 if TYPE_CHECKING:
@@ -42,6 +51,12 @@ class JsonLines(FileFormat):
         present = _first_schema(path).names  # a key the first block lacks was filled with nulls: say so
         found = {name: type_name(first[name]) if name in first else "?" for name in columns}
         return {name: kind if name in present else "? (not in the first block)" for name, kind in found.items()}, None
+
+    def columns(self, path: str, reading: Reading) -> dict[str, str | None]:
+        try:
+            return {field.name: known_type(field.type) for field in _first_schema(path)}
+        except pa.ArrowInvalid:  # a key whose type changes within the first block: its keys, types unknown
+            return dict.fromkeys(_first_keys(path))
 
     def probe_note(self, paths: Sequence[str], columns: Sequence[str], reading: Reading) -> str:
         return f"JSON Lines read by {_reader_of(paths[0], columns, reading.config.json_reader)}"
@@ -89,6 +104,20 @@ def _first_types(path: str, columns: Sequence[str]) -> dict[str, pa.DataType] | 
     if not all(name in schema.names for name in columns):
         return None
     return {name: schema.field(name).type for name in columns}
+
+
+def _first_keys(path: str, lines: int = 1_000) -> list[str]:
+    """The keys of the first ``lines`` objects, in order of appearance (lines that are not objects skipped)."""
+    keys: dict[str, None] = {}
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for _, line in zip(range(lines), handle, strict=False):
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict):
+                keys.update(dict.fromkeys(str(key) for key in row))
+    return list(keys)
 
 
 def _first_schema(path: str) -> pa.Schema:

@@ -8,6 +8,7 @@ statistics lie outside it are skipped without being read.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,7 @@ from driftmon.sources.file.columns import (
     check_columns,
     epoch_stamps,
     is_text,
+    known_type,
     reading_errors,
     widen,
     window_mask,
@@ -63,6 +65,11 @@ class Parquet(FileFormat):
         schema = pq.read_schema(path)
         check_columns(path, columns, schema)
         return {name: str(schema.field(name).type) for name in columns}, pq.ParquetFile(path).metadata.num_rows
+
+    def columns(self, path: str, reading: Reading) -> dict[str, str | None]:
+        schema = pq.read_schema(path)
+        index = _pandas_index(schema)  # a DataFrame's index stored as a column is not data
+        return {field.name: known_type(field.type) for field in schema if field.name not in index}
 
     def count(
         self, path: str, specs: Mapping[str, BinSpec], reading: Reading, with_range: bool
@@ -130,6 +137,15 @@ class Parquet(FileFormat):
         with ThreadPoolExecutor(TASK_THREADS) as pool:
             profiled = dict(zip((rule.name for rule in order), pool.map(one, order), strict=True))
         return {rule.name: profiled[rule.name] for rule in rules}
+
+
+def _pandas_index(schema: pa.Schema) -> set[str]:
+    """The columns pandas wrote for a DataFrame's index (``__index_level_0__``), from its metadata."""
+    try:
+        stored = json.loads((schema.metadata or {}).get(b"pandas", b"{}"))
+        return {name for name in stored.get("index_columns", ()) if isinstance(name, str)}
+    except (ValueError, AttributeError):
+        return set()
 
 
 def _count_columns(

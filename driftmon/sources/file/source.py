@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING
 from driftmon._imports import lazy_import
 from driftmon.errors import DriftmonError, SourceError, plural
 from driftmon.histogram import BinningRule, BinSpec, Histogram, empty
-from driftmon.sources.base import Probe, RowSource, file_identity
+from driftmon.sources.base import Columns, Probe, RowSource, file_identity
 from driftmon.sources.file.columns import as_series, reading_errors, window_ns
 from driftmon.sources.file.format import FileFormat, Reading, profile_rows, window_rows
 from driftmon.sources.file.formats import format_of
 from driftmon.sources.file.options import FileSourceConfig, template_fields
 from driftmon.sources.file.paths import glob_files, literal_file, not_a_file
+from driftmon.sources.file.schema import file_columns, merge_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -160,6 +161,14 @@ class FileSource(RowSource):
         midway (then pandas reads that file); Parquet as pandas columns.
         """
         yield from window_rows([(path, self._format_of(path)) for path in self.paths()], columns, self._reading())
+
+    def columns(self) -> Columns:
+        """Every file's columns (Parquet metadata; the header and first block of CSV and JSON
+        Lines), each file read once while unchanged (:func:`file_columns`), merged."""
+        paths = self.paths()
+        reading = self._reading()
+        per_file = [(path, file_columns(path, self._format_of(path), reading)) for path in paths]
+        return merge_columns(per_file)
 
     def probe(self, columns: Sequence[str]) -> Probe:
         """The files, their columns' types (first file's) and rows (Parquet metadata; CSV and JSON

@@ -1,0 +1,221 @@
+"""Schema anomalies: the comparison by hand, and whole evaluations of broken files where a
+feature's column is gone, renamed, retyped or joined by a new one, while the other features
+are still scored and the monitor stays up."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from driftmon import config, schema
+from driftmon.evaluate import MonitorResult, evaluate
+from driftmon.exposition import Exposition
+from driftmon.results import MonitorState, Snapshot
+from driftmon.sources.base import Columns
+
+
+def _cols(types: dict[str, str | None], **kwargs: object) -> Columns:
+    return Columns({name: () if kind is None else (kind,) for name, kind in types.items()}, **kwargs)  # type: ignore[arg-type]
+
+
+def test_anomalies_by_hand() -> None:
+    """A feature's column gone, a new column, integer -> text; integer -> float is no change,
+    and a type change of a column that is not a feature is at most a warning."""
+    reference = _cols({"age": "int64", "income": "double", "country": "string", "score": "int32", "note": "int64"})
+    live = _cols(
+        {"income": "float", "country": "string", "score": "large_string", "channel": "string", "note": "string"}
+    )
+    found = schema.anomalies(reference, live, ["age", "income", "score"])
+    assert [(a.anomaly, a.column, a.severity) for a in found] == [
+        ("missing_column", "age", "critical"),
+        ("new_column", "channel", "ok"),
+        ("type_changed", "score", "critical"),
+        ("type_changed", "note", "warning"),
+    ]
+    assert "int32 (numeric)" in found[2].detail and "large_string (text)" in found[2].detail
+    assert schema.anomalies(_cols({"x": "BIGINT"}), _cols({"x": "DOUBLE PRECISION"}), ["x"]) == []
+    assert schema.anomalies(_cols({"x": "int64"}), _cols({"x": None}), ["x"]) == []  # unknown: not compared
+    assert schema.column_class("timestamp[us, tz=UTC]") == "temporal"
+    assert schema.column_class("bool") == "boolean"
+    assert schema.column_class("decimal128(10, 2)") == "numeric"
+    assert schema.column_class("list<element: int64>") == "other"  # nested, whatever its elements
+    assert schema.column_class("struct<a: double>") == "other"
+
+
+def test_incomplete_reference_and_configured_severities() -> None:
+    """A reference that lists only its features (a histogram file) sees no new column; the
+    severities are the configured ones, and `ignore` keeps the window column out."""
+    reference = _cols({"x": None}, complete=False)
+    live = _cols({"x": "double", "extra": "string"})
+    assert schema.anomalies(reference, live, ["x"]) == []
+    found = schema.anomalies(
+        _cols({"x": "double"}),
+        _cols({"extra": "string", "ts": "timestamp[us]"}),
+        ["x"],
+        {"missing_column": "warning", "type_changed": "critical", "new_column": "ok"},
+        ignore=["ts"],
+    )
+    assert [(a.anomaly, a.column, a.severity) for a in found] == [
+        ("missing_column", "x", "warning"),
+        ("new_column", "extra", "ok"),
+    ]
+
+
+def _write(tmp_path: Path, reference: pd.DataFrame, live: pd.DataFrame | list[pd.DataFrame], extra: str = "") -> Path:
+    reference.to_parquet(tmp_path / "ref.parquet", index=False)
+    parts = live if isinstance(live, list) else [live]
+    (tmp_path / "live").mkdir()
+    for i, part in enumerate(parts):
+        part.to_parquet(tmp_path / "live" / f"part-{i}.parquet", index=False)
+    (tmp_path / "c.yaml").write_text(
+        textwrap.dedent(
+            """\
+            monitors:
+              - name: m
+                reference: {type: file, path: ref.parquet}
+                live: {type: file, path: "live/*.parquet"}
+                features: [age, income, country, {name: score, kind: numeric}]
+            """
+        )
+        + extra,
+        encoding="utf-8",
+    )
+    return tmp_path / "c.yaml"
+
+
+def _frame(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "age": rng.integers(18, 90, n),
+            "income": rng.normal(50, 10, n),
+            "country": rng.choice(["de", "fr", "it"], n),
+            "score": rng.integers(0, 100, n),
+        }
+    )
+
+
+def test_renamed_and_retyped_columns_leave_the_other_features_scored(tmp_path: Path) -> None:
+    """age renamed to age_years, score written as text: both named anomalies (missing_column,
+    new_column, type_changed), neither feature counted, income and country scored as if the
+    broken columns were not there (same scores as a monitor of those two alone), status critical."""
+    reference, live = _frame(5_000, 1), _frame(2_000, 2)
+    broken = live.rename(columns={"age": "age_years"}).assign(score=live["score"].astype(str))
+    path = _write(tmp_path, reference, broken)
+    result = evaluate(config.load(path).monitors[0])
+    assert result.ok and result.status == "critical"
+    assert result.schema is not None
+    assert [(a.anomaly, a.column) for a in result.schema.anomalies] == [
+        ("missing_column", "age"),
+        ("new_column", "age_years"),
+        ("type_changed", "score"),
+    ]
+    by_name = {f.feature: f for f in result.features}
+    assert not by_name["age"].scores and by_name["age"].reason.startswith("missing_column")
+    assert not by_name["score"].scores and by_name["score"].reason.startswith("type_changed")
+    assert by_name["age"].quality is None and by_name["age"].worst == "insufficient_data"
+    # the healthy features: exactly the scores of a monitor without the broken ones
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    only = _write(alone, reference[["income", "country"]], live[["income", "country"]])
+    only.write_text(
+        only.read_text().replace(
+            "features: [age, income, country, {name: score, kind: numeric}]", "features: [income, country]"
+        )
+    )
+    healthy = {f.feature: f.scores for f in evaluate(config.load(only).monitors[0]).features}
+    assert {name: by_name[name].scores for name in ("income", "country")} == healthy
+    document = result.to_json()
+    anomalies = document["quality"]["schema"]["anomalies"]
+    assert anomalies[0] == {
+        "anomaly": "missing_column",
+        "column": "age",
+        "severity": "critical",
+        "detail": "the live data has no such column",
+    }
+    json.dumps(document)  # plain JSON
+    assert result.quality_findings()[0] == "schema: missing_column 'age': the live data has no such column (critical)"
+
+
+def _exposed(result: MonitorResult) -> str:
+    state = MonitorState(result.monitor, latest=result, scored=result)
+    body, _ = Exposition(lambda: Snapshot(1, (state,))).render(None)
+    return body.decode()
+
+
+def test_schema_series_present_only_while_the_anomaly_holds(tmp_path: Path) -> None:
+    """driftmon_schema_anomaly{anomaly, column, severity} is 1 while it holds and gone once the
+    column is back; driftmon_quality_alert{check="schema"} follows the worst anomaly."""
+    reference, live = _frame(3_000, 3), _frame(1_000, 4)
+    path = _write(tmp_path, reference, live.drop(columns=["age"]))
+    monitor = config.load(path).monitors[0]
+    text = _exposed(evaluate(monitor))
+    assert 'driftmon_schema_anomaly{anomaly="missing_column",column="age",monitor="m",severity="critical"} 1.0' in text
+    assert 'driftmon_quality_alert{check="schema",monitor="m",severity="critical"} 1.0' in text
+    live.to_parquet(tmp_path / "live" / "part-0.parquet", index=False)
+    text = _exposed(evaluate(monitor))
+    assert "driftmon_schema_anomaly{" not in text
+    assert 'driftmon_quality_alert{check="schema",monitor="m",severity="critical"} 0.0' in text
+
+
+def test_a_column_missing_from_some_files_names_them(tmp_path: Path) -> None:
+    """A new file without the column: missing_column says how many files lack it and the first."""
+    reference = _frame(3_000, 5)
+    live = [_frame(1_000, 6), _frame(1_000, 7).drop(columns=["country"])]
+    path = _write(tmp_path, reference, live)
+    result = evaluate(config.load(path).monitors[0])
+    assert result.ok
+    anomaly = result.schema.anomalies[0]
+    assert (anomaly.anomaly, anomaly.column) == ("missing_column", "country")
+    assert anomaly.detail == f"1 of 2 live files lack the column (first: {tmp_path / 'live' / 'part-1.parquet'})"
+    assert {f.feature for f in result.features if f.scores} == {"age", "income", "score"}
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+def test_text_formats_tell_their_columns(tmp_path: Path, suffix: str) -> None:
+    """CSV (header and first block) and JSON Lines (first block) give the columns and types."""
+    reference, live = _frame(2_000, 8), _frame(1_000, 9)
+    broken = live.drop(columns=["income"]).assign(score=np.where(np.arange(1_000) % 2, "n/a", "1"), extra=1.5)
+
+    def save(frame: pd.DataFrame, name: str) -> None:
+        if suffix == "csv":
+            frame.to_csv(tmp_path / name, index=False)
+        else:
+            frame.to_json(tmp_path / name, orient="records", lines=True)
+
+    save(reference, f"ref.{suffix}")
+    save(broken, f"live.{suffix}")
+    (tmp_path / "c.yaml").write_text(
+        textwrap.dedent(
+            f"""\
+            monitors:
+              - name: m
+                reference: {{type: file, path: ref.{suffix}}}
+                live: {{type: file, path: live.{suffix}}}
+                features: [age, income, country, {{name: score, kind: numeric}}]
+            """
+        ),
+        encoding="utf-8",
+    )
+    result = evaluate(config.load(tmp_path / "c.yaml").monitors[0])
+    assert result.ok, result.error
+    assert [(a.anomaly, a.column) for a in result.schema.anomalies] == [
+        ("missing_column", "income"),
+        ("new_column", "extra"),
+        ("type_changed", "score"),
+    ]
+    assert {f.feature for f in result.features if f.scores} == {"age", "country"}
+
+
+def test_schema_null_turns_the_check_off(tmp_path: Path) -> None:
+    """`quality: {schema: null}`: no anomalies, and a gone column fails as before."""
+    reference, live = _frame(2_000, 10), _frame(1_000, 11)
+    path = _write(tmp_path, reference, live.drop(columns=["age"]), "    quality: {schema: null}\n")
+    result = evaluate(config.load(path).monitors[0])
+    assert result.schema is None
+    assert result.status == "error" and "age" in (result.error or "")
