@@ -87,7 +87,14 @@ def _top(frame: pd.DataFrame, by: list[str], top: int) -> list[str]:
     return [value for value, _ in ordered[:top]]
 
 
-def _oracle(tmp_path: Path, monitor: Any, reference: pd.DataFrame, live: pd.DataFrame, segment: str, labels: dict[str, pd.Series]) -> Any:
+def _oracle(
+    tmp_path: Path,
+    monitor: Any,
+    reference: pd.DataFrame,
+    live: pd.DataFrame,
+    segment: str,
+    labels: dict[str, pd.Series],
+) -> Any:
     """The unsegmented path on one segment's rows: the reference subset counted in the whole
     reference's bins (a histogram file), the live subset as a file."""
     specs = {name: hist.spec for name, hist in profile_reference(monitor).items()}
@@ -240,7 +247,11 @@ def test_a_segment_that_vanishes_from_live_is_reported_and_not_exported(tmp_path
     samples = [s for family in families(Snapshot(1, (state,))) for s in family.samples]
     assert not [s for s in samples if s.labels.get("segment") == "US"]
     assert {s.labels.get("segment") for s in samples if s.name == "driftmon_js_divergence"} == {
-        None, "DE", "FR", "__other__", "__missing__"
+        None,
+        "DE",
+        "FR",
+        "__other__",
+        "__missing__",
     }
     vanished = [s.value for s in samples if s.name == "driftmon_segments" and s.labels["state"] == "vanished"]
     assert vanished == [1.0]

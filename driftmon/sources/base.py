@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-    from driftmon.segments import SegmentedHistogram, SegmentedProfile, Segmentation
+    from driftmon.segments import Segmentation, SegmentedHistogram, SegmentedProfile
     from driftmon.sources.file_cache import FileCounts
 
     Batch: TypeAlias = "pd.DataFrame | pa.Table | pa.RecordBatch"

@@ -52,6 +52,7 @@ from driftmon.histogram import (
 from driftmon.sources.base import Columns, Probe, Source
 
 if TYPE_CHECKING:
+    from driftmon.segments import Segmentation, SegmentedHistogram, SegmentedProfile
     from driftmon.sources.file_cache import FileCounts
 
 ColumnType = Literal["integer", "float", "decimal", "boolean", "string", "other"]
@@ -383,25 +384,53 @@ class PushdownSource(Source):
         groups = [features] if d.grouping_sets else [[f] for f in features]
         result: dict[str, Histogram] = {}
         for group in groups:
-            query = Params(d)
-            query.values.update(params.values)
-            keys: list[str] = []
-            aliases: list[str] = []
-            sets: list[str] = []
-            for feature in group:
-                expressions = _bin_expressions(d, feature, specs[feature.name], query)
-                keys += [f"{expression} AS {alias}" for alias, expression in expressions]
-                aliases += [alias for alias, _ in expressions]
-                sets.append("(" + ", ".join(alias for alias, _ in expressions) + ")")
-            names = ", ".join(aliases)
-            grouping = f"GROUPING SETS ({', '.join(sets)})" if d.grouping_sets else names
-            sql = (
-                f"SELECT {names}, COUNT(*) FROM (SELECT {', '.join(keys)} FROM ({typed}) AS typed) AS binned "
-                f"GROUP BY {grouping}"
-            )
-            rows = engine.fetch(sql, query.values)
-            result.update(_parse_counts(rows, group, specs))
+            result.update(_parse_counts(self._count_rows(engine, typed, params, group, specs), group, specs))
         return result
+
+    def _count_rows(
+        self,
+        engine: Engine,
+        typed: str,
+        params: Params,
+        group: Sequence[Feature],
+        specs: Mapping[str, BinSpec],
+        segment: Callable[[Params], str] | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """The counting query's rows for ``group``; ``segment``: a grouping key first in every
+        set (its SQL, given the query's parameters; :mod:`driftmon.sources.pushdown_segments`)."""
+        d = engine.dialect
+        query = Params(d)
+        query.values.update(params.values)
+        keys: list[str] = [f"{segment(query)} AS sg"] if segment is not None else []
+        first = ["sg"] if segment is not None else []
+        aliases: list[str] = []
+        sets: list[str] = []
+        for feature in group:
+            expressions = _bin_expressions(d, feature, specs[feature.name], query)
+            keys += [f"{expression} AS {alias}" for alias, expression in expressions]
+            aliases += [alias for alias, _ in expressions]
+            sets.append("(" + ", ".join([*first, *(alias for alias, _ in expressions)]) + ")")
+        names = ", ".join([*first, *aliases])
+        grouping = f"GROUPING SETS ({', '.join(sets)})" if d.grouping_sets else names
+        sql = (
+            f"SELECT {names}, COUNT(*) FROM (SELECT {', '.join(keys)} FROM ({typed}) AS typed) AS binned "
+            f"GROUP BY {grouping}"
+        )
+        return engine.fetch(sql, query.values)
+
+    # -- segments (driftmon.segments): the same queries, grouped by segment too -----
+
+    def profile_segments(self, rules: Sequence[BinningRule], by: Sequence[str], top: int) -> SegmentedProfile:
+        from driftmon.sources.pushdown_segments import profile_segments
+
+        return profile_segments(self, rules, by, top)
+
+    def count_segments(
+        self, specs: Mapping[str, BinSpec], segmentation: Segmentation
+    ) -> dict[str, SegmentedHistogram]:
+        from driftmon.sources.pushdown_segments import count_segments
+
+        return count_segments(self, specs, segmentation)
 
 
 class _EngineValues:

@@ -179,3 +179,30 @@ def check_extremes(folder: Path, rules: list[BinningRule], actual: dict[str, His
     for name, histogram in expected.items():
         assert np.isfinite(histogram.spec.edges).all(), (name, histogram.spec)
     assert_same(expected, actual)
+
+
+# ---------------------------------------------------------------------------
+# segments (driftmon.segments)
+
+
+def same_segments(expected: object, actual: object) -> None:
+    """Same segment values and, per feature, the same spec and counts per segment."""
+    assert actual.segmentation == expected.segmentation  # type: ignore[attr-defined]
+    for name, hist in expected.histograms.items():  # type: ignore[attr-defined]
+        got = actual.histograms[name]  # type: ignore[attr-defined]
+        assert got.spec == hist.spec, name
+        np.testing.assert_array_equal(got.counts, hist.counts, err_msg=name)
+        np.testing.assert_array_equal(got.missing, hist.missing, err_msg=name)
+
+
+def check_segments(data: Path, reference: Source, live: Source, rules: list[BinningRule], by: list[str]) -> None:
+    """Per-segment reference bins and counts, and live counts, equal the file path's (top 3 of ``by``)."""
+    expected = file_source(data, "ref.parquet").profile_segments(rules, by, 3)
+    assert expected.segmentation.size == 5 and expected.histograms["x"].counts[-1].sum() > 0  # NULL segment rows
+    same_segments(expected, reference.profile_segments(rules, by, 3))
+    specs = {name: h.spec for name, h in expected.histograms.items()}
+    counted = file_source(data, "live.parquet").count_segments(specs, expected.segmentation)
+    found = live.count_segments(specs, expected.segmentation)
+    for name, hist in counted.items():
+        np.testing.assert_array_equal(found[name].counts, hist.counts, err_msg=name)
+        np.testing.assert_array_equal(found[name].missing, hist.missing, err_msg=name)

@@ -24,6 +24,7 @@ from tests.integration.pushdown_cases import (
     assert_same,
     check_both_sides,
     check_extremes,
+    check_segments,
     file_source,
     write_cases,
     write_extremes,
@@ -63,6 +64,13 @@ def spark_source(folder: Path, **fields: object) -> SparkSource:
 def test_spark_over_parquet_equals_the_pandas_path(spark: None, data: Path) -> None:
     """Reference bins (quantile order statistics after a distributed sort) and live counts match exactly."""
     check_both_sides(data, spark_source(data, path="ref.parquet"), spark_source(data, path="live.parquet"))
+
+
+def test_spark_segments_equal_the_file_paths(spark: None, data: Path) -> None:
+    """Per-segment reference bins and counts from Spark (the segment in every grouping set) equal the file path's."""
+    check_segments(
+        data, spark_source(data, path="ref.parquet"), spark_source(data, path="live.parquet"), RULES, ["c", "i"]
+    )
 
 
 def test_spark_extreme_values_get_the_file_paths_bins(spark: None, tmp_path: Path) -> None:

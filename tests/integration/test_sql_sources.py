@@ -36,6 +36,7 @@ from tests.integration.pushdown_cases import (
     assert_same,
     check_both_sides,
     check_extremes,
+    check_segments,
     file_source,
     write_cases,
     write_extremes,
@@ -387,3 +388,48 @@ def test_postgresql_extreme_values_get_the_file_paths_bins(postgres: str, tmp_pa
             for row in frame.itertuples(index=False):
                 copy.write_row([float(value) for value in row])
     check_extremes(tmp_path, rules, sql_source(tmp_path, url=_with_password(postgres), table="extreme").profile(rules))
+
+
+# ---------------------------------------------------------------------------
+# segments (driftmon.segments): GROUP BY the segment in the same counting query
+
+
+def test_duckdb_segments_equal_the_file_paths(data: Path) -> None:
+    """Per-segment counts from DuckDB (one GROUP BY with the segment in every grouping set) equal the file path's."""
+    rules = [r for r in RULES if r.name != "flag"]
+    for by in (["c"], ["c", "i"]):
+        check_segments(
+            data,
+            sql_source(data, url="duckdb:///:memory:", query="SELECT * FROM read_parquet('ref.parquet')"),
+            sql_source(data, url="duckdb:///:memory:", query="SELECT * FROM read_parquet('live.parquet')"),
+            rules,
+            by,
+        )
+
+
+def test_sqlite_segments_equal_the_file_paths(data: Path, tmp_path: Path) -> None:
+    """The generic dialect (one GROUP BY per feature, the segment in each) gives the same counts."""
+    pytest.importorskip("sqlalchemy")
+    rules = [r for r in RULES if r.name not in ("flag",)]
+    with contextlib.closing(sqlite3.connect(tmp_path / "t.db")) as connection:
+        for name in ("ref", "live"):
+            pd.read_parquet(data / f"{name}.parquet").drop(columns=["flag", "ts"]).to_sql(name, connection, index=False)
+    reference = sql_source(tmp_path, url="sqlite:///t.db", table="ref")
+    check_segments(data, reference, sql_source(tmp_path, url="sqlite:///t.db", table="live"), rules, ["c", "i"])
+
+
+def test_postgresql_segments_equal_the_file_paths(data: Path, pg_tables: str) -> None:
+    """A real PostgreSQL server counts per segment as the file path does (NaN, NULL, ±Infinity, booleans)."""
+    url = _with_password(pg_tables)
+    reference, live = sql_source(data, url=url, table="ref"), sql_source(data, url=url, table="live")
+    check_segments(data, reference, live, RULES, ["c", "flag"])
+
+
+def test_sql_segment_column_missing_or_null_is_named(data: Path, tmp_path: Path) -> None:
+    rules = [BinningRule("x")]
+    source = sql_source(data, url="duckdb:///:memory:", query="SELECT * FROM read_parquet('ref.parquet')")
+    with pytest.raises(DataError, match=r"column 'contry' not found"):
+        source.profile_segments(rules, ["contry"], 3)
+    nulls = sql_source(data, url="duckdb:///:memory:", query="SELECT x, CAST(NULL AS VARCHAR) AS s FROM range(5) t(x)")
+    with pytest.raises(DataError, match=r"segment column 's': the reference is null in every one of its 5 rows"):
+        nulls.profile_segments(rules, ["s"], 3)

@@ -21,9 +21,9 @@ import pyarrow as pa
 from driftmon.histogram import TASK_THREADS, BinningRule, BinSpec, derive_spec
 from driftmon.segments import (
     RowKeys,
+    Segmentation,
     SegmentedHistogram,
     SegmentedProfile,
-    Segmentation,
     check_live_codes,
     derive_segmentation,
     empty_segmented,
@@ -88,7 +88,9 @@ def count_segmented(
                 codes = segmentation.codes(row_keys([batch[name] for name in segmentation.by]))
                 every.append(codes)
 
-                def counted(name: str, batch: dict[str, Column] = batch, codes: np.ndarray = codes) -> SegmentedHistogram:
+                def counted(
+                    name: str, batch: dict[str, Column] = batch, codes: np.ndarray = codes
+                ) -> SegmentedHistogram:
                     return segment_counts(specs[name], batch[name], codes, size, name)
 
                 for name, histogram in zip(specs, pool.map(counted, specs), strict=True):
@@ -100,7 +102,9 @@ def count_segmented(
     return result
 
 
-def profile_segmented(source: FileSource, rules: Sequence[BinningRule], by: Sequence[str], top: int) -> SegmentedProfile:
+def profile_segmented(
+    source: FileSource, rules: Sequence[BinningRule], by: Sequence[str], top: int
+) -> SegmentedProfile:
     """Reference bins from each whole column, counts per segment (the top ``top`` values of ``by``)."""
     reading = source._reading()
     paths = source.paths()

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from driftmon.histogram import Column
-    from driftmon.segments import SegmentedHistogram, SegmentedProfile, Segmentation
+    from driftmon.segments import Segmentation, SegmentedHistogram, SegmentedProfile
     from driftmon.sources.file_cache import FileCounts, TimeRange
 else:
     pd = lazy_import("pandas")  # ~0.3 s to import; Parquet sources never need it
