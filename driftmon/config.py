@@ -114,6 +114,7 @@ class MonitorConfig:
     model: Model | None = None  # the model's columns and thresholds (driftmon.model)
     multivariate: Multivariate | None = None  # joint drift (driftmon.joint)
     segments: Segments | None = None  # per segment value too (driftmon.segments)
+    reference_refresh_s: float | None = None  # re-bin / re-count the reference at most this often
 
     def __hash__(self) -> int:
         return hash(self.name)
@@ -296,6 +297,7 @@ def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path, problems: lis
         model=monitor.model,
         multivariate=monitor.multivariate,
         segments=monitor.segments,
+        reference_refresh_s=parse_duration(settings.reference_refresh) if settings.reference_refresh else None,
     )
 
 

@@ -13,10 +13,11 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from driftmon.divergence import MeasureName, SmoothingMethod
 from driftmon.durations import SECOND, YEAR, Duration, bounded
+from driftmon.reference import MovingReference, reference_kind, reference_problem
 from driftmon.significance import Correction
 from driftmon.sources import SOURCE_TYPES
 
@@ -287,6 +288,12 @@ class Settings(_Model):
     jitter: bounded(0, YEAR, "30s") | None = Field(  # type: ignore[valid-type]
         default=None, description="random delay added to each scheduled run; less than the schedule's period"
     )
+    reference_refresh: Duration | None = Field(
+        default=None,
+        description="static reference: re-binned after this long even if its data looks unchanged; rolling: "
+        "moves in steps of this (1h: whole hours, 1d: UTC days), re-counted only when it moves "
+        "(null: static when its data changes, rolling at every evaluation); docs/references.md",
+    )
 
     @field_validator("measures")
     @classmethod
@@ -320,6 +327,14 @@ def _source_union() -> Any:
     for model in models[1:]:
         union = union | model
     return Annotated[union, Field(discriminator="type")]
+
+
+def _reference_union() -> Any:
+    """A source (tagged by `type:`) or a moving reference (`from: live`, driftmon.reference)."""
+    return Annotated[
+        Annotated[_source_union(), Tag("source")] | Annotated[MovingReference, Tag("moving")],
+        Discriminator(reference_kind),
+    ]
 
 
 ModelLevel = Annotated[float, Field(allow_inf_nan=False)] | Literal["auto"]
@@ -423,7 +438,9 @@ class Monitor(Settings):
 
     name: str = Field(pattern=r"^[a-zA-Z0-9_.-]+$", max_length=MAX_NAME_CHARS, description="unique; [a-zA-Z0-9_.-]+")
     labels: dict[str, str] = Field(default_factory=dict, description="constant labels added to this monitor's series")
-    reference: _source_union() = Field(description="the expected distribution")  # type: ignore[valid-type]
+    reference: _reference_union() = Field(  # type: ignore[valid-type]
+        description="the expected distribution: a source, or {from: live, window|seasonal: ...} (docs/references.md)"
+    )
     live: _source_union() = Field(description="the data production sees now")  # type: ignore[valid-type]
     features: list[Feature] = Field(min_length=1, description="features to compare")
     model: Model | None = Field(default=None, description="the model whose performance to follow (null: none)")
@@ -442,6 +459,13 @@ class Monitor(Settings):
             if name in reserved:
                 raise ValueError(f"label name {name!r} is reserved by driftmon or Prometheus")
         return labels
+
+    @model_validator(mode="after")
+    def _reference_follows_live(self) -> Monitor:
+        problem = reference_problem(self.reference, self.live, self.segments is not None)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
     @field_validator("features")
     @classmethod
@@ -494,8 +518,8 @@ def json_schema() -> dict[str, Any]:
 def all_keys() -> list[str]:
     keys: set[str] = set()
     models: list[type[BaseModel]] = [ConfigFile, Monitor, Settings, Feature, Binning, Smoothing, Levels, Cron]
-    models += [AutoThresholds, DatasetDrift]
+    models += [AutoThresholds, DatasetDrift, MovingReference]
     models += [source.Config for source in SOURCE_TYPES.values()]
     for model in models:
-        keys.update(model.model_fields)
+        keys.update(field.alias or name for name, field in model.model_fields.items())
     return sorted(keys)

@@ -129,6 +129,7 @@ _PER_FEATURE_LABELS: dict[str, tuple[str, ...]] = {
     "driftmon_multivariate_contribution": ("method", "feature"),
     "driftmon_segments": ("state",),
     "driftmon_bin_share": ("feature", "bin", "side"),
+    "driftmon_reference_info": ("reference", "since", "until"),
     "driftmon_monitor_up": (),
     "driftmon_evaluations_total": (),
     "driftmon_evaluation_failures_total": (),

@@ -27,6 +27,10 @@ class DataError(DriftmonError):
     """The data read is unusable: wrong types, bad counts, mismatched bins."""
 
 
+class EmptyWindow(DataError):
+    """A source's time window selected no rows (a moving reference's: not there yet)."""
+
+
 def did_you_mean(name: str, known: Sequence[str], limit: int = 3) -> list[str]:
     """At most ``limit`` known names nearest to ``name``, nearest first: those equal to it but
     for case, else similar spellings (difflib ratio at least `SIMILAR`). The one rule behind

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,10 +19,14 @@ from driftmon.histogram import MISSING, OTHER, UNSEEN, Aligned, Histogram, Numer
 from driftmon.noise import NullSummary, null_summaries
 from driftmon.quality import FeatureQuality, feature_quality
 from driftmon.quality import describe as describe_quality
+from driftmon.reference import ReferenceCache as ReferenceCache  # re-exported: the daemon, workers and cli use it here
+from driftmon.reference import ReferenceEntry as ReferenceEntry
+from driftmon.reference import ReferenceWindow, open_reference, reference_side
+from driftmon.reference import profile_reference as profile_reference
 from driftmon.schema import SchemaResult, count_live, mark
 from driftmon.schema import check as check_schema
 from driftmon.significance import decide, gate
-from driftmon.sources import Source, open_source
+from driftmon.sources import open_source
 from driftmon.sources.file_cache import FileCounts
 
 if TYPE_CHECKING:
@@ -151,6 +154,7 @@ class MonitorResult:
     multivariate: JointResult | None = None  # joint drift (driftmon.joint); None: not configured
     segments: SegmentsResult | None = None  # per segment value (driftmon.segments); None: not configured
     schema: SchemaResult | None = None  # schema anomalies (driftmon.schema); None: off or not known
+    reference: ReferenceWindow | None = None  # what the scores were computed against (driftmon.reference)
 
     @property
     def ok(self) -> bool:
@@ -197,6 +201,7 @@ class MonitorResult:
             "drifted_features": dict(self.drifted_features),
             "drifted_share": self.drifted_share,
             "dataset_drift": self.dataset_drift,
+            **({"reference": self.reference.to_json()} if self.reference is not None else {}),
             "features": [f.to_json() for f in self.features],
             **({"quality": quality} if (quality := self.quality_json()) is not None else {}),
             **({"model": model_json(self.model)} if self.model is not None else {}),
@@ -226,61 +231,6 @@ def _quality_json(name: str, quality: FeatureQuality) -> dict[str, Any]:
     }
 
 
-class ReferenceEntry(NamedTuple):
-    """One monitor's cached reference: valid while its settings ``key`` and the source's
-    ``fingerprint`` are unchanged (a tuple, so it pickles cheaply to and from workers)."""
-
-    key: Any  # the reference source, the features' binning rules and the config's directory
-    fingerprint: str
-    histograms: dict[str, Histogram]
-    segments: Any = None  # a segmented reference (driftmon.segments.SegmentedProfile), if configured
-
-
-class ReferenceCache:
-    """Reference histograms per monitor, recomputed only when the source's fingerprint changes."""
-
-    def __init__(self) -> None:
-        self._entries: dict[str, ReferenceEntry] = {}
-        self._lock = threading.Lock()
-        self.computed = 0  # how many times a reference was binned (for tests and logs)
-
-    def get(self, monitor: MonitorConfig, source: Source) -> dict[str, Histogram]:
-        key = (monitor.reference, tuple(f.rule for f in monitor.features), monitor.base_dir)
-        fingerprint = source.fingerprint()
-        with self._lock:
-            entry = self._entries.get(monitor.name)
-        if entry is not None and entry.key == key and entry.fingerprint == fingerprint:
-            return entry.histograms
-        histograms = source.profile([f.rule for f in monitor.features])
-        with self._lock:
-            self._entries[monitor.name] = ReferenceEntry(key, fingerprint, histograms)
-            self.computed += 1
-        return histograms
-
-    def entry(self, name: str) -> ReferenceEntry | None:
-        """The cached reference of monitor ``name`` (to hand to a worker process), if any."""
-        with self._lock:
-            return self._entries.get(name)
-
-    def put(self, name: str, entry: ReferenceEntry) -> None:
-        """Store a reference binned elsewhere (by a worker process)."""
-        with self._lock:
-            self._entries[name] = entry
-            self.computed += 1
-
-    def retain(self, names: set[str]) -> None:
-        """Forget monitors no longer configured."""
-        with self._lock:
-            for name in set(self._entries) - names:
-                del self._entries[name]
-
-
-def profile_reference(monitor: MonitorConfig) -> dict[str, Histogram]:
-    """Bin a monitor's reference once (for ``driftmon profile``)."""
-    source = open_source(monitor.reference, monitor.base_dir)
-    return source.profile([f.rule for f in monitor.features])
-
-
 def evaluate(
     monitor: MonitorConfig,
     cache: ReferenceCache | None = None,
@@ -295,23 +245,24 @@ def evaluate(
     started = clock()
     begun = time.perf_counter()
     try:
-        reference_source = open_source(monitor.reference, monitor.base_dir, now=started)
         live_source = open_source(monitor.live, monitor.base_dir, now=started)
         segments, schema = None, None
-        if monitor.segments is not None:  # both sides counted per segment, in one pass each
+        if monitor.segments is not None:  # both sides counted per segment, in one pass each (static references)
             from driftmon.segments import evaluate_segments
 
+            reference_source, window = open_reference(monitor, started)
+            reason = None
             schema = check_schema(monitor, reference_source, live_source)  # reported; segments count every column
             reference, live, segments = evaluate_segments(
                 monitor, cache, reference_source, live_source, score, summarize
             )
         else:
-            if cache is None:
-                reference = reference_source.profile([f.rule for f in monitor.features])
-            else:
-                reference = cache.get(monitor, reference_source)
+            side = reference_side(monitor, cache, started, live_source, live_files)  # static, rolling or seasonal
+            reference, reference_source, window, reason = side.histograms, side.source, side.window, side.reason
             live, schema = count_live(monitor, reference, reference_source, live_source, live_files)
         features = mark(score(monitor, reference, live), schema)
+        if reason is not None:  # a moving reference with no rows yet: say which window
+            features = tuple(replace(f, reason=reason) if f.reference_count <= 0 else f for f in features)
         model = None
         if monitor.model is not None:
             from driftmon.model import evaluate_model  # scikit-learn and the model code: only when used
@@ -341,6 +292,7 @@ def evaluate(
         model=model,
         multivariate=joint,
         schema=schema,
+        reference=window,
     )
     # A monitor's status is its worst drift, data-quality, model, joint-drift or segment severity.
     model_status = model.worst if model is not None else OK

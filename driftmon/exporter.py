@@ -29,7 +29,7 @@ import math
 import platform
 from collections.abc import Callable, Iterator, Mapping
 
-from driftmon import __version__, joint_series, model_series, quality_series, segment_series
+from driftmon import __version__, joint_series, model_series, quality_series, reference_series, segment_series
 from driftmon.divergence import MEASURE_NAMES, MEASURES
 from driftmon.evaluate import FeatureResult
 from driftmon.metric_spec import SEVERITIES, Labels, MetricSpec, Samples, static_help
@@ -291,6 +291,7 @@ MONITOR_METRICS: tuple[MetricSpec, ...] = (
     *model_series.SPECS,
     *joint_series.SPECS,
     *segment_series.SPECS,
+    *reference_series.SPECS,
     MetricSpec(
         "driftmon_bin_share",
         "gauge",

@@ -336,7 +336,7 @@ CASES: list[tuple[str, str, list[str]]] = [
         "source-scalar",
         edit(("reference: {type: file, path: ref.csv}", "reference: ref.csv")),
         [
-            r":7: monitors\[0\]\.reference \(monitor credit\): got 'ref\.csv'; expected a mapping with `type:` one of file, histogram, prometheus, spark, sql$"
+            r":7: monitors\[0\]\.reference \(monitor credit\): got 'ref\.csv'; expected a mapping with `type:` one of file, histogram, prometheus, spark, sql or a mapping \{from: \.\.\., window: \.\.\., offset: \.\.\., seasonal: \.\.\., \.\.\.\}$"
         ],
     ),
     (

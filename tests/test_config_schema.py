@@ -45,7 +45,16 @@ defaults:
   volume: {min_rows: 1000}
   timeout: 2m
   jitter: 10s
+  reference_refresh: 1d
 monitors:
+  - name: rolling
+    reference: {from: live, window: 7d, offset: 1h, bins: profile.json}
+    live: {type: file, path: "live/*.parquet", window: {column: ts, last: 1h}}
+    features: [age]
+  - name: seasonal
+    reference: {from: live, seasonal: 1w}
+    live: {type: sql, url: "duckdb:///:memory:", query: "SELECT 1 AS x", window: {column: ts, last: 1h}}
+    features: [x]
   - name: every.key_1
     labels: {team: risk}
     schedule: 1h30m

@@ -62,6 +62,7 @@ EXPORTED_METRICS = frozenset(
         "driftmon_segments",
         "driftmon_model_performance",
         "driftmon_model_alert",
+        "driftmon_reference_info",
         "driftmon_monitor_up",
         "driftmon_evaluations_total",
         "driftmon_evaluation_failures_total",

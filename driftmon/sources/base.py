@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from driftmon._imports import lazy_import
 from driftmon.durations import SECOND, YEAR, bounded, parse_duration
-from driftmon.errors import DataError
+from driftmon.errors import DataError, EmptyWindow
 from driftmon.histogram import BinningRule, BinSpec, Histogram
 
 if TYPE_CHECKING:
@@ -149,10 +149,10 @@ class Source(ABC):
         window = getattr(self.config, "window", None)
         return window if isinstance(window, Window) else None
 
-    def no_rows(self) -> DataError:
+    def no_rows(self) -> EmptyWindow:
         """The error for a window that selected no rows (never silently "no data")."""
         assert self.window is not None
-        return DataError(f"{self.describe()}: the {self.window.describe(self.now)} selected no rows")
+        return EmptyWindow(f"{self.describe()}: the {self.window.describe(self.now)} selected no rows")
 
     def probe(self, columns: Sequence[str]) -> Probe:
         """Open the source and check that ``columns`` are there, reading no more than metadata or

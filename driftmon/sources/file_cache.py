@@ -11,8 +11,10 @@ are new or changed, and the files that straddle an edge of the window:
   changes the digest;
 - a file's entry records the window column's smallest and largest time in it. A file
   whose rows all lie inside the window is reused whatever the window's bounds; one
-  wholly outside is skipped without being read (once the window has passed it, only its
-  time range is kept); one that straddles an edge is read again;
+  wholly outside is skipped without being read (once the window, or a moving reference's
+  window (:meth:`FileCounts.keep_from`), has passed it, only its time range is kept); one
+  that straddles an edge is read again, its whole-file counts kept if it has them (a later
+  window may hold all of it again);
 - a file is cached only if a ``stat`` after reading it matches the one before, and its
   last change is at least ``settle_s`` old (a file still being written is never final);
 - the daemon keeps the entries (:class:`FileCache`, bounded in bytes, least recently used
@@ -142,6 +144,12 @@ class FileCounts:
         self.read = 0  # files read
         self.bytes_read = 0  # sizes of the files read
         self._digests: dict[tuple[int, str], tuple[Mapping[str, BinSpec], str]] = {}
+        self._keep_from: int | None = None  # ns: files from here on keep their counts (keep_from)
+
+    def keep_from(self, start_ns: int) -> None:
+        """Keep the counts of files from ``start_ns`` on, even behind a window: a moving
+        reference (driftmon.reference) reads them in this evaluation or a later one."""
+        self._keep_from = start_ns if self._keep_from is None else min(self._keep_from, start_ns)
 
     def _counting(self, specs: Mapping[str, BinSpec], options: str) -> str:
         """counting_digest, once per evaluation and not once per file (2 ms for 500 features)."""
@@ -163,7 +171,8 @@ class FileCounts:
         entry = self.known.get(key) if key is not None else None
         if entry is not None and (found := entry.lookup(bounds)) is not None:
             self.reused += 1
-            if entry.histograms is not None and entry.behind(bounds):
+            kept = bounds if bounds is None or self._keep_from is None else (min(bounds[0], self._keep_from), bounds[1])
+            if entry.histograms is not None and entry.behind(kept):
                 # The window only moves on: keep the time range, drop the counts.
                 self.new[entry.key] = FileEntry(entry.key, entry.span, 0, None, entry_bytes(None))
             else:
@@ -176,6 +185,9 @@ class FileCounts:
         if key is None or after is None or _key(path, after, counting) != key or not self._settled(after):
             return histograms, rows  # changed while read, or may still change: not final
         whole = bounds is None or (span is not None and _inside(span, bounds))
+        if not whole and entry is not None and entry.histograms is not None:
+            self.used.append(entry.key)  # keep the whole file's counts: a later window may hold all of it
+            return histograms, rows
         kept = dict(histograms) if whole else None
         self.new[key] = FileEntry(key, span, rows if whole else 0, kept, entry_bytes(kept))
         return histograms, rows

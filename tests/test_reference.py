@@ -1,0 +1,355 @@
+"""References that move: a rolling or seasonal window of the live source, frozen bins, the info series."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import pickle
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from driftmon import config, workers
+from driftmon.errors import ConfigError
+from driftmon.evaluate import INSUFFICIENT, OK, MonitorResult, ReferenceCache, evaluate
+from driftmon.exporter import MONITOR_METRICS
+from driftmon.histogram import NumericBins
+from driftmon.histogram_file import to_document
+from driftmon.reference import profile_reference
+from driftmon.results import MonitorState
+from driftmon.sources.file_cache import FileCache
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+NOW = T0 + timedelta(days=12, hours=6)
+
+
+def stream(days: int = 14, rows: int = 40_000, seed: int = 0) -> pd.DataFrame:
+    """Rows spread over ``days`` from T0: a numeric x that grows with time, a category."""
+    rng = np.random.default_rng(seed)
+    seconds = np.sort(rng.integers(0, days * 86400, rows))
+    ts = pd.Timestamp(T0) + pd.to_timedelta(seconds, unit="s")
+    return pd.DataFrame(
+        {"ts": ts, "x": rng.normal(seconds / 86400 / 10, 1.0), "city": rng.choice(["a", "b", "c"], rows)}
+    )
+
+
+def load(
+    folder: Path,
+    reference: str,
+    live: str = "{type: file, path: data.parquet, window: {column: ts, last: 1d}}",
+    extra: str = "",
+) -> config.MonitorConfig:
+    text = f"""\
+monitors:
+  - name: m
+    reference: {reference}
+    live: {live}
+    features: [x, city]
+    measures: [js, psi]
+    min_samples: 10
+{extra}"""
+    (folder / "m.yaml").write_text(text, encoding="utf-8")
+    return config.load(folder / "m.yaml").monitors[0]
+
+
+def at(moment: datetime) -> dict[str, object]:
+    return {"clock": lambda: moment.timestamp()}
+
+
+def rows_between(frame: pd.DataFrame, since: datetime, until: datetime) -> pd.DataFrame:
+    return frame[(frame.ts >= pd.Timestamp(since)) & (frame.ts < pd.Timestamp(until))]
+
+
+def scores(result: MonitorResult) -> dict[str, dict[str, float]]:
+    assert result.error is None, result.error
+    return {f.feature: dict(f.scores) for f in result.features}
+
+
+def test_rolling_reference_equals_a_static_reference_of_the_same_rows(tmp_path: Path) -> None:
+    """A rolling 7d reference ending where the 1d live window starts scores exactly as a static
+    file holding those rows (pandas picks them), on both measures and both features."""
+    frame = stream()
+    frame.to_parquet(tmp_path / "data.parquet", index=False)
+    live_start = NOW - timedelta(days=1)
+    rows_between(frame, live_start - timedelta(days=7), live_start).to_parquet(tmp_path / "ref.parquet", index=False)
+    moving = evaluate(load(tmp_path, "{from: live, window: 7d}"), **at(NOW))
+    static = evaluate(load(tmp_path, "{type: file, path: ref.parquet}"), **at(NOW))
+    assert scores(moving) == scores(static)
+    assert moving.features[0].reference_count == len(rows_between(frame, live_start - timedelta(days=7), live_start))
+    assert moving.reference is not None and moving.reference.labels() == {
+        "reference": "rolling",
+        "since": "2026-03-05T06:00:00Z",
+        "until": "2026-03-12T06:00:00Z",
+    }
+    assert static.reference is not None and static.reference.labels() == {
+        "reference": "static",
+        "since": "",
+        "until": "",
+    }
+
+
+def test_offset_moves_a_rolling_reference_further_back(tmp_path: Path) -> None:
+    frame = stream()
+    frame.to_parquet(tmp_path / "data.parquet", index=False)
+    result = evaluate(load(tmp_path, "{from: live, window: 2d, offset: 3d}"), **at(NOW))
+    until = NOW - timedelta(days=4)
+    assert result.reference is not None and (result.reference.since, result.reference.until) == (
+        until - timedelta(days=2),
+        until,
+    )
+    assert result.features[0].reference_count == len(rows_between(frame, until - timedelta(days=2), until))
+
+
+def test_seasonal_reference_is_the_live_window_one_period_back(tmp_path: Path) -> None:
+    frame = stream()
+    frame.to_parquet(tmp_path / "data.parquet", index=False)
+    result = evaluate(load(tmp_path, "{from: live, seasonal: 1w}"), **at(NOW))
+    since, until = NOW - timedelta(days=8), NOW - timedelta(days=7)
+    assert result.reference is not None and (result.reference.kind, result.reference.since) == ("seasonal", since)
+    assert result.features[1].reference_count == len(rows_between(frame, since, until))
+    assert result.to_json()["reference"] == {
+        "kind": "seasonal",
+        "since": "2026-03-05T06:00:00Z",
+        "until": "2026-03-06T06:00:00Z",
+    }
+
+
+def test_bins_stay_frozen_from_the_first_reference(tmp_path: Path) -> None:
+    """Later windows are counted in the first window's bins (by hand with numpy: the counts of
+    the new window's rows between the frozen edges), not re-binned: scores stay comparable."""
+    frame = stream()
+    frame.to_parquet(tmp_path / "data.parquet", index=False)
+    monitor = load(tmp_path, "{from: live, window: 2d}")
+    cache = ReferenceCache()
+    first = evaluate(monitor, cache, **at(NOW))
+    entry = cache.entry("m")
+    assert entry is not None and first.error is None
+    spec = entry.histograms["x"].spec
+    assert isinstance(spec, NumericBins)
+    later = NOW + timedelta(days=1, hours=5)
+    second = evaluate(monitor, cache, **at(later))
+    assert second.error is None
+    held = cache.entry("m")
+    assert held is not None and held.histograms["x"].spec == spec
+    until = later - timedelta(days=1)
+    values = rows_between(frame, until - timedelta(days=2), until).x.to_numpy()
+    edges = np.asarray(spec.edges)
+    expected = [(values < edges[0]).sum()]
+    expected += [((values >= a) & (values < b)).sum() for a, b in itertools.pairwise(edges[:-1])]
+    expected += [((values >= edges[-2]) & (values <= edges[-1])).sum(), (values > edges[-1]).sum()]
+    assert held.histograms["x"].counts.tolist() == expected
+    fresh = ReferenceCache()
+    rebinned = evaluate(monitor, fresh, **at(later))  # a new daemon: bins from the then-current window
+    fresh_entry = fresh.entry("m")
+    assert fresh_entry is not None and fresh_entry.histograms["x"].spec != spec
+    assert scores(rebinned) != scores(second)
+
+
+def test_bins_from_a_profile_file(tmp_path: Path) -> None:
+    """`bins:` freezes the bins of a histogram file (driftmon profile), whatever the first window."""
+    stream().to_parquet(tmp_path / "data.parquet", index=False)
+    profiled = load(tmp_path, "{from: live, window: 2d}")
+    histograms = profile_reference(profiled, NOW - timedelta(days=6))
+    (tmp_path / "bins.json").write_text(json.dumps(to_document(histograms)))
+    monitor = load(tmp_path, "{from: live, window: 2d, bins: bins.json}")
+    cache = ReferenceCache()
+    assert evaluate(monitor, cache, **at(NOW)).error is None
+    entry = cache.entry("m")
+    assert entry is not None and entry.histograms["x"].spec == histograms["x"].spec
+
+
+def test_a_moving_reference_with_no_rows_yet_is_insufficient_data(tmp_path: Path) -> None:
+    """Before a week of data exists, a seasonal reference has nothing: insufficient_data, the window
+    named; later, with bins frozen, an empty window again says so (never an error or NaN)."""
+    frame = stream()
+    frame.to_parquet(tmp_path / "data.parquet", index=False)
+    monitor = load(tmp_path, "{from: live, seasonal: 1w}")
+    early = evaluate(monitor, **at(T0 + timedelta(days=2)))
+    assert early.status == INSUFFICIENT and early.error is None
+    for feature in early.features:
+        assert not feature.sufficient and feature.scores == {}
+        assert feature.reason is not None
+        assert "seasonal reference [2026-02-23T00:00:00Z, 2026-02-24T00:00:00Z) has no rows yet" in feature.reason
+    assert early.features[0].live_count > 0
+    gap = frame[(frame.ts < pd.Timestamp(T0 + timedelta(days=3))) | (frame.ts >= pd.Timestamp(T0 + timedelta(days=4)))]
+    gap.to_parquet(tmp_path / "data.parquet", index=False)
+    cache = ReferenceCache()
+    assert evaluate(monitor, cache, **at(NOW)).status != INSUFFICIENT
+    hole = evaluate(monitor, cache, **at(T0 + timedelta(days=11)))  # reference: day 3, which has no rows
+    assert hole.status == INSUFFICIENT and all("has no rows yet" in (f.reason or "") for f in hole.features)
+
+
+def test_templated_paths_name_each_earlier_live_window(tmp_path: Path) -> None:
+    """Hourly files named by the live window's start: a rolling 3h reference reads the three files
+    the live source named in the three hours before (and not the live hour's)."""
+    frame = stream(days=1, rows=2_400)
+    (tmp_path / "hours").mkdir()
+    for hour, part in frame.groupby(frame.ts.dt.floor("h")):
+        part.to_csv(tmp_path / "hours" / f"{hour:%Y%m%d%H}.csv", index=False)
+    live = "{type: file, path: 'hours/{start:%Y%m%d%H}.csv', window: {column: ts, last: 1h}}"
+    monitor = load(tmp_path, "{from: live, window: 3h}", live)
+    now = T0 + timedelta(hours=10)
+    result = evaluate(monitor, **at(now))
+    assert result.error is None, result.error
+    expected = rows_between(frame, now - timedelta(hours=4), now - timedelta(hours=1))
+    assert result.features[0].reference_count == len(expected)
+    assert result.features[0].live_count == len(rows_between(frame, now - timedelta(hours=1), now))
+
+
+def test_seasonal_reference_over_templated_paths_without_a_window(tmp_path: Path) -> None:
+    """A daily file per `{now:%Y-%m-%d}` and no window: the reference is last week's file."""
+    frame = stream(days=14, rows=14_000)
+    for day, part in frame.groupby(frame.ts.dt.floor("D")):
+        part.to_parquet(tmp_path / f"{day:%Y-%m-%d}.parquet", index=False)
+    monitor = load(tmp_path, "{from: live, seasonal: 1w}", "{type: file, path: '{now:%Y-%m-%d}.parquet'}")
+    result = evaluate(monitor, **at(NOW))
+    day = NOW.replace(hour=0) - timedelta(days=7)
+    assert result.features[0].reference_count == len(rows_between(frame, day, day + timedelta(days=1)))
+
+
+def test_sql_reference_window_is_a_where_on_the_time_column(tmp_path: Path) -> None:
+    """The same rolling reference through DuckDB (type: sql) scores as the file source does."""
+    frame = stream()
+    frame.to_parquet(tmp_path / "data.parquet", index=False)
+    sql = (
+        "{type: sql, url: 'duckdb:///:memory:', query: \"select * from read_parquet('data.parquet')\", "
+        "window: {column: ts, last: 1d}}"
+    )
+    through_sql = evaluate(load(tmp_path, "{from: live, window: 3d}", sql), **at(NOW))
+    through_files = evaluate(load(tmp_path, "{from: live, window: 3d}"), **at(NOW))
+    assert through_sql.error is None, through_sql.error
+    for a, b in zip(through_sql.features, through_files.features, strict=True):
+        assert a.reference_count == b.reference_count and a.live_count == b.live_count
+        assert a.scores == pytest.approx(b.scores, rel=1e-9, abs=1e-12)
+
+
+def test_seasonal_reference_alarms_only_on_the_real_shift(tmp_path: Path) -> None:
+    """Four weeks of hourly data with a daily and a weekly cycle and one real shift in week 4
+    (benchmarks/seasonal_reference.py, smaller): against week 1 pooled, the cycle alarms nearly
+    every hour; against `seasonal: 1w`, exactly the shifted hours alarm (both in week 1's bins)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import seasonal_reference as stream_of
+
+    stream_of.make_stream(tmp_path, rows=4_000)
+    shift = [stream_of.SHIFT_DAY * 24 + clock for clock in stream_of.SHIFT_HOURS]
+    hours = sorted({*range(7 * 24, 4 * 7 * 24, 11), *shift})  # every 11th hour: each clock hour, weekdays and weekends
+    found = stream_of.evaluate_hours(tmp_path, hours)
+    alarmed = {name: {row["hour"] for row in rows if row["status"] != OK} for name, rows in found.items()}
+    assert alarmed["seasonal"] == set(shift)
+    normal = set(hours) - set(shift)
+    assert len(alarmed["static"] & normal) >= 0.9 * len(normal)
+    assert set(shift) <= alarmed["static"]
+
+
+class Daemon:
+    """The daemon's caches and one evaluation as the daemon runs it (minus the process hop)."""
+
+    def __init__(self) -> None:
+        self.references = ReferenceCache()
+        self.files = FileCache(settle_s=0.0)
+
+    def evaluate(self, monitor: config.MonitorConfig, now: datetime) -> tuple[MonitorResult, int]:
+        task = pickle.loads(pickle.dumps(workers.task_for(monitor, self.references, self.files, now.timestamp())))
+        outcome = pickle.loads(pickle.dumps(workers._run(task)))
+        assert outcome.files is not None
+        return workers.absorb(monitor, outcome, self.references, self.files), outcome.files.read
+
+
+def test_moving_reference_reads_only_new_files(tmp_path: Path) -> None:
+    """Hourly files, live 1h, rolling 6h reference moving in steps of 1h (reference_refresh),
+    through the daemon's caches: 5 minutes on, only the live window's two edge files are read
+    (the reference is the same window); an hour on, the reference's new hour is the file that
+    left the live window, already counted: only the new live file and edge are read. Results
+    equal a scratch evaluation with the same frozen bins."""
+    frame = stream(days=1, rows=4_800)
+    (tmp_path / "hours").mkdir()
+    for hour, part in frame.groupby(frame.ts.dt.floor("h")):
+        part.to_parquet(tmp_path / "hours" / f"{hour:%H}.parquet", index=False)
+    live = "{type: file, path: 'hours/*.parquet', window: {column: ts, last: 1h}}"
+    monitor = load(tmp_path, "{from: live, window: 6h}", live, extra="    reference_refresh: 1h\n")
+    daemon = Daemon()
+    start = T0 + timedelta(hours=10)
+    for hours in range(4):  # warm: every file of both windows counted once
+        daemon.evaluate(monitor, start + timedelta(hours=hours))
+    now = start + timedelta(hours=4)
+    result, read = daemon.evaluate(monitor, now)
+    assert read == 1  # the hour that just ended, in the live window (the one it left joins the reference)
+    result, read = daemon.evaluate(monitor, now + timedelta(minutes=5))
+    assert read == 2  # the two files on the live window's edges; the reference is the same window
+    assert result.reference is not None and result.reference.until == now - timedelta(hours=1)
+    result, read = daemon.evaluate(monitor, now + timedelta(hours=1))
+    assert read == 1
+    scratch = evaluate(monitor, daemon.references, **at(now + timedelta(hours=1)))
+    assert result.to_json()["features"] == scratch.to_json()["features"]
+    expected = rows_between(frame, now - timedelta(hours=6), now)
+    assert result.features[0].reference_count == len(expected)
+
+
+def test_reference_refresh_reuses_the_reference_until_it_is_due(tmp_path: Path) -> None:
+    """reference_refresh: 1d: a rolling reference moves in steps of a day (UTC midnights) and is
+    re-counted only when it moves; a static one is re-binned after a day though its file did not change."""
+    stream().to_parquet(tmp_path / "data.parquet", index=False)
+    monitor = load(tmp_path, "{from: live, window: 2d}", extra="    reference_refresh: 1d\n")
+    cache = ReferenceCache()
+    first = evaluate(monitor, cache, **at(NOW))  # NOW is 06:00: the reference ends at the midnight before
+    assert first.reference is not None and first.reference.until == datetime(2026, 3, 12, tzinfo=UTC)
+    again = evaluate(monitor, cache, **at(NOW + timedelta(hours=17)))
+    assert again.reference == first.reference and cache.computed == 1
+    later = evaluate(monitor, cache, **at(NOW + timedelta(hours=18)))
+    assert later.reference is not None and later.reference.until == datetime(2026, 3, 13, tzinfo=UTC)
+    assert cache.computed == 2
+    stream().to_parquet(tmp_path / "ref.parquet", index=False)
+    static = load(tmp_path, "{type: file, path: ref.parquet}", extra="    reference_refresh: 1d\n")
+    cache = ReferenceCache()
+    for hours in (0, 5, 23):
+        evaluate(static, cache, **at(NOW + timedelta(hours=hours)))
+    assert cache.computed == 1
+    evaluate(static, cache, **at(NOW + timedelta(hours=24)))
+    assert cache.computed == 2
+
+
+def test_reference_info_series() -> None:
+    """driftmon_reference_info{reference, since, until} 1 for the scored result's reference."""
+    from driftmon.reference import ReferenceWindow
+
+    window = ReferenceWindow("rolling", T0, T0 + timedelta(days=7))
+    result = MonitorResult("m", OK, None, (), 0.0, 0.0, reference=window)
+    spec = next(s for s in MONITOR_METRICS if s.name == "driftmon_reference_info")
+    samples = list(spec.samples(MonitorState("m", latest=result, scored=result)))
+    assert samples == [
+        ({"reference": "rolling", "since": "2026-03-01T00:00:00Z", "until": "2026-03-08T00:00:00Z"}, 1.0)
+    ]
+    assert list(spec.samples(MonitorState("m"))) == []
+
+
+@pytest.mark.parametrize(
+    ("reference", "live", "message"),
+    [
+        ("{from: live, window: 7x}", None, "monitors[0].reference.window (monitor m): '7x' is not a duration"),
+        ("{from: live, seasonal: weekly}", None, "monitors[0].reference.seasonal (monitor m): 'weekly' is not"),
+        ("{from: live, window: 1d, offset: -1h}", None, "reference.offset (monitor m): '-1h' is negative"),
+        ("{from: live, seasonal: 1h}", None, "reference.seasonal (1h) is shorter than the live window"),
+        ("{from: live, window: 1d, seasonal: 1w}", None, "give `window:` (rolling) or `seasonal:`"),
+        ("{from: live}", None, "give `window:` (rolling) or `seasonal:`"),
+        ("{from: live, seasonal: 1w, offset: 1h}", None, "reference.offset applies to a rolling `window:`"),
+        ("{from: yesterday, window: 1d}", None, "reference.from (monitor m): got 'yesterday'; expected live"),
+        ("{from: live, window: 1d}", "{type: file, path: data.parquet}", "reference.window: a moving reference needs"),
+        ("{from: live, window: 1d}", "{type: histogram, path: h.json}", "needs a live source with a time window"),
+    ],
+)
+def test_bad_moving_references_are_config_errors_naming_the_key(
+    tmp_path: Path, reference: str, live: str | None, message: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load(tmp_path, reference, *([live] if live else []))
+    assert message in str(raised.value)
+
+
+def test_segments_with_a_moving_reference_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load(tmp_path, "{from: live, window: 1d}", extra="    segments: {by: [city]}\n")
+    assert "segments: need a static reference" in str(raised.value)
