@@ -28,6 +28,7 @@ from driftmon.schema import check as check_schema
 from driftmon.significance import decide, gate
 from driftmon.sources import open_source
 from driftmon.sources.file_cache import FileCounts
+from driftmon.stream import one_stream
 
 if TYPE_CHECKING:
     from driftmon.joint import JointResult
@@ -257,9 +258,14 @@ def evaluate(
                 monitor, cache, reference_source, live_source, score, summarize
             )
         else:
-            side = reference_side(monitor, cache, started, live_source, live_files)  # static, rolling or seasonal
-            reference, reference_source, window, reason = side.histograms, side.source, side.window, side.reason
-            live, schema = count_live(monitor, reference, reference_source, live_source, live_files)
+            streamed = one_stream(monitor, started, live_source) if cache is None and live_files is None else None
+            if streamed is not None:  # nothing cached: both sides by the same column tasks
+                reference_source, window, reference, live, schema = streamed
+                reason = None
+            else:
+                side = reference_side(monitor, cache, started, live_source, live_files)  # static, rolling or seasonal
+                reference, reference_source, window, reason = side.histograms, side.source, side.window, side.reason
+                live, schema = count_live(monitor, reference, reference_source, live_source, live_files)
         features = mark(score(monitor, reference, live), schema)
         if reason is not None:  # a moving reference with no rows yet: say which window
             features = tuple(replace(f, reason=reason) if f.reference_count <= 0 else f for f in features)

@@ -110,6 +110,47 @@ def test_many_small_parquet_files_count_as_each_file_alone(tmp_path: Path, monke
     assert together["city"].total == len(inside)
 
 
+def _stream_monitor(tmp_path: Path) -> config.MonitorConfig:
+    """A monitor over a reference and a live Parquet file with two numeric and one text feature."""
+    for side, seed in (("reference", 1), ("live", 2)):
+        pq.write_table(pa.Table.from_pandas(rows(3000, seed)), tmp_path / f"{side}.parquet", row_group_size=1000)
+    (tmp_path / "driftmon.yaml").write_text(
+        "monitors:\n  - name: m\n    reference: {type: file, path: reference.parquet}\n"
+        "    live: {type: file, path: live.parquet}\n    features: [x, other, city]\n"
+    )
+    return config.load(tmp_path / "driftmon.yaml").monitors[0]
+
+
+def test_reference_and_live_are_one_stream_of_column_tasks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without caches, each feature's live column is counted right after its reference column is
+    profiled (on one thread: profile x, count x, profile other, ...), not after every reference
+    column; the result equals profile-then-count's, and small live files keep that order."""
+    monitor = _stream_monitor(tmp_path)
+    before = evaluate(monitor)  # the live file is small: profile every column, then count
+    events: list[tuple[str, str]] = []
+    original_profile, original_bin = parquet.Reading.profile_column, parquet.Reading.bin
+
+    def profile_column(self: Any, rule: BinningRule, values: Any) -> Any:
+        events.append(("profile", rule.name))
+        return original_profile(self, rule, values)
+
+    def bin_column(self: Any, spec: Any, values: Any, name: str) -> Any:
+        events.append(("count", name))
+        return original_bin(self, spec, values, name)
+
+    monkeypatch.setattr(parquet.Reading, "profile_column", profile_column)
+    monkeypatch.setattr(parquet.Reading, "bin", bin_column)
+    monkeypatch.setattr(parquet, "TASK_THREADS", 1)
+    evaluate(monitor)
+    names = ("x", "other", "city")
+    assert list(dict.fromkeys(events)) == [("profile", n) for n in names] + [("count", n) for n in names]
+    events.clear()
+    monkeypatch.setattr(parquet, "SMALL_FILE_ROWS", 100)  # now the live file is large: one stream
+    after = evaluate(monitor)
+    assert list(dict.fromkeys(events)) == [(k, n) for n in names for k in ("profile", "count")]
+    assert [f.to_json() for f in after.features] == [f.to_json() for f in before.features]
+
+
 @pytest.mark.parametrize("suffix", ["csv", "jsonl"])
 def test_csv_and_json_lines_are_read_in_chunks_that_merge_to_the_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str

@@ -176,6 +176,13 @@ class Source(ABC):
     def profile(self, rules: Sequence[BinningRule]) -> dict[str, Histogram]:
         """Reference histograms, with bins derived from this data per rule."""
 
+    def profile_and_count(
+        self, rules: Sequence[BinningRule], live: Source
+    ) -> tuple[dict[str, Histogram], dict[str, Histogram]] | None:
+        """This source as the reference profiled and ``live`` counted over its bins in one stream
+        of tasks, where the pair allows it; None otherwise (then :meth:`profile`, then :meth:`count`)."""
+        return None
+
     @abstractmethod
     def count(self, specs: Mapping[str, BinSpec], cache: FileCounts | None = None) -> dict[str, Histogram]:
         """Live histograms over the given bins (one per feature name in ``specs``).

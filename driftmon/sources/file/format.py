@@ -132,6 +132,18 @@ class FileFormat(ABC):
                 result[name] = result[name].merge(histogram)
         return result, rows
 
+    def profile_and_count(
+        self,
+        paths: Sequence[str],
+        rules: Sequence[BinningRule],
+        reading: Reading,
+        live_paths: Sequence[str],
+        live_reading: Reading,
+    ) -> tuple[dict[str, Histogram], dict[str, Histogram], int] | None:
+        """Reference and live histograms and the live rows, computed as one stream of tasks;
+        None where the format has no such schedule (then profile, then count)."""
+        return None
+
     def profile(self, paths: Sequence[str], rules: Sequence[BinningRule], reading: Reading) -> dict[str, Histogram]:
         """Reference histograms of ``paths`` (all in this format), bins derived per rule."""
         columns = [rule.name for rule in rules]

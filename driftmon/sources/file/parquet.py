@@ -115,28 +115,66 @@ class Parquet(FileFormat):
         return result, rows
 
     def profile(self, paths: Sequence[str], rules: Sequence[BinningRule], reading: Reading) -> dict[str, Histogram]:
-        files = list(open_files(paths, [rule.name for rule in rules], reading))
-        if reading.window is not None and sum(f.rows for f in files) == 0:
-            raise reading.source.no_rows()
-        schema = files[0].parquet.schema_arrow if files else pq.read_schema(paths[0])
-
-        def one(rule: BinningRule) -> Histogram:
-            # One whole column at a time per thread: quantile edges need all of it.
-            parts = [chunk for parquet in files for chunk in parquet.column(rule.name)]
-            whole = pa.chunked_array(parts) if parts else _empty_column(paths[0], rule.name)
-            del parts
-            return reading.profile_column(rule, whole)
-
-        def numeric_first(rule: BinningRule) -> bool:
-            if rule.kind is not None:
-                return rule.kind != "numeric"
-            kind = schema.field(rule.name).type
-            return not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind))
-
-        order = sorted(rules, key=numeric_first)
+        files, order = _reference(paths, rules, reading)
         with ThreadPoolExecutor(TASK_THREADS) as pool:
-            profiled = dict(zip((rule.name for rule in order), pool.map(one, order), strict=True))
+            profiled = dict(
+                zip((r.name for r in order), pool.map(lambda r: _profile(files, paths, r, reading), order), strict=True)
+            )
         return {rule.name: profiled[rule.name] for rule in rules}
+
+    def profile_and_count(
+        self,
+        paths: Sequence[str],
+        rules: Sequence[BinningRule],
+        reading: Reading,
+        live_paths: Sequence[str],
+        live_reading: Reading,
+    ) -> tuple[dict[str, Histogram], dict[str, Histogram], int] | None:
+        """The reference profiled and the live files counted as one stream of column tasks, and
+        the live rows: each task bins one feature's reference column, then counts its live column
+        with those bins, numeric features first, so no side waits for the other to finish. None
+        when a live file is small (those are counted best a file at a time: :meth:`count_files`)."""
+        files, order = _reference(paths, rules, reading)
+        live_files = list(open_files(live_paths, [rule.name for rule in rules], live_reading))
+        if any(f.rows <= min(SMALL_FILE_ROWS, COLUMN_BATCH_ROWS) for f in live_files):
+            return None
+
+        def one(rule: BinningRule) -> tuple[Histogram, Histogram]:
+            reference = _profile(files, paths, rule, reading)
+            spec, name = reference.spec, rule.name
+            chunks = (chunk for parquet in live_files for chunk in parquet.column(name))
+            return reference, merge_all(spec, (live_reading.bin(spec, chunk, name) for chunk in chunks))
+
+        with ThreadPoolExecutor(TASK_THREADS) as pool:
+            both = dict(zip((rule.name for rule in order), pool.map(one, order), strict=True))
+        reference = {rule.name: both[rule.name][0] for rule in rules}
+        return reference, {rule.name: both[rule.name][1] for rule in rules}, sum(f.rows for f in live_files)
+
+
+def _reference(
+    paths: Sequence[str], rules: Sequence[BinningRule], reading: Reading
+) -> tuple[list[OpenParquet], list[BinningRule]]:
+    """The reference files opened, and the rules in task order: numeric features first (the longest)."""
+    files = list(open_files(paths, [rule.name for rule in rules], reading))
+    if reading.window is not None and sum(f.rows for f in files) == 0:
+        raise reading.source.no_rows()
+    schema = files[0].parquet.schema_arrow if files else pq.read_schema(paths[0])
+
+    def numeric_first(rule: BinningRule) -> bool:
+        if rule.kind is not None:
+            return rule.kind != "numeric"
+        kind = schema.field(rule.name).type
+        return not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind))
+
+    return files, sorted(rules, key=numeric_first)
+
+
+def _profile(files: Sequence[OpenParquet], paths: Sequence[str], rule: BinningRule, reading: Reading) -> Histogram:
+    """One feature's reference histogram: its whole column (quantile edges need all of it)."""
+    parts = [chunk for parquet in files for chunk in parquet.column(rule.name)]
+    whole = pa.chunked_array(parts) if parts else _empty_column(paths[0], rule.name)
+    del parts
+    return reading.profile_column(rule, whole)
 
 
 def _pandas_index(schema: pa.Schema) -> set[str]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from driftmon._imports import lazy_import
 from driftmon.errors import DriftmonError, SourceError, plural
 from driftmon.histogram import BinningRule, BinSpec, Histogram, empty
-from driftmon.sources.base import Columns, Probe, RowSource, file_identity
+from driftmon.sources.base import Columns, Probe, RowSource, Source, file_identity
 from driftmon.sources.file.columns import as_series, reading_errors, window_ns
 from driftmon.sources.file.format import FileFormat, Reading, profile_rows, window_rows
 from driftmon.sources.file.formats import format_of
@@ -117,9 +117,7 @@ class FileSource(RowSource):
 
         return profile_segmented(self, rules, by, top)
 
-    def count_segments(
-        self, specs: Mapping[str, BinSpec], segmentation: Segmentation
-    ) -> dict[str, SegmentedHistogram]:
+    def count_segments(self, specs: Mapping[str, BinSpec], segmentation: Segmentation) -> dict[str, SegmentedHistogram]:
         from driftmon.sources.file.segmented import count_segmented
 
         return count_segmented(self, specs, segmentation)
@@ -149,6 +147,24 @@ class FileSource(RowSource):
             return formats.pop().profile(paths, rules, reading)
         batches = window_rows([(path, self._format_of(path)) for path in paths], [r.name for r in rules], reading)
         return profile_rows(batches, rules, reading)
+
+    def profile_and_count(
+        self, rules: Sequence[BinningRule], live: Source
+    ) -> tuple[dict[str, Histogram], dict[str, Histogram]] | None:
+        """Both sides as one stream of column tasks when both are Parquet files that allow it
+        (see :meth:`Parquet.profile_and_count`); None otherwise, and on any error (the caller's
+        profile-then-count then reports it exactly as before)."""
+        if not isinstance(live, FileSource):
+            return None
+        try:
+            paths, live_paths = self.paths(), live.paths()
+            formats = {self._format_of(path) for path in paths} | {live._format_of(path) for path in live_paths}
+            if len(formats) != 1:
+                return None
+            found = formats.pop().profile_and_count(paths, rules, self._reading(), live_paths, live._reading())
+        except DriftmonError:
+            return None
+        return None if found is None else (found[0], found[1])  # live rows > 0: its files are not small
 
     def batches(self, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
         for batch in self.column_batches(columns):
