@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -278,12 +279,8 @@ def evaluate(
         if monitor.multivariate is not None:
             from driftmon.joint import evaluate_joint  # the samples and scikit-learn: only when used
 
-            kinds = {name: hist.kind for name, hist in reference.items()}
-            names = [f.name for f in monitor.features if f.role == "input"]
-            settings = monitor.multivariate
-            joint = evaluate_joint(
-                monitor.name, settings, names, kinds, reference_source, live_source, monitor.significance
-            )
+            keep = None if cache is None else functools.partial(cache.sample, monitor)
+            joint = evaluate_joint(monitor, reference, reference_source, live_source, keep)
     except DriftmonError as error:
         return failed(monitor, str(error), started, time.perf_counter() - begun)
     except Exception as error:  # one broken monitor must never take the others down

@@ -1,8 +1,10 @@
 """The joint-drift series (docs/multivariate.md): each method's score, thresholds, p-value,
-alerts, and the features that moved jointly."""
+alerts, and the features that moved jointly. A method that could not score
+(``insufficient_data``) has only its alerts, at 0: no score is invented for it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from driftmon.metric_spec import SEVERITIES, MetricSpec, Samples, at_or_above, static_help
@@ -13,23 +15,28 @@ def _joint(state: MonitorState) -> Any:
     return state.scored.multivariate if state.scored is not None else None
 
 
-def _scores(state: MonitorState) -> Samples:
+def _scored(state: MonitorState) -> Iterator[tuple[str, Any]]:
+    """(method, result) of the methods that scored."""
     if (joint := _joint(state)) is not None:
         for method, item in joint.methods.items():
-            yield {"method": method}, item.drift.score
+            if item.drift is not None and item.thresholds is not None:
+                yield method, item
+
+
+def _scores(state: MonitorState) -> Samples:
+    for method, item in _scored(state):
+        yield {"method": method}, item.drift.score
 
 
 def _thresholds(state: MonitorState) -> Samples:
-    if (joint := _joint(state)) is not None:
-        for method, item in joint.methods.items():
-            for severity, level in zip(SEVERITIES, item.thresholds, strict=True):
-                yield {"method": method, "severity": severity}, level
+    for method, item in _scored(state):
+        for severity, level in zip(SEVERITIES, item.thresholds, strict=True):
+            yield {"method": method, "severity": severity}, level
 
 
 def _pvalues(state: MonitorState) -> Samples:
-    if (joint := _joint(state)) is not None:
-        for method, item in joint.methods.items():
-            yield {"method": method}, item.drift.pvalue
+    for method, item in _scored(state):
+        yield {"method": method}, item.drift.pvalue
 
 
 def _alerts(state: MonitorState) -> Samples:
@@ -40,10 +47,9 @@ def _alerts(state: MonitorState) -> Samples:
 
 
 def _contributions(state: MonitorState) -> Samples:
-    if (joint := _joint(state)) is not None:
-        for method, item in joint.methods.items():
-            for feature, share in item.drift.contributions.items():
-                yield {"method": method, "feature": feature}, share
+    for method, item in _scored(state):
+        for feature, share in item.drift.contributions.items():
+            yield {"method": method, "feature": feature}, share
 
 
 SPECS: tuple[MetricSpec, ...] = (

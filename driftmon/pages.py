@@ -8,7 +8,7 @@ Pages (paths relative to the external URL's path):
 
 - ``/``: monitors with status, last evaluation, errors
 - ``/monitors/<monitor>``: its features with severity, scores against thresholds, p-value,
-  top mover
+  top mover; its joint drift (`driftmon.joint_pages`)
 - ``/monitors/<monitor>/features/<feature>``: reference and live shares as SVG bars, a
   table of the same numbers, per-bin terms, thresholds and noise floor, a Grafana link
 
@@ -33,6 +33,7 @@ import markupsafe
 from driftmon import __version__, redact
 from driftmon.evaluate import ERROR, FeatureResult, MonitorResult
 from driftmon.explain import BinExplanation, describe_bin, lead_measure, term_names, top_movers, unit
+from driftmon.joint_pages import joint_section
 from driftmon.results import MonitorState, Snapshot
 
 __all__ = ["PageSettings", "render", "report", "snapshot_of"]
@@ -319,6 +320,7 @@ def _monitor_page(state: MonitorState, settings: PageSettings, now: float) -> di
         "features": [_feature_row(state, f) for f in state.features],
         "grafana": grafana_link(settings, state.name),
         "quality": state.scored.quality_findings() if state.scored is not None else [],
+        "joint": joint_section(state.scored.multivariate, _anchor(state.name)) if state.scored is not None else None,
     }
 
 

@@ -24,7 +24,7 @@ window it was computed against (:class:`ReferenceWindow`), exported as
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -201,6 +201,7 @@ class ReferenceEntry(NamedTuple):
     segments: Any = None  # a segmented reference (driftmon.segments.SegmentedProfile), if configured
     computed_at: float = 0.0  # evaluation time (Unix) of the binning: reference_refresh counts from it
     window: ReferenceWindow | None = None
+    samples: dict[Any, Any] | None = None  # row samples of the same reference data (driftmon.joint)
 
 
 class ReferenceCache:
@@ -237,6 +238,22 @@ class ReferenceCache:
         with self._lock:
             self._entries[name] = entry
             self.computed += 1
+
+    def sample(self, monitor: MonitorConfig, key: Any, draw: Callable[[], Any]) -> Any:
+        """A row sample kept with the monitor's current reference entry (which this evaluation
+        has already renewed if the data changed), drawn by ``draw`` only when the entry has none
+        under ``key``; a new sample counts in ``computed``, so a worker sends it back."""
+        with self._lock:
+            entry = self._entries.get(monitor.name)
+            if entry is not None and key in (entry.samples or {}):
+                return (entry.samples or {})[key]
+        drawn = draw()
+        with self._lock:
+            current = self._entries.get(monitor.name)
+            if current is not None and current is entry:
+                self._entries[monitor.name] = entry._replace(samples={**(entry.samples or {}), key: drawn})
+                self.computed += 1
+        return drawn
 
     def retain(self, names: set[str]) -> None:
         """Forget monitors no longer configured."""

@@ -101,12 +101,17 @@ def _joint_lines(result: Any, out: TextIO) -> None:
     out.write(f"  joint drift ({', '.join(printable(name) for name in joint.features)}):\n")
     for method, item in joint.methods.items():
         drift = item.drift
+        if drift is None:
+            out.write(f"    {method:<15} {item.severity}: {printable(item.reason or '')}\n")
+            continue
         moved = ", ".join(f"{printable(name)} {share:.0%}" for name, share in list(drift.contributions.items())[:3])
         what = f"; moved jointly: {moved}" if moved else ""
         out.write(
             f"    {method:<15} {drift.score:.4f} (no drift {drift.expected:.4f} ± {drift.spread:.4f}, "
             f"p {drift.pvalue:.2g}): {item.severity}{what}\n"
         )
+    for name, reason in joint.left_out.items():
+        out.write(f"    left out: {printable(name)} ({printable(reason)})\n")
 
 
 def _segment_lines(result: Any, out: TextIO) -> None:

@@ -63,6 +63,11 @@ EXPORTED_METRICS = frozenset(
         "driftmon_model_performance",
         "driftmon_model_alert",
         "driftmon_reference_info",
+        "driftmon_multivariate_drift",
+        "driftmon_multivariate_drift_threshold",
+        "driftmon_multivariate_drift_pvalue",
+        "driftmon_multivariate_alert",
+        "driftmon_multivariate_contribution",
         "driftmon_monitor_up",
         "driftmon_evaluations_total",
         "driftmon_evaluation_failures_total",
@@ -92,6 +97,8 @@ ALERTS = {
     "DriftmonSchemaChange": "{{ $labels.severity }}",  # the anomaly's own severity
     "DriftmonModelPerformanceCritical": "critical",
     "DriftmonModelPerformanceWarning": "warning",
+    "DriftmonJointDriftCritical": "critical",
+    "DriftmonJointDriftWarning": "warning",
 }
 
 

@@ -209,6 +209,14 @@ class Source(ABC):
             "segments need a file, sql or spark source on both sides"
         )
 
+    def sample(
+        self, columns: Sequence[str], size: int, seed: int, kinds: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """A uniform sample of at most ``size`` rows of ``columns`` (name -> values), the same
+        rows for the same ``seed`` while the data is unchanged (`driftmon.sources.sample`).
+        ``kinds``: a column's kind where known (``categorical`` ones come back as text)."""
+        raise DataError(f"{self.describe()}: holds counts, not rows; joint drift (multivariate:) needs rows")
+
 
 class RowSource(Source):
     """A source of raw rows, which it bins itself (``profile`` and ``count``) and also hands
@@ -217,6 +225,15 @@ class RowSource(Source):
     @abstractmethod
     def batches(self, columns: Sequence[str]) -> Iterator[Batch]:
         """The rows of ``columns``, in batches of bounded size; a missing column is a DataError."""
+
+    def sample(
+        self, columns: Sequence[str], size: int, seed: int, kinds: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """The rows read once, batch by batch, through a seeded reservoir (bounded memory)."""
+        from driftmon.sources.sample import sample_batches
+
+        batches = ({name: batch[name].to_numpy() for name in columns} for batch in self.batches(columns))
+        return sample_batches(batches, size, seed)
 
 
 class SourceContext:

@@ -23,14 +23,15 @@ bin for bin):
   as Python sorts).
 
 A source type supplies an :class:`Engine` (run a query, list a query's column types) and
-the SQL of its rows; :class:`PushdownSource` does the rest.
+the SQL of its rows; :class:`PushdownSource` does the rest. Row samples for joint drift
+(``sample``) are drawn by the engine where it can (:mod:`driftmon.sources.sample`).
 """
 
 from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -54,6 +55,7 @@ from driftmon.sources.base import Columns, Probe, Source
 if TYPE_CHECKING:
     from driftmon.segments import Segmentation, SegmentedHistogram, SegmentedProfile
     from driftmon.sources.file_cache import FileCounts
+    from driftmon.sources.sample_sql import SampleRequest
 
 ColumnType = Literal["integer", "float", "decimal", "boolean", "string", "other"]
 NUMERIC_TYPES: frozenset[str] = frozenset({"integer", "float", "decimal"})
@@ -203,6 +205,17 @@ class Engine(ABC):
         )
         return {int(r): float(value) for r, value in self.fetch(sql, params.values)}
 
+    def stream(self, sql: str, params: Mapping[str, Any], batch: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows of a query in lists of at most about ``batch`` (this default: all at once)."""
+        yield self.fetch(sql, params)
+
+    def sample(self, request: SampleRequest) -> dict[str, Any]:
+        """A seeded uniform sample (:mod:`driftmon.sources.sample_sql`); this default streams
+        every row through a reservoir (engines without seeded sampling)."""
+        from driftmon.sources.sample_sql import streamed
+
+        return streamed(self, request)
+
 
 class PushdownSource(Source):
     """A source whose rows stay in an engine: bins are derived and counted there."""
@@ -258,6 +271,14 @@ class PushdownSource(Source):
         if self.window is not None and all(h.total == 0 for h in result.values()):
             raise self.no_rows()
         return result
+
+    def sample(
+        self, columns: Sequence[str], size: int, seed: int, kinds: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """Drawn by the engine (`Engine.sample`): only the sample leaves it."""
+        from driftmon.sources.sample_sql import sample_pushdown
+
+        return sample_pushdown(self, columns, size, seed, kinds)
 
     def probe(self, columns: Sequence[str]) -> Probe:
         """Connects, and lists the table's or query's columns (the engine reads no rows)."""

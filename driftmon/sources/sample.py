@@ -8,20 +8,31 @@ the seed and the rows in order, not on how they were cut into batches (the gener
 stream is the same however it is drawn). The sample is returned in key order.
 
 Columns are numpy arrays or Arrow arrays (anything with ``take`` or fancy indexing);
-knows nothing of formats, engines or Prometheus. Engines that sample themselves
-(``USING SAMPLE`` in DuckDB, ``TABLESAMPLE`` in PostgreSQL, Spark's ``sample``) are asked
-to by their sources; this is the path for rows driftmon reads.
+knows nothing of formats, engines or Prometheus. Engines that sample themselves are asked
+to by their sources (each source's ``sample``), so only the sample travels:
+
+- DuckDB: ``USING SAMPLE reservoir(n ROWS) REPEATABLE (seed)``, exact and seeded;
+- PostgreSQL, a ``table:``: ``TABLESAMPLE BERNOULLI (p) REPEATABLE (seed)`` with ``p``
+  (`oversampled`) a little above ``n`` over the window's rows, then cut to ``n`` here. A
+  Bernoulli sample cut uniformly is a uniform sample. ``SYSTEM`` is not used: it keeps whole
+  pages, so rows written together (one batch, one hour) come together and the sample is not
+  uniform over rows;
+- Spark: ``DataFrame.sample(fraction=p, seed=seed)``, the same over-sample and cut;
+- engines without seeded sampling (SQLite, other SQLAlchemy dialects) and PostgreSQL
+  ``query:`` sources (``TABLESAMPLE`` applies to tables only): the rows are streamed
+  through a `Reservoir`, in bounded memory, and only the sample is kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["DEFAULT_SEED", "Reservoir"]
+__all__ = ["DEFAULT_SEED", "Reservoir", "columns_of", "oversampled", "sample_batches", "sample_rows"]
 
 DEFAULT_SEED = 20_261_203
 
@@ -82,3 +93,50 @@ class Reservoir:
 
     def __len__(self) -> int:
         return int(self._keys.size)
+
+
+def sample_batches(batches: Iterable[Mapping[str, Any]], size: int, seed: int) -> dict[str, Any]:
+    """A uniform seeded sample of at most ``size`` rows of ``batches`` (name -> column)."""
+    reservoir = Reservoir(size, seed=seed)
+    for batch in batches:
+        reservoir.add(batch)
+    return reservoir.sample()
+
+
+def columns_of(rows: Sequence[Sequence[Any]], names: Sequence[str], numeric: Sequence[str]) -> dict[str, np.ndarray]:
+    """Rows as fetched from an engine (tuples in ``names`` order) as columns: those in
+    ``numeric`` as float64 (NULL as NaN), the others as objects (NULL as None)."""
+    columns: dict[str, np.ndarray] = {}
+    for index, name in enumerate(names):
+        values = [row[index] for row in rows]
+        if name in numeric:
+            columns[name] = np.array([math.nan if v is None else float(v) for v in values], dtype=np.float64)
+        else:
+            columns[name] = np.array([None if v is None else str(v) for v in values], dtype=object)
+    return columns
+
+
+def sample_rows(
+    batches: Iterable[Sequence[Sequence[Any]]], names: Sequence[str], numeric: Sequence[str], size: int, seed: int
+) -> dict[str, np.ndarray]:
+    """A uniform seeded sample of at most ``size`` of the rows in ``batches`` (lists of tuples),
+    as `columns_of` gives them."""
+    reservoir = Reservoir(size, seed=seed)
+    for rows in batches:
+        if rows:
+            reservoir.add({"row": _objects(rows)})
+    return columns_of(list(reservoir.sample().get("row", [])), names, numeric)
+
+
+def _objects(rows: Sequence[Any]) -> np.ndarray:
+    array = np.empty(len(rows), dtype=object)
+    array[:] = [tuple(row) for row in rows]
+    return array
+
+
+def oversampled(size: int, rows: int) -> float:
+    """The Bernoulli fraction (0-1) whose sample of ``rows`` rows holds ``size`` rows but for a
+    chance below 1e-6: ``size`` plus 5 standard deviations and 10 rows, over ``rows``."""
+    if rows <= 0:
+        return 1.0
+    return min(1.0, (size + 5.0 * math.sqrt(size) + 10.0) / rows)

@@ -31,6 +31,7 @@ from driftmon.durations import DAY, SECOND, bounded, parse_duration
 from driftmon.errors import SourceError
 from driftmon.sources.base import Window
 from driftmon.sources.pushdown import SPARK, ColumnType, Engine, Feature, PushdownSource
+from driftmon.sources.sample_sql import SampleRequest
 
 _SESSION_LOCK = threading.Lock()
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
@@ -215,6 +216,18 @@ class _Spark(Engine):
         finally:
             ordered.unpersist()
         return {wanted[(int(row[0]), int(row[1]))]: float(row[2]) for row in rows}
+
+    def sample(self, request: SampleRequest) -> dict[str, Any]:
+        """``DataFrame.sample(fraction, seed)`` a little above the size, cut to it here."""
+        from driftmon.sources.sample import oversampled, sample_rows
+
+        sql, params = request.typed(request.source_sql)
+        frame = self._run(lambda: self.spark.sql(sql, args=dict(params) or None))
+        fraction = oversampled(request.size, int(self._run(frame.count)))
+        if fraction < 1.0:
+            frame = frame.sample(withReplacement=False, fraction=fraction, seed=request.seed)
+        rows = [tuple(row) for row in self._run(frame.collect)]
+        return sample_rows([rows], request.names, request.numeric, request.size, request.seed)
 
     def _run(self, action: Any) -> Any:
         context = self.spark.sparkContext

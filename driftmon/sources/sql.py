@@ -39,6 +39,7 @@ from driftmon.sources.pushdown import (
     Params,
     PushdownSource,
 )
+from driftmon.sources.sample_sql import SampleRequest
 
 _PASSWORD = re.compile(r"(://[^:/@?#]*:)[^@/?#]*@")
 
@@ -381,6 +382,15 @@ class _DuckDB(Engine):
         )
         values = self.fetch(sql, params.values)[0][0]
         return {int(r): float(value) for r, value in zip(ranks, values, strict=True)}
+
+    def sample(self, request: SampleRequest) -> dict[str, Any]:
+        """``USING SAMPLE reservoir(n ROWS) REPEATABLE (seed)``: exact, seeded, in the engine."""
+        from driftmon.sources.sample import columns_of
+
+        sql, params = request.typed(request.source_sql)
+        seed = request.seed % 2**31
+        query = f"SELECT * FROM ({sql}) AS typed USING SAMPLE reservoir({int(request.size)} ROWS) REPEATABLE ({seed})"
+        return columns_of(self.fetch(query, params), request.names, request.numeric)
 
     def _run(self, sql: str, params: Mapping[str, Any], describe: bool = False) -> Any:
         problem = _not_one_select(self.duckdb, sql)

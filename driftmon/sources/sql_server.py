@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from driftmon.errors import SourceError
 from driftmon.sources.pushdown import POSTGRESQL, ColumnType, Dialect, Engine, generic_dialect
+from driftmon.sources.sample_sql import SampleRequest
 
 if TYPE_CHECKING:
     from driftmon.sources.sql import SqlSource
@@ -126,6 +127,36 @@ class _SqlAlchemy(Engine):
 
         result = self._execute(text(sql), params)
         return [tuple(row) for row in result.fetchall()]
+
+    def stream(self, sql: str, params: Mapping[str, Any], batch: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
+        """A server-side cursor where the driver has one (PostgreSQL): bounded memory."""
+        import sqlalchemy
+        from sqlalchemy import text
+
+        result = self._execute(text(sql).execution_options(stream_results=True, max_row_buffer=batch), params)
+        try:
+            for rows in result.partitions(batch):
+                yield [tuple(row) for row in rows]
+        except sqlalchemy.exc.SQLAlchemyError as error:
+            raise self.source.error("query failed", error) from None
+        finally:
+            result.close()
+
+    def sample(self, request: SampleRequest) -> dict[str, Any]:
+        """PostgreSQL tables: ``TABLESAMPLE BERNOULLI (p) REPEATABLE (seed)`` a little above the
+        size, cut to it here; other engines and queries: every row through the reservoir."""
+        table = self.source.config.table
+        if self.dialect is not POSTGRESQL or table is None:
+            return super().sample(request)
+        from driftmon.sources.sample import oversampled, sample_rows
+
+        sql, params = request.typed(request.source_sql)
+        ((rows,),) = self.fetch(f"SELECT count(*) FROM ({sql}) AS typed", params)
+        percent = 100.0 * oversampled(request.size, int(rows))
+        quoted = ".".join(self.dialect.quote(part) for part in table.split("."))
+        sampled = f"SELECT * FROM {quoted} TABLESAMPLE BERNOULLI ({percent!r}) REPEATABLE ({request.seed})"
+        sql, params = request.typed(sampled)
+        return sample_rows(self.stream(sql, params), request.names, request.numeric, request.size, request.seed)
 
     def run(self, sql: str, params: Mapping[str, Any]) -> None:
         """A statement whose result is not needed (session settings)."""

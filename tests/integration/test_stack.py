@@ -67,6 +67,8 @@ FOR_OVERRIDES = {
     "DriftmonSchemaChange": "3s",
     "DriftmonModelPerformanceCritical": "3s",  # the stack's monitor has no model: never matches
     "DriftmonModelPerformanceWarning": "3s",
+    "DriftmonJointDriftCritical": "3s",
+    "DriftmonJointDriftWarning": "3s",
 }
 DRIFT_ALERTS = {"DriftmonFeatureDriftCritical", "DriftmonFeatureDriftWarning"}
 # A shifted feature may also move values out of the reference's range: judged apart.
@@ -76,6 +78,9 @@ QUALITY_ALERTS = {
     "DriftmonLowVolume",
     "DriftmonSchemaChange",
 }
+# The monitor looks at x with an unchanged partner column y jointly: shifting x is joint drift too.
+JOINT_ALERTS = {"DriftmonJointDriftCritical", "DriftmonJointDriftWarning"}
+PARTNER = "y"
 THRESHOLDS = {
     "kl": {"warning": 0.1, "critical": 0.2},
     "js": {"warning": 0.05, "critical": 0.1},
@@ -182,7 +187,8 @@ class Stack:
 def write_rows(path: Path, values: np.ndarray) -> None:
     """Replace ``path`` atomically, so driftmon never reads half a file."""
     partial = path.with_suffix(".partial")
-    partial.write_text(f"{FEATURE}\n" + "\n".join(f"{v:.6f}" for v in values) + "\n")
+    partner = np.random.default_rng(len(values)).normal(size=len(values))
+    partial.write_text(f"{FEATURE},{PARTNER}\n" + "\n".join(f"{v:.6f},{w:.6f}" for v, w in zip(values, partner)) + "\n")
     os.replace(partial, path)
 
 
@@ -234,6 +240,8 @@ def write_driftmon_config(path: Path) -> None:
                 "live": {"type": "file", "path": "live.csv"},
                 "features": [FEATURE],
                 "export": {"bins": True},  # the dashboard's bin-share chart has data
+                "multivariate": {"features": [FEATURE, PARTNER], "sample": 2000},  # the joint-drift panels
+                "timeout": "10s",  # a new worker's first read of rows imports pandas (about 1 s here)
             }
         ],
     }
@@ -457,12 +465,21 @@ def test_drift_alert_value_is_the_current_score(drifted: Observation, stack: Sta
 
 def test_health_alerts_stay_quiet(drifted: Observation, undrifted: Observation) -> None:
     """A healthy driftmon trips none of the health alerts (their `for:` is seconds here)."""
-    health = set(FOR_OVERRIDES) - DRIFT_ALERTS - QUALITY_ALERTS - {"DriftmonEvaluationsStale"}
+    health = set(FOR_OVERRIDES) - DRIFT_ALERTS - QUALITY_ALERTS - JOINT_ALERTS - {"DriftmonEvaluationsStale"}
     for observation in (undrifted, drifted):
         noisy = [a for a in observation.prometheus_alerts if a["labels"]["alertname"] in health]
         assert noisy == []
     broken = [a for a in undrifted.prometheus_alerts if a["labels"]["alertname"] in QUALITY_ALERTS]
     assert broken == []  # clean data from the reference's distribution: no data-quality alert
+
+
+def test_joint_drift_alert_follows_the_shift(drifted: Observation, undrifted: Observation) -> None:
+    """x shifted while y held: the reconstruction method's critical alert is pending or firing,
+    with the score as its value; before the shift no joint-drift alert, not even pending."""
+    assert [a for a in undrifted.prometheus_alerts if a["labels"]["alertname"] in JOINT_ALERTS] == []
+    joint = [a for a in drifted.prometheus_alerts if a["labels"]["alertname"] == "DriftmonJointDriftCritical"]
+    assert joint and {a["labels"]["method"] for a in joint} == {"reconstruction"}, drifted.prometheus_alerts
+    assert float(joint[0]["value"]) > 0
 
 
 # ---------------------------------------------------------------------------------------
