@@ -51,12 +51,6 @@ def joint_json(result: JointResult) -> dict[str, Any]:
     return to_json(result)
 
 
-def segments_json(result: SegmentsResult) -> dict[str, Any]:
-    from driftmon.segments import to_json
-
-    return to_json(result)
-
-
 OK, WARNING, CRITICAL = "ok", "warning", "critical"
 INSUFFICIENT, ERROR = "insufficient_data", "error"
 # A monitor's status is its worst feature severity, in this order.
@@ -208,7 +202,7 @@ class MonitorResult:
             **({"quality": quality} if (quality := self.quality_json()) is not None else {}),
             **({"model": model_json(self.model)} if self.model is not None else {}),
             **({"multivariate": joint_json(self.multivariate)} if self.multivariate is not None else {}),
-            **({"segments": segments_json(self.segments)} if self.segments is not None else {}),
+            **({"segments": self.segments.to_json()} if self.segments is not None else {}),
         }
 
 
@@ -255,9 +249,9 @@ def evaluate(
             reference_source, window = open_reference(monitor, started)
             reason = None
             schema = check_schema(monitor, reference_source, live_source)  # reported; segments count every column
-            reference, live, segments = evaluate_segments(
-                monitor, cache, reference_source, live_source, score, summarize
-            )
+            scorer = functools.partial(score, noise_floor=False)
+            sources = (reference_source, live_source)
+            reference, live, segments = evaluate_segments(monitor, cache, *sources, scorer, summarize)
         else:
             streamed = one_stream(monitor, started, live_source) if cache is None and live_files is None else None
             if streamed is not None:  # nothing cached: both sides by the same column tasks
@@ -355,9 +349,13 @@ def dataset_level(
 
 
 def score(
-    monitor: MonitorConfig, reference: Mapping[str, Histogram], live: Mapping[str, Histogram]
+    monitor: MonitorConfig,
+    reference: Mapping[str, Histogram],
+    live: Mapping[str, Histogram],
+    noise_floor: bool = True,
 ) -> tuple[FeatureResult, ...]:
-    """Every measure for every feature at once, over the union of each feature's bins."""
+    """Every measure for every feature at once, over the union of each feature's bins; ``noise_floor=False``:
+    no-drift draws only for features with an ``auto`` threshold (segments, docs/segments.md)."""
     aligned = [align(reference[f.name], live[f.name], f.name) for f in monitor.features]
     width = max(a.reference.size for a in aligned)
     reference_counts = np.zeros((len(aligned), width))
@@ -375,8 +373,12 @@ def score(
     tests = gate(live_counts, reference_counts, sufficient, monitor.significance, monitor.correction)
     pvalues, adjusted, significant = tests.pvalue, tests.adjusted, tests.significant
     # Noise floor and `auto` thresholds: the measures under no drift at these sample sizes.
+    simulated = live_counts
+    if not noise_floor:  # a row of zero live counts is not simulated
+        auto = [any("auto" in levels for levels in f.thresholds.values()) for f in monitor.features]
+        simulated = np.where(np.array(auto, dtype=bool)[:, np.newaxis], live_counts, 0.0)
     null = null_summaries(
-        live_counts, reference_counts, monitor.measures, monitor.smoothing, monitor.log_base, monitor.null
+        simulated, reference_counts, monitor.measures, monitor.smoothing, monitor.log_base, monitor.null
     )
     thresholds = [_thresholds(f.thresholds, summary) for f, summary in zip(monitor.features, null, strict=True)]
     codes = {

@@ -294,6 +294,9 @@ class SegmentsResult:
     tested: int = 0  # segment x feature tests the correction spanned
     measure: str = ""  # the measure segments are ranked and shown by
 
+    def to_json(self) -> dict[str, Any]:
+        return to_json(self)
+
     @property
     def worst(self) -> str:
         from driftmon.evaluate import OK, SEVERITY_ORDER
@@ -459,3 +462,32 @@ def describe(result: SegmentsResult) -> list[str]:
     if result.vanished:
         lines.append(f"vanished (in the reference, no live rows; not exported): {', '.join(result.vanished)}")
     return lines
+
+
+def page_model(result: SegmentsResult | None) -> dict[str, Any] | None:
+    """The segments table of a monitor's page and of ``driftmon report``, most drifted first."""
+    if result is None:
+        return None
+    lead = result.measure
+    rows = []
+    for item in result.segments:
+        scored = [f for f in item.result.features if lead in f.scores]
+        top = max(scored, key=lambda f: f.scores[lead], default=None)
+        rows.append(
+            {
+                "segment": item.segment,
+                "status": item.result.status,
+                "live_rows": f"{item.result.live_rows or 0:,.0f}",
+                "drifted": sum(item.result.drifted_features.values()),
+                "worst": "\N{EN DASH}" if top is None else f"{top.feature} {top.scores[lead]:.4g}",
+                "worst_severity": "ok" if top is None else top.severity.get(lead, "ok"),
+            }
+        )
+    return {
+        "by": SEPARATOR.join(result.by),
+        "measure": lead,
+        "rows": rows,
+        "vanished": list(result.vanished),
+        "note": f"top {result.top} values of the reference; "
+        f"one correction across {result.tested} segment x feature tests",
+    }
