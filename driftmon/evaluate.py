@@ -249,7 +249,7 @@ def evaluate(
             reference_source, window = open_reference(monitor, started)
             reason = None
             schema = check_schema(monitor, reference_source, live_source)  # reported; segments count every column
-            scorer = functools.partial(score, noise_floor=False)
+            scorer = functools.partial(score, segment=True)
             sources = (reference_source, live_source)
             reference, live, segments = evaluate_segments(monitor, cache, *sources, scorer, summarize)
         else:
@@ -352,10 +352,10 @@ def score(
     monitor: MonitorConfig,
     reference: Mapping[str, Histogram],
     live: Mapping[str, Histogram],
-    noise_floor: bool = True,
+    segment: bool = False,
 ) -> tuple[FeatureResult, ...]:
-    """Every measure for every feature at once, over the union of each feature's bins; ``noise_floor=False``:
-    no-drift draws only for features with an ``auto`` threshold (segments, docs/segments.md)."""
+    """Every measure for every feature at once, over the union of each feature's bins; ``segment``: no per-bin
+    explanations, no-drift draws only for features with an ``auto`` threshold (docs/segments.md)."""
     aligned = [align(reference[f.name], live[f.name], f.name) for f in monitor.features]
     width = max(a.reference.size for a in aligned)
     reference_counts = np.zeros((len(aligned), width))
@@ -374,7 +374,7 @@ def score(
     pvalues, adjusted, significant = tests.pvalue, tests.adjusted, tests.significant
     # Noise floor and `auto` thresholds: the measures under no drift at these sample sizes.
     simulated = live_counts
-    if not noise_floor:  # a row of zero live counts is not simulated
+    if segment:  # a row of zero live counts is not simulated
         auto = [any("auto" in levels for levels in f.thresholds.values()) for f in monitor.features]
         simulated = np.where(np.array(auto, dtype=bool)[:, np.newaxis], live_counts, 0.0)
     null = null_summaries(
@@ -422,7 +422,7 @@ def score(
                 significant=bool(significant[row]),
                 noise_floor=dict(summary.mean) if summary is not None and values else {},
                 reason=reasons[row],
-                bins=_explain(
+                bins=() if segment else _explain(
                     item,
                     reference[feature.name],
                     live_hist,
