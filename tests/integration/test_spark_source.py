@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from driftmon import config
@@ -139,3 +141,21 @@ def test_spark_source_needs_exactly_one_of_table_path_query() -> None:
     """The config refuses a spark source with none, or two, of table/path/query."""
     with pytest.raises(ValueError, match="exactly one of `table:`, `path:` or `query:`"):
         SparkSourceConfig(type="spark", table="t", path="p")  # type: ignore[arg-type]
+
+
+def test_spark_samples_are_seeded_whole_rows(spark: None, tmp_path: Path) -> None:
+    """DataFrame.sample(fraction, seed) a little above the size, cut to it: exactly 400 distinct
+    whole rows of a Parquet file, the same for the same seed, others for another; all rows
+    when fewer than asked."""
+    n = 10_000
+    frame = pd.DataFrame({"i": np.arange(n), "x": 2.0 * np.arange(n), "c": [f"k{i % 7}" for i in range(n)]})
+    frame.to_parquet(tmp_path / "s.parquet")
+    source = spark_source(tmp_path, path="s.parquet")
+    first = source.sample(["i", "x", "c"], 400, 5, {"c": "categorical"})
+    assert len(first["i"]) == 400 and len(set(first["i"].tolist())) == 400
+    assert np.array_equal(first["x"], 2 * first["i"])
+    assert list(first["c"]) == [f"k{int(i) % 7}" for i in first["i"]]
+    again = source.sample(["i", "x", "c"], 400, 5, {"c": "categorical"})
+    assert np.array_equal(again["i"], first["i"])
+    assert not np.array_equal(np.sort(source.sample(["i"], 400, 6)["i"]), np.sort(first["i"]))
+    assert sorted(source.sample(["i"], 20_000, 5)["i"].tolist()) == list(range(n))

@@ -433,3 +433,74 @@ def test_sql_segment_column_missing_or_null_is_named(data: Path, tmp_path: Path)
     nulls = sql_source(data, url="duckdb:///:memory:", query="SELECT x, CAST(NULL AS VARCHAR) AS s FROM range(5) t(x)")
     with pytest.raises(DataError, match=r"segment column 's': the reference is null in every one of its 5 rows"):
         nulls.profile_segments(rules, ["s"], 3)
+
+
+# ---------------------------------------------------------------------------
+# row samples for joint drift: TABLESAMPLE BERNOULLI on a table, the reservoir on a query
+
+
+@pytest.fixture(scope="module")
+def pg_sample_table(postgres: str) -> str:
+    """A table s of 20,000 rows (i, x = 2 i with NULL every 1,000th, c = 'k' || i % 7)."""
+    import psycopg
+
+    dsn = _with_password(postgres).replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(
+            "CREATE TABLE s AS SELECT i, CASE WHEN i % 1000 = 0 THEN NULL ELSE 2.0 * i END::double precision AS x, "
+            "'k' || (i % 7) AS c FROM generate_series(0, 19999) AS i"
+        )
+    return _with_password(postgres)
+
+
+@pytest.mark.parametrize("where", ["table", "query"])
+def test_postgresql_samples_are_seeded_uniform_whole_rows(tmp_path: Path, pg_sample_table: str, where: str) -> None:
+    """A table (TABLESAMPLE BERNOULLI ... REPEATABLE, cut to size) and a query (streamed through
+    the reservoir): exactly 500 distinct whole rows, the same for the same seed, others for
+    another, uniform over 10 seeds (chi-square over deciles of i)."""
+    from scipy import stats
+
+    fields = {"table": "s"} if where == "table" else {"query": "SELECT i, x, c FROM s WHERE i >= 0"}
+    source = sql_source(tmp_path, url=pg_sample_table, **fields)
+    kinds = {"i": "numeric", "x": "numeric", "c": "categorical"}
+    first = source.sample(["i", "x", "c"], 500, 1, kinds)
+    assert len(first["i"]) == 500 and len(set(first["i"].tolist())) == 500
+    present = ~np.isnan(first["x"])
+    assert np.array_equal(first["x"][present], 2 * first["i"][present])
+    assert list(first["c"]) == [f"k{int(i) % 7}" for i in first["i"]]
+    assert np.array_equal(np.sort(source.sample(["i", "x", "c"], 500, 1, kinds)["i"]), np.sort(first["i"]))
+    assert not np.array_equal(np.sort(source.sample(["i"], 500, 2)["i"]), np.sort(first["i"]))
+    picked = np.concatenate([source.sample(["i"], 500, seed)["i"] for seed in range(10)])
+    counts = np.bincount((picked // 2_000).astype(int), minlength=10)
+    assert stats.chisquare(counts).pvalue > 1e-3, counts
+
+
+def test_joint_drift_over_duckdb_and_postgresql(tmp_path: Path, postgres: str) -> None:
+    """A flipped correlation in PostgreSQL live rows against a DuckDB reference over Parquet:
+    both methods critical, a and b named, every marginal ok."""
+    import psycopg
+
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=20_000)
+    pd.DataFrame({"a": a, "b": 0.8 * a + 0.6 * rng.normal(size=20_000)}).to_parquet(tmp_path / "ref.parquet")
+    a = rng.normal(size=5_000)
+    live = pd.DataFrame({"a": a, "b": -0.8 * a + 0.6 * rng.normal(size=5_000)})
+    dsn = _with_password(postgres).replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute("CREATE TABLE joint_live (a double precision, b double precision)")
+        with connection.cursor().copy("COPY joint_live (a, b) FROM STDIN") as copy:
+            for row in live.itertuples(index=False):
+                copy.write_row(list(row))
+    (tmp_path / "c.yaml").write_text(
+        "monitors:\n  - name: pairs\n"
+        "    reference: {type: sql, url: 'duckdb:///:memory:', query: \"SELECT * FROM read_parquet('ref.parquet')\"}\n"
+        f"    live: {{type: sql, url: '{_with_password(postgres)}', table: joint_live}}\n"
+        "    features: [a, b]\n    multivariate: {methods: [reconstruction, classifier]}\n"
+    )
+    result = evaluate(config.load(tmp_path / "c.yaml").monitors[0])
+    assert result.error is None, result.error
+    assert all(f.worst == "ok" for f in result.features)
+    for method, item in result.multivariate.methods.items():
+        assert item.severity == "critical", method
+        assert item.drift.reference_rows == 5_000 and item.drift.live_rows == 5_000
+        assert set(list(item.drift.contributions)[:2]) == {"a", "b"}
