@@ -23,6 +23,7 @@ import io
 import json
 import math
 import os
+import shutil
 import warnings
 from collections import Counter
 from datetime import timedelta
@@ -102,8 +103,18 @@ def assert_sane(code: int, out: str, err: str, *, command: str = "check") -> dic
     return dict(document)
 
 
+def keep_case(folder: Path) -> None:
+    """Copy a case's files to ``$DRIFTMON_FUZZ_KEEP`` before it runs: a crash of the process
+    (a segfault in a native reader) leaves its input on disk."""
+    keep = os.environ.get("DRIFTMON_FUZZ_KEEP")
+    if keep:
+        shutil.rmtree(keep, ignore_errors=True)
+        shutil.copytree(folder, keep, symlinks=True)
+
+
 def check(config_path: Path) -> dict[str, Any] | None:
     """Run ``validate`` and ``check`` on a config and assert both outcomes are sane and agree."""
+    keep_case(config_path.parent)
     code, out, err = run_cli("validate", "-c", str(config_path))
     assert_sane(code, out, err, command="validate")
     # validate also fails a config whose files are missing ("not usable"); check then fails the evaluation (3).

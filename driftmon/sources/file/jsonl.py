@@ -7,6 +7,7 @@ stopped at.
 from __future__ import annotations
 
 import glob
+import io
 import json
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ import pyarrow as pa
 import pyarrow.json as pajson
 
 from driftmon._imports import lazy_import
+from driftmon.errors import DataError
 from driftmon.histogram import TASK_THREADS
 from driftmon.sources.file import jsonl_duckdb
 from driftmon.sources.file.columns import (
@@ -27,6 +29,7 @@ from driftmon.sources.file.columns import (
     type_name,
 )
 from driftmon.sources.file.format import Batch, FileFormat, Reading
+from driftmon.sources.file.jsonl_nulls import SafeJsonLines, safe_head, safe_stream
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -122,7 +125,8 @@ def _first_keys(path: str, lines: int = 1_000) -> list[str]:
 
 def _first_schema(path: str) -> pa.Schema:
     """The keys and types pyarrow infers from a JSON Lines file's first block (none for an empty file)."""
-    reader = pajson.open_json(path, read_options=pajson.ReadOptions(block_size=READ_BLOCK_BYTES))
+    head = pa.BufferReader(safe_head(path, READ_BLOCK_BYTES))  # never the file itself: see `jsonl_nulls`
+    reader = pajson.open_json(head, read_options=pajson.ReadOptions(block_size=READ_BLOCK_BYTES))
     try:
         return reader.read_next_batch().schema
     except StopIteration:
@@ -133,27 +137,10 @@ def _pyarrow_batches(path: str, columns: Sequence[str], skip: int = 0) -> Iterat
     """The file through pyarrow.json, then pandas where pyarrow refuses, from row ``skip`` on."""
     done = skip
     try:
-        reader = pajson.open_json(path, read_options=pajson.ReadOptions(block_size=READ_BLOCK_BYTES))
-        seen: set[str] = set()
-        for batch in reader:
-            present = set(batch.schema.names)
-            seen.update(c for c in columns if c in present)
-            for name in columns:
-                if name in present and pa.types.is_nested(batch.schema.field(name).type):
-                    nested = "object" if pa.types.is_struct(batch.schema.field(name).type) else "array"
-                    refuse_nested(path, name, f"a JSON {nested}")
-            if skip >= batch.num_rows:
-                skip -= batch.num_rows
-                continue
-            batch, skip = batch.slice(skip), 0
-            for offset in range(0, batch.num_rows, BATCH_ROWS):
-                part = batch.slice(offset, BATCH_ROWS)
-                chunk: dict[str, Column] = {
-                    c: part.column(c) if c in present else pa.nulls(part.num_rows) for c in columns
-                }
-                done += part.num_rows
+        with safe_stream(path) as stream:  # null lines as {}: pyarrow crashes on some (see `jsonl_nulls`)
+            for chunk in _arrow_batches(path, stream, columns, skip):
+                done += rows_in(chunk)
                 yield chunk
-        check_present(path, columns, sorted(seen))
         return
     except pa.ArrowInvalid:
         pass
@@ -165,13 +152,63 @@ def _pyarrow_batches(path: str, columns: Sequence[str], skip: int = 0) -> Iterat
         yield {name: frame[name] for name in columns}
 
 
+def _arrow_batches(path: str, stream: pa.NativeFile, columns: Sequence[str], skip: int) -> Iterator[Batch]:
+    """The stream through pyarrow.json, from row ``skip`` on (an ArrowInvalid if it refuses it)."""
+    reader = pajson.open_json(stream, read_options=pajson.ReadOptions(block_size=READ_BLOCK_BYTES))
+    seen: set[str] = set()
+    for batch in reader:
+        present = set(batch.schema.names)
+        seen.update(c for c in columns if c in present)
+        for name in columns:
+            if name in present and pa.types.is_nested(batch.schema.field(name).type):
+                nested = "object" if pa.types.is_struct(batch.schema.field(name).type) else "array"
+                refuse_nested(path, name, f"a JSON {nested}")
+        if skip >= batch.num_rows:
+            skip -= batch.num_rows
+            continue
+        batch, skip = batch.slice(skip), 0
+        for offset in range(0, batch.num_rows, BATCH_ROWS):
+            part = batch.slice(offset, BATCH_ROWS)
+            chunk: dict[str, Column] = {c: part.column(c) if c in present else pa.nulls(part.num_rows) for c in columns}
+            yield chunk
+    check_present(path, columns, sorted(seen))
+
+
 def _jsonl_frames(path: str, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
     seen: set[str] = set()
-    with pd.read_json(path, lines=True, chunksize=BATCH_ROWS, dtype=False) as reader:
-        for chunk in reader:
+    rows = 0
+    # the same bytes pyarrow read (null lines as {}), decoded as pandas decodes a path
+    text = io.TextIOWrapper(io.BufferedReader(SafeJsonLines(path)), encoding="utf-8", newline="")
+    with text, pd.read_json(text, lines=True, chunksize=BATCH_ROWS, dtype=False) as reader:
+        chunks = iter(reader)
+        while True:
+            try:
+                chunk = next(chunks)
+            except StopIteration:
+                break
+            except TypeError:  # pandas' words for a line holding a number, text, true/false or an array
+                raise _not_an_object(path, rows) from None
+            rows += len(chunk)
             seen.update(c for c in columns if c in chunk.columns)
             yield _flat(path, chunk.reindex(columns=list(columns)))
     check_present(path, columns, sorted(seen))
+
+
+def _not_an_object(path: str, skip: int) -> DataError:
+    """A DataError naming the first line past the first ``skip`` rows that is not a JSON object."""
+    with open(path, encoding="utf-8", errors="replace", newline="") as file:
+        number = 0
+        for number, line in enumerate(file, start=1):
+            if number <= skip or not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(value, dict) and value is not None:
+                kind = {bool: "true or false", str: "text", list: "an array"}.get(type(value), "a number")
+                return DataError(f"cannot read {path} as JSON Lines: line {number} holds {kind}, not an object")
+    return DataError(f"cannot read {path} as JSON Lines: a line holds a value that is not an object")
 
 
 def _flat(path: str, frame: pd.DataFrame) -> pd.DataFrame:
