@@ -241,10 +241,12 @@ def excerpt(message: str, limit: int = EXCERPT_CHARS) -> str:
 
 
 def scrub(value: _T) -> _T:
-    """A result (any dataclass with an ``error`` string) with its error passed through :func:`text`."""
+    """A result (any dataclass with an ``error`` string) with its error passed through :func:`text`,
+    on one line (a newline in a quoted path is escaped): the error is one field of the JSON, one
+    line on stderr, one cell of a table."""
     error = getattr(value, "error", None)
     if isinstance(error, str):
-        cleaned = text(error)
+        cleaned = text(error, one_line=True)
         if cleaned != error:
             return dataclasses.replace(value, error=cleaned)  # type: ignore[type-var]
     return value

@@ -133,3 +133,17 @@ def test_a_push_gateway_that_is_not_a_url_is_a_usage_error(tmp_path: Path, url: 
         and "is not a Pushgateway URL like http://pushgateway:9091" in result.stderr
     )
     assert "internal error" not in result.stderr and "Pw-s3cret-9" not in result.stderr
+
+
+def test_a_path_with_a_newline_is_quoted_on_one_line(tmp_path: Path) -> None:
+    """A live path holding a newline (the fuzz campaign's YAML edit ``l\\nive.csv``): the error is one
+    line on stderr and in the JSON, the newline escaped (it split the message in two before)."""
+    pd.DataFrame({"x": np.arange(50.0)}).to_csv(tmp_path / "ref.csv", index=False)
+    live = {"type": "file", "path": "l\nive.csv"}
+    config = {"monitors": [{"name": "m", "reference": {"type": "file", "path": "ref.csv"}, "live": live, "features": ["x"]}]}
+    (tmp_path / "driftmon.yaml").write_text(json.dumps(config), encoding="utf-8")
+    done = run("check", "-c", str(tmp_path / "driftmon.yaml"), "--format", "json")
+    assert done.returncode == 3, done.stderr
+    error = json.loads(done.stdout)["monitors"][0]["error"]
+    assert error == f"file {tmp_path}/l\\x0aive.csv does not exist", error
+    assert done.stderr == f"driftmon: error: monitor m: {error}\n", done.stderr
