@@ -24,6 +24,9 @@ def write(results: Sequence[Any], out: TextIO) -> None:
         if result.error:  # the message itself went to stderr
             out.write("\n")
             continue
+        reference = getattr(result, "reference", None)
+        if reference is not None and reference.kind != "static":  # which window the scores are against
+            out.write(f"  against the {reference.describe()}\n")
         _quality_lines(result, out)
         _model_lines(result, out)
         _joint_lines(result, out)

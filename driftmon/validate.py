@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from driftmon import redact, schema
 from driftmon.errors import DriftmonError, SourceError, plural
+from driftmon.reference import open_reference
 from driftmon.sources import open_source
 from driftmon.sources.file.options import template_fields
 
@@ -56,8 +57,11 @@ def _monitor(monitor: MonitorConfig, sources: bool, now: datetime | float | None
     failed = False
     for side in SIDES:
         spec = getattr(monitor, side)
+        if not hasattr(spec, "type"):  # a moving reference: the live source's window moved (driftmon.reference)
+            spec = monitor.live
         try:
-            source = open_source(spec, monitor.base_dir, now)
+            opening = open_reference(monitor, now)[0] if side == "reference" else None
+            source = opening or open_source(spec, monitor.base_dir, now)
             where = source.describe()
         except DriftmonError as error:  # a path template that cannot be filled, for one
             yield Finding(monitor.name, side, spec.type, "?", ERROR, str(error))

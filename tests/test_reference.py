@@ -353,3 +353,43 @@ def test_segments_with_a_moving_reference_is_a_config_error(tmp_path: Path) -> N
     with pytest.raises(ConfigError) as raised:
         load(tmp_path, "{from: live, window: 1d}", extra="    segments: {by: [city]}\n")
     assert "segments: need a static reference" in str(raised.value)
+
+
+def test_batch_mode_exports_the_reference_it_used(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`check --textfile` (batch mode: no daemon, no cache) with a rolling reference over the last
+    days: the textfile says which window the scores were computed against."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from driftmon import cli
+
+    frame = stream(days=10)
+    frame["ts"] = frame.ts + (pd.Timestamp.now(tz="UTC").floor("h") - pd.Timestamp(T0 + timedelta(days=10)))
+    frame.to_parquet(tmp_path / "data.parquet", index=False)
+    load(tmp_path, "{from: live, window: 3d}", extra="    reference_refresh: 1h\n")
+    out = tmp_path / "driftmon.prom"
+    assert cli.main(["check", "-c", str(tmp_path / "m.yaml"), "--textfile", str(out)]) in (0, 1)
+    assert "  against the rolling reference [" in capsys.readouterr().out  # the table says it too
+    info = [
+        s
+        for f in text_string_to_metric_families(out.read_text())
+        for s in f.samples
+        if s.name == "driftmon_reference_info"
+    ]
+    assert len(info) == 1 and info[0].value == 1
+    since = datetime.fromisoformat(info[0].labels["since"])
+    until = datetime.fromisoformat(info[0].labels["until"])
+    assert info[0].labels["reference"] == "rolling" and until - since == timedelta(days=3)
+    assert until.minute == 0 and until.second == 0  # reference_refresh: 1h moves it in whole hours
+    live_start = datetime.now(UTC) - timedelta(days=1)  # the reference ends where the 1d live window starts
+    assert live_start - timedelta(hours=1, minutes=1) <= until <= live_start
+
+
+def test_validate_probes_the_moving_reference_as_the_live_source(tmp_path: Path) -> None:
+    """`validate --sources` opens a moving reference as the live source with its window moved
+    (it crashed with AttributeError: a moving reference has no `type:`)."""
+    from driftmon import validate
+
+    stream().to_parquet(tmp_path / "data.parquet", index=False)
+    monitor = load(tmp_path, "{from: live, seasonal: 1w}")
+    findings = validate.check(config.Config(tmp_path / "m.yaml", (monitor,)), sources=True, now=NOW)
+    assert [(f.side, f.type, f.level) for f in findings][:2] == [("reference", "file", "ok"), ("live", "file", "ok")]

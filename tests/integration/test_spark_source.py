@@ -159,3 +159,23 @@ def test_spark_samples_are_seeded_whole_rows(spark: None, tmp_path: Path) -> Non
     assert np.array_equal(again["i"], first["i"])
     assert not np.array_equal(np.sort(source.sample(["i"], 400, 6)["i"]), np.sort(first["i"]))
     assert sorted(source.sample(["i"], 20_000, 5)["i"].tolist()) == list(range(n))
+
+
+def test_spark_moving_reference_equals_the_file_path(spark: None, tmp_path: Path) -> None:
+    """A rolling reference over a Spark live source (the window's WHERE moved) counts and scores
+    as the same rolling reference over the files does (docs/references.md)."""
+    from tests.test_reference import NOW as AT
+    from tests.test_reference import load, stream
+
+    stream().to_parquet(tmp_path / "data.parquet", index=False)
+    window = "window: {column: ts, last: 1d}"
+    on_spark = load(
+        tmp_path, "{from: live, window: 3d}", f'{{type: spark, master: "{MASTER}", path: data.parquet, {window}}}'
+    )
+    on_files = load(tmp_path, "{from: live, window: 3d}")
+    sparked, files = (evaluate(m, clock=lambda: AT.timestamp()) for m in (on_spark, on_files))
+    assert sparked.error is None, sparked.error
+    assert sparked.reference == files.reference and sparked.reference is not None
+    assert [f.reference_count for f in sparked.features] == [f.reference_count for f in files.features]
+    for a, b in zip(sparked.features, files.features, strict=True):
+        assert a.scores == pytest.approx(b.scores, rel=1e-9, abs=1e-12)
