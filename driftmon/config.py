@@ -28,6 +28,7 @@ from driftmon.config_schema import (
     ConfigFile,
     Cron,
     Feature,
+    Freshness,
     Levels,
     Model,
     Monitor,
@@ -35,6 +36,7 @@ from driftmon.config_schema import (
     Quality,
     Segments,
     Settings,
+    Volume,
     _Model,
     all_keys,
     json_schema,
@@ -111,6 +113,8 @@ class MonitorConfig:
     export_bins: bool = False  # driftmon_bin_share series
     quality: QualityRule | None = None  # data-quality checks; None: off
     min_rows: int | None = None  # volume: fewer live rows is critical
+    volume: Volume | None = None  # volume expectations beyond min_rows (driftmon.feed)
+    freshness: Freshness | None = None  # how old the newest live data may be (driftmon.feed)
     model: Model | None = None  # the model's columns and thresholds (driftmon.model)
     multivariate: Multivariate | None = None  # joint drift (driftmon.joint)
     segments: Segments | None = None  # per segment value too (driftmon.segments)
@@ -260,6 +264,9 @@ def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path, problems: lis
     jitter_s = parse_duration(settings.jitter) if settings.jitter else None
     if jitter_s:
         problems += _jitter_problems(jitter_s, settings.jitter or "", schedule)
+    from driftmon.feed import feed_problems  # volume.expected needs windows: named at load
+
+    problems += feed_problems(settings.volume, monitor.reference, monitor.live)
     if monitor.segments is not None:
         from driftmon.segments import series_problems
 
@@ -294,6 +301,8 @@ def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path, problems: lis
         export_bins=settings.export.bins,
         quality=_quality_rule(settings.quality),
         min_rows=settings.volume.min_rows,
+        volume=settings.volume,
+        freshness=settings.freshness,
         model=monitor.model,
         multivariate=monitor.multivariate,
         segments=monitor.segments,

@@ -245,6 +245,31 @@ class Volume(_Model):
     """How many live rows an evaluation expects."""
 
     min_rows: int | None = Field(default=None, ge=1, description="fewer live rows than this: critical (null: no check)")
+    expected: Literal["reference", "previous"] | None = Field(
+        default=None,
+        description="expected live rows: the reference's rate over the live window (reference), or the same "
+        "window one period back (previous); null: no ratio check",
+    )
+    min_ratio: float | None = Field(
+        default=0.5, gt=0, description="fewer than this share of the expected rows: warning (null: no lower bound)"
+    )
+    max_ratio: float | None = Field(
+        default=2.0, gt=0, description="more than this multiple of the expected rows (a file counted twice): warning"
+    )
+    period: Duration | None = Field(
+        default=None, description="expected: previous: how far back (default: the live window's length)"
+    )
+    reference_span: Duration | None = Field(
+        default=None,
+        description="expected: reference: the time the reference's rows cover (default: the reference's window)",
+    )
+
+
+class Freshness(_Model):
+    """How old the newest live data may be: the newest time in the live window's column, or,
+    without a window, the newest live file's modification time."""
+
+    max_age: Duration = Field(description="newest live data older than this: critical (2h, 1d)")
 
 
 class Settings(_Model):
@@ -281,6 +306,7 @@ class Settings(_Model):
     export: Export = Field(default_factory=Export, description="optional extra series")
     quality: Quality | None = Field(default_factory=Quality, description="data-quality checks per feature (null: off)")
     volume: Volume = Field(default_factory=Volume, description="live rows expected per evaluation")
+    freshness: Freshness | None = Field(default=None, description="how old the newest live data may be (null: off)")
     timeout: Duration | None = Field(
         default=None,
         description="an evaluation running longer fails (default: 80% of the schedule, at most 5m); 1s to 365d",

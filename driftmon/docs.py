@@ -109,9 +109,11 @@ _PER_FEATURE_LABELS: dict[str, tuple[str, ...]] = {
     "driftmon_unseen_fraction": ("feature",),
     "driftmon_missing_ratio": ("feature", "side"),
     "driftmon_out_of_range_ratio": ("feature", "direction"),
-    "driftmon_quality_alert": ("feature", "check", "severity"),  # volume, schema: no feature
+    "driftmon_quality_alert": ("feature", "check", "severity"),  # volume, schema, freshness: no feature
     "driftmon_schema_anomaly": ("anomaly", "column", "severity"),
     "driftmon_live_rows": (),
+    "driftmon_live_rows_expected": (),
+    "driftmon_live_newest_timestamp_seconds": (),
     "driftmon_model_performance": ("metric", "kind"),
     "driftmon_model_performance_reference": ("metric",),
     "driftmon_model_performance_threshold": ("metric", "severity"),

@@ -12,14 +12,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from driftmon import quality_report
 from driftmon.config import MonitorConfig
 from driftmon.divergence import divergences
 from driftmon.errors import DriftmonError
 from driftmon.explain import BinExplanation, bin_terms
+from driftmon.feed import Feed
+from driftmon.feed import check as check_feed
 from driftmon.histogram import MISSING, OTHER, UNSEEN, Aligned, Histogram, NumericBins, align
 from driftmon.noise import NullSummary, null_summaries
 from driftmon.quality import FeatureQuality, feature_quality
-from driftmon.quality import describe as describe_quality
 from driftmon.reference import ReferenceCache as ReferenceCache  # re-exported: the daemon, workers and cli use it here
 from driftmon.reference import ReferenceEntry as ReferenceEntry
 from driftmon.reference import ReferenceWindow, open_reference, reference_side
@@ -151,6 +153,7 @@ class MonitorResult:
     segments: SegmentsResult | None = None  # per segment value (driftmon.segments); None: not configured
     schema: SchemaResult | None = None  # schema anomalies (driftmon.schema); None: off or not known
     reference: ReferenceWindow | None = None  # what the scores were computed against (driftmon.reference)
+    feed: Feed | None = None  # volume and freshness (driftmon.feed); None: not checked
 
     @property
     def ok(self) -> bool:
@@ -158,36 +161,16 @@ class MonitorResult:
 
     @property
     def quality_status(self) -> str:
-        """The worst data-quality severity (ok when the checks are off)."""
-        found = [self.volume or OK, self.schema.worst if self.schema is not None else OK]
-        for feature in self.features:
-            if feature.quality is not None:
-                found += [feature.quality.severity(check) for check in QUALITY_CHECKS]
-        return max(found, key=SEVERITY_ORDER.__getitem__)
+        """The worst data-quality severity (ok when the checks are off): driftmon.quality_report."""
+        return quality_report.status(self)
 
     def quality_findings(self) -> list[str]:
-        """Each data-quality check at warning or worse, one line each, volume first."""
-        lines = self.schema.findings() if self.schema is not None else []
-        if self.volume not in (None, OK):
-            rows = _count_text(self.live_rows or 0.0)
-            lines.append(f"volume: {rows} live rows, fewer than min_rows {self.min_rows} ({self.volume})")
-        for feature in self.features:
-            if feature.quality is not None:
-                lines += [f"{feature.feature}: {line}" for line in describe_quality(feature.quality)]
-        return lines
+        """Each data-quality check at warning or worse, one line each, schema and volume first."""
+        return quality_report.findings(self)
 
     def quality_json(self) -> dict[str, Any] | None:
         """The ``quality`` object of ``check --format json``; None when the checks are off."""
-        checked = [f for f in self.features if f.quality is not None]
-        if not checked and self.volume is None and self.schema is None:
-            return None
-        return {
-            "status": self.quality_status,
-            "schema": None if self.schema is None else self.schema.to_json(),
-            "live_rows": None if self.live_rows is None else _json_number(self.live_rows),
-            "volume": None if self.volume is None else {"severity": self.volume, "min_rows": self.min_rows},
-            "features": [_quality_json(f.feature, f.quality) for f in checked if f.quality is not None],
-        }
+        return quality_report.to_json(self)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -204,27 +187,6 @@ class MonitorResult:
             **({"multivariate": joint_json(self.multivariate)} if self.multivariate is not None else {}),
             **({"segments": self.segments.to_json()} if self.segments is not None else {}),
         }
-
-
-QUALITY_CHECKS = ("missing", "out_of_range", "unseen", "constant")
-
-
-def _share_json(check: Any) -> dict[str, Any] | None:
-    if check is None:
-        return None
-    return {"reference": check.reference, "live": check.live, "pvalue": check.pvalue, "severity": check.severity}
-
-
-def _quality_json(name: str, quality: FeatureQuality) -> dict[str, Any]:
-    return {
-        "feature": name,
-        "severity": {check: quality.severity(check) for check in QUALITY_CHECKS},
-        "missing": _share_json(quality.missing),
-        "below_range": _share_json(quality.below),
-        "above_range": _share_json(quality.above),
-        "unseen": _share_json(quality.unseen),
-        "constant": quality.constant,
-    }
 
 
 def evaluate(
@@ -264,13 +226,16 @@ def evaluate(
         features = mark(score(monitor, reference, live), schema)
         if reason is not None:  # a moving reference with no rows yet: say which window
             features = tuple(replace(f, reason=reason) if f.reference_count <= 0 else f for f in features)
+        skipped = frozenset(schema.skipped) if schema is not None else frozenset()
+        feed = check_feed(monitor, reference, live, reference_source, live_source, live_files, started, skipped)
+        has_rows = any(hist.total > 0 for hist in live.values())  # an empty window: nothing to sample
         model = None
-        if monitor.model is not None:
+        if monitor.model is not None and has_rows:
             from driftmon.model import evaluate_model  # scikit-learn and the model code: only when used
 
             model = evaluate_model(monitor.name, monitor.model, reference_source, live_source, monitor.min_samples)
         joint = None
-        if monitor.multivariate is not None:
+        if monitor.multivariate is not None and has_rows:
             from driftmon.joint import evaluate_joint  # the samples and scikit-learn: only when used
 
             keep = None if cache is None else functools.partial(cache.sample, monitor)
@@ -290,6 +255,8 @@ def evaluate(
         multivariate=joint,
         schema=schema,
         reference=window,
+        feed=feed,
+        volume=feed.volume if feed is not None else result.volume,
     )
     # A monitor's status is its worst drift, data-quality, model, joint-drift or segment severity.
     model_status = model.worst if model is not None else OK
@@ -422,7 +389,9 @@ def score(
                 significant=bool(significant[row]),
                 noise_floor=dict(summary.mean) if summary is not None and values else {},
                 reason=reasons[row],
-                bins=() if segment else _explain(
+                bins=()
+                if segment
+                else _explain(
                     item,
                     reference[feature.name],
                     live_hist,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from driftmon.evaluate import QUALITY_CHECKS
 from driftmon.metric_spec import MetricSpec, Samples, at_or_above, static_help
+from driftmon.quality_report import QUALITY_CHECKS
 from driftmon.results import MonitorState
 
 
@@ -39,6 +39,22 @@ def _quality_alerts(state: MonitorState) -> Samples:
     if state.scored is not None and state.scored.schema is not None:
         for level, value in at_or_above(state.scored.schema.worst):
             yield {"check": "schema", "severity": level}, value
+    feed = state.scored.feed if state.scored is not None else None
+    if feed is not None and feed.freshness is not None:
+        for level, value in at_or_above(feed.freshness):
+            yield {"check": "freshness", "severity": level}, value
+
+
+def _newest(state: MonitorState) -> Samples:
+    feed = state.scored.feed if state.scored is not None else None
+    if feed is not None and feed.newest is not None:
+        yield {}, feed.newest
+
+
+def _expected_rows(state: MonitorState) -> Samples:
+    feed = state.scored.feed if state.scored is not None else None
+    if feed is not None and feed.expected_rows is not None:
+        yield {}, feed.expected_rows
 
 
 def _schema_anomalies(state: MonitorState) -> Samples:
@@ -76,7 +92,7 @@ SPECS: tuple[MetricSpec, ...] = (
         "gauge",
         static_help(
             "1 while a data-quality check is at the severity or worse (check: missing, out_of_range, unseen, "
-            "constant per feature; volume, schema per monitor), else 0"
+            "constant per feature; volume, schema, freshness per monitor), else 0"
         ),
         _quality_alerts,
     ),
@@ -94,5 +110,23 @@ SPECS: tuple[MetricSpec, ...] = (
         "gauge",
         static_help("Rows in the live window at the last successful evaluation"),
         _live_rows,
+    ),
+    MetricSpec(
+        "driftmon_live_rows_expected",
+        "gauge",
+        static_help(
+            "Rows the live window was expected to hold (volume.expected: the reference's rate, or the same window "
+            "one period back)"
+        ),
+        _expected_rows,
+    ),
+    MetricSpec(
+        "driftmon_live_newest_timestamp_seconds",
+        "gauge",
+        static_help(
+            "Unix time of the newest live data: the newest window-column time in the window, else the newest "
+            "file's modification time (freshness configured; absent when there is none)"
+        ),
+        _newest,
     ),
 )

@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from driftmon.errors import EmptyWindow
 from driftmon.histogram import Histogram, empty
 from driftmon.sources.base import Columns
 
@@ -185,7 +186,12 @@ def count_live(
     result = check(monitor, reference_source, live_source)
     skipped = result.skipped if result is not None else {}
     specs: dict[str, BinSpec] = {name: hist.spec for name, hist in reference.items() if name not in skipped}
-    live = live_source.count(specs, cache=cache) if specs else {}
+    try:
+        live = live_source.count(specs, cache=cache) if specs else {}
+    except EmptyWindow:
+        if monitor.quality is None:
+            raise
+        live = {}  # an empty live window: a volume finding (driftmon.feed), every feature not judged
     return {name: live[name] if name in live else empty(reference[name].spec) for name in reference}, result
 
 

@@ -42,7 +42,9 @@ defaults:
     out_of_range: {warning: null, critical: 0.5}
     unseen: {warning: 0.1, critical: 0.3}
     constant: false
+    schema: {missing_column: warning, type_changed: critical, new_column: ok}
   volume: {min_rows: 1000}
+  freshness: {max_age: 2h}
   timeout: 2m
   jitter: 10s
   reference_refresh: 1d
@@ -60,6 +62,7 @@ monitors:
     schedule: 1h30m
     reference: {type: file, path: [ref-a.csv, ref-b.csv], format: csv}
     live: {type: file, path: "live/{now:%Y/%m/%d}/*.parquet", window: {column: ts, last: 1d}}
+    volume: {expected: previous, period: 7d, min_ratio: 0.25, max_ratio: 4, reference_span: null}
     features:
       - age
       - {name: country, kind: categorical, max_categories: 30, thresholds: {js: {warning: 0.01}}}

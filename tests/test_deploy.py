@@ -59,6 +59,8 @@ EXPORTED_METRICS = frozenset(
         "driftmon_quality_alert",
         "driftmon_schema_anomaly",
         "driftmon_live_rows",
+        "driftmon_live_rows_expected",
+        "driftmon_live_newest_timestamp_seconds",
         "driftmon_segments",
         "driftmon_model_performance",
         "driftmon_model_alert",
@@ -95,6 +97,8 @@ ALERTS = {
     "DriftmonDataQualityWarning": "warning",
     "DriftmonLowVolume": "critical",
     "DriftmonSchemaChange": "{{ $labels.severity }}",  # the anomaly's own severity
+    "DriftmonStaleData": "critical",
+    "DriftmonVolumeChange": "warning",
     "DriftmonModelPerformanceCritical": "critical",
     "DriftmonModelPerformanceWarning": "warning",
     "DriftmonJointDriftCritical": "critical",

@@ -148,7 +148,8 @@ def test_metrics_reference_matches_a_real_evaluation(tmp_path: Path, write) -> N
           auto_thresholds: {draws: 100}
           dataset_drift: {share: 0.5}
           export: {bins: true}
-          volume: {min_rows: 10}
+          volume: {min_rows: 10, expected: previous}
+          freshness: {max_age: 30d}
         monitors:
           - name: m
             labels: {team: risk}

@@ -433,7 +433,12 @@ def test_broken_data_is_reported_by_name_beside_the_scores(tmp_path: Path, write
     assert result.volume == "critical" and result.live_rows == len(broken)
     assert result.status == "critical"
     document = result.to_json()["quality"]
-    assert document["volume"] == {"severity": "critical", "min_rows": 10 * len(broken)}
+    assert document["volume"] == {
+        "severity": "critical",
+        "min_rows": 10 * len(broken),
+        "reason": f"{len(broken):,} live rows, fewer than min_rows {10 * len(broken)}",
+        "expected_rows": None,
+    }
     assert [f["feature"] for f in document["features"]] == ["x", "y", "city"]
     assert document["features"][0]["missing"]["severity"] == "critical"
     out = io.StringIO()

@@ -154,6 +154,12 @@ class Source(ABC):
         assert self.window is not None
         return EmptyWindow(f"{self.describe()}: the {self.window.describe(self.now)} selected no rows")
 
+    def newest(self) -> float | None:
+        """The newest time of the live data (Unix seconds): the newest window-column time in
+        the window, or the newest file's modification time; None when the source cannot tell
+        or holds nothing (for the freshness check)."""
+        return None
+
     def probe(self, columns: Sequence[str]) -> Probe:
         """Open the source and check that ``columns`` are there, reading no more than metadata or
         a first block; a SourceError or DataError (naming the nearest columns) if unusable."""
@@ -196,9 +202,7 @@ class Source(ABC):
         ``by``, bins derived from all rows; a DataError for a source that cannot split rows."""
         raise self._no_segments()
 
-    def count_segments(
-        self, specs: Mapping[str, BinSpec], segmentation: Segmentation
-    ) -> dict[str, SegmentedHistogram]:
+    def count_segments(self, specs: Mapping[str, BinSpec], segmentation: Segmentation) -> dict[str, SegmentedHistogram]:
         """Live histograms per segment of ``segmentation``, in the same pass as the total."""
         raise self._no_segments()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -60,6 +61,10 @@ class HistogramSource(Source):
     def columns(self) -> Columns:
         """The features the file holds (a histogram file keeps no other columns, nor types)."""
         return Columns(dict.fromkeys(histogram_file.load(self.path), ()), complete=False)
+
+    def newest(self) -> float | None:
+        """The file's modification time (a histogram file is rewritten with each window)."""
+        return os.stat(self.path).st_mtime
 
     def _feature(self, histograms: Mapping[str, Histogram], name: str) -> Histogram:
         try:

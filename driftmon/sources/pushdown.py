@@ -287,11 +287,14 @@ class PushdownSource(Source):
         return Probe(f"{len(types)} columns", {name: types[name] for name in columns})
 
     def columns(self) -> Columns:
-        """The table's or query's columns and their type classes (the engine reads no rows; a
-        type the engine names ``other``, a timestamp for one, is not compared)."""
-        with self.engine() as engine:
-            types = engine.columns(self.source_sql(engine))
-        return Columns({name: () if kind == "other" else (kind,) for name, kind in types.items()})
+        from driftmon.sources.pushdown_quality import columns  # the schema check's part (docs/quality.md)
+
+        return columns(self)
+
+    def newest(self) -> float | None:
+        from driftmon.sources.pushdown_quality import newest  # the freshness check's part
+
+        return newest(self)
 
     # -- building blocks ----------------------------------------------------------
 
@@ -446,9 +449,7 @@ class PushdownSource(Source):
 
         return profile_segments(self, rules, by, top)
 
-    def count_segments(
-        self, specs: Mapping[str, BinSpec], segmentation: Segmentation
-    ) -> dict[str, SegmentedHistogram]:
+    def count_segments(self, specs: Mapping[str, BinSpec], segmentation: Segmentation) -> dict[str, SegmentedHistogram]:
         from driftmon.sources.pushdown_segments import count_segments
 
         return count_segments(self, specs, segmentation)

@@ -65,6 +65,8 @@ FOR_OVERRIDES = {
     "DriftmonDataQualityWarning": "3s",
     "DriftmonLowVolume": "3s",
     "DriftmonSchemaChange": "3s",
+    "DriftmonStaleData": "3s",
+    "DriftmonVolumeChange": "3s",
     "DriftmonModelPerformanceCritical": "3s",  # the stack's monitor has no model: never matches
     "DriftmonModelPerformanceWarning": "3s",
     "DriftmonJointDriftCritical": "3s",
@@ -77,6 +79,8 @@ QUALITY_ALERTS = {
     "DriftmonDataQualityWarning",
     "DriftmonLowVolume",
     "DriftmonSchemaChange",
+    "DriftmonStaleData",
+    "DriftmonVolumeChange",
 }
 # The monitor looks at x with an unchanged partner column y jointly: shifting x is joint drift too.
 JOINT_ALERTS = {"DriftmonJointDriftCritical", "DriftmonJointDriftWarning"}

@@ -15,6 +15,7 @@ from driftmon.sources.base import Columns, Probe, RowSource, Source, file_identi
 from driftmon.sources.file.columns import as_series, reading_errors, window_ns
 from driftmon.sources.file.format import FileFormat, Reading, profile_rows, window_rows
 from driftmon.sources.file.formats import format_of
+from driftmon.sources.file.freshness import newest
 from driftmon.sources.file.options import FileSourceConfig, template_fields
 from driftmon.sources.file.paths import glob_files, literal_file, not_a_file
 from driftmon.sources.file.schema import file_columns, merge_columns
@@ -185,6 +186,11 @@ class FileSource(RowSource):
         reading = self._reading()
         per_file = [(path, file_columns(path, self._format_of(path), reading)) for path in paths]
         return merge_columns(per_file)
+
+    def newest(self) -> float | None:
+        """The newest window-column time in the window, or without a window the newest file's
+        modification time (:mod:`~driftmon.sources.file.freshness`)."""
+        return newest([(path, self._format_of(path)) for path in self.paths()], self._reading())
 
     def probe(self, columns: Sequence[str]) -> Probe:
         """The files, their columns' types (first file's) and rows (Parquet metadata; CSV and JSON
