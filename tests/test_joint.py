@@ -22,7 +22,7 @@ monitors:
     reference: {type: file, path: ref.parquet}
     live: {type: file, path: live.parquet}
     features: [a, b, tier]
-    multivariate: {methods: [reconstruction, classifier], sample: 3000, seed: 1}
+    multivariate: {methods: [reconstruction, classifier], seed: 1}
 """
 
 
@@ -51,7 +51,7 @@ def test_flipped_correlation_is_joint_drift_with_both_features_named(tmp_path: P
     assert joint is not None and set(joint.methods) == {"reconstruction", "classifier"}
     for method, item in joint.methods.items():
         assert item.severity == "critical", method
-        assert item.drift.live_rows == 3000 and item.drift.reference_rows == 3000
+        assert item.drift.live_rows == 5000 and item.drift.reference_rows == 5000  # the default sample
         assert set(list(item.drift.contributions)[:2]) == {"a", "b"}, method
     assert result.status == "critical"
     document = result.to_json()["multivariate"]
@@ -78,3 +78,41 @@ def test_same_joint_distribution_is_quiet(tmp_path: Path, write) -> None:
     result = _result(tmp_path, write, 0.8)
     assert result.multivariate is not None
     assert {item.severity for item in result.multivariate.methods.values()} == {"ok"}
+
+
+MIXTURE = """
+monitors:
+  - name: mixture
+    reference: {type: file, path: ref.parquet}
+    live: {type: file, path: live.parquet}
+    features: [a, b]
+    multivariate: {methods: [reconstruction, classifier]}
+"""
+
+
+def _mixture(seed: int, rows: int, diagonal: float) -> pd.DataFrame:
+    """Four clusters at (±2, ±2): the diagonal pair (-2,-2), (2,2) with weight ``diagonal``/2
+    each, the anti-diagonal pair with the rest. Each marginal is ½ N(-2, 1) + ½ N(2, 1)
+    whatever the weights."""
+    rng = np.random.default_rng(seed)
+    on_diagonal = rng.random(rows) < diagonal
+    a_sign = rng.choice([-1.0, 1.0], rows)
+    b_sign = np.where(on_diagonal, a_sign, -a_sign)
+    return pd.DataFrame({"a": 2 * a_sign + rng.normal(size=rows), "b": 2 * b_sign + rng.normal(size=rows)})
+
+
+def test_mixture_whose_components_swap_weights_is_joint_drift(tmp_path: Path, write) -> None:
+    """Diagonal clusters 80 % -> 20 % at 5,000 live rows: each marginal is the same mixture, so
+    every feature is ok, and both methods are critical, naming a and b."""
+    _mixture(1, 20_000, 0.8).to_parquet(tmp_path / "ref.parquet")
+    _mixture(2, 5_000, 0.2).to_parquet(tmp_path / "live.parquet")
+    result = evaluate(config.load(write("driftmon.yaml", MIXTURE)).monitors[0])
+    assert result.error is None, result.error
+    assert all(f.worst == "ok" for f in result.features), [(f.feature, f.worst) for f in result.features]
+    for method, item in result.multivariate.methods.items():
+        assert item.severity == "critical", method
+        assert item.drift.live_rows == 5_000
+        assert set(item.drift.contributions) == {"a", "b"}, method
+    _mixture(3, 5_000, 0.8).to_parquet(tmp_path / "live.parquet")
+    quiet = evaluate(config.load(write("driftmon.yaml", MIXTURE)).monitors[0])
+    assert {item.severity for item in quiet.multivariate.methods.values()} == {"ok"}
