@@ -72,7 +72,7 @@ def _entries(values: Column) -> tuple[list[str], np.ndarray]:
     if isinstance(values, pa.Array):
         encoded = values if pa.types.is_dictionary(values.type) else pc.dictionary_encode(values)
         indices = encoded.indices
-        codes = primitive(indices, np.dtype(f"i{indices.type.bit_width // 8}")).astype(np.intp)
+        codes = primitive(indices, np.dtype(f"i{indices.type.bit_width // 8}"))
         if indices.null_count:
             codes = np.where(valid(indices), codes, -1)
         texts = as_strings(encoded.dictionary)
@@ -244,25 +244,32 @@ def _count(
 
 
 def _categorical(spec: CategoricalBins, values: Column, codes: np.ndarray, segments: int) -> SegmentedHistogram:
-    """Each distinct value mapped to its bin once, then the rows counted by segment and bin."""
+    """Rows counted per (segment, distinct value) with one bincount, then each value's column
+    of counts added into its bin (a small matrix product; the rows are never mapped to bins)."""
     labels, index = _entries(values)
-    k = len(spec.categories)
+    k, entries = len(spec.categories), len(labels)
     outside = k if spec.others is None else k + 1  # unknown others: __other__, else __unseen__
     position = {category: i for i, category in enumerate(spec.categories)}
     others = spec.others or frozenset()
     of_entry = np.fromiter(
-        (position.get(label, k if label in others else outside) for label in labels), np.intp, len(labels)
+        (position.get(label, k if label in others else outside) for label in labels), np.intp, entries
     )
-    bins = np.append(of_entry, spec.size).astype(_small(spec.size + 1))[index]
-    unseen: tuple[Any, ...] = ()
-    new = bins == k + 1
-    if spec.others is not None and new.any():
-        pairs, counts = np.unique(np.stack([codes[new], index[new]]), axis=1, return_counts=True)
-        per_segment: list[list[tuple[str, float]]] = [[] for _ in range(segments)]
-        for code, entry, count in zip(pairs[0].tolist(), pairs[1].tolist(), counts.tolist(), strict=True):
-            per_segment[code].append((labels[entry], float(count)))
-        unseen = tuple(_top_unseen(sorted(p, key=lambda v: -v[1])[: UNSEEN_KEPT * 4]) for p in per_segment)
-    return _count(spec, bins, codes, segments, unseen)
+    pairs = codes * (entries + 1) + (index + 1)  # entry 0: null
+    per_entry = np.bincount(pairs, minlength=segments * (entries + 1)).reshape(segments, entries + 1)
+    into_bins = np.zeros((entries, spec.size))
+    into_bins[np.arange(entries), of_entry] = 1.0
+    counts = per_entry[:, 1:].astype(np.float64) @ into_bins
+    unseen: tuple[Any, ...] = ((),) * segments
+    new = np.flatnonzero(of_entry == k + 1)
+    if spec.others is not None and new.size:
+        found = per_entry[:, 1 + new]
+        unseen = tuple(
+            _top_unseen(
+                (labels[new[i]], float(row[i])) for i in np.argsort(-row, kind="stable")[:UNSEEN_KEPT] if row[i] > 0
+            )
+            for row in found
+        )
+    return SegmentedHistogram(spec, counts, per_entry[:, 0].astype(np.float64), unseen)
 
 
 def totals(segmented: Mapping[str, SegmentedHistogram]) -> dict[str, Histogram]:
