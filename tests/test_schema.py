@@ -219,3 +219,22 @@ def test_schema_null_turns_the_check_off(tmp_path: Path) -> None:
     result = evaluate(config.load(path).monitors[0])
     assert result.schema is None
     assert result.status == "error" and "age" in (result.error or "")
+
+
+def test_an_old_file_outside_the_window_does_not_count(tmp_path: Path) -> None:
+    """A feature added last week: the old files in the glob lack its column, but they hold no
+    row of the window (Parquet statistics say so), so the feature is no missing_column."""
+    now = pd.Timestamp("2026-03-03T12:00:00Z")
+    reference = _frame(3_000, 12)
+    old, new = _frame(1_000, 13).drop(columns=["score"]), _frame(1_000, 14)
+    old["ts"] = now - pd.Timedelta(days=8)
+    new["ts"] = now - pd.Timedelta(hours=2)
+    path = _write(tmp_path, reference, [old, new])
+    text = path.read_text().replace(
+        'live: {type: file, path: "live/*.parquet"}',
+        'live: {type: file, path: "live/*.parquet", window: {column: ts, last: 1d}}',
+    )
+    path.write_text(text)
+    result = evaluate(config.load(path).monitors[0], clock=lambda: now.timestamp())
+    assert result.ok and result.schema is not None and result.schema.anomalies == ()
+    assert all(f.scores for f in result.features)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from driftmon.errors import DriftmonError
 from driftmon.sources.base import file_identity
 from driftmon.sources.file.columns import NO_TIME, as_series, epoch_stamps, reading_errors, widen
 
@@ -49,8 +50,32 @@ def newest(files: Sequence[tuple[str, FileFormat]], reading: Reading) -> float |
     return None if found is None else found / NS
 
 
+def outside_window(path: str, fmt: FileFormat, reading: Reading) -> bool:
+    """Whether the file is known to hold no row of the window: from Parquet statistics, or a
+    time range read before (a CSV or JSON Lines file is not read for it)."""
+    window, bounds = reading.window, reading.bounds
+    if window is None or bounds is None:
+        return False
+    if fmt.name != "parquet":
+        with _lock:
+            span = _kept.get(_key(path, fmt, window.column, reading))
+        if span is None:
+            return False
+    else:
+        try:
+            span = _span(path, fmt, window.column, reading)
+        except (DriftmonError, KeyError):  # no window column: counting names it
+            return False
+    low, high = span
+    return low <= high and (high < bounds[0] or low >= bounds[1])
+
+
+def _key(path: str, fmt: FileFormat, column: str, reading: Reading) -> str:
+    return f"{file_identity(path)}|{fmt.name}|{column}|{reading.config.delimiter}|{reading.config.header}"
+
+
 def _span(path: str, fmt: FileFormat, column: str, reading: Reading) -> TimeRange:
-    key = f"{file_identity(path)}|{fmt.name}|{column}|{reading.config.delimiter}|{reading.config.header}"
+    key = _key(path, fmt, column, reading)
     with _lock:
         span = _kept.get(key)
         if span is not None:

@@ -15,7 +15,7 @@ from driftmon.sources.base import Columns, Probe, RowSource, Source, file_identi
 from driftmon.sources.file.columns import as_series, reading_errors, window_ns
 from driftmon.sources.file.format import FileFormat, Reading, profile_rows, window_rows
 from driftmon.sources.file.formats import format_of
-from driftmon.sources.file.freshness import newest
+from driftmon.sources.file.freshness import newest, outside_window
 from driftmon.sources.file.options import FileSourceConfig, template_fields
 from driftmon.sources.file.paths import glob_files, literal_file, not_a_file
 from driftmon.sources.file.schema import file_columns, merge_columns
@@ -92,6 +92,9 @@ class FileSource(RowSource):
         """
         bounds = self._bounds()
         paths = self.paths()
+        if cache is None and bounds is not None:  # a file known to hold no row of the window is not opened
+            reading = self._reading(bounds)
+            paths = [path for path in paths if not outside_window(path, self._format_of(path), reading)]
         formats = {self._format_of(path) for path in paths}
         if cache is None and len(formats) == 1:  # the format schedules its files together
             result, rows = formats.pop().count_files(paths, specs, self._reading(bounds))
@@ -181,10 +184,12 @@ class FileSource(RowSource):
 
     def columns(self) -> Columns:
         """Every file's columns (Parquet metadata; the header and first block of CSV and JSON
-        Lines), each file read once while unchanged (:func:`file_columns`), merged."""
-        paths = self.paths()
+        Lines), each file read once while unchanged (:func:`file_columns`), merged; a file known
+        to hold no row of the window (an old file in the glob) is left out."""
         reading = self._reading()
-        per_file = [(path, file_columns(path, self._format_of(path), reading)) for path in paths]
+        files = [(path, self._format_of(path)) for path in self.paths()]
+        inside = [(path, fmt) for path, fmt in files if not outside_window(path, fmt, reading)]
+        per_file = [(path, file_columns(path, fmt, reading)) for path, fmt in inside or files]
         return merge_columns(per_file)
 
     def newest(self) -> float | None:
