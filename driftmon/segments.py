@@ -148,7 +148,9 @@ def top_segments(by: Sequence[str], top: int, totals: Mapping[str, int], rows: i
         names = " or ".join(repr(name) for name in by)
         what = "has no rows" if rows == 0 else f"is null in every one of its {rows:,} rows"
         raise DataError(f"segment column {names}: the reference {what}; segments need values to split by")
-    order = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+    # A value spelled like a reserved segment is counted in __other__: its series would clash.
+    reserved = (OTHER_SEGMENT, MISSING_SEGMENT)
+    order = sorted(((v, n) for v, n in totals.items() if v not in reserved), key=lambda item: (-item[1], item[0]))
     return Segmentation(tuple(by), tuple(label for label, _ in order[:top]))
 
 

@@ -351,3 +351,22 @@ def test_the_pages_and_report_list_segments_ranked_by_drift(tmp_path: Path) -> N
     assert "Vanished" in text and ">PL</span>" in text
     document = report(snapshot, PageSettings(), now=result.started_at)
     assert "Segments by country" in document and document.index(">FR</th>") < document.index(">DE</th>")
+
+
+def test_a_value_spelled_like_a_reserved_segment_is_counted_in_other(tmp_path: Path) -> None:
+    """A data value "__other__" or "__missing__" never becomes a segment of its own (its series
+    would repeat the reserved segment's labels, which breaks the scrape): it is in __other__."""
+    reference, live = _frame(3000, 17, False), _frame(1500, 18, False)
+    for frame in (reference, live):
+        frame.loc[frame.index[:900], "country"] = "__other__"
+        frame.loc[frame.index[900:1500], "country"] = "__missing__"
+    paths = _write(tmp_path, reference, live)
+    body = MONITOR.format(
+        reference=paths[0].name, live=paths[1].name, correction="holm", extra="    segments: {by: [country], top: 3}"
+    )
+    result = evaluate(_config(tmp_path, body).monitors[0])
+    assert result.segments is not None
+    names = [s.segment for s in result.segments.segments]
+    assert sorted(names) == sorted(set(names)) and "__other__" in names
+    other = next(s for s in result.segments.segments if s.segment == "__other__")
+    assert other.result.live_rows is not None and other.result.live_rows >= 1500  # the literal values are in it
