@@ -12,9 +12,11 @@ what it is for.
 
 The band says how far a window of the live size moves by chance: the realized metric
 of the reference over disjoint chunks of the live window's size (shuffled with a fixed
-seed; bootstrap draws when the reference holds fewer than `MIN_CHUNKS` such chunks) has
-a standard deviation sd, and the band is estimate ± `BAND_SIGMAS`·sd, clipped to the
-metric's range. The same spread gives `auto` thresholds (reference mean minus k·sd).
+seed; bootstrap draws when the reference holds fewer than `MIN_CHUNKS` such chunks; for a
+live window too large for either, chunks of a tenth of the reference with their sd scaled
+by the square root of the sizes' ratio, see `spread`) has a standard deviation sd, and the
+band is estimate ± `BAND_SIGMAS`·sd, clipped to the metric's range. The same spread gives
+`auto` thresholds (reference mean minus k·sd).
 
 Calibration needs scikit-learn (the `model` extra), imported only when a monitor with a
 score column is evaluated.
@@ -40,6 +42,7 @@ BAND_SIGMAS = 3.0  # NannyML's default band is 3 standard errors as well
 MIN_CHUNKS = 10  # fewer disjoint chunks of the live size than this: bootstrap instead
 MAX_CHUNKS = 100  # bounds the cost on a large reference
 BOOTSTRAP_DRAWS = 50
+BOOTSTRAP_ROWS = 1_000_000  # rows of all bootstrap draws together; beyond, chunks and sqrt scaling
 # Metrics bounded to [0, 1]; the others (losses, errors) to [0, +inf), R² to (-inf, 1].
 _UNBOUNDED_ABOVE = frozenset({"log_loss", "mae", "rmse", "mape"})
 
@@ -52,13 +55,18 @@ class Calibration:
     inputs: tuple[Floats, ...]
     outputs: tuple[Floats, ...]
 
-    def apply(self, scores: Floats) -> Floats:
-        """Calibrated probabilities of ``scores`` (rows x class columns); multiclass rows sum to 1."""
+    def apply(self, scores: Floats, order: npt.NDArray[np.intp] | None = None) -> Floats:
+        """Calibrated probabilities of ``scores`` (rows x class columns); multiclass rows sum to 1.
+
+        ``order`` (one column only): the rows in ascending score order; interpolating sorted
+        values walks the breakpoints once instead of searching them per row (10x faster)."""
         scores = np.atleast_2d(np.asarray(scores, dtype=np.float64).T).T
-        columns = [
-            np.interp(scores[:, k], x, y) for k, (x, y) in enumerate(zip(self.inputs, self.outputs, strict=True))
-        ]
-        calibrated = np.column_stack(columns)
+        pairs = list(zip(self.inputs, self.outputs, strict=True))
+        if order is not None and len(pairs) == 1:
+            (x, y), column = pairs[0], np.empty(scores.shape[0])
+            column[order] = np.interp(scores[order, 0], x, y)
+            return column[:, None]
+        calibrated = np.column_stack([np.interp(scores[:, k], x, y) for k, (x, y) in enumerate(pairs)])
         if calibrated.shape[1] > 1:
             sums = calibrated.sum(axis=1, keepdims=True)
             even = np.full_like(calibrated, 1.0 / calibrated.shape[1])
@@ -90,14 +98,17 @@ def estimate(
     predicted: npt.NDArray[np.intp] | npt.NDArray[np.bool_],
     scores: Floats,
     classes: Sequence[str] | None,
+    order: npt.NDArray[np.intp] | None = None,
 ) -> Performance:
     """Estimated metrics of unlabelled rows: binary when ``classes`` is None (``scores`` the
-    positive class's probability, ``predicted`` the decision), else multiclass."""
-    calibrated = calibration.apply(scores)
+    positive class's probability, ``predicted`` the decision; ``order``: the rows in
+    ascending score order, sorted here when not given), else multiclass."""
     if classes is None:
-        return performance.binary(
-            calibrated[:, 0], np.asarray(predicted, dtype=bool), np.asarray(scores, dtype=np.float64)
-        )
+        scores = np.asarray(scores, dtype=np.float64)
+        order = np.argsort(scores) if order is None else order
+        calibrated = calibration.apply(scores, order)
+        return performance.binary(calibrated[:, 0], np.asarray(predicted, dtype=bool), scores, order)
+    calibrated = calibration.apply(scores)
     return performance.multiclass(
         calibrated, np.asarray(predicted, dtype=np.intp), np.asarray(scores, dtype=np.float64), classes
     )
@@ -105,34 +116,50 @@ def estimate(
 
 @dataclass(frozen=True, slots=True)
 class Spread:
-    """The reference's realized metrics over ``draws`` chunks of ``size`` rows: mean and sd."""
+    """The reference's realized metrics over ``draws`` chunks: mean (at ``chunk`` rows) and sd (at ``size``)."""
 
     size: int
     draws: int
     mean: Mapping[str, float]
-    std: Mapping[str, float]
+    std: Mapping[str, float]  # at ``size`` rows (scaled from ``chunk`` rows when they differ)
+    chunk: int = 0  # rows of each chunk measured
 
 
 def spread(realized: Callable[[npt.NDArray[np.intp]], Performance], rows: int, size: int, seed: int = 0) -> Spread:
     """Mean and standard deviation of ``realized(rows_of_a_chunk)`` over reference chunks of
     ``size`` of its ``rows`` rows: disjoint chunks of a seeded shuffle when there are at least
-    `MIN_CHUNKS` (at most `MAX_CHUNKS` used), else `BOOTSTRAP_DRAWS` draws with replacement.
-    A metric defined in fewer than two chunks has no spread."""
-    size = max(1, min(size, rows))
+    `MIN_CHUNKS` (at most `MAX_CHUNKS` used), else `BOOTSTRAP_DRAWS` draws with replacement,
+    as long as those draws hold at most `BOOTSTRAP_ROWS` rows in all.
+
+    A live window larger than that (or than the reference) is measured at the largest chunk
+    that fits, ``m`` rows, and its sd scaled by sqrt(m / size): a metric's sampling error
+    falls as 1/sqrt(rows) (exactly so for accuracy, sqrt(a(1-a)/n)). So the cost is at most
+    one pass over the reference, whatever the live size. A metric defined in fewer than two
+    chunks has no spread."""
+    size = max(1, size)
+    chunk = min(size, rows // MIN_CHUNKS) if rows >= MIN_CHUNKS else 0
     generator = np.random.default_rng(seed)
-    if rows // size >= MIN_CHUNKS:
+    if chunk == size:
         order = generator.permutation(rows)
         count = min(rows // size, MAX_CHUNKS)
         chunks = [order[i * size : (i + 1) * size] for i in range(count)]
-    else:
+    elif size <= rows and BOOTSTRAP_DRAWS * size <= BOOTSTRAP_ROWS:
+        chunk = size
         chunks = [generator.integers(0, rows, size) for _ in range(BOOTSTRAP_DRAWS)]
+    elif chunk >= 1:
+        order = generator.permutation(rows)
+        chunks = [order[i * chunk : (i + 1) * chunk] for i in range(min(rows // chunk, MAX_CHUNKS))]
+    else:  # fewer reference rows than MIN_CHUNKS: bootstrap what there is
+        chunk = max(1, rows)
+        chunks = [generator.integers(0, rows, chunk) for _ in range(BOOTSTRAP_DRAWS)]
     seen: dict[str, list[float]] = {}
-    for chunk in chunks:
-        for name, value in realized(chunk).values.items():
+    for rows_of_chunk in chunks:
+        for name, value in realized(rows_of_chunk).values.items():
             seen.setdefault(name, []).append(value)
+    scale = float(np.sqrt(chunk / size))
     mean = {name: float(np.mean(values)) for name, values in seen.items() if len(values) >= 2}
-    std = {name: float(np.std(values, ddof=1)) for name, values in seen.items() if len(values) >= 2}
-    return Spread(size=size, draws=len(chunks), mean=dict(mean), std=dict(std))
+    std = {name: scale * float(np.std(values, ddof=1)) for name, values in seen.items() if len(values) >= 2}
+    return Spread(size=size, draws=len(chunks), mean=dict(mean), std=dict(std), chunk=chunk)
 
 
 def band(estimated: Performance, reference_spread: Spread) -> dict[str, tuple[float, float]]:

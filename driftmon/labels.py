@@ -36,7 +36,7 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     from driftmon.config_schema import Model
 
-__all__ = ["KEY_STATES", "LIVE_STATES", "Labels", "account", "check_config", "join", "keys_of"]
+__all__ = ["KEY_STATES", "LIVE_STATES", "Labels", "account", "check_config", "join", "keys_of", "text"]
 
 # Live-row states (they add up to the live rows) and label-key states.
 LIVE_STATES = ("labelled", "pending", "overdue", "duplicate_key", "missing_key")
@@ -95,10 +95,10 @@ def isin(values: npt.NDArray[Any], known: npt.NDArray[Any]) -> npt.NDArray[np.bo
     values = np.asarray(values)
     if values.dtype.kind in "biuf" and known.dtype.kind == "f":
         return np.isin(values.astype(np.float64), known)
-    text = _as_text(values)
+    words = _as_text(values)
     found = present(values)
     names = _as_text(known) if known.dtype.kind == "f" else known
-    found[found] = np.isin(text[found].astype(str), names.astype(str))
+    found[found] = np.isin(words[found].astype(str), names.astype(str))
     return found
 
 
@@ -114,13 +114,15 @@ def _comparable(live: npt.NDArray[Any], labels: npt.NDArray[Any]) -> tuple[npt.N
 
 
 def _as_text(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    found = present(values)
-    text = np.full(len(values), None, dtype=object)
-    text[found] = [_text(v) for v in values[found]]
-    return text
+    """Each value as `text` (None where there is none): one conversion per distinct value."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(np.asarray(values), use_na_sentinel=True)
+    names = np.array([text(value) for value in uniques] + [None], dtype=object)
+    return names[codes]
 
 
-def _text(value: Any) -> str:
+def text(value: Any) -> str:
     """A key or label as text: whole floats like integers (``7.0`` is ``"7"``), as pandas prints them."""
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
@@ -171,53 +173,69 @@ def join(
     import pandas as pd
 
     rows = len(live_keys[0]) if live_keys else 0
-    names = [f"k{i}" for i in range(len(live_keys))]
-    pairs = [_comparable(np.asarray(a), np.asarray(b)) for a, b in zip(live_keys, label_keys, strict=True)]
-    live = pd.DataFrame({name: pair[0] for name, pair in zip(names, pairs, strict=True)})
-    missing_key = np.zeros(rows, dtype=bool)
-    for name in names:
-        missing_key |= ~present(live[name].to_numpy())
-    duplicate = np.asarray(live.duplicated(names, keep=False), dtype=bool) & ~missing_key
+    live_code, label_code = _key_codes(live_keys, label_keys)
+    missing_key = live_code < 0
+    keys = int(max(live_code.max(initial=-1), label_code.max(initial=-1))) + 1
+    live_count = np.bincount(live_code[~missing_key], minlength=keys)
+    duplicate = ~missing_key & (live_count[np.maximum(live_code, 0)] > 1)
+    found = live_count > 0  # per key: some live row has it
 
-    table = pd.DataFrame({name: pair[1] for name, pair in zip(names, pairs, strict=True)})
-    table["label"] = labels
-    table["time"] = label_times if label_times is not None else NO_TIME
-    keyed = np.ones(len(table), dtype=bool)
-    for name in names:
-        keyed &= present(table[name].to_numpy())
-    unkeyed = int((~keyed).sum())
-    table = table[keyed & present(np.asarray(labels))]
-    grouped = table.groupby(names, sort=False).agg(
-        times=("label", "size"), distinct=("label", "nunique"), label=("label", "first"), time=("time", "max")
-    )
-    grouped = grouped.reset_index()
-    joinable = ~missing_key & ~duplicate
-    matched = live[joinable].reset_index().merge(grouped, on=names, how="inner", validate="one_to_one")
-    conflicting_keys = grouped["distinct"] > 1
-    live_index = pd.MultiIndex.from_frame(live.loc[~missing_key, names]) if names else pd.MultiIndex.from_arrays([])
-    found = pd.MultiIndex.from_frame(grouped[names]).isin(live_index)
+    usable = (label_code >= 0) & present(np.asarray(labels))
+    key_of = label_code[usable]
+    value_code, values_seen = pd.factorize(np.asarray(labels)[usable], use_na_sentinel=True)
+    given = np.bincount(key_of, minlength=keys)  # labels per key
+    lowest = np.full(keys, np.iinfo(np.int64).max)
+    highest = np.full(keys, -1)
+    np.minimum.at(lowest, key_of, value_code)
+    np.maximum.at(highest, key_of, value_code)
+    conflicting = (given > 0) & (lowest != highest)
 
-    good = matched[matched["distinct"] == 1]
-    row_index = good["index"].to_numpy(dtype=np.intp)
+    safe = np.maximum(live_code, 0)
+    joined = ~missing_key & ~duplicate & (given[safe] > 0) & ~conflicting[safe]
+    row_index = np.flatnonzero(joined)
     numeric = np.asarray(labels).dtype.kind in "biuf"
     values: npt.NDArray[Any] = np.full(rows, np.nan) if numeric else np.full(rows, None, dtype=object)
-    values[row_index] = good["label"].to_numpy()
-    labelled = np.zeros(rows, dtype=bool)
-    labelled[row_index] = True
+    values[row_index] = np.asarray(values_seen)[lowest[live_code[row_index]]]
     times = None
     if label_times is not None:
+        newest = np.full(keys, NO_TIME, dtype=np.int64)
+        np.maximum.at(newest, key_of, np.asarray(label_times, dtype=np.int64)[usable])
         times = np.full(rows, NO_TIME, dtype=np.int64)
-        times[row_index] = good["time"].to_numpy(dtype=np.int64)
-    counts, delay = account(labelled, live_times, times, now_ns, label_window_s, missing_key | duplicate)
+        times[row_index] = newest[live_code[row_index]]
+    counts, delay = account(joined, live_times, times, now_ns, label_window_s, missing_key | duplicate)
     counts |= {
         "duplicate_key": int(duplicate.sum()),
         "missing_key": int(missing_key.sum()),
-        "repeated_labels": int(((grouped["times"] > 1) & ~conflicting_keys & found).sum()),
-        "conflicting_labels": int((conflicting_keys & found).sum()),
-        "unmatched_labels": int((~found).sum()),
-        "unkeyed_labels": unkeyed,
+        "repeated_labels": int(((given > 1) & ~conflicting & found).sum()),
+        "conflicting_labels": int((conflicting & found).sum()),
+        "unmatched_labels": int(((given > 0) & ~found).sum()),
+        "unkeyed_labels": int((label_code < 0).sum()),
     }
     return Labels(values, counts, delay)
+
+
+def _key_codes(
+    live_keys: Sequence[npt.NDArray[Any]], label_keys: Sequence[npt.NDArray[Any]]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """One integer per key value (all its columns), shared by both sides; -1 where a key
+    column is empty. Hash-based (pandas' factorize), one pass per key column."""
+    import pandas as pd
+
+    live_rows = len(live_keys[0]) if live_keys else 0
+    combined = np.zeros(live_rows + (len(label_keys[0]) if label_keys else 0), dtype=np.int64)
+    empty = np.zeros(combined.size, dtype=bool)
+    for live, labels in zip(live_keys, label_keys, strict=True):
+        mine, theirs = _comparable(np.asarray(live), np.asarray(labels))
+        codes, uniques = pd.factorize(np.concatenate([mine, theirs]), use_na_sentinel=True)
+        empty |= codes < 0
+        # (previous key, this column) -> a new dense code; stays below the row count
+        combined, _ = pd.factorize(combined * (len(uniques) + 1) + (codes + 1))
+        combined = combined.astype(np.int64)
+    if empty.any():  # renumber the keys without an empty column, densely
+        kept, _ = pd.factorize(combined[~empty])
+        combined = np.full(combined.size, -1, dtype=np.int64)
+        combined[~empty] = kept
+    return combined[:live_rows], combined[live_rows:]
 
 
 def absent(rows: int, error: str) -> Labels:
@@ -226,7 +244,8 @@ def absent(rows: int, error: str) -> Labels:
 
 
 def describe(labels: Labels) -> list[str]:
-    """The join's notable counts in words, for notes (nothing when every row is simply labelled or pending)."""
+    """The join's notable counts in words, for notes (nothing when every row is simply labelled
+    or pending; a failed targets source is the model's ``realized_absent``)."""
     words = {
         "overdue": "live rows have no label past the label window",
         "duplicate_key": "live rows share their key with another row and were not joined",
@@ -236,7 +255,15 @@ def describe(labels: Labels) -> list[str]:
         "unmatched_labels": "label keys match no live row",
         "unkeyed_labels": "label rows have an empty key",
     }
-    notes = [f"{labels.counts[state]} {text}" for state, text in words.items() if labels.counts.get(state)]
-    if labels.error:
-        notes.insert(0, f"no labels: {labels.error}")
-    return notes
+    return [f"{labels.counts[state]} {text}" for state, text in words.items() if labels.counts.get(state)]
+
+
+def describe_delay(seconds: float) -> str:
+    """A label delay in words: ``90 s``, ``45 min``, ``6.5 h``, ``3.2 d`` (negative: a label
+    stamped before its prediction, said so)."""
+    if seconds < 0:
+        return f"{describe_delay(-seconds)} before its prediction (check the times)"
+    for unit, size, limit in (("s", 1.0, 120.0), ("min", 60.0, 7_200.0), ("h", 3_600.0, 172_800.0)):
+        if seconds < limit:
+            return f"{seconds / size:.0f} {unit}" if unit != "h" else f"{seconds / size:.1f} h"
+    return f"{seconds / 86_400:.1f} d"

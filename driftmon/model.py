@@ -24,7 +24,6 @@ cached per reference fingerprint. Knows nothing of Prometheus.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +38,8 @@ from driftmon.durations import parse_duration
 from driftmon.errors import DataError, DriftmonError
 from driftmon.performance import LOWER_IS_BETTER, Performance, metrics_of
 from driftmon.sources import open_source
-from driftmon.sources.base import RowSource, Source
+from driftmon.sources.base import Source
+from driftmon.sources.rows import read_columns
 
 __all__ = ["ModelResult", "ReferenceModel", "evaluate_model", "reference_model"]
 
@@ -107,22 +107,11 @@ class ModelResult:
 
 
 def _read(source: Source, columns: Sequence[str]) -> dict[str, npt.NDArray[Any]]:
-    if not isinstance(source, RowSource):
-        raise DataError(
-            f"{source.describe()}: model: needs a source of rows (type: file) for now; "
-            "SQL, Spark and histogram sources cannot give the model's columns yet"
-        )
-    parts: dict[str, list[npt.NDArray[Any]]] = {name: [] for name in columns}
-    for batch in source.batches(columns):
-        for name in columns:
-            parts[name].append(batch[name].to_numpy())
-    return {name: np.concatenate(values) if values else np.empty(0) for name, values in parts.items()}
+    return read_columns(source, columns)
 
 
 def _present(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
-    if values.dtype.kind == "f":
-        return ~np.isnan(values)
-    return np.array([not (v is None or (isinstance(v, float) and math.isnan(v))) for v in values], dtype=bool)
+    return ~np.isnan(values) if values.dtype.kind == "f" else labels.present(values)
 
 
 def _is_positive(values: npt.NDArray[Any], positive: str | int | bool) -> npt.NDArray[np.bool_]:
@@ -197,12 +186,11 @@ def _encode(
         truth = np.where(labelled, _is_positive(target, model.positive), np.nan).astype(np.float64)
         return _Rows(truth, _is_positive(predicted_raw, model.positive), scores, labelled, unknown_labels)
     classes = list(model.score) if isinstance(model.score, dict) else []
-    index = {name: i for i, name in enumerate(classes)}
-    codes = np.array([index.get(str(v), -1) for v in predicted_raw], dtype=np.intp)
+    codes = _class_codes(predicted_raw, classes)
     if (codes < 0).any():
-        unknown = sorted({str(v) for v, c in zip(predicted_raw, codes, strict=True) if c < 0})[:5]
+        unknown = sorted({labels.text(v) for v in predicted_raw[codes < 0][:1000]})[:5]
         raise DataError(f"{where}: prediction column {model.prediction!r} holds classes not in score: {unknown}")
-    label_codes = np.array([index.get(str(v), -1) if ok else -1 for v, ok in zip(target, labelled, strict=True)])
+    label_codes = np.where(labelled, _class_codes(target, classes), -1)
     unknown_labels = int((labelled & (label_codes < 0)).sum())
     labelled &= label_codes >= 0
     truth = np.zeros((len(codes), len(classes)))
@@ -210,14 +198,32 @@ def _encode(
     return _Rows(truth, codes, scores, labelled, unknown_labels)
 
 
-def _performance(model: Model, rows: _Rows, select: npt.NDArray[Any] | None = None) -> Performance:
-    """Realized metrics of ``rows`` (its labelled ones, or the given subset of them)."""
+def _class_codes(values: npt.NDArray[Any], classes: Sequence[str]) -> npt.NDArray[np.intp]:
+    """Each value's index in ``classes`` (compared as text, ``1.0`` as ``"1"``), -1 for any other
+    value or none: one lookup per distinct value, not per row."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    index = {name: i for i, name in enumerate(classes)}
+    lookup = np.array([index.get(labels.text(value), -1) for value in uniques] + [-1], dtype=np.intp)
+    return lookup[codes]  # the sentinel -1 (no value) takes the last entry, -1
+
+
+def _performance(
+    model: Model, rows: _Rows, select: npt.NDArray[Any] | None = None, order: npt.NDArray[np.intp] | None = None
+) -> Performance:
+    """Realized metrics of ``rows`` (its labelled ones, or the given subset of them);
+    ``order``: all of ``rows`` in ascending score order (binary), to spare a sort."""
     chosen = np.flatnonzero(rows.labelled) if select is None else select
     scores = None if rows.scores is None else rows.scores[chosen]
     if model.task == "regression":
         return performance.regression(rows.truth[chosen], rows.predicted[chosen])
     if model.task == "binary":
-        return performance.binary(rows.truth[chosen], rows.predicted[chosen], scores)
+        within = None
+        if order is not None and select is None:  # the labelled rows' own order, from the whole's
+            position = np.cumsum(rows.labelled) - 1
+            within = position[order[rows.labelled[order]]]
+        return performance.binary(rows.truth[chosen], rows.predicted[chosen], scores, within)
     return performance.multiclass(rows.truth[chosen], rows.predicted[chosen], scores, list(model.score or {}))
 
 
@@ -353,13 +359,15 @@ def evaluate_model(
     )
     estimated = None
     notes = []
+    # binary: the live scores are sorted once, for the estimate and the realized metrics
+    order = np.argsort(live.scores) if model.task == "binary" and live.scores is not None else None
     if reference.calibration is not None and live.scores is not None and len(live):
         classes = list(model.score) if isinstance(model.score, dict) else None
-        estimated = estimation.estimate(reference.calibration, live.predicted, live.scores, classes)
+        estimated = estimation.estimate(reference.calibration, live.predicted, live.scores, classes, order)
     elif model.task == "regression":
         notes.append("regression models have realized performance only (no estimate from scores)")
     labelled = int(live.labelled.sum())
-    realized = _performance(model, live) if labelled else None
+    realized = _performance(model, live, order=order) if labelled else None
     absent = None
     if model.target is None:
         absent = "no target column: realized performance needs labels"

@@ -152,19 +152,30 @@ def _ratio(numerator: float, denominator: float) -> float | None:
     return numerator / denominator if denominator > 0 else None
 
 
-def _steps(positive: Floats, negative: Floats, score: Floats) -> tuple[Floats, Floats]:
-    """Cumulative (positive, negative) weight at each distinct score, highest score first."""
-    order = np.argsort(score)[::-1]  # ties are summed per distinct score: no stable sort needed
+def _steps(
+    positive: Floats, negative: Floats | None, score: Floats, order: npt.NDArray[np.intp] | None = None
+) -> tuple[Floats, Floats]:
+    """Cumulative (positive, negative) weight at each distinct score, highest score first;
+    ``negative`` None: 1 - positive; ``order``: the rows in ascending score order, when the
+    caller has sorted them already."""
+    # ties are summed per distinct score: no stable sort needed
+    order = (np.argsort(score) if order is None else order)[::-1]
     ordered = score[order]
     last = np.r_[np.flatnonzero(np.diff(ordered)), ordered.size - 1]
+    if negative is None:  # the complement of positive: k rows so far, of which tps positive
+        tps = np.cumsum(positive[order])[last]
+        return tps, (last + 1.0) - tps
     return np.cumsum(positive[order])[last], np.cumsum(negative[order])[last]
 
 
-def _ranking(positive: Floats, negative: Floats, score: Floats) -> tuple[float | None, float | None, str, str]:
-    """(ROC AUC, average precision, why AUC is undefined, why AP is undefined)."""
+def _ranking(
+    positive: Floats, negative: Floats | None, score: Floats, order: npt.NDArray[np.intp] | None = None
+) -> tuple[float | None, float | None, str, str]:
+    """(ROC AUC, average precision, why AUC is undefined, why AP is undefined); ``negative``
+    None: each row's negative weight is 1 - its positive one."""
     if score.size == 0:
         return None, None, "no rows", "no rows"
-    tps, fps = _steps(positive, negative, score)
+    tps, fps = _steps(positive, negative, score, order)
     total_positive, total_negative = float(tps[-1]), float(fps[-1])
     no_positive = "no row of the positive class" if total_positive <= 0 else ""
     no_negative = "no row of the negative class" if total_negative <= 0 else ""
@@ -192,20 +203,27 @@ def _brier(truth: Floats, score: Floats) -> float:
     return float(np.mean(np.sum(truth * (1.0 - score) ** 2 + (1.0 - truth) * score**2, axis=1)))
 
 
-def binary(truth: Floats, predicted: npt.NDArray[np.bool_], score: Floats | None) -> Performance:
+def binary(
+    truth: Floats,
+    predicted: npt.NDArray[np.bool_],
+    score: Floats | None,
+    order: npt.NDArray[np.intp] | None = None,
+) -> Performance:
     """Binary metrics: ``truth`` the (soft) probability each row is positive, ``predicted``
     the model's positive/negative decision, ``score`` its probability of positive (or None:
-    only the decision metrics then)."""
+    only the decision metrics then); ``order``: the rows in ascending score order, if known
+    (saves the one sort)."""
     truth = np.asarray(truth, dtype=np.float64)
     predicted = np.asarray(predicted, dtype=bool)
     rows = int(truth.size)
     out = _Collect()
     if rows == 0:
         return _no_rows(BINARY_METRICS)
-    tp = float(truth[predicted].sum())
-    fp = float(predicted.sum()) - tp
-    fn = float(truth[~predicted].sum())
-    tn = float((~predicted).sum()) - fn
+    predicted_positive = float(np.count_nonzero(predicted))
+    tp = float(np.sum(truth, where=predicted))
+    fp = predicted_positive - tp
+    fn = float(np.sum(truth, where=~predicted))
+    tn = (rows - predicted_positive) - fn
     out.put("accuracy", (tp + tn) / rows, "no rows")
     out.put("precision", _ratio(tp, tp + fp), "no row predicted positive")
     out.put("recall", _ratio(tp, tp + fn), "no row of the positive class")
@@ -215,13 +233,14 @@ def binary(truth: Floats, predicted: npt.NDArray[np.bool_], score: Floats | None
             out.put(name, None, "the model has no score column")
         return out.performance(rows)
     score = np.asarray(score, dtype=np.float64)
-    auc, ap, why_auc, why_ap = _ranking(truth, 1.0 - truth, score)
+    auc, ap, why_auc, why_ap = _ranking(truth, None, score, order)
     out.put("roc_auc", auc, why_auc)
     out.put("average_precision", ap, why_ap)
-    pair_truth = np.column_stack([1.0 - truth, truth])
-    pair_score = np.column_stack([1.0 - score, score])
-    out.put("log_loss", _log_loss(pair_truth, pair_score), "no rows")
-    out.put("brier", _brier(truth[:, None], score[:, None]), "no rows")
+    # _log_loss of the two columns (1 - t, t) against (1 - s, s), without building them
+    negative = np.log(np.clip(1.0 - score, _EPS, 1.0 - _EPS))
+    positive = np.log(np.clip(score, _EPS, 1.0 - _EPS))
+    out.put("log_loss", float(np.mean(-((1.0 - truth) * negative + truth * positive))), "no rows")
+    out.put("brier", float(np.mean(truth * (1.0 - score) ** 2 + (1.0 - truth) * score**2)), "no rows")
     return out.performance(rows)
 
 
@@ -265,7 +284,7 @@ def multiclass(
     scores = np.asarray(scores, dtype=np.float64)
     aucs, aps = [], []
     for j, name in enumerate(classes):
-        auc, ap, _, _ = _ranking(truth[:, j], 1.0 - truth[:, j], scores[:, j])
+        auc, ap, _, _ = _ranking(truth[:, j], None, scores[:, j])
         if auc is not None:
             aucs.append(auc)
             per_class[name]["roc_auc"] = auc

@@ -123,3 +123,38 @@ def test_small_reference_is_bootstrapped_and_bands_are_clipped() -> None:
     bands = estimation.band(estimated, spread)
     assert bands["accuracy"][1] == 1.0
     assert bands["log_loss"][0] >= 0.0
+
+
+def test_a_live_window_larger_than_the_reference_gets_the_error_at_its_own_size() -> None:
+    """Live 200,000 rows against a reference of 20,000: the chunks (2,000 rows each, one pass over
+    the reference in all) give sd sqrt(a(1-a)/n) at the live size n, not at the reference's."""
+    ref_label, ref_score = _rows(9, 20_000, 0.0, 1.0)
+    seen: list[int] = []
+
+    def realized(rows: np.ndarray) -> performance.Performance:
+        seen.append(rows.size)
+        return _realized(ref_label[rows], ref_score[rows])
+
+    size = 200_000
+    spread = estimation.spread(realized, ref_label.size, size)
+    assert spread.chunk == 2_000 and sum(seen) == ref_label.size and spread.size == size
+    accuracy = _realized(ref_label, ref_score).values["accuracy"]
+    assert spread.std["accuracy"] == pytest.approx(np.sqrt(accuracy * (1 - accuracy) / size), rel=0.35)
+
+
+def test_one_sort_gives_the_same_numbers() -> None:
+    """Passing the rows' score order (sorted once by the caller) changes no metric beyond 1e-12,
+    for realized metrics and for the estimate."""
+    label, score = _rows(10, 30_000, 0.3, 1.0, distort=1.7)
+    score = np.round(score, 3)  # ties
+    order = np.argsort(score, kind="stable")
+    plain, sorted_once = _realized(label, score), performance.binary(label, score >= 0.5, score, order)
+    assert plain.values.keys() == sorted_once.values.keys()
+    for metric, value in plain.values.items():
+        assert sorted_once.values[metric] == pytest.approx(value, abs=1e-12), metric
+    fitted = estimation.calibrate(label[:10_000, None], score[:10_000, None])
+    assert np.array_equal(fitted.apply(score[:, None], order), fitted.apply(score[:, None]))
+    estimated = estimation.estimate(fitted, score >= 0.5, score, None)
+    again = estimation.estimate(fitted, score >= 0.5, score, None, np.argsort(score))
+    for metric, value in estimated.values.items():
+        assert again.values[metric] == pytest.approx(value, abs=1e-12), metric

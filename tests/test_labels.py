@@ -53,6 +53,36 @@ def test_join_accounts_for_every_row_and_key() -> None:
     assert sum(joined.counts[state] for state in labels.LIVE_STATES) == len(live_keys)
 
 
+def test_join_equals_a_pandas_oracle_on_random_keys() -> None:
+    """Random two-column keys with repeats, conflicts, empties and orphans on both sides: every
+    joined label and every count is what pandas' groupby and merge say (written out here)."""
+    rng = np.random.default_rng(11)
+    live = pd.DataFrame({"a": rng.integers(0, 40, 3_000).astype(float), "b": rng.choice(list("xyz"), 3_000)})
+    live.loc[rng.random(3_000) < 0.02, "a"] = np.nan
+    table = pd.DataFrame({"a": rng.integers(0, 45, 2_000).astype(float), "b": rng.choice(list("xyzw"), 2_000),
+                          "label": rng.integers(0, 2, 2_000).astype(float)})
+    table.loc[rng.random(2_000) < 0.02, "b"] = None
+    joined = labels.join([live.a.to_numpy(), live.b.to_numpy(dtype=object)],
+                         [table.a.to_numpy(), table.b.to_numpy(dtype=object)], table.label.to_numpy())
+    keyed = table.dropna(subset=["a", "b"])
+    groups = keyed.groupby(["a", "b"]).label.agg(["size", "nunique", "first"]).reset_index()
+    live_keys = live.dropna(subset=["a", "b"])
+    unique = live_keys.drop_duplicates(["a", "b"], keep=False)
+    merged = unique.reset_index().merge(groups[groups["nunique"] == 1], on=["a", "b"])
+    expected = np.full(len(live), np.nan)
+    expected[merged["index"].to_numpy()] = merged["first"].to_numpy()
+    np.testing.assert_array_equal(joined.values, expected)
+    seen = groups.merge(live_keys[["a", "b"]].drop_duplicates(), on=["a", "b"], how="left", indicator=True)
+    found = seen["_merge"] == "both"
+    assert joined.counts["labelled"] == len(merged)
+    assert joined.counts["duplicate_key"] == len(live_keys) - len(unique)
+    assert joined.counts["missing_key"] == len(live) - len(live_keys)
+    assert joined.counts["conflicting_labels"] == int(((seen["nunique"] > 1) & found).sum())
+    assert joined.counts["repeated_labels"] == int(((seen["size"] > 1) & (seen["nunique"] == 1) & found).sum())
+    assert joined.counts["unmatched_labels"] == int((~found).sum())
+    assert joined.counts["unkeyed_labels"] == len(table) - len(keyed)
+
+
 def test_keys_of_several_columns_and_of_text_and_numbers_match() -> None:
     """A key of two columns joins on both; ``7`` in one source matches ``"7"`` in the other."""
     joined = labels.join(
@@ -193,3 +223,26 @@ def test_late_label_config_is_checked(write) -> None:
         config.load(write("a.yaml", base + "    model: {task: binary, prediction: y, target: t, targets: {type: file, path: t.csv}}\n"))
     with pytest.raises(ConfigError, match="give targets: too"):
         config.load(write("b.yaml", base + "    model: {task: binary, prediction: y, target: t, key: id}\n"))
+
+
+def test_pages_check_and_report_show_the_model_and_why_realized_is_absent(tmp_path: Path, write) -> None:
+    """The monitor page and the report have a model table (estimate, band, reference); with the
+    targets source down, the page and check's table say why there is no realized performance."""
+    import io
+
+    from driftmon.pages import PageSettings, render, report, snapshot_of
+    from driftmon.table import write as write_table
+
+    live, _ = _frames(tmp_path, seed=4)
+    live.drop(columns="churned").to_parquet(tmp_path / "live.parquet")
+    _, result = _check(tmp_path, write)
+    snapshot = snapshot_of([result])
+    _, _, body = render("/monitors/churn", snapshot, PageSettings(), now=NOW.timestamp())
+    page = body.decode()
+    assert "Model of churn" in page and "roc_auc" in page
+    assert f"{result.model.estimated.values['roc_auc']:.4f}" in page
+    assert "No realized performance: the targets source failed" in page and "targets.parquet" in page
+    assert "Model of churn" in report(snapshot, PageSettings(), now=NOW.timestamp())
+    out = io.StringIO()
+    write_table([result], out)
+    assert "realized: none, the targets source failed" in out.getvalue()

@@ -75,6 +75,25 @@ def test_realized_equals_sklearn_and_the_estimate_follows_it(tmp_path: Path, wri
     assert low < model.estimated.values["accuracy"] < high
 
 
+def test_a_shift_where_the_model_is_right_is_estimated_as_no_harm(tmp_path: Path, write) -> None:
+    """Half the live rows move far from the decision boundary (covariate shift into a region the
+    model gets right), half labelled: x drifts, the estimate rises with the realized performance
+    (within 0.03, realized inside the band) and no model metric of either kind is at warning."""
+    live = pd.concat([_frame(6, 3_000, 0.0, 1.0, 0.5), _frame(106, 3_000, 2.5, 0.5, 0.5)], ignore_index=True)
+    result = evaluate(_monitor(tmp_path, write, live))
+    model = result.model
+    assert model is not None and model.realized is not None and model.estimated is not None
+    for metric in ("accuracy", "roc_auc", "f1", "brier", "log_loss"):
+        assert abs(model.estimated.values[metric] - model.realized.values[metric]) < 0.03, metric
+        low, high = model.bands[metric]
+        assert low <= model.realized.values[metric] <= high, metric
+    assert model.estimated.values["accuracy"] > model.reference.values["accuracy"] + 0.05
+    assert model.realized.values["accuracy"] > model.reference.values["accuracy"] + 0.05
+    assert {kind: set(levels.values()) for kind, levels in model.severity.items()} == {"estimated": {"ok"}, "realized": {"ok"}}
+    x = next(f for f in result.features if f.feature == "x")
+    assert x.worst == "critical"
+
+
 def test_no_shift_stays_quiet_and_series_are_exported(tmp_path: Path, write) -> None:
     """Live rows like the reference's: every metric of both kinds ok; the model series carry
     metric and kind, the band its bounds, the label coverage its share."""
@@ -205,3 +224,23 @@ def test_results_with_a_model_and_joint_drift_cross_a_process_boundary(tmp_path:
     assert result.model is not None and result.multivariate is not None
     copy = pickle.loads(pickle.dumps(result))
     assert copy.to_json() == result.to_json()
+
+
+def test_the_live_file_cache_keeps_the_model_outputs_counts(tmp_path: Path, write) -> None:
+    """The daemon's live-file cache counts the prediction and score columns (prediction drift)
+    like any feature: a second evaluation over unchanged files reads none of them for counting,
+    and the model's result is the same."""
+    from driftmon.sources.file_cache import FileCounts
+
+    monitor = _monitor(tmp_path, write, _frame(7, 3_000, 0.2, 1.0, 0.5))
+    first = FileCounts({}, settle_s=0.0)
+    before = evaluate(monitor, live_files=first)
+    assert first.read == 1 and len(first.new) == 1
+    (entry,) = first.new.values()
+    assert {"x", "predicted", "p"} <= set(entry.histograms or {})
+    second = FileCounts(dict(first.new), settle_s=0.0)
+    after = evaluate(monitor, live_files=second)
+    assert second.read == 0 and second.reused == 1
+    assert [f.scores for f in after.features] == [f.scores for f in before.features]
+    assert after.model.estimated.values == before.model.estimated.values
+    assert after.model.realized.values == before.model.realized.values

@@ -175,6 +175,14 @@ class Engine(ABC):
     def fetch(self, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """All rows of a query (driftmon's queries return few rows)."""
 
+    def fetch_columns(self, sql: str, params: Mapping[str, Any], names: Sequence[str]) -> dict[str, np.ndarray]:
+        """All rows of a query that returns many (a model's columns), as one array per column
+        (numbers as numbers, NULL as NaN or None); engines with a columnar fetch override it."""
+        import pandas as pd
+
+        frame = pd.DataFrame.from_records(self.fetch(sql, params), columns=list(names))
+        return {name: frame[name].to_numpy() for name in names}
+
     def order_statistics(
         self, typed_sql: str, bound: Mapping[str, Any], feature: Feature, ranks: Sequence[int], count: int
     ) -> dict[int, float]:
@@ -280,6 +288,20 @@ class PushdownSource(Source):
 
         return sample_pushdown(self, columns, size, seed, kinds)
 
+    def rows(self, columns: Sequence[str]) -> dict[str, np.ndarray]:
+        """The raw values of ``columns`` in the window, one array per column, for a caller that
+        needs rows rather than counts (a model's columns: `driftmon.sources.rows`)."""
+        with self.engine() as engine:
+            source = self.source_sql(engine)
+            self._types(engine, source, columns)  # a missing column is named
+            params = Params(engine.dialect)
+            names = ", ".join(f"{engine.dialect.quote(name)} AS c{i}" for i, name in enumerate(columns))
+            sql = f"SELECT {names} FROM ({source}) AS src{self._where(engine.dialect, params)}"
+            found = engine.fetch_columns(sql, params.values, [f"c{i}" for i in range(len(columns))])
+        if self.window is not None and not len(next(iter(found.values()), [])):
+            raise self.no_rows()
+        return {name: found[f"c{i}"] for i, name in enumerate(columns)}
+
     def probe(self, columns: Sequence[str]) -> Probe:
         """Connects, and lists the table's or query's columns (the engine reads no rows)."""
         with self.engine() as engine:
@@ -318,12 +340,15 @@ class PushdownSource(Source):
     def _typed(self, d: Dialect, source: str, features: Sequence[Feature], params: Params) -> str:
         """``SELECT <typed feature> AS f0, ... FROM (source) WHERE <window>``."""
         parts = [f"{_typed_expression(d, f)} AS {f.alias}" for f in features]
-        sql = f"SELECT {', '.join(parts)} FROM ({source}) AS src"
-        if self.window is not None:
-            start, end = self.window.bounds(self.now)
-            column = d.quote(self.window.column)
-            sql += f" WHERE {column} >= {params(self.time_param(start))} AND {column} < {params(self.time_param(end))}"
-        return sql
+        return f"SELECT {', '.join(parts)} FROM ({source}) AS src{self._where(d, params)}"
+
+    def _where(self, d: Dialect, params: Params) -> str:
+        """`` WHERE <window>`` (empty without a window)."""
+        if self.window is None:
+            return ""
+        start, end = self.window.bounds(self.now)
+        column = d.quote(self.window.column)
+        return f" WHERE {column} >= {params(self.time_param(start))} AND {column} < {params(self.time_param(end))}"
 
     def _stats(
         self,

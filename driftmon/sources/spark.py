@@ -182,6 +182,10 @@ class _Spark(Engine):
         rows = self._run(lambda: self.spark.sql(sql, args=dict(params) or None).collect())
         return [tuple(row) for row in rows]
 
+    def fetch_columns(self, sql: str, params: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
+        frame = self._run(lambda: self.spark.sql(sql, args=dict(params) or None).toPandas())  # Arrow when enabled
+        return {name: frame[name].to_numpy() for name in names}
+
     def order_statistics(
         self, typed_sql: str, bound: Mapping[str, Any], feature: Feature, ranks: Sequence[int], count: int
     ) -> dict[int, float]:

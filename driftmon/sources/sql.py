@@ -366,6 +366,10 @@ class _DuckDB(Engine):
         rows: list[tuple[Any, ...]] = self._run(sql, params)
         return rows
 
+    def fetch_columns(self, sql: str, params: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
+        frame = self._run(sql, params, frame=True)  # columnar: no Python tuple per row
+        return {name: frame[name].to_numpy() for name in names}
+
     def order_statistics(
         self, typed_sql: str, bound: Mapping[str, Any], feature: Feature, ranks: Sequence[int], count: int
     ) -> dict[int, float]:
@@ -392,7 +396,7 @@ class _DuckDB(Engine):
         query = f"SELECT * FROM ({sql}) AS typed USING SAMPLE reservoir({int(request.size)} ROWS) REPEATABLE ({seed})"
         return columns_of(self.fetch(query, params), request.names, request.numeric)
 
-    def _run(self, sql: str, params: Mapping[str, Any], describe: bool = False) -> Any:
+    def _run(self, sql: str, params: Mapping[str, Any], describe: bool = False, frame: bool = False) -> Any:
         problem = _not_one_select(self.duckdb, sql)
         if problem:
             raise SourceError(f"{self.source.describe()}: the query {problem}")
@@ -402,7 +406,9 @@ class _DuckDB(Engine):
         timer.start()
         try:
             cursor = self.connection.execute(sql, dict(params)) if params else self.connection.execute(sql)
-            return cursor.description if describe else cursor.fetchall()
+            if describe:
+                return cursor.description
+            return cursor.df() if frame else cursor.fetchall()
         except self.duckdb.InterruptException:
             raise SourceError(
                 f"{self.source.describe()}: query took longer than {self.source.config.timeout} and was stopped"

@@ -179,3 +179,19 @@ def test_spark_moving_reference_equals_the_file_path(spark: None, tmp_path: Path
     assert [f.reference_count for f in sparked.features] == [f.reference_count for f in files.features]
     for a, b in zip(sparked.features, files.features, strict=True):
         assert a.scores == pytest.approx(b.scores, rel=1e-9, abs=1e-12)
+
+
+def test_a_model_from_spark_equals_the_file_path(spark: None, tmp_path: Path) -> None:
+    """A model's live window and late labels read by Spark give the file path's label counts
+    and metrics (the window is pushed into Spark's query)."""
+    from tests.test_sources_rows import FILES, assert_same_model, model_of, write_model_data
+
+    pytest.importorskip("sklearn")
+    folder = write_model_data(tmp_path)
+    found = model_of(
+        folder,
+        FILES[0],
+        f"{{type: spark, master: '{MASTER}', path: live.parquet, window: {{column: ts, last: 7d}}}}",
+        f"{{type: spark, master: '{MASTER}', path: targets.parquet}}\n      label_time: arrived",
+    )
+    assert_same_model(found, model_of(folder, *FILES))

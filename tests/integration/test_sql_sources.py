@@ -504,3 +504,32 @@ def test_joint_drift_over_duckdb_and_postgresql(tmp_path: Path, postgres: str) -
         assert item.severity == "critical", method
         assert item.drift.reference_rows == 5_000 and item.drift.live_rows == 5_000
         assert set(list(item.drift.contributions)[:2]) == {"a", "b"}
+
+def test_a_model_from_postgresql_equals_the_file_path(postgres: str, tmp_path: Path) -> None:
+    """A model's reference, live window and late labels read from PostgreSQL tables give the file
+    path's label counts and metrics (the window is pushed into the query)."""
+    import psycopg
+
+    from tests.test_sources_rows import FILES, assert_same_model, model_of, write_model_data
+
+    pytest.importorskip("sklearn")
+    folder = write_model_data(tmp_path)
+    dsn = _with_password(postgres).replace("postgresql+psycopg", "postgresql")
+    types = {"f": "double precision", "i": "bigint", "M": "timestamp"}
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        for name in ("ref", "live", "targets"):
+            frame = pd.read_parquet(folder / f"{name}.parquet")
+            columns = ", ".join(f"{c} {types[frame[c].dtype.kind]}" for c in frame.columns)
+            connection.execute(f"DROP TABLE IF EXISTS model_{name}")
+            connection.execute(f"CREATE TABLE model_{name} ({columns})")
+            with connection.cursor().copy(f"COPY model_{name} ({', '.join(frame.columns)}) FROM STDIN") as copy:
+                for row in frame.astype(object).itertuples(index=False):
+                    copy.write_row(list(row))
+    url = _with_password(postgres)
+    found = model_of(
+        folder,
+        f"{{type: sql, url: '{url}', table: model_ref}}",
+        f"{{type: sql, url: '{url}', table: model_live, window: {{column: ts, last: 7d}}}}",
+        f"{{type: sql, url: '{url}', table: model_targets}}\n      label_time: arrived",
+    )
+    assert_same_model(found, model_of(folder, *FILES))
