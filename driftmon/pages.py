@@ -34,6 +34,7 @@ from driftmon import __version__, redact
 from driftmon.evaluate import ERROR, FeatureResult, MonitorResult
 from driftmon.explain import BinExplanation, describe_bin, lead_measure, term_names, top_movers, unit
 from driftmon.joint_pages import joint_section
+from driftmon.model_pages import model_section
 from driftmon.results import MonitorState, Snapshot
 from driftmon.segments import page_model
 
@@ -323,6 +324,7 @@ def _monitor_page(state: MonitorState, settings: PageSettings, now: float) -> di
         "quality": state.scored.quality_findings() if state.scored is not None else [],
         "joint": joint_section(state.scored.multivariate, _anchor(state.name)) if state.scored is not None else None,
         "segments": page_model(state.scored.segments if state.scored is not None else None),
+        "model": model_section(state.scored),
     }
 
 

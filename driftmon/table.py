@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from driftmon.explain import describe_movers, lead_measure
+from driftmon.labels import describe_delay
 from driftmon.redact import printable
 
 
@@ -92,6 +93,10 @@ def _model_lines(result: Any, out: TextIO) -> None:
         worst = next((level for level in ("critical", "warning") if level in levels), "ok")
         if parts:
             out.write(f"    {metric:<18} {', '.join(parts)}: {worst}\n")
+    if model.realized_absent:
+        out.write(f"    realized: none, {printable(model.realized_absent)}\n")
+    if model.label_delay_seconds is not None:
+        out.write(f"    newest label: {describe_delay(model.label_delay_seconds)} after its prediction\n")
     for note in model.notes:
         out.write(f"    note: {printable(note)}\n")
 
