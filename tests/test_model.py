@@ -244,3 +244,42 @@ def test_the_live_file_cache_keeps_the_model_outputs_counts(tmp_path: Path, writ
     assert [f.scores for f in after.features] == [f.scores for f in before.features]
     assert after.model.estimated.values == before.model.estimated.values
     assert after.model.realized.values == before.model.realized.values
+
+
+def test_a_nan_score_and_multiclass_rows_not_summing_to_one_name_the_columns(tmp_path: Path, write) -> None:
+    """End to end: a NaN score, and a multiclass row summing to 1.3, are errors naming the columns."""
+    live = _frame(11, 300, 0.0, 1.0, 0.0)
+    live.loc[5, "p"] = np.nan
+    result = evaluate(_monitor(tmp_path, write, live))
+    assert result.status == "error" and "score column 'p'" in (result.error or "") and "nan" in (result.error or "")
+    rng = np.random.default_rng(12)
+    scores = rng.dirichlet(np.ones(3), 500)
+    frame = pd.DataFrame({"x": rng.normal(size=500), "pa": scores[:, 0], "pb": scores[:, 1], "pc": scores[:, 2],
+                          "predicted": np.array(["a", "b", "c"])[scores.argmax(axis=1)], "label": "a"})
+    frame.to_parquet(tmp_path / "ref.parquet")
+    frame.assign(pa=lambda f: f.pa.where(f.index != 7, f.pa + 0.3)).to_parquet(tmp_path / "live.parquet")
+    model = "{task: multiclass, prediction: predicted, score: {a: pa, b: pb, c: pc}, target: label}"
+    result = evaluate(config.load(write("m.yaml", CONFIG.format(model=model))).monitors[0])
+    assert result.status == "error"
+    assert "score columns pa, pb, pc" in (result.error or "") and "do not sum to 1" in (result.error or "")
+
+
+def test_one_class_in_the_labelled_rows_is_a_reason_not_a_nan(tmp_path: Path, write) -> None:
+    """Every labelled live row is of one class: realized ROC AUC and average precision have a
+    reason instead of a value, the evaluation goes on, and no series carries a NaN."""
+    from test_exporter import scrape
+
+    live = _frame(13, 2_000, 0.0, 1.0, 0.3)
+    live.loc[live.churned.notna(), "churned"] = 1.0
+    result = evaluate(_monitor(tmp_path, write, live))
+    assert result.error is None
+    realized = result.model.realized
+    assert "roc_auc" not in realized.values and realized.undefined["roc_auc"] == "no row of the negative class"
+    assert "accuracy" in realized.values
+    assert result.to_json()["model"]["realized"]["undefined"]["roc_auc"] == "no row of the negative class"
+    families = scrape(Snapshot(1, (MonitorState("churn", latest=result, scored=result),)))
+    for family in families.values():
+        for sample in family.samples:
+            assert sample.value == sample.value, (family.name, sample.labels)
+    performance = {tuple(sorted(s.labels.items())) for s in families["driftmon_model_performance"].samples}
+    assert (("kind", "realized"), ("metric", "roc_auc"), ("monitor", "churn")) not in performance
