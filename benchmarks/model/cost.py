@@ -121,7 +121,7 @@ def main() -> None:
     warm = {name: evaluate_seconds(args.folder, name, args.runs) for name in CONFIGS}
     load_after = os.getloadavg()
     median = {name: statistics.median(values) for name, values in checks.items()}
-    warm_median = {name: statistics.median(wall for wall, _ in values) for name, values in warm.items()}
+    warm_median = {name: statistics.median(row[0] for row in values) for name, values in warm.items()}
     cpu_median = {name: statistics.median(row[1] for row in values) for name, values in warm.items()}
     part = {
         name: (statistics.median(r[2] for r in v), statistics.median(r[3] for r in v))

@@ -175,14 +175,6 @@ class Engine(ABC):
     def fetch(self, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """All rows of a query (driftmon's queries return few rows)."""
 
-    def fetch_columns(self, sql: str, params: Mapping[str, Any], names: Sequence[str]) -> dict[str, np.ndarray]:
-        """All rows of a query that returns many (a model's columns), as one array per column
-        (numbers as numbers, NULL as NaN or None); engines with a columnar fetch override it."""
-        import pandas as pd
-
-        frame = pd.DataFrame.from_records(self.fetch(sql, params), columns=list(names))
-        return {name: frame[name].to_numpy() for name in names}
-
     def order_statistics(
         self, typed_sql: str, bound: Mapping[str, Any], feature: Feature, ranks: Sequence[int], count: int
     ) -> dict[int, float]:
@@ -287,20 +279,6 @@ class PushdownSource(Source):
         from driftmon.sources.sample_sql import sample_pushdown
 
         return sample_pushdown(self, columns, size, seed, kinds)
-
-    def rows(self, columns: Sequence[str]) -> dict[str, np.ndarray]:
-        """The raw values of ``columns`` in the window, one array per column, for a caller that
-        needs rows rather than counts (a model's columns: `driftmon.sources.rows`)."""
-        with self.engine() as engine:
-            source = self.source_sql(engine)
-            self._types(engine, source, columns)  # a missing column is named
-            params = Params(engine.dialect)
-            names = ", ".join(f"{engine.dialect.quote(name)} AS c{i}" for i, name in enumerate(columns))
-            sql = f"SELECT {names} FROM ({source}) AS src{self._where(engine.dialect, params)}"
-            found = engine.fetch_columns(sql, params.values, [f"c{i}" for i in range(len(columns))])
-        if self.window is not None and not len(next(iter(found.values()), [])):
-            raise self.no_rows()
-        return {name: found[f"c{i}"] for i, name in enumerate(columns)}
 
     def probe(self, columns: Sequence[str]) -> Probe:
         """Connects, and lists the table's or query's columns (the engine reads no rows)."""

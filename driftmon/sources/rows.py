@@ -6,7 +6,7 @@ out, the source's window applied:
 
 - files: read in batches of the requested columns only (`RowSource`);
 - SQL (DuckDB, PostgreSQL, any SQLAlchemy database) and Spark: one ``SELECT`` of just those
-  columns, the window pushed into the query (`PushdownSource.rows`); DuckDB and Spark
+  columns, the window pushed into the query; DuckDB and Spark
   hand the result over as columns;
 - histogram files and Prometheus hold counts, not rows: a DataError saying so.
 
@@ -24,9 +24,9 @@ import numpy.typing as npt
 
 from driftmon.errors import DataError
 from driftmon.sources.base import RowSource, Source
-from driftmon.sources.pushdown import PushdownSource
+from driftmon.sources.pushdown import Params, PushdownSource
 
-__all__ = ["read_columns"]
+__all__ = ["columns_of_rows", "read_columns"]
 
 
 def _numpy(values: Any) -> npt.NDArray[Any]:
@@ -40,11 +40,41 @@ def _numpy(values: Any) -> npt.NDArray[Any]:
         return np.asarray(to_numpy())  # a pandas Series or an Arrow chunked array
 
 
+def columns_of_rows(rows: Sequence[tuple[Any, ...]], names: Sequence[str]) -> dict[str, npt.NDArray[Any]]:
+    """Rows (tuples) as one array per column: numbers as numbers, NULL as NaN or None."""
+    import pandas as pd
+
+    frame = pd.DataFrame.from_records(list(rows), columns=list(names))
+    return {name: frame[name].to_numpy() for name in names}
+
+
+def _engine_rows(source: PushdownSource, columns: Sequence[str]) -> dict[str, npt.NDArray[Any]]:
+    """One ``SELECT`` of just ``columns``, the window in its ``WHERE``; engines with a columnar
+    fetch (``fetch_columns``: DuckDB, Spark) hand the result over as columns."""
+    with source.engine() as engine:
+        rows_sql = source.source_sql(engine)
+        source._types(engine, rows_sql, columns)  # a missing column is named
+        params = Params(engine.dialect)
+        names = [f"c{i}" for i in range(len(columns))]
+        selected = ", ".join(
+            f"{engine.dialect.quote(column)} AS {name}" for column, name in zip(columns, names, strict=True)
+        )
+        sql = f"SELECT {selected} FROM ({rows_sql}) AS src{source._where(engine.dialect, params)}"
+        fetch_columns = getattr(engine, "fetch_columns", None)
+        if fetch_columns is not None:
+            found = fetch_columns(sql, params.values, names)
+        else:
+            found = columns_of_rows(engine.fetch(sql, params.values), names)
+    if source.window is not None and not len(found[names[0]]):
+        raise source.no_rows()
+    return {column: found[name] for column, name in zip(columns, names, strict=True)}
+
+
 def read_columns(source: Source, columns: Sequence[str]) -> dict[str, npt.NDArray[Any]]:
     """The rows of ``columns`` (each once, in the window) as one array per column."""
     columns = list(dict.fromkeys(columns))
     if isinstance(source, PushdownSource):
-        return source.rows(columns)
+        return _engine_rows(source, columns)
     if not isinstance(source, RowSource):
         raise DataError(
             f"{source.describe()}: holds counts, not rows; a model's columns need a source of rows "
