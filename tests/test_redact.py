@@ -95,11 +95,14 @@ def test_control_characters_are_escaped_and_long_messages_cut() -> None:
 
 
 def test_hostile_messages_cost_linear_time() -> None:
-    """Many URL-like tokens in one message are redacted in well under a second (bounded patterns; quadratic took 2.4 s)."""
-    began = time.perf_counter()
+    """Many URL-like tokens in one message are redacted in bounded CPU time (bounded patterns; quadratic took 2.4 s).
+
+    CPU time, not wall time, so a loaded machine does not fail it.
+    """
+    began = time.process_time()
     for message in ("a://" * 5000, "u:" + "p@" * 10000, "x:" * 20000 + "@"):
         assert len(redact.text(message)) <= redact.MAX_CHARS
-    assert time.perf_counter() - began < 1.0
+    assert time.process_time() - began < 1.0
 
 
 def test_an_excerpt_is_one_short_line() -> None:

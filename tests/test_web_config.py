@@ -244,13 +244,16 @@ def test_changes_are_picked_up_and_a_broken_edit_fails_closed(tmp_path: Path) ->
     ids=["aliases", "deep"],
 )
 def test_hostile_web_config_yaml_is_refused_quickly(tmp_path: Path, text: str) -> None:
-    """The web config gets the same YAML limits as the config: alias bombs and deep nesting are a ConfigError in under a second."""
+    """The web config gets the same YAML limits as the config: alias bombs and deep nesting are a ConfigError.
+
+    Guarded by CPU time, not wall time, so that a loaded machine does not fail it.
+    """
     path = tmp_path / "web.yml"
     path.write_text(text)
-    started = time.monotonic()
-    with pytest.raises(ConfigError, match=r"^web config .*web\.yml: "):
+    started = time.process_time()
+    with pytest.raises(ConfigError, match=r"^web config .*web\.yml: (invalid YAML|.*(nest|alias))"):
         load(path)
-    assert time.monotonic() - started < 1.0
+    assert time.process_time() - started < 5.0
 
 
 def test_a_tagged_value_that_cannot_be_read_does_not_echo_the_hash(tmp_path: Path) -> None:
