@@ -53,6 +53,8 @@ def check(cfg: Config, sources: bool = False, now: datetime | float | None = Non
 
 def _monitor(monitor: MonitorConfig, sources: bool, now: datetime | float | None) -> Iterator[Finding]:
     features = [feature.name for feature in monitor.features]
+    if monitor.segments is not None:  # the segment columns must be there too (docs/segments.md)
+        features += [name for name in monitor.segments.by if name not in features]
     opened: dict[str, Source] = {}  # the sources that could be opened, for the schema check
     failed = False
     for side in SIDES:

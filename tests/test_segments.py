@@ -370,3 +370,20 @@ def test_a_value_spelled_like_a_reserved_segment_is_counted_in_other(tmp_path: P
     assert sorted(names) == sorted(set(names)) and "__other__" in names
     other = next(s for s in result.segments.segments if s.segment == "__other__")
     assert other.result.live_rows is not None and other.result.live_rows >= 1500  # the literal values are in it
+
+
+def test_validate_sources_names_a_missing_segment_column(tmp_path: Path) -> None:
+    """`driftmon validate --sources` probes the segment columns with the features."""
+    from driftmon.validate import check
+
+    reference, live = _frame(300, 19, False), _frame(200, 20, False)
+    paths = _write(tmp_path, reference, live)
+    body = MONITOR.format(
+        reference=paths[0].name, live=paths[1].name, correction="holm", extra="    segments: {by: [contry]}"
+    )
+    findings = check(_config(tmp_path, body), sources=True)
+    errors = [f for f in findings if f.level == "error"]
+    assert {f.side for f in errors} == {"reference", "live"}
+    assert all("'contry'" in f.message and "did you mean 'country'" in f.message for f in errors)
+    good = check(_config(tmp_path, body.replace("[contry]", "[country]"), "ok.yaml"), sources=True)
+    assert [f.level for f in good if f.side in ("reference", "live")] == ["ok", "ok"]
