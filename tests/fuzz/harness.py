@@ -45,9 +45,10 @@ STATUSES = {"ok", "warning", "critical", "insufficient_data", "error"}
 OUTCOMES: Counter[str] = Counter()  # "check exit N" per case run in this process (run_long.py reports it)
 
 
-def fuzz_settings() -> settings:
-    """Hypothesis settings for a fuzz target: fixed budget, fixed examples, a deadline per case."""
-    examples = int(os.environ.get("DRIFTMON_FUZZ_EXAMPLES", QUICK_EXAMPLES))
+def fuzz_settings(quick: int = QUICK_EXAMPLES) -> settings:
+    """Hypothesis settings for a fuzz target: fixed budget (``quick`` examples in the normal
+    test run), fixed examples, a deadline per case."""
+    examples = int(os.environ.get("DRIFTMON_FUZZ_EXAMPLES", quick))
     seed = os.environ.get("DRIFTMON_FUZZ_SEED")
     return settings(
         max_examples=examples,

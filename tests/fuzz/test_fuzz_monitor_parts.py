@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from tests.fuzz.harness import FLOATS, ODD_TEXT, SCALARS, check, column_values, fuzz_settings, write_frame
 
 NOW = datetime.now(UTC)
+QUICK = 15  # examples per target in the normal test run (a case evaluates a model, samples, segments: ~0.3 s)
 FORMATS = st.sampled_from(["parquet", "csv", "jsonl"])
 SHARES = st.one_of(st.floats(0, 1), st.none(), FLOATS, st.sampled_from([0, 1, -0.1, 2, "5%"]))
 DURATIONS = st.sampled_from(["1s", "30s", "1h", "6h", "1d", "7d", "0s", "1w", "3650d", "-1h", "x", 5])
@@ -134,7 +135,7 @@ def model_part(draw: Any) -> dict[str, Any]:
     return model
 
 
-@fuzz_settings()
+@fuzz_settings(quick=QUICK)
 @given(data=st.data())
 def test_fuzzed_model_columns_and_labels_give_documented_outcomes(data: st.DataObject) -> None:
     """`model:` with odd settings and fuzzed prediction, score and label columns, with or
@@ -166,7 +167,7 @@ def test_fuzzed_model_columns_and_labels_give_documented_outcomes(data: st.DataO
     run_monitor(data.draw, monitor, live_shift=data.draw(st.sampled_from([0.0, 2.0]), label="shift"), extra_files=extra)
 
 
-@fuzz_settings()
+@fuzz_settings(quick=QUICK)
 @given(data=st.data())
 def test_fuzzed_quality_settings_give_documented_outcomes(data: st.DataObject) -> None:
     """`quality:` (missing, out_of_range, unseen limits, constant, schema severities) and
@@ -206,7 +207,7 @@ def test_fuzzed_quality_settings_give_documented_outcomes(data: st.DataObject) -
     run_monitor(data.draw, monitor)
 
 
-@fuzz_settings()
+@fuzz_settings(quick=QUICK)
 @given(data=st.data())
 def test_fuzzed_segments_give_documented_outcomes(data: st.DataObject) -> None:
     """`segments: {by, top}` over columns of odd segment values (nulls, '', '/', numbers, times,
@@ -224,7 +225,7 @@ def test_fuzzed_segments_give_documented_outcomes(data: st.DataObject) -> None:
     run_monitor(data.draw, monitor, live_shift=data.draw(st.sampled_from([0.0, 1.0]), label="shift"))
 
 
-@fuzz_settings()
+@fuzz_settings(quick=QUICK)
 @given(data=st.data())
 def test_fuzzed_row_samples_give_documented_outcomes(data: st.DataObject) -> None:
     """`multivariate:` (methods, features, sample, seed) on tables of few rows, constant, text
@@ -248,7 +249,7 @@ def test_fuzzed_row_samples_give_documented_outcomes(data: st.DataObject) -> Non
     run_monitor(data.draw, monitor, live_shift=data.draw(st.sampled_from([0.0, 2.0]), label="shift"))
 
 
-@fuzz_settings()
+@fuzz_settings(quick=QUICK)
 @given(data=st.data())
 def test_fuzzed_moving_references_give_documented_outcomes(data: st.DataObject) -> None:
     """`reference: {from: live, window|seasonal, offset, bins}` with `reference_refresh`, on a
