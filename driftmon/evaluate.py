@@ -26,7 +26,7 @@ from driftmon.reference import ReferenceCache as ReferenceCache  # re-exported: 
 from driftmon.reference import ReferenceEntry as ReferenceEntry
 from driftmon.reference import ReferenceWindow, open_reference, reference_side
 from driftmon.reference import profile_reference as profile_reference
-from driftmon.schema import SchemaResult, count_live, mark
+from driftmon.schema import SchemaResult, count_live, lacks, mark
 from driftmon.schema import check as check_schema
 from driftmon.significance import decide, gate
 from driftmon.sources import open_source
@@ -229,13 +229,19 @@ def evaluate(
         skipped = frozenset(schema.skipped) if schema is not None else frozenset()
         feed = check_feed(monitor, reference, live, reference_source, live_source, live_files, started, skipped)
         has_rows = any(hist.total > 0 for hist in live.values())  # an empty window: nothing to sample
+        outputs = [f.name for f in monitor.features if f.role == "model_output"]
         model = None
-        if monitor.model is not None and has_rows:
+        if monitor.model is not None and has_rows and not lacks(schema, outputs):  # a gone column: named anomaly
             from driftmon.model import evaluate_model  # scikit-learn and the model code: only when used
 
             model = evaluate_model(monitor.name, monitor.model, reference_source, live_source, monitor.min_samples)
         joint = None
-        if monitor.multivariate is not None and has_rows:
+        together = monitor.multivariate.features if monitor.multivariate is not None else None
+        if (
+            monitor.multivariate is not None
+            and has_rows
+            and not lacks(schema, together or [f.name for f in monitor.features])
+        ):
             from driftmon.joint import evaluate_joint  # the samples and scikit-learn: only when used
 
             keep = None if cache is None else functools.partial(cache.sample, monitor)

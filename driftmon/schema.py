@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from driftmon.sources import Source
     from driftmon.sources.file_cache import FileCounts
 
-__all__ = ["KINDS", "Anomaly", "SchemaResult", "anomalies", "column_class", "count_live", "mark"]
+__all__ = ["KINDS", "Anomaly", "SchemaResult", "anomalies", "column_class", "count_live", "lacks", "mark"]
 
 OK, WARNING, CRITICAL = "ok", "warning", "critical"
 _ORDER = {OK: 0, WARNING: 1, CRITICAL: 2}
@@ -193,6 +193,12 @@ def count_live(
             raise
         live = {}  # an empty live window: a volume finding (driftmon.feed), every feature not judged
     return {name: live[name] if name in live else empty(reference[name].spec) for name in reference}, result
+
+
+def lacks(result: SchemaResult | None, columns: Sequence[str]) -> bool:
+    """Whether any of ``columns`` was not counted for a schema anomaly (what reads them whole,
+    the model and joint drift, then waits for it to be fixed instead of failing)."""
+    return result is not None and any(column in result.skipped for column in columns)
 
 
 def mark(features: Sequence[FeatureResult], result: SchemaResult | None) -> tuple[FeatureResult, ...]:

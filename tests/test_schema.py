@@ -238,3 +238,19 @@ def test_an_old_file_outside_the_window_does_not_count(tmp_path: Path) -> None:
     result = evaluate(config.load(path).monitors[0], clock=lambda: now.timestamp())
     assert result.ok and result.schema is not None and result.schema.anomalies == ()
     assert all(f.scores for f in result.features)
+
+
+def test_joint_drift_waits_for_a_gone_column_instead_of_failing(tmp_path: Path) -> None:
+    """Joint drift over [income, score, age] with age gone: the monitor stays up with the
+    anomaly named and no joint result (it failed: column 'age' not found)."""
+    reference, live = _frame(3_000, 15), _frame(1_000, 16)
+    path = _write(
+        tmp_path,
+        reference,
+        live.drop(columns=["age"]),
+        "    multivariate: {methods: [reconstruction], features: [income, score, age], sample: 500}\n",
+    )
+    result = evaluate(config.load(path).monitors[0])
+    assert result.ok, result.error
+    assert result.multivariate is None
+    assert [(a.anomaly, a.column) for a in result.schema.anomalies] == [("missing_column", "age")]
