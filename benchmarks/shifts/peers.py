@@ -2,7 +2,9 @@
 """The peers' side of the shift benchmark; runs in benchmarks/.venv-peers (never the project's .venv).
 
     python peers.py export CACHE_DIR           # the real-data cases as Parquet (NannyML's datasets)
+    python peers.py export-small CACHE_DIR     # the frames small_windows.py sub-samples (census, car loans)
     python peers.py judge MANIFEST.json OUT.json [--only nannyml,evidently]
+    python peers.py judge-windows MANIFEST.json OUT.json [--evidently-copies K]   # small_windows.py
 
 ``export`` writes ``CACHE_DIR/<case>/reference.parquet`` and ``live.parquet`` for each real
 case and ``CACHE_DIR/real_cases.json`` describing them. ``judge`` runs NannyML and Evidently
@@ -140,6 +142,31 @@ def export(cache: Path) -> None:
     (cache / "real_cases.json").write_text(json.dumps(described, indent=1) + "\n")
 
 
+SMALL_REFERENCE_ROWS = 50_000  # the car-loan reference's size; the census reference is sampled down to it
+CHUNKS = 10  # NannyML's default chunker (chunk_number=10), rows in stored order
+
+
+def export_small(cache: Path) -> None:
+    """For the small-window benchmark (small_windows.py): one reference frame of the census
+    (2015, 50,000 random rows) and the data-quality car loans (the car-loan data with nulls,
+    ``load_synthetic_car_loan_data_quality_dataset``) side by side, and each side's 10 analysis
+    chunks whole, as NannyML's default chunker cuts them. small_windows.py sub-samples the chunks."""
+    import nannyml as nml
+
+    cache.mkdir(parents=True, exist_ok=True)
+    census_reference, census_analysis, _ = nml.load_us_census_ma_employment_data()
+    loan_reference, loan_analysis = nml.load_synthetic_car_loan_data_quality_dataset()[:2]
+    census_ref = _sample(census_reference[CENSUS_FEATURES], SMALL_REFERENCE_ROWS, SEED)
+    loan_ref = loan_reference[CAR_LOAN_FEATURES]
+    frames = {"census-reference": census_ref, "loan-reference": loan_ref}
+    for name, analysis, features in (("census", census_analysis, CENSUS_FEATURES),
+                                     ("loan", loan_analysis, CAR_LOAN_FEATURES)):  # fmt: skip
+        for index, rows in enumerate(np.array_split(np.arange(len(analysis)), CHUNKS)):
+            frames[f"{name}-chunk-{index + 1}"] = analysis[features].iloc[rows]
+    for name, frame in frames.items():
+        frame.reset_index(drop=True).to_parquet(cache / f"{name}.parquet", index=False)
+
+
 # ---------------------------------------------------------------------------
 # judging
 
@@ -249,18 +276,86 @@ def judge(manifest: Path, output: Path, only: set[str]) -> None:
     )  # fmt: skip
 
 
+def judge_windows(manifest: Path, output: Path, evidently_copies: int, evidently_sizes: set[int]) -> None:
+    """The small-window benchmark's windows (small_windows.py): every window of one size is a
+    chunk of that size, so NannyML is fitted once per size on the reference (cut into chunks
+    of that size, its default threshold) and calculates all windows of the size in one call,
+    which gives each window exactly what `nannyml_decisions` would. Evidently judges each
+    window with copy < ``evidently_copies`` of the ``evidently_sizes`` (it has no batch mode,
+    and its report of 23 columns against 50,000 reference rows takes 10-70 s)."""
+    import nannyml as nml
+    from nannyml.chunk import SizeBasedChunker
+
+    described = json.loads(manifest.read_text())
+    reference = pd.read_parquet(described["reference"])
+    features = described["features"]
+    results: dict[str, Any] = {}
+    for size in sorted({w["size"] for w in described["windows"]}):
+        windows = [w for w in described["windows"] if w["size"] == size]
+        begun = time.perf_counter()
+        calculator = nml.UnivariateDriftCalculator(column_names=features, chunker=SizeBasedChunker(chunk_size=size))
+        calculator.fit(reference)
+        live = pd.concat([pd.read_parquet(w["live"]) for w in windows], ignore_index=True)
+        table = calculator.calculate(live).filter(period="analysis").to_df()
+        assert len(table) == len(windows), (len(table), len(windows))
+        for row, window in enumerate(windows):
+            decisions = {}
+            for name in features:
+                methods = sorted({column[1] for column in table.columns if column[0] == name})
+                alert = any(bool(table[(name, method, "alert")].iloc[row]) for method in methods)
+                details = {
+                    method: {
+                        "value": float(table[(name, method, "value")].iloc[row]),
+                        "upper_threshold": _optional(table[(name, method, "upper_threshold")].iloc[row]),
+                    }
+                    for method in methods
+                }
+                decisions[name] = {"flag": alert, "methods": details, "chunk_size": size}
+            results.setdefault(window["name"], {})["nannyml"] = {"decisions": decisions, "error": None}
+        print(f"nannyml   {size:6d} rows, {len(windows)} windows {time.perf_counter() - begun:6.1f} s", file=sys.stderr)
+    for window in described["windows"]:
+        if window["copy"] >= evidently_copies or window["size"] not in evidently_sizes:
+            continue
+        begun = time.perf_counter()
+        decisions = evidently_decisions(reference, pd.read_parquet(window["live"]), features)
+        results[window["name"]]["evidently"] = {"decisions": decisions, "error": None}
+        print(f"evidently {window['name']:20s} {time.perf_counter() - begun:6.1f} s", file=sys.stderr)
+    import evidently
+
+    output.write_text(
+        json.dumps({"versions": {"nannyml": nml.__version__, "evidently": evidently.__version__,
+                                 "pandas": pd.__version__}, "cases": results}, indent=1) + "\n"
+    )  # fmt: skip
+
+
+def _optional(value: Any) -> float | None:
+    return None if pd.isna(value) else float(value)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     exporting = sub.add_parser("export")
     exporting.add_argument("cache", type=Path)
+    exporting_small = sub.add_parser("export-small")
+    exporting_small.add_argument("cache", type=Path)
     judging = sub.add_parser("judge")
     judging.add_argument("manifest", type=Path)
     judging.add_argument("output", type=Path)
     judging.add_argument("--only", default="nannyml,evidently")
+    windows = sub.add_parser("judge-windows")
+    windows.add_argument("manifest", type=Path)
+    windows.add_argument("output", type=Path)
+    windows.add_argument("--evidently-copies", type=int, default=1)
+    windows.add_argument("--evidently-sizes", default="1000")
     args = parser.parse_args()
     if args.command == "export":
         export(args.cache)
+    elif args.command == "export-small":
+        export_small(args.cache)
+    elif args.command == "judge-windows":
+        judge_windows(args.manifest, args.output, args.evidently_copies,
+                      {int(size) for size in args.evidently_sizes.split(",")})  # fmt: skip
     else:
         judge(args.manifest, args.output, set(args.only.split(",")))
     return 0
