@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,7 @@ from driftmon.errors import DataError, DriftmonError
 from driftmon.performance import LOWER_IS_BETTER, Performance, metrics_of
 from driftmon.sources import open_source
 from driftmon.sources.base import Source
+from driftmon.sources.label_rows import matching_labels
 from driftmon.sources.rows import read_columns
 
 __all__ = ["ModelResult", "ReferenceModel", "evaluate_model", "reference_model"]
@@ -325,9 +326,11 @@ def _live(model: Model, source: Source) -> tuple[dict[str, npt.NDArray[Any]], la
         return data, labels.Labels(target, counts, delay)
     targets = open_source(model.targets, source.base_dir, now=source.now)
     target_time = _label_time(model, targets)
+    pushed = None
     try:
-        wanted = [*keys, model.target or "", *([target_time] if target_time else [])]
-        found = _read(targets, list(dict.fromkeys(wanted)))
+        wanted = list(dict.fromkeys([*keys, model.target or "", *([target_time] if target_time else [])]))
+        pushed = matching_labels(source, targets, keys, model.target or "", wanted)  # one database: a semi-join
+        found = pushed.columns if pushed is not None else _read(targets, wanted)
     except DriftmonError as error:
         joined = labels.absent(rows, str(error))
     else:
@@ -340,6 +343,13 @@ def _live(model: Model, source: Source) -> tuple[dict[str, npt.NDArray[Any]], la
             now_ns=now_ns,
             label_window_s=window,
         )
+        if pushed is not None:  # the label keys left in the engine
+            counts = {
+                **joined.counts,
+                "unmatched_labels": pushed.unmatched_labels,
+                "unkeyed_labels": pushed.unkeyed_labels,
+            }
+            joined = replace(joined, counts=counts)
     data[model.target or ""] = joined.values
     return data, joined
 

@@ -139,3 +139,26 @@ def test_sources_without_rows_and_missing_columns_are_named(folder: Path) -> Non
     histogram = HistogramSource(HistogramSource.Config(type="histogram", path="profile.json"), folder)
     with pytest.raises(DataError, match="holds counts, not rows"):
         read_columns(histogram, ["p"])
+
+
+def test_labels_in_the_live_database_are_semi_joined_there(folder: Path) -> None:
+    """Live and targets on one DuckDB file: only the label rows whose key is in the live window
+    leave the engine, with the unmatched and unkeyed counts the full read gives; a key typed
+    differently on the two sides is read in full instead (None)."""
+    from driftmon.sources.label_rows import matching_labels
+    from driftmon.sources.sql import SqlSource
+
+    def sql(table: str, **fields: object) -> SqlSource:
+        return SqlSource(SqlSource.Config(type="sql", url="duckdb:///d.db", table=table, **fields), folder, NOW)
+
+    live = sql("live", window={"column": "ts", "last": "7d"})
+    found = matching_labels(live, sql("targets"), ["id"], "churned", ["id", "churned"])
+    assert found is not None
+    targets = pd.read_parquet(folder / "targets.parquet")
+    in_window = read_columns(live, ["id"])["id"]
+    assert sorted(found.columns["id"]) == sorted(targets.id[targets.id.isin(in_window)])
+    assert found.unmatched_labels == targets.id[~targets.id.isin(in_window)].nunique() > 0
+    assert found.unkeyed_labels == 0
+    with duckdb.connect(str(folder / "d.db")) as connection:
+        connection.execute("CREATE TABLE text_targets AS SELECT CAST(id AS VARCHAR) AS id, churned FROM targets")
+    assert matching_labels(live, sql("text_targets"), ["id"], "churned", ["id", "churned"]) is None
