@@ -615,3 +615,33 @@ def test_every_dashboard_query_runs_and_returns_data(drifted: Observation, stack
                     failures.append(f"{where}: no data for\n{expr}")
     assert checked >= 20
     assert not failures, "\n\n".join(failures)
+
+
+def test_broken_live_data_fires_its_named_alert_and_the_monitor_stays_up(drifted: Observation, stack: Stack) -> None:
+    """Last (it breaks the live file): the feature's column renamed upstream. The real daemon
+    names it (driftmon_schema_anomaly{anomaly="missing_column", column="x"}), stays up, and
+    Prometheus fires DriftmonSchemaChange at critical from the shipped rule."""
+    rows = normal(seed=5, mean=0.0, size=2000)
+    partial = stack.live_csv.with_suffix(".partial")
+    partner = np.random.default_rng(7).normal(size=len(rows))
+    partial.write_text("x_renamed,y\n" + "\n".join(f"{v:.6f},{w:.6f}" for v, w in zip(rows, partner, strict=True)) + "\n")
+    os.replace(partial, stack.live_csv)
+
+    def schema_alert() -> list[dict[str, Any]]:
+        alerts = stack.api("/api/v1/alerts", {})["alerts"]
+        return [
+            a
+            for a in alerts
+            if a["labels"]["alertname"] == "DriftmonSchemaChange"
+            and a["state"] == "firing"
+            and a["labels"].get("column") == FEATURE
+        ]
+
+    try:
+        (alert,) = wait_until(schema_alert, 45, message="DriftmonSchemaChange firing in Prometheus")
+    except BaseException:
+        print(stack.describe())
+        raise
+    assert alert["labels"]["severity"] == "critical" and alert["labels"]["anomaly"] == "missing_column"
+    (up,) = stack.query(f'driftmon_monitor_up{{monitor="{MONITOR}"}}')
+    assert up["value"][1] == "1"  # named, not an evaluation error
