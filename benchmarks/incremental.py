@@ -232,6 +232,41 @@ monitors:
     return 0
 
 
+def medians(steps: list[dict[str, Any]], contenders: tuple[str, ...], keys: tuple[str, ...]) -> dict[str, Any]:
+    """Per kind of step (steady, new file) and contender: the median of each cost, and the runs."""
+
+    def median(kind: str, contender: str, key: str) -> float | None:
+        kept = [s[contender][key] for s in steps if contender in s and s["new_file"] == (kind == "new file")]
+        values = [value for value in kept if value is not None]
+        return statistics.median(values) if values else None
+
+    return {
+        kind: {
+            contender: {key: median(kind, contender, key) for key in keys}
+            | {"runs": sum(1 for s in steps if contender in s and s["new_file"] == (kind == "new file"))}
+            for contender in contenders
+        }
+        for kind in ("steady", "new file")
+    }
+
+
+def run_facts(
+    args: argparse.Namespace,
+    hours: int,
+    load_before: tuple[float, float, float],
+    load_after: tuple[float, float, float],
+    took_s: float,
+) -> dict[str, Any]:
+    """What a run of workload (f) was: its files, their size, the machine's load, how long it took."""
+    return {
+        "files": hours,
+        "rows_per_file": args.rows,
+        "file_bytes": (args.data / "store" / "h000.parquet").stat().st_size,
+        "load_average_before_after": [load_before[0], load_after[0]],
+        "took_s": took_s,
+    }
+
+
 def summarise(
     args: argparse.Namespace,
     steps: list[dict[str, Any]],
@@ -241,29 +276,8 @@ def summarise(
     took_s: float,
     hours: int,
 ) -> dict[str, Any]:
-    def median(kind: str, contender: str, key: str) -> float | None:
-        kept = [s[contender][key] for s in steps if contender in s and s["new_file"] == (kind == "new file")]
-        values = [value for value in kept if value is not None]
-        return statistics.median(values) if values else None
-
-    table = {}
-    for kind in ("steady", "new file"):
-        table[kind] = {
-            contender: {
-                key: median(kind, contender, key)
-                for key in (
-                    "wall_s",
-                    "cpu_s",
-                    "bytes_read",
-                    "files_read",
-                    "files_reused",
-                    "task_bytes",
-                    "outcome_bytes",
-                )
-            }
-            | {"runs": sum(1 for s in steps if contender in s and s["new_file"] == (kind == "new file"))}
-            for contender in CONTENDERS
-        }
+    keys = ("wall_s", "cpu_s", "bytes_read", "files_read", "files_reused", "task_bytes", "outcome_bytes")
+    table = medians(steps, CONTENDERS, keys)
     import pandas
     import pyarrow
 
@@ -280,11 +294,7 @@ def summarise(
             "pandas": pandas.__version__,
             "pyarrow": pyarrow.__version__,
         },
-        "files": hours,
-        "rows_per_file": args.rows,
-        "file_bytes": (args.data / "store" / "h000.parquet").stat().st_size,
-        "load_average_before_after": [load_before[0], load_after[0]],
-        "took_s": took_s,
+        **run_facts(args, hours, load_before, load_after, took_s),
         "cold": cold,
         "summary": table,
         "steps": steps,

@@ -160,6 +160,13 @@ def test_bins_from_a_profile_file(tmp_path: Path) -> None:
     assert evaluate(monitor, cache, **at(NOW)).error is None
     entry = cache.entry("m")
     assert entry is not None and entry.histograms["x"].spec == histograms["x"].spec
+    # A new profile in the file (driftmon profile again): the next evaluation counts in its bins, no restart.
+    newer = profile_reference(profiled, NOW - timedelta(days=2))
+    assert newer["x"].spec != histograms["x"].spec
+    (tmp_path / "bins.json").write_text(json.dumps(to_document(newer)))
+    assert evaluate(monitor, cache, **at(NOW + timedelta(minutes=5))).error is None
+    entry = cache.entry("m")
+    assert entry is not None and entry.histograms["x"].spec == newer["x"].spec
 
 
 def test_a_moving_reference_with_no_rows_yet_is_insufficient_data(tmp_path: Path) -> None:
