@@ -184,6 +184,48 @@ def end_to_end_table() -> str:
     return "\n".join(lines + notes)
 
 
+SHAPES = (  # benchmarks/run.py's shape workloads (benchmarks/README.md, Workloads)
+    ("rg4", "20 normal numerics + 5 text of 60 values, 4 row groups of 256 k rows per file"),
+    ("rg1", "the same rows, one row group per file"),
+    ("points", "point bins: heavy-tailed, discrete, integer and zero-inflated numerics + 5 text"),
+    ("text10", "20 text columns of 10 values + 5 numerics"),
+    ("text60", "20 text columns of 60 values + 5 numerics"),
+    ("text5000", "20 text columns of 5,000 values + 5 numerics"),
+    ("nulls", "5-50 % nulls in 20 numerics, 30 % in 5 text columns"),
+    ("files", "rg4's rows in 200 + 200 files of 5,000 rows"),
+)
+
+
+def shapes_table() -> str:
+    """driftmon against the floor on every shape of data (1 M + 1 M rows x 25 features each)."""
+    lines = [
+        f"| shape (1 M + 1 M rows {TIMES} 25 features, Parquet) | driftmon: process, CPU, peak RSS | floor | "
+        "driftmon ÷ floor: time | CPU | memory | load average |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    sources: set[Path] = set()
+    for key, title in SHAPES:
+        ours, floor = newest_row(key, "driftmon"), newest_row(key, "floor")
+        if ours is None or floor is None or ours[0] != floor[0]:
+            lines.append(f"| ({key}) {title} | {DASH} | {DASH} | {DASH} | {DASH} | {DASH} | {DASH} |")
+            continue
+        path, document = ours[0], json.loads(ours[0].read_text(encoding="utf-8"))
+        sources.add(path)
+        cells = [
+            f"{seconds(row['wall_median_s'])}, {seconds(row['cpu_median_s'])}, {row['peak_rss_mb']:,.0f} MB"
+            for row in (ours[1], floor[1])
+        ]
+        ratios = [ours[1][field] / floor[1][field] for field in ("wall_median_s", "cpu_median_s", "peak_rss_mb")]
+        shown = " | ".join(f"{value:.2f}{TIMES}" for value in ratios)
+        lines.append(f"| ({key}) {title} | {cells[0]} | {cells[1]} | {shown} | {_load(document, [key])} |")
+    notes = [
+        "",
+        "Medians of interleaved runs (driftmon, floor, driftmon, ...), whole processes; CPU is user + system "
+        f"seconds. From {', '.join(link(path, PAGE_PERFORMANCE) for path in sorted(sources)) or DASH}.",
+    ]
+    return "\n".join(lines + notes)
+
+
 def _load(document: dict[str, Any], workloads: list[str]) -> str:
     values = []
     for key in workloads:
@@ -452,6 +494,7 @@ SECTIONS = (
     Section("docs/configuration.md", "config-reference", config_reference),
     Section("docs/metrics.md", "metrics-reference", metrics_reference),
     Section(PAGE_PERFORMANCE, "end-to-end", end_to_end_table),
+    Section(PAGE_PERFORMANCE, "shapes", shapes_table),
     Section(PAGE_PERFORMANCE, "incremental", incremental_table),
     Section(PAGE_PERFORMANCE, "parallel-monitors", parallel_table),
     Section(PAGE_PERFORMANCE, "scrape", scrape_table),
