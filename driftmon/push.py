@@ -17,7 +17,10 @@ which the "no push" alert reads.
 
 Textfile (node_exporter's textfile collector): every monitor in one file, written to a
 temporary file in the same directory and renamed over the target, so a reader never sees
-half a file. A failed monitor has no scores in it.
+half a file. A failed monitor keeps the series the previous file held for it (its last good
+scores and ``driftmon_last_success_timestamp_seconds``) beside this run's
+``driftmon_monitor_up 0``, as in the daemon and the Pushgateway; a previous file that cannot
+be read or parsed is ignored.
 """
 
 from __future__ import annotations
@@ -91,9 +94,13 @@ def render(results: Sequence[MonitorResult], intervals: Mapping[str, float]) -> 
 
 
 def write_textfile(path: str | Path, results: Sequence[MonitorResult], intervals: Mapping[str, float]) -> None:
-    """Write the exposition to ``path`` atomically: a temporary file beside it, then a rename."""
+    """Write the exposition to ``path`` atomically: a temporary file beside it, then a rename;
+    a failed monitor keeps its series from the file it replaces (see the module docstring)."""
     target = Path(path)
     text = render(results, intervals)
+    failed = {r.monitor for r in results if not r.ok}
+    if failed:
+        text = _with_last_good(text, _previous(target), failed)
     try:
         handle, temporary = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.", suffix=".tmp")
         try:
@@ -108,6 +115,52 @@ def write_textfile(path: str | Path, results: Sequence[MonitorResult], intervals
             raise
     except OSError as error:
         raise DriftmonError(f"cannot write the textfile {target}: {error.strerror}") from None
+
+
+def _previous(target: Path) -> str:
+    try:
+        return target.read_text(encoding="utf-8") if target.is_file() else ""
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _with_last_good(text: str, previous: str, failed: set[str]) -> str:
+    """``text`` with the samples ``previous`` held for the ``failed`` monitors that ``text``
+    lacks (same name and labels), in their families."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        old = list(text_string_to_metric_families(previous))
+    except ValueError:
+        return text
+    new = {family.name: family for family in text_string_to_metric_families(text)}
+    present = {(sample.name, tuple(sorted(sample.labels.items()))) for f in new.values() for sample in f.samples}
+    for family in old:
+        kept = [
+            sample
+            for sample in family.samples
+            if sample.labels.get("monitor") in failed
+            and (sample.name, tuple(sorted(sample.labels.items()))) not in present
+        ]
+        if not kept:
+            continue
+        if family.name not in new:
+            new[family.name] = Metric(family.name, family.documentation, family.type)
+        new[family.name].samples.extend(kept)
+    carried = CollectorRegistry(auto_describe=False)
+    carried.register(_Families(list(new.values())))
+    return generate_latest(carried).decode("utf-8")
+
+
+class _Families(Collector):
+    def __init__(self, metrics: list[Metric]) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterable[Metric]:
+        return self._metrics
+
+    def describe(self) -> Iterable[Metric]:
+        return []
 
 
 def safe_url(url: str) -> str:

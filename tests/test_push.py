@@ -78,7 +78,8 @@ def test_textfile_holds_the_daemons_series_and_exit_codes_are_unchanged(tmp_path
 
 
 def test_a_failed_monitor_reports_down_without_scores_and_the_run_exits_3(tmp_path: Path) -> None:
-    """A failed evaluation: exit 3 (wins over 1), the file still written: monitor_up 0, a failure counted, no scores or success time."""
+    """A failed evaluation with no earlier file: exit 3 (wins over 1), the file still written:
+    monitor_up 0, a failure counted, no scores or success time."""
     config = write_config(tmp_path, broken=True)
     out = tmp_path / "driftmon.prom"
     result = check("-c", str(config), "--textfile", str(out))
@@ -88,6 +89,27 @@ def test_a_failed_monitor_reports_down_without_scores_and_the_run_exits_3(tmp_pa
     assert samples["driftmon_evaluation_failures_total"][(("monitor", "broken"),)] == 1
     assert all(dict(labels).get("monitor") != "broken" for labels in samples["driftmon_js_divergence"])
     assert all(dict(labels).get("monitor") != "broken" for labels in samples["driftmon_last_success_timestamp_seconds"])
+
+
+def test_a_failed_monitor_keeps_its_last_good_scores_in_the_textfile(tmp_path: Path) -> None:
+    """Run 1 scores the monitor; run 2 fails (its live file gone): the file keeps run 1's scores
+    and last success time for it, with driftmon_monitor_up 0, as the daemon does (it had none);
+    promtool accepts the merged file."""
+    config = write_config(tmp_path)
+    out = tmp_path / "driftmon.prom"
+    assert check("-c", str(config), "--textfile", str(out)).returncode == 1
+    first = parsed(out.read_text())
+    (tmp_path / "live.csv").unlink()
+    assert check("-c", str(config), "--textfile", str(out)).returncode == 3
+    second = parsed(out.read_text())
+    labels = (("monitor", "drifted"), ("team", "risk"))
+    assert second["driftmon_monitor_up"] == {labels: 0}
+    assert second["driftmon_evaluation_failures_total"][labels] == 1
+    for name in ("driftmon_js_divergence", "driftmon_drift_alert", "driftmon_last_success_timestamp_seconds"):
+        assert second[name] == first[name], name
+    promtool = require_binary("promtool")
+    lint = subprocess.run([promtool, "check", "metrics"], input=out.read_text(), capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
 def test_promtool_accepts_the_textfile(tmp_path: Path) -> None:
