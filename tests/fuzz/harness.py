@@ -9,7 +9,15 @@ outcome must be one of the documented ones:
 - 0, 1, 3: exactly one JSON document on stdout, and the code agrees with it (3 when a
   monitor's status is ``error``, else 1 when one is ``critical``, else 0); a failed
   monitor's error is one line;
-- no case takes longer than ``CASE_SECONDS`` (hypothesis' deadline).
+- no case takes longer than ``CASE_SECONDS`` (hypothesis' deadline, judged once the case
+  ends); one still running after ``HANG_SECONDS`` is interrupted and fails as a hang, with the
+  stack it was stuck in.
+
+Cases run in-process (``driftmon.cli.main`` with stdout and stderr captured: about 50 ms
+where a new process costs seconds of imports); every ``DRIFTMON_FUZZ_SUBPROCESS_EVERY``-th
+case (default ``SUBPROCESS_EVERY``) also runs ``python -m driftmon check`` as a real process,
+whose outcome must be sane too and agree with the in-process one on whether the config is
+valid, so the real entry point (argument parsing, exit status, signals) stays covered.
 
 The budget: ``DRIFTMON_FUZZ_EXAMPLES`` examples per target (default ``QUICK_EXAMPLES``,
 part of the normal test run); ``tests/fuzz/run_long.py`` runs the long campaign. Cases
@@ -20,12 +28,19 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import math
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import threading
+import traceback
 import warnings
 from collections import Counter
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +56,9 @@ from driftmon.cli import main
 
 QUICK_EXAMPLES = 200
 CASE_SECONDS = 20.0
+HANG_SECONDS = float(os.environ.get("DRIFTMON_FUZZ_HANG_SECONDS", 300))
+SUBPROCESS_EVERY = int(os.environ.get("DRIFTMON_FUZZ_SUBPROCESS_EVERY", 200))  # the campaign: 50
+_CASES = itertools.count(1)
 STATUSES = {"ok", "warning", "critical", "insufficient_data", "error"}
 OUTCOMES: Counter[str] = Counter()  # "check exit N" per case run in this process (run_long.py reports it)
 
@@ -60,16 +78,54 @@ def fuzz_settings(quick: int = QUICK_EXAMPLES) -> settings:
     )
 
 
+class CaseHang(BaseException):
+    """A case ran past HANG_SECONDS (a BaseException: driftmon's ``except Exception`` must not
+    turn it into an "internal error")."""
+
+
+@contextlib.contextmanager
+def case_deadline(seconds: float | None = None) -> Iterator[None]:
+    """Interrupt the case (SIGALRM, main thread only) once it has run ``seconds`` (default HANG_SECONDS)."""
+    seconds = HANG_SECONDS if seconds is None else seconds
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expired(signum: int, frame: Any) -> None:
+        raise CaseHang(f"the case ran over {seconds:.0f} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def run_cli(*args: str) -> tuple[int, str, str]:
-    """``driftmon ARGS`` in-process: (exit code, stdout, stderr)."""
+    """``driftmon ARGS`` in-process: (exit code, stdout, stderr); a hang (HANG_SECONDS) fails
+    the case with the stack it was stuck in."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # numpy's RuntimeWarnings are not outcomes
         try:
-            code = main(list(args))
+            with case_deadline():
+                code = main(list(args))
         except SystemExit as exit_:  # argparse
             code = exit_.code if isinstance(exit_.code, int) else 2
+        except CaseHang:
+            OUTCOMES["hang"] += 1
+            raise AssertionError(f"hang: driftmon {' '.join(args)}\n{traceback.format_exc()}") from None
     return code, out.getvalue(), err.getvalue()
+
+
+def run_process(*args: str, cwd: Path) -> tuple[int, str, str]:
+    """``python -m driftmon ARGS`` as a real process: (exit code, stdout, stderr)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "driftmon", *args], capture_output=True, text=True, timeout=HANG_SECONDS, cwd=cwd
+    )
+    return done.returncode, done.stdout, done.stderr
 
 
 def assert_sane(code: int, out: str, err: str, *, command: str = "check") -> dict[str, Any] | None:
@@ -124,11 +180,17 @@ def check(config_path: Path) -> dict[str, Any] | None:
     code, out, err = run_cli("check", "-c", str(config_path), "--format", "json")
     document = assert_sane(code, out, err)
     OUTCOMES[f"check exit {code}"] += 1
+    OUTCOMES["target " + os.environ.get("PYTEST_CURRENT_TEST", "?").split("::")[-1].split(" ")[0]] += 1
     if code == 3 and document is not None:
         errors = [m["error"] for m in document["monitors"] if m["error"]]
         OUTCOMES["error: " + _kind_of_error(errors[0])] += 1
     assert (code != 2) == valid, ("validate and check disagree about the config", code, err)
     assert not unusable or code == 3, ("validate found an unusable source but check did not fail", code)
+    if SUBPROCESS_EVERY and next(_CASES) % SUBPROCESS_EVERY == 0:
+        real, out, err = run_process("check", "-c", str(config_path), "--format", "json", cwd=config_path.parent)
+        assert_sane(real, out, err)
+        assert (real == 2) == (code == 2), ("the real process and the in-process call disagree", real, code, err)
+        OUTCOMES["subprocess cases"] += 1
     return document
 
 

@@ -2,6 +2,8 @@
 
     .venv/bin/python tests/fuzz/run_long.py [--examples 2500] [--seed 0]
 
+(tests/fuzz/campaign.sh runs every target at once in seeded chunks of this, until a given time.)
+
 Runs ``tests/fuzz`` in this process with ``DRIFTMON_FUZZ_EXAMPLES`` examples per target
 (4 file targets: 2,500 each is 10,000 cases; the HTTP target runs that many against each of
 its 2 daemons), derandomized unless ``--seed`` picks a seed, then prints the cases run, the
@@ -56,7 +58,7 @@ def main() -> int:
         f"\nfuzz campaign: {cases} cases in {elapsed:.0f} s ({args.examples} examples per target), pytest exit {status}"
     )
     for outcome, count in harness.OUTCOMES.most_common():
-        if outcome.startswith(("check exit", "http ")):
+        if outcome.startswith(("check exit", "http ", "target ", "subprocess ", "hang")):
             print(f"  {outcome}: {count}")
     print("  most frequent evaluation errors:")
     for outcome, count in [(k, v) for k, v in harness.OUTCOMES.most_common() if k.startswith("error: ")][:15]:
