@@ -11,6 +11,7 @@ logs=$2
 mkdir -p "$logs"
 cd "$(dirname "$0")/../.."
 export PYTHONPATH=$PWD DRIFTMON_FUZZ_SUBPROCESS_EVERY=${DRIFTMON_FUZZ_SUBPROCESS_EVERY:-50}
+export DRIFTMON_FUZZ_DEADLINE=${DRIFTMON_FUZZ_DEADLINE:-none}  # slow under load is no finding; hangs are
 python=${PYTHON:-python}
 t=tests/fuzz
 parts=$t/test_fuzz_monitor_parts.py

@@ -68,9 +68,12 @@ def fuzz_settings(quick: int = QUICK_EXAMPLES) -> settings:
     test run), fixed examples, a deadline per case."""
     examples = int(os.environ.get("DRIFTMON_FUZZ_EXAMPLES", quick))
     seed = os.environ.get("DRIFTMON_FUZZ_SEED")
+    # A campaign on a loaded machine sets DRIFTMON_FUZZ_DEADLINE=none: a slow case is then no
+    # finding (a hang still is: HANG_SECONDS).
+    deadline = os.environ.get("DRIFTMON_FUZZ_DEADLINE", str(CASE_SECONDS))
     return settings(
         max_examples=examples,
-        deadline=timedelta(seconds=CASE_SECONDS),
+        deadline=None if deadline == "none" else timedelta(seconds=float(deadline)),
         derandomize=seed is None,
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
