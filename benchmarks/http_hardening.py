@@ -86,7 +86,7 @@ def running_daemon(
     auth = Daemon(port, process.pid, log, {}).headers(USER, PASSWORD) if web_config else {}
     daemon = Daemon(port, process.pid, log, auth)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # the first evaluation; minutes at load average 20
         while True:
             body: list[bytes] = []
             status, _ = scrape(daemon, timeout=2, body=body)

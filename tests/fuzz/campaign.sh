@@ -2,7 +2,7 @@
 # The opt-in fuzz campaign: every fuzz target at once, each in seeded chunks of
 # tests/fuzz/run_long.py (a chunk per seed 1, 2, ...) until no chunk may start after STOP
 # (UTC, HH:MM). Run it on a copy of the tree (git archive) so edits cannot change it mid-run:
-#     tests/fuzz/campaign.sh 17:20 /tmp/campaign-logs
+#     PYTHON=/path/to/.venv/bin/python tests/fuzz/campaign.sh 17:20 /tmp/campaign-logs
 # Each chunk's summary is LOGS/TARGET-SEED.log; LOGS/TARGET.chunks lists seed, exit, seconds.
 # A case's files are kept in LOGS/keep-TARGET (a crash of the process leaves its input there).
 set -u
