@@ -106,14 +106,14 @@ def case_deadline(seconds: float | None = None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def run_cli(*args: str) -> tuple[int, str, str]:
-    """``driftmon ARGS`` in-process: (exit code, stdout, stderr); a hang (HANG_SECONDS) fails
-    the case with the stack it was stuck in."""
+def run_cli(*args: str, hang_seconds: float | None = None) -> tuple[int, str, str]:
+    """``driftmon ARGS`` in-process: (exit code, stdout, stderr); a hang (``hang_seconds``,
+    default HANG_SECONDS) fails the case with the stack it was stuck in."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # numpy's RuntimeWarnings are not outcomes
         try:
-            with case_deadline():
+            with case_deadline(hang_seconds):
                 code = main(list(args))
         except SystemExit as exit_:  # argparse
             code = exit_.code if isinstance(exit_.code, int) else 2

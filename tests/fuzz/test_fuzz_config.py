@@ -128,7 +128,8 @@ def _spark_started() -> Iterator[None]:
         live = "{type: spark, path: live.csv, format: csv}"
         text = f"monitors:\n  - {{name: m, reference: {{type: file, path: ref.csv}}, live: {live}, features: [x]}}\n"
         (folder / "driftmon.yaml").write_text(text, encoding="utf-8")
-        run_cli("check", "-c", str(folder / "driftmon.yaml"), "--format", "json")
+        # no case: a cold JVM took over 300 s (HANG_SECONDS) at load average 20
+        run_cli("check", "-c", str(folder / "driftmon.yaml"), "--format", "json", hang_seconds=3600)
     yield
     stop_spark()  # the session this module started must not serve the next module's sources
 
