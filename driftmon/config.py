@@ -107,7 +107,8 @@ class MonitorConfig:
     jitter_s: float | None
     base_dir: Path
     significance: float | None = 0.01  # None: no significance gate
-    correction: str = "holm"
+    correction: str = "fdr"
+    share_shift: float | None = 0.05  # a share moved this much (0-1) reaches warning; None: off
     null: NullSettings = field(default_factory=NullSettings)  # auto thresholds and noise floor
     dataset_drift: DatasetDriftRule | None = None
     export_bins: bool = False  # driftmon_bin_share series
@@ -288,6 +289,7 @@ def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path, problems: lis
         base_dir=base_dir,
         significance=settings.significance,
         correction=settings.correction,
+        share_shift=settings.share_shift,
         null=NullSettings(
             draws=settings.auto_thresholds.draws,
             seed=settings.auto_thresholds.seed,

@@ -295,7 +295,14 @@ class Settings(_Model):
         description="a threshold alerts only if the feature's corrected p-value is at most this; null: no test",
     )
     correction: Correction = Field(
-        default="holm", description="multiple-testing correction of the p-values across a monitor's features"
+        default="fdr", description="multiple-testing correction of the p-values across a monitor's features"
+    )
+    share_shift: float | None = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="a feature whose largest share of rows (a bin, a category, the nulls) moved by at least "
+        "this (0-1) is at warning on every measure with a warning threshold, when significant; null: off",
     )
     auto_thresholds: AutoThresholds = Field(
         default_factory=AutoThresholds, description="simulation behind auto thresholds and the noise floor"

@@ -28,7 +28,7 @@ from driftmon.reference import ReferenceWindow, open_reference, reference_side
 from driftmon.reference import profile_reference as profile_reference
 from driftmon.schema import SchemaResult, count_live, lacks, mark
 from driftmon.schema import check as check_schema
-from driftmon.significance import decide, gate
+from driftmon.significance import decide, gate, share_shift
 from driftmon.sources import open_source
 from driftmon.sources.file_cache import FileCounts
 from driftmon.stream import one_stream
@@ -76,6 +76,7 @@ class FeatureResult:
     pvalue: float | None = None  # chi-square test of homogeneity; None: not sufficient or no rows
     pvalue_adjusted: float | None = None  # after the monitor's multiple-testing correction
     significant: bool = True  # adjusted p-value <= significance, or the gate is off
+    share_shift: float | None = None  # the largest move of one bin's share of rows (0-1); None: no rows
     noise_floor: Mapping[str, float] = field(default_factory=dict)  # mean score under no drift
     reason: str | None = None  # why the feature is not judged (insufficient_data), in words
     bins: tuple[BinExplanation, ...] = ()  # per-bin shares and terms (driftmon.explain), in bin order
@@ -100,6 +101,7 @@ class FeatureResult:
             "reason": self.reason,
             "pvalue": self.pvalue,
             "pvalue_adjusted": self.pvalue_adjusted,
+            "share_shift": self.share_shift,
             "noise_floor": {m: _json_number(v) for m, v in self.noise_floor.items()},
             "thresholds": {
                 m: {
@@ -354,12 +356,16 @@ def score(
         simulated, reference_counts, monitor.measures, monitor.smoothing, monitor.log_base, monitor.null
     )
     thresholds = [_thresholds(f.thresholds, summary) for f, summary in zip(monitor.features, null, strict=True)]
+    # A share moved by share_shift (0.05: five points) is large enough to matter, whatever the measures say.
+    moved = share_shift(live_counts, reference_counts)
+    shifted = np.zeros(moved.shape, dtype=bool) if monitor.share_shift is None else moved >= monitor.share_shift - 1e-12
     codes = {
         measure: decide(
             scores[measure],
             [_level(t, measure, 0) for t in thresholds],
             [_level(t, measure, 1) for t in thresholds],
             significant,
+            shifted,
         )
         for measure in monitor.measures
     }
@@ -393,6 +399,7 @@ def score(
                 pvalue=_optional(pvalues[row]),
                 pvalue_adjusted=_optional(adjusted[row]),
                 significant=bool(significant[row]),
+                share_shift=_optional(moved[row]),
                 noise_floor=dict(summary.mean) if summary is not None and values else {},
                 reason=reasons[row],
                 bins=()

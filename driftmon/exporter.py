@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 from driftmon import __version__, joint_series, model_series, quality_series, reference_series, segment_series
 from driftmon.divergence import MEASURE_NAMES, MEASURES
-from driftmon.evaluate import FeatureResult
+from driftmon.evaluate import SEVERITY_ORDER, FeatureResult
 from driftmon.metric_spec import SEVERITIES, Labels, MetricSpec, Samples, static_help
 from driftmon.results import MonitorState, Snapshot
 
@@ -135,8 +135,11 @@ def _alerts(state: MonitorState) -> Samples:
             value = feature.scores.get(measure)
             if value is None or math.isnan(value):
                 continue
+            # a share moved by share_shift reaches warning below the score's threshold (evaluate.score)
+            shifted = SEVERITY_ORDER.get(feature.severity.get(measure, "ok"), 0) >= SEVERITY_ORDER["warning"]
             for severity, level in _thresholds(feature, measure):
-                drifted = feature.sufficient and feature.significant and value >= level
+                reached = value >= level or (severity == "warning" and shifted)
+                drifted = feature.sufficient and feature.significant and reached
                 yield {"feature": feature.feature, "measure": measure, "severity": severity}, float(drifted)
 
 

@@ -34,6 +34,7 @@ defaults:
     tvd: {critical: 0.3}
   significance: null
   correction: fdr
+  share_shift: 0.05
   auto_thresholds: {warning_quantile: 0.9, critical_quantile: 0.995, draws: 500, seed: 3}
   dataset_drift: {share: 0.5, severity: warning}
   export: {bins: true}
