@@ -309,7 +309,9 @@ _EXACT_VARIANCE = 400.0  # below this variance (sd 20 rows) tails are summed exa
 _TAIL_TERMS = 600  # 30 sd at most: far beyond double precision
 
 
-def _fisher_two_sided(live: FloatArray, pooled: FloatArray, live_total: FloatArray, reference_total: FloatArray) -> FloatArray:
+def _fisher_two_sided(
+    live: FloatArray, pooled: FloatArray, live_total: FloatArray, reference_total: FloatArray
+) -> FloatArray:
     """Two-sided mid-p of the 2 x 2 table (group or not) x (live or reference), elementwise:
     given the group's m rows, the live count is hypergeometric (N = L + R, L, m) when nothing
     drifted (Fisher's exact test). 2 (P(tail beyond x) - P(X = x) / 2) on the side of the
@@ -387,7 +389,7 @@ def _groups(live: FloatArray, reference: FloatArray, min_expected: float) -> npt
     if one_feature:
         live, reference = live[np.newaxis], reference[np.newaxis]
     live_grouped, reference_grouped = _pool_rare_bins(live, reference, min_expected)
-    groups = ((live_grouped + reference_grouped) > 0).sum(axis=1)
+    groups: npt.NDArray[np.int64] = ((live_grouped + reference_grouped) > 0).sum(axis=1)
     return groups.reshape(()) if one_feature else groups
 
 
@@ -584,7 +586,8 @@ def share_shift(live: npt.ArrayLike, reference: npt.ArrayLike) -> FloatArray:
     counts (F, B), () for (B,); any leading axes are kept."""
     live_counts, reference_counts = np.asarray(live, np.float64), np.asarray(reference, np.float64)
     if live_counts.shape != reference_counts.shape or live_counts.ndim < 1:
-        raise ValueError(f"live and reference counts must have one shape, got {live_counts.shape} and {reference_counts.shape}")
+        shapes = f"{live_counts.shape} and {reference_counts.shape}"
+        raise ValueError(f"live and reference counts must have one shape, got {shapes}")
     live_total = live_counts.sum(axis=-1, keepdims=True)
     reference_total = reference_counts.sum(axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -102,7 +102,9 @@ def test_drift_test_combines_the_two_by_bonferroni() -> None:
     omnibus, focused = homogeneity_test(live, reference).pvalue, focused_test(live, reference)
     assert drift_test(live, reference) == pytest.approx(np.minimum(1.0, 2 * np.minimum(omnibus, focused)), rel=1e-12)
     binary_live, binary_reference = np.array([[600.0, 400.0]]), np.array([[5_000.0, 5_000.0]])
-    assert drift_test(binary_live, binary_reference) == pytest.approx(homogeneity_test(binary_live, binary_reference).pvalue)
+    assert drift_test(binary_live, binary_reference) == pytest.approx(
+        homogeneity_test(binary_live, binary_reference).pvalue
+    )
 
 
 def test_a_focused_shift_is_found_where_the_omnibus_test_spreads_it() -> None:
@@ -186,7 +188,11 @@ def missing_survey(before: float, after: float, drifted: int) -> dict[str, objec
     live = {name: histogram([s * (1 - before) for s in shares], before, 1_000) for name in FEATURES}
     live["f07"] = histogram([s * (1 - after) for s in shares], after, 1_000)
     for name in FEATURES[10 : 10 + drifted]:
-        live[name] = histogram([(s + d) * (1 - before) for s, d in zip(shares, [0.15, -0.05, -0.05, -0.03, -0.02], strict=True)], before, 1_000)
+        live[name] = histogram(
+            [(s + d) * (1 - before) for s, d in zip(shares, [0.15, -0.05, -0.05, -0.03, -0.02], strict=True)],
+            before,
+            1_000,
+        )
     return {f.feature: f for f in score(monitor(), reference, live)}
 
 

@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
 """Small windows: which real shifts does each decision catch at 500, 1,000 and 2,000 live rows?
 
-``nice -n 10 .venv/bin/python benchmarks/shifts/small_windows.py`` (about 10 minutes on 2
-cores, most of it NannyML). The data is NannyML's own (inside its wheel, exported by
+``nice -n 10 .venv/bin/python benchmarks/shifts/small_windows.py`` (about 25 minutes on 2
+cores at load average 20, most of it the peers; their decisions are reused while the
+windows are the same, so a re-run after a driftmon change takes about 5; the peers'
+python is ``DRIFTMON_PEERS_PYTHON`` or benchmarks/.venv-peers). The data is NannyML's own
+(inside its wheel, exported by
 ``peers.py export-small``): the ACS census of Massachusetts (16 features) and the
 data-quality car loans (7 features, with nulls that move) side by side, so a monitor has
 23 features, as deployed monitors often do. The reference is 50,000 rows of each (census
-2015; the car-loan reference). The live windows are NannyML's 10 analysis chunks of each
-data set (rows as stored), each sub-sampled (without replacement, fixed seeds) to 500,
-1,000 and 2,000 rows, three windows per chunk and size: 90 monitors, 2,070 cells (a cell is
-one feature of one window).
+2015; the car-loan reference). The live segments are NannyML's 10 analysis chunks of each
+data set (rows as stored) and three mixtures of a calm chunk (1) and a drifted one (census
+7, car loans 8) at 30, 50 and 70 % (they give shifts of 5-8 points, which whole chunks
+rarely do); each is sub-sampled (without replacement, fixed seeds, the mixtures
+stratified) to 500, 1,000 and 2,000 rows, three windows per segment and size: 117
+monitors, 2,691 cells (a cell is one feature of one window).
 
-**Ground truth** is the shift of the whole chunk against the whole reference (what the
-window samples), per feature, with the yardstick of issue 23:
+**Ground truth** is the shift of the whole segment against the whole reference (what the
+window samples; a mixture weights its chunks), per feature, with the yardstick of issue 23:
 
 - *meaningful*: a share moved by at least 5 points: a category's (nulls are a value), or,
   for a numeric feature with more than 20 values, a reference decile's or the null share;
@@ -34,7 +39,9 @@ window samples), per feature, with the yardstick of issue 23:
   (the chi-square test of homogeneity, the correction, the default thresholds):
   ``omnibus`` uncorrected across features (the issue's "uncorrected omnibus test"),
   ``omnibus-holm`` is what driftmon 0.1's defaults did;
-- ``nannyml``, ``evidently``: as in run.py (README.md there), from peers.py.
+- ``nannyml``, ``evidently``: as in run.py (README.md there), from peers.py
+  ``judge-windows``; Evidently only on the first window of each segment at 1,000 rows
+  (its report of 23 columns against 50,000 rows takes 10-70 s at load average 20).
 
 Writes benchmarks/results/small-windows-<date>.json (every decision) and .md (the tables),
 and the summary table between the ``small-window`` markers of docs/statistics.md.
