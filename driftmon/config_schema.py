@@ -429,6 +429,9 @@ class Model(_Model):
             raise ValueError("a regression model has no score column")
         if isinstance(self.score, dict) and len(self.score) < 2:
             raise ValueError("a multiclass model needs at least two classes in score")
+        if isinstance(self.score, dict) and len(set(self.score.values())) < len(self.score):
+            shared = sorted({c for c in self.score.values() if list(self.score.values()).count(c) > 1})
+            raise ValueError(f"each class needs its own probability column in score; {shared[0]!r} is given twice")
         known = metrics_of(self.task)
         unknown = sorted(set(self.thresholds) - set(known))
         if unknown:

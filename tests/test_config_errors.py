@@ -659,3 +659,13 @@ def test_a_huge_monitor_or_feature_name_is_refused_with_its_length(write: Callab
         and f"(300 characters); at most {config.MAX_NAME_CHARS} characters" in message
     )
     assert len(message) < 1000 and not FORBIDDEN.search(message), message
+
+
+def test_two_classes_sharing_a_score_column_is_a_config_error(write: Callable[[str, str], Path]) -> None:
+    """A multiclass score mapping two classes to one column (the fuzz campaign's
+    `{cat: s, dog: s, eel: x}`) is a config error naming the column; it was an internal error
+    (KeyError) when the column was profiled twice."""
+    model = "    model: {task: multiclass, prediction: m, score: {cat: s, dog: s, eel: x}}\n"
+    message, lines = problem_lines(write, BASE.replace(FEATURES, FEATURES + model))
+    expected = "each class needs its own probability column in score; 's' is given twice"
+    assert any(expected in line for line in lines), message
