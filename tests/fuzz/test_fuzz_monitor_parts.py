@@ -171,7 +171,8 @@ def test_fuzzed_model_columns_and_labels_give_documented_outcomes(data: st.DataO
 @given(data=st.data())
 def test_fuzzed_quality_settings_give_documented_outcomes(data: st.DataObject) -> None:
     """`quality:` (missing, out_of_range, unseen limits, constant, schema severities) and
-    `volume:` with odd values, on tables with nulls, new values and dropped columns."""
+    `volume:` (min_rows, a ratio to the reference or the previous window) and `freshness:` with
+    odd values, on tables with nulls, new values and dropped columns, with or without a window."""
     limits = st.fixed_dictionaries(
         {}, optional={"warning": SHARES, "critical": SHARES, "absolute": st.booleans() | ODD}
     )
@@ -201,8 +202,28 @@ def test_fuzzed_quality_settings_give_documented_outcomes(data: st.DataObject) -
         "quality": quality,
     }
     if data.draw(st.booleans(), label="volume"):
-        monitor["volume"] = {
-            "min_rows": data.draw(st.sampled_from([1, 10, 1000, 0, -1, None, 10**20, 1.5, "x"]), label="min_rows")
+        monitor["volume"] = data.draw(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "min_rows": st.sampled_from([1, 10, 1000, 0, -1, None, 10**20, 1.5, "x"]),
+                    "expected": st.sampled_from(["reference", "previous", None, "x", 1]),
+                    "min_ratio": st.sampled_from([0.5, 0.0, -1, 1e-300, 10**20, None, "x"]),
+                    "max_ratio": st.sampled_from([2.0, 0.1, 0.0, 1e308, None, "x"]),
+                    "period": DURATIONS,
+                    "reference_span": DURATIONS,
+                },
+            ),
+            label="volume",
+        )
+    if data.draw(st.booleans(), label="freshness"):
+        monitor["freshness"] = data.draw(
+            st.none() | st.fixed_dictionaries({"max_age": DURATIONS}) | ODD, label="freshness"
+        )
+    if data.draw(st.booleans(), label="live window"):
+        monitor["live"] = {
+            "type": "file",
+            "window": {"column": data.draw(st.sampled_from(["t", "x", "nope"]), label="window column"), "last": "3d"},
         }
     run_monitor(data.draw, monitor)
 
