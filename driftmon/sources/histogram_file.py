@@ -37,6 +37,13 @@ class HistogramSource(Source):
         super().__init__(config, base_dir, now)
         self.config: HistogramSourceConfig = config
         self.path = (base_dir / config.path).resolve()
+        self._read: dict[str, Histogram] | None = None  # what columns() read, for the next read
+
+    def _load(self) -> dict[str, Histogram]:
+        """The file's histograms; the schema check's read is handed on once, so the file is read
+        once per evaluation (a named pipe can be read only once: a second read waited forever)."""
+        histograms, self._read = self._read, None
+        return histograms if histograms is not None else histogram_file.load(self.path)
 
     def describe(self) -> str:
         return str(self.path)
@@ -45,11 +52,11 @@ class HistogramSource(Source):
         return hashlib.sha256(histogram_file.read_bytes(self.path)).hexdigest()
 
     def profile(self, rules: Sequence[BinningRule]) -> dict[str, Histogram]:
-        histograms = histogram_file.load(self.path)
+        histograms = self._load()
         return {rule.name: self._feature(histograms, rule.name) for rule in rules}
 
     def count(self, specs: Mapping[str, BinSpec], cache: FileCounts | None = None) -> dict[str, Histogram]:
-        histograms = histogram_file.load(self.path)
+        histograms = self._load()
         return {name: self._feature(histograms, name) for name in specs}
 
     def probe(self, columns: Sequence[str]) -> Probe:
@@ -60,7 +67,8 @@ class HistogramSource(Source):
 
     def columns(self) -> Columns:
         """The features the file holds (a histogram file keeps no other columns, nor types)."""
-        return Columns(dict.fromkeys(histogram_file.load(self.path), ()), complete=False)
+        self._read = histogram_file.load(self.path)
+        return Columns(dict.fromkeys(self._read, ()), complete=False)
 
     def newest(self) -> float | None:
         """The file's modification time (a histogram file is rewritten with each window)."""

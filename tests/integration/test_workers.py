@@ -111,7 +111,7 @@ def test_two_monitors_are_evaluated_at_the_same_time_with_the_in_process_result(
     expected = evaluate(load(tmp_path, {"a": "live.json"}).monitors[0])
     a, b = results["a"], results["b"]
     assert a is not None and b is not None
-    assert a.status == expected.status and a.features == expected.features
+    assert a.status == expected.status and a.features == expected.features, (a.error, b.error, expected.error)
     assert b.status == OK and all(v == 0.0 for v in b.features[0].scores.values())
 
 
