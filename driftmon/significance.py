@@ -324,12 +324,10 @@ def _fisher_two_sided(
     result = np.ones(k.shape)
     exact = variance < _EXACT_VARIANCE
     if exact.any():
-        # whole rows, rounded so the table stays consistent (fractional weights rounded one by
-        # one gave a group larger than both sides: 0.5 live + 1 reference rows, lgamma(0))
+        # whole rows, the table kept consistent (rounded one by one, 0.5 and 1 made a group past both sides)
         live_rows, reference_rows = np.rint(k[exact]), np.rint(m[exact] - k[exact])
-        live_sides = np.maximum(np.rint(big_l[exact]), live_rows)
-        reference_sides = np.maximum(np.rint(big_r[exact]), reference_rows)
-        result[exact] = _fisher_exact(live_rows, live_rows + reference_rows, live_sides, reference_sides)
+        sides = np.maximum(np.rint(big_l[exact]), live_rows), np.maximum(np.rint(big_r[exact]), reference_rows)
+        result[exact] = _fisher_exact(live_rows, live_rows + reference_rows, *sides)
     if (~exact).any():
         cells = [(k, mean), (m - k, m - mean), (big_l - k, big_l - mean), (big_r - m + k, big_r - m + mean)]
         statistic = np.zeros(int((~exact).sum()))
