@@ -269,9 +269,11 @@ def _resolve(defaults: Settings, monitor: Monitor, base_dir: Path, problems: lis
 
     problems += feed_problems(settings.volume, monitor.reference, monitor.live)
     if monitor.segments is not None:
+        from driftmon.performance import metrics_of
         from driftmon.segments import series_problems
 
-        problems += series_problems(monitor.segments, len(features))
+        model_metrics = len(metrics_of(monitor.model.task)) if monitor.model is not None else 0
+        problems += series_problems(monitor.segments, len(features), model_metrics)
     smoothing = SmoothingRule(settings.smoothing.method, settings.smoothing.alpha, settings.smoothing.epsilon)
     return MonitorConfig(
         name=monitor.name,

@@ -236,7 +236,12 @@ def evaluate(
         if monitor.model is not None and has_rows and not lacks(schema, outputs):  # a gone column: named anomaly
             from driftmon.model import evaluate_model  # scikit-learn and the model code: only when used
 
-            model = evaluate_model(monitor.name, monitor.model, reference_source, live_source, monitor.min_samples)
+            if segments is not None:  # the total and each segment's rows
+                from driftmon.segment_model import evaluate_segmented_model
+
+                model, segments = evaluate_segmented_model(monitor, segments, reference_source, live_source)
+            else:
+                model = evaluate_model(monitor.name, monitor.model, reference_source, live_source, monitor.min_samples)
         joint = None
         together = monitor.multivariate.features if monitor.multivariate is not None else None
         if (

@@ -239,10 +239,19 @@ def reference_model(name: str, model: Model, source: Source) -> ReferenceModel:
         cached = _cache.get(key)
     if cached is not None:
         return cached
-    data = _read(source, _columns(model))
-    rows = _encode(model, data, f"{source.describe()} (reference)")
+    result = reference_of(model, _read(source, _columns(model)), source.describe())
+    with _cache_lock:
+        for stale in [k for k in _cache if k[0] == name]:
+            del _cache[stale]
+        _cache[key] = result
+    return result
+
+
+def reference_of(model: Model, data: Mapping[str, npt.NDArray[Any]], where: str) -> ReferenceModel:
+    """The reference side from its model columns ``data`` (also of a subset of its rows: driftmon.segment_model)."""
+    rows = _encode(model, data, f"{where} (reference)")
     if model.target is None or not rows.labelled.any():
-        raise DataError(f"{source.describe()}: model: the reference needs labels (a target column with values)")
+        raise DataError(f"{where}: model: the reference needs labels (a target column with values)")
     calibration = None
     if rows.scores is not None and model.task != "regression":
         labelled = np.flatnonzero(rows.labelled)
@@ -253,12 +262,7 @@ def reference_model(name: str, model: Model, source: Source) -> ReferenceModel:
     if model.task == "binary":
         target = data[model.target]
         known = labels.distinct(target[labels.present(target)])
-    result = ReferenceModel(rows, _performance(model, rows), calibration, known)
-    with _cache_lock:
-        for stale in [k for k in _cache if k[0] == name]:
-            del _cache[stale]
-        _cache[key] = result
-    return result
+    return ReferenceModel(rows, _performance(model, rows), calibration, known)
 
 
 def _levels(
@@ -306,14 +310,14 @@ def _label_time(model: Model, source: Source) -> str | None:
     return model.label_time or (source.window.column if source.window is not None else None)
 
 
-def _live(model: Model, source: Source) -> tuple[dict[str, npt.NDArray[Any]], labels.Labels]:
-    """The live side's model columns, its target joined from ``targets:`` when the labels come
-    separately, and the account of its labels (`driftmon.labels`)."""
+def _live(model: Model, source: Source, extra: Sequence[str] = ()) -> tuple[dict[str, npt.NDArray[Any]], labels.Labels]:
+    """The live side's model columns (and the ``extra`` columns, read with them), its target joined
+    from ``targets:`` when the labels come separately, and the account of its labels (`driftmon.labels`)."""
     keys = labels.keys_of(model)
     own = [c for c in _columns(model) if c != model.target or model.targets is None]
     time = source.window.column if source.window is not None else None
     label_time = _label_time(model, source) if model.targets is None else None
-    data = _read(source, list(dict.fromkeys(own + keys + [c for c in (time, label_time) if c])))
+    data = _read(source, list(dict.fromkeys(own + keys + [c for c in (time, label_time) if c] + list(extra))))
     rows = len(data[model.prediction])
     live_times = _times(data[time]) if time else None
     now_ns = int(source.now.timestamp() * 1e9)
@@ -360,7 +364,19 @@ def evaluate_model(
     """The model part of one evaluation of monitor ``name``."""
     reference = reference_model(name, model, reference_source)
     data, joined = _live(model, live_source)
-    live = _encode(model, data, live_source.describe(), reference.label_values)
+    return judge(model, reference, data, joined, live_source.describe(), min_samples)
+
+
+def judge(
+    model: Model,
+    reference: ReferenceModel,
+    data: Mapping[str, npt.NDArray[Any]],
+    joined: labels.Labels,
+    where: str,
+    min_samples: int,
+) -> ModelResult:
+    """The model part from the live side's columns ``data`` and labels ``joined`` (also of a subset of its rows)."""
+    live = _encode(model, data, where, reference.label_values)
     ref_rows = reference.rows
     labelled_index = np.flatnonzero(ref_rows.labelled)
     size = max(1, len(live))

@@ -302,6 +302,8 @@ class SegmentsResult:
     vanished: tuple[str, ...] = ()  # in the reference, no live rows now: reported, not exported
     tested: int = 0  # segment x feature tests the correction spanned
     measure: str = ""  # the measure segments are ranked and shown by
+    segmentation: Segmentation | None = None  # the segments' values (row-level parts: driftmon.segment_model)
+    notes: tuple[str, ...] = ()  # e.g. a segment without a model result, and why
 
     def to_json(self) -> dict[str, Any]:
         return to_json(self)
@@ -360,7 +362,7 @@ def score_segments(
         results.append(SegmentResult(segmentation.labels[code], result, worst))
     tested = sum(f.pvalue is not None for f in scored)
     return SegmentsResult(
-        segmentation.by, len(segmentation.values), tuple(rank(results)), tuple(vanished), tested, lead
+        segmentation.by, len(segmentation.values), tuple(rank(results)), tuple(vanished), tested, lead, segmentation
     )
 
 
@@ -383,6 +385,7 @@ def to_json(result: SegmentsResult) -> dict[str, Any]:
         "tested": result.tested,
         "ranked_by": result.measure,
         "vanished": list(result.vanished),
+        "notes": list(result.notes),
         "segments": [{"segment": item.segment, **_without_monitor(item.result.to_json())} for item in result.segments],
     }
 
@@ -399,16 +402,19 @@ class SegmentedProfile:
     histograms: dict[str, SegmentedHistogram] = field(default_factory=dict)
 
 
-def series_problems(settings: Any, features: int) -> list[tuple[tuple[str | int, ...], str]]:
-    """The config problem of a segmentation past the series bound (docs/segments.md), if any."""
+def series_problems(settings: Any, features: int, model_metrics: int = 0) -> list[tuple[tuple[str | int, ...], str]]:
+    """The config problem of a segmentation past the series bound (docs/segments.md), if any; each of the
+    model's ``model_metrics`` counts as a feature (its series per segment are about a feature's)."""
     from driftmon.config_schema import MAX_SEGMENT_PAIRS
 
+    what = f"{features} features" + (f" + {model_metrics} model metrics" if model_metrics else "")
+    features += model_metrics
     pairs = (settings.top + 2) * features
     if pairs <= MAX_SEGMENT_PAIRS:
         return []
     most = max(MAX_SEGMENT_PAIRS // max(features, 1) - 2, 0)
     message = (
-        f"segments: top {settings.top} gives {pairs:,} segment x feature pairs ((top + 2) x {features} features, "
+        f"segments: top {settings.top} gives {pairs:,} segment x feature pairs ((top + 2) x ({what}), "
         f"__other__ and __missing__ included), more than the {MAX_SEGMENT_PAIRS:,} driftmon exports; "
         + (f"use top: {most} or fewer, or fewer features" if most >= 1 else "use fewer features")
     )
@@ -458,7 +464,9 @@ def describe(result: SegmentsResult) -> list[str]:
         f"segments by {by} (top {result.top}; the correction spans {result.tested} segment x feature tests), "
         "most drifted first:"
     ]
+    with_model = any(item.result.model is not None for item in result.segments)
     rows = [["segment", "status", "live rows", "drifted", f"most drifted feature ({lead})"]]
+    rows[0] += ["model"] if with_model else []
     for item in result.segments:
         features = [f for f in item.result.features if lead in f.scores]
         top = max(features, key=lambda f: f.scores[lead], default=None)
@@ -466,11 +474,19 @@ def describe(result: SegmentsResult) -> list[str]:
         worst = "-" if top is None else f"{top.feature} {top.scores[lead]:.4f}{mark}"
         drifted = sum(item.result.drifted_features.values())
         rows.append([item.segment, item.result.status, f"{item.result.live_rows or 0:,.0f}", str(drifted), worst])
+        rows[-1] += [_model_cell(item)] if with_model else []
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines += ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     if result.vanished:
         lines.append(f"vanished (in the reference, no live rows; not exported): {', '.join(result.vanished)}")
+    lines += list(result.notes)
     return lines
+
+
+def _model_cell(item: SegmentResult) -> str:
+    from driftmon.segment_model import describe as describe_model
+
+    return describe_model(item.result.model)
 
 
 def page_model(result: SegmentsResult | None) -> dict[str, Any] | None:
@@ -490,6 +506,8 @@ def page_model(result: SegmentsResult | None) -> dict[str, Any] | None:
                 "drifted": sum(item.result.drifted_features.values()),
                 "worst": "\N{EN DASH}" if top is None else f"{top.feature} {top.scores[lead]:.4g}",
                 "worst_severity": "ok" if top is None else top.severity.get(lead, "ok"),
+                "model": None if item.result.model is None else _model_cell(item),
+                "model_status": None if item.result.model is None else item.result.model.worst,
             }
         )
     return {
@@ -497,6 +515,8 @@ def page_model(result: SegmentsResult | None) -> dict[str, Any] | None:
         "measure": lead,
         "rows": rows,
         "vanished": list(result.vanished),
+        "with_model": any(item.result.model is not None for item in result.segments),
+        "notes": list(result.notes),
         "note": f"top {result.top} values of the reference; "
         f"one correction across {result.tested} segment x feature tests",
     }

@@ -387,3 +387,54 @@ def test_validate_sources_names_a_missing_segment_column(tmp_path: Path) -> None
     assert all("'contry'" in f.message and "did you mean 'country'" in f.message for f in errors)
     good = check(_config(tmp_path, body.replace("[contry]", "[country]"), "ok.yaml"), sources=True)
     assert [f.level for f in good if f.side in ("reference", "live")] == ["ok", "ok"]
+
+
+def test_the_data_quality_checks_run_per_segment(tmp_path: Path) -> None:
+    """In FR alone: income half missing, device constant, plan with an unseen value, income far out of the
+    reference's range; each check fires for FR's series only. (A numeric feature is constant when its
+    values fall in one point bin, as without segments: docs/quality.md.)"""
+    from driftmon.collector import families
+    from driftmon.results import MonitorState, Snapshot
+
+    reference, live = _frame(4000, 17, False), _frame(4000, 18, False)
+    fr = (live["country"] == "FR").to_numpy()
+    rng = np.random.default_rng(19)
+    income = live["income"].to_numpy().copy()
+    income[fr & (rng.random(len(live)) < 0.5)] = np.nan
+    income[fr & (rng.random(len(live)) < 0.3)] = 1e9  # past the reference's largest value
+    live = live.assign(
+        income=income,
+        device=np.where(fr, "mobile", live["device"]),
+        plan=np.where(fr & (rng.random(len(live)) < 0.4), "gold", live["plan"]),
+    )
+    paths = _write(tmp_path, reference, live)
+    body = MONITOR.format(
+        reference=paths[0].name, live=paths[1].name, correction="holm", extra="    segments: {by: [country], top: 3}"
+    ).replace("{name: plan, max_categories: 3}", "plan, device")
+    result = evaluate(_config(tmp_path, body).monitors[0])
+    assert result.error is None, result.error
+    state = MonitorState(name="m", scored=result, latest=result)
+    samples = [s for family in families(Snapshot(1, (state,))) for s in family.samples]
+    firing = {
+        (s.labels.get("segment"), s.labels["feature"], s.labels["check"])
+        for s in samples
+        if s.name == "driftmon_quality_alert" and s.labels["severity"] == "warning" and s.value == 1.0
+    }
+    expected = {
+        ("FR", "income", "missing"),
+        ("FR", "income", "out_of_range"),
+        ("FR", "device", "constant"),
+        ("FR", "plan", "unseen"),
+    }
+    assert {item for item in firing if item[0] == "FR"} == expected
+    assert not {item for item in firing if item[0] not in ("FR", None)}
+    live_fr = live[fr]
+    ratios = {
+        (s.labels.get("segment"), s.labels["feature"]): s.value
+        for s in samples
+        if s.name == "driftmon_missing_ratio" and s.labels["side"] == "live"
+    }
+    assert ratios[("FR", "income")] == pytest.approx(live_fr["income"].isna().mean(), abs=1e-12)
+    assert ratios[(None, "income")] == pytest.approx(live["income"].isna().mean(), abs=1e-12)
+    segment = next(item.result for item in result.segments.segments if item.segment == "FR")
+    assert segment.quality_status == "critical" and segment.status == "critical"
