@@ -22,9 +22,8 @@ questions, and this module answers the second one. Every function works on all f
   threshold (the effect is large enough to matter) *and* its corrected p-value is at most
   the significance (the effect is not noise). A share that moved by ``share_shift`` (five
   points by default: `share_shift` measures it) is large enough to matter for warning.
-- `chi2_sf`: the chi-square survival function. numpy has none; rather than make scipy
-  (tens of MB, for one function) a runtime dependency of a daemon, it is implemented
-  here and tested against ``scipy.stats.chi2.sf``, scipy being a test dependency.
+- `chi2_sf`: the chi-square survival function (`driftmon.chisquare`'s, re-exported); the
+  focused test's exact tails are `driftmon.fisher`'s.
 
 The noise floor and the ``auto`` thresholds (each measure's distribution under "no
 drift", simulated) are `driftmon.noise`'s.
@@ -43,6 +42,9 @@ from typing import Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
+
+from driftmon.chisquare import chi2_sf
+from driftmon.fisher import fisher_two_sided
 
 __all__ = [
     "CORRECTIONS",
@@ -73,105 +75,7 @@ MIN_EXPECTED = 5.0
 OK, WARNING, CRITICAL = 0, 1, 2
 """Severity codes returned by `decide`."""
 
-_EPS = 2.0**-53
 _TINY = 1e-300
-_MAX_ITERATIONS = 100_000
-
-
-# ---------------------------------------------------------------------------
-# the chi-square distribution
-
-
-def chi2_sf(statistic: npt.ArrayLike, df: npt.ArrayLike) -> FloatArray:
-    """P(X >= statistic) for X chi-square distributed with ``df`` degrees of freedom.
-
-    The same function as ``scipy.stats.chi2.sf`` (in the tests: within 1e-12 relative for
-    df <= 1,000 and 1e-9 up to df = 200,000, wherever scipy's value is above 1e-290),
-    via the regularized upper incomplete gamma function Q(df/2, statistic/2): a power series
-    below the mean, a continued fraction above (Numerical Recipes 6.2). Arrays broadcast.
-    ``df`` must be > 0 and ``statistic`` >= 0 (+inf allowed: 0.0). Results underflow to 0.0
-    for huge statistics (huge samples with real drift): never NaN.
-    """
-    x, a = np.broadcast_arrays(np.asarray(statistic, dtype=np.float64) / 2.0, np.asarray(df, dtype=np.float64) / 2.0)
-    if a.size and not bool(np.all(a > 0) and np.all(np.isfinite(a))):
-        raise ValueError("chi2_sf: degrees of freedom must be finite and > 0")
-    if x.size and not bool(np.all(x >= 0)):
-        raise ValueError("chi2_sf: the statistic must be >= 0 (and not NaN)")
-    return _upper_gamma_regularized(a, x)
-
-
-def _lgamma(a: FloatArray) -> FloatArray:
-    """ln Gamma(a), elementwise (few distinct values: degrees of freedom are integers)."""
-    values, inverse = np.unique(a, return_inverse=True)
-    logs = np.array([math.lgamma(v) for v in values.tolist()], dtype=np.float64)
-    return logs[inverse].reshape(a.shape)
-
-
-def _upper_gamma_regularized(a: FloatArray, x: FloatArray) -> FloatArray:
-    """Q(a, x) = Gamma(a, x) / Gamma(a) for a > 0, x >= 0."""
-    result = np.ones(a.shape, dtype=np.float64)
-    finite = np.isfinite(x)
-    result[~finite] = 0.0
-    positive = finite & (x > 0)
-    if not positive.any():
-        return result
-    a_pos, x_pos = a[positive], x[positive]
-    # ln(e^-x x^a / Gamma(a)), the prefactor both expansions share
-    log_prefactor = a_pos * np.log(x_pos) - x_pos - _lgamma(a_pos)
-    below = x_pos < a_pos + 1.0
-    out = np.empty(a_pos.shape, dtype=np.float64)
-    if below.any():
-        lower = _lower_series(a_pos[below], x_pos[below])
-        out[below] = 1.0 - np.exp(log_prefactor[below]) * lower
-    if (~below).any():
-        fraction = _upper_fraction(a_pos[~below], x_pos[~below])
-        with np.errstate(under="ignore"):
-            out[~below] = np.exp(log_prefactor[~below]) * fraction
-    result[positive] = np.clip(out, 0.0, 1.0)
-    return result
-
-
-def _lower_series(a: FloatArray, x: FloatArray) -> FloatArray:
-    """sum_{n>=0} x^n / (a (a+1) ... (a+n)); times the prefactor it is P(a, x). For x < a+1."""
-    term = 1.0 / a
-    total = term.copy()
-    denominator = a.copy()
-    active = np.ones(a.shape, dtype=bool)
-    for _ in range(_MAX_ITERATIONS):
-        denominator = denominator + 1.0
-        term = np.where(active, term * x / denominator, 0.0)
-        total += term
-        active &= np.abs(term) > np.abs(total) * _EPS
-        if not active.any():
-            break
-    return total
-
-
-def _upper_fraction(a: FloatArray, x: FloatArray) -> FloatArray:
-    """The continued fraction whose product with the prefactor is Q(a, x); for x >= a+1.
-
-    Modified Lentz's method; converged rows are frozen so they do not drift.
-    """
-    b = x + 1.0 - a
-    c = np.full(a.shape, 1.0 / _TINY)
-    d = 1.0 / b
-    h = d.copy()
-    active = np.ones(a.shape, dtype=bool)
-    for i in range(1, _MAX_ITERATIONS):
-        an = -i * (i - a)
-        b = b + 2.0
-        d = an * d + b
-        d = np.where(np.abs(d) < _TINY, _TINY, d)
-        c = b + an / c
-        c = np.where(np.abs(c) < _TINY, _TINY, c)
-        d = 1.0 / d
-        delta = d * c
-        h = np.where(active, h * delta, h)
-        active &= np.abs(delta - 1.0) > _EPS
-        if not active.any():
-            break
-    return h
-
 
 # ---------------------------------------------------------------------------
 # the test of homogeneity
@@ -233,14 +137,8 @@ def homogeneity_test(
         raise ValueError(f"min_expected must be finite and > 0, got {min_expected!r}")
     if not (math.isfinite(lambda_) and lambda_ != -1):
         raise ValueError(f"lambda_ must be finite and != -1, got {lambda_!r}")
-    live_counts, reference_counts = check_counts(live, reference)
-    one_feature = live_counts.ndim == 1
-    if one_feature:
-        live_counts, reference_counts = live_counts[np.newaxis], reference_counts[np.newaxis]
-    live_grouped, reference_grouped = _pool_rare_bins(live_counts, reference_counts, min_expected)
-    live_total = live_counts.sum(axis=1)
-    reference_total = reference_counts.sum(axis=1)
-    undefined = (live_total == 0) | (reference_total == 0)
+    one_feature, grouped = _grouped(live, reference, min_expected)
+    live_grouped, reference_grouped, live_total, reference_total, undefined = grouped
     total = np.where(undefined, 1.0, live_total + reference_total)
     pooled = live_grouped + reference_grouped
     present = pooled > 0
@@ -270,7 +168,7 @@ def focused_test(
 
     The bins are pooled as for `homogeneity_test` (rare bins into groups expected to hold
     ``min_expected`` rows). For each of the G groups with rows, the 2 x 2 table "this group
-    or the rest" of the two sides gets Fisher's exact test (two-sided mid-p, `_fisher_two_sided`:
+    or the rest" of the two sides gets Fisher's exact test (two-sided mid-p, `fisher_two_sided`:
     given the m rows both sides have in the group, the live count is hypergeometric when
     nothing drifted). The smallest p-value, times G (Bonferroni over the groups), is the
     result, clipped to 1. Shape (F,) for counts (F, B), () for (B,). 1.0 with fewer than two
@@ -283,6 +181,28 @@ def focused_test(
     of a 2 x 2 table with 5-20 expected rows fired 2-7 times too often in simulations.
     Cost: at most 600 vectorised steps over the groups, whatever the sample sizes.
     """
+    one_feature, grouped = _grouped(live, reference, min_expected)
+    live_grouped, reference_grouped, live_total, reference_total, undefined = grouped
+    pooled = live_grouped + reference_grouped
+    present = pooled > 0
+    groups = present.sum(axis=1)
+    rows, columns = np.nonzero(present & ~undefined[:, np.newaxis])
+    tails = np.ones(pooled.shape)
+    if rows.size:
+        tails[rows, columns] = fisher_two_sided(
+            live_grouped[rows, columns], pooled[rows, columns], live_total[rows], reference_total[rows]
+        )
+    pvalue = np.where(groups >= 2, np.minimum(1.0, tails.min(axis=1, initial=1.0) * groups), 1.0)
+    pvalue[undefined] = np.nan
+    return pvalue.reshape(()) if one_feature else pvalue
+
+
+def _grouped(
+    live: npt.ArrayLike, reference: npt.ArrayLike, min_expected: float
+) -> tuple[bool, tuple[FloatArray, FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_]]]:
+    """The prologue both tests share: whether the counts were one feature (B,), then, as
+    rows of features, the counts with rare bins pooled, each side's total, and the features
+    with a side of zero rows (untestable)."""
     live_counts, reference_counts = check_counts(live, reference)
     one_feature = live_counts.ndim == 1
     if one_feature:
@@ -291,80 +211,7 @@ def focused_test(
     live_total = live_counts.sum(axis=1)
     reference_total = reference_counts.sum(axis=1)
     undefined = (live_total == 0) | (reference_total == 0)
-    pooled = live_grouped + reference_grouped
-    present = pooled > 0
-    groups = present.sum(axis=1)
-    rows, columns = np.nonzero(present & ~undefined[:, np.newaxis])
-    tails = np.ones(pooled.shape)
-    if rows.size:
-        tails[rows, columns] = _fisher_two_sided(
-            live_grouped[rows, columns], pooled[rows, columns], live_total[rows], reference_total[rows]
-        )
-    pvalue = np.where(groups >= 2, np.minimum(1.0, tails.min(axis=1, initial=1.0) * groups), 1.0)
-    pvalue[undefined] = np.nan
-    return pvalue.reshape(()) if one_feature else pvalue
-
-
-_EXACT_VARIANCE = 400.0  # below this variance (sd 20 rows) tails are summed exactly
-_TAIL_TERMS = 600  # 30 sd at most: far beyond double precision
-
-
-def _fisher_two_sided(
-    live: FloatArray, pooled: FloatArray, live_total: FloatArray, reference_total: FloatArray
-) -> FloatArray:
-    """Two-sided mid-p of the 2 x 2 table (group or not) x (live or reference), elementwise:
-    given the group's m rows, the live count is hypergeometric (N = L + R, L, m) when nothing
-    drifted (Fisher's exact test). 2 (P(tail beyond x) - P(X = x) / 2) on the side of the
-    mean where x lies, clipped to 1. Summed term by term below a variance of 400 (whole rows:
-    weights are rounded); above, the G statistic of the table against chi-square(1)."""
-    k, m, big_l, big_r = np.broadcast_arrays(live, pooled, live_total, reference_total)
-    total = big_l + big_r
-    mean = m * big_l / total
-    variance = mean * (big_r / total) * (total - m) / np.maximum(total - 1.0, 1.0)
-    result = np.ones(k.shape)
-    exact = variance < _EXACT_VARIANCE
-    if exact.any():
-        # whole rows, the table kept consistent (rounded one by one, 0.5 and 1 made a group past both sides)
-        live_rows, reference_rows = np.rint(k[exact]), np.rint(m[exact] - k[exact])
-        sides = np.maximum(np.rint(big_l[exact]), live_rows), np.maximum(np.rint(big_r[exact]), reference_rows)
-        result[exact] = _fisher_exact(live_rows, live_rows + reference_rows, *sides)
-    if (~exact).any():
-        cells = [(k, mean), (m - k, m - mean), (big_l - k, big_l - mean), (big_r - m + k, big_r - m + mean)]
-        statistic = np.zeros(int((~exact).sum()))
-        for observed, expected in cells:
-            o, e = observed[~exact], expected[~exact]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                statistic += np.where(o > 0, 2.0 * o * np.log(o / e), 0.0)
-        # the cells' O - E cancel, so 2 sum O ln(O/E) is the deviance
-        result[~exact] = chi2_sf(np.maximum(statistic, 0.0), 1.0)
-    return result
-
-
-def _fisher_exact(k: FloatArray, m: FloatArray, big_l: FloatArray, big_r: FloatArray) -> FloatArray:
-    def log_choose(n: FloatArray, r: FloatArray) -> FloatArray:
-        return _lgamma(n + 1.0) - _lgamma(r + 1.0) - _lgamma(n - r + 1.0)
-
-    total = big_l + big_r
-    low, high = np.maximum(0.0, m - big_r), np.minimum(m, big_l)
-    k = np.clip(k, low, high)
-    point = np.exp(log_choose(big_l, k) + log_choose(big_r, m - k) - log_choose(total, m))
-    upward = k >= m * big_l / total  # sum the tail away from the mean: its terms only fall
-    term, tail, j = point.copy(), point.copy(), k.copy()
-    for _ in range(_TAIL_TERMS):
-        step = np.where(upward, 1.0, -1.0)
-        inside = np.where(upward, j < high, j > low)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(
-                upward,
-                (m - j) * (big_l - j) / ((j + 1.0) * (big_r - m + j + 1.0)),
-                j * (big_r - m + j) / ((m - j + 1.0) * (big_l - j + 1.0)),
-            )
-        term = np.where(inside, term * np.nan_to_num(ratio, nan=0.0, posinf=0.0), 0.0)
-        tail += term
-        j = j + step
-        if not bool(np.any(term > tail * _EPS)):
-            break
-    return np.clip(2.0 * (tail - point / 2.0), 0.0, 1.0)
+    return one_feature, (live_grouped, reference_grouped, live_total, reference_total, undefined)
 
 
 def drift_test(

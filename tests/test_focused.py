@@ -16,9 +16,9 @@ from scipy import stats
 
 from driftmon import config
 from driftmon.evaluate import WARNING, score
+from driftmon.fisher import fisher_two_sided
 from driftmon.histogram import CategoricalBins, Histogram
 from driftmon.significance import (
-    _fisher_two_sided,
     _pool_rare_bins,
     adjust,
     decide,
@@ -60,7 +60,7 @@ def test_fisher_tails_match_scipy_exact_and_approximate() -> None:
         law = stats.hypergeom(total.astype(int), big_l.astype(int), m.astype(int))
         tail = np.where(k >= mean, law.sf(k - 1), law.cdf(k))
         oracle = np.clip(2 * (tail - law.pmf(k) / 2), 0, 1)
-        ours = _fisher_two_sided(k, m, big_l, big_r)
+        ours = fisher_two_sided(k, m, big_l, big_r)
         exact = variance < 400
         for pick, tolerance in ((exact, 1e-8), (~exact, 0.10)):
             keep = pick & (oracle > 1e-12)
@@ -107,7 +107,7 @@ def test_fractional_weights_give_a_pvalue_not_a_math_error(live: list[float], re
     sides (that raised ValueError: math domain error, an internal error in check)."""
     pvalue = float(focused_test(live, reference))
     assert 0.0 <= pvalue <= 1.0
-    tails = _fisher_two_sided(np.array(live), np.array(live) + np.array(reference), np.array(sum(live)), np.array(sum(reference)))
+    tails = fisher_two_sided(np.array(live), np.array(live) + np.array(reference), np.array(sum(live)), np.array(sum(reference)))
     assert np.all((tails >= 0.0) & (tails <= 1.0))
     whole = np.rint(np.array(live)), np.rint(np.array(reference))
     if whole[0].sum() > 0 and whole[1].sum() > 0 and whole[0].sum() + whole[1].sum() >= 2:
