@@ -110,6 +110,47 @@ def test_many_small_parquet_files_count_as_each_file_alone(tmp_path: Path, monke
     assert together["city"].total == len(inside)
 
 
+def test_a_reference_of_many_small_files_is_read_a_group_of_columns_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reference of small Parquet files is read once per file and group of columns (here 2
+    columns per group: 2 reads per file for 3 features, not 3) and gives the same histograms,
+    edges, point bins and categories, as reading a column per file, in a window too."""
+    frames = [rows(n, seed=k) for k, n in enumerate([120, 250, 90, 300, 40])]
+    for k, frame in enumerate(frames):
+        if k % 2:
+            frame["other"] = (frame["other"] * 2).round()  # repeated values: point bins
+        pq.write_table(pa.Table.from_pandas(frame), tmp_path / f"part-{k}.parquet")
+    rules = [BinningRule("x"), BinningRule("other"), BinningRule("city", max_categories=2)]
+    reads: list[tuple[str, ...]] = []
+    original = pq.ParquetFile.read_row_group
+
+    def read_row_group(self: Any, index: int, columns: Any = None, **options: Any) -> Any:
+        reads.append(tuple(columns))
+        return original(self, index, columns=columns, **options)
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", read_row_group)
+    both = pd.concat(frames, ignore_index=True)
+    end = pd.Timestamp(NOW).tz_convert(None)
+    for window, held in (
+        (None, len(both)),
+        ({"column": "ts", "last": "1h"}, int((both["ts"] >= end - timedelta(hours=1)).sum())),
+    ):
+        monkeypatch.setattr(parquet, "REFERENCE_GROUP_VALUES", 2 * held)  # 2 columns of the window's rows
+        reads.clear()
+        grouped = source(tmp_path, "part-*.parquet", window=window).profile(rules)
+        assert sorted(reads) == sorted([("x", "other")] * 5 + [("city",)] * 5)
+        monkeypatch.setattr(parquet, "SMALL_FILE_ROWS", 0)  # every file large: a read per column
+        reads.clear()
+        per_column = source(tmp_path, "part-*.parquet", window=window).profile(rules)
+        assert len(reads) == 15
+        monkeypatch.setattr(parquet, "SMALL_FILE_ROWS", 131_072)
+        for rule in rules:
+            assert grouped[rule.name] == per_column[rule.name], rule.name
+            assert grouped[rule.name].spec == per_column[rule.name].spec, rule.name
+        assert grouped["x"].total == held
+
+
 def _stream_monitor(tmp_path: Path) -> config.MonitorConfig:
     """A monitor over a reference and a live Parquet file with two numeric and one text feature."""
     for side, seed in (("reference", 1), ("live", 2)):
@@ -444,7 +485,10 @@ def test_missing_and_nested_columns_are_data_errors_naming_the_file(tmp_path: Pa
         result = evaluate(config.load(tmp_path / "c.yaml").monitors[0])
         if side == "live" and name in LIVE_ANOMALIES:  # the schema check sees it first: the monitor stays up
             assert result.ok and result.schema is not None, (name, result.error)
-            assert (result.schema.anomalies[0].anomaly, result.schema.anomalies[0].column) == (LIVE_ANOMALIES[name], "x")
+            assert (result.schema.anomalies[0].anomaly, result.schema.anomalies[0].column) == (
+                LIVE_ANOMALIES[name],
+                "x",
+            )
             continue
         assert result.error is not None and "internal error" not in result.error, (name, result.error)
         assert re.search(message, result.error), (name, result.error)

@@ -48,6 +48,9 @@ COLUMN_BATCH_ROWS = 1_048_576
 # counted together, a task per about SMALL_GROUP_ROWS rows, numbers of one task binned at once.
 SMALL_FILE_ROWS = 131_072
 SMALL_GROUP_ROWS = 65_536
+# A reference of small files is read a group of columns at a time: about this many values held
+# at once (64 MB of float64), so many small files cost few reads without holding the whole table.
+REFERENCE_GROUP_VALUES = 1 << 23
 
 
 class Parquet(FileFormat):
@@ -117,9 +120,11 @@ class Parquet(FileFormat):
     def profile(self, paths: Sequence[str], rules: Sequence[BinningRule], reading: Reading) -> dict[str, Histogram]:
         files, order = _reference(paths, rules, reading)
         with ThreadPoolExecutor(TASK_THREADS) as pool:
-            profiled = dict(
-                zip((r.name for r in order), pool.map(lambda r: _profile(files, paths, r, reading), order), strict=True)
-            )
+            if len(files) > 1 and all(f.rows <= SMALL_FILE_ROWS for f in files):
+                profiled = _profile_small(files, order, reading, pool)
+            else:
+                tasks = pool.map(lambda r: _profile(files, paths, r, reading), order)
+                profiled = dict(zip((r.name for r in order), tasks, strict=True))
         return {rule.name: profiled[rule.name] for rule in rules}
 
     def profile_and_count(
@@ -175,6 +180,32 @@ def _profile(files: Sequence[OpenParquet], paths: Sequence[str], rule: BinningRu
     whole = pa.chunked_array(parts) if parts else _empty_column(paths[0], rule.name)
     del parts
     return reading.profile_column(rule, whole)
+
+
+def _profile_small(
+    files: Sequence[OpenParquet], order: Sequence[BinningRule], reading: Reading, pool: ThreadPoolExecutor
+) -> dict[str, Histogram]:
+    """A reference of many small files: each file read once per group of columns (all of a group's
+    columns in one call, a task per file) instead of once per column, a group holding at most
+    about REFERENCE_GROUP_VALUES values; then each column of the group profiled by its own task."""
+    rows = max(1, sum(f.rows for f in files))
+    width = max(1, REFERENCE_GROUP_VALUES // rows)
+    profiled: dict[str, Histogram] = {}
+    for start in range(0, len(order), width):
+        group = order[start : start + width]
+        names = [rule.name for rule in group]
+        read = list(pool.map(lambda parquet, names=names: list(parquet.columns(names)), files))
+        columns = {name: [chunk for batches in read for batch in batches for chunk in batch[name]] for name in names}
+        del read
+
+        def one(rule: BinningRule, columns: dict[str, list[pa.Array]] = columns) -> Histogram:
+            parts = columns.pop(rule.name)  # let go as soon as profiled
+            whole = pa.chunked_array(parts) if parts else _empty_column(files[0].path, rule.name)
+            del parts
+            return reading.profile_column(rule, whole)
+
+        profiled.update(zip(names, pool.map(one, group), strict=True))
+    return profiled
 
 
 def _pandas_index(schema: pa.Schema) -> set[str]:
