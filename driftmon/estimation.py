@@ -18,8 +18,8 @@ by the square root of the sizes' ratio, see `spread`) has a standard deviation s
 band is estimate ± `BAND_SIGMAS`·sd, clipped to the metric's range. The same spread gives
 `auto` thresholds (reference mean minus k·sd).
 
-Calibration needs scikit-learn (the `model` extra), imported only when a monitor with a
-score column is evaluated.
+Pure numpy: the isotonic regression is `driftmon.isotonic` (scikit-learn's, to rounding;
+scikit-learn is only the tests' oracle).
 """
 
 from __future__ import annotations
@@ -30,8 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from . import performance
-from .errors import DataError
+from . import isotonic, performance
 from .performance import Performance
 
 __all__ = ["BAND_SIGMAS", "Calibration", "Spread", "band", "calibrate", "estimate", "spread"]
@@ -76,21 +75,13 @@ class Calibration:
 
 def calibrate(truth: Floats, scores: Floats) -> Calibration:
     """Fit one isotonic map per class column of ``scores`` to the 0/1 ``truth`` of that class
-    (both rows x columns; a binary model has the one column of its positive class)."""
-    try:
-        from sklearn import isotonic
-    except ImportError as error:
-        raise DataError(
-            "estimated model performance needs scikit-learn (pip install 'driftmon-exporter[model]')"
-        ) from error
+    (both rows x columns; a binary model has the one column of its positive class): the map
+    scikit-learn's ``IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip")`` fits, in
+    numpy (`driftmon.isotonic`)."""
     truth = np.atleast_2d(np.asarray(truth, dtype=np.float64).T).T
     scores = np.atleast_2d(np.asarray(scores, dtype=np.float64).T).T
-    inputs, outputs = [], []
-    for k in range(scores.shape[1]):
-        fitted = isotonic.IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores[:, k], truth[:, k])
-        inputs.append(np.asarray(fitted.X_thresholds_, dtype=np.float64))
-        outputs.append(np.asarray(fitted.y_thresholds_, dtype=np.float64))
-    return Calibration(tuple(inputs), tuple(outputs))
+    fitted = [isotonic.fit(scores[:, k], truth[:, k]) for k in range(scores.shape[1])]
+    return Calibration(tuple(inputs for inputs, _ in fitted), tuple(outputs for _, outputs in fitted))
 
 
 def estimate(

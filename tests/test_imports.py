@@ -5,6 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 
+# `driftmon check --format json` of {config} in this process; `out` holds its output.
+_CHECK = """
+import io, json, sys, contextlib
+from driftmon.cli import main
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    status = main(["check", "-c", {config!r}, "--format", "json"])
+assert status in (0, 1), (status, out.getvalue())
+"""
+
 
 def test_parquet_check_path_does_not_import_pandas_until_used() -> None:
     """Importing the CLI, evaluation and daemon leaves pandas unimported; first use imports it in every thread."""
@@ -44,12 +53,9 @@ def test_check_on_parquet_never_imports_pandas(tmp_path) -> None:
         "monitors:\n  - name: m\n    reference: {type: file, path: ref.parquet}\n"
         "    live: {type: file, path: live.parquet}\n    features: [x, y, city]\n"
     )
-    code = f"""
-import io, sys, contextlib
-from driftmon.cli import main
-with contextlib.redirect_stdout(io.StringIO()) as out:
-    status = main(["check", "-c", {str(tmp_path / "c.yaml")!r}, "--format", "json"])
-assert status in (0, 1), (status, out.getvalue())
+    code = (
+        _CHECK.format(config=str(tmp_path / "c.yaml"))
+        + """
 assert '"status": "error"' not in out.getvalue(), out.getvalue()
 assert "pandas" not in sys.modules, "pandas was imported"
 unneeded = (
@@ -61,6 +67,7 @@ unneeded = (
 for name in unneeded:
     assert name not in sys.modules, name + " was imported (check on files never needs it)"
 """
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
 
@@ -148,3 +155,34 @@ def test_no_module_is_over_600_lines() -> None:
     root = Path(__file__).resolve().parents[1] / "driftmon"
     long = {str(p.relative_to(root)): n for p in root.rglob("*.py") if (n := len(p.read_text().splitlines())) > 600}
     assert long == {}
+
+
+def test_check_of_a_model_imports_no_scikit_learn(tmp_path) -> None:
+    """`driftmon check` of a binary model with labels in its Parquet rows calibrates and scores
+    in numpy: scikit-learn and scipy are never imported (they cost `check` about 1 s)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(2)
+    for name, rows in (("ref.parquet", 3000), ("live.parquet", 2000)):
+        p = rng.random(rows)
+        label = (rng.random(rows) < p).astype(float)
+        pd.DataFrame({"x": rng.normal(0, 1, rows), "p": p, "predicted": (p >= 0.5).astype(int), "y": label}).to_parquet(
+            tmp_path / name, index=False
+        )
+    (tmp_path / "c.yaml").write_text(
+        "monitors:\n  - name: m\n    reference: {type: file, path: ref.parquet}\n"
+        "    live: {type: file, path: live.parquet}\n    features: [x]\n"
+        "    model: {task: binary, prediction: predicted, score: p, target: y}\n"
+    )
+    code = (
+        _CHECK.format(config=str(tmp_path / "c.yaml"))
+        + """
+model = json.loads(out.getvalue())["monitors"][0]["model"]
+assert model["estimated"]["values"]["roc_auc"] > 0.5, model
+for unneeded in ("sklearn", "scipy"):
+    assert unneeded not in sys.modules, unneeded + " was imported (a model never needs it)"
+"""
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
