@@ -204,6 +204,10 @@ def evaluate(
     """
     started = clock()
     begun = time.perf_counter()
+    if monitor.multivariate is not None and "classifier" in monitor.multivariate.methods:
+        from driftmon.multivariate import import_classifier_soon
+
+        import_classifier_soon()  # scikit-learn's imports overlap the counting
     try:
         live_source = open_source(monitor.live, monitor.base_dir, now=started)
         segments, schema = None, None

@@ -186,3 +186,39 @@ for unneeded in ("sklearn", "scipy"):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_joint_drift_imports_scikit_learn_only_for_the_classifier(tmp_path) -> None:
+    """`check` on Parquet with `multivariate: {methods: [reconstruction]}` samples the rows
+    through Arrow and never imports pandas or scikit-learn (nor scipy); with the classifier it
+    imports scikit-learn (in the background, from the start of the evaluation) and scores.
+    (Before the Parquet sample, its rows reached joint drift as pandas frames.)"""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(2)
+    for name in ("ref.parquet", "live.parquet"):
+        a = rng.normal(size=600)
+        city = rng.choice(np.array(["a", "b", "c"], dtype=object), 600)
+        pq.write_table(pa.table({"a": a, "b": a + rng.normal(size=600), "city": city}), tmp_path / name)
+    for methods in ("[reconstruction]", "[reconstruction, classifier]"):
+        (tmp_path / "c.yaml").write_text(
+            "monitors:\n  - name: m\n    reference: {type: file, path: ref.parquet}\n"
+            "    live: {type: file, path: live.parquet}\n    features: [a, b, city]\n"
+            f"    multivariate: {{methods: {methods}}}\n"
+        )
+        code = f"""
+import io, json, sys, contextlib
+from driftmon.cli import main
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    status = main(["check", "-c", {str(tmp_path / "c.yaml")!r}, "--format", "json"])
+methods = json.loads(out.getvalue())["monitors"][0]["multivariate"]["methods"]
+assert all(m["score"] is not None for m in methods.values()), methods
+classifier = "classifier" in methods
+assert classifier or "pandas" not in sys.modules, "pandas was imported"  # scikit-learn may import it
+assert ("sklearn" in sys.modules) == classifier, ("sklearn", classifier)
+assert ("scipy" in sys.modules) == classifier, ("scipy", classifier)
+"""
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, (methods, result.stderr)

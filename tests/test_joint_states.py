@@ -124,7 +124,7 @@ def test_fewer_rows_than_a_method_needs_is_insufficient_data(tmp_path: Path) -> 
     assert result.multivariate.methods["classifier"].drift is not None
     result = evaluate(_monitor(tmp_path, _frame(1, 500), _frame(2, 2), extra))
     assert result.multivariate.methods["classifier"].reason == (
-        "the classifier needs at least 3 rows on each side (the samples have 500 and 2)"
+        "the classifier needs at least 4 rows on each side, 2 to train on and 2 to test (the samples have 500 and 2)"
     )
     assert all(math.isfinite(value) for _, value in _exported(result))
 

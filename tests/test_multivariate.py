@@ -154,3 +154,56 @@ def test_reconstruction_from_moments_equals_an_svd_per_fit() -> None:
     score, expected = _svd_oracle(reference, live, seed=3)
     assert result.score == pytest.approx(score, rel=1e-9)
     assert result.expected == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_auc_and_its_null_spread_equal_mann_whitney(ties: bool) -> None:
+    """The AUC is scipy's Mann-Whitney U over the two counts; the p-value from its tie-corrected
+    spread equals scipy's asymptotic one-sided p (no continuity correction), ties included."""
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(7)
+    scores = rng.normal(size=700)
+    if ties:
+        scores = np.round(scores, 1)  # a tree model gives many rows one score
+    labels = rng.random(700) < 0.3
+    scores[labels] += 0.1
+    auc, spread = multivariate._auc(labels, scores)
+    found = stats.mannwhitneyu(scores[labels], scores[~labels], alternative="greater", method="asymptotic", use_continuity=False)
+    assert auc == pytest.approx(found.statistic / (labels.sum() * (~labels).sum()), rel=1e-12)
+    assert multivariate._upper_tail((auc - 0.5) / spread) == pytest.approx(found.pvalue, rel=1e-9)
+
+
+def test_the_skewed_tail_is_closer_to_the_exact_one() -> None:
+    """The mean of 50 exponential draws (skewness 2/sqrt(50)) is Gamma(50)/50: Edgeworth's tail at
+    z = 1.645, 2.33, 3 is at least twice nearer to the gamma tail than the normal tail is."""
+    stats = pytest.importorskip("scipy.stats")
+    n = 50
+    for z in (1.645, 2.33, 3.0):
+        exact = stats.gamma(n, scale=1 / n).sf(1 + z / np.sqrt(n))
+        skewed = multivariate._skewed_upper_tail(z, 2 / np.sqrt(n))
+        normal = multivariate._upper_tail(z)
+        assert abs(skewed - exact) < abs(normal - exact) / 2, z
+    assert multivariate._skewed_upper_tail(1.2, 0.0) == multivariate._upper_tail(1.2)
+    assert 0.0 <= multivariate._skewed_upper_tail(-8.0, -5.0) <= 1.0
+
+
+def test_the_classifier_pvalue_is_uniform_without_drift() -> None:
+    """80 no-drift pairs of 400 reference and 100 live rows: the held-out AUC's p-values are
+    uniform (Kolmogorov-Smirnov p > 0.001) and p <= 0.05 at most 10 times (expected 4)."""
+    stats = pytest.importorskip("scipy.stats")
+    pvalues = []
+    for seed in range(80):
+        reference, live, owners = _encoded(_rows(5_000 + seed, 400, 0.6), _rows(6_000 + seed, 100, 0.6))
+        pvalues.append(multivariate.classifier(reference, live, owners, seed=seed).pvalue)
+    assert stats.kstest(pvalues, "uniform").pvalue > 0.001
+    assert sum(p <= 0.05 for p in pvalues) <= 10
+
+
+def test_missing_text_is_none_or_nan_and_pandas_na_is_a_value() -> None:
+    """None and NaN in a text column are missing (the `missing` column); pandas' NA, whose
+    comparisons are not booleans, is read as a value as before, not an error."""
+    pd = pytest.importorskip("pandas")
+    values = np.array(["a", None, float("nan"), "b"], dtype=object)
+    np.testing.assert_array_equal(multivariate._is_missing(values), [False, True, True, False])
+    with_na = np.array(["a", pd.NA, None], dtype=object)
+    np.testing.assert_array_equal(multivariate._is_missing(with_na), [False, False, True])

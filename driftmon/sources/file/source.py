@@ -6,7 +6,7 @@ import glob
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from driftmon._imports import lazy_import
 from driftmon.errors import DriftmonError, SourceError, plural
@@ -169,6 +169,19 @@ class FileSource(RowSource):
         except DriftmonError:
             return None
         return None if found is None else (found[0], found[1])  # live rows > 0: its files are not small
+
+    def sample(
+        self, columns: Sequence[str], size: int, seed: int, kinds: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """Parquet files: the rows chosen up front from the row counts, only those taken from each
+        column as it is read (:mod:`~driftmon.sources.file.parquet_sample`); other formats through
+        the reservoir."""
+        paths = self.paths()
+        if {self._format_of(path).name for path in paths} != {"parquet"}:
+            return super().sample(columns, size, seed, kinds)
+        from driftmon.sources.file.parquet_sample import sample_parquet
+
+        return sample_parquet(paths, columns, size, seed, self._reading())
 
     def batches(self, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
         for batch in self.column_batches(columns):
