@@ -10,10 +10,11 @@ bin for bin):
   interior bin is closed);
 - categorical values are compared as text (booleans as ``True``/``False``, whole floats
   like integers, as pandas prints them); the reference's top categories, its other values
-  (``__other__``) and everything else (``__unseen__``);
+  (``__other__``) and everything else (``__unseen__``, its most frequent values named in the
+  same query: :mod:`driftmon.sources.pushdown_unseen`);
 - one query scans the data once and groups every feature with ``GROUPING SETS`` (one query
-  per feature where the engine has none), so at most ``bins + 3`` rows per feature leave
-  the engine;
+  per feature where the engine has none): at most ``bins + 3`` rows per feature leave the
+  engine, and ``UNSEEN_KEPT`` more for the unseen values' names;
 - reference bins come from what the engine answers: the count of finite values, the most
   frequent ones, how many values lie below a point mass, and the values at given ranks (an
   order statistic: ``quantile_disc`` in DuckDB, ``percentile_disc`` in PostgreSQL, a
@@ -47,10 +48,12 @@ from driftmon.histogram import (
     Histogram,
     Kind,
     NumericBins,
+    _top_unseen,
     check_edges,
     ranked_spec,
 )
 from driftmon.sources.base import Columns, Probe, Source
+from driftmon.sources.pushdown_unseen import UNSEEN_CLASS, keep_top, value_key
 
 if TYPE_CHECKING:
     from driftmon.segments import Segmentation, SegmentedHistogram, SegmentedProfile
@@ -59,8 +62,6 @@ if TYPE_CHECKING:
 
 ColumnType = Literal["integer", "float", "decimal", "boolean", "string", "other"]
 NUMERIC_TYPES: frozenset[str] = frozenset({"integer", "float", "decimal"})
-# Reference values beyond the top categories that are remembered (to tell __other__ from
-# __unseen__ in live data); past this many, like a histogram file without other_values.
 
 
 def quote_double(name: str) -> str:
@@ -229,8 +230,7 @@ class PushdownSource(Source):
         """A SELECT (or table) that yields the source's rows, usable as a sub-query."""
 
     def time_param(self, moment: datetime) -> Any:
-        """A window bound as a query parameter (engines differ on time zones)."""
-        return moment
+        return moment  # a window bound as a query parameter (engines differ on time zones)
 
     # -- the two operations -------------------------------------------------------
 
@@ -329,12 +329,7 @@ class PushdownSource(Source):
         return f" WHERE {column} >= {params(self.time_param(start))} AND {column} < {params(self.time_param(end))}"
 
     def _stats(
-        self,
-        engine: Engine,
-        typed: str,
-        params: Params,
-        features: Sequence[Feature],
-        rules: Sequence[BinningRule],
+        self, engine: Engine, typed: str, params: Params, features: Sequence[Feature], rules: Sequence[BinningRule]
     ) -> dict[str, Any]:
         """Row count, non-null counts, and the count of finite values per numeric feature."""
         d = engine.dialect
@@ -440,10 +435,10 @@ class PushdownSource(Source):
         names = ", ".join([*first, *aliases])
         grouping = f"GROUPING SETS ({', '.join(sets)})" if d.grouping_sets else names
         sql = (
-            f"SELECT {names}, COUNT(*) FROM (SELECT {', '.join(keys)} FROM ({typed}) AS typed) AS binned "
+            f"SELECT {names}, COUNT(*) AS n FROM (SELECT {', '.join(keys)} FROM ({typed}) AS typed) AS binned "
             f"GROUP BY {grouping}"
         )
-        return engine.fetch(sql, query.values)
+        return engine.fetch(keep_top(d, sql, [*first, *aliases], group, specs, first), query.values)
 
     # -- segments (driftmon.segments): the same queries, grouped by segment too -----
 
@@ -550,12 +545,12 @@ def _bin_expressions(d: Dialect, feature: Feature, spec: BinSpec, params: Params
     categories = ", ".join(params(c) for c in spec.categories)
     in_categories = f"{v} IN ({categories})" if spec.categories else "1 = 0"
     branches = [f"WHEN {v} IS NULL THEN 0", f"WHEN {in_categories} THEN 1"]
-    if spec.others:
-        branches.append(f"WHEN {v} IN ({', '.join(params(o) for o in sorted(spec.others))}) THEN 2")
+    others = ", ".join(params(o) for o in sorted(spec.others or ()))
+    if others:
+        branches.append(f"WHEN {v} IN ({others}) THEN 2")
     # Outside the known values: __unseen__, or __other__ when the reference's others are unknown.
-    cls = f"CASE {' '.join(branches)} ELSE {2 if spec.others is None else 3} END"
-    value = f"CASE WHEN {in_categories} THEN {v} END"
-    return [(f"c{v}", cls), (f"v{v}", value)]
+    cls = f"CASE {' '.join(branches)} ELSE {2 if spec.others is None else UNSEEN_CLASS} END"
+    return [(f"c{v}", cls), (f"v{v}", value_key(v, in_categories, others, spec))]
 
 
 def _parse_counts(
@@ -564,6 +559,7 @@ def _parse_counts(
     """Rows of the counting query -> one histogram per feature."""
     counts = {f.name: np.zeros(specs[f.name].size, dtype=np.float64) for f in features}
     missing = dict.fromkeys(counts, 0.0)
+    unseen: dict[str, list[tuple[str, float]]] = {name: [] for name in counts}  # named where the query kept them
     positions: list[tuple[Feature, int]] = []
     column = 0
     for feature in features:
@@ -596,5 +592,7 @@ def _parse_counts(
                 target[len(spec.categories)] += n
             else:
                 target[len(spec.categories) + 1] += n
+                if row[at + 1] is not None:
+                    unseen[feature.name].append((str(row[at + 1]), n))
             break
-    return {name: Histogram(specs[name], counts[name], missing[name]) for name in counts}
+    return {name: Histogram(specs[name], counts[name], missing[name], _top_unseen(unseen[name])) for name in counts}

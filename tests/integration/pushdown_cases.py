@@ -206,3 +206,92 @@ def check_segments(data: Path, reference: Source, live: Source, rules: list[Binn
     for name, hist in counted.items():
         np.testing.assert_array_equal(found[name].counts, hist.counts, err_msg=name)
         np.testing.assert_array_equal(found[name].missing, hist.missing, err_msg=name)
+
+
+# ---------------------------------------------------------------------------
+# the names of unseen values (driftmon.sources.pushdown_unseen)
+
+# 20 unseen values of c live, most frequent first: two tie at 45 (kept, sorted by value) and
+# the 16th and 17th differ (10 and 8), so the kept set is the same however ties are broken.
+UNSEEN_C = dict(
+    zip(
+        ["zeta", "Zeta", "ñu", "o'brien", "日本", *(f"u{i:02d}" for i in range(15))],
+        [50, 45, 45, 40, 33, 30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2],
+        strict=True,
+    )
+)
+UNSEEN_RULES = [
+    BinningRule("c", max_categories=3),  # a, b, c; others d, e known: "d" live is __other__
+    BinningRule("i", kind="categorical"),  # integers print as "7"
+    BinningRule("f", kind="categorical"),  # whole floats print as "4", others as "2.5"
+]
+
+
+def write_unseen(folder: Path) -> Path:
+    """ref_unseen.parquet and live_unseen.parquet: 20 unseen values of c, two of i, two of f live; segment s."""
+    rng = np.random.default_rng(20)
+    ref_c = np.repeat(["a", "b", "c", "d", "e"], [400, 300, 200, 50, 30]).astype(object)
+    n = ref_c.size
+    reference = pd.DataFrame(
+        {"c": ref_c, "i": rng.integers(0, 5, n), "f": rng.choice([1.0, 2.0, 3.0], n), "s": rng.choice(["p", "q"], n)}
+    )
+    live_c = np.concatenate([np.repeat(["a", "d"], [100, 20]), np.repeat(list(UNSEEN_C), list(UNSEEN_C.values()))])
+    live_c = np.concatenate([live_c.astype(object), [None] * 10])
+    m = live_c.size
+    i = rng.integers(0, 5, m)
+    i[:30], i[30:37] = 7, 8
+    f = rng.choice([1.0, 2.0, 3.0], m)
+    f[:25], f[25:29] = 2.5, 4.0
+    # Each value's rows alternate between the segments (p gets the odd one out): no ties at the
+    # 16th count within a segment either.
+    s = np.where(pd.Series(live_c).fillna("").groupby(pd.Series(live_c).fillna("")).cumcount() % 2 == 0, "p", "q")
+    live = pd.DataFrame({"c": live_c, "i": i, "f": f, "s": s})
+    reference.sample(frac=1.0, random_state=1).to_parquet(folder / "ref_unseen.parquet", index=False)
+    live.sample(frac=1.0, random_state=2).to_parquet(folder / "live_unseen.parquet", index=False)
+    return folder
+
+
+def unseen_oracle(values: pd.Series, known: set[str]) -> tuple[tuple[str, float], ...]:
+    """The 16 most frequent present values outside ``known``, by count then value (code points)."""
+    counts = values.dropna().astype(str).value_counts()
+    pairs = sorted(((v, float(c)) for v, c in counts.items() if v not in known), key=lambda p: (-p[1], p[0]))
+    return tuple(pairs[:16])
+
+
+def check_unseen(folder: Path, reference: Source, live: Source) -> dict[str, Histogram]:
+    """The engine's live histograms name the same unseen values, with the same counts, as the
+    file source and as pandas' value counts; the bins equal the file path's. Returns them."""
+    expected_reference = file_source(folder, "ref_unseen.parquet").profile(UNSEEN_RULES)
+    assert_same(expected_reference, reference.profile(UNSEEN_RULES))
+    specs = {name: h.spec for name, h in expected_reference.items()}
+    expected = file_source(folder, "live_unseen.parquet").count(specs)
+    actual = live.count(specs)
+    assert_same(expected, actual)
+    frame = pd.read_parquet(folder / "live_unseen.parquet")
+    printed = {"c": frame["c"], "i": frame["i"].astype(str), "f": frame["f"].map(lambda v: f"{v:g}")}
+    for name, spec in specs.items():
+        known = set(spec.categories) | set(spec.others or ())
+        oracle = unseen_oracle(printed[name], known)
+        assert oracle, name
+        assert expected[name].unseen_values == oracle, name
+        assert actual[name].unseen_values == oracle, name
+        assert actual[name].counts[-1] == sum(c for v, c in printed[name].value_counts().items() if v not in known)
+    assert [v for v, _ in actual["c"].unseen_values[:3]] == ["zeta", "Zeta", "ñu"]
+    assert actual["c"].unseen_values[-1] == ("u10", 10.0) and actual["c"].counts[-1] == sum(UNSEEN_C.values())
+    assert actual["i"].unseen_values == (("7", 30.0), ("8", 7.0))
+    assert actual["f"].unseen_values == (("2.5", 25.0), ("4", 4.0))
+    return actual
+
+
+def check_unseen_segments(folder: Path, reference: Source, live: Source) -> None:
+    """Per segment, the engine names the unseen values the file source names."""
+    expected = file_source(folder, "ref_unseen.parquet").profile_segments(UNSEEN_RULES, ["s"], 3)
+    found = reference.profile_segments(UNSEEN_RULES, ["s"], 3)
+    same_segments(expected, found)
+    specs = {name: h.spec for name, h in expected.histograms.items()}
+    counted = file_source(folder, "live_unseen.parquet").count_segments(specs, expected.segmentation)
+    got = live.count_segments(specs, expected.segmentation)
+    for name, hist in counted.items():
+        np.testing.assert_array_equal(got[name].counts, hist.counts, err_msg=name)
+        assert any(hist.unseen_values), name
+        assert got[name].unseen_values == hist.unseen_values, name

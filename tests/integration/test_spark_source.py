@@ -27,9 +27,12 @@ from tests.integration.pushdown_cases import (
     check_both_sides,
     check_extremes,
     check_segments,
+    check_unseen,
+    check_unseen_segments,
     file_source,
     write_cases,
     write_extremes,
+    write_unseen,
 )
 from tests.servers import require_binary, stop_spark
 
@@ -195,3 +198,15 @@ def test_a_model_from_spark_equals_the_file_path(spark: None, tmp_path: Path) ->
         f"{{type: spark, master: '{MASTER}', path: targets.parquet}}\n      label_time: arrived",
     )
     assert_same_model(found, model_of(folder, *FILES))
+
+
+def test_spark_names_unseen_values_as_the_file_source(spark: None, tmp_path: Path) -> None:
+    """Spark names the 16 most frequent unseen values (ranked over the grouping sets' rows in the
+    same query) as the file source and pandas do, per segment too (before: none named)."""
+    write_unseen(tmp_path)
+    reference, live = (
+        spark_source(tmp_path, path="ref_unseen.parquet"),
+        spark_source(tmp_path, path="live_unseen.parquet"),
+    )
+    check_unseen(tmp_path, reference, live)
+    check_unseen_segments(tmp_path, reference, live)

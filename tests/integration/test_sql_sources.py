@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import io
 import os
 import pwd
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -37,9 +39,12 @@ from tests.integration.pushdown_cases import (
     check_both_sides,
     check_extremes,
     check_segments,
+    check_unseen,
+    check_unseen_segments,
     file_source,
     write_cases,
     write_extremes,
+    write_unseen,
 )
 from tests.servers import free_port, require_binary, running, wait_until
 
@@ -505,6 +510,7 @@ def test_joint_drift_over_duckdb_and_postgresql(tmp_path: Path, postgres: str) -
         assert item.drift.reference_rows == 5_000 and item.drift.live_rows == 5_000
         assert set(list(item.drift.contributions)[:2]) == {"a", "b"}
 
+
 def test_a_model_from_postgresql_equals_the_file_path(postgres: str, tmp_path: Path) -> None:
     """A model's reference, live window and late labels read from PostgreSQL tables give the file
     path's label counts and metrics (the window is pushed into the query)."""
@@ -533,3 +539,81 @@ def test_a_model_from_postgresql_equals_the_file_path(postgres: str, tmp_path: P
         f"{{type: sql, url: '{url}', table: model_targets}}\n      label_time: arrived",
     )
     assert_same_model(found, model_of(folder, *FILES))
+
+
+# ---------------------------------------------------------------------------
+# the names of unseen values, kept by the counting query (driftmon.sources.pushdown_unseen)
+
+
+@pytest.fixture(scope="module")
+def unseen(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_unseen(tmp_path_factory.mktemp("unseen-data"))
+
+
+def _duckdb_unseen(folder: Path, name: str) -> SqlSource:
+    return sql_source(folder, url="duckdb:///:memory:", query=f"SELECT * FROM read_parquet('{name}_unseen.parquet')")
+
+
+def test_duckdb_names_unseen_values_as_the_file_source(unseen: Path) -> None:
+    """DuckDB names the 16 most frequent unseen values of text, integer and float categories,
+    with their counts, as the file source and pandas do (before: none named), per segment too;
+    and a monitor's JSON and check table show the same names as on files."""
+    from driftmon.table import write
+
+    check_unseen(unseen, _duckdb_unseen(unseen, "ref"), _duckdb_unseen(unseen, "live"))
+    check_unseen_segments(unseen, _duckdb_unseen(unseen, "ref"), _duckdb_unseen(unseen, "live"))
+    reference = f"{{type: file, path: {unseen / 'ref_unseen.parquet'}}}"
+    text = "monitors:\n" + "".join(
+        f"  - name: {name}\n    reference: {reference}\n    live: {live}\n"
+        "    features: [{name: c, max_categories: 3}, {name: i, kind: categorical}]\n"
+        for name, live in (
+            ("files", f"{{type: file, path: {unseen / 'live_unseen.parquet'}}}"),
+            ("duck", "{type: sql, url: 'duckdb:///:memory:', query: \"SELECT * FROM read_parquet('live_unseen.parquet')\"}"),
+        )
+    )  # fmt: skip
+    (unseen / "m.yaml").write_text(text)
+    on_files, on_duckdb = (evaluate(m) for m in config.load(unseen / "m.yaml").monitors)
+    assert on_duckdb.error is None, on_duckdb.error
+    assert [f.to_json() for f in on_duckdb.features] == [f.to_json() for f in on_files.features]
+    bins = {b["bin"]: b for b in on_duckdb.features[0].to_json()["bins"]}
+    assert [v["value"] for v in bins["__unseen__"]["values"]] == ["zeta", "Zeta", "ñu", "o'brien", "日本"]
+    tables = []
+    for result in (on_files, on_duckdb):
+        out = io.StringIO()
+        write([result], out)
+        tables.append(out.getvalue().replace(result.monitor, "M"))
+    assert re.search(r'__unseen__ [\d.]+% → [\d.]+%: "zeta" [\d.]+%, "Zeta" ', tables[1]), tables[1]
+    assert tables[1] == tables[0]
+
+
+def test_sqlite_names_unseen_values_as_the_file_source(unseen: Path, tmp_path: Path) -> None:
+    """The generic dialect (one GROUP BY per feature, ROW_NUMBER over it) names the same unseen values."""
+    pytest.importorskip("sqlalchemy")
+    with contextlib.closing(sqlite3.connect(tmp_path / "u.db")) as connection:
+        for name in ("ref", "live"):
+            pd.read_parquet(unseen / f"{name}_unseen.parquet").to_sql(name, connection, index=False)
+    for name in ("ref", "live"):
+        shutil.copy(unseen / f"{name}_unseen.parquet", tmp_path)
+    reference = sql_source(tmp_path, url="sqlite:///u.db", table="ref")
+    live = sql_source(tmp_path, url="sqlite:///u.db", table="live")
+    check_unseen(tmp_path, reference, live)
+    check_unseen_segments(tmp_path, reference, live)
+
+
+def test_postgresql_names_unseen_values_as_the_file_source(unseen: Path, postgres: str) -> None:
+    """A real PostgreSQL server (values ordered COLLATE "C", as Python sorts) names the same unseen values."""
+    import psycopg
+
+    dsn = _with_password(postgres).replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        for name in ("ref", "live"):
+            frame = pd.read_parquet(unseen / f"{name}_unseen.parquet")
+            connection.execute(f"DROP TABLE IF EXISTS unseen_{name}")
+            connection.execute(f"CREATE TABLE unseen_{name} (c text, i bigint, f double precision, s text)")
+            with connection.cursor().copy(f"COPY unseen_{name} (c, i, f, s) FROM STDIN") as copy:
+                for row in frame.astype(object).where(frame.notna(), None).itertuples(index=False):
+                    copy.write_row(list(row))
+    url = _with_password(postgres)
+    reference, live = sql_source(unseen, url=url, table="unseen_ref"), sql_source(unseen, url=url, table="unseen_live")
+    check_unseen(unseen, reference, live)
+    check_unseen_segments(unseen, reference, live)
