@@ -27,6 +27,7 @@ Pure: knows nothing of files, configs or Prometheus; severities are the strings 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -98,6 +99,28 @@ _TAIL_TERMS = 1_000  # below it the sd is under 10 rows: the tail is gone well w
 _TOLERANCE = 1e-12  # shares are ratios of counts: 0.06 - 0.01 must reach a 0.05 threshold
 
 
+_lgamma_of_integers = np.full(1, np.inf)  # math.lgamma(k) at index k >= 1, grown on demand
+_LGAMMA_TABLE_LIMIT = 1 << 21  # at most 16 MB of table; windows of more rows compute their terms
+
+
+def _lgamma(values: np.ndarray) -> np.ndarray:
+    """math.lgamma of each value (the same floats as np.vectorize(math.lgamma)). Whole numbers, the
+    usual case, are looked up in a table of math.lgamma's own values: a segmented monitor asks
+    for some 400,000 a evaluation."""
+    global _lgamma_of_integers
+    whole = values.size > 0 and float(values.min()) >= 1.0 and bool(np.all(values == np.floor(values)))
+    if not whole or float(values.max()) >= _LGAMMA_TABLE_LIMIT:
+        return np.array([math.lgamma(value) for value in values.tolist()], dtype=np.float64)
+    needed = int(values.max()) + 1
+    table = _lgamma_of_integers
+    if table.size < needed:
+        size = min(max(needed, 2 * table.size, 1024), _LGAMMA_TABLE_LIMIT)
+        grown = [math.lgamma(k) for k in range(table.size, size)]
+        table = np.concatenate((table, np.array(grown, dtype=np.float64)))
+        _lgamma_of_integers = table  # one assignment: a thread sees the old table or the new one
+    return table[values.astype(np.intp)]
+
+
 def _increase_pvalue(live_part: float, live_rows: float, reference: float, reference_rows: float) -> float:
     """One-sided p-value of at least ``live_part`` of ``live_rows`` rows by chance, when each
     row has the reference's share (taken as known, with half a row's prior so that a
@@ -111,11 +134,10 @@ def _increase_pvalue(live_part: float, live_rows: float, reference: float, refer
         z = (live_part - 0.5 - live_rows * share) / math.sqrt(variance)
         return 0.5 * math.erfc(z / math.sqrt(2.0))
     ks = live_part + np.arange(0.0, min(live_rows - live_part, _TAIL_TERMS) + 1.0)
-    lgamma = np.vectorize(math.lgamma, otypes=[np.float64])
     log_pmf = (
         math.lgamma(live_rows + 1.0)
-        - lgamma(ks + 1.0)
-        - lgamma(live_rows - ks + 1.0)
+        - _lgamma(ks + 1.0)
+        - _lgamma(live_rows - ks + 1.0)
         + ks * math.log(share)
         + (live_rows - ks) * math.log1p(-share)
     )
@@ -184,8 +206,16 @@ def feature_quality(
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def _single_value_bins(spec: NumericBins | CategoricalBins) -> np.ndarray:
-    """Which bins can hold only one distinct value: categories, and point bins."""
+    """Which bins can hold only one distinct value: categories, and point bins (read-only: cached per spec,
+    which a segmented monitor asks once per segment)."""
+    single = _single_value_bins_of(spec)
+    single.setflags(write=False)
+    return single
+
+
+def _single_value_bins_of(spec: NumericBins | CategoricalBins) -> np.ndarray:
     if isinstance(spec, CategoricalBins):
         single = np.ones(spec.size, dtype=bool)
         single[-2:] = False  # __other__ and __unseen__ gather many values

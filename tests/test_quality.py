@@ -138,4 +138,21 @@ def test_live_histogram_with_categories_of_its_own() -> None:
     assert result.unseen is not None and result.unseen.live == pytest.approx(0.25)
     assert not result.constant
     single = Histogram(CategoricalBins(("new",)), np.array([4.0, 0.0, 0.0]))
-    assert quality.feature_quality("c", Histogram(CategoricalBins(("a", "b")), np.array([1.0, 1.0, 0, 0])), single, {}).constant
+    assert quality.feature_quality(
+        "c", Histogram(CategoricalBins(("a", "b")), np.array([1.0, 1.0, 0, 0])), single, {}
+    ).constant
+
+
+def test_the_tail_lgamma_is_math_lgamma_exactly() -> None:
+    """The binomial tail's lgamma (a table for whole numbers) gives math.lgamma's own floats, also past the
+    table's first size and for fractional weights."""
+    import math
+
+    from driftmon.quality import _lgamma
+
+    rng = np.random.default_rng(5)
+    for start in (1.0, 17.0, 999_000.0, 3_000_000.0):
+        values = start + np.arange(0.0, 1001.0)
+        assert np.array_equal(_lgamma(values), np.array([math.lgamma(v) for v in values.tolist()]))
+    fractional = rng.random(50) * 100 + 0.5
+    assert np.array_equal(_lgamma(fractional), np.array([math.lgamma(v) for v in fractional.tolist()]))
