@@ -579,30 +579,21 @@ def align(reference: Histogram, live: Histogram, feature: str) -> Aligned:
                 f"feature {feature!r}: live edges {list(live.spec.edges)} differ from the "
                 f"reference edges {list(reference.spec.edges)}; driftmon never rebins silently"
             )
-        return _same_bins(reference, live)
-    if reference.spec == live.spec and _labels(reference.spec) is not None:  # as below, without the lookups
-        return _same_bins(reference, live)
-    ref_map = dict(zip(reference.spec.labels(), reference.counts.tolist(), strict=True))
-    live_map = dict(zip(live.spec.labels(), live.counts.tolist(), strict=True))
-    keys = list(ref_map) + [k for k in live_map if k not in ref_map]
-    ref = np.array([ref_map.get(k, 0.0) for k in keys] + [reference.missing])
-    cur = np.array([live_map.get(k, 0.0) for k in keys] + [live.missing])
-    return Aligned((*keys, MISSING), ref, cur)
-
-
-def _same_bins(reference: Histogram, live: Histogram) -> Aligned:
+    elif reference.spec != live.spec or _labels(reference.spec) is None:  # categories matched by label
+        ref_map = dict(zip(reference.spec.labels(), reference.counts.tolist(), strict=True))
+        live_map = dict(zip(live.spec.labels(), live.counts.tolist(), strict=True))
+        keys = list(ref_map) + [k for k in live_map if k not in ref_map]
+        ref = np.array([ref_map.get(k, 0.0) for k in keys] + [reference.missing])
+        cur = np.array([live_map.get(k, 0.0) for k in keys] + [live.missing])
+        return Aligned((*keys, MISSING), ref, cur)
     labels = (*(_labels(reference.spec) or reference.spec.labels()), MISSING)
-    ref = np.concatenate((reference.counts, (reference.missing,)))
-    cur = np.concatenate((live.counts, (live.missing,)))
-    return Aligned(labels, ref, cur)
+    return Aligned(labels, np.append(reference.counts, reference.missing), np.append(live.counts, live.missing))
 
 
 @functools.lru_cache(maxsize=4096)
 def _labels(spec: BinSpec) -> tuple[str, ...] | None:
-    """A spec's labels, computed once (a segmented monitor aligns each feature once per segment);
-    None when two bins share a label (align's lookups then merge them)."""
-    labels = tuple(spec.labels())
-    return labels if len(set(labels)) == len(labels) else None
+    """A spec's labels, once per spec (segments align each feature per segment); None if two bins share one."""
+    return labels if len(set(labels := tuple(spec.labels()))) == len(labels) else None
 
 
 def _fmt(value: float) -> str:
