@@ -4,7 +4,8 @@
 
 For every chunk NannyML scored (reference chunks and analysis chunks, CHUNK rows each):
 driftmon's reconstruction and classifier against a 5,000-row seeded sample of the whole
-reference (the default ``sample``), the chunk's rows as live rows, on the same features
+reference (the default ``sample``, its rows chosen as a Parquet file source chooses them),
+the chunk's rows as live rows, on the same features
 (numeric by dtype, the rest categorical); NannyML's value, thresholds and alert beside
 driftmon's score, p-value and severity. A chunk agrees when both alert or neither does.
 """
@@ -27,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from driftmon import multivariate  # noqa: E402
 from driftmon.joint import SIGMAS  # noqa: E402
-from driftmon.sources.sample import Reservoir  # noqa: E402
+from driftmon.sources.file.parquet_sample import chosen_rows  # noqa: E402
 
 SAMPLE = 5_000
 SIGNIFICANCE = 0.05
@@ -51,9 +52,8 @@ def compare(folder: Path) -> dict:
     features = peer["features"]
     reference, analysis = _columns(folder / "reference.parquet"), _columns(folder / "analysis.parquet")
     numeric = [c for c in features if reference[c].dtype.kind in "biuf"]
-    reservoir = Reservoir(SAMPLE, seed=0)
-    reservoir.add(reference)
-    sample = reservoir.sample()
+    rows = chosen_rows(len(next(iter(reference.values()))), SAMPLE, 0)  # as a Parquet reference is sampled
+    sample = {name: values[rows] for name, values in reference.items()}
     encoder = multivariate.fit_encoder(sample, numeric)
     rows_ref = encoder.transform(sample)
     chunks = []

@@ -4,16 +4,18 @@
     .venv/bin/python benchmarks/joint/run.py false-alarms --pairs 100 --out benchmarks/results/joint-false-alarms-DATE
 
 ``cost``: `driftmon check` on workload (a) (1 M reference + 1 M live rows x 20 numeric + 5
-categorical, Parquet, benchmarks/datagen.py) without and with ``multivariate: {methods:
-[reconstruction, classifier]}`` at the default sample size, runs interleaved, each a fresh
-process; the medians' difference is what joint drift adds. Then, in one process, the parts:
+categorical, Parquet, benchmarks/datagen.py) without ``multivariate:``, with ``methods:
+[reconstruction]`` and with ``[reconstruction, classifier]`` at the default sample size, runs
+interleaved, each a fresh process; the medians' difference is what joint drift adds. Then, in one process, the parts:
 each side's sample, the encoding, each method.
 
-``false-alarms``: no-drift pairs (reference and live drawn from one distribution: correlated
-normals, a skewed column, a categorical one) at live sizes 500 to 10^6, each side sampled by
-the reservoir exactly as a file source does (batches of 65,536 rows), then scored by both
-methods; the share of p <= 0.05 must stay at most 0.05 (with its binomial 95 % interval), and
-the share at warning or worse (p <= 0.05 and 3 no-drift sd past) lower still.
+``false-alarms``: no-drift windows (reference and live drawn from one distribution: correlated
+normals, a skewed column, a categorical one; a new reference of 20,000 rows for every window)
+at live sizes 500 to 10^6, all the window's rows generated, each side sampled as a Parquet file
+source samples (`chosen_rows`: 5,000 row numbers drawn up front), then scored by both methods;
+the share of p <= 0.05 (with its exact binomial 95 % interval and one-sided 95 % upper bound)
+must stay at most 0.05, and the share at warning or worse (p <= 0.05 and 3 no-drift sd past)
+lower still. ``uptime`` goes into the JSON before and after.
 """
 
 from __future__ import annotations
@@ -38,21 +40,22 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import datagen  # noqa: E402
 
 from driftmon import multivariate  # noqa: E402
-from driftmon.sources.sample import Reservoir  # noqa: E402
+from driftmon.sources.file.parquet_sample import chosen_rows  # noqa: E402
 
 BATCH = 65_536
 SAMPLE = 5_000  # the default multivariate.sample
 
 
 def _load() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+    return uptime or " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def _config(folder: Path, joint: bool) -> Path:
+def _config(folder: Path, methods: str | None) -> Path:
     numeric, categorical = datagen.numeric_names(20), datagen.categorical_names(5)
     features = ", ".join(numeric + [f"{{name: {c}, kind: categorical}}" for c in categorical])
-    path = folder / ("joint.yaml" if joint else "plain.yaml")
-    extra = "    multivariate: {methods: [reconstruction, classifier]}\n" if joint else ""
+    path = folder / f"{methods.replace(', ', '-') if methods else 'plain'}.yaml"
+    extra = f"    multivariate: {{methods: [{methods}]}}\n" if methods else ""
     path.write_text(
         "monitors:\n  - name: a\n"
         f"    reference: {{type: file, path: {folder / 'a-reference.parquet'}}}\n"
@@ -81,12 +84,16 @@ def cost(args: argparse.Namespace) -> dict:
     folder = Path(args.data)
     datagen.table_file(folder / "a-reference.parquet", 1_000_000, 20, 5, False, 1)
     datagen.table_file(folder / "a-live.parquet", 1_000_000, 20, 5, True, 2)
-    plain, joint = _config(folder, False), _config(folder, True)
-    runs: dict[str, list[tuple[float, float]]] = {"plain": [], "joint": []}
-    _check(joint)  # warm the page cache and the .pyc files
+    configs = {
+        "plain": _config(folder, None),
+        "reconstruction": _config(folder, "reconstruction"),
+        "joint": _config(folder, "reconstruction, classifier"),
+    }
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in configs}
+    _check(configs["joint"])  # warm the page cache and the .pyc files
     document: dict = {}
     for _ in range(args.runs):
-        for name, config in (("plain", plain), ("joint", joint)):
+        for name, config in configs.items():  # interleaved
             wall, cpu, document[name] = _check(config)
             runs[name].append((wall, cpu))
     medians = {
@@ -99,6 +106,8 @@ def cost(args: argparse.Namespace) -> dict:
         "medians": medians,
         "added_wall_s": medians["joint"]["wall_s"] - medians["plain"]["wall_s"],
         "added_cpu_s": medians["joint"]["cpu_s"] - medians["plain"]["cpu_s"],
+        "added_reconstruction_only_wall_s": medians["reconstruction"]["wall_s"] - medians["plain"]["wall_s"],
+        "added_reconstruction_only_cpu_s": medians["reconstruction"]["cpu_s"] - medians["plain"]["cpu_s"],
         "parts_s": _parts(folder),
         "multivariate": joint_json,
     }
@@ -123,6 +132,10 @@ def _parts(folder: Path) -> dict[str, float]:
     encoder = multivariate.fit_encoder(reference, datagen.numeric_names(20))
     rows_ref, rows_live = encoder.transform(reference), encoder.transform(live)
     timings["encode"] = time.perf_counter() - started
+    started = time.perf_counter()
+    import sklearn.ensemble  # noqa: F401  (the classifier's import, timed apart from its fit)
+
+    timings["import_sklearn"] = time.perf_counter() - started
     for method in ("reconstruction", "classifier"):
         started = time.perf_counter()
         getattr(multivariate, method)(rows_ref, rows_live, encoder.owners)
@@ -148,10 +161,11 @@ def _batches(rng: np.random.Generator, rows: int):
 
 
 def _sampled(seed: int, rows: int) -> dict[str, np.ndarray]:
-    reservoir = Reservoir(SAMPLE, seed=seed)
-    for batch in _batches(np.random.default_rng([seed, rows]), rows):
-        reservoir.add(batch)
-    return reservoir.sample()
+    """All ``rows`` rows of a window generated, then the rows a Parquet source would sample."""
+    batches = list(_batches(np.random.default_rng([seed, rows]), rows))
+    whole = {name: np.concatenate([batch[name] for batch in batches]) for name in batches[0]}
+    chosen = chosen_rows(rows, SAMPLE, seed)
+    return {name: values[chosen] for name, values in whole.items()}
 
 
 def _interval(hits: int, trials: int) -> tuple[float, float]:
@@ -161,12 +175,24 @@ def _interval(hits: int, trials: int) -> tuple[float, float]:
     return found.low, found.high
 
 
+def _upper(hits: int, trials: int) -> float:
+    """The one-sided 95 % (Clopper-Pearson) upper bound of the rate."""
+    from scipy.stats import beta
+
+    return 1.0 if hits >= trials else float(beta.ppf(0.95, hits + 1, trials - hits))
+
+
 def false_alarms(args: argparse.Namespace) -> dict:
+    from scipy.stats import kstest
+
     sizes = [int(size) for size in args.sizes.split(",")]
     reference_rows = 20_000  # sampled to 5,000, as a file reference is
     out: dict = {"sizes": {}}
     for size in sizes:
-        counts = {method: {"p<=0.05": 0, "warning_or_worse": 0, "pvalues": []} for method in multivariate.METHODS}
+        counts = {
+            method: {"p<=0.05": 0, "p<=0.01": 0, "warning_or_worse": 0, "pvalues": []}
+            for method in multivariate.METHODS
+        }
         started = time.perf_counter()
         for pair in range(args.pairs):
             reference = _sampled(10_000 + pair, reference_rows)
@@ -177,16 +203,75 @@ def false_alarms(args: argparse.Namespace) -> dict:
                 drift = getattr(multivariate, method)(rows_ref, rows_live, encoder.owners, seed=pair)
                 alarm = drift.pvalue <= 0.05
                 counts[method]["p<=0.05"] += alarm
+                counts[method]["p<=0.01"] += drift.pvalue <= 0.01
                 counts[method]["warning_or_worse"] += alarm and drift.score >= drift.expected + 3 * drift.spread
                 counts[method]["pvalues"].append(drift.pvalue)
         for found in counts.values():
             hits = found["p<=0.05"]
             found["rate"] = hits / args.pairs
             found["interval95"] = _interval(hits, args.pairs)
+            found["upper95"] = _upper(hits, args.pairs)
+            found["rate_p<=0.01"] = found["p<=0.01"] / args.pairs
+            pvalues = np.array(found["pvalues"])
+            found["ks_uniform_pvalue"] = float(kstest(pvalues, "uniform").pvalue)
             found["warning_rate"] = found["warning_or_worse"] / args.pairs
             found["mean_pvalue"] = float(np.mean(found.pop("pvalues")))
         out["sizes"][str(size)] = {"pairs": args.pairs, "seconds": time.perf_counter() - started, "methods": counts}
         print(size, json.dumps(counts), flush=True)
+        Path(args.out + ".partial.json").write_text(json.dumps(out, indent=2) + "\n")  # a size at a time
+    Path(args.out + ".partial.json").unlink(missing_ok=True)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# power on the issue's generated cases at smaller samples
+
+
+def _correlated(seed: int, rows: int, correlation: float) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=rows)
+    return {
+        "a": a,
+        "b": correlation * a + np.sqrt(1 - correlation**2) * rng.normal(size=rows),
+        "noise1": rng.normal(size=rows),
+        "noise2": rng.exponential(size=rows),
+        "tier": rng.choice(np.array(["gold", "silver", "bronze"], dtype=object), rows, p=[0.2, 0.3, 0.5]),
+    }
+
+
+def _mixture(seed: int, rows: int, diagonal: float) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    sign = rng.choice([-1.0, 1.0], rows)
+    other = np.where(rng.random(rows) < diagonal, sign, -sign)
+    return {"a": 2 * sign + rng.normal(size=rows), "b": 2 * other + rng.normal(size=rows)}
+
+
+def power(args: argparse.Namespace) -> dict:
+    """The issue's two cases (corr +0.8 -> -0.8; diagonal clusters 80 % -> 20 %) at samples of
+    5,000, 2,000 and 1,000 rows a side: each method's z (score past no drift in no-drift sd;
+    critical at 5), p-value, top two contributions and CPU seconds."""
+    out: dict = {}
+    for rows in (5_000, 2_000, 1_000):
+        cases = {
+            "correlation +0.8 -> -0.8": (
+                _correlated(1, rows, 0.8), _correlated(2, rows, -0.8), ["a", "b", "noise1", "noise2"]
+            ),
+            "mixture 80 % -> 20 % diagonal": (_mixture(1, rows, 0.8), _mixture(2, rows, 0.2), ["a", "b"]),
+        }  # fmt: skip
+        for name, (reference, live, numeric) in cases.items():
+            encoder = multivariate.fit_encoder(reference, numeric)
+            rows_ref, rows_live = encoder.transform(reference), encoder.transform(live)
+            for method in multivariate.METHODS:
+                started = time.process_time()
+                drift = getattr(multivariate, method)(rows_ref, rows_live, encoder.owners)
+                out[f"{rows} {name} {method}"] = {
+                    "z": (drift.score - drift.expected) / drift.spread,
+                    "pvalue": drift.pvalue,
+                    "top": list(drift.contributions)[:2],
+                    "cpu_s": time.process_time() - started,
+                }
+    for key, found in out.items():
+        print(key, json.dumps(found), flush=True)
     return out
 
 
@@ -199,12 +284,13 @@ def main() -> None:
     two = commands.add_parser("false-alarms")
     two.add_argument("--pairs", type=int, default=100)
     two.add_argument("--sizes", default="500,5000,100000,1000000")
-    for command in (one, two):
+    three = commands.add_parser("power")
+    for command in (one, two, three):
         command.add_argument("--out", required=True, help="result path without suffix (.json and .md are written)")
     args = parser.parse_args()
     load_before = _load()
     started = time.perf_counter()
-    result = cost(args) if args.command == "cost" else false_alarms(args)
+    result = {"cost": cost, "false-alarms": false_alarms, "power": power}[args.command](args)
     result["meta"] = {
         "command": args.command,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
