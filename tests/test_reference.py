@@ -64,6 +64,14 @@ def rows_between(frame: pd.DataFrame, since: datetime, until: datetime) -> pd.Da
     return frame[(frame.ts >= pd.Timestamp(since)) & (frame.ts < pd.Timestamp(until))]
 
 
+def hourly(folder: Path, frame: pd.DataFrame, name: str = "%H.parquet") -> None:
+    """``frame`` as one file per hour in ``folder/hours``, named by ``name`` (a strftime pattern)."""
+    (folder / "hours").mkdir()
+    for hour, part in frame.groupby(frame.ts.dt.floor("h")):
+        path = folder / "hours" / f"{hour:{name}}"
+        part.to_csv(path, index=False) if path.suffix == ".csv" else part.to_parquet(path, index=False)
+
+
 def scores(result: MonitorResult) -> dict[str, dict[str, float]]:
     assert result.error is None, result.error
     return {f.feature: dict(f.scores) for f in result.features}
@@ -194,9 +202,7 @@ def test_templated_paths_name_each_earlier_live_window(tmp_path: Path) -> None:
     """Hourly files named by the live window's start: a rolling 3h reference reads the three files
     the live source named in the three hours before (and not the live hour's)."""
     frame = stream(days=1, rows=2_400)
-    (tmp_path / "hours").mkdir()
-    for hour, part in frame.groupby(frame.ts.dt.floor("h")):
-        part.to_csv(tmp_path / "hours" / f"{hour:%Y%m%d%H}.csv", index=False)
+    hourly(tmp_path, frame, "%Y%m%d%H.csv")
     live = "{type: file, path: 'hours/{start:%Y%m%d%H}.csv', window: {column: ts, last: 1h}}"
     monitor = load(tmp_path, "{from: live, window: 3h}", live)
     now = T0 + timedelta(hours=10)
@@ -273,9 +279,7 @@ def test_moving_reference_reads_only_new_files(tmp_path: Path) -> None:
     left the live window, already counted: only the new live file and edge are read. Results
     equal a scratch evaluation with the same frozen bins."""
     frame = stream(days=1, rows=4_800)
-    (tmp_path / "hours").mkdir()
-    for hour, part in frame.groupby(frame.ts.dt.floor("h")):
-        part.to_parquet(tmp_path / "hours" / f"{hour:%H}.parquet", index=False)
+    hourly(tmp_path, frame)
     live = "{type: file, path: 'hours/*.parquet', window: {column: ts, last: 1h}}"
     monitor = load(tmp_path, "{from: live, window: 6h}", live, extra="    reference_refresh: 1h\n")
     daemon = Daemon()
@@ -294,6 +298,31 @@ def test_moving_reference_reads_only_new_files(tmp_path: Path) -> None:
     assert result.to_json()["features"] == scratch.to_json()["features"]
     expected = rows_between(frame, now - timedelta(hours=6), now)
     assert result.features[0].reference_count == len(expected)
+
+
+def test_a_reference_moving_every_evaluation_reads_the_shared_edge_file_once(tmp_path: Path) -> None:
+    """Live 1h, rolling 6h reference moving at every evaluation (no refresh), 5 minutes apart and
+    not on the hour: the file on the boundary between the two windows is read once (its other
+    side is the whole file's counts minus the part read; the first time both parts are read
+    and joined into the whole), besides the edge files of the live window and of the reference.
+    Every evaluation equals a cold one (no caches) with the same frozen bins (failed before: 4 reads)."""
+    frame = stream(days=1, rows=4_800)
+    hourly(tmp_path, frame)
+    live = "{type: file, path: 'hours/*.parquet', window: {column: ts, last: 1h}}"
+    monitor = load(tmp_path, "{from: live, window: 6h}", live)
+    daemon = Daemon()
+    start = T0 + timedelta(hours=12, minutes=7)
+    reads = []
+    for step in range(8):
+        now = start + step * timedelta(minutes=5)
+        result, read = daemon.evaluate(monitor, now)
+        reads.append(read)
+        cold = evaluate(monitor, daemon.references, **at(now))  # reads every file of both windows
+        assert result.to_json()["features"] == cold.to_json()["features"]
+        expected = rows_between(frame, now - timedelta(hours=7), now - timedelta(hours=1))
+        assert result.features[0].reference_count == len(expected)
+    # From the third on: the live window's newest file, the boundary file once, the reference's old edge file.
+    assert reads[2:] == [3] * 6
 
 
 def test_reference_refresh_reuses_the_reference_until_it_is_due(tmp_path: Path) -> None:

@@ -14,7 +14,10 @@ are new or changed, and the files that straddle an edge of the window:
   wholly outside is skipped without being read (once the window, or a moving reference's
   window (:meth:`FileCounts.keep_from`), has passed it, only its time range is kept); one
   that straddles an edge is read again, its whole-file counts kept if it has them (a later
-  window may hold all of it again);
+  window may hold all of it again); a file read on one side of a boundary shared by two
+  windows of one evaluation (the live window's start is a rolling reference's end) is read
+  once: the other side's counts are the whole file's minus the part read
+  (:meth:`FileCounts.count`);
 - a file is cached only if a ``stat`` after reading it matches the one before, and its
   last change is at least ``settle_s`` old (a file still being written is never final);
 - the daemon keeps the entries (:class:`FileCache`, bounded in bytes, least recently used
@@ -145,6 +148,8 @@ class FileCounts:
         self.bytes_read = 0  # sizes of the files read
         self._digests: dict[tuple[int, str], tuple[Mapping[str, BinSpec], str]] = {}
         self._keep_from: int | None = None  # ns: files from here on keep their counts (keep_from)
+        # The part of a file read in this evaluation, whose whole counts are known: (bounds, counts, rows).
+        self._parts: dict[FileKey, tuple[tuple[int, int], Mapping[str, Histogram], int]] = {}
 
     def keep_from(self, start_ns: int) -> None:
         """Keep the counts of files from ``start_ns`` on, even behind a window: a moving
@@ -178,6 +183,10 @@ class FileCounts:
             else:
                 self.used.append(entry.key)
             return found
+        if entry is not None and bounds is not None and (rest := self._rest(entry, bounds)) is not None:
+            self.reused += 1  # the rest of a file whose other part this evaluation read
+            self.used.append(entry.key)
+            return rest
         histograms, rows, span = read(path, specs, bounds)
         self.read += 1
         self.bytes_read += before.st_size if before is not None else 0
@@ -187,14 +196,68 @@ class FileCounts:
         whole = bounds is None or (span is not None and _inside(span, bounds))
         if not whole and entry is not None and entry.histograms is not None:
             self.used.append(entry.key)  # keep the whole file's counts: a later window may hold all of it
+            if bounds is not None:
+                self._parts[key] = (bounds, histograms, rows)
             return histograms, rows
-        kept = dict(histograms) if whole else None
-        self.new[key] = FileEntry(key, span, rows if whole else 0, kept, entry_bytes(kept))
+        counts, total = (dict(histograms), rows) if whole else (None, 0)
+        if not whole and bounds is not None and span is not None:
+            part = self._parts.get(key)
+            if part is not None and _splits(span, part[0], bounds):  # both parts read now: the whole file
+                counts = _plus(part[1], histograms)
+                total = part[2] + rows if counts is not None else 0
+            else:
+                self._parts[key] = (bounds, histograms, rows)
+        self.new[key] = FileEntry(key, span, total, counts, entry_bytes(counts))
         return histograms, rows
+
+    def _rest(self, entry: FileEntry, bounds: tuple[int, int]) -> tuple[Mapping[str, Histogram], int] | None:
+        """The file's counts in ``bounds`` as its whole counts minus the part read in this evaluation,
+        when that part's bounds and ``bounds`` split the file's rows exactly (adjacent, together
+        covering its time range); None otherwise, or when a histogram holds unseen values (the
+        kept top values do not subtract)."""
+        part = self._parts.get(entry.key)
+        if part is None or entry.histograms is None or entry.span is None or not _splits(entry.span, part[0], bounds):
+            return None
+        rest = _minus(entry.histograms, part[1])
+        return None if rest is None else (rest, entry.rows - part[2])
 
     def _settled(self, stat: os.stat_result) -> bool:
         changed = max(stat.st_mtime_ns, stat.st_ctime_ns) / 1e9
         return self.clock() - changed >= self.settle_s
+
+
+def _splits(span: TimeRange, one: tuple[int, int], other: tuple[int, int]) -> bool:
+    """Two ``[start, end)`` bounds that meet, and together cover the file's time range: each timed
+    row of the file lies in exactly one of them."""
+    low, high = span
+    return (one[1] == other[0] and one[0] <= low and other[1] > high) or (
+        other[1] == one[0] and other[0] <= low and one[1] > high
+    )
+
+
+def _exact(one: Mapping[str, Histogram], other: Mapping[str, Histogram]) -> bool:
+    """The same features over the same bins, without unseen values (their kept top values
+    neither add nor subtract exactly)."""
+    return set(one) == set(other) and all(
+        one[name].spec == other[name].spec and not one[name].unseen_values and not other[name].unseen_values
+        for name in one
+    )
+
+
+def _plus(one: Mapping[str, Histogram], other: Mapping[str, Histogram]) -> dict[str, Histogram] | None:
+    if not _exact(one, other):
+        return None
+    return {name: one[name].merge(other[name]) for name in one}
+
+
+def _minus(whole: Mapping[str, Histogram], part: Mapping[str, Histogram]) -> dict[str, Histogram] | None:
+    """The counts of the rest of a file: its whole counts minus a part's (integers in float64: exact)."""
+    if not _exact(whole, part):
+        return None
+    rest = {}
+    for name, counted in whole.items():
+        rest[name] = Histogram(counted.spec, counted.counts - part[name].counts, counted.missing - part[name].missing)
+    return rest
 
 
 def _inside(span: TimeRange, bounds: tuple[int, int]) -> bool:
