@@ -325,6 +325,7 @@ def _monitor_page(state: MonitorState, settings: PageSettings, now: float) -> di
         "joint": joint_section(state.scored.multivariate, _anchor(state.name)) if state.scored is not None else None,
         "segments": page_model(state.scored.segments if state.scored is not None else None),
         "model": model_section(state.scored),
+        "reference": state.scored.reference.describe() if state.scored and state.scored.reference else None,
     }
 
 

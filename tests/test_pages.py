@@ -134,6 +134,30 @@ def test_a_failed_evaluation_keeps_showing_the_last_scores(result: MonitorResult
     assert "status-error" in index and "2 / 1" in index
 
 
+def test_monitor_page_and_report_say_which_reference_the_scores_are_against(result: MonitorResult) -> None:
+    """The monitor page and the report name the reference of the shown scores: its kind and, for a
+    moving one, its window (since, until: as in driftmon_reference_info); a failed evaluation keeps
+    the reference of the scores it still shows."""
+    from datetime import UTC, datetime
+
+    from driftmon.reference import ReferenceWindow
+
+    assert (
+        'scores against the <span class="label">static reference</span>'
+        in page("/monitors/m", snapshot_of([result]))[1]
+    )
+    window = ReferenceWindow("rolling", datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 8, 6, tzinfo=UTC))
+    rolling = dataclasses.replace(result, reference=window)
+    shown = (
+        'scores against the <span class="label">rolling reference [2026-03-01T00:00:00Z, 2026-03-08T06:00:00Z)</span>'
+    )
+    assert shown in page("/monitors/m", snapshot_of([rolling]))[1]
+    assert shown in report(snapshot_of([rolling]), PageSettings())
+    error = dataclasses.replace(result, status="error", error="gone", features=(), reference=None)
+    state = MonitorState(name="m", measures=result.measures, latest=error, scored=rolling, evaluations=2, failures=1)
+    assert shown in page("/monitors/m", Snapshot(2, (state,)))[1]
+
+
 def test_report_holds_every_feature_with_in_page_links_only(result: MonitorResult) -> None:
     """The report is one document: a section per monitor and per feature, and every link is an in-page anchor that exists."""
     text = report(snapshot_of([result]), PageSettings())
