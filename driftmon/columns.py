@@ -31,7 +31,10 @@ else:
 
 Kind = Literal["numeric", "categorical"]
 
-_SECONDS_PER_TICK = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+# Times as seconds: whole microseconds as float64, divided by 1e6 (sub-microsecond parts
+# dropped). The same for any unit of the column, and the rule of the SQL and Spark sources
+# (driftmon.sources.pushdown), so the same timestamps get the same bins everywhere.
+MICROS = 1e6
 
 
 def infer_kind(values: Column, feature: str = "") -> Kind:
@@ -46,7 +49,7 @@ def infer_kind(values: Column, feature: str = "") -> Kind:
         if pa.types.is_dictionary(kind):
             kind = kind.value_type
         if pa.types.is_temporal(kind):
-            raise _temporal_error(feature, str(kind))
+            raise temporal_error(feature, str(kind))
         numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
         return "numeric" if numeric else "categorical"
     series = values if isinstance(values, pd.Series) else pd.Series(values)
@@ -54,7 +57,7 @@ def infer_kind(values: Column, feature: str = "") -> Kind:
     if pd.api.types.is_bool_dtype(dtype):
         return "categorical"
     if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
-        raise _temporal_error(feature, str(dtype))
+        raise temporal_error(feature, str(dtype))
     if pd.api.types.is_numeric_dtype(dtype):
         return "numeric"
     _refuse_mostly_numeric_text(series, feature)
@@ -88,7 +91,7 @@ def _refuse_mostly_numeric_text(series: pd.Series, feature: str) -> None:
     )
 
 
-def _temporal_error(feature: str, type_name: str) -> DataError:
+def temporal_error(feature: str, type_name: str) -> DataError:
     return DataError(
         f"feature {feature!r} is a date/time or duration column ({type_name}); set `kind: numeric` "
         f"(seconds since 1970-01-01 UTC, or seconds for a duration) or `kind: categorical` for it"
@@ -118,7 +121,8 @@ def as_strings(values: Column) -> pd.Series:
 def numeric_values(values: Column, feature: str) -> np.ndarray:
     """A column as float64 (null -> NaN); strings are an error naming the feature.
 
-    Timestamps and dates become seconds since 1970-01-01 UTC, durations seconds.
+    Timestamps and dates become seconds since 1970-01-01 UTC, durations seconds (whole
+    microseconds / 1e6).
     """
     if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
         return values.astype(np.float64, copy=False)
@@ -132,15 +136,18 @@ def numeric_values(values: Column, feature: str) -> np.ndarray:
         if types.is_date(kind):
             values, kind = values.cast(pa.timestamp("s")), pa.timestamp("s")
         if types.is_timestamp(kind) or types.is_duration(kind):
-            ticks = arrow_floats(values.cast(pa.int64()).cast(pa.float64(), safe=False))
-            return ticks * _SECONDS_PER_TICK[kind.unit]
+            micros = pa.duration("us") if types.is_duration(kind) else pa.timestamp("us", kind.tz)
+            ticks = values.cast(micros, safe=False).cast(pa.int64())
+            return arrow_floats(ticks.cast(pa.float64(), safe=False)) / MICROS
         values = decoded(values).to_pandas()
     series = values if isinstance(values, pd.Series) else pd.Series(values)
     if pd.api.types.is_datetime64_any_dtype(series.dtype) or pd.api.types.is_timedelta64_dtype(series.dtype):
         if isinstance(series.dtype, pd.DatetimeTZDtype):
             series = series.dt.tz_convert("UTC").dt.tz_localize(None)
-        unit = "datetime64[ns]" if pd.api.types.is_datetime64_any_dtype(series.dtype) else "timedelta64[ns]"
-        seconds = series.to_numpy(dtype=unit).astype(np.int64).astype(np.float64) * 1e-9
+        unit = "datetime64[us]" if pd.api.types.is_datetime64_any_dtype(series.dtype) else "timedelta64[us]"
+        seconds = (
+            series.to_numpy(dtype=unit.replace("us", "ns")).astype(unit).astype(np.int64).astype(np.float64) / MICROS
+        )
         seconds[series.isna().to_numpy()] = np.nan
         return seconds
     if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):

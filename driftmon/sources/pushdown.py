@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from driftmon.columns import temporal_error
 from driftmon.errors import DataError, did_you_mean
 from driftmon.histogram import (
     OTHERS_LIMIT,
@@ -60,7 +61,7 @@ if TYPE_CHECKING:
     from driftmon.sources.file_cache import FileCounts
     from driftmon.sources.sample_sql import SampleRequest
 
-ColumnType = Literal["integer", "float", "decimal", "boolean", "string", "other"]
+ColumnType = Literal["integer", "float", "decimal", "boolean", "string", "time", "other"]  # time: date, timestamp
 NUMERIC_TYPES: frozenset[str] = frozenset({"integer", "float", "decimal"})
 
 
@@ -88,6 +89,7 @@ class Dialect:
     grouping_sets: bool = True
     percentile_disc: bool = False  # percentile_disc(array) WITHIN GROUP picks order statistics
     collate: str = ""  # appended to ORDER BY value so text sorts by code point
+    seconds: str | None = None  # format with v=...: a date or timestamp as Unix seconds, whole us / 1e6
 
 
 DUCKDB = Dialect(
@@ -98,6 +100,7 @@ DUCKDB = Dialect(
     double="DOUBLE",
     is_nan="isnan({v})",
     is_finite="isfinite({v})",
+    seconds="CAST(epoch_us({v}) AS DOUBLE) / 1e6",  # timestamptz: the instant; naive: as UTC
 )
 # PostgreSQL: NaN equals NaN and sorts above +Infinity, so both need spelling out. It
 # cannot estimate how few groups a CASE yields, so GROUPING SETS become one sort of all rows
@@ -114,6 +117,7 @@ POSTGRESQL = Dialect(
     grouping_sets=False,
     percentile_disc=True,
     collate=' COLLATE "C"',
+    seconds="CAST(EXTRACT(EPOCH FROM {v}) AS DOUBLE PRECISION)",  # exact numeric, rounded once
 )
 SPARK = Dialect(
     name="spark",
@@ -123,6 +127,7 @@ SPARK = Dialect(
     double="DOUBLE",
     is_nan="isnan({v})",
     is_finite="(NOT isnan({v}) AND {v} - {v} = 0)",
+    seconds="CAST(unix_micros(CAST({v} AS TIMESTAMP)) AS DOUBLE) / CAST(1000000 AS DOUBLE)",  # NTZ, dates: UTC
 )
 
 
@@ -239,7 +244,7 @@ class PushdownSource(Source):
             source = self.source_sql(engine)
             types = self._types(engine, source, [rule.name for rule in rules])
             features = [
-                Feature(rule.name, f"f{i}", types[rule.name], rule.kind or _infer(types[rule.name]))
+                Feature(rule.name, f"f{i}", types[rule.name], rule.kind or _infer(types[rule.name], rule.name))
                 for i, rule in enumerate(rules)
             ]
             params = Params(engine.dialect)
@@ -363,7 +368,9 @@ class PushdownSource(Source):
         if rule.edges is not None:
             return NumericBins(check_edges(rule.edges, rule.name))
         count = int(stats[feature.name]["finite"] or 0)
-        return ranked_spec(_EngineValues(engine, typed, params, feature, count), rule.strategy, rule.bins)
+        from driftmon.sources.pushdown_values import EngineValues
+
+        return ranked_spec(EngineValues(engine, typed, params, feature, count), rule.strategy, rule.bins)
 
     def _categorical(
         self,
@@ -453,50 +460,11 @@ class PushdownSource(Source):
         return count_segments(self, specs, segmentation)
 
 
-class _EngineValues:
-    """A reference column's finite values as the engine answers about them (a ``histogram.FiniteValues``)."""
-
-    def __init__(self, engine: Engine, typed: str, params: Params, feature: Feature, count: int) -> None:
-        self.engine, self.typed, self.params, self.feature = engine, typed, params, feature
-        self.count = count
-        self._frequent: tuple[int, list[tuple[float, int]]] | None = None
-
-    def frequent(self, limit: int) -> list[tuple[float, int]]:
-        """The ``limit + 1`` most frequent finite values and their counts (ties: the smaller first)."""
-        if self._frequent is None or self._frequent[0] != limit:
-            v, finite = self.feature.alias, self.engine.dialect.is_finite.format(v=self.feature.alias)
-            rows = self.engine.fetch(
-                f"SELECT {v}, COUNT(*) FROM ({self.typed}) AS typed WHERE {finite} GROUP BY {v} "
-                f"ORDER BY COUNT(*) DESC, {v} LIMIT {int(limit) + 1}",
-                self.params.values,
-            )
-            self._frequent = (limit, [(float(value), int(n)) for value, n in rows])
-        return self._frequent[1]
-
-    def distinct(self, limit: int) -> tuple[float, ...] | None:
-        frequent = self.frequent(limit)
-        return tuple(sorted(value for value, _ in frequent)) if len(frequent) <= limit else None
-
-    def heavy(self, share: int) -> list[tuple[float, int, int]]:
-        # Values holding >= 1/share of the rows number at most `share`: all among the frequent ones.
-        masses = sorted((value, n) for value, n in self.frequent(share) if n * share >= self.count)
-        if not masses:
-            return []
-        v, finite = self.feature.alias, self.engine.dialect.is_finite.format(v=self.feature.alias)
-        query = Params(self.engine.dialect)
-        query.values.update(self.params.values)
-        below = ", ".join(f"COUNT(CASE WHEN {v} < {query(value)} THEN 1 END)" for value, _ in masses)
-        (row,) = self.engine.fetch(f"SELECT {below} FROM ({self.typed}) AS typed WHERE {finite}", query.values)
-        return [(value, int(smaller), n) for (value, n), smaller in zip(masses, row, strict=True)]
-
-    def at(self, ranks: np.ndarray) -> np.ndarray:
-        wanted = sorted({int(r) for r in ranks.tolist()})
-        found = self.engine.order_statistics(self.typed, self.params.values, self.feature, wanted, self.count)
-        return np.array([found[int(r)] for r in ranks.tolist()], dtype=np.float64)
-
-
-def _infer(column_type: ColumnType) -> Kind:
-    """As :func:`driftmon.histogram.infer_kind`: numbers are numeric, the rest categorical."""
+def _infer(column_type: ColumnType, name: str) -> Kind:
+    """As :func:`driftmon.histogram.infer_kind`: numbers are numeric, the rest categorical;
+    a date or timestamp needs a ``kind:`` (a DataError naming the feature)."""
+    if column_type == "time":
+        raise temporal_error(name, "date or timestamp")
     return "numeric" if column_type in NUMERIC_TYPES else "categorical"
 
 
@@ -506,6 +474,8 @@ def _typed_expression(d: Dialect, feature: Feature) -> str:
     if feature.kind == "numeric":
         if feature.column_type == "boolean":
             return f"CASE WHEN {column} THEN CAST(1 AS {d.double}) WHEN NOT {column} THEN CAST(0 AS {d.double}) END"
+        if feature.column_type == "time" and d.seconds is not None:  # as the file source: columns.MICROS
+            return d.seconds.format(v=column)
         return f"CAST({column} AS {d.double})"
     if feature.column_type == "string":
         return column

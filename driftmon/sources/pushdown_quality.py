@@ -1,8 +1,8 @@
 """What the data-quality checks ask of a database or Spark source, beside its counts.
 
 - ``columns``: the table's or query's columns and their types (the engine reads no rows),
-  for the schema check (:mod:`driftmon.schema`); a type the engine names ``other`` (a
-  timestamp, say) is not compared;
+  for the schema check (:mod:`driftmon.schema`); dates and timestamps are ``time``
+  (temporal), a type the engine names ``other`` (an interval, JSON) is not compared;
 - ``newest``: the newest window-column time inside the window, one ``MAX`` query, for the
   freshness check (:mod:`driftmon.feed`); None without a window or with no row in it.
 """

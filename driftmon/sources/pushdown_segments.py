@@ -104,7 +104,7 @@ def profile_segments(
         source = self.source_sql(engine)
         types = self._types(engine, source, [*(rule.name for rule in rules), *by])
         features = [
-            Feature(rule.name, f"f{i}", types[rule.name], rule.kind or _infer(types[rule.name]))
+            Feature(rule.name, f"f{i}", types[rule.name], rule.kind or _infer(types[rule.name], rule.name))
             for i, rule in enumerate(rules)
         ]
         columns = segment_features(self, types, by)

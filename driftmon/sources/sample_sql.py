@@ -42,7 +42,7 @@ def sample_pushdown(
         types = source._types(engine, rows_sql, columns)
         given = kinds or {}
         features = [
-            Feature(name, f"f{i}", types[name], given.get(name) or _infer(types[name]))  # type: ignore[arg-type]
+            Feature(name, f"f{i}", types[name], given.get(name) or _infer(types[name], name))  # type: ignore[arg-type]
             for i, name in enumerate(columns)
         ]
 

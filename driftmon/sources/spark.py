@@ -162,6 +162,7 @@ _SPARK_TYPES: dict[str, ColumnType] = {
     "DecimalType": "decimal",
     "BooleanType": "boolean",
     **dict.fromkeys(["StringType", "VarcharType", "CharType"], "string"),
+    **dict.fromkeys(["DateType", "TimestampType", "TimestampNTZType"], "time"),
 }
 
 

@@ -343,6 +343,9 @@ _DUCKDB_TYPES: dict[str, ColumnType] = {
     "DOUBLE": "float",
     "BOOLEAN": "boolean",
     "VARCHAR": "string",
+    **dict.fromkeys(
+        ["DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"], "time"
+    ),
 }
 
 

@@ -39,6 +39,9 @@ _PG_TYPES: dict[int, ColumnType] = {
     25: "string",
     1042: "string",
     1043: "string",
+    1082: "time",  # date
+    1114: "time",  # timestamp
+    1184: "time",  # timestamptz
 }
 
 

@@ -13,7 +13,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pytest
 
+from driftmon.errors import DataError
 from driftmon.histogram import BinningRule, Histogram
 from driftmon.sources.base import Source
 from driftmon.sources.file import FileSource, FileSourceConfig
@@ -295,3 +297,61 @@ def check_unseen_segments(folder: Path, reference: Source, live: Source) -> None
         np.testing.assert_array_equal(got[name].counts, hist.counts, err_msg=name)
         assert any(hist.unseen_values), name
         assert got[name].unseen_values == hist.unseen_values, name
+
+
+# ---------------------------------------------------------------------------
+# date and time features: seconds since 1970 (whole microseconds / 1e6), as the file source
+
+TIME_RULES = [
+    BinningRule("t", kind="numeric"),  # a naive timestamp (UTC), microseconds, some before 1970
+    BinningRule("tz", kind="numeric", bins=7),  # the same instants, time-zone aware
+    BinningRule("d", kind="numeric", strategy="uniform", bins=5),  # dates
+]
+
+
+def times(n: int, shift_days: float, seed: int) -> pd.DataFrame:
+    """Timestamps with microsecond fractions over 30 days (a few in 1969), nulls, and dates."""
+    rng = np.random.default_rng(seed)
+    base = pd.Timestamp("2026-02-01").value // 1000  # microseconds
+    micros = base + ((rng.uniform(0, 30, n) + shift_days) * 86_400e6).astype(np.int64)
+    micros[:3] = [-500_000, -1, -86_400_000_001]  # 1969-12-31 23:59:59.5, ...
+    t = pd.Series(micros.astype("datetime64[us]"))
+    nulls = rng.random(n) < 0.03
+    nulls[:3] = False
+    t[nulls] = pd.NaT
+    d = t.dt.date.astype(object).where(t.notna(), None)
+    return pd.DataFrame({"t": t, "tz": t.dt.tz_localize("UTC"), "d": d})
+
+
+def write_times(folder: Path) -> Path:
+    """times_ref.parquet and times_live.parquet (live two days later), microsecond timestamps."""
+    for name, frame in (("ref", times(3000, 0.0, 5)), ("live", times(2000, 2.0, 6))):
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        assert table.schema.field("d").type == pa.date32() and table.schema.field("tz").type.tz == "UTC"
+        pq.write_table(table, folder / f"times_{name}.parquet")
+    return folder
+
+
+def seconds_oracle(values: pd.Series) -> np.ndarray:
+    """Unix seconds by hand: the whole microseconds since 1970-01-01 UTC over 1e6, null as NaN."""
+    stamps = pd.to_datetime(values, utc=True)
+    micros = stamps.dt.tz_localize(None).to_numpy(dtype="datetime64[us]").astype(np.int64).astype(np.float64)
+    return np.where(stamps.isna().to_numpy(), np.nan, micros / 1e6)
+
+
+def check_times(folder: Path, reference: Source, live: Source) -> None:
+    """Reference bins and live counts of timestamp, timestamptz and date features equal the file
+    path's bit for bit, the quantile edges numpy's over the seconds; no kind is the file's error."""
+    expected_reference = file_source(folder, "times_ref.parquet").profile(TIME_RULES)
+    frame = pd.read_parquet(folder / "times_ref.parquet")
+    seconds = seconds_oracle(frame["t"])
+    seconds = seconds[~np.isnan(seconds)]
+    np.testing.assert_array_equal(expected_reference["t"].spec.edges, np.quantile(seconds, np.linspace(0, 1, 11)))
+    assert expected_reference["t"].spec.edges[0] == -86_400.000001
+    assert_same(expected_reference, reference.profile(TIME_RULES))
+    specs = {name: h.spec for name, h in expected_reference.items()}
+    expected = file_source(folder, "times_live.parquet").count(specs)
+    assert expected["t"].counts[-1] > 0 and expected["t"].missing > 0  # past the reference's end; nulls
+    assert_same(expected, live.count(specs))
+    with pytest.raises(DataError, match=r"feature 't' is a date/time or duration column .*set `kind: numeric`"):
+        reference.profile([BinningRule("t")])

@@ -27,11 +27,13 @@ from tests.integration.pushdown_cases import (
     check_both_sides,
     check_extremes,
     check_segments,
+    check_times,
     check_unseen,
     check_unseen_segments,
     file_source,
     write_cases,
     write_extremes,
+    write_times,
     write_unseen,
 )
 from tests.servers import require_binary, stop_spark
@@ -210,3 +212,19 @@ def test_spark_names_unseen_values_as_the_file_source(spark: None, tmp_path: Pat
     )
     check_unseen(tmp_path, reference, live)
     check_unseen_segments(tmp_path, reference, live)
+
+
+def test_spark_times_get_the_file_paths_bins(spark: None, tmp_path: Path) -> None:
+    """Spark's timestamp (Parquet's UTC-adjusted), timestamp without time zone and date feature
+    columns give the file path's bins and counts bit for bit (before: compared as text)."""
+    write_times(tmp_path)
+    check_times(
+        tmp_path, spark_source(tmp_path, path="times_ref.parquet"), spark_source(tmp_path, path="times_live.parquet")
+    )
+    ntz = "SELECT CAST(t AS TIMESTAMP_NTZ) AS t, tz, d FROM parquet.`{}`"
+    check_times(
+        tmp_path,
+        spark_source(tmp_path, query=ntz.format(tmp_path / "times_ref.parquet")),
+        spark_source(tmp_path, query=ntz.format(tmp_path / "times_live.parquet")),
+    )
+

@@ -39,11 +39,13 @@ from tests.integration.pushdown_cases import (
     check_both_sides,
     check_extremes,
     check_segments,
+    check_times,
     check_unseen,
     check_unseen_segments,
     file_source,
     write_cases,
     write_extremes,
+    write_times,
     write_unseen,
 )
 from tests.servers import free_port, require_binary, running, wait_until
@@ -617,3 +619,43 @@ def test_postgresql_names_unseen_values_as_the_file_source(unseen: Path, postgre
     reference, live = sql_source(unseen, url=url, table="unseen_ref"), sql_source(unseen, url=url, table="unseen_live")
     check_unseen(unseen, reference, live)
     check_unseen_segments(unseen, reference, live)
+
+
+# ---------------------------------------------------------------------------
+# date and time features compared as times (seconds since 1970), not as text
+
+
+def test_duckdb_times_get_the_file_paths_bins(tmp_path: Path) -> None:
+    """DuckDB's TIMESTAMP, TIMESTAMPTZ, DATE and TIMESTAMP_NS feature columns give the file path's
+    bins and counts bit for bit (before: a cast error with kind: numeric, text without a kind)."""
+    write_times(tmp_path)
+
+    def over(name: str, select: str = "*") -> SqlSource:
+        return sql_source(tmp_path, url="duckdb:///:memory:", query=f"SELECT {select} FROM read_parquet('{name}')")
+
+    check_times(tmp_path, over("times_ref.parquet"), over("times_live.parquet"))
+    nanos = "CAST(t AS TIMESTAMP_NS) AS t, CAST(tz AS TIMESTAMP_NS) AS tz, CAST(d AS TIMESTAMP_S) AS d"
+    check_times(tmp_path, over("times_ref.parquet", nanos), over("times_live.parquet", nanos))
+
+
+def test_postgresql_timestamp_timestamptz_and_date_get_the_file_paths_bins(postgres: str, tmp_path: Path) -> None:
+    """A real PostgreSQL server's timestamp, timestamptz and date feature columns (EXTRACT(EPOCH),
+    exact, rounded once) give the file path's bins and counts bit for bit."""
+    import psycopg
+
+    write_times(tmp_path)
+    dsn = _with_password(postgres).replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        for name in ("ref", "live"):
+            frame = pd.read_parquet(tmp_path / f"times_{name}.parquet")
+            connection.execute(f"DROP TABLE IF EXISTS times_{name}")
+            connection.execute(f"CREATE TABLE times_{name} (t timestamp, tz timestamptz, d date)")
+            with connection.cursor().copy(f"COPY times_{name} (t, tz, d) FROM STDIN") as copy:
+                for t, tz, d in frame.itertuples(index=False):
+                    copy.write_row(
+                        [None if pd.isna(t) else t.to_pydatetime(), None if pd.isna(tz) else tz.to_pydatetime(), d]
+                    )
+    url = _with_password(postgres)
+    check_times(
+        tmp_path, sql_source(tmp_path, url=url, table="times_ref"), sql_source(tmp_path, url=url, table="times_live")
+    )
