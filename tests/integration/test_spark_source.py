@@ -7,6 +7,7 @@ its JVM process by pid, at the end.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -228,3 +229,54 @@ def test_spark_times_get_the_file_paths_bins(spark: None, tmp_path: Path) -> Non
         spark_source(tmp_path, query=ntz.format(tmp_path / "times_live.parquet")),
     )
 
+
+def test_spark_schema_anomalies_and_freshness_equal_the_file_paths(spark: None, data: Path, tmp_path: Path) -> None:
+    """A live Parquet file whose column u is gone, whose k became text and which gained a column,
+    read by Spark: missing_column u, type_changed k and new_column extra as on files, from the
+    schema alone; x and c still scored with the file path's scores; the freshness is the newest
+    window-column time in the window, told by Spark (one MAX), the same instant as on files."""
+    live = pd.read_parquet(data / "live.parquet").drop(columns="u")
+    live["k"] = live["k"].map(lambda v: None if pd.isna(v) else f"{v:g}")
+    live["extra"] = 1
+    live.to_parquet(tmp_path / "changed.parquet", index=False, coerce_timestamps="us", allow_truncated_timestamps=True)
+    shutil.copy(data / "ref.parquet", tmp_path / "ref.parquet")
+    window = "window: {column: ts, last: 2h}"
+    sides = {
+        "files": ("{type: file, path: ref.parquet}", f"{{type: file, path: changed.parquet, {window}}}"),
+        "spark": (
+            f"{{type: spark, master: '{MASTER}', path: ref.parquet}}",
+            f"{{type: spark, master: '{MASTER}', path: changed.parquet, {window}}}",
+        ),
+    }
+    (tmp_path / "c.yaml").write_text(
+        "monitors:\n"
+        + "".join(
+            f"  - name: {name}\n    reference: {reference}\n    live: {live_side}\n"
+            "    features: [x, k, u, c]\n    freshness: {max_age: 75m}\n"
+            for name, (reference, live_side) in sides.items()
+        )
+    )
+    at = NOW + timedelta(hours=1)  # the window [NOW - 1h, NOW + 1h): its newest row is the newest of all
+    on_files, on_spark = (evaluate(m, clock=at.timestamp) for m in config.load(tmp_path / "c.yaml").monitors)
+    assert on_spark.ok and on_files.ok, (on_spark.error, on_files.error)
+    found = [(a.anomaly, a.column, a.severity) for a in on_spark.schema.anomalies]
+    assert found == [(a.anomaly, a.column, a.severity) for a in on_files.schema.anomalies]
+    assert sorted(found) == [
+        ("missing_column", "u", "critical"),
+        ("new_column", "extra", "ok"),
+        ("type_changed", "k", "critical"),
+    ]
+    assert {f.feature for f in on_spark.features if f.scores} == {"x", "c"}
+    for a, b in zip(on_spark.features, on_files.features, strict=True):
+        assert (a.feature, a.scores, a.live_count) == (b.feature, b.scores, b.live_count)
+    newest = pd.Timestamp(live["ts"].max()).floor("us").timestamp()  # all rows lie in the window
+    assert on_spark.feed.newest == pytest.approx(newest, abs=1e-6) and on_files.feed.newest == pytest.approx(
+        newest, abs=1e-6
+    )
+    assert on_spark.feed.age_s == pytest.approx(at.timestamp() - newest, abs=1e-3) and on_spark.feed.age_s > 3600
+    assert on_spark.feed.freshness == on_files.feed.freshness == "ok"  # about 1 h old, max_age 75m
+    assert on_spark.status == on_files.status == "critical"
+    later = NOW + timedelta(minutes=110)  # the window still holds the newest rows, now 110 min old
+    stale = [evaluate(m, clock=later.timestamp).feed for m in config.load(tmp_path / "c.yaml").monitors]
+    assert [feed.freshness for feed in stale] == ["critical", "critical"]
+    assert stale[1].newest == pytest.approx(newest, abs=1e-6)
