@@ -602,19 +602,25 @@ def test_sqlite_names_unseen_values_as_the_file_source(unseen: Path, tmp_path: P
     check_unseen_segments(tmp_path, reference, live)
 
 
-def test_postgresql_names_unseen_values_as_the_file_source(unseen: Path, postgres: str) -> None:
-    """A real PostgreSQL server (values ordered COLLATE "C", as Python sorts) names the same unseen values."""
+def _pg_table(postgres: str, table: str, columns: str, frame: pd.DataFrame) -> None:
+    """``table`` (re)created with ``columns`` and ``frame``'s rows (nulls as NULL, times as datetimes)."""
     import psycopg
 
     dsn = _with_password(postgres).replace("postgresql+psycopg", "postgresql")
+    rows = frame.astype(object).where(frame.notna(), None)
     with psycopg.connect(dsn, autocommit=True) as connection:
-        for name in ("ref", "live"):
-            frame = pd.read_parquet(unseen / f"{name}_unseen.parquet")
-            connection.execute(f"DROP TABLE IF EXISTS unseen_{name}")
-            connection.execute(f"CREATE TABLE unseen_{name} (c text, i bigint, f double precision, s text)")
-            with connection.cursor().copy(f"COPY unseen_{name} (c, i, f, s) FROM STDIN") as copy:
-                for row in frame.astype(object).where(frame.notna(), None).itertuples(index=False):
-                    copy.write_row(list(row))
+        connection.execute(f"DROP TABLE IF EXISTS {table}")
+        connection.execute(f"CREATE TABLE {table} ({columns})")
+        with connection.cursor().copy(f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN") as copy:
+            for row in rows.itertuples(index=False):
+                copy.write_row([v.to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in row])
+
+
+def test_postgresql_names_unseen_values_as_the_file_source(unseen: Path, postgres: str) -> None:
+    """A real PostgreSQL server (values ordered COLLATE "C", as Python sorts) names the same unseen values."""
+    for name in ("ref", "live"):
+        frame = pd.read_parquet(unseen / f"{name}_unseen.parquet")
+        _pg_table(postgres, f"unseen_{name}", "c text, i bigint, f double precision, s text", frame)
     url = _with_password(postgres)
     reference, live = sql_source(unseen, url=url, table="unseen_ref"), sql_source(unseen, url=url, table="unseen_live")
     check_unseen(unseen, reference, live)
@@ -641,20 +647,10 @@ def test_duckdb_times_get_the_file_paths_bins(tmp_path: Path) -> None:
 def test_postgresql_timestamp_timestamptz_and_date_get_the_file_paths_bins(postgres: str, tmp_path: Path) -> None:
     """A real PostgreSQL server's timestamp, timestamptz and date feature columns (EXTRACT(EPOCH),
     exact, rounded once) give the file path's bins and counts bit for bit."""
-    import psycopg
-
     write_times(tmp_path)
-    dsn = _with_password(postgres).replace("postgresql+psycopg", "postgresql")
-    with psycopg.connect(dsn, autocommit=True) as connection:
-        for name in ("ref", "live"):
-            frame = pd.read_parquet(tmp_path / f"times_{name}.parquet")
-            connection.execute(f"DROP TABLE IF EXISTS times_{name}")
-            connection.execute(f"CREATE TABLE times_{name} (t timestamp, tz timestamptz, d date)")
-            with connection.cursor().copy(f"COPY times_{name} (t, tz, d) FROM STDIN") as copy:
-                for t, tz, d in frame.itertuples(index=False):
-                    copy.write_row(
-                        [None if pd.isna(t) else t.to_pydatetime(), None if pd.isna(tz) else tz.to_pydatetime(), d]
-                    )
+    for name in ("ref", "live"):
+        frame = pd.read_parquet(tmp_path / f"times_{name}.parquet")
+        _pg_table(postgres, f"times_{name}", "t timestamp, tz timestamptz, d date", frame)
     url = _with_password(postgres)
     check_times(
         tmp_path, sql_source(tmp_path, url=url, table="times_ref"), sql_source(tmp_path, url=url, table="times_live")
