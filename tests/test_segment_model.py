@@ -160,3 +160,27 @@ def test_the_series_bound_counts_the_model_metrics(tmp_path: Path) -> None:
         base.replace("features: [x]", f"features: [{features}]").replace("    model:", "    #")
     )
     assert config.load(tmp_path / "b.yaml").monitors[0].segments is not None
+
+
+def test_segment_models_from_sql_equal_the_files(tmp_path: Path) -> None:
+    """The same rows from DuckDB queries: each segment's model equals the file path's."""
+    pytest.importorskip("duckdb")
+    reference, live = _frame(1, 6_000, False), _frame(2, 3_000, True)
+    files = _evaluate(tmp_path / "files", reference, live, SEGMENTS)
+    folder = tmp_path / "sql"
+    folder.mkdir()
+    reference.to_parquet(folder / "ref.parquet")
+    live.to_parquet(folder / "live.parquet")
+    query = "{{type: sql, url: 'duckdb:///:memory:', query: \"SELECT * FROM read_parquet('{}')\"}}"
+    body = CONFIG.format(reference="x", live="x", segments=SEGMENTS)
+    body = body.replace("{type: file, path: x}", query.format(folder / "ref.parquet"), 1)
+    body = body.replace("{type: file, path: x}", query.format(folder / "live.parquet"), 1)
+    (folder / "driftmon.yaml").write_text(body)
+    sql = evaluate(config.load(folder / "driftmon.yaml").monitors[0])
+    assert sql.error is None, sql.error
+    expected = {i.segment: i.result.model for i in files.segments.segments}
+    found = {i.segment: i.result.model for i in sql.segments.segments}
+    assert set(found) == set(expected)
+    for name, model in found.items():
+        assert model.realized.values == pytest.approx(expected[name].realized.values, abs=1e-12), name
+        assert model.estimated.values == pytest.approx(expected[name].estimated.values, abs=1e-12), name
