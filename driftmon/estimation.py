@@ -90,12 +90,17 @@ def estimate(
     scores: Floats,
     classes: Sequence[str] | None,
     order: npt.NDArray[np.intp] | None = None,
+    presorted: bool = False,
 ) -> Performance:
     """Estimated metrics of unlabelled rows: binary when ``classes`` is None (``scores`` the
     positive class's probability, ``predicted`` the decision; ``order``: the rows in
-    ascending score order, sorted here when not given), else multiclass."""
+    ascending score order, sorted here when not given; ``presorted``: the rows are in
+    ascending score order already), else multiclass."""
     if classes is None:
         scores = np.asarray(scores, dtype=np.float64)
+        if presorted:  # sorted scores: np.interp walks the breakpoints once
+            (inputs, outputs), decided = (calibration.inputs[0], calibration.outputs[0]), np.asarray(predicted, bool)
+            return performance.binary(np.interp(scores, inputs, outputs), decided, scores, presorted=True)
         order = np.argsort(scores) if order is None else order
         calibrated = calibration.apply(scores, order)
         return performance.binary(calibrated[:, 0], np.asarray(predicted, dtype=bool), scores, order)

@@ -76,10 +76,49 @@ def keys_of(model: Model) -> list[str]:
 
 
 def present(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
-    """True where ``values`` holds a value (not None, NaN or NaT)."""
+    """True where ``values`` holds a value (not None, NaN or NaT); numpy for numbers and
+    times, pandas only for objects."""
+    values = np.asarray(values)
+    kind = values.dtype.kind
+    if kind == "f":
+        return ~np.isnan(values)
+    if kind in "mM":
+        return ~np.isnat(values)
+    if kind in "biuSU":
+        return np.ones(values.shape, dtype=bool)
     import pandas as pd
 
     return np.asarray(pd.notna(values), dtype=bool)
+
+
+# Integers spanning at most this many values per row are coded by a lookup table, O(n).
+_DENSE_SPAN = 4
+
+
+def factorize(values: npt.NDArray[Any]) -> tuple[npt.NDArray[np.intp], npt.NDArray[Any]]:
+    """Each value's code (-1 where there is none) and the distinct values, ``uniques[code]``
+    being the value: numbers and times in numpy (sorted codes; a lookup table for integers of
+    a small span), text and other objects by pandas' hash table (first-seen order)."""
+    values = np.asarray(values)
+    if values.dtype.kind not in "biufmM":
+        import pandas as pd
+
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        return np.asarray(codes, dtype=np.intp), np.asarray(uniques)
+    there = present(values)
+    codes = np.full(values.size, -1, dtype=np.intp)
+    given = values[there]
+    if values.dtype.kind in "iu" and given.size:
+        low, high = int(given.min()), int(given.max())
+        if high - low <= _DENSE_SPAN * given.size + 1024:
+            seen = np.zeros(high - low + 1, dtype=bool)
+            seen[given - low] = True
+            lookup = np.cumsum(seen) - 1
+            codes[there] = lookup[given - low]
+            return codes, (np.flatnonzero(seen) + low).astype(values.dtype)
+    uniques, inverse = np.unique(given, return_inverse=True)
+    codes[there] = inverse.ravel()
+    return codes, uniques
 
 
 def distinct(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -115,9 +154,7 @@ def _comparable(live: npt.NDArray[Any], labels: npt.NDArray[Any]) -> tuple[npt.N
 
 def _as_text(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Each value as `text` (None where there is none): one conversion per distinct value."""
-    import pandas as pd
-
-    codes, uniques = pd.factorize(np.asarray(values), use_na_sentinel=True)
+    codes, uniques = factorize(np.asarray(values))
     names = np.array([text(value) for value in uniques] + [None], dtype=object)
     return names[codes]
 
@@ -170,8 +207,6 @@ def join(
 ) -> Labels:
     """Each live row's label, joined on the key columns (same order on both sides); see the
     module's docstring for the states counted. ``label_times``: per label row (ns, or NO_TIME)."""
-    import pandas as pd
-
     rows = len(live_keys[0]) if live_keys else 0
     live_code, label_code = _key_codes(live_keys, label_keys)
     missing_key = live_code < 0
@@ -182,7 +217,7 @@ def join(
 
     usable = (label_code >= 0) & present(np.asarray(labels))
     key_of = label_code[usable]
-    value_code, values_seen = pd.factorize(np.asarray(labels)[usable], use_na_sentinel=True)
+    value_code, values_seen = factorize(np.asarray(labels)[usable])
     given = np.bincount(key_of, minlength=keys)  # labels per key
     lowest = np.full(keys, np.iinfo(np.int64).max)
     highest = np.full(keys, -1)
@@ -218,21 +253,18 @@ def _key_codes(
     live_keys: Sequence[npt.NDArray[Any]], label_keys: Sequence[npt.NDArray[Any]]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """One integer per key value (all its columns), shared by both sides; -1 where a key
-    column is empty. Hash-based (pandas' factorize), one pass per key column."""
-    import pandas as pd
-
+    column is empty. One `factorize` per key column."""
     live_rows = len(live_keys[0]) if live_keys else 0
     combined = np.zeros(live_rows + (len(label_keys[0]) if label_keys else 0), dtype=np.int64)
     empty = np.zeros(combined.size, dtype=bool)
     for live, labels in zip(live_keys, label_keys, strict=True):
         mine, theirs = _comparable(np.asarray(live), np.asarray(labels))
-        codes, uniques = pd.factorize(np.concatenate([mine, theirs]), use_na_sentinel=True)
+        codes, uniques = factorize(np.concatenate([mine, theirs]))
         empty |= codes < 0
         # (previous key, this column) -> a new dense code; stays below the row count
-        combined, _ = pd.factorize(combined * (len(uniques) + 1) + (codes + 1))
-        combined = combined.astype(np.int64)
+        combined = factorize(combined * (len(uniques) + 1) + (codes + 1))[0].astype(np.int64)
     if empty.any():  # renumber the keys without an empty column, densely
-        kept, _ = pd.factorize(combined[~empty])
+        kept, _ = factorize(combined[~empty])
         combined = np.full(combined.size, -1, dtype=np.int64)
         combined[~empty] = kept
     return combined[:live_rows], combined[live_rows:]

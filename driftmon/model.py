@@ -202,30 +202,33 @@ def _encode(
 def _class_codes(values: npt.NDArray[Any], classes: Sequence[str]) -> npt.NDArray[np.intp]:
     """Each value's index in ``classes`` (compared as text, ``1.0`` as ``"1"``), -1 for any other
     value or none: one lookup per distinct value, not per row."""
-    import pandas as pd
-
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = labels.factorize(values)
     index = {name: i for i, name in enumerate(classes)}
     lookup = np.array([index.get(labels.text(value), -1) for value in uniques] + [-1], dtype=np.intp)
     return lookup[codes]  # the sentinel -1 (no value) takes the last entry, -1
 
 
 def _performance(
-    model: Model, rows: _Rows, select: npt.NDArray[Any] | None = None, order: npt.NDArray[np.intp] | None = None
+    model: Model, rows: _Rows, select: npt.NDArray[Any] | None = None, presorted: bool = False
 ) -> Performance:
     """Realized metrics of ``rows`` (its labelled ones, or the given subset of them);
-    ``order``: all of ``rows`` in ascending score order (binary), to spare a sort."""
+    ``presorted``: ``rows`` are in ascending score order (binary), which spares a sort."""
     chosen = np.flatnonzero(rows.labelled) if select is None else select
     scores = None if rows.scores is None else rows.scores[chosen]
     if model.task == "regression":
         return performance.regression(rows.truth[chosen], rows.predicted[chosen])
     if model.task == "binary":
-        within = None
-        if order is not None and select is None:  # the labelled rows' own order, from the whole's
-            position = np.cumsum(rows.labelled) - 1
-            within = position[order[rows.labelled[order]]]
-        return performance.binary(rows.truth[chosen], rows.predicted[chosen], scores, within)
+        # ascending indices keep the rows' order
+        return performance.binary(rows.truth[chosen], rows.predicted[chosen], scores, presorted=presorted)
     return performance.multiclass(rows.truth[chosen], rows.predicted[chosen], scores, list(model.score or {}))
+
+
+def _reordered(rows: _Rows, order: npt.NDArray[np.intp]) -> _Rows:
+    """``rows`` in the given order (every metric is a sum over rows: only the sorting is spared)."""
+    scores = None if rows.scores is None else rows.scores[order]
+    return replace(
+        rows, truth=rows.truth[order], predicted=rows.predicted[order], scores=scores, labelled=rows.labelled[order]
+    )
 
 
 _cache: dict[tuple[str, str, str], ReferenceModel] = {}
@@ -299,6 +302,10 @@ def _judge(metric: str, value: float | None, levels: tuple[float | None, float |
 
 
 def _times(values: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    """Timestamps as int64 ns since the epoch (NaT: int64 min, as `epoch_ns`); numpy datetimes
+    (naive: UTC) without pandas."""
+    if values.dtype.kind == "M":
+        return np.asarray(values.astype("datetime64[ns]").view(np.int64))
     import pandas as pd
 
     from driftmon.sources.base import epoch_ns
@@ -385,15 +392,19 @@ def judge(
     )
     estimated = None
     notes = []
-    # binary: the live scores are sorted once, for the estimate and the realized metrics
-    order = np.argsort(live.scores) if model.task == "binary" and live.scores is not None else None
+    # binary: the live rows are sorted by score once, for the estimate and the realized metrics
+    presorted = False
+    if model.task == "binary" and live.scores is not None:
+        live, presorted = _reordered(live, np.argsort(live.scores)), True
     if reference.calibration is not None and live.scores is not None and len(live):
         classes = list(model.score) if isinstance(model.score, dict) else None
-        estimated = estimation.estimate(reference.calibration, live.predicted, live.scores, classes, order)
+        estimated = estimation.estimate(
+            reference.calibration, live.predicted, live.scores, classes, presorted=presorted
+        )
     elif model.task == "regression":
         notes.append("regression models have realized performance only (no estimate from scores)")
     labelled = int(live.labelled.sum())
-    realized = _performance(model, live, order=order) if labelled else None
+    realized = _performance(model, live, presorted=presorted) if labelled else None
     absent = None
     if model.target is None:
         absent = "no target column: realized performance needs labels"

@@ -153,29 +153,41 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 
 
 def _steps(
-    positive: Floats, negative: Floats | None, score: Floats, order: npt.NDArray[np.intp] | None = None
+    positive: Floats,
+    negative: Floats | None,
+    score: Floats,
+    order: npt.NDArray[np.intp] | None = None,
+    presorted: bool = False,
 ) -> tuple[Floats, Floats]:
     """Cumulative (positive, negative) weight at each distinct score, highest score first;
     ``negative`` None: 1 - positive; ``order``: the rows in ascending score order, when the
-    caller has sorted them already."""
+    caller has sorted them already; ``presorted``: the rows are in ascending score order."""
     # ties are summed per distinct score: no stable sort needed
-    order = (np.argsort(score) if order is None else order)[::-1]
-    ordered = score[order]
+    if presorted:  # reversed views, no copy
+        ordered, positive, negative = score[::-1], positive[::-1], None if negative is None else negative[::-1]
+    else:
+        descending = (np.argsort(score) if order is None else order)[::-1]
+        ordered = score[descending]
+        positive, negative = positive[descending], None if negative is None else negative[descending]
     last = np.r_[np.flatnonzero(np.diff(ordered)), ordered.size - 1]
     if negative is None:  # the complement of positive: k rows so far, of which tps positive
-        tps = np.cumsum(positive[order])[last]
+        tps = np.cumsum(positive)[last]
         return tps, (last + 1.0) - tps
-    return np.cumsum(positive[order])[last], np.cumsum(negative[order])[last]
+    return np.cumsum(positive)[last], np.cumsum(negative)[last]
 
 
 def _ranking(
-    positive: Floats, negative: Floats | None, score: Floats, order: npt.NDArray[np.intp] | None = None
+    positive: Floats,
+    negative: Floats | None,
+    score: Floats,
+    order: npt.NDArray[np.intp] | None = None,
+    presorted: bool = False,
 ) -> tuple[float | None, float | None, str, str]:
     """(ROC AUC, average precision, why AUC is undefined, why AP is undefined); ``negative``
     None: each row's negative weight is 1 - its positive one."""
     if score.size == 0:
         return None, None, "no rows", "no rows"
-    tps, fps = _steps(positive, negative, score, order)
+    tps, fps = _steps(positive, negative, score, order, presorted)
     total_positive, total_negative = float(tps[-1]), float(fps[-1])
     no_positive = "no row of the positive class" if total_positive <= 0 else ""
     no_negative = "no row of the negative class" if total_negative <= 0 else ""
@@ -208,11 +220,12 @@ def binary(
     predicted: npt.NDArray[np.bool_],
     score: Floats | None,
     order: npt.NDArray[np.intp] | None = None,
+    presorted: bool = False,
 ) -> Performance:
     """Binary metrics: ``truth`` the (soft) probability each row is positive, ``predicted``
     the model's positive/negative decision, ``score`` its probability of positive (or None:
     only the decision metrics then); ``order``: the rows in ascending score order, if known
-    (saves the one sort)."""
+    (saves the one sort); ``presorted``: the rows are in ascending score order already."""
     truth = np.asarray(truth, dtype=np.float64)
     predicted = np.asarray(predicted, dtype=bool)
     rows = int(truth.size)
@@ -233,7 +246,7 @@ def binary(
             out.put(name, None, "the model has no score column")
         return out.performance(rows)
     score = np.asarray(score, dtype=np.float64)
-    auc, ap, why_auc, why_ap = _ranking(truth, None, score, order)
+    auc, ap, why_auc, why_ap = _ranking(truth, None, score, order, presorted)
     out.put("roc_auc", auc, why_auc)
     out.put("average_precision", ap, why_ap)
     # _log_loss of the two columns (1 - t, t) against (1 - s, s), without building them

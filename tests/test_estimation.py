@@ -54,7 +54,9 @@ def test_estimate_follows_realized_under_shift(centre: float, width: float, dire
     estimated = estimation.estimate(fitted, live_score >= 0.5, live_score, None)
     realized = _realized(live_label, live_score)
     reference = _realized(ref_label, ref_score)
-    spread = estimation.spread(lambda rows: _realized(ref_label[rows], ref_score[rows]), ref_label.size, live_label.size)
+    spread = estimation.spread(
+        lambda rows: _realized(ref_label[rows], ref_score[rows]), ref_label.size, live_label.size
+    )
     bands = estimation.band(estimated, spread)
     moved = realized.values["accuracy"] - reference.values["accuracy"]
     assert np.sign(moved) == direction
@@ -76,7 +78,9 @@ def test_calibration_corrects_an_overconfident_model() -> None:
     naive = performance.binary(live_score, live_score >= 0.5, live_score)  # trusts the scores as probabilities
     realized = _realized(live_label, live_score)
     for metric in ("brier", "accuracy"):
-        assert abs(estimated.values[metric] - realized.values[metric]) < 0.3 * abs(naive.values[metric] - realized.values[metric])
+        assert abs(estimated.values[metric] - realized.values[metric]) < 0.3 * abs(
+            naive.values[metric] - realized.values[metric]
+        )
 
 
 def test_multiclass_estimate_follows_realized() -> None:
@@ -143,8 +147,8 @@ def test_a_live_window_larger_than_the_reference_gets_the_error_at_its_own_size(
 
 
 def test_one_sort_gives_the_same_numbers() -> None:
-    """Passing the rows' score order (sorted once by the caller) changes no metric beyond 1e-12,
-    for realized metrics and for the estimate."""
+    """Passing the rows' score order, or the rows already sorted by score (sorted once by the
+    caller), changes no metric beyond 1e-12, for realized metrics and for the estimate."""
     label, score = _rows(10, 30_000, 0.3, 1.0, distort=1.7)
     score = np.round(score, 3)  # ties
     order = np.argsort(score, kind="stable")
@@ -156,5 +160,11 @@ def test_one_sort_gives_the_same_numbers() -> None:
     assert np.array_equal(fitted.apply(score[:, None], order), fitted.apply(score[:, None]))
     estimated = estimation.estimate(fitted, score >= 0.5, score, None)
     again = estimation.estimate(fitted, score >= 0.5, score, None, np.argsort(score))
+    ordered = (label[order], score[order] >= 0.5, score[order])  # the rows sorted by the caller
+    sorted_rows = performance.binary(*ordered, presorted=True)
+    sorted_estimate = estimation.estimate(fitted, ordered[1], ordered[2], None, presorted=True)
     for metric, value in estimated.values.items():
         assert again.values[metric] == pytest.approx(value, abs=1e-12), metric
+        assert sorted_estimate.values[metric] == pytest.approx(value, abs=1e-12), metric
+    for metric, value in plain.values.items():
+        assert sorted_rows.values[metric] == pytest.approx(value, abs=1e-12), metric

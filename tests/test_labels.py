@@ -47,8 +47,15 @@ def test_join_accounts_for_every_row_and_key() -> None:
     joined = labels.join([live_keys], [label_keys], values)
     np.testing.assert_array_equal(joined.values, [1.0, 0.0, np.nan, np.nan, np.nan, np.nan])
     assert joined.counts == {
-        "labelled": 2, "pending": 1, "overdue": 0, "duplicate_key": 2, "missing_key": 1,
-        "repeated_labels": 1, "conflicting_labels": 1, "unmatched_labels": 1, "unkeyed_labels": 1,
+        "labelled": 2,
+        "pending": 1,
+        "overdue": 0,
+        "duplicate_key": 2,
+        "missing_key": 1,
+        "repeated_labels": 1,
+        "conflicting_labels": 1,
+        "unmatched_labels": 1,
+        "unkeyed_labels": 1,
     }
     assert sum(joined.counts[state] for state in labels.LIVE_STATES) == len(live_keys)
 
@@ -59,11 +66,19 @@ def test_join_equals_a_pandas_oracle_on_random_keys() -> None:
     rng = np.random.default_rng(11)
     live = pd.DataFrame({"a": rng.integers(0, 40, 3_000).astype(float), "b": rng.choice(list("xyz"), 3_000)})
     live.loc[rng.random(3_000) < 0.02, "a"] = np.nan
-    table = pd.DataFrame({"a": rng.integers(0, 45, 2_000).astype(float), "b": rng.choice(list("xyzw"), 2_000),
-                          "label": rng.integers(0, 2, 2_000).astype(float)})
+    table = pd.DataFrame(
+        {
+            "a": rng.integers(0, 45, 2_000).astype(float),
+            "b": rng.choice(list("xyzw"), 2_000),
+            "label": rng.integers(0, 2, 2_000).astype(float),
+        }
+    )
     table.loc[rng.random(2_000) < 0.02, "b"] = None
-    joined = labels.join([live.a.to_numpy(), live.b.to_numpy(dtype=object)],
-                         [table.a.to_numpy(), table.b.to_numpy(dtype=object)], table.label.to_numpy())
+    joined = labels.join(
+        [live.a.to_numpy(), live.b.to_numpy(dtype=object)],
+        [table.a.to_numpy(), table.b.to_numpy(dtype=object)],
+        table.label.to_numpy(),
+    )
     keyed = table.dropna(subset=["a", "b"])
     groups = keyed.groupby(["a", "b"]).label.agg(["size", "nunique", "first"]).reset_index()
     live_keys = live.dropna(subset=["a", "b"])
@@ -111,8 +126,14 @@ def test_pending_overdue_and_the_newest_labels_delay() -> None:
     )
     assert joined.counts["labelled"] == 2 and joined.counts["overdue"] == 0 and joined.counts["pending"] == 2
     assert joined.delay_seconds == pytest.approx(30 * 3_600)
-    later = labels.join([np.array([1, 2, 3, 4])], [np.array([1])], np.array([0.0]),
-                        live_times=live_times, now_ns=now, label_window_s=24 * 3_600)
+    later = labels.join(
+        [np.array([1, 2, 3, 4])],
+        [np.array([1])],
+        np.array([0.0]),
+        live_times=live_times,
+        now_ns=now,
+        label_window_s=24 * 3_600,
+    )
     assert later.counts == later.counts | {"labelled": 1, "overdue": 1, "pending": 2}
     assert later.delay_seconds is None  # no label times
 
@@ -132,8 +153,12 @@ def _frames(tmp_path: Path, rows: int = 3_000, seed: int = 1) -> tuple[pd.DataFr
     return live, live.sample(frac=0.4, random_state=seed)
 
 
-def _check(tmp_path: Path, write: Callable[[str, str], Path], targets: str = "{type: file, path: targets.parquet}",
-           key: str = "id") -> tuple[config.MonitorConfig, object]:
+def _check(
+    tmp_path: Path,
+    write: Callable[[str, str], Path],
+    targets: str = "{type: file, path: targets.parquet}",
+    key: str = "id",
+) -> tuple[config.MonitorConfig, object]:
     monitor = config.load(write("driftmon.yaml", CONFIG.format(targets=targets, key=key))).monitors[0]
     return monitor, evaluate(monitor, clock=lambda: NOW.timestamp())
 
@@ -153,8 +178,12 @@ def test_labels_from_a_targets_file_give_realized_performance(tmp_path: Path, wr
     assert result.error is None, result.error
     model = result.model
     assert model.live_rows == len(live) and model.labelled_rows == len(labelled)
-    assert model.realized.values["roc_auc"] == pytest.approx(metrics.roc_auc_score(labelled.churned, labelled.p), abs=1e-12)
-    assert model.realized.values["f1"] == pytest.approx(metrics.f1_score(labelled.churned, labelled.predicted), abs=1e-12)
+    assert model.realized.values["roc_auc"] == pytest.approx(
+        metrics.roc_auc_score(labelled.churned, labelled.p), abs=1e-12
+    )
+    assert model.realized.values["f1"] == pytest.approx(
+        metrics.f1_score(labelled.churned, labelled.predicted), abs=1e-12
+    )
     assert model.estimated is not None and model.estimated.rows == len(live)
     unlabelled = live[~live.id.isin(labelled.id)]
     overdue = int((NOW - unlabelled.ts > pd.Timedelta(days=7)).sum())
@@ -191,7 +220,9 @@ def test_bad_labels_are_counted_and_never_joined_twice(tmp_path: Path, write) ->
     assert counts["unknown_class"] == 1
     assert model.labelled_rows == len(labelled) - 3 - 1 == counts["labelled"]
     clean = labelled[~labelled.id.isin([*labelled.id.iloc[5:8], labelled.id.iloc[10]])]
-    assert model.realized.values["accuracy"] == pytest.approx(metrics.accuracy_score(clean.churned, clean.predicted), abs=1e-12)
+    assert model.realized.values["accuracy"] == pytest.approx(
+        metrics.accuracy_score(clean.churned, clean.predicted), abs=1e-12
+    )
     assert "3 keys were given different labels and were not joined" in model.notes
 
 
@@ -220,7 +251,12 @@ def test_late_label_config_is_checked(write) -> None:
     """targets without key (or key without targets) is a config error saying what to add."""
     base = "monitors:\n  - name: m\n    reference: {type: file, path: r.csv}\n    live: {type: file, path: l.csv}\n    features: [x]\n"
     with pytest.raises(ConfigError, match="targets: needs key"):
-        config.load(write("a.yaml", base + "    model: {task: binary, prediction: y, target: t, targets: {type: file, path: t.csv}}\n"))
+        config.load(
+            write(
+                "a.yaml",
+                base + "    model: {task: binary, prediction: y, target: t, targets: {type: file, path: t.csv}}\n",
+            )
+        )
     with pytest.raises(ConfigError, match="give targets: too"):
         config.load(write("b.yaml", base + "    model: {task: binary, prediction: y, target: t, key: id}\n"))
 
@@ -246,3 +282,24 @@ def test_pages_check_and_report_show_the_model_and_why_realized_is_absent(tmp_pa
     out = io.StringIO()
     write_table([result], out)
     assert "realized: none, the targets source failed" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array([7, 3, 7, 1_000_000_000_007, 3, -2]),  # a wide span: sorted codes
+        np.array([5, 3, 5, 4, 3, 9]),  # a small span: the lookup table
+        np.array([0.5, np.nan, -0.0, 0.0, 0.5, 2.0]),
+        np.array(["2024-01-02", "NaT", "2024-01-01", "2024-01-02"], dtype="datetime64[ns]"),
+        np.array(["b", None, "a", "b", 7, 7.0], dtype=object),
+    ],
+)
+def test_factorize_and_present_agree_with_pandas(values: np.ndarray) -> None:
+    """Codes name the same values as pandas' factorize (-1 for none), and `present` is pd.notna."""
+    codes, uniques = labels.factorize(values)
+    expected_codes, expected_uniques = pd.factorize(values, use_na_sentinel=True)
+    assert np.array_equal(codes < 0, expected_codes < 0)
+    assert np.array_equal(labels.present(values), pd.notna(values))
+    kept = codes >= 0
+    assert list(pd.Series(uniques[codes[kept]])) == list(pd.Series(expected_uniques[expected_codes[kept]]))
+    assert len(uniques) == len(expected_uniques)
