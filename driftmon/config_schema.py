@@ -498,7 +498,7 @@ class Monitor(Settings):
 
     @model_validator(mode="after")
     def _reference_follows_live(self) -> Monitor:
-        problem = reference_problem(self.reference, self.live, self.segments is not None)
+        problem = reference_problem(self.reference, self.live)
         if problem is not None:
             raise ValueError(problem)
         return self

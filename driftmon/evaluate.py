@@ -24,7 +24,7 @@ from driftmon.noise import NullSummary, null_summaries
 from driftmon.quality import FeatureQuality, feature_quality
 from driftmon.reference import ReferenceCache as ReferenceCache  # re-exported: the daemon, workers and cli use it here
 from driftmon.reference import ReferenceEntry as ReferenceEntry
-from driftmon.reference import ReferenceWindow, open_reference, reference_side
+from driftmon.reference import ReferenceWindow, reference_side, segmented_reference
 from driftmon.reference import profile_reference as profile_reference
 from driftmon.schema import SchemaResult, count_live, lacks, mark
 from driftmon.schema import check as check_schema
@@ -211,15 +211,14 @@ def evaluate(
     try:
         live_source = open_source(monitor.live, monitor.base_dir, now=started)
         segments, schema = None, None
-        if monitor.segments is not None:  # both sides counted per segment, in one pass each (static references)
+        if monitor.segments is not None:  # both sides counted per segment, in one pass each
             from driftmon.segments import evaluate_segments
 
-            reference_source, window = open_reference(monitor, started)
-            reason = None
+            reference_source, window, profile, reason = segmented_reference(monitor, cache, started, live_source)
             schema = check_schema(monitor, reference_source, live_source)  # reported; segments count every column
             scorer = functools.partial(score, segment=True)
             sources = (reference_source, live_source)
-            reference, live, segments = evaluate_segments(monitor, cache, *sources, scorer, summarize)
+            reference, live, segments = evaluate_segments(monitor, cache, *sources, scorer, summarize, profile)
         else:
             streamed = one_stream(monitor, started, live_source) if cache is None and live_files is None else None
             if streamed is not None:  # nothing cached: both sides by the same column tasks

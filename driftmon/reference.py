@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -40,6 +40,7 @@ from driftmon.sources.histogram_file import HistogramSource, HistogramSourceConf
 
 if TYPE_CHECKING:
     from driftmon.config import MonitorConfig
+    from driftmon.segments import SegmentedProfile
     from driftmon.sources.file_cache import FileCounts
 
 STATIC, ROLLING, SEASONAL = "static", "rolling", "seasonal"
@@ -86,12 +87,10 @@ def reference_kind(value: Any) -> str:
     return "source"
 
 
-def reference_problem(reference: Any, live: Any, segmented: bool = False) -> str | None:
+def reference_problem(reference: Any, live: Any) -> str | None:
     """Why a moving ``reference`` cannot follow this ``live`` source (None: it can, or it is static)."""
     if not isinstance(reference, MovingReference):
         return None
-    if segmented:
-        return "segments: need a static reference (a moving reference per segment is not supported yet)"
     if live.type not in MOVING_SOURCES:
         return f"reference: {{from: live}} needs a live source with a time window (file, sql, spark), not {live.type}"
     window = getattr(live, "window", None)
@@ -320,6 +319,56 @@ def reference_side(
     if cache is not None:
         cache.put(monitor.name, ReferenceEntry(key, _stamp(window.since), histograms, computed_at=now, window=window))
     return Reference(source, histograms, window)
+
+
+def segmented_reference(
+    monitor: MonitorConfig, cache: ReferenceCache | None, now: float, live: Source
+) -> tuple[Source, ReferenceWindow, SegmentedProfile | None, str | None]:
+    """A moving reference counted per segment (:mod:`driftmon.segments`) at evaluation time ``now``:
+    its source, window, profile and the reason when its window has no rows yet. A static reference
+    gives None as profile (segments profile it themselves). The segments (the top values) and bins
+    are frozen as the unsegmented bins are: from the first window (bins: from ``bins:`` if
+    configured); each later window is counted per segment over them."""
+    from driftmon.segments import empty_segmented, totals
+
+    source, window = open_reference(monitor, now)
+    settings = monitor.segments
+    if not isinstance(monitor.reference, MovingReference) or settings is None:
+        return source, window, None, None
+    rules = [f.rule for f in monitor.features]
+    key = ("segments", *cache_key(monitor), _bins_fingerprint(monitor), settings)
+    entry = cache.entry(monitor.name) if cache is not None else None
+    frozen = entry.segments if entry is not None and entry.key == key else None
+    if frozen is not None and monitor.reference_refresh_s is not None and entry is not None and entry.window == window:
+        return source, window, frozen, None  # not due: the same window
+    configured = _specs(_profile_bins(monitor, rules)) if monitor.reference.bins is not None else None
+    try:
+        if frozen is None:  # the first window: its top values are the segments, its rows the bins
+            profile = source.profile_segments(rules, settings.by, settings.top)
+            if configured is not None:
+                profile = replace(profile, histograms=source.count_segments(configured, profile.segmentation))
+        else:
+            profile = replace(frozen, histograms=source.count_segments(_specs(frozen.histograms), frozen.segmentation))
+    except EmptyWindow as error:
+        reason = f"the {window.describe()} has no rows yet ({error})"
+        # Nothing frozen yet: the live side's segments and bins, for this evaluation only.
+        shape = frozen or live.profile_segments(rules, settings.by, settings.top)
+        specs = configured or _specs(shape.histograms)
+        size = shape.segmentation.size
+        return (
+            source,
+            window,
+            replace(shape, histograms={n: empty_segmented(s, size) for n, s in specs.items()}),
+            reason,
+        )
+    if cache is not None:
+        entry = ReferenceEntry(key, _stamp(window.since), totals(profile.histograms), profile, now, window)
+        cache.put(monitor.name, entry)
+    return source, window, profile, None
+
+
+def _specs(histograms: Mapping[str, Any]) -> dict[str, BinSpec]:
+    return {name: histogram.spec for name, histogram in histograms.items()}
 
 
 def _profile_bins(monitor: MonitorConfig, rules: Sequence[Any]) -> dict[str, Histogram]:

@@ -447,9 +447,11 @@ def evaluate_segments(
     live_source: Any,
     score: Scorer,
     summarize: Callable[[MonitorConfig, tuple[FeatureResult, ...], Mapping[str, Histogram]], MonitorResult],
+    profile: SegmentedProfile | None = None,
 ) -> tuple[dict[str, Histogram], dict[str, Histogram], SegmentsResult]:
-    """Both sides counted per segment in one pass each: the totals (as without segments) and the segments' result."""
-    profile = reference_profile(monitor, reference_source, cache)
+    """Both sides counted per segment in one pass each: the totals (as without segments) and the segments' result
+    (``profile``: the reference's, when given: a moving reference, driftmon.reference.segmented_reference)."""
+    profile = profile or reference_profile(monitor, reference_source, cache)
     specs = {name: hist.spec for name, hist in profile.histograms.items()}
     live = live_source.count_segments(specs, profile.segmentation)
     result = score_segments(monitor, profile.segmentation, profile.histograms, live, score, summarize)

@@ -385,10 +385,55 @@ def test_bad_moving_references_are_config_errors_naming_the_key(
     assert message in str(raised.value)
 
 
-def test_segments_with_a_moving_reference_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError) as raised:
-        load(tmp_path, "{from: live, window: 1d}", extra="    segments: {by: [city]}\n")
-    assert "segments: need a static reference" in str(raised.value)
+def test_each_segment_against_a_moving_reference_equals_its_rows_alone(tmp_path: Path) -> None:
+    """Segments with a rolling reference, through the daemon's caches as the window moves: each
+    segment's counts and scores equal an unsegmented moving reference over that segment's rows
+    alone (filtered with pandas), in the same bins (a profile file); the segments stay frozen
+    from the first window (was a config error)."""
+    frame = stream()
+    frame.to_parquet(tmp_path / "data.parquet", index=False)
+    reference = "{from: live, window: 2d, bins: bins.json}"
+    plain = load(tmp_path, "{from: live, window: 2d}")
+    (tmp_path / "bins.json").write_text(json.dumps(to_document(profile_reference(plain, NOW))), encoding="utf-8")
+    monitor = load(tmp_path, reference, extra="    segments: {by: [city], top: 2}\n")
+    daemon = Daemon()
+    first = daemon.evaluate(monitor, NOW)[0]
+    assert first.segments is not None
+    top = {s.segment for s in first.segments.segments} - {"__other__", "__missing__"}
+    assert len(top) == 2
+    for moment in (NOW, NOW + timedelta(minutes=5), NOW + timedelta(hours=7)):
+        result = daemon.evaluate(monitor, moment)[0]
+        assert result.error is None, result.error
+        assert result.segments is not None and result.reference is not None
+        assert result.reference.until == moment - timedelta(days=1)
+        by_segment = {s.segment: s.result for s in result.segments.segments}
+        for segment, got in by_segment.items():
+            rows = frame[frame.city.isin(top) == False] if segment == "__other__" else frame[frame.city == segment]  # noqa: E712
+            folder = tmp_path / f"{segment}-{moment:%H%M}"
+            folder.mkdir()
+            rows.to_parquet(folder / "data.parquet", index=False)
+            (folder / "bins.json").write_text((tmp_path / "bins.json").read_text(), encoding="utf-8")
+            oracle = evaluate(load(folder, reference), **at(moment))
+            if rows.empty:
+                assert segment == "__missing__" and oracle.error is not None
+                continue
+            for mine, theirs in zip(got.features, oracle.features, strict=True):
+                assert mine.reference_count == theirs.reference_count and mine.live_count == theirs.live_count
+                assert mine.scores == theirs.scores
+        expected = rows_between(frame, moment - timedelta(days=3), moment - timedelta(days=1))
+        assert result.features[0].reference_count == len(expected)
+
+
+def test_segments_against_a_moving_reference_with_no_rows_yet_are_insufficient_data(tmp_path: Path) -> None:
+    """Before the reference window holds rows: insufficient_data with the window named, not an error."""
+    stream().to_parquet(tmp_path / "data.parquet", index=False)
+    monitor = load(tmp_path, "{from: live, window: 2d}", extra="    segments: {by: [city], top: 2}\n")
+    result = evaluate(monitor, **at(T0 + timedelta(days=1)))  # the reference ends where the data begins
+    assert result.error is None, result.error
+    assert result.status == INSUFFICIENT and all("has no rows yet" in (f.reason or "") for f in result.features)
+    assert result.segments is not None and all(
+        f.reference_count == 0 for s in result.segments.segments for f in s.result.features
+    )
 
 
 def test_batch_mode_exports_the_reference_it_used(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
