@@ -438,7 +438,8 @@ def _check(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     """The config, its files (exist, histogram files parse) and with --sources every source opened.
 
-    Exit 0 if everything is usable (warnings allowed: a live glob with no file yet), else 2.
+    Exit 0 if everything is usable (warnings allowed: a live glob with no file yet), 1 when
+    usable but the live data has a critical schema anomaly (as ``check`` reports it), else 2.
     """
     from driftmon import redact, validate
 
@@ -453,12 +454,14 @@ def _validate(args: argparse.Namespace) -> int:
                 f"driftmon: {finding.level}: {redact.text(f'{where}: {finding.message}', one_line=True)}\n"
             )
     errors = sum(f.level == validate.ERROR for f in findings)
+    critical = sum(f.level == validate.CRITICAL for f in findings)  # the data, as check reports it
     features = sum(len(m.features) for m in cfg.monitors)
     if errors:
         print(f"{cfg.path}: not usable ({plural(errors, 'error')})")
         return EXIT_USAGE
-    print(f"{cfg.path}: valid ({plural(len(cfg.monitors), 'monitor')}, {plural(features, 'feature')})")
-    return EXIT_OK
+    valid = f"{cfg.path}: valid ({plural(len(cfg.monitors), 'monitor')}, {plural(features, 'feature')})"
+    print(valid + (f"; {plural(critical, 'critical finding')} in the data" if critical else ""))
+    return EXIT_CRITICAL if critical else EXIT_OK
 
 
 def _profile(args: argparse.Namespace) -> int:

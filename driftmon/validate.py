@@ -9,7 +9,14 @@ With ``--sources``, every source of every monitor is also opened (:meth:`Source.
 files (format, columns with their types, rows from Parquet metadata), SQL and Spark
 (connect, the table or query and its columns), Prometheus (reachable, series for each
 feature), histogram files; then the schema anomalies between the two sides (driftmon.schema),
-one finding each, at their severity (critical: error). Nothing is binned.
+one finding each, at their severity. Nothing is binned.
+
+A critical schema anomaly (a feature's column gone from the live data, its type changed) is
+a finding at ``critical``, not an error: the config is usable and ``check`` would evaluate
+the monitor and report the same anomaly as critical, so ``validate`` exits 1 as ``check``
+does, and 2 only for what makes a monitor unusable (a source that cannot be opened, a
+feature the reference lacks). The live probe's error for such a column is at ``critical``
+too (it names the nearest columns).
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from driftmon import redact, schema
-from driftmon.errors import DriftmonError, SourceError, plural
+from driftmon.errors import DataError, DriftmonError, SourceError, plural
 from driftmon.reference import open_reference
 from driftmon.sources import open_source
 from driftmon.sources.file.options import template_fields
@@ -30,7 +37,7 @@ if TYPE_CHECKING:
     from driftmon.config import Config, MonitorConfig
     from driftmon.sources import Source
 
-OK, WARNING, ERROR = "ok", "warning", "error"
+OK, WARNING, CRITICAL, ERROR = "ok", "warning", "critical", "error"
 SIDES = ("reference", "live")
 
 
@@ -57,6 +64,7 @@ def _monitor(monitor: MonitorConfig, sources: bool, now: datetime | float | None
         features += [name for name in monitor.segments.by if name not in features]
     opened: dict[str, Source] = {}  # the sources that could be opened, for the schema check
     failed = False
+    anomalies: schema.SchemaResult | DriftmonError | None = None
     for side in SIDES:
         spec = getattr(monitor, side)
         if not hasattr(spec, "type"):  # a moving reference: the live source's window moved (driftmon.reference)
@@ -71,6 +79,11 @@ def _monitor(monitor: MonitorConfig, sources: bool, now: datetime | float | None
         opened[side] = source
         if not sources and spec.type not in ("file", "histogram"):
             continue
+        gone: set[str] = set()  # features whose live column the schema check reports gone
+        if sources and side == "live" and "reference" in opened:
+            anomalies = _anomalies(monitor, opened["reference"], source)
+            if isinstance(anomalies, schema.SchemaResult):
+                gone = {a.column for a in anomalies.anomalies if a.feature and a.anomaly == "missing_column"}
         try:
             if sources or spec.type == "histogram":
                 probe = source.probe(features)
@@ -88,30 +101,39 @@ def _monitor(monitor: MonitorConfig, sources: bool, now: datetime | float | None
         except NotImplementedError as error:
             yield Finding(monitor.name, side, spec.type, where, WARNING, str(error))
         except DriftmonError as error:
-            failed = True
-            yield Finding(monitor.name, side, spec.type, where, ERROR, str(error))
+            # A column the schema check reports gone: the data, at critical as check says (the
+            # probe's message names the nearest columns, or the delimiter to set).
+            level = CRITICAL if gone and isinstance(error, DataError) and "not found" in str(error) else ERROR
+            failed = level == ERROR
+            yield Finding(monitor.name, side, spec.type, where, level, str(error))
         else:
             yield Finding(monitor.name, side, spec.type, where, OK, found)
     if sources and len(opened) == 2:
-        yield from _schema(monitor, opened["reference"], opened["live"], failed)
+        yield from _schema(monitor, opened["live"], anomalies, failed)
 
 
-def _schema(monitor: MonitorConfig, reference: Source, live: Source, failed: bool) -> Iterator[Finding]:
-    """The schema anomalies between the two sides, one finding each, at the level of their
-    severity (critical: error, warning: warning, ok: ok). A side that could not be read was
-    reported already (``failed``): its columns are not asked again."""
+def _anomalies(monitor: MonitorConfig, reference: Source, live: Source) -> schema.SchemaResult | DriftmonError | None:
     try:
-        result = schema.check(monitor, reference, live)
+        return schema.check(monitor, reference, live)
     except DriftmonError as error:
+        return error
+
+
+def _schema(
+    monitor: MonitorConfig, live: Source, result: schema.SchemaResult | DriftmonError | None, failed: bool
+) -> Iterator[Finding]:
+    """The schema anomalies between the two sides, one finding each, at the level of their
+    severity (critical, warning, ok). A side that
+    could not be read was reported already (``failed``): its error is not repeated."""
+    if isinstance(result, DriftmonError):
         if not failed:
-            yield Finding(monitor.name, "schema", live.config.type, live.describe(), ERROR, str(error))
+            yield Finding(monitor.name, "schema", live.config.type, live.describe(), ERROR, str(result))
         return
     if result is None:
         return
-    levels = {"critical": ERROR, "warning": WARNING, "ok": OK}
     for anomaly in result.anomalies:
         message = f"{anomaly.anomaly} {anomaly.column!r}: {anomaly.detail} ({anomaly.severity})"
-        yield Finding(monitor.name, "schema", live.config.type, live.describe(), levels[anomaly.severity], message)
+        yield Finding(monitor.name, "schema", live.config.type, live.describe(), anomaly.severity, message)
 
 
 def table(findings: Sequence[Finding]) -> str:

@@ -123,7 +123,7 @@ def test_sources_names_the_delimiter_of_a_semicolon_file(tmp_path: Path, capsys:
     write_data(tmp_path)
     config = monitors(tmp_path, monitor("m", "{type: file, path: ref.parquet}", "{type: file, path: semicolon.csv}"))
     code, _, err = run(capsys, "validate", "-c", str(config), "--sources")
-    assert code == 2 and "set `delimiter: ';'`" in err
+    assert code == 1 and "set `delimiter: ';'`" in err  # the columns are gone, as check reports them
 
 
 def test_sources_opens_sql_and_suggests_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -138,7 +138,7 @@ def test_sources_opens_sql_and_suggests_columns(tmp_path: Path, capsys: pytest.C
         monitor("bad", "{type: file, path: ref.parquet}", bad),
     )
     code, out, err = run(capsys, "validate", "-c", str(config), "--sources")
-    assert code == 2
+    assert code == 1  # the live column is gone: critical, as check reports it
     assert "amount: float, channel: string" in next(
         line for line in out.splitlines() if line.startswith("good ") and " live " in line
     )
@@ -258,18 +258,31 @@ def test_a_plain_live_path_that_does_not_exist_is_an_error(tmp_path: Path, capsy
 
 def test_sources_prints_the_schema_anomalies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """--sources names each schema anomaly on its own line without scoring: a feature's column
-    gone is an error (exit 2, and the live probe says which column is near), a new column a row at ok."""
+    gone is critical, named once with the nearest live column, and validate exits 1 as check
+    does on the same data (before: exit 2, and the live probe's error besides); a new column
+    is a row at ok."""
     write_data(tmp_path)
     frame = pd.DataFrame({"amount_eur": np.arange(120.0), "channel": ["web", "app", "shop"] * 40})
     frame.to_csv(tmp_path / "renamed.csv", index=False)
     config = monitors(tmp_path, monitor("m", "{type: file, path: ref.parquet}", "{type: file, path: renamed.csv}"))
     code, out, err = run(capsys, "validate", "-c", str(config), "--sources")
-    assert code == 2
-    assert "driftmon: error: monitor m, schema: missing_column 'amount': the live data has no such column" in err
+    assert code == 1, err
+    assert "driftmon: critical: monitor m, schema: missing_column 'amount': the live data has no such column" in err
+    assert (
+        "driftmon: critical: monitor m, live: column 'amount' not found" in err and "did you mean 'amount_eur'?" in err
+    )
+    assert "error" not in err
     assert "new_column 'amount_eur': not in the reference (double) (ok)" in out  # ok: a row, not a warning
-    assert "monitor m, live:" in err and "did you mean 'amount_eur'?" in err
+    assert out.splitlines()[-1].endswith(": valid (1 monitor, 2 features); 2 critical findings in the data")
     rows = [line.split() for line in out.splitlines()]
-    assert [row[:4] for row in rows[3:5]] == [["m", "schema", "file", "error"], ["m", "schema", "file", "ok"]]
+    assert [row[:4] for row in rows[1:5]] == [
+        ["m", "reference", "file", "ok"],
+        ["m", "live", "file", "critical"],
+        ["m", "schema", "file", "critical"],
+        ["m", "schema", "file", "ok"],
+    ]
+    checked, _, _ = run(capsys, "check", "-c", str(config))
+    assert checked == code == 1  # the same problem, the same exit code
     added = pd.DataFrame({"amount": np.arange(120.0), "channel": ["web"] * 120, "note": ["x"] * 120})
     added.to_csv(tmp_path / "added.csv", index=False)
     config = monitors(tmp_path, monitor("m", "{type: file, path: ref.parquet}", "{type: file, path: added.csv}"))
