@@ -17,9 +17,7 @@ data size:
   compared with those rows' mean error μ and spread s: under no drift it is close to normal
   with mean μ and deviation s·√(1/n_live + 1/n_reference), and the p-value is its upper
   tail with Edgeworth's correction for the errors' skewness (a distance is long-tailed: at a
-  few hundred live rows the plain normal tail is too light); for live samples up to
-  `RESAMPLE_ROWS` rows the p-value is resampled instead: the share of `NULL_DRAWS` means of
-  n_live held-out reference errors (drawn with replacement) that reach the live mean.
+  few hundred live rows the plain normal tail is too light).
 - ``classifier``: a gradient-boosted tree classifier (scikit-learn's
   HistGradientBoostingClassifier, the ``model`` extra, `ITERATIONS` trees) is trained on
   half of each side's rows to tell reference rows from live rows, and scored on the other
@@ -72,8 +70,6 @@ VARIANCE_KEPT = 0.65
 CHUNKS = 10  # reference folds of the leave-chunk-out errors
 ITERATIONS = 20  # boosting iterations of the classifier
 EXPLAIN_BELOW = 0.05
-NULL_DRAWS = 2_000  # resampled no-drift means of the reconstruction error
-RESAMPLE_ROWS = 20_000  # live samples up to this size get the resampled p-value (beyond, the normal tail holds)
 EXPLAIN_ROWS = 1_000  # held-out rows a side the classifier's contributions are measured on
 
 
@@ -222,27 +218,6 @@ def _skewed_upper_tail(z: float, skew: float) -> float:
     return min(1.0, max(0.0, _upper_tail(z) + skew / 6.0 * (z * z - 1.0) * density))
 
 
-def _resampled_tail(errors: Floats, excess: float, rows_live: int, rows_ref: int, smooth: float, seed: int) -> float:
-    """P(live mean error - reference mean error >= ``excess``) under no drift, resampled: each of
-    `NULL_DRAWS` draws is the mean of ``rows_live`` errors drawn (with replacement) from the
-    reference's held-out ``errors``, less their mean, plus a normal term for the reference
-    mean's own uncertainty (deviation s/√n_reference). The held-out errors carry the whole
-    shape of the distribution (its long right tail), which a skewness term only begins to. In
-    the far tail (fewer than 10 draws past ``excess``) the draws cannot resolve the p-value:
-    the ``smooth`` one (Edgeworth's) is kept, capped at the draws' own bound."""
-    generator = np.random.default_rng([seed, rows_live])
-    deviation = float(errors.std(ddof=1)) / math.sqrt(rows_ref)
-    centre = float(errors.mean())
-    past = 0
-    block = max(1, min(NULL_DRAWS, 2_000_000 // rows_live))  # at most 2 M indices (16 MB) at once
-    for start in range(0, NULL_DRAWS, block):
-        draws = min(block, NULL_DRAWS - start)
-        means = errors[generator.integers(0, len(errors), size=(draws, rows_live))].mean(axis=1) - centre
-        past += int(np.count_nonzero(means + generator.normal(0.0, deviation, draws) >= excess))
-    resampled = (1 + past) / (NULL_DRAWS + 1)
-    return resampled if past >= 10 else min(smooth, resampled)
-
-
 def _shares(gains: Mapping[str, float]) -> Mapping[str, float]:
     positive = {name: gain for name, gain in gains.items() if gain > 0}
     total = sum(positive.values())
@@ -337,8 +312,6 @@ def _reconstruction(reference: Floats, live: Floats, owners: Sequence[str], vari
         third = float(np.mean((errors - expected) ** 3))
         skew = third * (rows_live**-2.0 - rows_ref**-2.0) / spread**3
         pvalue = _skewed_upper_tail((score - expected) / spread, skew)
-        if rows_live <= RESAMPLE_ROWS:  # the skewness alone still left 6.7 % at p <= 0.05 at 500 rows
-            pvalue = _resampled_tail(errors, score - expected, rows_live, rows_ref, pvalue, seed)
     else:
         pvalue = 0.0 if score > expected else 1.0
     contributions: Mapping[str, float] = {}
