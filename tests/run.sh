@@ -25,7 +25,7 @@ python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 # The distribution was called `driftmon` before it became `driftmon-exporter`: an old venv keeps both.
 if .venv/bin/python -m pip show -q driftmon >/dev/null 2>&1; then .venv/bin/python -m pip uninstall -y -q driftmon; fi
-.venv/bin/python -m pip install -q -e '.[test,spark]'
+.venv/bin/python -m pip install -q -e '.[test,spark,spark-connect]'
 
 # Missing servers fail the run here instead of being skipped.
 export DRIFTMON_REQUIRE_SERVERS=1

@@ -9,6 +9,10 @@ partition). PySpark is imported only when a spark source is used (``pip install
 
 One Spark session serves the whole process: ``master`` from the config, else
 ``$SPARK_MASTER``, else ``local[*]``; ``conf`` entries apply when the session is created.
+With ``remote: sc://host:port`` (or ``$SPARK_REMOTE``) the session is a Spark Connect client
+instead (``pip install 'driftmon-exporter[spark-connect]'``): the same SQL and DataFrame calls
+go to the Connect server, which runs them on its cluster; no JVM starts in driftmon's process,
+and jobs are tagged and interrupted by tag instead of by job group.
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ class SparkSourceConfig(BaseModel):
     options: dict[str, str] = Field(default_factory=dict, description="with path: reader options (header: 'true')")
     query: str | None = Field(default=None, description="a Spark SQL SELECT whose rows are the data")
     master: str | None = Field(default=None, description="Spark master; default $SPARK_MASTER, else local[*]")
+    remote: str | None = Field(
+        default=None, description="a Spark Connect server (sc://host:15002) instead of a master; default $SPARK_REMOTE"
+    )
     conf: dict[str, str] = Field(default_factory=dict, description="Spark settings used when the session starts")
     window: Window | None = Field(
         default=None, description="keep only the rows of the last `last` (e.g. 1h) by `column` (pushed into Spark)"
@@ -63,6 +70,10 @@ class SparkSourceConfig(BaseModel):
         given = [key for key in ("table", "path", "query") if getattr(self, key) is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of `table:`, `path:` or `query:`")
+        if self.master is not None and self.remote is not None:
+            raise ValueError("give `master:` (a driver in driftmon) or `remote:` (a Spark Connect server), not both")
+        if self.remote is not None and not self.remote.startswith("sc://"):
+            raise ValueError(f"`remote:` must be a Spark Connect URL like sc://host:15002, not {self.remote!r}")
         return self
 
 
@@ -74,6 +85,13 @@ class SparkSource(PushdownSource):
     def __init__(self, config: SparkSourceConfig, base_dir: Path, now: datetime | float | None = None) -> None:
         super().__init__(config, base_dir, now)
         self.config: SparkSourceConfig = config
+
+    @property
+    def remote(self) -> str | None:
+        """The Spark Connect URL, when the session is a Connect client; ``master:`` wins over $SPARK_REMOTE."""
+        if self.config.remote is not None or self.config.master is not None:
+            return self.config.remote
+        return os.environ.get("SPARK_REMOTE") or None
 
     @property
     def master(self) -> str:
@@ -97,7 +115,7 @@ class SparkSource(PushdownSource):
         return f"spark {what}"
 
     def fingerprint(self) -> str:
-        parts = [self.master, self.config.table or "", self.location or "", self.config.query or ""]
+        parts = [self.remote or self.master, self.config.table or "", self.location or "", self.config.query or ""]
         if self.window is not None:
             parts.append(self.window.describe(self.now))
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()
@@ -133,6 +151,14 @@ def _spark_session(source: SparkSource) -> Any:
             f"{source.describe()}: type: spark needs PySpark and Java 17+ (pip install 'driftmon-exporter[spark]')"
         ) from None
     with _SESSION_LOCK:
+        if source.remote is not None:
+            return _connect_session(source, source.remote)
+        if _connect_mode():
+            # PySpark marks the whole process once a Connect session exists: a classic builder would go there too.
+            raise SourceError(
+                f"{source.describe()}: asks for Spark master {source.master} but this process already runs "
+                "a Spark Connect session (one Spark session per driftmon process)"
+            )
         active = SparkSession.getActiveSession()
         if active is None:
             builder = SparkSession.builder.master(source.master).appName("driftmon")
@@ -153,6 +179,63 @@ def _spark_session(source: SparkSource) -> Any:
                 f"a session on {running} (one Spark session per driftmon process)"
             )
         return active
+
+
+def _connect_mode() -> bool:
+    return "SPARK_CONNECT_MODE_ENABLED" in os.environ
+
+
+_CONNECTED: dict[str, Any] = {}  # the one Spark Connect session of this process, by its URL
+
+
+def _connect_session(source: SparkSource, url: str) -> Any:
+    """The process's Spark Connect session to ``url``, opened on first use (no JVM here)."""
+    from pyspark.sql import SparkSession
+
+    for known, session in list(_CONNECTED.items()):
+        if session.is_stopped:
+            del _CONNECTED[known]
+        elif known != url:
+            raise SourceError(
+                f"{source.describe()}: asks for Spark Connect {url} but this process already runs a session "
+                f"on {known} (one Spark session per driftmon process)"
+            )
+    if url in _CONNECTED:
+        return _CONNECTED[url]
+    classic = None if _connect_mode() else SparkSession.getActiveSession()
+    if classic is not None:
+        raise SourceError(
+            f"{source.describe()}: asks for Spark Connect {url} but this process already runs a session on "
+            f"{classic.sparkContext.master} (one Spark session per driftmon process)"
+        )
+    try:
+        import pyspark.sql.connect.session  # noqa: F401  (grpcio and the other Connect client packages)
+    except ImportError as error:
+        raise SourceError(
+            f"{source.describe()}: remote: needs the Spark Connect client ({_first_line(error)}; "
+            "pip install 'driftmon-exporter[spark-connect]')"
+        ) from None
+    builder = SparkSession.builder.remote(url)  # marks the process as Connect, as PySpark's functions need
+    for key, value in ({"spark.sql.session.timeZone": "UTC"} | source.config.conf).items():
+        builder = builder.config(key, value)
+    try:
+        session = builder.create()
+        session.sql("SELECT 1").collect()  # the server answers now, or the error names it now
+    except Exception as error:  # a server out of reach, a refused setting
+        raise SourceError(f"{source.describe()}: cannot reach Spark Connect at {url} ({_first_line(error)})") from None
+    _CONNECTED[url] = session
+    return session
+
+
+def stop_connect() -> None:
+    """Close this process's Spark Connect session, if any, and leave Connect mode (PySpark marks
+    the whole process once a Connect session exists, so a classic session could not start)."""
+    with _SESSION_LOCK:
+        for session in _CONNECTED.values():
+            with contextlib.suppress(Exception):
+                session.stop()
+        _CONNECTED.clear()
+        os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
 
 
 _SPARK_TYPES: dict[str, ColumnType] = {
@@ -235,9 +318,15 @@ class _Spark(Engine):
         return sample_rows([rows], request.names, request.numeric, request.size, request.seed)
 
     def _run(self, action: Any) -> Any:
-        context = self.spark.sparkContext
-        context.setJobGroup(self.group, f"driftmon {self.source.describe()}", interruptOnCancel=True)
-        timer = threading.Timer(parse_duration(self.source.config.timeout), context.cancelJobGroup, [self.group])
+        if self.source.remote is not None:
+            # Connect has no SparkContext: the operations are tagged (per thread) and interrupted by tag.
+            self.spark.addTag(self.group)
+            cancel = self.spark.interruptTag
+        else:
+            context = self.spark.sparkContext
+            context.setJobGroup(self.group, f"driftmon {self.source.describe()}", interruptOnCancel=True)
+            cancel = context.cancelJobGroup
+        timer = threading.Timer(parse_duration(self.source.config.timeout), cancel, [self.group])
         timer.daemon = True
         timer.start()
         try:
@@ -252,6 +341,8 @@ class _Spark(Engine):
             raise SourceError(f"{self.source.describe()}: Spark failed: {_first_line(error)}") from None
         finally:
             timer.cancel()
+            if self.source.remote is not None:
+                self.spark.removeTag(self.group)
 
 
 def _first_line(error: BaseException) -> str:
