@@ -301,11 +301,40 @@ def summarise(
     }
 
 
+def ratio(base: dict[str, Any], cell: dict[str, Any], key: str, suffix: str = "") -> str:
+    """``base[key] / cell[key]`` with one decimal (and ``suffix``); ``-`` where either is missing or zero."""
+    return f"{base[key] / cell[key]:.1f}{suffix}" if base[key] and cell[key] else "-"
+
+
+def cost_cells(cell: dict[str, Any]) -> str:
+    """A contender's median costs as table cells: runs, wall, CPU, read, files read / reused."""
+    files = "-" if cell["files_read"] is None else f"{cell['files_read']:g} / {cell['files_reused']:g}"
+    return (
+        f"{cell['runs']} | {cell['wall_s']:.3f} s | {cell['cpu_s']:.3f} s | {cell['bytes_read'] / 1e6:.1f} MB | {files}"
+    )
+
+
+def run_line(report: dict[str, Any], shared: str) -> str:
+    """The command, how long it took and the load average (``shared``: what the load means)."""
+    return (
+        f"Command: `{report['command']}` (took {report['took_s'] / 60:.1f} min). "
+        f"Load average before/after: {report['load_average_before_after'][0]:.2f} / "
+        f"{report['load_average_before_after'][1]:.2f} ({shared})."
+    )
+
+
+def write_report(report: dict[str, Any], lines: list[str], name: str, out: Path | None) -> Path:
+    """The report as ``out``.json and the Markdown ``lines`` as ``out``.md (``out`` without suffix;
+    default: results/<name>-<date>); returns the Markdown file."""
+    if out is None:
+        out = HERE / "results" / f"{name}-{dt.datetime.now(dt.UTC).strftime('%Y-%m-%dT%H%M')}"
+    out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    out.with_suffix(".md").write_text("\n".join(lines), encoding="utf-8")
+    return out.with_suffix(".md")
+
+
 def write(report: dict[str, Any], out: Path | None = None) -> None:
     """The report as JSON and Markdown (``out`` without suffix; default: named by the date)."""
-    if out is None:
-        out = HERE / "results" / f"incremental-{dt.datetime.now(dt.UTC).strftime('%Y-%m-%dT%H%M')}"
-    out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     lines = [
         f"# driftmon benchmark (f), {report['date']}",
         "",
@@ -313,9 +342,7 @@ def write(report: dict[str, Any], out: Path | None = None) -> None:
         f"Machine: {report['machine']}. Versions: "
         + ", ".join(f"{k} {v}" for k, v in report["versions"].items())
         + ".",
-        f"Command: `{report['command']}` (took {report['took_s'] / 60:.1f} min). "
-        f"Load average before/after: {report['load_average_before_after'][0]:.2f} / "
-        f"{report['load_average_before_after'][1]:.2f} (machine shared with other jobs: read the ratios).",
+        run_line(report, "machine shared with other jobs: read the ratios"),
         f"One file: {report['file_bytes'] / 1e6:.0f} MB on disk. First (cold) cached evaluation: "
         f"{report['cold']['wall_s']:.2f} s, {report['cold']['bytes_read'] / 1e6:.0f} MB read, "
         f"{report['cold']['files_read']} files read.",
@@ -330,17 +357,11 @@ def write(report: dict[str, Any], out: Path | None = None) -> None:
             cell = row.get(contender)
             if not cell or not cell["runs"]:
                 continue
-            ratio_wall = off["wall_s"] / cell["wall_s"] if off["wall_s"] else None
-            ratio_cpu = off["cpu_s"] / cell["cpu_s"] if off["cpu_s"] and cell["cpu_s"] else None
-            ratio_read = off["bytes_read"] / cell["bytes_read"] if off["bytes_read"] and cell["bytes_read"] else None
-            files = "-" if cell["files_read"] is None else f"{cell['files_read']:g} / {cell['files_reused']:g}"
             lines.append(
-                f"| {kind} | {contender} | {cell['runs']} | {cell['wall_s']:.3f} s | {cell['cpu_s']:.3f} s | "
-                f"{cell['bytes_read'] / 1e6:.1f} MB | {files} | "
+                f"| {kind} | {contender} | {cost_cells(cell)} | "
                 f"{(cell['task_bytes'] + cell['outcome_bytes']) / 1e3:.0f} kB | "
-                f"{'-' if ratio_wall is None else f'{ratio_wall:.1f}x'} | "
-                f"{'-' if ratio_cpu is None else f'{ratio_cpu:.1f}x'} | "
-                f"{'-' if ratio_read is None else f'{ratio_read:.1f}x'} |"
+                f"{ratio(off, cell, 'wall_s', 'x')} | {ratio(off, cell, 'cpu_s', 'x')} | "
+                f"{ratio(off, cell, 'bytes_read', 'x')} |"
             )
     lines += [
         "",
@@ -350,9 +371,9 @@ def write(report: dict[str, Any], out: Path | None = None) -> None:
         "(the query binned in DuckDB, never cached; scores equal to `type: file`'s within 1e-9).",
         "",
     ]
-    out.with_suffix(".md").write_text("\n".join(lines), encoding="utf-8")
+    written = write_report(report, lines, "incremental", out)
     print("\n".join(lines))
-    print(f"written: {out.with_suffix('.md')} and .json")
+    print(f"written: {written} and .json")
 
 
 if __name__ == "__main__":

@@ -116,6 +116,7 @@ def main() -> int:
     references = {contender: ReferenceCache() for contender in CONTENDERS}
     caches = {contender: FileCache(DEFAULT_SIZE, settle_s=0.0) for contender in CONTENDERS if contender != "reread"}
     load_before = os.getloadavg()
+    uptime_before = uptime()
     warm = {}
     # Warm-up, one hour: the first reference is profiled (binned from its rows, not from the cache), so a
     # contender's first re-count reads the reference's files once; after that hour every file is counted.
@@ -158,8 +159,16 @@ def main() -> int:
         )
     load_after = os.getloadavg()
     report = summarise(args, steps, warm, load_before, load_after, time.time() - began, hours)
+    report["uptime_before_after"] = [uptime_before, uptime()]
     write(report, args.data / "moving-report" if args.tiny else None)
     return 0
+
+
+def uptime() -> str:
+    """What ``uptime`` says now (the load average as the session's rules ask for it)."""
+    import subprocess
+
+    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
 
 def summarise(
@@ -190,16 +199,13 @@ def summarise(
 
 def write(report: dict[str, Any], out: Path | None = None) -> None:
     """The report as JSON and Markdown (``out`` without suffix; default: named by the date)."""
-    if out is None:
-        out = HERE / "results" / f"moving-reference-{dt.datetime.now(dt.UTC).strftime('%Y-%m-%dT%H%M')}"
-    out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     lines = [
         f"# Moving reference on workload (f), {report['date']}",
         "",
         f"{report['title']} (docs/references.md).",
-        f"Machine: {report['machine']}. Command: `{report['command']}` (took {report['took_s'] / 60:.1f} min). "
-        f"Load average before/after: {report['load_average_before_after'][0]:.2f} / "
-        f"{report['load_average_before_after'][1]:.2f} (a shared machine: read the ratios).",
+        f"Machine: {report['machine']}. " + incremental.run_line(report, "a shared machine: read the ratios"),
+        f"`uptime` before/after: {report.get('uptime_before_after', ['-', '-'])[0]} / "
+        f"{report.get('uptime_before_after', ['-', '-'])[1]}.",
         f"One file: {report['file_bytes'] / 1e6:.0f} MB on disk.",
         "",
         "| evaluation | contender | runs | wall median | CPU median | read median | files read / reused "
@@ -212,24 +218,14 @@ def write(report: dict[str, Any], out: Path | None = None) -> None:
             cell = row[contender]
             if not cell["runs"]:
                 continue
-            ratio_cpu = reread["cpu_s"] / cell["cpu_s"] if reread["cpu_s"] and cell["cpu_s"] else None
-            ratio_read = (
-                reread["bytes_read"] / cell["bytes_read"] if reread["bytes_read"] and cell["bytes_read"] else None
-            )
-            files = "-" if cell["files_read"] is None else f"{cell['files_read']:g} / {cell['files_reused']:g}"
             own = cell["cpu_s"] - base["cpu_s"] if contender != "live_only" and base["cpu_s"] is not None else None
             lines.append(
-                f"| {kind} | {NAMES[contender]} | {cell['runs']} | {cell['wall_s']:.3f} s | {cell['cpu_s']:.3f} s | "
-                f"{cell['bytes_read'] / 1e6:.1f} MB | {files} | "
-                + (f"{ratio_cpu:.1f}" if ratio_cpu else "-")
-                + " | "
-                + (f"{ratio_read:.1f}" if ratio_read else "-")
-                + " | "
+                f"| {kind} | {NAMES[contender]} | {incremental.cost_cells(cell)} | "
+                f"{incremental.ratio(reread, cell, 'cpu_s')} | {incremental.ratio(reread, cell, 'bytes_read')} | "
                 + ("-" if own is None else f"{own:+.3f} s")
                 + " |"
             )
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"wrote {out.with_suffix('.md')}")
+    print(f"wrote {incremental.write_report(report, [*lines, ''], 'moving-reference', out)}")
 
 
 if __name__ == "__main__":
