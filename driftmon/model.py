@@ -72,6 +72,24 @@ class ReferenceModel:
     performance: Performance
     calibration: estimation.Calibration | None
     label_values: npt.NDArray[Any] | None = None  # binary: the label values the reference holds
+    # live size -> the reference's spread at that size (seeded: the same at every evaluation)
+    spreads: dict[int, estimation.Spread] = field(default_factory=dict)
+
+    def spread(self, model: Model, size: int) -> estimation.Spread:
+        """The reference's metrics' spread over chunks of ``size`` rows, kept for the last few
+        live sizes (a daemon's window often keeps its size)."""
+        known = self.spreads.get(size)
+        if known is not None:
+            return known
+        rows, labelled_index = self.rows, np.flatnonzero(self.rows.labelled)
+        found = estimation.spread(
+            lambda chunk: _performance(model, rows, labelled_index[chunk]), len(labelled_index), size
+        )
+        with _cache_lock:
+            while len(self.spreads) >= _SPREADS_KEPT:
+                self.spreads.pop(next(iter(self.spreads)))
+            self.spreads[size] = found
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +250,7 @@ def _reordered(rows: _Rows, order: npt.NDArray[np.intp]) -> _Rows:
 
 
 _cache: dict[tuple[str, str, str], ReferenceModel] = {}
+_SPREADS_KEPT = 4
 _cache_lock = threading.Lock()
 
 
@@ -385,11 +404,7 @@ def judge(
     """The model part from the live side's columns ``data`` and labels ``joined`` (also of a subset of its rows)."""
     live = _encode(model, data, where, reference.label_values)
     ref_rows = reference.rows
-    labelled_index = np.flatnonzero(ref_rows.labelled)
-    size = max(1, len(live))
-    spread = estimation.spread(
-        lambda chunk: _performance(model, ref_rows, labelled_index[chunk]), len(labelled_index), size
-    )
+    spread = reference.spread(model, max(1, len(live)))
     estimated = None
     notes = []
     # binary: the live rows are sorted by score once, for the estimate and the realized metrics

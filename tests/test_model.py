@@ -246,6 +246,30 @@ def test_the_live_file_cache_keeps_the_model_outputs_counts(tmp_path: Path, writ
     assert after.model.realized.values == before.model.realized.values
 
 
+
+def test_the_references_spread_is_measured_once_per_live_size(tmp_path: Path, write, monkeypatch) -> None:
+    """A second evaluation at the same live size takes the reference's spread (the band and the
+    auto thresholds) from the reference's cache entry: the same bands and thresholds, no chunk
+    measured again; a new live size is measured."""
+    from driftmon import estimation
+
+    monitor = _monitor(tmp_path, write, _frame(8, 2_000, 0.2, 1.0, 0.5))
+    calls: list[int] = []
+    measure = estimation.spread
+
+    def counted(realized, rows, size, seed=0):  # type: ignore[no-untyped-def]
+        calls.append(size)
+        return measure(realized, rows, size, seed)
+
+    monkeypatch.setattr(estimation, "spread", counted)
+    first, second = evaluate(monitor), evaluate(monitor)
+    assert calls == [2_000]
+    assert second.model.bands == first.model.bands and second.model.thresholds == first.model.thresholds
+    assert second.model.estimated.values == first.model.estimated.values
+    _frame(9, 1_500, 0.2, 1.0, 0.5).to_parquet(tmp_path / "live.parquet")
+    evaluate(monitor)
+    assert calls == [2_000, 1_500]
+
 def test_a_nan_score_and_multiclass_rows_not_summing_to_one_name_the_columns(tmp_path: Path, write) -> None:
     """End to end: a NaN score, and a multiclass row summing to 1.3, are errors naming the columns."""
     live = _frame(11, 300, 0.0, 1.0, 0.0)
