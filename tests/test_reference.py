@@ -325,6 +325,30 @@ def test_a_reference_moving_every_evaluation_reads_the_shared_edge_file_once(tmp
     assert reads[2:] == [3] * 6
 
 
+def test_unseen_values_on_the_shared_edge_file_are_read_not_subtracted(tmp_path: Path) -> None:
+    """A category the frozen bins lack (counted as __unseen__, its kept top values) in the boundary
+    file: its two sides are read, not subtracted (the kept values do not subtract), and every
+    evaluation equals a cold one."""
+    frame = stream(days=1, rows=4_800)
+    later = frame.ts >= pd.Timestamp(T0 + timedelta(hours=11, minutes=30))  # after the first window: not in its bins
+    frame.loc[later, "city"] = "d"
+    hourly(tmp_path, frame)
+    live = "{type: file, path: 'hours/*.parquet', window: {column: ts, last: 1h}}"
+    monitor = load(tmp_path, "{from: live, window: 6h}", live)
+    daemon = Daemon()
+    start = T0 + timedelta(hours=12, minutes=7)
+    reads = []
+    for step in range(5):
+        now = start + step * timedelta(minutes=5)
+        result, read = daemon.evaluate(monitor, now)
+        reads.append(read)
+        cold = evaluate(monitor, daemon.references, **at(now))
+        assert result.to_json()["features"] == cold.to_json()["features"]
+        city = next(f for f in result.features if f.feature == "city")
+        assert city.unseen_fraction > 0  # the case is real: live rows in __unseen__
+    assert reads[2:] == [4] * 3  # both windows' two edge files
+
+
 def test_reference_refresh_reuses_the_reference_until_it_is_due(tmp_path: Path) -> None:
     """reference_refresh: 1d: a rolling reference moves in steps of a day (UTC midnights) and is
     re-counted only when it moves; a static one is re-binned after a day though its file did not change."""
