@@ -300,27 +300,32 @@ def test_moving_reference_reads_only_new_files(tmp_path: Path) -> None:
     assert result.features[0].reference_count == len(expected)
 
 
-def test_a_reference_moving_every_evaluation_reads_the_shared_edge_file_once(tmp_path: Path) -> None:
-    """Live 1h, rolling 6h reference moving at every evaluation (no refresh), 5 minutes apart and
-    not on the hour: the file on the boundary between the two windows is read once (its other
-    side is the whole file's counts minus the part read; the first time both parts are read
-    and joined into the whole), besides the edge files of the live window and of the reference.
-    Every evaluation equals a cold one (no caches) with the same frozen bins (failed before: 4 reads)."""
-    frame = stream(days=1, rows=4_800)
-    hourly(tmp_path, frame)
+def every_five_minutes(folder: Path, frame: pd.DataFrame, steps: int) -> list[tuple[MonitorResult, int]]:
+    """Hourly files of ``frame``, live 1h, a rolling 6h reference moving at every evaluation (no
+    refresh), ``steps`` evaluations 5 minutes apart from 12:07 through the daemon's caches, each
+    checked equal to a cold one (no caches, reading every file) with the same frozen bins."""
+    hourly(folder, frame)
     live = "{type: file, path: 'hours/*.parquet', window: {column: ts, last: 1h}}"
-    monitor = load(tmp_path, "{from: live, window: 6h}", live)
+    monitor = load(folder, "{from: live, window: 6h}", live)
     daemon = Daemon()
-    start = T0 + timedelta(hours=12, minutes=7)
-    reads = []
-    for step in range(8):
-        now = start + step * timedelta(minutes=5)
+    done = []
+    for step in range(steps):
+        now = T0 + timedelta(hours=12, minutes=7 + 5 * step)
         result, read = daemon.evaluate(monitor, now)
-        reads.append(read)
-        cold = evaluate(monitor, daemon.references, **at(now))  # reads every file of both windows
+        cold = evaluate(monitor, daemon.references, **at(now))
         assert result.to_json()["features"] == cold.to_json()["features"]
         expected = rows_between(frame, now - timedelta(hours=7), now - timedelta(hours=1))
         assert result.features[0].reference_count == len(expected)
+        done.append((result, read))
+    return done
+
+
+def test_a_reference_moving_every_evaluation_reads_the_shared_edge_file_once(tmp_path: Path) -> None:
+    """Not on the hour, the file on the boundary between the live window and the reference is read
+    once (its other side is the whole file's counts minus the part read; the first time both parts
+    are read and joined into the whole), besides the edge files of the live window and of the
+    reference; every evaluation equals a cold one (failed before: 4 reads)."""
+    reads = [read for _, read in every_five_minutes(tmp_path, stream(days=1, rows=4_800), 8)]
     # From the third on: the live window's newest file, the boundary file once, the reference's old edge file.
     assert reads[2:] == [3] * 6
 
@@ -332,21 +337,9 @@ def test_unseen_values_on_the_shared_edge_file_are_read_not_subtracted(tmp_path:
     frame = stream(days=1, rows=4_800)
     later = frame.ts >= pd.Timestamp(T0 + timedelta(hours=11, minutes=30))  # after the first window: not in its bins
     frame.loc[later, "city"] = "d"
-    hourly(tmp_path, frame)
-    live = "{type: file, path: 'hours/*.parquet', window: {column: ts, last: 1h}}"
-    monitor = load(tmp_path, "{from: live, window: 6h}", live)
-    daemon = Daemon()
-    start = T0 + timedelta(hours=12, minutes=7)
-    reads = []
-    for step in range(5):
-        now = start + step * timedelta(minutes=5)
-        result, read = daemon.evaluate(monitor, now)
-        reads.append(read)
-        cold = evaluate(monitor, daemon.references, **at(now))
-        assert result.to_json()["features"] == cold.to_json()["features"]
-        city = next(f for f in result.features if f.feature == "city")
-        assert city.unseen_fraction > 0  # the case is real: live rows in __unseen__
-    assert reads[2:] == [4] * 3  # both windows' two edge files
+    done = every_five_minutes(tmp_path, frame, 5)
+    assert all(next(f for f in r.features if f.feature == "city").unseen_fraction > 0 for r, _ in done)  # real case
+    assert [read for _, read in done][2:] == [4] * 3  # both windows' two edge files
 
 
 def test_reference_refresh_reuses_the_reference_until_it_is_due(tmp_path: Path) -> None:
