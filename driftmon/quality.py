@@ -15,7 +15,11 @@ A share check is at a severity when the live share exceeds the reference's by at
 that severity's threshold (``increase``), or, for ``absolute`` limits, when the live
 share reaches it, and, unless ``significance`` is None, a one-sided two-proportion test
 says the increase is not chance (p ≤ significance; the binomial tail at the reference's
-share): a 50-row window does not page on a share that its noise reaches.
+share): a 50-row window does not page on a share that its noise reaches. The ``missing``
+check with ``increase`` limits is two-sided: a share that falls by the threshold (28.7 %
+→ 23.5 % nulls: a pipeline that started filling them) is a change too, and its p-value is
+twice the tail on the side the share moved, so the false-alarm rate stays at most the
+significance.
 
 Per monitor (schema anomalies are :mod:`driftmon.schema`'s): ``volume`` (live rows against
 a minimum or an expected count) and ``freshness`` (the newest live time against a maximum
@@ -144,6 +148,15 @@ def _increase_pvalue(live_part: float, live_rows: float, reference: float, refer
     return float(min(1.0, np.exp(log_pmf).sum()))
 
 
+def _change_pvalue(live_part: float, live_rows: float, reference: float, reference_rows: float) -> float:
+    """Two-sided p-value of a live share this far from the reference's, either way: twice
+    the `_increase_pvalue` on the side the share moved (a fall is the rise of the other
+    rows' share), clipped to 1."""
+    rise = _increase_pvalue(live_part, live_rows, reference, reference_rows)
+    fall = _increase_pvalue(live_rows - live_part, live_rows, 1.0 - reference, reference_rows)
+    return min(1.0, 2.0 * min(rise, fall))
+
+
 def _share(
     reference_part: float,
     reference_rows: float,
@@ -151,11 +164,14 @@ def _share(
     live_rows: float,
     limits: Limits,
     significance: float | None,
+    either_way: bool = False,
 ) -> ShareCheck:
+    """One share check; ``either_way`` (``increase`` limits only): a fall counts as a rise does."""
     reference = reference_part / reference_rows if reference_rows > 0 else 0.0
     live = live_part / live_rows if live_rows > 0 else 0.0
-    pvalue = _increase_pvalue(live_part, live_rows, reference, reference_rows)
-    measured = live if limits.absolute else live - reference
+    either_way = either_way and not limits.absolute
+    pvalue = (_change_pvalue if either_way else _increase_pvalue)(live_part, live_rows, reference, reference_rows)
+    measured = live if limits.absolute else abs(live - reference) if either_way else live - reference
     severity = OK
     if live_rows > 0 and (significance is None or pvalue <= significance):
         for name, threshold in ((CRITICAL, limits.critical), (WARNING, limits.warning)):
@@ -178,7 +194,10 @@ def feature_quality(
     at a severity); ``live_range`` the live column's (min, max) when the source knows it."""
     never = Limits(warning=None, critical=None)
     ref_rows, live_rows = reference.total, live.total
-    missing = _share(reference.missing, ref_rows, live.missing, live_rows, limits.get("missing", never), significance)
+    missing_limits = limits.get("missing", never)
+    missing = _share(
+        reference.missing, ref_rows, live.missing, live_rows, missing_limits, significance, either_way=True
+    )
     spec = reference.spec
     below = above = unseen = None
     if isinstance(spec, NumericBins) and spec.edges:

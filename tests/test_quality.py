@@ -31,7 +31,8 @@ def test_missing_share_jump_pages_on_its_own() -> None:
     assert result.missing.reference == pytest.approx(0.01)
     assert result.missing.live == pytest.approx(0.08)
     share = 100.5 / 10_001  # the reference's share with half a row's prior
-    assert result.missing.pvalue == pytest.approx(stats.binom.sf(79, 1_000, share), rel=1e-9)
+    # two-sided: twice the upper tail (abs=0: the p-value is about 1e-44)
+    assert result.missing.pvalue == pytest.approx(2 * stats.binom.sf(79, 1_000, share), rel=1e-9, abs=0)
     assert result.missing.severity == "warning"
     assert result.severity("missing") == "warning"
     assert result.severity("out_of_range") == "ok"
@@ -44,7 +45,7 @@ def test_small_window_noise_stays_quiet() -> None:
     )
     result = quality.feature_quality("x", ref_hist, live_hist, DEFAULTS)
     assert result.missing.live - result.missing.reference == pytest.approx(0.05)
-    assert result.missing.pvalue == pytest.approx(stats.binom.sf(2, 50, 100.5 / 10_001), rel=1e-9)
+    assert result.missing.pvalue == pytest.approx(2 * stats.binom.sf(2, 50, 100.5 / 10_001), rel=1e-9)
     assert result.missing.pvalue > 0.01
     assert result.missing.severity == "ok"
     assert quality.feature_quality("x", ref_hist, live_hist, DEFAULTS, significance=None).missing.severity == "warning"
@@ -58,6 +59,46 @@ def test_pvalue_in_the_normal_regime_is_close_to_the_binomial() -> None:
     result = quality.feature_quality("x", reference, live, DEFAULTS)
     share = 20_000.5 / 100_001
     assert result.missing.pvalue == pytest.approx(stats.binom.sf(2_299, 10_000, share), rel=0.02)
+
+
+def _nulls(reference_nulls: int, reference_rows: int, live_nulls: int, live_rows: int) -> tuple[Histogram, Histogram]:
+    spec = NumericBins((0.0, 1.0))
+    reference = Histogram(spec, np.array([0.0, reference_rows - reference_nulls, 0.0]), missing=float(reference_nulls))
+    live = Histogram(spec, np.array([0.0, live_rows - live_nulls, 0.0]), missing=float(live_nulls))
+    return reference, live
+
+
+@pytest.mark.parametrize(
+    ("live_nulls", "severity"),
+    [(235, "warning"), (337, "warning"), (277, "ok"), (297, "ok"), (87, "critical"), (487, "critical")],
+)
+def test_missing_share_moving_either_way_is_caught(live_nulls: int, severity: str) -> None:
+    """Nulls 28.7 % of 50,000 reference rows, 1,000 live rows: a fall to 23.5 % is warning as
+    a rise to 33.7 % is (+-5 pp), 20 pp either way critical, 1 pp either way ok; the p-value
+    is twice the binomial tail on the side the share moved, normal with continuity (by hand)."""
+    reference, live = _nulls(14_350, 50_000, live_nulls, 1_000)
+    result = quality.feature_quality("x", reference, live, DEFAULTS)
+    assert result.missing.severity == severity
+    share = 14_350.5 / 50_001
+    sd = (1_000 * share * (1 - share)) ** 0.5
+    z = (abs(live_nulls - 1_000 * share) - 0.5) / sd
+    assert result.missing.pvalue == pytest.approx(min(1.0, 2 * stats.norm.sf(z)), rel=1e-9, abs=0)
+    # the normal tail is 20-30 % off scipy's exact one at z = 3.6, but decides alike at the significance
+    exact = 2 * min(stats.binom.sf(live_nulls - 1, 1_000, share), stats.binom.cdf(live_nulls, 1_000, share))
+    assert (result.missing.pvalue <= 0.01) == (exact <= 0.01)
+
+
+def test_missing_share_fall_exact_tail_and_absolute_limits() -> None:
+    """Below n·p·(1-p) = 100 the fall's tail is scipy's exact binomial lower tail, doubled;
+    ``absolute`` limits stay one-sided (a fall never reaches a live-share limit)."""
+    reference, live = _nulls(10_000, 50_000, 7, 100)  # 20 % -> 7 % of 100 rows
+    result = quality.feature_quality("x", reference, live, DEFAULTS)
+    share = 10_000.5 / 50_001
+    assert result.missing.pvalue == pytest.approx(2 * stats.binom.cdf(7, 100, share), rel=1e-9, abs=0)
+    assert result.missing.severity == "warning"  # -13 pp, p 0.0015
+    absolute = {"missing": quality.Limits(warning=0.05, critical=None, absolute=True)}
+    assert quality.feature_quality("x", reference, live, absolute).missing.pvalue == 1.0
+    assert quality.feature_quality("x", reference, live, {"out_of_range": quality.Limits()}).missing.severity == "ok"
 
 
 def test_unit_change_is_out_of_range_above() -> None:
