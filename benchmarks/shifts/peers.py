@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The peers' side of the shift benchmark; runs in benchmarks/.venv-peers (never the project's .venv).
 
-    python peers.py export CACHE_DIR           # the real-data cases as Parquet (NannyML's datasets)
+    python peers.py export CACHE_DIR           # the real-data cases as Parquet (NannyML's datasets, RAND HIE)
     python peers.py export-small CACHE_DIR     # the frames small_windows.py sub-samples (census, car loans)
     python peers.py judge MANIFEST.json OUT.json [--only nannyml,evidently]
     python peers.py judge-windows MANIFEST.json OUT.json [--evidently-copies K]   # small_windows.py
@@ -125,6 +125,7 @@ def export(cache: Path) -> None:
             "pair": (loan_ref, loan_analysis[CAR_LOAN_FEATURES].iloc[-LIVE_ROWS:]),
         },
     }
+    cases.update(_rand_cases())
     described = {}
     for name, case in cases.items():
         folder = cache / name
@@ -140,6 +141,42 @@ def export(cache: Path) -> None:
             "expected_all": case.get("expected_all"),
         }
     (cache / "real_cases.json").write_text(json.dumps(described, indent=1) + "\n")
+
+
+def _rand_cases() -> dict[str, dict[str, Any]]:
+    """The RAND Health Insurance Experiment (statsmodels' ``randhie`` data set, 20,190
+    person-years, 10 numeric columns), read from the installed statsmodels at run time (never
+    copied into the repository): the first half of the rows as stored is the reference, the
+    second half the analysis set cut into NannyML's 10 default chunks, as for the census."""
+    from statsmodels.datasets import randhie
+
+    frame = randhie.load_pandas().data.astype(np.float64)
+    half = len(frame) // 2
+    reference, analysis = frame.iloc[:half], frame.iloc[half:]
+    chunks = np.array_split(np.arange(len(analysis)), 10)
+    return {
+        "rand-halves": {
+            "what": "RAND HIE (statsmodels): the first half of the rows split into two random halves",
+            "pair": _halves(reference, SEED),
+            "expected_all": "no drift",
+        },
+        "rand-first-vs-second-half": {
+            "what": "RAND HIE: the first half of the rows (reference) vs the second half (stored order)",
+            "pair": (reference, analysis),
+        },
+        "rand-chunk-2-of-10": {
+            "what": "RAND HIE: the first half vs chunk 2 of 10 of the second half (rows as stored)",
+            "pair": (reference, analysis.iloc[chunks[1]]),
+        },
+        "rand-chunk-7-of-10": {
+            "what": "RAND HIE: the first half vs chunk 7 of 10 of the second half (rows as stored)",
+            "pair": (reference, analysis.iloc[chunks[6]]),
+        },
+        "rand-poor-health": {
+            "what": "RAND HIE: the first half vs the person-years of the second half in poor health (hlthp = 1)",
+            "pair": (reference, analysis[analysis["hlthp"] == 1]),
+        },
+    }
 
 
 SMALL_REFERENCE_ROWS = 50_000  # the car-loan reference's size; the census reference is sampled down to it
