@@ -536,8 +536,10 @@ def main(argv: list[str] | None = None) -> int:
     result["load"] += " → " + " ".join(f"{x:.1f}" for x in os.getloadavg())
     # the cells keep what the tables need; the whole check output stays with the data (gitignored)
     (args.data / f"{name}-check.json").write_text(json.dumps(result["driftmon"].pop("monitors")))
+    if "peers" in result:  # the peers' raw decisions too (the cells hold their flags); versions stay
+        (args.data / f"{name}-peers.json").write_text(json.dumps(result["peers"].pop("cases", {})))
     path = RESULTS / result["file"]
-    path.write_text(json.dumps(result, indent=1, allow_nan=False) + "\n")
+    path.write_text(json.dumps(result, separators=(",", ":"), allow_nan=False) + "\n")  # compact: ~1.3 MB, not 2.5
     render(result, path)
     print(table(result))
     return 0
