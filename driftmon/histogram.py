@@ -26,7 +26,7 @@ import functools
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -35,7 +35,7 @@ from driftmon.arrow_kernels import entry_counts, is_arrow_text
 from driftmon.columns import Kind as Kind
 from driftmon.columns import as_strings, infer_kind, numeric_values
 from driftmon.errors import DataError
-from driftmon.ranks import BLOCK, SAMPLE_STEP, SORT_BELOW, Ranked, RankedFinite, SortedFinite
+from driftmon.ranks import BLOCK, SAMPLE_STEP, SORT_BELOW, FiniteValues, Ranked, RankedFinite, SortedFinite
 
 # Per-feature work (binning, null simulations) runs as tasks on this many threads (numpy and
 # Arrow release the GIL); a binning task holds one column at a time.
@@ -182,6 +182,9 @@ class Histogram:
     # (value, count) of the most frequent live values counted as __unseen__, most frequent
     # first, at most UNSEEN_KEPT; informative only (not part of equality, not in files).
     unseen_values: tuple[tuple[str, float], ...] = ()
+    # (min, max) of the values, or None: binning keeps it when every value fell in one bin (how
+    # `quality` tells a column stuck at one value inside a range bin). Informative only.
+    extent: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         counts = np.asarray(self.counts, dtype=np.float64)
@@ -209,7 +212,10 @@ class Histogram:
         if other.spec != self.spec:
             raise DataError("cannot merge histograms with different bins")
         unseen = _top_unseen([*self.unseen_values, *other.unseen_values])
-        return Histogram(self.spec, self.counts + other.counts, self.missing + other.missing, unseen)
+        extent = other.extent if self.present == 0 else self.extent if other.present == 0 else None
+        if self.extent and other.extent:
+            extent = (min(self.extent[0], other.extent[0]), max(self.extent[1], other.extent[1]))
+        return Histogram(self.spec, self.counts + other.counts, self.missing + other.missing, unseen, extent)
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -291,32 +297,6 @@ def check_edges(edges: Sequence[float], feature: str) -> tuple[float, ...]:
 def finite_sorted(values: np.ndarray) -> np.ndarray:
     """The finite values, sorted (NaN and ±inf dropped)."""
     return np.sort(values[np.isfinite(values)], kind="quicksort")
-
-
-class FiniteValues(Protocol):
-    """The finite values of one reference column, as numeric bin derivation asks about them.
-
-    :func:`ranked_spec` sees the column only through these answers, so every place that
-    answers them derives the same bins: a sorted array (:class:`driftmon.ranks.SortedFinite`),
-    exact selection (:class:`driftmon.ranks.RankedFinite`), or a database or Spark answering
-    in SQL (:mod:`driftmon.sources.pushdown`).
-    """
-
-    @property
-    def count(self) -> int:
-        """How many finite values there are."""
-
-    def distinct(self, limit: int) -> tuple[float, ...] | None:
-        """The distinct values in ascending order when there are at most ``limit``, else None."""
-
-    def heavy(self, share: int) -> list[tuple[float, int, int]]:
-        """``(value, below, copies)`` in ascending order of the values with ``copies * share >= count``.
-
-        ``below`` is how many values are smaller. Asked only after ``distinct(share)`` said None.
-        """
-
-    def at(self, ranks: np.ndarray) -> np.ndarray:
-        """The values at these 0-based ranks of their ascending order (``at(r)`` is rank r's value)."""
 
 
 def numeric_spec(finite_sorted_values: np.ndarray, strategy: Strategy, bins: int, feature: str) -> NumericBins:
@@ -445,7 +425,13 @@ def categorical_spec(values: Column, max_categories: int) -> CategoricalBins:
 def bin_values(spec: BinSpec, values: Column, feature: str) -> Histogram:
     """Count one column (any length, one chunk of many) into ``spec``'s bins."""
     if isinstance(spec, NumericBins):
-        return bin_numeric(spec, numeric_values(values, feature))
+        x = numeric_values(values, feature)
+        counted = bin_numeric(spec, x)
+        if np.count_nonzero(counted.counts) != 1:
+            return counted
+        return Histogram(
+            spec, counted.counts, counted.missing, extent=(float(np.fmin.reduce(x)), float(np.fmax.reduce(x)))
+        )
     return bin_categorical(spec, values)
 
 

@@ -9,7 +9,8 @@ Per feature, from its reference and live `Histogram` (no second pass over the da
   categorical only;
 - ``constant``: the live column holds one value while the reference held several (known
   from the bins when every live value lands in one category or point bin, else from the
-  live column's minimum and maximum when the source gives them).
+  live values' minimum and maximum, which the file sources keep when every value lands in one
+  range bin: a sensor stuck at one reading; SQL, Spark and histogram inputs do not give them).
 
 A share check is at a severity when the live share exceeds the reference's by at least
 that severity's threshold (``increase``), or, for ``absolute`` limits, when the live
@@ -191,7 +192,8 @@ def feature_quality(
 ) -> FeatureQuality:
     """The share checks of one feature from its two histograms (same bins); ``limits`` by
     check name (missing, out_of_range, unseen; a check without limits is measured, never
-    at a severity); ``live_range`` the live column's (min, max) when the source knows it."""
+    at a severity); ``live_range`` the live column's (min, max) when the source knows it
+    (default: the live histogram's ``extent``)."""
     never = Limits(warning=None, critical=None)
     ref_rows, live_rows = reference.total, live.total
     missing_limits = limits.get("missing", never)
@@ -268,6 +270,7 @@ def _constant(reference: Histogram, live: Histogram, live_range: tuple[float, fl
     reference_constant = filled.size == 1 and bool(single[filled[0]])
     if reference_constant or live.present < 2:
         return False
+    live_range = live.extent if live_range is None else live_range
     if live_range is not None:
         return live_range[0] == live_range[1]
     used = np.flatnonzero(live.counts > 0)

@@ -11,6 +11,7 @@ nothing of bins, files or sources.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -228,8 +229,34 @@ class Ranked:
         return bracket.below + (0 if bracket.inside is None else int(np.count_nonzero(bracket.inside < value)))
 
 
+class FiniteValues(Protocol):
+    """The finite values of one reference column, as numeric bin derivation asks about them.
+
+    :func:`ranked_spec` sees the column only through these answers, so every place that
+    answers them derives the same bins: a sorted array (:class:`SortedFinite`),
+    exact selection (:class:`RankedFinite`), or a database or Spark answering
+    in SQL (:mod:`driftmon.sources.pushdown`).
+    """
+
+    @property
+    def count(self) -> int:
+        """How many finite values there are."""
+
+    def distinct(self, limit: int) -> tuple[float, ...] | None:
+        """The distinct values in ascending order when there are at most ``limit``, else None."""
+
+    def heavy(self, share: int) -> list[tuple[float, int, int]]:
+        """``(value, below, copies)`` in ascending order of the values with ``copies * share >= count``.
+
+        ``below`` is how many values are smaller. Asked only after ``distinct(share)`` said None.
+        """
+
+    def at(self, ranks: np.ndarray) -> np.ndarray:
+        """The values at these 0-based ranks of their ascending order (``at(r)`` is rank r's value)."""
+
+
 class SortedFinite:
-    """Sorted finite values answering :class:`driftmon.histogram.FiniteValues` (index = rank)."""
+    """Sorted finite values answering :class:`FiniteValues` (index = rank)."""
 
     def __init__(self, finite_sorted_values: np.ndarray) -> None:
         x = finite_sorted_values
@@ -256,7 +283,7 @@ class SortedFinite:
 
 
 class RankedFinite:
-    """The finite values of a :class:`Ranked` column answering :class:`driftmon.histogram.FiniteValues`.
+    """The finite values of a :class:`Ranked` column answering :class:`FiniteValues`.
 
     Finite rank ``r`` is rank ``r + negative`` among the present values (-inf sorts first).
     """

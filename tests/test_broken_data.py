@@ -1,4 +1,4 @@
-"""Broken data is not drift: 22 ways a live feed breaks, each reported by name within one
+"""Broken data is not drift: 23 ways a live feed breaks, each reported by name within one
 evaluation, none failing the monitor or hiding another feature's score (the table in
 docs/quality.md, "Broken-data cases", is this list).
 
@@ -113,6 +113,8 @@ CASES: dict[str, tuple[Callable[[Path], None], str, bool]] = {
     ),
     "column missing from one file": (_split_without, "1 of 2 live files lack the column (first: ", True),
     "constant column": (_with("channel", lambda f: np.full(len(f), "web")), "channel: constant", True),
+    # a continuous sensor stuck at one reading: its bin is a range, not a point
+    "stuck numeric column": (_with("amount", lambda f: np.full(len(f), 23.17)), "amount: constant", True),
     "new category": (
         _with("channel", _channel(["web", "app", "shop", "tv"], [0.4, 0.2, 0.1, 0.3])),
         "channel: unseen categories 0.0% -> ",

@@ -197,3 +197,28 @@ def test_the_tail_lgamma_is_math_lgamma_exactly() -> None:
         assert np.array_equal(_lgamma(values), np.array([math.lgamma(v) for v in values.tolist()]))
     fractional = rng.random(50) * 100 + 0.5
     assert np.array_equal(_lgamma(fractional), np.array([math.lgamma(v) for v in fractional.tolist()]))
+
+
+def test_a_numeric_column_stuck_inside_a_range_bin_is_constant_across_batches() -> None:
+    """A continuous reference, live values all 23.17 (inside one range bin), counted in batches
+    as the file sources count them: `constant`. Two different values in that same bin, or the
+    live values spread over bins, are not (oracle: the values themselves)."""
+    from driftmon.histogram import empty, merge_all, profile_column
+
+    rng = np.random.default_rng(3)
+    reference = profile_column(BinningRule("amount", strategy="quantile", bins=10), rng.lognormal(3, 1, 5_000))
+    spec = reference.spec
+
+    def live(*batches: np.ndarray) -> Histogram:
+        return merge_all(spec, [empty(spec), *(bin_values(spec, batch, "amount") for batch in batches)])
+
+    stuck = live(np.full(300, 23.17), np.array([np.nan, 23.17]), np.array([], dtype=float))
+    assert stuck.extent == (23.17, 23.17)
+    assert quality.feature_quality("amount", reference, stuck, {}).constant
+    near = live(np.full(300, 23.17), np.full(3, 23.18))  # one bin, two values
+    assert near.extent == (23.17, 23.18) and np.count_nonzero(near.counts) == 1
+    assert not quality.feature_quality("amount", reference, near, {}).constant
+    spread = live(np.full(300, 23.17), np.full(3, 900.0))
+    mixed = live(np.full(300, 23.17), np.array([1.0, 900.0]))  # a batch over several bins: no extent
+    assert mixed.extent is None and not quality.feature_quality("amount", reference, mixed, {}).constant
+    assert spread.extent == (23.17, 900.0) and not quality.feature_quality("amount", reference, spread, {}).constant
