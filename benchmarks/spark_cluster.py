@@ -116,9 +116,11 @@ def _descendants(tree: dict[int, list[int]], pid: int) -> list[int]:
 def run_check(config: Path, driver_pid: int | None, worker_pids: list[int], timeout: float) -> dict[str, object]:
     """`driftmon check` as a process; wall time, its VmHWM, the driver's and executors' peak RSS."""
     started = time.monotonic()
+    # Files, not pipes: the driver JVM logs to this stderr, and a full pipe would stall it.
+    out, err = open(config.with_suffix(".out"), "w+"), open(config.with_suffix(".err"), "w+")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "driftmon", "check", "-c", str(config), "--format", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=out, stderr=err, text=True,
         env={k: v for k, v in os.environ.items() if k not in {"SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED"}},
     )  # fmt: skip
     own_peak, driver_peak, executors, own_samples = 0, 0, {}, []
@@ -135,8 +137,11 @@ def run_check(config: Path, driver_pid: int | None, worker_pids: list[int], time
             for pid in _descendants(tree, worker):
                 executors[pid] = max(executors.get(pid, 0), _rss_kb(pid))
         time.sleep(0.5)
-    stdout, stderr = process.communicate()
+    process.wait()
     wall = time.monotonic() - started
+    out.seek(0)
+    err.seek(0)
+    stdout, stderr = out.read(), err.read()
     if process.returncode not in (0, 1, 2):
         raise SystemExit(f"check failed ({process.returncode}):\n{stderr[-3000:]}")
     result = json.loads(stdout)
