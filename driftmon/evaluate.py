@@ -215,10 +215,12 @@ def evaluate(
             from driftmon.segments import evaluate_segments
 
             reference_source, window, profile, reason = segmented_reference(monitor, cache, started, live_source)
-            schema = check_schema(monitor, reference_source, live_source)  # reported; segments count every column
+            schema = check_schema(monitor, reference_source, live_source)  # a gone column: not counted, named
             scorer = functools.partial(score, segment=True)
             sources = (reference_source, live_source)
-            reference, live, segments = evaluate_segments(monitor, cache, *sources, scorer, summarize, profile)
+            gone = schema.skipped if schema is not None else {}
+            marked = functools.partial(_summarize_marked, schema=schema)  # each segment's features as the total's
+            reference, live, segments = evaluate_segments(monitor, cache, *sources, scorer, marked, profile, gone)
         else:
             streamed = one_stream(monitor, started, live_source) if cache is None and live_files is None else None
             if streamed is not None:  # nothing cached: both sides by the same column tasks
@@ -311,6 +313,16 @@ def summarize(
     )
     drift_status = max((f.worst for f in features), key=SEVERITY_ORDER.__getitem__, default=OK)
     return replace(result, status=max(drift_status, result.quality_status, key=SEVERITY_ORDER.__getitem__))
+
+
+def _summarize_marked(
+    monitor: MonitorConfig,
+    features: tuple[FeatureResult, ...],
+    live: Mapping[str, Histogram],
+    schema: SchemaResult | None = None,
+) -> MonitorResult:
+    """One segment's result, its features not counted for a schema anomaly marked as in the total."""
+    return summarize(monitor, mark(features, schema), live)
 
 
 def dataset_level(

@@ -22,7 +22,7 @@ Bad input is a DataError naming the column: a ``by`` column missing, or null in 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -448,12 +448,18 @@ def evaluate_segments(
     score: Scorer,
     summarize: Callable[[MonitorConfig, tuple[FeatureResult, ...], Mapping[str, Histogram]], MonitorResult],
     profile: SegmentedProfile | None = None,
+    skipped: Collection[str] = (),
 ) -> tuple[dict[str, Histogram], dict[str, Histogram], SegmentsResult]:
     """Both sides counted per segment in one pass each: the totals (as without segments) and the segments' result
-    (``profile``: the reference's, when given: a moving reference, driftmon.reference.segmented_reference)."""
+    (``profile``: the reference's, when given: a moving reference, driftmon.reference.segmented_reference).
+    ``skipped``: features not counted for a schema anomaly (driftmon.schema): empty on the live side."""
     profile = profile or reference_profile(monitor, reference_source, cache)
-    specs = {name: hist.spec for name, hist in profile.histograms.items()}
-    live = live_source.count_segments(specs, profile.segmentation)
+    specs = {name: hist.spec for name, hist in profile.histograms.items() if name not in skipped}
+    counted = live_source.count_segments(specs, profile.segmentation) if specs else {}
+    live = {
+        name: counted[name] if name in counted else empty_segmented(hist.spec, profile.segmentation.size)
+        for name, hist in profile.histograms.items()
+    }
     result = score_segments(monitor, profile.segmentation, profile.histograms, live, score, summarize)
     return totals(profile.histograms), totals(live), result
 

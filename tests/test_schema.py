@@ -254,3 +254,44 @@ def test_joint_drift_waits_for_a_gone_column_instead_of_failing(tmp_path: Path) 
     assert result.ok, result.error
     assert result.multivariate is None
     assert [(a.anomaly, a.column) for a in result.schema.anomalies] == [("missing_column", "age")]
+
+
+@pytest.mark.parametrize("gone", ["income", "country"])
+def test_with_segments_a_gone_column_is_missing_column_in_the_total_and_every_segment(
+    tmp_path: Path, gone: str
+) -> None:
+    """`segments: {by: [region]}` with a feature's column (numeric or text) gone from the live
+    files: the monitor stays up, the anomaly is named, the feature is missing_column (not
+    counted, no quality) in the total and in every segment, and the other features are scored
+    as the same monitor without it scores them (it failed: column not found)."""
+    reference, live = _frame(5_000, 21), _frame(2_000, 22)
+    reference["region"] = np.where(reference["country"] == "de", "north", "south")
+    live["region"] = np.where(live["country"] == "de", "north", "south")
+    path = _write(tmp_path, reference, live.drop(columns=[gone]), "    segments: {by: [region]}\n")
+    result = evaluate(config.load(path).monitors[0])
+    assert result.ok, result.error
+    assert [(a.anomaly, a.column) for a in result.schema.anomalies] == [("missing_column", gone)]
+    assert result.quality_findings()[0].startswith(f"schema: missing_column {gone!r}")
+    others = {"age", "income", "country", "score"} - {gone}
+    by_name = {f.feature: f for f in result.features}
+    assert by_name[gone].reason.startswith("missing_column") and not by_name[gone].scores
+    assert by_name[gone].quality is None and by_name[gone].worst == "insufficient_data"
+    assert all(by_name[name].scores for name in others)
+    assert result.segments is not None and {s.segment for s in result.segments.segments} == {"north", "south"}
+    for item in result.segments.segments:
+        own = {f.feature: f for f in item.result.features}
+        assert own[gone].reason.startswith("missing_column") and own[gone].quality is None, item.segment
+        assert not own[gone].scores and all(own[name].scores for name in others), item.segment
+    # the other features: exactly the scores of the same segmented monitor without the gone one
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    kept = [name for name in ("age", "income", "country", "score") if name != gone]
+    only = _write(alone, reference, live.drop(columns=[gone]), "    segments: {by: [region]}\n")
+    only.write_text(
+        only.read_text().replace(
+            "features: [age, income, country, {name: score, kind: numeric}]",
+            "features: [" + ", ".join("{name: score, kind: numeric}" if n == "score" else n for n in kept) + "]",
+        )
+    )
+    healthy = evaluate(config.load(only).monitors[0])
+    assert {name: by_name[name].scores for name in kept} == {f.feature: f.scores for f in healthy.features}
