@@ -26,7 +26,7 @@ from driftmon.reference import ReferenceCache as ReferenceCache  # re-exported: 
 from driftmon.reference import ReferenceEntry as ReferenceEntry
 from driftmon.reference import ReferenceWindow, reference_side, segmented_reference
 from driftmon.reference import profile_reference as profile_reference
-from driftmon.schema import SchemaResult, count_live, lacks, mark
+from driftmon.schema import JOINT, MODEL, SchemaResult, count_live, lacks, mark, readers
 from driftmon.schema import check as check_schema
 from driftmon.significance import decide, gate, share_shift
 from driftmon.sources import open_source
@@ -236,9 +236,9 @@ def evaluate(
         skipped = frozenset(schema.skipped) if schema is not None else frozenset()
         feed = check_feed(monitor, reference, live, reference_source, live_source, live_files, started, skipped)
         has_rows = any(hist.total > 0 for hist in live.values())  # an empty window: nothing to sample
-        outputs = [f.name for f in monitor.features if f.role == "model_output"]
+        read = readers(monitor)  # the model's and joint drift's live columns: gone or retyped, a named anomaly
         model = None
-        if monitor.model is not None and has_rows and not lacks(schema, outputs):  # a gone column: named anomaly
+        if monitor.model is not None and has_rows and not lacks(schema, read[MODEL]):
             from driftmon.model import evaluate_model  # scikit-learn and the model code: only when used
 
             if segments is not None:  # the total and each segment's rows
@@ -248,12 +248,7 @@ def evaluate(
             else:
                 model = evaluate_model(monitor.name, monitor.model, reference_source, live_source, monitor.min_samples)
         joint = None
-        together = monitor.multivariate.features if monitor.multivariate is not None else None
-        if (
-            monitor.multivariate is not None
-            and has_rows
-            and not lacks(schema, together or [f.name for f in monitor.features])
-        ):
+        if monitor.multivariate is not None and has_rows and not lacks(schema, read[JOINT]):
             from driftmon.joint import evaluate_joint  # the samples and scikit-learn: only when used
 
             keep = None if cache is None else functools.partial(cache.sample, monitor)

@@ -13,7 +13,11 @@ source). Three kinds of anomaly, each at its configured severity (``quality.sche
 
 A feature whose column is gone or changed type is not counted (counting it would fail or
 count nonsense): its result says why and it is not judged, while every other feature is
-scored as usual. The monitor is never taken down by an anomaly.
+scored as usual. A column that is no feature but that the model (its target, label keys and
+time) or joint drift (a ``multivariate:`` column) reads from the live rows is compared as a
+feature is (:func:`readers`): gone or retyped, its anomaly says who reads it, at the
+feature's severity, and that part is not evaluated until it is fixed. The monitor is never
+taken down by an anomaly.
 
 Pure apart from asking the two sources for their columns; severities are "ok", "warning",
 "critical".
@@ -36,7 +40,17 @@ if TYPE_CHECKING:
     from driftmon.sources import Source
     from driftmon.sources.file_cache import FileCounts
 
-__all__ = ["KINDS", "Anomaly", "SchemaResult", "anomalies", "column_class", "count_live", "lacks", "mark"]
+__all__ = [
+    "KINDS",
+    "Anomaly",
+    "SchemaResult",
+    "anomalies",
+    "column_class",
+    "count_live",
+    "lacks",
+    "mark",
+    "readers",
+]
 
 OK, WARNING, CRITICAL = "ok", "warning", "critical"
 _ORDER = {OK: 0, WARNING: 1, CRITICAL: 2}
@@ -55,7 +69,7 @@ class Anomaly:
     column: str
     detail: str
     severity: str = WARNING
-    feature: bool = False  # the column is a monitored feature
+    feature: bool = False  # the column is a monitored feature, or read by the model or joint drift
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +168,43 @@ def _at(anomaly: Anomaly, severity: Mapping[str, str]) -> Anomaly:
     return replace(anomaly, severity=level)
 
 
+MODEL, JOINT = "model", "joint drift"
+
+
+def readers(monitor: MonitorConfig) -> dict[str, list[str]]:
+    """The live columns the model and joint drift read as rows: ``{"model": [...], "joint drift": [...]}``
+    (the model's prediction and scores, features too; its target and time unless the labels
+    come from ``targets:``, else the keys; the ``multivariate:`` columns, else the input features)."""
+    found: dict[str, list[str]] = {}
+    model = monitor.model
+    if model is not None:
+        scores = [model.score] if isinstance(model.score, str) else list((model.score or {}).values())
+        own = [model.target, model.label_time] if model.targets is None else []
+        keys = [model.key] if isinstance(model.key, str) else list(model.key or [])
+        found[MODEL] = list(dict.fromkeys(c for c in [model.prediction, *scores, *own, *keys] if c))
+    if monitor.multivariate is not None:
+        inputs = [f.name for f in monitor.features if f.role == "input"]
+        found[JOINT] = list(monitor.multivariate.features or inputs)
+    return found
+
+
+def _read_by(monitor: MonitorConfig) -> dict[str, str]:
+    """Each column the model or joint drift reads -> who reads it (``the model (its target)``, ``joint drift``)."""
+    model = monitor.model
+    roles: dict[str | None, str] = {}
+    if model is not None:
+        keys = [model.key] if isinstance(model.key, str) else list(model.key or [])
+        scores = [model.score] if isinstance(model.score, str) else list((model.score or {}).values())
+        roles = {model.prediction: "prediction", **dict.fromkeys(scores, "score")}
+        roles.update({model.target: "target", model.label_time: "label_time"})
+        roles.update(dict.fromkeys(keys, "key"))
+    who: dict[str, list[str]] = {}
+    for reader, columns in readers(monitor).items():
+        for column in columns:
+            who.setdefault(column, []).append(f"the model (its {roles[column]})" if reader == MODEL else reader)
+    return {column: ", ".join(names) for column, names in who.items()}
+
+
 def check(monitor: MonitorConfig, reference_source: Source, live_source: Source) -> SchemaResult | None:
     """The schema anomalies of ``monitor`` now; None when off or the live source cannot tell."""
     severity = monitor.quality.schema if monitor.quality is not None else None
@@ -163,9 +214,16 @@ def check(monitor: MonitorConfig, reference_source: Source, live_source: Source)
     if live is None:
         return None
     features = [feature.name for feature in monitor.features]
-    reference = reference_source.columns() or Columns(dict.fromkeys(features, ()), complete=False)
+    read_by = _read_by(monitor)
+    wanted = list(dict.fromkeys(features + list(read_by)))
+    reference = reference_source.columns() or Columns(dict.fromkeys(wanted, ()), complete=False)
     ignore = [window.column for window in (live_source.window, reference_source.window) if window is not None]
-    found = anomalies(reference, live, features, severity, ignore)
+    found = [
+        replace(a, detail=f"{a.detail}; not evaluated: {read_by[a.column]}")
+        if a.column in read_by and a.feature and a.anomaly in ("missing_column", "type_changed")
+        else a
+        for a in anomalies(reference, live, wanted, severity, ignore)
+    ]
     skipped = {
         a.column: f"{a.anomaly}: {a.detail}"
         for a in found

@@ -129,15 +129,20 @@ def test_scores_that_are_not_probabilities_name_the_column(tmp_path: Path, write
 
 def test_a_score_column_of_text_names_the_column(tmp_path: Path, write) -> None:
     """A score column holding text (declared a categorical feature, so binning accepts it) is an
-    error naming the column, not an internal error."""
+    error naming the column, not an internal error; with the schema check on (the default) it
+    is its schema anomaly (the reference's scores are numbers) and the model waits."""
     live = _frame(9, 200, 0.0, 1.0, 0.0)
     live["p"] = live["p"].map(lambda v: f"{v:.2f}%")
     _monitor(tmp_path, write, live)  # writes both files
     text = CONFIG.format(model=BINARY).replace("features: [x]", "features: [x, {name: p, kind: categorical}]")
-    result = evaluate(config.load(write("t.yaml", text)).monitors[0])
+    result = evaluate(config.load(write("t.yaml", text + "    quality: {schema: null}\n")).monitors[0])
     assert result.status == "error"
     assert "score column 'p' holds text" in (result.error or "")
     assert "internal error" not in (result.error or "")
+    result = evaluate(config.load(write("s.yaml", text)).monitors[0])
+    assert result.ok and result.model is None and result.schema is not None
+    assert [(a.anomaly, a.column) for a in result.schema.anomalies] == [("type_changed", "p")]
+    assert result.schema.anomalies[0].detail.endswith("not evaluated: the model (its score)")
 
 
 def test_multiclass_unknown_labels_are_counted_not_joined(tmp_path: Path, write) -> None:

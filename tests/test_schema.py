@@ -295,3 +295,78 @@ def test_with_segments_a_gone_column_is_missing_column_in_the_total_and_every_se
     )
     healthy = evaluate(config.load(only).monitors[0])
     assert {name: by_name[name].scores for name in kept} == {f.feature: f.scores for f in healthy.features}
+
+
+def _model_frame(n: int, seed: int) -> pd.DataFrame:
+    frame = _frame(n, seed)
+    rng = np.random.default_rng(seed + 100)
+    frame["p"] = rng.random(n)
+    frame["predicted"] = (frame["p"] > 0.5).astype(int)
+    frame["churned"] = (rng.random(n) < frame["p"]).astype(int)
+    frame["region"] = rng.choice(["north", "south"], n)
+    return frame
+
+
+MODEL = "    model: {task: binary, prediction: predicted, score: p, target: churned}\n"
+JOINT = "    multivariate: {methods: [reconstruction], features: [income, age, region], sample: 500}\n"
+
+
+@pytest.mark.parametrize(
+    ("extra", "broken", "column", "reader"),
+    [
+        (MODEL, lambda f: f.drop(columns=["churned"]), "churned", "not evaluated: the model (its target)"),
+        (MODEL, lambda f: f.assign(churned=np.where(f["churned"] == 1, "yes", "no")), "churned", "not evaluated: the model (its target)"),
+        (JOINT, lambda f: f.drop(columns=["region"]), "region", "not evaluated: joint drift"),
+        (JOINT, lambda f: f.assign(region=np.arange(len(f))), "region", "not evaluated: joint drift"),
+    ],
+    ids=["model target gone", "model target retyped", "joint column gone", "joint column retyped"],
+)
+def test_a_column_read_only_by_the_model_or_joint_drift_is_a_named_anomaly(
+    tmp_path: Path, extra: str, broken: object, column: str, reader: str
+) -> None:
+    """A live column that is no feature but the model (its target) or joint drift (a
+    `multivariate:` column) reads: gone or retyped, it is a named schema anomaly at critical
+    saying what is not evaluated, in `check`, validate --sources, the series; that part waits (no
+    result) while every feature is scored and the monitor stays up (it failed: column not
+    found, or counted nonsense)."""
+    from driftmon import validate
+    from driftmon.pages import PageSettings, report, snapshot_of
+
+    reference, live = _model_frame(4_000, 31), _model_frame(2_000, 32)
+    path = _write(tmp_path, reference, broken(live), extra)  # type: ignore[operator]
+    monitor = config.load(path).monitors[0]
+    result = evaluate(monitor)
+    assert result.ok, result.error
+    assert result.status == "critical"
+    found = [(a.anomaly, a.column, a.severity) for a in result.schema.anomalies if a.column == column]
+    kind = "missing_column" if column not in broken(live) else "type_changed"  # type: ignore[operator]
+    assert found == [(kind, column, "critical")]
+    line = next(line for line in result.quality_findings() if column in line)
+    assert line.startswith(f"schema: {kind} {column!r}") and reader in line, line
+    assert result.model is None and result.multivariate is None
+    assert all(f.scores for f in result.features)
+    text = _exposed(result)
+    assert f'driftmon_schema_anomaly{{anomaly="{kind}",column="{column}",monitor="m",severity="critical"}} 1.0' in text
+    page = report(snapshot_of([result]), PageSettings())
+    assert f"<li class=\"label\">schema: {kind} &#39;{column}&#39;: " in page and reader in page  # listed first
+    findings = validate.check(config.load(path), sources=True)
+    schema_lines = [f for f in findings if f.side == "schema" and column in f.message]
+    assert [f.level for f in schema_lines] == ["critical"] and reader in schema_lines[0].message
+    assert all(f.level != "error" for f in findings), findings
+
+
+def test_a_gone_model_output_stops_the_model_not_joint_drift_over_the_inputs(tmp_path: Path) -> None:
+    """The score column gone: a feature (prediction drift) and the model's, so its anomaly
+    says the model is not evaluated; joint drift over the input features (its default) does
+    not read it and is evaluated (it waited for any feature before)."""
+    reference, live = _model_frame(4_000, 33), _model_frame(2_000, 34)
+    joint = "    multivariate: {methods: [reconstruction], sample: 500}\n"
+    path = _write(tmp_path, reference, live.drop(columns=["p"]), MODEL + joint)
+    result = evaluate(config.load(path).monitors[0])
+    assert result.ok, result.error
+    assert [(a.anomaly, a.column) for a in result.schema.anomalies] == [("missing_column", "p")]
+    assert result.schema.anomalies[0].detail.endswith("; not evaluated: the model (its score)")
+    assert result.model is None and result.multivariate is not None
+    assert result.multivariate.features == ("age", "income", "country", "score")
+    by_name = {f.feature: f for f in result.features}
+    assert by_name["p"].reason.startswith("missing_column") and all(by_name[n].scores for n in ("age", "predicted"))
