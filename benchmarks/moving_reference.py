@@ -14,7 +14,8 @@ arrives every hour (after a warm-up hour, not measured), through the daemon's co
 - ``reread``: no live-file cache: every evaluation reads the reference window's files again
   (and the live window's) and counts them in the frozen bins: the cost without this feature's cache;
 - ``cached``: the live-file cache on, the reference moving with every evaluation: files already
-  counted are reused, the files on the windows' edges are read again;
+  counted are reused, the files the windows' edges cut are counted from their row codes
+  (driftmon.sources.file_slices; read once more, in full, the first time an edge cuts them);
 - ``cached, refresh 1h``: also ``reference_refresh: 1h``: the reference moves in whole hours
   (its new hour is the file that just left the live window, already counted);
 - ``live only``: a static reference binned once (a histogram file), the cache on: the live
@@ -22,7 +23,8 @@ arrives every hour (after a warm-up hour, not measured), through the daemon's co
 
 ``reread`` runs at ``--repeat`` steady steps and at the steps where a file arrived; its
 results must equal ``cached``'s (the same windows, the same frozen bins). Per evaluation:
-wall and CPU time, bytes read (``rchar``), files read and reused.
+wall and CPU time, bytes read (``rchar``), files read and reused, the pickled task's size (the
+cache entries, codes included, go to the worker with it) and the bytes the cache holds.
 
 Results go to benchmarks/results/moving-reference-<date>.md and .json (--tiny: to the data folder).
 """
@@ -180,7 +182,8 @@ def summarise(
     took_s: float,
     hours: int,
 ) -> dict[str, Any]:
-    table = incremental.medians(steps, CONTENDERS, ("wall_s", "cpu_s", "bytes_read", "files_read", "files_reused"))
+    keys = ("wall_s", "cpu_s", "bytes_read", "files_read", "files_reused", "task_bytes", "cache_bytes")
+    table = incremental.medians(steps, CONTENDERS, keys)
     import platform
 
     return {
@@ -209,8 +212,9 @@ def write(report: dict[str, Any], out: Path | None = None) -> None:
         f"One file: {report['file_bytes'] / 1e6:.0f} MB on disk.",
         "",
         "| evaluation | contender | runs | wall median | CPU median | read median | files read / reused "
-        "| x less CPU than reread | x less read than reread | reference's CPU (minus live only) |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| x less CPU than reread | x less read than reread | reference's CPU (minus live only) | task to the worker "
+        "| cache held |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for kind, row in report["summary"].items():
         reread, base = row["reread"], row["live_only"]
@@ -223,9 +227,13 @@ def write(report: dict[str, Any], out: Path | None = None) -> None:
                 f"| {kind} | {NAMES[contender]} | {incremental.cost_cells(cell)} | "
                 f"{incremental.ratio(reread, cell, 'cpu_s')} | {incremental.ratio(reread, cell, 'bytes_read')} | "
                 + ("-" if own is None else f"{own:+.3f} s")
-                + " |"
+                + f" | {megabytes(cell.get('task_bytes'))} | {megabytes(cell.get('cache_bytes'))} |"
             )
     print(f"wrote {incremental.write_report(report, [*lines, ''], 'moving-reference', out)}")
+
+
+def megabytes(value: float | None) -> str:
+    return "-" if value is None else f"{value / 1e6:.1f} MB"
 
 
 if __name__ == "__main__":

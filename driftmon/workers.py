@@ -61,6 +61,7 @@ class _Task:
     secrets: frozenset[str]  # for the worker's own log lines
     files: Mapping[FileKey, FileEntry] | None = None  # the monitor's live-file entries; None: no cache
     settle_s: float = 0.0  # files changed more recently than this are not cached
+    codes_limit: int = 0  # bytes the row codes of the monitor's files may take (FileCache.codes_room)
     now: float | None = None  # the evaluation time (tests and benchmarks); None: the clock
 
 
@@ -129,7 +130,7 @@ def _run(task: _Task) -> _Outcome:
     if task.reference is not None:
         cache.put(monitor.name, task.reference)
     binned = cache.computed
-    files = FileCounts(task.files, task.settle_s) if task.files is not None else None
+    files = FileCounts(task.files, task.settle_s, codes_limit=task.codes_limit) if task.files is not None else None
     now = task.now
     clock: Callable[[], float] = time.time if now is None else (lambda: now)
     result = evaluate(monitor, cache, clock, live_files=files)
@@ -139,6 +140,7 @@ def _run(task: _Task) -> _Outcome:
         result = failed(monitor, message, result.started_at, result.duration_s)
     fresh = cache.entry(monitor.name) if cache.computed > binned else None
     if files is not None:
+        files.finish()
         files.known = {}  # the daemon has them: send back only keys and new entries
     return _Outcome(result, fresh, retire, files)
 
@@ -152,7 +154,9 @@ def task_for(
     """The task for one evaluation of ``monitor``, with what the daemon's caches hold for it."""
     entries = files.entries(monitor.name) if files is not None else None
     settle_s = files.settle_s if files is not None else 0.0
-    return _Task(monitor, references.entry(monitor.name), redact.secrets(), entries, settle_s, now)
+    limit = files.codes_room(monitor.name) if files is not None else 0
+    secrets = redact.secrets()
+    return _Task(monitor, references.entry(monitor.name), secrets, entries, settle_s, now=now, codes_limit=limit)
 
 
 def absorb(

@@ -274,9 +274,10 @@ class Daemon:
 
 def test_moving_reference_reads_only_new_files(tmp_path: Path) -> None:
     """Hourly files, live 1h, rolling 6h reference moving in steps of 1h (reference_refresh),
-    through the daemon's caches: 5 minutes on, only the live window's two edge files are read
-    (the reference is the same window); an hour on, the reference's new hour is the file that
-    left the live window, already counted: only the new live file and edge are read. Results
+    through the daemon's caches: 5 minutes on, only the live window's two edge files are read,
+    into their row codes (the reference is the same window), 10 minutes on none; an hour on, the
+    reference's new hour is the file that left the live window, already counted, and the live
+    window's hour was counted whole from its codes: nothing is read. Results
     equal a scratch evaluation with the same frozen bins."""
     frame = stream(days=1, rows=4_800)
     hourly(tmp_path, frame)
@@ -290,10 +291,12 @@ def test_moving_reference_reads_only_new_files(tmp_path: Path) -> None:
     result, read = daemon.evaluate(monitor, now)
     assert read == 1  # the hour that just ended, in the live window (the one it left joins the reference)
     result, read = daemon.evaluate(monitor, now + timedelta(minutes=5))
-    assert read == 2  # the two files on the live window's edges; the reference is the same window
+    assert read == 2  # the two files on the live window's edges, coded; the reference is the same window
     assert result.reference is not None and result.reference.until == now - timedelta(hours=1)
+    result, read = daemon.evaluate(monitor, now + timedelta(minutes=10))
+    assert read == 0  # their parts now come from their codes
     result, read = daemon.evaluate(monitor, now + timedelta(hours=1))
-    assert read == 1
+    assert read == 0  # the hour that just ended: its codes gave its whole counts
     scratch = evaluate(monitor, daemon.references, **at(now + timedelta(hours=1)))
     assert result.to_json()["features"] == scratch.to_json()["features"]
     expected = rows_between(frame, now - timedelta(hours=6), now)
@@ -320,26 +323,27 @@ def every_five_minutes(folder: Path, frame: pd.DataFrame, steps: int) -> list[tu
     return done
 
 
-def test_a_reference_moving_every_evaluation_reads_the_shared_edge_file_once(tmp_path: Path) -> None:
-    """Not on the hour, the file on the boundary between the live window and the reference is read
-    once (its other side is the whole file's counts minus the part read; the first time both parts
-    are read and joined into the whole), besides the edge files of the live window and of the
-    reference; every evaluation equals a cold one (failed before: 4 reads)."""
+def test_a_reference_moving_every_evaluation_reads_no_file_once_its_edge_files_are_coded(tmp_path: Path) -> None:
+    """Not on the hour, three files are cut by an edge: the live window's newest, the one on the
+    boundary between the live window and the reference, the reference's oldest. Each is read once
+    more into its row codes (driftmon.sources.file_slices) and every later part of it is counted
+    from them: from the third evaluation on nothing is read (3 reads each before), and every
+    evaluation equals a cold one reading every file."""
     reads = [read for _, read in every_five_minutes(tmp_path, stream(days=1, rows=4_800), 8)]
-    # From the third on: the live window's newest file, the boundary file once, the reference's old edge file.
-    assert reads[2:] == [3] * 6
+    assert reads[2:] == [0] * 6
 
 
 def test_unseen_values_on_the_shared_edge_file_are_read_not_subtracted(tmp_path: Path) -> None:
     """A category the frozen bins lack (counted as __unseen__, its kept top values) in the boundary
-    file: its two sides are read, not subtracted (the kept values do not subtract), and every
-    evaluation equals a cold one."""
+    file: its two sides are read, neither subtracted (the kept values do not subtract) nor coded
+    (the codes do not keep them), and every evaluation equals a cold one."""
     frame = stream(days=1, rows=4_800)
     later = frame.ts >= pd.Timestamp(T0 + timedelta(hours=11, minutes=30))  # after the first window: not in its bins
     frame.loc[later, "city"] = "d"
     done = every_five_minutes(tmp_path, frame, 5)
     assert all(next(f for f in r.features if f.feature == "city").unseen_fraction > 0 for r, _ in done)  # real case
-    assert [read for _, read in done][2:] == [4] * 3  # both windows' two edge files
+    # The boundary file twice and the live window's newest (both hold d); the reference's oldest is coded.
+    assert [read for _, read in done][2:] == [3] * 3
 
 
 def test_reference_refresh_reuses_the_reference_until_it_is_due(tmp_path: Path) -> None:

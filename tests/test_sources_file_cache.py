@@ -154,7 +154,8 @@ def test_cached_scores_equal_from_scratch_through_a_simulated_day(tmp_path: Path
 
 def test_whole_files_are_reused_whatever_the_window_and_outside_ones_are_not_read(tmp_path: Path) -> None:
     """A file inside the window is reused when the window moves; one that left it is skipped
-    unread and keeps only its time range; one straddling an edge is read again."""
+    unread and keeps only its time range; one straddling an edge is read again: its rows hold a
+    city the bins lack (d, __unseen__), so the codes of file_slices cannot stand for its parts."""
     write_reference(tmp_path)
     for hour in range(6):
         write_hour(tmp_path, hour * 5)  # hours 0, 5, 10, ...: Parquet files
@@ -170,10 +171,13 @@ def test_whole_files_are_reused_whatever_the_window_and_outside_ones_are_not_rea
     assert all(e.histograms is not None for e in entries.values() if e.key.path.endswith("h05.parquet"))
     edge = T0 + 15.5 * HOUR  # [3:30, 15:30): hour 15 now straddles the end edge, hour 0 left long ago
     same(daemon.evaluate(monitor, edge), scratch(monitor, edge))
-    assert daemon.last.read == 1
+    assert daemon.last.read == 2  # hour 15: coded in full once (its time range only was known), then read
+    entries = daemon.files.entries("hourly") or {}
+    assert [e.codable for e in entries.values() if e.key.path.endswith("h15.parquet")] == [False]
     behind = T0 + 20.5 * HOUR  # [8:30, 20:30): hour 5 is now wholly before the window
     same(daemon.evaluate(monitor, behind), scratch(monitor, behind))
-    assert daemon.last.read == 2  # hour 15, counted in part before, now whole; hour 20 on the end edge
+    # Hour 15, counted in part before, now whole; hour 20 on the end edge, coded once (it holds d), then read.
+    assert daemon.last.read == 3
     entries = daemon.files.entries("hourly") or {}
     passed = [e for e in entries.values() if e.key.path.endswith(("h00.parquet", "h05.parquet"))]
     assert len(passed) == 2 and all(e.histograms is None and e.span is not None for e in passed)  # counts dropped
@@ -426,3 +430,74 @@ def test_a_changed_reference_file_is_binned_again(tmp_path: Path, change: Callab
     cached, fresh = daemon.evaluate(monitor, now), scratch(monitor, now)
     assert fresh.features[0].bins[-2].reference_count == 100  # every reference value is above 60 now
     same(cached, fresh)
+
+
+def known_cities(hour: int) -> pd.DataFrame:
+    """hour_rows without the city the reference lacks: every cut file can be coded."""
+    frame = hour_rows(hour, n=2_000)
+    return frame.assign(city=frame["city"].replace("d", "a"))
+
+
+def test_a_window_moving_over_coded_files_equals_scratch_through_rewrites_and_eviction(tmp_path: Path) -> None:
+    """A 3h window moving 10 minutes at a time over hourly Parquet files: the file its start edge
+    cuts is coded once (file_slices) and each later part is counted from the codes, not read; the
+    cut file rewritten in place (new values, the same name) is read and coded anew; a cache too
+    small for the codes keeps the counts and reads the cut file again. Every evaluation equals a
+    from-scratch one, and the live rows equal the generated rows in the window."""
+    write_reference(tmp_path)
+    (tmp_path / "live").mkdir()
+    for hour in range(8):
+        pq.write_table(
+            pa.Table.from_pandas(known_cities(hour), preserve_index=False), tmp_path / "live" / f"h{hour}.parquet"
+        )
+    monitor = write_config(tmp_path, "live/*.parquet", "3h")
+
+    def run(daemon: Daemon, minutes: int, rows: Callable[[int], pd.DataFrame]) -> int:
+        now = T0 + 8 * HOUR + timedelta(minutes=minutes)
+        cached = daemon.evaluate(monitor, now)
+        same(cached, scratch(monitor, now))
+        stamps = pd.concat([rows(h) for h in range(8)])["ts"].dt.tz_localize(UTC)
+        expected = int(((stamps >= now - 3 * HOUR) & (stamps < now)).sum())
+        assert {f.feature: f.live_count for f in cached.features} == {"x": expected, "city": expected}
+        assert daemon.last is not None
+        return daemon.last.read
+
+    daemon = Daemon()
+    reads = [run(daemon, minutes, known_cities) for minutes in (0, 10, 20, 30, 40)]
+    assert reads == [8, 1, 0, 0, 0]  # every file, then h5 coded once, then nothing
+    coded = [e for e in (daemon.files.entries("hourly") or {}).values() if e.codes is not None]
+    assert [e.key.path.rsplit("/", 1)[1] for e in coded] == ["h5.parquet"]
+
+    def rewritten(hour: int) -> pd.DataFrame:
+        frame = known_cities(hour)
+        return frame.assign(x=frame["x"] + 3.0) if hour == 5 else frame
+
+    pq.write_table(pa.Table.from_pandas(rewritten(5), preserve_index=False), tmp_path / "live" / "h5.parquet")
+    # A new version: read (its time range unknown), then coded, then counted from its codes.
+    assert [run(daemon, minutes, rewritten) for minutes in (50, 55, 60)] == [1, 1, 0]
+
+    small = Daemon(FileCache(max_bytes=coded[0].codes.nbytes, settle_s=0.0))  # type: ignore[union-attr]
+    assert [run(small, minutes, rewritten) for minutes in (0, 10, 20)] == [8, 1, 1]
+    held = (small.files.entries("hourly") or {}).values()
+    assert all(e.codes is None for e in held) and [e.histograms is not None for e in held].count(True) >= 3
+
+
+def test_codes_are_evicted_before_counts_and_dropped_once_no_edge_cuts_the_file() -> None:
+    """Past the bound the least recently used codes go first, the counts stay; finish() drops the
+    codes of a file the evaluation found wholly inside its windows."""
+    from driftmon.sources.file_slices import build
+
+    spec = NumericBins((0.0, 1.0))
+    codes = build(np.arange(1000, dtype=np.int64), {"x": lambda: [np.linspace(-1, 2, 1000)]}, {"x": spec})
+    assert codes is not None
+    plain = [entry(name) for name in ("a", "b")]
+    coded = [FileEntry(e.key, (0, 999), e.rows, e.histograms, e.nbytes + codes.nbytes, codes) for e in plain]
+    cache = FileCache(max_bytes=2 * plain[0].nbytes + codes.nbytes)
+    cache.update("m", [], {e.key: e for e in coded}, complete=True)
+    held = cache.entries("m") or {}
+    assert len(held) == 2 and [e.codes is not None for e in held.values()].count(True) == 1
+    assert cache.nbytes == 2 * plain[0].nbytes + codes.nbytes and cache.evictions == 0
+    counts = FileCounts({coded[0].key: coded[0]}, settle_s=0.0)
+    counts._visited.add(coded[0].key)  # looked up, wholly inside: no part was cut from its codes
+    counts.finish()
+    assert counts.new[coded[0].key].codes is None and counts.new[coded[0].key].histograms is not None

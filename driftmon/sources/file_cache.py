@@ -13,11 +13,16 @@ are new or changed, and the files that straddle an edge of the window:
   whose rows all lie inside the window is reused whatever the window's bounds; one
   wholly outside is skipped without being read (once the window, or a moving reference's
   window (:meth:`FileCounts.keep_from`), has passed it, only its time range is kept); one
-  that straddles an edge is read again, its whole-file counts kept if it has them (a later
-  window may hold all of it again); a file read on one side of a boundary shared by two
-  windows of one evaluation (the live window's start is a rolling reference's end) is read
-  once: the other side's counts are the whole file's minus the part read
-  (:meth:`FileCounts.count`);
+  that straddles an edge is read once more, in full, into its row codes
+  (:mod:`driftmon.sources.file_slices`: each timed row's bin number, in time order), from
+  which every later window's part of it is counted without reading it (a window moving with
+  each evaluation costs only its new files); the codes are dropped once no window's edge cuts
+  the file (:meth:`FileCounts.finish`) and are the first thing evicted, and a file whose codes
+  would pass half the cache's size, or whose rows hold a category the bins lack, is read
+  again instead, its whole-file counts kept if it has them (a later window may hold all of
+  it again); such a file read on one side of a boundary shared by two windows of one
+  evaluation (the live window's start is a rolling reference's end) is read once: the other
+  side's counts are the whole file's minus the part read (:meth:`FileCounts.count`);
 - a file is cached only if a ``stat`` after reading it matches the one before, and its
   last change is at least ``settle_s`` old (a file still being written is never final);
 - the daemon keeps the entries (:class:`FileCache`, bounded in bytes, least recently used
@@ -36,10 +41,11 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeAlias
 
 from driftmon.histogram import BinSpec, CategoricalBins, Histogram
+from driftmon.sources.file_slices import RowCodes
 
 # The window column's smallest and largest time in a file, ns since the epoch (inclusive).
 TimeRange: TypeAlias = tuple[int, int]
@@ -48,6 +54,10 @@ TimeRange: TypeAlias = tuple[int, int]
 Reader: TypeAlias = Callable[
     [str, Mapping[str, BinSpec], "tuple[int, int] | None"], tuple[Mapping[str, Histogram], int, "TimeRange | None"]
 ]
+
+# What the cache codes a straddling file with (file_slices): (path, specs) -> its row codes, or
+# None when its rows cannot be coded (a category its bins lack).
+Coder: TypeAlias = Callable[[str, Mapping[str, BinSpec]], RowCodes | None]
 
 MIB = 1 << 20
 DEFAULT_SIZE = 64 * MIB  # --evaluation.cache-size
@@ -80,6 +90,12 @@ class FileEntry:
     rows: int  # rows counted (with a window: every timed row, when ``histograms`` is set)
     histograms: Mapping[str, Histogram] | None  # None: only part of the file was in the window
     nbytes: int = field(default=0, compare=False)
+    # The rows as bin numbers in time order, while a window's edge cuts the file (file_slices).
+    codes: RowCodes | None = field(default=None, compare=False)
+    codable: bool = field(default=True, compare=False)  # False: the codes could not stand for its counts
+
+    def without_codes(self) -> FileEntry:
+        return replace(self, codes=None, nbytes=self.nbytes - self.codes.nbytes) if self.codes is not None else self
 
     def lookup(self, bounds: tuple[int, int] | None) -> tuple[Mapping[str, Histogram], int] | None:
         """The file's counts within ``bounds`` (``[start, end)`` in ns) if known without reading it."""
@@ -137,6 +153,7 @@ class FileCounts:
         known: Mapping[FileKey, FileEntry],
         settle_s: float = SETTLE_S,
         clock: Callable[[], float] = time.time,
+        codes_limit: int = DEFAULT_SIZE // 2,
     ) -> None:
         self.known = known
         self.settle_s = settle_s
@@ -150,6 +167,9 @@ class FileCounts:
         self._keep_from: int | None = None  # ns: files from here on keep their counts (keep_from)
         # The part of a file read in this evaluation, whose whole counts are known: (bounds, counts, rows).
         self._parts: dict[FileKey, tuple[tuple[int, int], Mapping[str, Histogram], int]] = {}
+        self.codes_limit = codes_limit  # bytes the row codes kept in this evaluation may still take
+        self._visited: set[FileKey] = set()  # entries looked up in this evaluation
+        self._sliced: set[FileKey] = set()  # entries whose row codes counted a part in this evaluation
 
     def keep_from(self, start_ns: int) -> None:
         """Keep the counts of files from ``start_ns`` on, even behind a window: a moving
@@ -165,15 +185,24 @@ class FileCounts:
         return held[1]
 
     def count(
-        self, path: str, specs: Mapping[str, BinSpec], bounds: tuple[int, int] | None, read: Reader, options: str
+        self,
+        path: str,
+        specs: Mapping[str, BinSpec],
+        bounds: tuple[int, int] | None,
+        read: Reader,
+        options: str,
+        code: Coder | None = None,
     ) -> tuple[Mapping[str, Histogram], int]:
         """The histograms of ``path``'s rows in ``bounds`` and how many rows they hold: from the
-        entry if one is valid, else by ``read``; ``options``: the source's settings besides the
-        bins that change what a file counts (part of the key)."""
+        entry if one is valid (a file an edge of ``bounds`` cuts: from its row codes, made by
+        ``code`` the first time), else by ``read``; ``options``: the source's settings besides
+        the bins that change what a file counts (part of the key)."""
         counting = self._counting(specs, options)
         before = _stat(path)
         key = _key(path, before, counting) if before is not None else None
-        entry = self.known.get(key) if key is not None else None
+        entry = None if key is None else self.new[key] if key in self.new else self.known.get(key)
+        if entry is not None:
+            self._visited.add(entry.key)
         if entry is not None and (found := entry.lookup(bounds)) is not None:
             self.reused += 1
             kept = bounds if bounds is None or self._keep_from is None else (min(bounds[0], self._keep_from), bounds[1])
@@ -183,6 +212,11 @@ class FileCounts:
             else:
                 self.used.append(entry.key)
             return found
+        if entry is not None and bounds is not None and before is not None and code is not None:
+            sliced = self._slice(entry, path, specs, bounds, code, before)
+            if sliced is not None:
+                return sliced
+            entry = self.new.get(entry.key, entry)
         if entry is not None and bounds is not None and (rest := self._rest(entry, bounds)) is not None:
             self.reused += 1  # the rest of a file whose other part this evaluation read
             self.used.append(entry.key)
@@ -207,8 +241,73 @@ class FileCounts:
                 total = part[2] + rows if counts is not None else 0
             else:
                 self._parts[key] = (bounds, histograms, rows)
-        self.new[key] = FileEntry(key, span, total, counts, entry_bytes(counts))
+        codable = entry is None or entry.codable
+        self.new[key] = FileEntry(key, span, total, counts, entry_bytes(counts), codable=codable)
         return histograms, rows
+
+    def _slice(
+        self,
+        entry: FileEntry,
+        path: str,
+        specs: Mapping[str, BinSpec],
+        bounds: tuple[int, int],
+        code: Coder,
+        before: os.stat_result,
+    ) -> tuple[Mapping[str, Histogram], int] | None:
+        """The part of a file an edge of ``bounds`` cuts, from its row codes: those kept, else made
+        now (one read of the whole file, kept if final and within ``codes_limit``); None: read it."""
+        if entry.codes is None:
+            if not (self._codable(entry, bounds, len(specs)) and self._settled(before)):
+                return None
+            codes = code(path, specs)
+            self.read += 1
+            self.bytes_read += before.st_size
+            after = _stat(path)
+            final = after is not None and _key(path, after, entry.key.counting) == entry.key
+            if codes is None:
+                if final:
+                    self.new[entry.key] = replace(entry, codable=False)
+                return None
+            whole = (entry.histograms, entry.rows) if entry.histograms is not None else codes.count(specs)
+            if final and whole is not None:
+                kept = codes if codes.nbytes <= self.codes_limit else None
+                self.codes_limit -= kept.nbytes if kept is not None else 0  # what later files may still take
+                nbytes = entry_bytes(whole[0]) + (kept.nbytes if kept is not None else 0)
+                self.new[entry.key] = FileEntry(entry.key, entry.span, whole[1], whole[0], nbytes, kept)
+                self._sliced.add(entry.key)
+            return codes.count(specs, bounds)
+        found = entry.codes.count(specs, bounds)
+        if found is not None:
+            self.reused += 1
+            self._sliced.add(entry.key)
+            if entry.key not in self.new:
+                self.used.append(entry.key)
+        return found
+
+    def _codable(self, entry: FileEntry, bounds: tuple[int, int], features: int) -> bool:
+        """Worth coding: an edge of ``bounds`` cuts the file and, if its whole counts are known, they
+        hold no __unseen__ values and its codes fit (unknown: :meth:`_slice` sees once coded)."""
+        whole = entry.histograms
+        return (
+            entry.codable
+            and entry.span is not None
+            and not _inside(entry.span, bounds)
+            and (
+                whole is None
+                or (
+                    all(not histogram.unseen_values for histogram in whole.values())
+                    and entry.rows * (features + 8) <= self.codes_limit
+                )
+            )
+        )
+
+    def finish(self) -> None:
+        """After the evaluation: drop the row codes of the files it looked up whose parts no
+        window's edge cut (wholly inside or outside every window now: the counts suffice)."""
+        for key in self._visited - self._sliced:
+            entry = self.new.get(key, self.known.get(key))
+            if entry is not None and entry.codes is not None:
+                self.new[key] = entry.without_codes()
 
     def _rest(self, entry: FileEntry, bounds: tuple[int, int]) -> tuple[Mapping[str, Histogram], int] | None:
         """The file's counts in ``bounds`` as its whole counts minus the part read in this evaluation,
@@ -325,9 +424,26 @@ class FileCache:
                 keys.add(key)
                 self.nbytes += entry.nbytes
             while self.nbytes > self.max_bytes and self._entries:
+                coded = next((place for place, entry in self._entries.items() if entry.codes is not None), None)
+                if coded is not None:  # row codes go first (least recently used first): counts are small
+                    entry = self._entries[coded]
+                    self._entries[coded] = entry.without_codes()
+                    self.nbytes -= entry.nbytes - self._entries[coded].nbytes
+                    continue
                 (owner, key), _ = next(iter(self._entries.items()))
                 self._drop(owner, key)
                 self.evictions += 1
+
+    def codes_room(self, monitor: str) -> int:
+        """Bytes the row codes of ``monitor``'s files may take without evicting anything: what is
+        free plus its codes held now (replaced as its windows move), at most half the cache."""
+        with self._lock:
+            held = sum(
+                self._entries[(monitor, key)].codes.nbytes  # type: ignore[union-attr]
+                for key in self._by_monitor.get(monitor, ())
+                if self._entries[(monitor, key)].codes is not None
+            )
+            return max(0, min(self.max_bytes // 2, self.max_bytes - self.nbytes + held))
 
     def retain(self, monitors: set[str]) -> None:
         """Forget the entries of monitors no longer configured."""
@@ -349,6 +465,7 @@ class FileCache:
 
 __all__ = [
     "DEFAULT_SIZE",
+    "Coder",
     "FileCache",
     "FileCounts",
     "FileEntry",

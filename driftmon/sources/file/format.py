@@ -16,9 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+import numpy as np
 import pyarrow as pa
 
 from driftmon.histogram import TASK_THREADS, BinningRule, BinSpec, Histogram, bin_values, empty, profile_column
+from driftmon.sources import file_slices as slices
 from driftmon.sources.base import SourceContext, Window
 from driftmon.sources.file.columns import (
     NO_TIME,
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from driftmon.sources.base import Source
     from driftmon.sources.file.options import FileSourceConfig
     from driftmon.sources.file_cache import TimeRange
+    from driftmon.sources.file_slices import RowCodes
 
 Batch = dict[str, "Column"]
 
@@ -117,6 +120,23 @@ class FileFormat(ABC):
                 for name, histogram in zip(specs, binned, strict=True):
                     result[name] = result[name].merge(histogram)
         return result, rows, (span if window is not None else None)
+
+    def code(self, path: str, specs: Mapping[str, BinSpec], reading: Reading) -> RowCodes | None:
+        """One file's timed rows as bin numbers in time order (every row of it: ``reading`` has a
+        window and no bounds), for the live-file cache (:mod:`driftmon.sources.file_slices`);
+        None where the codes cannot stand for the counts. Holds the file's columns while coding."""
+        window = reading.window
+        assert window is not None
+        columns = list(specs)
+        stamps: list[np.ndarray] = []
+        chunks: dict[str, list[Column]] = {name: [] for name in columns}
+        for chunk in self.rows(path, reading.with_window_column(columns), reading):
+            stamps.append(epoch_stamps(as_series(chunk[window.column]), window.column, path))
+            for name in columns:
+                chunks[name].append(chunk[name])
+        times = np.concatenate(stamps) if stamps else np.zeros(0, dtype=np.int64)
+        with SourceContext(reading.source.describe()), ThreadPoolExecutor(TASK_THREADS) as pool:
+            return slices.build(times, {name: chunks[name].copy for name in columns}, specs, pool)
 
     def count_files(
         self, paths: Sequence[str], specs: Mapping[str, BinSpec], reading: Reading

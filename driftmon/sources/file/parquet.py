@@ -8,6 +8,7 @@ statistics lie outside it are skipped without being read.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -20,7 +21,8 @@ import pyarrow.parquet as pq
 
 from driftmon._imports import lazy_import
 from driftmon.histogram import TASK_THREADS, BinningRule, BinSpec, Histogram, NumericBins, empty, merge_all
-from driftmon.sources.base import epoch_ns
+from driftmon.sources import file_slices as slices
+from driftmon.sources.base import SourceContext, epoch_ns
 from driftmon.sources.file.columns import (
     BATCH_ROWS,
     NO_TIME,
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from driftmon.sources.file_cache import TimeRange
+    from driftmon.sources.file_slices import RowCodes
 else:
     pd = lazy_import("pandas")  # ~0.3 s to import; Parquet sources never need it
 
@@ -81,6 +84,17 @@ class Parquet(FileFormat):
         result, rows = self.count_files([path], specs, reading)
         span = time_range(path, window.column) if window is not None and with_range else None
         return result, rows, span
+
+    def code(self, path: str, specs: Mapping[str, BinSpec], reading: Reading) -> RowCodes | None:
+        """The row codes (FileFormat.code) from the same column reads as :meth:`count`, a task per feature."""
+        window = reading.window
+        assert window is not None
+        parquet = next(open_files([path], list(specs), reading))
+        stamps = [epoch_stamps(chunk.to_pandas(), window.column, path) for chunk in parquet.column(window.column)]
+        times = np.concatenate(stamps) if stamps else np.zeros(0, dtype=np.int64)
+        columns = {name: functools.partial(parquet.column, name) for name in specs}
+        with SourceContext(reading.source.describe()), ThreadPoolExecutor(TASK_THREADS) as pool:
+            return slices.build(times, columns, specs, pool)
 
     def count_files(
         self, paths: Sequence[str], specs: Mapping[str, BinSpec], reading: Reading

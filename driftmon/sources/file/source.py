@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from driftmon.histogram import Column
     from driftmon.segments import Segmentation, SegmentedHistogram, SegmentedProfile
     from driftmon.sources.file_cache import FileCounts, TimeRange
+    from driftmon.sources.file_slices import RowCodes
 else:
     pd = lazy_import("pandas")  # ~0.3 s to import; Parquet sources never need it
 
@@ -108,7 +109,7 @@ class FileSource(RowSource):
             if cache is None:
                 histograms, counted, _ = self.count_file(path, specs, bounds, with_range=False)
             else:
-                histograms, counted = cache.count(path, specs, bounds, self.count_file, self.options())
+                histograms, counted = cache.count(path, specs, bounds, self.count_file, self.options(), self.code_file)
             rows += counted
             for name, histogram in histograms.items():
                 result[name] = result[name].merge(histogram)
@@ -142,6 +143,13 @@ class FileSource(RowSource):
         and the window column's range over the whole file (None without a window or
         ``with_range=False``). Any format; the unit the live-file cache keeps."""
         return self._format_of(path).count(path, specs, self._reading(bounds), with_range)
+
+    def code_file(self, path: str, specs: Mapping[str, BinSpec]) -> RowCodes | None:
+        """ONE file's timed rows as bin numbers in time order (:mod:`driftmon.sources.file_slices`;
+        None: they hold a category the bins lack). Only with a window: the cache codes the files
+        its edges cut."""
+        assert self.config.window is not None
+        return self._format_of(path).code(path, specs, Reading(self, self.config, None))
 
     def profile(self, rules: Sequence[BinningRule]) -> dict[str, Histogram]:
         paths = self.paths()
