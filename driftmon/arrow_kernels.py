@@ -62,6 +62,46 @@ def entry_counts(values: pa.Array | pa.ChunkedArray) -> Iterator[tuple[pa.Array,
         yield dictionary, np.where(null_entry, 0.0, per_entry[:entries]), nulls
 
 
+def value_counts(values: pa.Array | pa.ChunkedArray) -> Iterator[tuple[list[str], np.ndarray, float]]:
+    """Per chunk of a text or integer Arrow column: its distinct values as text (integers as
+    pandas prints them, ``1``), the rows holding each, and the null rows. Integers from their
+    value buffer (no pandas, no pyarrow.compute): a prediction column of class numbers is
+    binned as a category without importing pandas (~0.3 s of a short check)."""
+    if is_arrow_text(values):
+        for dictionary, per_entry, nulls in entry_counts(values):
+            yield dictionary.to_pylist(), per_entry, nulls
+        return
+    for chunk in values.chunks if isinstance(values, pa.ChunkedArray) else [values]:
+        kind = chunk.type
+        numbers = primitive(chunk, _integers(kind))
+        if chunk.null_count:
+            numbers = numbers[valid(chunk)]
+        nulls = float(len(chunk) - numbers.size)
+        if not numbers.size:
+            yield [], np.zeros(0), nulls
+            continue
+        low, high = int(numbers.min()), int(numbers.max())
+        if high - low <= max(65_536, numbers.size):  # a small range: one bincount, no sort
+            # the difference wraps in the column's own width; read unsigned it is exact
+            offsets = (numbers - numbers.min()).view(f"u{numbers.dtype.itemsize}")
+            per_value = np.bincount(offsets.astype(np.intp))
+            present = np.flatnonzero(per_value)
+            yield [str(low + int(i)) for i in present], per_value[present].astype(np.float64), nulls
+        else:
+            distinct, counts = np.unique(numbers, return_counts=True)
+            yield [str(v) for v in distinct.tolist()], counts.astype(np.float64), nulls
+
+
+def _integers(kind: pa.DataType) -> np.dtype[Any]:
+    """The numpy type of an Arrow integer type's values."""
+    return np.dtype(f"{'u' if pa.types.is_unsigned_integer(kind) else 'i'}{kind.bit_width // 8}")
+
+
+def is_arrow_integer(values: object) -> bool:
+    """True for an Arrow integer column (not dictionary-encoded)."""
+    return isinstance(values, pa.Array | pa.ChunkedArray) and bool(pa.types.is_integer(values.type))
+
+
 def primitive(array: pa.Array, dtype: np.dtype[Any]) -> np.ndarray:
     """The value buffer of a fixed-width Arrow array as numpy, without a copy.
 
@@ -81,6 +121,30 @@ def valid(array: pa.Array) -> np.ndarray:
     bits = np.unpackbits(np.frombuffer(array.buffers()[0], dtype=np.uint8), bitorder="little")
     flags: np.ndarray = bits[array.offset : array.offset + len(array)].astype(bool)
     return flags
+
+
+def as_numpy(array: pa.Array) -> np.ndarray:
+    """An Arrow array as pyarrow's ``to_numpy(zero_copy_only=False)`` gives it (numbers, with
+    NaN for nulls of numbers; text as objects, None for nulls), which imports pandas (0.3 s of
+    a short check) for every type: numbers, booleans and dictionary text here from the buffers;
+    other types through pyarrow."""
+    kind = array.type
+    if pa.types.is_floating(kind) and kind.bit_width == 64:
+        return arrow_floats(array)
+    if pa.types.is_integer(kind):
+        numbers = primitive(array, _integers(kind))
+        return np.where(valid(array), numbers, np.nan) if array.null_count else numbers
+    if pa.types.is_boolean(kind) and not array.null_count and len(array):
+        bits = np.unpackbits(np.frombuffer(array.buffers()[1], dtype=np.uint8), bitorder="little")
+        return bits[array.offset : array.offset + len(array)].astype(bool)
+    if pa.types.is_dictionary(kind) and is_arrow_text(array):
+        entries = np.array([*array.dictionary.to_pylist(), None], dtype=object)
+        indices = array.indices
+        codes = primitive(indices, np.dtype(f"i{indices.type.bit_width // 8}"))
+        if indices.null_count:
+            codes = np.where(valid(indices), codes, len(entries) - 1)
+        return entries[codes]
+    return np.asarray(array.to_numpy(zero_copy_only=False))
 
 
 def arrow_floats(values: pa.Array | pa.ChunkedArray) -> np.ndarray:

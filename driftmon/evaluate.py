@@ -246,7 +246,9 @@ def evaluate(
 
                 model, segments = evaluate_segmented_model(monitor, segments, reference_source, live_source)
             else:
-                model = evaluate_model(monitor.name, monitor.model, reference_source, live_source, monitor.min_samples)
+                model = evaluate_model(
+                    monitor.name, monitor.model, reference_source, live_source, monitor.min_samples, live_files
+                )
         joint = None
         if monitor.multivariate is not None and has_rows and not lacks(schema, read[JOINT]):
             from driftmon.joint import evaluate_joint  # the samples and scikit-learn: only when used

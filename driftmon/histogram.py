@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from driftmon._imports import lazy_import
-from driftmon.arrow_kernels import entry_counts, is_arrow_text
+from driftmon.arrow_kernels import is_arrow_integer, is_arrow_text, value_counts
 from driftmon.columns import Kind as Kind
 from driftmon.columns import as_strings, infer_kind, numeric_values
 from driftmon.errors import DataError
@@ -400,10 +400,10 @@ def _interpolated(frac: np.ndarray, found: dict[int, float], below: np.ndarray, 
 
 def categorical_spec(values: Column, max_categories: int) -> CategoricalBins:
     """Top ``max_categories`` reference values by frequency (ties by value), the rest as others."""
-    if is_arrow_text(values):
+    if is_arrow_text(values) or is_arrow_integer(values):
         totals: dict[str, float] = {}
-        for dictionary, per_entry, _ in entry_counts(values):
-            for value, count in zip(dictionary.to_pylist(), per_entry.tolist(), strict=True):
+        for texts, per_entry, _ in value_counts(values):
+            for value, count in zip(texts, per_entry.tolist(), strict=True):
                 if value is not None and count:
                     totals[value] = totals.get(value, 0.0) + count
         frequency = list(totals.items())
@@ -476,7 +476,7 @@ def _counts_from_sorted(spec: NumericBins, ordered: np.ndarray, missing: int) ->
 
 def bin_categorical(spec: CategoricalBins, values: Column) -> Histogram:
     """Vectorised categorical binning: Arrow dictionary codes, or pandas for other columns."""
-    if is_arrow_text(values):
+    if is_arrow_text(values) or is_arrow_integer(values):
         return _bin_arrow_text(spec, values)
     series = as_strings(values)
     missing = series.isna()
@@ -505,28 +505,29 @@ def bin_categorical(spec: CategoricalBins, values: Column) -> Histogram:
 
 
 def _bin_arrow_text(spec: CategoricalBins, values: pa.Array | pa.ChunkedArray) -> Histogram:
-    """Count the codes of each dictionary entry, then map the (few) entries to bins."""
+    """Count the rows of each distinct value (text: the dictionary entries; integers: their
+    values, as text), then map the (few) values to bins."""
     k = len(spec.categories)
     outside = k if spec.others is None else k + 1  # unknown others: __other__, else __unseen__
     counts = np.zeros(spec.size, dtype=np.float64)
     missing = 0.0
     position = {category: index for index, category in enumerate(spec.categories)}
     unseen: list[tuple[str, float]] = []
-    for dictionary, per_entry, nulls in entry_counts(values):
+    for texts, per_entry, nulls in value_counts(values):
         missing += nulls
-        # The dictionary holds each distinct value once, so a Python lookup per entry is cheap.
+        # Each distinct value once, so a Python lookup per entry is cheap.
         others = spec.others or frozenset()
         bin_of_entry = np.fromiter(
-            (position.get(value, k if value in others else outside) for value in dictionary.to_pylist()),
+            (position.get(value, k if value in others else outside) for value in texts),
             dtype=np.intp,
-            count=len(dictionary),
+            count=len(texts),
         )
         counts += np.bincount(bin_of_entry, weights=per_entry, minlength=spec.size)[: spec.size]
         if spec.others is not None:
             new = np.flatnonzero((bin_of_entry == k + 1) & (per_entry > 0))
             if new.size:
                 top = new[np.argsort(-per_entry[new], kind="stable")[:UNSEEN_KEPT]]
-                unseen.extend((str(dictionary[int(i)].as_py()), float(per_entry[i])) for i in top)
+                unseen.extend((str(texts[int(i)]), float(per_entry[i])) for i in top)
     return Histogram(spec, counts, missing, _top_unseen(unseen))
 
 

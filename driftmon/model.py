@@ -27,7 +27,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +41,9 @@ from driftmon.sources import open_source
 from driftmon.sources.base import Source
 from driftmon.sources.label_rows import matching_labels
 from driftmon.sources.rows import read_columns
+
+if TYPE_CHECKING:
+    from driftmon.sources.file_cache import FileCounts
 
 __all__ = ["ModelResult", "ReferenceModel", "evaluate_model", "reference_model"]
 
@@ -125,8 +128,8 @@ class ModelResult:
         return self.labelled_rows / self.live_rows if self.live_rows else None
 
 
-def _read(source: Source, columns: Sequence[str]) -> dict[str, npt.NDArray[Any]]:
-    return read_columns(source, columns)
+def _read(source: Source, columns: Sequence[str], cache: FileCounts | None = None) -> dict[str, npt.NDArray[Any]]:
+    return read_columns(source, columns, cache)
 
 
 def _present(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
@@ -336,14 +339,18 @@ def _label_time(model: Model, source: Source) -> str | None:
     return model.label_time or (source.window.column if source.window is not None else None)
 
 
-def _live(model: Model, source: Source, extra: Sequence[str] = ()) -> tuple[dict[str, npt.NDArray[Any]], labels.Labels]:
+def _live(
+    model: Model, source: Source, extra: Sequence[str] = (), cache: FileCounts | None = None
+) -> tuple[dict[str, npt.NDArray[Any]], labels.Labels]:
     """The live side's model columns (and the ``extra`` columns, read with them), its target joined
-    from ``targets:`` when the labels come separately, and the account of its labels (`driftmon.labels`)."""
+    from ``targets:`` when the labels come separately, and the account of its labels (`driftmon.labels`);
+    ``cache``: the daemon's live-file cache (the live and targets files' columns kept per file; the
+    join, the window and the label states are made anew at each evaluation)."""
     keys = labels.keys_of(model)
     own = [c for c in _columns(model) if c != model.target or model.targets is None]
     time = source.window.column if source.window is not None else None
     label_time = _label_time(model, source) if model.targets is None else None
-    data = _read(source, list(dict.fromkeys(own + keys + [c for c in (time, label_time) if c] + list(extra))))
+    data = _read(source, list(dict.fromkeys(own + keys + [c for c in (time, label_time) if c] + list(extra))), cache)
     rows = len(data[model.prediction])
     live_times = _times(data[time]) if time else None
     now_ns = int(source.now.timestamp() * 1e9)
@@ -360,7 +367,7 @@ def _live(model: Model, source: Source, extra: Sequence[str] = ()) -> tuple[dict
     try:
         wanted = list(dict.fromkeys([*keys, model.target or "", *([target_time] if target_time else [])]))
         pushed = matching_labels(source, targets, keys, model.target or "", wanted)  # one database: a semi-join
-        found = pushed.columns if pushed is not None else _read(targets, wanted)
+        found = pushed.columns if pushed is not None else _read(targets, wanted, cache)
     except DriftmonError as error:
         joined = labels.absent(rows, str(error))
     else:
@@ -385,11 +392,16 @@ def _live(model: Model, source: Source, extra: Sequence[str] = ()) -> tuple[dict
 
 
 def evaluate_model(
-    name: str, model: Model, reference_source: Source, live_source: Source, min_samples: int
+    name: str,
+    model: Model,
+    reference_source: Source,
+    live_source: Source,
+    min_samples: int,
+    live_files: FileCounts | None = None,
 ) -> ModelResult:
-    """The model part of one evaluation of monitor ``name``."""
+    """The model part of one evaluation of monitor ``name``; ``live_files``: the daemon's live-file cache."""
     reference = reference_model(name, model, reference_source)
-    data, joined = _live(model, live_source)
+    data, joined = _live(model, live_source, cache=live_files)
     return judge(model, reference, data, joined, live_source.describe(), min_samples)
 
 

@@ -233,19 +233,19 @@ def test_results_with_a_model_and_joint_drift_cross_a_process_boundary(tmp_path:
 
 def test_the_live_file_cache_keeps_the_model_outputs_counts(tmp_path: Path, write) -> None:
     """The daemon's live-file cache counts the prediction and score columns (prediction drift)
-    like any feature: a second evaluation over unchanged files reads none of them for counting,
-    and the model's result is the same."""
+    like any feature and keeps the model's columns: a second evaluation over unchanged files
+    reads none of them, and the model's result is the same (tests/test_model_file_cache.py)."""
     from driftmon.sources.file_cache import FileCounts
 
     monitor = _monitor(tmp_path, write, _frame(7, 3_000, 0.2, 1.0, 0.5))
     first = FileCounts({}, settle_s=0.0)
     before = evaluate(monitor, live_files=first)
-    assert first.read == 1 and len(first.new) == 1
-    (entry,) = first.new.values()
+    assert first.read == 2 and len(first.new) == 2  # the counts, and the model's columns
+    (entry,) = [entry for entry in first.new.values() if entry.histograms is not None]
     assert {"x", "predicted", "p"} <= set(entry.histograms or {})
     second = FileCounts(dict(first.new), settle_s=0.0)
     after = evaluate(monitor, live_files=second)
-    assert second.read == 0 and second.reused == 1
+    assert second.read == 0 and second.reused == 2
     assert [f.scores for f in after.features] == [f.scores for f in before.features]
     assert after.model.estimated.values == before.model.estimated.values
     assert after.model.realized.values == before.model.realized.values

@@ -15,7 +15,8 @@ one warm in-process evaluation of the same monitor:
 Each `check` is timed in wall and CPU seconds (the child's user + system time). The
 daemon's steady state is also timed: evaluations in one process with the reference cache
 and the live-file cache carried from one evaluation to the next, as a worker does, the live
-file unchanged.
+file unchanged (the cache keeps the counts and the model's columns); and the same without the
+live-file cache (every file read at every evaluation).
 
 So ``model - features`` is what the model part itself costs (reading its columns, the
 calibration, the estimate, the realized metrics, the band) per 1 M rows.
@@ -108,9 +109,10 @@ def check_seconds(folder: Path, name: str) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def steady_seconds(folder: Path, name: str, runs: int) -> list[list[float]]:
+def steady_seconds(folder: Path, name: str, runs: int, files: bool = True) -> list[list[float]]:
     """(wall, CPU) seconds of the daemon's steady state: evaluations with the reference cache
-    and the live-file cache carried over (the live file unchanged), after a first one."""
+    and the live-file cache carried over (the live file unchanged), after a first one;
+    ``files=False``: without the live-file cache (every file read at every evaluation)."""
     code = (
         "import sys, time, json\n"
         "from driftmon import config\nfrom driftmon.evaluate import evaluate\n"
@@ -118,9 +120,9 @@ def steady_seconds(folder: Path, name: str, runs: int) -> list[list[float]]:
         f"m = config.load({str(folder / (name + '.yaml'))!r}).monitors[0]\n"
         "cache, known = ReferenceCache(), {}\n"
         "def once():\n"
-        "    files = FileCounts(dict(known), settle_s=0.0)\n"
+        f"    files = FileCounts(dict(known), settle_s=0.0) if {files} else None\n"
         "    r = evaluate(m, cache, live_files=files); assert r.error is None, r.error\n"
-        "    known.update(files.new)\n"
+        "    known.update(files.new if files is not None else {})\n"
         "once()\nout = []\n"
         f"for _ in range({runs}):\n"
         "    t, c = time.perf_counter(), time.process_time(); once()\n"
@@ -175,18 +177,20 @@ def main() -> None:
             checks[name].append(list(check_seconds(args.folder, name)))
     warm = {name: evaluate_seconds(args.folder, name, args.runs) for name in CONFIGS}
     steady = {name: steady_seconds(args.folder, name, args.runs) for name in CONFIGS}
+    uncached = {name: steady_seconds(args.folder, name, args.runs, files=False) for name in CONFIGS}
     uptime_after = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     machine = f"{platform.machine()}, {os.cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     lines = [f"# What a model adds to check, {args.rows:,} scored rows ({machine})", ""]
     lines += [f"`uptime` before: `{uptime_before}`; after: `{uptime_after}`", ""]
     lines += [
         "| case | check (new process): wall, CPU s | added to check: wall, CPU | warm evaluation: wall, CPU s "
-        "| added warm: wall, CPU | daemon steady state (caches): wall, CPU s | added steady: wall, CPU |"
+        "| added warm: wall, CPU | daemon steady state (caches): wall, CPU s | added steady: wall, CPU "
+        "| steady, no live-file cache: wall, CPU s | added uncached: wall, CPU |"
     ]
-    lines += ["| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines += ["| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name in CONFIGS:
         cells = []
-        for rows in (checks, warm, steady):
+        for rows in (checks, warm, steady, uncached):
             wall, cpu = _median(rows[name], 0), _median(rows[name], 1)
             added = ""
             if name in BASELINE:
@@ -201,7 +205,7 @@ def main() -> None:
         for name, rows in warm.items()
         if len(rows[0]) > 2
     ]
-    every = json.dumps({"check": checks, "warm": warm, "steady": steady})
+    every = json.dumps({"check": checks, "warm": warm, "steady": steady, "uncached": uncached})
     lines += ["", f"{args.runs} interleaved runs each; every run (wall, CPU): " + every]
     text = "\n".join(lines) + "\n"
     print(text)

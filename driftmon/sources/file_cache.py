@@ -30,6 +30,11 @@ are new or changed, and the files that straddle an edge of the window:
   evaluation); each evaluation task carries its monitor's entries to the worker process,
   which returns what it used and what it counted anew (:class:`FileCounts`).
 
+A model's columns (:meth:`FileCounts.rows`: raw rows, not counts: metrics such as ROC AUC
+need them) are kept the same way, a file's whole columns and its rows' times under a key of
+their own, within the room row codes take (at most half the cache and what it has free); the
+window is applied to them at each evaluation.
+
 ``driftmon check`` evaluates once and uses no cache.
 """
 
@@ -42,7 +47,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from driftmon.histogram import BinSpec, CategoricalBins, Histogram
 from driftmon.sources.file_slices import RowCodes
@@ -93,6 +98,7 @@ class FileEntry:
     # The rows as bin numbers in time order, while a window's edge cuts the file (file_slices).
     codes: RowCodes | None = field(default=None, compare=False)
     codable: bool = field(default=True, compare=False)  # False: the codes could not stand for its counts
+    columns: Mapping[str, Any] | None = field(default=None, compare=False)  # FileCounts.rows: raw columns
 
     def without_codes(self) -> FileEntry:
         return replace(self, codes=None, nbytes=self.nbytes - self.codes.nbytes) if self.codes is not None else self
@@ -167,7 +173,7 @@ class FileCounts:
         self._keep_from: int | None = None  # ns: files from here on keep their counts (keep_from)
         # The part of a file read in this evaluation, whose whole counts are known: (bounds, counts, rows).
         self._parts: dict[FileKey, tuple[tuple[int, int], Mapping[str, Histogram], int]] = {}
-        self.codes_limit = codes_limit  # bytes the row codes kept in this evaluation may still take
+        self.codes_limit = codes_limit  # bytes the row codes and model columns kept now may still take
         self._visited: set[FileKey] = set()  # entries looked up in this evaluation
         self._sliced: set[FileKey] = set()  # entries whose row codes counted a part in this evaluation
 
@@ -309,6 +315,31 @@ class FileCounts:
             if entry is not None and entry.codes is not None:
                 self.new[key] = entry.without_codes()
 
+    def rows(self, path: str, what: str, read: Callable[[str], Mapping[str, Any]]) -> Mapping[str, Any]:
+        """The columns ``read`` gives of ``path`` (numpy arrays over every row of the file): from
+        the entry while the file is unchanged, else by reading it; ``what`` names the columns and
+        options read (part of the key). Kept under the same rules as counts (settled, unchanged
+        while read, and within ``codes_limit``, which row codes share)."""
+        before = _stat(path)
+        key = _key(path, before, "rows:" + what) if before is not None else None
+        entry = self.known.get(key) if key is not None else None
+        if entry is not None and entry.columns is not None:
+            self.reused += 1
+            self.used.append(entry.key)
+            return entry.columns
+        columns = read(path)
+        self.read += 1
+        self.bytes_read += before.st_size if before is not None else 0
+        after = _stat(path)
+        if key is None or after is None or _key(path, after, key.counting) != key or not self._settled(after):
+            return columns
+        size = _ENTRY_OVERHEAD + sum(_array_bytes(values) for values in columns.values())
+        if size > self.codes_limit:
+            return columns  # kept only within the room row codes may take (FileCache.codes_room)
+        self.codes_limit -= size
+        self.new[key] = FileEntry(key, None, 0, None, size, columns=columns)
+        return columns
+
     def _rest(self, entry: FileEntry, bounds: tuple[int, int]) -> tuple[Mapping[str, Histogram], int] | None:
         """The file's counts in ``bounds`` as its whole counts minus the part read in this evaluation,
         when that part's bounds and ``bounds`` split the file's rows exactly (adjacent, together
@@ -323,6 +354,14 @@ class FileCounts:
     def _settled(self, stat: os.stat_result) -> bool:
         changed = max(stat.st_mtime_ns, stat.st_ctime_ns) / 1e9
         return self.clock() - changed >= self.settle_s
+
+
+def _array_bytes(values: Any) -> int:
+    """Memory a numpy column holds; text: its pointers and each distinct string object once
+    (a column decoded from a dictionary shares a few)."""
+    if values.dtype != object:
+        return int(values.nbytes)
+    return int(values.nbytes) + _STRING_OVERHEAD * len({id(value) for value in values})
 
 
 def _splits(span: TimeRange, one: tuple[int, int], other: tuple[int, int]) -> bool:
