@@ -204,10 +204,6 @@ def evaluate(
     """
     started = clock()
     begun = time.perf_counter()
-    if monitor.multivariate is not None and "classifier" in monitor.multivariate.methods:
-        from driftmon.multivariate import import_classifier_soon
-
-        import_classifier_soon()  # scikit-learn's imports overlap the counting
     try:
         live_source = open_source(monitor.live, monitor.base_dir, now=started)
         segments, schema = None, None
@@ -251,7 +247,7 @@ def evaluate(
                 )
         joint = None
         if monitor.multivariate is not None and has_rows and not lacks(schema, read[JOINT]):
-            from driftmon.joint import evaluate_joint  # the samples and scikit-learn: only when used
+            from driftmon.joint import evaluate_joint  # the samples and the methods: only when used
 
             keep = None if cache is None else functools.partial(cache.sample, monitor)
             joint = evaluate_joint(monitor, reference, reference_source, live_source, keep)

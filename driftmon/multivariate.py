@@ -18,15 +18,18 @@ data size:
   with mean μ and deviation s·√(1/n_live + 1/n_reference), and the p-value is its upper
   tail with Edgeworth's correction for the errors' skewness (a distance is long-tailed: at a
   few hundred live rows the plain normal tail is too light).
-- ``classifier``: a gradient-boosted tree classifier (scikit-learn's
-  HistGradientBoostingClassifier, the ``model`` extra, `ITERATIONS` trees) is trained on
-  half of each side's rows to tell reference rows from live rows, and scored on the other
-  half: the score is its held-out ROC AUC (0.5: the sides cannot be told apart). The model
-  never saw the held-out rows, so under no drift their labels are independent of their
-  scores and the AUC is distributed exactly as the Mann-Whitney statistic at the held-out
-  counts (mean 1/2; the variance with the correction for tied scores): the p-value is its
-  normal tail. (Pooling the out-of-fold scores of several models, as before, widened that
-  null past Mann-Whitney's: p <= 0.05 in 17.5 % of no-drift pairs at 500 live rows.)
+- ``classifier``: gradient-boosted trees (`driftmon.boosting`, numpy: `ITERATIONS` trees of
+  4 levels, each categorical feature one column split one category against the rest) are
+  trained on half of each side's rows to tell reference rows from live rows, and scored on
+  the other half: the score is their held-out ROC AUC (0.5: the sides cannot be told apart).
+  The model never saw the held-out rows, so under no drift their labels are independent of
+  their scores and the AUC is distributed exactly as the Mann-Whitney statistic at the
+  held-out counts (mean 1/2; the variance with the correction for tied scores): the p-value
+  is its normal tail. (Pooling the out-of-fold scores of several models, as before, widened
+  that null past Mann-Whitney's: p <= 0.05 in 17.5 % of no-drift pairs at 500 live rows.)
+  Until 2026-12-04 the trees were scikit-learn's HistGradientBoostingClassifier, whose import
+  alone (scipy.stats and pandas with it) cost a fresh `check` 1.5 s of CPU: more than the
+  1 s joint drift may add; the held-out AUCs agree within noise (docs/multivariate.md).
 
 Contributions ("what moved jointly"): for reconstruction, each feature's share of the
 increase of the squared reconstruction error over the reference's; for the classifier,
@@ -34,14 +37,13 @@ each feature's drop of the held-out AUC (on at most `EXPLAIN_ROWS` rows a side) 
 columns are permuted, as a share of the drops; computed only when the p-value is at most
 `EXPLAIN_BELOW`.
 
-Pure numpy (and scikit-learn for the classifier); knows nothing of files or Prometheus.
+Pure numpy; knows nothing of files or Prometheus.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +51,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import boosting
 from .errors import DataError
 
 __all__ = [
@@ -68,7 +71,7 @@ METHODS = ("reconstruction", "classifier")
 TOP_CATEGORIES = 10
 VARIANCE_KEPT = 0.65
 CHUNKS = 10  # reference folds of the leave-chunk-out errors
-ITERATIONS = 20  # boosting iterations of the classifier
+ITERATIONS = 20  # boosting iterations (trees) of the classifier
 EXPLAIN_BELOW = 0.05
 EXPLAIN_ROWS = 1_000  # held-out rows a side the classifier's contributions are measured on
 
@@ -267,7 +270,7 @@ def _one_thread(api: str) -> Any:
     """numpy's BLAS (or OpenMP) on one thread while fitting: the daemon runs one evaluation per
     core, and spinning library threads on a busy machine cost 20 times the work (1.0 s against
     0.05 s CPU for a 5,000 x 80 reconstruction at load average 20 on 2 cores). Without
-    threadpoolctl (it comes with scikit-learn) the libraries keep their defaults."""
+    threadpoolctl (installed with scikit-learn, for instance) the libraries keep their defaults."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
@@ -345,46 +348,28 @@ def _auc(labels: npt.NDArray[np.bool_], scores: Floats) -> tuple[float, float]:
     return statistic / pairs, math.sqrt(max(variance, 0.0)) / pairs
 
 
-_importing: list[threading.Thread] = []  # the background import of scikit-learn, once per process
-
-
-def import_classifier_soon() -> None:
-    """Start importing scikit-learn's classifier in a background thread (about 1.5 s of imports,
-    scipy's among them), so it overlaps the counting that comes before the classifier;
-    `classifier` waits for it. A second call does nothing; a failed import is reported by
-    `classifier` (it imports again)."""
-    if _importing:
-        return
-
-    def load() -> None:
-        with contextlib.suppress(ImportError):  # reported by classifier()
-            import sklearn.ensemble  # noqa: F401
-
-    thread = threading.Thread(target=load, name="import-sklearn", daemon=True)
-    _importing.append(thread)
-    thread.start()
+def _categories(rows: Floats, owners: Sequence[str]) -> tuple[Floats, npt.NDArray[np.bool_]]:
+    """The encoded ``rows`` with each categorical feature's one-hot columns (the columns sharing
+    an owner: its top values, other, missing) as one column of category numbers, and which
+    columns those are. The trees split a category against the rest, as on its one-hot column,
+    but count each row once per feature instead of once per category (3 times fewer cells on
+    workload (a): 25 columns instead of 73)."""
+    names = list(dict.fromkeys(owners))
+    owner_array = np.array(owners, dtype=object)
+    columns, categorical = [], []
+    for name in names:
+        block = np.flatnonzero(owner_array == name)
+        if len(block) == 1:
+            columns.append(rows[:, block[0]])
+        else:
+            columns.append(rows[:, block].argmax(axis=1).astype(np.float64))  # exactly one column is hot
+        categorical.append(len(block) > 1)
+    return np.column_stack(columns), np.array(categorical, dtype=bool)
 
 
 def classifier(reference: Floats, live: Floats, owners: Sequence[str], seed: int = 0) -> JointDrift:
-    """Domain-classifier drift: held-out ROC AUC of telling ``live`` rows from ``reference`` rows.
-
-    Trained on one thread: the daemon runs one evaluation per core already, and OpenMP's
-    spinning threads on a busy machine made one fit 25 times slower (34 s against 1.3 s for
-    2,000 + 2,000 rows at load average 9 on 2 cores).
-    """
-    for thread in _importing:
-        thread.join()
-    try:
-        from sklearn.ensemble import HistGradientBoostingClassifier
-    except ImportError as error:
-        raise DataError(
-            "the classifier method of joint drift needs scikit-learn (pip install 'driftmon-exporter[model]')"
-        ) from error
-    with _one_thread("openmp"):
-        return _classifier(HistGradientBoostingClassifier, reference, live, owners, seed)
-
-
-def _classifier(model_type: Any, reference: Floats, live: Floats, owners: Sequence[str], seed: int) -> JointDrift:
+    """Domain-classifier drift: held-out ROC AUC of telling ``live`` rows from ``reference`` rows,
+    by gradient-boosted trees (`driftmon.boosting`, numpy only)."""
     rows_ref, rows_live = len(reference), len(live)
     if min(rows_ref, rows_live) < 4:
         raise Unscorable(
@@ -397,25 +382,26 @@ def _classifier(model_type: Any, reference: Floats, live: Floats, owners: Sequen
     held = np.empty(len(rows), dtype=bool)  # stratified: half of each side (rounded down) held out
     held[:rows_ref] = generator.permutation(rows_ref) < rows_ref // 2
     held[rows_ref:] = generator.permutation(rows_live) < rows_live // 2
-    model = model_type(max_iter=ITERATIONS, max_leaf_nodes=15, early_stopping=False, random_state=seed)
-    model.fit(rows[~held], labels[~held])
-    test, truth = rows[held], labels[held]
-    score, spread = _auc(truth, model.predict_proba(test)[:, 1])
+    rows, categorical = _categories(rows, owners)
+    bins = boosting.fit_bins(rows[~held], categorical)  # cut on the training rows only
+    model = boosting.fit(bins.codes(rows[~held]), labels[~held], categorical, ITERATIONS)
+    test, truth = bins.codes(rows[held]), labels[held]
+    score, spread = _auc(truth, model.raw(test))
     untied = math.sqrt((len(truth) + 1) / (12.0 * truth.sum() * (~truth).sum()))
     pvalue = _upper_tail((score - 0.5) / spread) if spread > 0 else 1.0  # all scores tied: AUC exactly 1/2
     contributions: Mapping[str, float] = {}
     if pvalue <= EXPLAIN_BELOW:
         drops: dict[str, float] = {}
-        owner_array = np.array(owners, dtype=object)
+        owner_array = np.array(list(dict.fromkeys(owners)), dtype=object)  # a column per feature now
         # On at most EXPLAIN_ROWS test rows a side: a prediction per feature is the cost.
         some = np.r_[np.flatnonzero(~truth)[:EXPLAIN_ROWS], np.flatnonzero(truth)[:EXPLAIN_ROWS]]
         test, truth = test[some], truth[some]
-        base = _auc(truth, model.predict_proba(test)[:, 1])[0]
+        base = _auc(truth, model.raw(test))[0]
         for feature in dict.fromkeys(owners):
             columns = np.flatnonzero(owner_array == feature)
             shuffled = test.copy()
             shuffled[:, columns] = test[generator.permutation(len(test))][:, columns]
-            drops[feature] = base - _auc(truth, model.predict_proba(shuffled)[:, 1])[0]
+            drops[feature] = base - _auc(truth, model.raw(shuffled))[0]
         contributions = _shares(drops)
     # The thresholds stand on the spread without ties (ties only narrow it), so a model that
     # ties every row still has thresholds past 1/2.

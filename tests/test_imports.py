@@ -188,11 +188,11 @@ for unneeded in ("sklearn", "scipy"):
     assert result.returncode == 0, result.stderr
 
 
-def test_joint_drift_imports_scikit_learn_only_for_the_classifier(tmp_path) -> None:
-    """`check` on Parquet with `multivariate: {methods: [reconstruction]}` samples the rows
-    through Arrow and never imports pandas or scikit-learn (nor scipy); with the classifier it
-    imports scikit-learn (in the background, from the start of the evaluation) and scores.
-    (Before the Parquet sample, its rows reached joint drift as pandas frames.)"""
+def test_joint_drift_never_imports_scikit_learn(tmp_path) -> None:
+    """`check` on Parquet with `multivariate:` samples the rows through Arrow and never imports
+    pandas, scikit-learn or scipy, the classifier included: its trees are numpy
+    (driftmon.boosting; scikit-learn's import alone cost `check` 1.5 s of CPU). (Before the
+    Parquet sample, its rows reached joint drift as pandas frames.)"""
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -215,10 +215,8 @@ with contextlib.redirect_stdout(io.StringIO()) as out:
     status = main(["check", "-c", {str(tmp_path / "c.yaml")!r}, "--format", "json"])
 methods = json.loads(out.getvalue())["monitors"][0]["multivariate"]["methods"]
 assert all(m["score"] is not None for m in methods.values()), methods
-classifier = "classifier" in methods
-assert classifier or "pandas" not in sys.modules, "pandas was imported"  # scikit-learn may import it
-assert ("sklearn" in sys.modules) == classifier, ("sklearn", classifier)
-assert ("scipy" in sys.modules) == classifier, ("scipy", classifier)
+for unneeded in ("pandas", "sklearn", "scipy"):
+    assert unneeded not in sys.modules, (unneeded, methods)
 """
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, (methods, result.stderr)

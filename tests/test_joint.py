@@ -8,13 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from driftmon import config
 from driftmon.evaluate import evaluate
 from driftmon.results import MonitorState, Snapshot
-
-pytest.importorskip("sklearn")
 
 CONFIG = """
 monitors:

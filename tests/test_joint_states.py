@@ -20,8 +20,6 @@ from driftmon.exposition import Exposition
 from driftmon.results import MonitorState, Snapshot
 from driftmon.table import write as table
 
-pytest.importorskip("sklearn")
-
 
 def _monitor(
     folder: Path, reference: pd.DataFrame, live: pd.DataFrame, extra: str = "", features: str = ""
