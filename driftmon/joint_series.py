@@ -58,7 +58,7 @@ SPECS: tuple[MetricSpec, ...] = (
         "gauge",
         static_help(
             "Joint drift of the monitor's features by method: reconstruction (mean PCA reconstruction error of the "
-            "live sample) or classifier (out-of-fold ROC AUC of telling live rows from reference rows)"
+            "live sample) or classifier (held-out ROC AUC of telling live rows from reference rows)"
         ),
         _scores,
     ),
