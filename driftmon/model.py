@@ -137,6 +137,8 @@ def _present(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
 
 
 def _is_positive(values: npt.NDArray[Any], positive: str | int | bool) -> npt.NDArray[np.bool_]:
+    if values.dtype.kind in "biu" and not isinstance(positive, str) and float(positive).is_integer():
+        return np.asarray(values == int(positive))  # integers compared as integers: no float copy
     if values.dtype.kind in "biuf" and not isinstance(positive, str):
         return np.asarray(values, dtype=np.float64) == float(positive)
     return np.array([str(v) == str(positive) for v in values], dtype=bool)
@@ -205,7 +207,7 @@ def _encode(
             outside = labelled & ~labels.isin(target, known)
             unknown_labels = int(outside.sum())
             labelled &= ~outside
-        truth = np.where(labelled, _is_positive(target, model.positive), np.nan).astype(np.float64)
+        truth = np.where(labelled, _is_positive(target, model.positive), np.nan).astype(np.float64, copy=False)
         return _Rows(truth, _is_positive(predicted_raw, model.positive), scores, labelled, unknown_labels)
     classes = list(model.score) if isinstance(model.score, dict) else []
     codes = _class_codes(predicted_raw, classes)
@@ -230,10 +232,16 @@ def _class_codes(values: npt.NDArray[Any], classes: Sequence[str]) -> npt.NDArra
 
 
 def _performance(
-    model: Model, rows: _Rows, select: npt.NDArray[Any] | None = None, presorted: bool = False
+    model: Model,
+    rows: _Rows,
+    select: npt.NDArray[Any] | None = None,
+    presorted: bool = False,
+    orders: Sequence[npt.NDArray[np.intp]] | None = None,
 ) -> Performance:
     """Realized metrics of ``rows`` (its labelled ones, or the given subset of them);
-    ``presorted``: ``rows`` are in ascending score order (binary), which spares a sort."""
+    ``presorted``: ``rows`` are in ascending score order (binary), which spares a sort;
+    ``orders`` (multiclass, labelled rows only): each class's ascending score order of all
+    ``rows``, which spares a sort per class."""
     chosen = np.flatnonzero(rows.labelled) if select is None else select
     scores = None if rows.scores is None else rows.scores[chosen]
     if model.task == "regression":
@@ -241,7 +249,13 @@ def _performance(
     if model.task == "binary":
         # ascending indices keep the rows' order
         return performance.binary(rows.truth[chosen], rows.predicted[chosen], scores, presorted=presorted)
-    return performance.multiclass(rows.truth[chosen], rows.predicted[chosen], scores, list(model.score or {}))
+    if orders is not None and select is None:  # each order of all rows, as positions among the labelled
+        position = np.cumsum(rows.labelled) - 1
+        orders = [position[order[rows.labelled[order]]] for order in orders]
+    else:
+        orders = None
+    classes = list(model.score or {})
+    return performance.multiclass(rows.truth[chosen], rows.predicted[chosen], scores, classes, orders)
 
 
 def _reordered(rows: _Rows, order: npt.NDArray[np.intp]) -> _Rows:
@@ -420,18 +434,20 @@ def judge(
     estimated = None
     notes = []
     # binary: the live rows are sorted by score once, for the estimate and the realized metrics
-    presorted = False
+    presorted, orders = False, None
     if model.task == "binary" and live.scores is not None:
         live, presorted = _reordered(live, np.argsort(live.scores)), True
+    elif model.task == "multiclass" and live.scores is not None:  # each class's order, for both kinds
+        orders = [np.argsort(live.scores[:, k]) for k in range(live.scores.shape[1])]
     if reference.calibration is not None and live.scores is not None and len(live):
         classes = list(model.score) if isinstance(model.score, dict) else None
         estimated = estimation.estimate(
-            reference.calibration, live.predicted, live.scores, classes, presorted=presorted
+            reference.calibration, live.predicted, live.scores, classes, presorted=presorted, orders=orders
         )
     elif model.task == "regression":
         notes.append("regression models have realized performance only (no estimate from scores)")
     labelled = int(live.labelled.sum())
-    realized = _performance(model, live, presorted=presorted) if labelled else None
+    realized = _performance(model, live, presorted=presorted, orders=orders) if labelled else None
     absent = None
     if model.target is None:
         absent = "no target column: realized performance needs labels"

@@ -169,7 +169,9 @@ def _steps(
         descending = (np.argsort(score) if order is None else order)[::-1]
         ordered = score[descending]
         positive, negative = positive[descending], None if negative is None else negative[descending]
-    last = np.r_[np.flatnonzero(np.diff(ordered)), ordered.size - 1]
+    changes = np.flatnonzero(ordered[1:] != ordered[:-1])  # where np.diff is not 0, without the diff
+    last = np.empty(changes.size + 1, dtype=np.intp)
+    last[:-1], last[-1] = changes, ordered.size - 1
     if negative is None:  # the complement of positive: k rows so far, of which tps positive
         tps = np.cumsum(positive)[last]
         return tps, (last + 1.0) - tps
@@ -192,16 +194,22 @@ def _ranking(
     no_positive = "no row of the positive class" if total_positive <= 0 else ""
     no_negative = "no row of the negative class" if total_negative <= 0 else ""
     auc = ap = None
-    if not no_positive and not no_negative:
-        tpr = np.r_[0.0, tps / total_positive]
-        fpr = np.r_[0.0, fps / total_negative]
-        auc = float(np.trapezoid(tpr, fpr))
-    if not no_positive:
+    tpr = _from_zero(tps, total_positive) if not no_positive else None  # the recall at each step, after 0
+    if tpr is not None and not no_negative:
+        auc = float(np.trapezoid(tpr, _from_zero(fps, total_negative)))
+    if tpr is not None:
         predicted = tps + fps
         precision = np.divide(tps, predicted, out=np.zeros_like(tps), where=predicted != 0)
-        recall = tps / total_positive
-        ap = max(0.0, float(np.sum(np.diff(np.r_[0.0, recall]) * precision)))
+        ap = max(0.0, float(np.sum(np.diff(tpr) * precision)))
     return auc, ap, no_positive or no_negative, no_positive
+
+
+def _from_zero(values: Floats, total: float) -> Floats:
+    """``[0, values / total]`` (as ``np.r_`` builds it, without its copies)."""
+    shares = np.empty(values.size + 1)
+    shares[0] = 0.0
+    np.divide(values, total, out=shares[1:])
+    return shares
 
 
 def _log_loss(truth: Floats, score: Floats) -> float:
@@ -258,11 +266,16 @@ def binary(
 
 
 def multiclass(
-    truth: Floats, predicted: npt.NDArray[np.intp], scores: Floats | None, classes: Sequence[str]
+    truth: Floats,
+    predicted: npt.NDArray[np.intp],
+    scores: Floats | None,
+    classes: Sequence[str],
+    orders: Sequence[npt.NDArray[np.intp]] | None = None,
 ) -> Performance:
     """Multiclass metrics over ``len(classes)`` classes: ``truth`` rows x classes (soft or
     one-hot), ``predicted`` the predicted class index per row, ``scores`` rows x classes
-    probabilities summing to 1 per row (or None)."""
+    probabilities summing to 1 per row (or None); ``orders``: per class, the rows in
+    ascending order of its score, if known (saves a sort per class)."""
     truth = np.asarray(truth, dtype=np.float64)
     predicted = np.asarray(predicted, dtype=np.intp)
     count = len(classes)
@@ -297,7 +310,7 @@ def multiclass(
     scores = np.asarray(scores, dtype=np.float64)
     aucs, aps = [], []
     for j, name in enumerate(classes):
-        auc, ap, _, _ = _ranking(truth[:, j], None, scores[:, j])
+        auc, ap, _, _ = _ranking(truth[:, j], None, scores[:, j], None if orders is None else orders[j])
         if auc is not None:
             aucs.append(auc)
             per_class[name]["roc_auc"] = auc

@@ -105,6 +105,11 @@ def test_multiclass_estimate_follows_realized() -> None:
     realized = performance.multiclass(live_truth, live_scores.argmax(axis=1), live_scores, classes)
     for metric in ("accuracy", "f1_macro", "roc_auc_macro"):
         assert abs(estimated.values[metric] - realized.values[metric]) < 0.03, metric
+    # each class's score order given (model.judge sorts once for both kinds): the same numbers
+    orders = [np.argsort(live_scores[:, k]) for k in range(3)]
+    given = estimation.estimate(fitted, live_scores.argmax(axis=1), live_scores, classes, orders=orders)
+    assert given == estimated
+    assert performance.multiclass(live_truth, live_scores.argmax(axis=1), live_scores, classes, orders) == realized
 
 
 def test_spread_at_the_live_size_is_the_binomial_error() -> None:

@@ -170,6 +170,11 @@ def test_multiclass_unknown_labels_are_counted_not_joined(tmp_path: Path, write)
     kept = live.iloc[10:]
     expected = metrics.f1_score(kept.label, kept.predicted, average="macro", labels=["a", "b", "c"], zero_division=0)
     assert result.model.realized.values["f1_macro"] == pytest.approx(expected, abs=1e-12)
+    # the score metrics over the labelled rows only (each class's order of all rows, narrowed)
+    scores, labels = kept[["pa", "pb", "pc"]].to_numpy(), list("abc")
+    auc = metrics.roc_auc_score(kept.label, scores, multi_class="ovr", average="macro", labels=labels)
+    assert result.model.realized.values["roc_auc_macro"] == pytest.approx(auc, abs=1e-12)
+    assert result.model.realized.values["log_loss"] == pytest.approx(metrics.log_loss(kept.label, scores), abs=1e-12)
     assert "10 live labels of a class not in score were left out" in result.model.notes
 
 
