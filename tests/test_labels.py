@@ -303,3 +303,31 @@ def test_factorize_and_present_agree_with_pandas(values: np.ndarray) -> None:
     kept = codes >= 0
     assert list(pd.Series(uniques[codes[kept]])) == list(pd.Series(expected_uniques[expected_codes[kept]]))
     assert len(uniques) == len(expected_uniques)
+
+
+OBJECTS = [
+    ["a", "b", None, "a", float("nan"), "c", "b"],
+    [1, 1.0, True, "1", None, 2, "x"],
+    ["only"],
+    [None, None],
+    [],
+    [np.datetime64("NaT"), "t", "t"],
+    [("a", 1), ("a", 1), None],
+]
+
+
+@pytest.mark.parametrize("index", range(len(OBJECTS)))
+def test_objects_are_factorized_as_pandas_does_without_it(index: int) -> None:
+    """A check that never imported pandas codes its text labels in numpy: the same codes and values."""
+    import pandas as pd
+
+    from driftmon.labels import _factorize_objects, _present_objects
+
+    values = np.empty(len(OBJECTS[index]), dtype=object)
+    values[:] = OBJECTS[index]
+    expected_codes, expected_uniques = pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = _factorize_objects(values)
+    assert codes.tolist() == expected_codes.tolist()
+    assert uniques.tolist() == list(expected_uniques)
+    assert _present_objects(values).tolist() == pd.notna(values).tolist()
+    assert _present_objects(np.array([pd.NA, "a"], dtype=object)) is None  # pandas tells then
