@@ -216,7 +216,9 @@ def evaluate(
             sources = (reference_source, live_source)
             gone = schema.skipped if schema is not None else {}
             marked = functools.partial(_summarize_marked, schema=schema)  # each segment's features as the total's
-            reference, live, segments = evaluate_segments(monitor, cache, *sources, scorer, marked, profile, gone)
+            reference, live, segments = evaluate_segments(
+                monitor, cache, *sources, scorer, marked, profile, gone, live_files
+            )
         else:
             streamed = one_stream(monitor, started, live_source) if cache is None and live_files is None else None
             if streamed is not None:  # nothing cached: both sides by the same column tasks

@@ -154,13 +154,9 @@ def top_segments(by: Sequence[str], top: int, totals: Mapping[str, int], rows: i
     return Segmentation(tuple(by), tuple(label for label, _ in order[:top]))
 
 
-def check_live_codes(segmentation: Segmentation, codes: np.ndarray) -> None:
-    """A live window whose ``by`` columns are null in every row is a DataError naming them."""
-    check_live_rows(segmentation, np.bincount(codes, minlength=segmentation.size))
-
-
 def check_live_rows(segmentation: Segmentation, rows: np.ndarray) -> None:
-    """As :func:`check_live_codes`, from the live rows per segment code."""
+    """A live window whose ``by`` columns are null in every row is a DataError naming them
+    (``rows``: the live rows per segment code)."""
     total = float(rows.sum())
     if total > 0 and float(rows[-1]) == total:
         names = " or ".join(repr(name) for name in segmentation.by)
@@ -258,9 +254,11 @@ def _categorical(spec: CategoricalBins, values: Column, codes: np.ndarray, segme
     )
     pairs = codes * (entries + 1) + (index + 1)  # entry 0: null
     per_entry = np.bincount(pairs, minlength=segments * (entries + 1)).reshape(segments, entries + 1)
-    into_bins = np.zeros((entries, spec.size))
-    into_bins[np.arange(entries), of_entry] = 1.0
-    counts = per_entry[:, 1:].astype(np.float64) @ into_bins
+    # Each (segment, value) count added into its (segment, bin): a bincount with weights, not a
+    # matrix product (OpenBLAS threads on a column's task cost more than the product: measured).
+    into = (np.arange(segments)[:, np.newaxis] * spec.size + of_entry[np.newaxis, :]).ravel()
+    weights = per_entry[:, 1:].ravel().astype(np.float64)
+    counts = np.bincount(into, weights, minlength=segments * spec.size).reshape(segments, spec.size)
     unseen: tuple[Any, ...] = ((),) * segments
     new = np.flatnonzero(of_entry == k + 1)
     if spec.others is not None and new.size:
@@ -333,12 +331,11 @@ def score_segments(
     into its monitor-level result (status, drifted share, volume).
     """
     kept, vanished = [], []
+    reference_rows, live_rows = _rows(reference, segmentation.size), _rows(live, segmentation.size)
     for code, label in enumerate(segmentation.labels):
-        reference_rows = max((float(h.counts[code].sum() + h.missing[code]) for h in reference.values()), default=0)
-        live_rows = max((float(h.counts[code].sum() + h.missing[code]) for h in live.values()), default=0)
-        if live_rows > 0:
+        if live_rows[code] > 0:
             kept.append(code)
-        elif reference_rows > 0:
+        elif reference_rows[code] > 0:
             vanished.append(label)
     features = tuple(
         replace(feature, name=f"{code}{_KEY}{feature.name}") for code in kept for feature in monitor.features
@@ -352,11 +349,8 @@ def score_segments(
     with_levels = [m for m in monitor.measures if any(m in f.thresholds for f in monitor.features)]
     lead = (with_levels or list(monitor.measures) or [""])[0]
     for position, code in enumerate(kept):
-        rows = tuple(
-            replace(item, feature=item.feature.split(_KEY, 1)[1])
-            for item in scored[position * width : (position + 1) * width]
-        )
-        own_live = {n: h.segment(code) for n, h in live.items()}
+        rows = tuple(_named(item) for item in scored[position * width : (position + 1) * width])
+        own_live = {n: flat_live[f"{code}{_KEY}{n}"] for n in live}
         result = summarize(monitor, rows, own_live)
         worst = max((f.scores.get(lead, 0.0) for f in rows), default=0.0)
         results.append(SegmentResult(segmentation.labels[code], result, worst))
@@ -364,6 +358,21 @@ def score_segments(
     return SegmentsResult(
         segmentation.by, len(segmentation.values), tuple(rank(results)), tuple(vanished), tested, lead, segmentation
     )
+
+
+def _rows(histograms: Mapping[str, SegmentedHistogram], segments: int) -> np.ndarray:
+    """Each segment's rows: the most any feature counts in it (one sum per feature, not per segment)."""
+    rows = np.zeros(segments)
+    for histogram in histograms.values():
+        np.maximum(rows, histogram.counts.sum(axis=1) + histogram.missing, out=rows)
+    return rows
+
+
+def _named(item: FeatureResult) -> FeatureResult:
+    """A scored row under its feature's own name again (its data-quality checks too)."""
+    name = item.feature.split(_KEY, 1)[1]
+    quality = None if item.quality is None else replace(item.quality, feature=name)
+    return replace(item, feature=name, quality=quality)
 
 
 def rank(segments: Iterable[SegmentResult]) -> list[SegmentResult]:
@@ -449,13 +458,16 @@ def evaluate_segments(
     summarize: Callable[[MonitorConfig, tuple[FeatureResult, ...], Mapping[str, Histogram]], MonitorResult],
     profile: SegmentedProfile | None = None,
     skipped: Collection[str] = (),
+    live_files: Any = None,
 ) -> tuple[dict[str, Histogram], dict[str, Histogram], SegmentsResult]:
     """Both sides counted per segment in one pass each: the totals (as without segments) and the segments' result
     (``profile``: the reference's, when given: a moving reference, driftmon.reference.segmented_reference).
-    ``skipped``: features not counted for a schema anomaly (driftmon.schema): empty on the live side."""
+    ``skipped``: features not counted for a schema anomaly (driftmon.schema): empty on the live side.
+    ``live_files``: the daemon's live-file cache (a FileCounts): unchanged files are not read again."""
     profile = profile or reference_profile(monitor, reference_source, cache)
     specs = {name: hist.spec for name, hist in profile.histograms.items() if name not in skipped}
-    counted = live_source.count_segments(specs, profile.segmentation) if specs else {}
+    more = {} if live_files is None else {"cache": live_files}
+    counted = live_source.count_segments(specs, profile.segmentation, **more) if specs else {}
     live = {
         name: counted[name] if name in counted else empty_segmented(hist.spec, profile.segmentation.size)
         for name, hist in profile.histograms.items()

@@ -202,8 +202,11 @@ class Source(ABC):
         ``by``, bins derived from all rows; a DataError for a source that cannot split rows."""
         raise self._no_segments()
 
-    def count_segments(self, specs: Mapping[str, BinSpec], segmentation: Segmentation) -> dict[str, SegmentedHistogram]:
-        """Live histograms per segment of ``segmentation``, in the same pass as the total."""
+    def count_segments(
+        self, specs: Mapping[str, BinSpec], segmentation: Segmentation, cache: FileCounts | None = None
+    ) -> dict[str, SegmentedHistogram]:
+        """Live histograms per segment of ``segmentation``, in the same pass as the total
+        (``cache``: as :meth:`count`'s)."""
         raise self._no_segments()
 
     def _no_segments(self) -> DataError:

@@ -35,6 +35,9 @@ need them) are kept the same way, a file's whole columns and its rows' times und
 their own, within the room row codes take (at most half the cache and what it has free); the
 window is applied to them at each evaluation.
 
+A segmented monitor's files are kept the same way, as counts per segment
+(:mod:`driftmon.sources.file.segmented`; never subtracted nor coded).
+
 ``driftmon check`` evaluates once and uses no cache.
 """
 
@@ -137,7 +140,11 @@ def entry_bytes(histograms: Mapping[str, Histogram] | None) -> int:
     total = _ENTRY_OVERHEAD
     for histogram in (histograms or {}).values():
         total += _HISTOGRAM_OVERHEAD + histogram.counts.nbytes
-        labels = [value for value, _ in histogram.unseen_values]
+        unseen = histogram.unseen_values
+        if not isinstance(histogram, Histogram):  # per segment (driftmon.segments): a row of counts each
+            total += histogram.missing.nbytes
+            unseen = tuple(pair for per_segment in histogram.unseen_values for pair in per_segment)
+        labels = [value for value, _ in unseen]
         if isinstance(histogram.spec, CategoricalBins):
             labels += [*histogram.spec.categories, *(histogram.spec.others or ())]
         total += sum(len(label) + _STRING_OVERHEAD for label in labels)
@@ -375,9 +382,13 @@ def _splits(span: TimeRange, one: tuple[int, int], other: tuple[int, int]) -> bo
 
 def _exact(one: Mapping[str, Histogram], other: Mapping[str, Histogram]) -> bool:
     """The same features over the same bins, without unseen values (their kept top values
-    neither add nor subtract exactly)."""
+    neither add nor subtract exactly); counts per segment are never added or subtracted."""
     return set(one) == set(other) and all(
-        one[name].spec == other[name].spec and not one[name].unseen_values and not other[name].unseen_values
+        isinstance(one[name], Histogram)
+        and isinstance(other[name], Histogram)
+        and one[name].spec == other[name].spec
+        and not one[name].unseen_values
+        and not other[name].unseen_values
         for name in one
     )
 

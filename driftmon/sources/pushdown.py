@@ -454,7 +454,9 @@ class PushdownSource(Source):
 
         return profile_segments(self, rules, by, top)
 
-    def count_segments(self, specs: Mapping[str, BinSpec], segmentation: Segmentation) -> dict[str, SegmentedHistogram]:
+    def count_segments(
+        self, specs: Mapping[str, BinSpec], segmentation: Segmentation, cache: FileCounts | None = None
+    ) -> dict[str, SegmentedHistogram]:
         from driftmon.sources.pushdown_segments import count_segments
 
         return count_segments(self, specs, segmentation)

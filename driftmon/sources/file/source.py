@@ -122,10 +122,12 @@ class FileSource(RowSource):
 
         return profile_segmented(self, rules, by, top)
 
-    def count_segments(self, specs: Mapping[str, BinSpec], segmentation: Segmentation) -> dict[str, SegmentedHistogram]:
+    def count_segments(
+        self, specs: Mapping[str, BinSpec], segmentation: Segmentation, cache: FileCounts | None = None
+    ) -> dict[str, SegmentedHistogram]:
         from driftmon.sources.file.segmented import count_segmented
 
-        return count_segmented(self, specs, segmentation)
+        return count_segmented(self, specs, segmentation, cache)
 
     def options(self) -> str:
         """The settings besides the bins that change what a file counts (for cache keys)."""
