@@ -222,3 +222,37 @@ def test_a_numeric_column_stuck_inside_a_range_bin_is_constant_across_batches() 
     mixed = live(np.full(300, 23.17), np.array([1.0, 900.0]))  # a batch over several bins: no extent
     assert mixed.extent is None and not quality.feature_quality("amount", reference, mixed, {}).constant
     assert spread.extent == (23.17, 900.0) and not quality.feature_quality("amount", reference, spread, {}).constant
+
+
+def test_what_a_histogram_file_can_tell_of_a_constant_column(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A live histogram file holds counts, not values: a column of one category or one point
+    bin is `constant`; a numeric column stuck inside a range bin cannot be told from values
+    spread inside that bin (no minimum or maximum in the file), so it is not `constant` and
+    shows as drift (docs/quality.md, By source type). Oracle: the values written."""
+    import json
+
+    from driftmon import config
+    from driftmon.evaluate import evaluate
+    from driftmon.histogram import profile_column
+    from driftmon.histogram_file import to_document
+
+    rng = np.random.default_rng(7)
+    rules = {
+        "x": (BinningRule("x"), rng.normal(20, 5, 4_000), np.full(500, 23.17)),  # range bins
+        "k": (BinningRule("k"), rng.integers(0, 4, 4_000).astype(float), np.full(500, 2.0)),  # point bins
+        "c": (BinningRule("c", kind="categorical"), rng.choice(["a", "b", "c"], 4_000), np.full(500, "b")),
+    }
+    reference = {name: profile_column(rule, values) for name, (rule, values, _) in rules.items()}
+    live = {name: bin_values(reference[name].spec, rules[name][2], name) for name in rules}
+    assert live["x"].extent == (23.17, 23.17)  # known while counting the values ...
+    (tmp_path / "ref.json").write_text(json.dumps(to_document(reference)))
+    (tmp_path / "live.json").write_text(json.dumps(to_document(live)))  # ... and not written
+    (tmp_path / "c.yaml").write_text(
+        "monitors:\n  - name: m\n    reference: {type: histogram, path: ref.json}\n"
+        "    live: {type: histogram, path: live.json}\n    features: [x, k, {name: c, kind: categorical}]\n"
+    )
+    result = evaluate(config.load(tmp_path / "c.yaml").monitors[0])
+    assert result.ok, result.error
+    by_name = {f.feature: f for f in result.features}
+    assert by_name["k"].quality.constant and by_name["c"].quality.constant
+    assert not by_name["x"].quality.constant and by_name["x"].worst == "critical"  # drift, not `constant`

@@ -355,3 +355,67 @@ def check_times(folder: Path, reference: Source, live: Source) -> None:
     assert_same(expected, live.count(specs))
     with pytest.raises(DataError, match=r"feature 't' is a date/time or duration column .*set `kind: numeric`"):
         reference.profile([BinningRule("t")])
+
+
+# ---------------------------------------------------------------------------
+# a numeric column stuck at one value inside a range bin: the live (min, max) from the counting
+# query (Histogram.extent), as the file source keeps it, so the `constant` check sees it
+
+STUCK_RULES = [
+    BinningRule("s"),  # a sensor: continuous in the reference, stuck at 23.17 live (with nulls)
+    BinningRule("w"),  # live values all in one range bin, but not one value: not constant
+    BinningRule("n"),  # live spread over every bin: no extent kept
+    BinningRule("i", bins=5),  # integers 0..999 in range bins, stuck at 500 live
+    BinningRule("hi", bins=4),  # every live value +inf (the overflow bin)
+]
+
+
+def write_stuck(folder: Path) -> Path:
+    """ref_stuck.parquet and live_stuck.parquet (see STUCK_RULES)."""
+    rng = np.random.default_rng(40)
+    n, m = 3_000, 800
+    reference = pd.DataFrame(
+        {
+            "s": rng.normal(20, 5, n),
+            "w": rng.normal(20, 5, n),
+            "n": rng.normal(0, 1, n),
+            "i": rng.integers(0, 1_000, n),
+            "hi": rng.normal(0, 1, n),
+        }
+    )
+    s = np.full(m, 23.17)
+    s[:50] = np.nan
+    live = pd.DataFrame(
+        {
+            "s": s,
+            "w": 23.17 + rng.uniform(0, 1e-3, m),
+            "n": rng.normal(0, 1, m),
+            "i": np.full(m, 500, dtype=np.int64),
+            "hi": np.full(m, np.inf),
+        }
+    )
+    reference.to_parquet(folder / "ref_stuck.parquet", index=False)
+    live.to_parquet(folder / "live_stuck.parquet", index=False)
+    return folder
+
+
+def check_stuck(folder: Path, reference: Source, live: Source) -> dict[str, Histogram]:
+    """The engine's live histograms carry the file source's extent (min, max) where every live
+    value fell in one bin, checked against pandas' min and max too, and None elsewhere; the
+    `constant` check then says what it says on files. Returns them."""
+    from driftmon.quality import feature_quality
+
+    expected_reference = file_source(folder, "ref_stuck.parquet").profile(STUCK_RULES)
+    found_reference = reference.profile(STUCK_RULES)
+    assert_same(expected_reference, found_reference)
+    specs = {name: h.spec for name, h in expected_reference.items()}
+    expected = file_source(folder, "live_stuck.parquet").count(specs)
+    actual = live.count(specs)
+    assert_same(expected, actual)
+    frame = pd.read_parquet(folder / "live_stuck.parquet")
+    oracle = {name: (float(frame[name].min()), float(frame[name].max())) for name in ("s", "w", "i", "hi")}
+    assert {name: h.extent for name, h in expected.items()} == {**oracle, "n": None}
+    assert {name: h.extent for name, h in actual.items()} == {**oracle, "n": None}
+    constant = {name: feature_quality(name, expected_reference[name], actual[name], {}).constant for name in specs}
+    assert constant == {"s": True, "w": False, "n": False, "i": True, "hi": True}
+    return actual

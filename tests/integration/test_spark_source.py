@@ -28,12 +28,14 @@ from tests.integration.pushdown_cases import (
     check_both_sides,
     check_extremes,
     check_segments,
+    check_stuck,
     check_times,
     check_unseen,
     check_unseen_segments,
     file_source,
     write_cases,
     write_extremes,
+    write_stuck,
     write_times,
     write_unseen,
 )
@@ -280,3 +282,12 @@ def test_spark_schema_anomalies_and_freshness_equal_the_file_paths(spark: None, 
     stale = [evaluate(m, clock=later.timestamp).feed for m in config.load(tmp_path / "c.yaml").monitors]
     assert [feed.freshness for feed in stale] == ["critical", "critical"]
     assert stale[1].newest == pytest.approx(newest, abs=1e-6)
+
+
+def test_spark_gives_the_live_extent_in_the_counting_query(spark: None, tmp_path: Path) -> None:
+    """Spark's counting query (grouping sets) carries each numeric bin's MIN and MAX: a column
+    stuck inside a range bin, or at +inf, is `constant` as on files (before: no extent)."""
+    write_stuck(tmp_path)
+    check_stuck(
+        tmp_path, spark_source(tmp_path, path="ref_stuck.parquet"), spark_source(tmp_path, path="live_stuck.parquet")
+    )

@@ -39,12 +39,14 @@ from tests.integration.pushdown_cases import (
     check_both_sides,
     check_extremes,
     check_segments,
+    check_stuck,
     check_times,
     check_unseen,
     check_unseen_segments,
     file_source,
     write_cases,
     write_extremes,
+    write_stuck,
     write_times,
     write_unseen,
 )
@@ -654,4 +656,79 @@ def test_postgresql_timestamp_timestamptz_and_date_get_the_file_paths_bins(postg
     url = _with_password(postgres)
     check_times(
         tmp_path, sql_source(tmp_path, url=url, table="times_ref"), sql_source(tmp_path, url=url, table="times_live")
+    )
+
+
+# ---------------------------------------------------------------------------
+# a numeric column stuck inside a range bin: MIN and MAX in the counting query (Histogram.extent)
+
+
+def test_duckdb_gives_the_live_extent_in_the_counting_query(tmp_path: Path) -> None:
+    """DuckDB's counting query carries each numeric bin's MIN and MAX, so a column stuck at
+    23.17 inside a range bin (or at +inf) is `constant` as on files (before: no extent, only
+    drift); one query still counts every feature; and a monitor says so by name."""
+    write_stuck(tmp_path)
+
+    def over(name: str) -> SqlSource:
+        return sql_source(tmp_path, url="duckdb:///:memory:", query=f"SELECT * FROM read_parquet('{name}')")
+
+    check_stuck(tmp_path, over("ref_stuck.parquet"), over("live_stuck.parquet"))
+    (tmp_path / "m.yaml").write_text(
+        "monitors:\n  - name: m\n    reference: {type: file, path: ref_stuck.parquet}\n"
+        "    live: {type: sql, url: 'duckdb:///:memory:', query: \"SELECT * FROM read_parquet('live_stuck.parquet')\"}\n"
+        "    features: [s, w, n, {name: i, binning: {bins: 5}}]\n"
+    )
+    result = evaluate(config.load(tmp_path / "m.yaml").monitors[0])
+    assert result.error is None, result.error
+    constant = [line for line in result.quality_findings() if "constant" in line]
+    assert [line.split(":")[0] for line in constant] == ["s", "i"], constant
+
+
+def test_duckdb_counts_with_the_extent_in_one_query(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The extent costs no extra pass: counting the live side is still one query."""
+    from driftmon.sources import sql as sql_module
+
+    write_stuck(tmp_path)
+    reference = file_source(tmp_path, "ref_stuck.parquet").profile(
+        [BinningRule("s"), BinningRule("w"), BinningRule("n")]
+    )
+    live = sql_source(tmp_path, url="duckdb:///:memory:", query="SELECT * FROM read_parquet('live_stuck.parquet')")
+    queries: list[str] = []
+    fetch = sql_module._DuckDB.fetch
+
+    def counted(self: object, sql: str, params: object) -> object:
+        queries.append(sql)
+        return fetch(self, sql, params)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sql_module._DuckDB, "fetch", counted)
+    found = live.count({name: h.spec for name, h in reference.items()})
+    assert len([q for q in queries if "GROUP BY" in q]) == 1, queries
+    assert found["s"].extent == (23.17, 23.17)
+
+
+def test_sqlite_gives_the_live_extent_in_the_counting_query(tmp_path: Path) -> None:
+    """The generic dialect (one GROUP BY per feature) carries the same extents."""
+    pytest.importorskip("sqlalchemy")
+    write_stuck(tmp_path)
+    with contextlib.closing(sqlite3.connect(tmp_path / "s.db")) as connection:
+        for name in ("ref", "live"):
+            frame = pd.read_parquet(tmp_path / f"{name}_stuck.parquet")
+            frame.to_sql(name, connection, index=False)
+    check_stuck(
+        tmp_path,
+        sql_source(tmp_path, url="sqlite:///s.db", table="ref"),
+        sql_source(tmp_path, url="sqlite:///s.db", table="live"),
+    )
+
+
+def test_postgresql_gives_the_live_extent_in_the_counting_query(postgres: str, tmp_path: Path) -> None:
+    """A real PostgreSQL server (one GROUP BY per feature, MIN and MAX beside COUNT) gives the extents."""
+    write_stuck(tmp_path)
+    for name in ("ref", "live"):
+        frame = pd.read_parquet(tmp_path / f"{name}_stuck.parquet")
+        columns = "s double precision, w double precision, n double precision, i bigint, hi double precision"
+        _pg_table(postgres, f"stuck_{name}", columns, frame)
+    url = _with_password(postgres)
+    check_stuck(
+        tmp_path, sql_source(tmp_path, url=url, table="stuck_ref"), sql_source(tmp_path, url=url, table="stuck_live")
     )
