@@ -315,7 +315,12 @@ JOINT = "    multivariate: {methods: [reconstruction], features: [income, age, r
     ("extra", "broken", "column", "reader"),
     [
         (MODEL, lambda f: f.drop(columns=["churned"]), "churned", "not evaluated: the model (its target)"),
-        (MODEL, lambda f: f.assign(churned=np.where(f["churned"] == 1, "yes", "no")), "churned", "not evaluated: the model (its target)"),
+        (
+            MODEL,
+            lambda f: f.assign(churned=np.where(f["churned"] == 1, "yes", "no")),
+            "churned",
+            "not evaluated: the model (its target)",
+        ),
         (JOINT, lambda f: f.drop(columns=["region"]), "region", "not evaluated: joint drift"),
         (JOINT, lambda f: f.assign(region=np.arange(len(f))), "region", "not evaluated: joint drift"),
     ],
@@ -348,7 +353,7 @@ def test_a_column_read_only_by_the_model_or_joint_drift_is_a_named_anomaly(
     text = _exposed(result)
     assert f'driftmon_schema_anomaly{{anomaly="{kind}",column="{column}",monitor="m",severity="critical"}} 1.0' in text
     page = report(snapshot_of([result]), PageSettings())
-    assert f"<li class=\"label\">schema: {kind} &#39;{column}&#39;: " in page and reader in page  # listed first
+    assert f'<li class="label">schema: {kind} &#39;{column}&#39;: ' in page and reader in page  # listed first
     findings = validate.check(config.load(path), sources=True)
     schema_lines = [f for f in findings if f.side == "schema" and column in f.message]
     assert [f.level for f in schema_lines] == ["critical"] and reader in schema_lines[0].message
@@ -370,3 +375,40 @@ def test_a_gone_model_output_stops_the_model_not_joint_drift_over_the_inputs(tmp
     assert result.multivariate.features == ("age", "income", "country", "score")
     by_name = {f.feature: f for f in result.features}
     assert by_name["p"].reason.startswith("missing_column") and all(by_name[n].scores for n in ("age", "predicted"))
+
+
+def test_batch_mode_exports_the_anomalies_and_shares_of_broken_data(tmp_path: Path) -> None:
+    """`check --textfile` (batch mode) on a live file with a renamed column and nulls: the
+    textfile holds the schema anomaly, the schema and missing alerts, the missing ratio, the
+    live rows and `driftmon_monitor_up 1`, as the daemon exports them; exit 1 (critical)."""
+    import subprocess
+    import sys
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    reference, live = _frame(3_000, 41), _frame(1_000, 42)
+    live.loc[:299, "income"] = np.nan
+    path = _write(tmp_path, reference, live.rename(columns={"age": "age_years"}))
+    out = tmp_path / "driftmon.prom"
+    done = subprocess.run(
+        [sys.executable, "-m", "driftmon", "check", "-c", str(path), "--textfile", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(out.read_text())
+        for s in family.samples
+    }
+    m = ("monitor", "m")
+    anomaly = (("anomaly", "missing_column"), ("column", "age"), m, ("severity", "critical"))
+    assert samples[("driftmon_schema_anomaly", anomaly)] == 1
+    assert samples[("driftmon_quality_alert", (("check", "schema"), m, ("severity", "critical")))] == 1
+    missing = (("check", "missing"), ("feature", "income"), m, ("severity", "critical"))
+    assert samples[("driftmon_quality_alert", missing)] == 1
+    assert samples[("driftmon_missing_ratio", (("feature", "income"), m, ("side", "live")))] == pytest.approx(0.3)
+    assert samples[("driftmon_live_rows", (m,))] == 1_000
+    assert samples[("driftmon_monitor_up", (m,))] == 1
