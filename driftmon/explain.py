@@ -137,6 +137,12 @@ class BinExplanation:
         """Live share minus reference share."""
         return self.live_share - self.reference_share
 
+    def __reduce__(self) -> tuple[type[BinExplanation], tuple[object, ...]]:
+        # A result holds one per bin, pickled from the daemon's worker at every evaluation: its fields
+        # as a tuple take half the time of the slots dataclass default (which calls fields() each time).
+        fields = (self.reference_count, self.live_count, self.reference_share, self.live_share, self.terms)
+        return BinExplanation, (self.label, self.role, *fields, self.values)
+
 
 def top_movers(bins: Sequence[BinExplanation], count: int = 3) -> list[BinExplanation]:
     """The bins whose share moved most (largest abs(live - reference share)), biggest first."""

@@ -179,7 +179,7 @@ def _share(
             if threshold is not None and measured >= threshold - _TOLERANCE:
                 severity = name
                 break
-    return ShareCheck(reference=reference, live=live, pvalue=pvalue, severity=severity)
+    return ShareCheck(reference=float(reference), live=float(live), pvalue=pvalue, severity=severity)
 
 
 def feature_quality(

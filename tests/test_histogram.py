@@ -434,3 +434,24 @@ def test_unseen_live_values_are_kept_by_name_bounded_and_merged() -> None:
     assert first.merge(second) == bin_categorical(spec, pd.Series(["x", "x", "y", "y", "y", "a"]))
     unknown_others = CategoricalBins(("a",), None)  # new values cannot be told apart: no names
     assert bin_categorical(unknown_others, pd.Series(["q", "r"])).unseen_values == ()
+
+
+def test_a_pickled_histogram_is_the_same_histogram() -> None:
+    """The worker pipe's pickling (Histogram.__reduce__): every field back, counts bit for bit and read-only."""
+    import pickle
+
+    numeric = Histogram(NumericBins((0.0, 1.0, 2.0), points=(1.0,)), np.array([1.0, 2.5, 0.0, 1e-300, 7.0]), 3.0)
+    constant = Histogram(NumericBins((5.0,), points=(5.0,)), np.array([0.0, 4.0, 0.0]), 0.0, extent=(5.0, 5.0))
+    text = bin_categorical(
+        CategoricalBins(("a", "b"), others=frozenset({"c"})), pd.Series(["a", "b", "c", "z", "z", None], dtype=object)
+    )
+    empty = Histogram(NumericBins(()), np.array([0.0]))
+    for histogram in (numeric, constant, text, empty):
+        back = pickle.loads(pickle.dumps(histogram, protocol=pickle.HIGHEST_PROTOCOL))
+        assert type(back) is Histogram and back == histogram
+        assert back.spec == histogram.spec and back.missing == histogram.missing
+        assert back.unseen_values == histogram.unseen_values and back.extent == histogram.extent
+        assert back.counts.dtype == np.float64 and back.counts.tobytes() == histogram.counts.tobytes()
+        assert not back.counts.flags.writeable
+        assert back.merge(histogram).total == 2 * histogram.total
+    assert text.unseen_values == (("z", 2.0),)  # the case carries unseen values through the pickle
