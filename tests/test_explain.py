@@ -122,3 +122,16 @@ def test_names_and_units() -> None:
     )
     with pytest.raises(ValueError, match="unknown measure"):
         bin_terms([1.0], [1.0], ["chi2"])
+
+
+def test_a_pickled_bin_explanation_is_the_same() -> None:
+    """BinExplanation.__reduce__ (the worker pipe): every field back, in its place."""
+    import pickle
+
+    from driftmon.explain import BinExplanation
+
+    item = BinExplanation("__unseen__", "unseen", 0.0, 7.0, 0.01, 0.2, {"kl": 0.3, "js": 0.02}, (("z", 5.0), ("y", 2.0)))
+    back = pickle.loads(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == item and back.values == (("z", 5.0), ("y", 2.0)) and back.change == item.change
+    plain = BinExplanation("[0, 1)", "interval", 3.0, 4.0, 0.3, 0.4, {})
+    assert pickle.loads(pickle.dumps(plain)) == plain
