@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -732,3 +733,63 @@ def test_postgresql_gives_the_live_extent_in_the_counting_query(postgres: str, t
     check_stuck(
         tmp_path, sql_source(tmp_path, url=url, table="stuck_ref"), sql_source(tmp_path, url=url, table="stuck_live")
     )
+
+
+# ---------------------------------------------------------------------------
+# schema anomalies from the query's columns (driftmon.schema), as on files
+
+
+def _changed(data: Path, folder: Path) -> pd.DataFrame:
+    """live.parquet with u gone, k as text and a new column: changed.parquet in ``folder``."""
+    live = pd.read_parquet(data / "live.parquet").drop(columns="u")
+    live["k"] = live["k"].map(lambda v: None if pd.isna(v) else f"{v:g}")
+    live["extra"] = 1
+    live.to_parquet(folder / "changed.parquet", index=False)
+    shutil.copy(data / "ref.parquet", folder / "ref.parquet")
+    return live
+
+
+def _schema_monitors(folder: Path, sql_live: str) -> tuple[Any, Any]:
+    (folder / "c.yaml").write_text(
+        "monitors:\n"
+        + "".join(
+            f"  - name: {name}\n    reference: {{type: file, path: ref.parquet}}\n    live: {live}\n"
+            "    features: [x, k, u, c]\n"
+            for name, live in (("files", "{type: file, path: changed.parquet}"), ("sql", sql_live))
+        )
+    )
+    on_files, on_sql = (evaluate(m) for m in config.load(folder / "c.yaml").monitors)
+    assert on_sql.ok and on_files.ok, (on_sql.error, on_files.error)
+    found = [(a.anomaly, a.column, a.severity) for a in on_sql.schema.anomalies]
+    assert sorted(found) == [
+        ("missing_column", "u", "critical"),
+        ("new_column", "extra", "ok"),
+        ("type_changed", "k", "critical"),
+    ], found
+    assert found == [(a.anomaly, a.column, a.severity) for a in on_files.schema.anomalies]
+    assert {f.feature for f in on_sql.features if f.scores} == {"x", "c"}
+    for a, b in zip(on_sql.features, on_files.features, strict=True):
+        assert (a.feature, a.scores, a.live_count) == (b.feature, b.scores, b.live_count)
+    assert on_sql.status == on_files.status == "critical"
+    return on_files, on_sql
+
+
+def test_duckdb_schema_anomalies_equal_the_file_paths(data: Path, tmp_path: Path) -> None:
+    """A DuckDB query over a live file whose column u is gone, whose k became text and which
+    gained a column: missing_column u, type_changed k, new_column extra as on files, from the
+    query's columns alone; x and c scored with the file path's scores; the monitor up."""
+    _changed(data, tmp_path)
+    _schema_monitors(
+        tmp_path, "{type: sql, url: 'duckdb:///:memory:', query: \"SELECT * FROM read_parquet('changed.parquet')\"}"
+    )
+
+
+def test_postgresql_schema_anomalies_equal_the_file_paths(data: Path, postgres: str, tmp_path: Path) -> None:
+    """The same live rows in a real PostgreSQL table (k as text, no u, an extra column)."""
+    live = _changed(data, tmp_path)
+    columns = (
+        "x double precision, k text, e double precision, c text, flag boolean, i integer, ts timestamptz, "
+        "z double precision, zu double precision, b bigint, extra bigint"
+    )
+    _pg_table(postgres, "changed", columns, live[[c.split()[0] for c in columns.split(", ")]])
+    _schema_monitors(tmp_path, f"{{type: sql, url: '{_with_password(postgres)}', table: changed}}")
