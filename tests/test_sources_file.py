@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -189,6 +190,35 @@ def test_reference_and_live_are_one_stream_of_column_tasks(tmp_path: Path, monke
     monkeypatch.setattr(parquet, "SMALL_FILE_ROWS", 100)  # now the live file is large: one stream
     after = evaluate(monitor)
     assert list(dict.fromkeys(events)) == [(k, n) for n in names for k in ("profile", "count")]
+    assert [f.to_json() for f in after.features] == [f.to_json() for f in before.features]
+
+
+def test_small_live_files_open_each_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small live files are counted a file at a time, not as one stream: the stream gives up at
+    the first small live file it opens, before any reference file (each file then opened once
+    by profile-then-count, not twice); the histograms are the same."""
+    for side, seed in (("reference", 1), ("live", 2)):
+        (tmp_path / side).mkdir()
+        for k in range(3):
+            pq.write_table(pa.Table.from_pandas(rows(400, seed * 10 + k)), tmp_path / side / f"part-{k}.parquet")
+    (tmp_path / "driftmon.yaml").write_text(
+        "monitors:\n  - name: m\n    reference: {type: file, path: 'reference/*.parquet'}\n"
+        "    live: {type: file, path: 'live/*.parquet'}\n    features: [x, other, city]\n"
+    )
+    monitor = config.load(tmp_path / "driftmon.yaml").monitors[0]
+    opened: list[str] = []
+    original = pq.ParquetFile.__init__
+
+    def init(self: Any, source: Any, *args: Any, **options: Any) -> None:
+        opened.append(Path(str(source)).parent.name + "/" + Path(str(source)).name)
+        original(self, source, *args, **options)
+
+    before = evaluate(monitor)
+    monkeypatch.setattr(pq.ParquetFile, "__init__", init)
+    after = evaluate(monitor)
+    # each file: its schema (the schema check), then its data; the stream opened only the first live file
+    expected = {f"{side}/part-{k}.parquet": 2 for side in ("live", "reference") for k in range(3)}
+    assert Counter(opened) == {**expected, "live/part-0.parquet": 3}  # was 3 for every file
     assert [f.to_json() for f in after.features] == [f.to_json() for f in before.features]
 
 

@@ -152,11 +152,14 @@ class Parquet(FileFormat):
         """The reference profiled and the live files counted as one stream of column tasks, and
         the live rows: each task bins one feature's reference column, then counts its live column
         with those bins, numeric features first, so no side waits for the other to finish. None
-        when a live file is small (those are counted best a file at a time: :meth:`count_files`)."""
+        when a live file is small (those are counted best a file at a time: :meth:`count_files`),
+        found before any other file is opened (the caller then opens them all again)."""
+        live_files = []
+        for parquet in open_files(live_paths, [rule.name for rule in rules], live_reading):
+            if parquet.rows <= min(SMALL_FILE_ROWS, COLUMN_BATCH_ROWS):
+                return None
+            live_files.append(parquet)
         files, order = _reference(paths, rules, reading)
-        live_files = list(open_files(live_paths, [rule.name for rule in rules], live_reading))
-        if any(f.rows <= min(SMALL_FILE_ROWS, COLUMN_BATCH_ROWS) for f in live_files):
-            return None
 
         def one(rule: BinningRule) -> tuple[Histogram, Histogram]:
             reference = _profile(files, paths, rule, reading)
