@@ -50,8 +50,6 @@ from driftmon.histogram import (
     Kind,
     NumericBins,
     _top_unseen,
-    check_edges,
-    ranked_spec,
 )
 from driftmon.sources import pushdown_extent
 from driftmon.sources.base import Columns, Probe, Source
@@ -212,6 +210,13 @@ class Engine(ABC):
         )
         return {int(r): float(value) for r, value in self.fetch(sql, params.values)}
 
+    def order_statistics_many(
+        self, typed_sql: str, bound: Mapping[str, Any], wanted: Sequence[tuple[Feature, Sequence[int], int]]
+    ) -> dict[str, dict[int, float]]:
+        """``order_statistics`` of several features (feature, ranks, count), by alias; this
+        default asks for each in turn (Spark sorts them all in one pass)."""
+        return {f.alias: self.order_statistics(typed_sql, bound, f, ranks, count) for f, ranks, count in wanted}
+
     def stream(self, sql: str, params: Mapping[str, Any], batch: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
         """The rows of a query in lists of at most about ``batch`` (this default: all at once)."""
         yield self.fetch(sql, params)
@@ -254,12 +259,10 @@ class PushdownSource(Source):
             total = stats["total"]
             if total == 0 and self.window is not None:
                 raise self.no_rows()
-            specs: dict[str, BinSpec] = {}
+            specs: dict[str, BinSpec] = dict(self._numeric_specs(engine, typed, params, features, rules, stats))
             result: dict[str, Histogram] = {}
             for feature, rule in zip(features, rules, strict=True):
-                if feature.kind == "numeric":
-                    specs[feature.name] = self._numeric_spec(engine, typed, params, feature, rule, stats)
-                else:
+                if feature.kind != "numeric":
                     result[feature.name] = self._categorical(engine, typed, params, feature, rule, stats)
             numeric = [f for f in features if f.kind == "numeric"]
             if numeric:
@@ -356,22 +359,21 @@ class PushdownSource(Source):
             stats.setdefault(name, {})[key] = value
         return stats
 
-    def _numeric_spec(
+    def _numeric_specs(
         self,
         engine: Engine,
         typed: str,
         params: Params,
-        feature: Feature,
-        rule: BinningRule,
+        features: Sequence[Feature],
+        rules: Sequence[BinningRule],
         stats: Mapping[str, Any],
-    ) -> NumericBins:
-        """The bins of :func:`driftmon.histogram.ranked_spec`, the engine answering for the column."""
-        if rule.edges is not None:
-            return NumericBins(check_edges(rule.edges, rule.name))
-        count = int(stats[feature.name]["finite"] or 0)
-        from driftmon.sources.pushdown_values import EngineValues
+    ) -> dict[str, NumericBins]:
+        """The numeric features' bins (:func:`driftmon.histogram.ranked_spec`), the engine answering
+        for all the columns at once where it can (:func:`driftmon.sources.pushdown_values.numeric_specs`)."""
+        from driftmon.sources.pushdown_values import numeric_specs
 
-        return ranked_spec(EngineValues(engine, typed, params, feature, count), rule.strategy, rule.bins)
+        items = [(f, rule) for f, rule in zip(features, rules, strict=True) if f.kind == "numeric"]
+        return numeric_specs(engine, typed, params, items, stats) if items else {}
 
     def _categorical(
         self,

@@ -113,11 +113,9 @@ def profile_segments(
         stats = self._stats(engine, typed, params, features, rules)
         if stats["total"] == 0 and self.window is not None:
             raise self.no_rows()
-        specs: dict[str, BinSpec] = {}
+        specs: dict[str, BinSpec] = dict(self._numeric_specs(engine, typed, params, features, rules, stats))
         for feature, rule in zip(features, rules, strict=True):
-            if feature.kind == "numeric":
-                specs[feature.name] = self._numeric_spec(engine, typed, params, feature, rule, stats)
-            else:
+            if feature.kind != "numeric":
                 specs[feature.name] = self._categorical(engine, typed, params, feature, rule, stats).spec
         segmentation = top_values(engine, typed, params, columns, by, top)
         counted = _count_segments(self, engine, typed, params, features, specs, columns, segmentation)

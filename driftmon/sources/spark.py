@@ -34,7 +34,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from driftmon.durations import DAY, SECOND, bounded, parse_duration
 from driftmon.errors import SourceError
 from driftmon.sources.base import Window
-from driftmon.sources.pushdown import SPARK, ColumnType, Engine, Feature, PushdownSource
+from driftmon.sources.pushdown import SPARK, ColumnType, Engine, Feature, Params, PushdownSource
+from driftmon.sources.pushdown_values import Known
 from driftmon.sources.sample_sql import SampleRequest
 
 _SESSION_LOCK = threading.Lock()
@@ -135,9 +136,10 @@ def quiet_pandas_warning() -> None:
     """Silence PySpark's "does not yet fully support pandas >= 3.0.0" FutureWarning, only that one.
 
     PySpark emits it on its first conversion of arguments to the JVM, whether or not pandas
-    is involved. driftmon hands Spark only SQL text and parameters and collects plain Rows: it
-    never uses toPandas, createDataFrame from pandas, pandas UDFs or pyspark.pandas, the
-    parts that warning is about. Left alone it would break the daemon's one-line log format.
+    is involved. driftmon hands Spark only SQL text and parameters and collects plain Rows,
+    except a model's few columns, which ``fetch_columns`` takes with ``toPandas`` (tested
+    against the file path); it never uses createDataFrame from pandas, pandas UDFs or
+    pyspark.pandas. Left alone the warning would break the daemon's one-line log format.
     """
     warnings.filterwarnings("ignore", message=r"PySpark does not yet fully support pandas", category=FutureWarning)
 
@@ -305,6 +307,92 @@ class _Spark(Engine):
             ordered.unpersist()
         return {wanted[(int(row[0]), int(row[1]))]: float(row[2]) for row in rows}
 
+    def frequent_values(
+        self, typed_sql: str, bound: Mapping[str, Any], wanted: Sequence[tuple[Feature, int, int]]
+    ) -> dict[str, Known]:
+        """For each (feature, limit, finite count): its number of distinct finite values and, with
+        their counts, all of them if at most ``limit``, else those holding >= 1/limit of the count.
+
+        One scan for every feature: a GROUP BY with one grouping set per feature, the groups
+        counted per feature (a join, no window over one partition)."""
+        finite = ", ".join(
+            f"CASE WHEN {SPARK.is_finite.format(v=f.alias)} THEN {f.alias} END AS {f.alias}" for f, _, _ in wanted
+        )
+        which = " ".join(f"WHEN grouping({f.alias}) = 0 THEN {i}" for i, (f, _, _) in enumerate(wanted))
+        sets = ", ".join(f"({f.alias})" for f, _, _ in wanted)
+        values = ", ".join(f.alias for f, _, _ in wanted)
+        params = Params(SPARK)
+        params.values.update(bound)
+        limits = " ".join(f"WHEN {i} THEN {params(int(limit))}" for i, (_, limit, _) in enumerate(wanted))
+        # n * limit >= count, as an exact integer comparison
+        heavy = " ".join(f"WHEN {i} THEN {params(int(count))}" for i, (_, _, count) in enumerate(wanted))
+        sql = (
+            f"WITH grouped AS (SELECT CASE {which} END AS k, coalesce({values}) AS v, COUNT(*) AS n "
+            f"FROM (SELECT {finite} FROM ({typed_sql}) AS typed) AS finite GROUP BY GROUPING SETS ({sets})), "
+            "present AS (SELECT k, v, n FROM grouped WHERE v IS NOT NULL), "
+            "sizes AS (SELECT k, COUNT(*) AS d FROM present GROUP BY k) "
+            "SELECT p.k, p.v, p.n, s.d FROM present AS p JOIN sizes AS s ON p.k = s.k "
+            f"WHERE s.d <= CASE p.k {limits} END OR p.n * CASE p.k {limits} END >= CASE p.k {heavy} END "
+            "UNION ALL SELECT k, NULL, NULL, d FROM sizes"
+        )
+        found: dict[str, Known] = {}
+        rows = self.fetch(sql, params.values)
+        for k, _, _, d in rows:
+            if k is not None:
+                found.setdefault(wanted[int(k)][0].alias, (int(d), []))
+        for k, v, n, _ in rows:
+            if v is not None:
+                found[wanted[int(k)][0].alias][1].append((float(v), int(n)))
+        for _, listed in found.values():
+            listed.sort(key=lambda pair: (-pair[1], pair[0]))
+        return found
+
+    def order_statistics_many(
+        self, typed_sql: str, bound: Mapping[str, Any], wanted: Sequence[tuple[Feature, Sequence[int], int]]
+    ) -> dict[str, dict[int, float]]:
+        """Every feature's values at their ranks after one distributed sort of all the features'
+        finite values by (feature, value): partition sizes per feature give each rank's partition."""
+        from pyspark.sql import Window as SparkWindow
+        from pyspark.sql import functions as F
+
+        pairs = ", ".join(f"{i}, {f.alias}" for i, (f, _, _) in enumerate(wanted))
+        values = self._run(
+            lambda: self.spark.sql(
+                f"SELECT k, v FROM (SELECT stack({len(wanted)}, {pairs}) AS (k, v) FROM ({typed_sql}) AS typed) "
+                f"AS stacked WHERE {SPARK.is_finite.format(v='v')}",
+                args=dict(bound) or None,
+            )
+        )
+        # A global sort leaves partition i below partition i+1; cache it so both passes see the same split.
+        ordered = values.orderBy("k", "v").withColumn("pid", F.spark_partition_id()).persist()
+        try:
+            sizes: dict[int, dict[int, int]] = {}
+            for pid, k, n in self._run(lambda: ordered.groupBy("pid", "k").count().collect()):
+                sizes.setdefault(int(k), {})[int(pid)] = int(n)
+            chosen: dict[tuple[int, int, int], tuple[int, int]] = {}
+            for k, (_, ranks, _) in enumerate(wanted):
+                starts: dict[int, int] = {}
+                total = 0
+                for pid in sorted(sizes.get(k, {})):
+                    starts[pid] = total
+                    total += sizes[k][pid]
+                for rank in ranks:
+                    pid = max(p for p in starts if starts[p] <= rank)
+                    chosen[(k, pid, rank - starts[pid])] = (k, rank)
+            # One IN over a text key, not an OR per rank: hundreds of ORs nest too deep for Catalyst.
+            keys = [f"{k}/{pid}/{local}" for k, pid, local in chosen]
+            window = SparkWindow.partitionBy("pid", "k").orderBy("v")
+            ranked = ordered.withColumn("rn", F.row_number().over(window) - 1)
+            key = F.concat_ws("/", F.col("k"), F.col("pid"), F.col("rn"))
+            rows = self._run(lambda: ranked.where(key.isin(keys)).select("k", "pid", "rn", "v").collect())
+        finally:
+            ordered.unpersist()
+        found: dict[str, dict[int, float]] = {f.alias: {} for f, _, _ in wanted}
+        for k, pid, rn, v in rows:
+            feature, rank = chosen[(int(k), int(pid), int(rn))]
+            found[wanted[feature][0].alias][rank] = float(v)
+        return found
+
     def sample(self, request: SampleRequest) -> dict[str, Any]:
         """``DataFrame.sample(fraction, seed)`` a little above the size, cut to it here."""
         from driftmon.sources.sample import oversampled, sample_rows
@@ -345,10 +433,31 @@ class _Spark(Engine):
                 self.spark.removeTag(self.group)
 
 
+_PY4J_CALL = re.compile(r"^An error occurred while calling \S+\.?$")
+
+
 def _first_line(error: BaseException) -> str:
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    text = lines[0] if lines else type(error).__name__
-    return text if len(text) <= 400 else text[:400] + "…"
+    """What went wrong, in one line: the exception's first line, or for a Java exception that
+    PySpark passes on as py4j's ``An error occurred while calling o57.collectToPython.``, the
+    Java exception's own line and its root cause (the last ``Caused by:`` of its trace)."""
+    try:
+        message = str(error)  # py4j's asks the JVM for the Java trace, which may be gone
+    except Exception:
+        message = str(getattr(error, "errmsg", "")) or type(error).__name__
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if lines and _PY4J_CALL.match(lines[0]):
+        java = [line.removeprefix(":").strip() for line in lines[1:] if not line.startswith("at ")]
+        causes = [line.removeprefix("Caused by:").strip() for line in java if line.startswith("Caused by:")]
+        if java:
+            text = _short(java[0], 400)
+            if causes and causes[-1] not in java[0]:
+                text += f" (caused by {_short(causes[-1], 300)})"
+            return text
+    return _short(lines[0] if lines else type(error).__name__, 400)
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 @contextlib.contextmanager

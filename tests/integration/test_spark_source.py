@@ -7,10 +7,12 @@ its JVM process by pid, at the end.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -291,3 +293,47 @@ def test_spark_gives_the_live_extent_in_the_counting_query(spark: None, tmp_path
     check_stuck(
         tmp_path, spark_source(tmp_path, path="ref_stuck.parquet"), spark_source(tmp_path, path="live_stuck.parquet")
     )
+
+
+def test_a_failed_spark_job_names_its_cause(spark: None, data: Path, tmp_path: Path) -> None:
+    """A job that fails in an executor (a corrupt Parquet file next to a good one) is a SourceError
+    naming Spark's exception and its root cause, not py4j's "An error occurred while calling o57..."."""
+    spec = file_source(data, "ref.parquet").profile([BinningRule("x")])["x"].spec
+    folder = tmp_path / "lake"
+    folder.mkdir()
+    shutil.copy(data / "live.parquet", folder / "a.parquet")
+    (folder / "b.parquet").write_bytes(b"PAR1" + b"\0" * 64 + b"PAR1")  # a footer that is not Thrift
+    with pytest.raises(SourceError) as caught:
+        spark_source(tmp_path, path="lake").count({"x": spec})
+    text = str(caught.value)
+    assert "An error occurred while calling" not in text, text
+    assert re.search(r"spark parquet .*lake: Spark failed: .*SparkException", text), text
+    assert "b.parquet" in text, text
+
+
+def test_a_reference_profile_scans_a_few_times_whatever_its_features(
+    spark: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Profiling 12 continuous numeric features runs a few Spark jobs, not a few per feature:
+    one query gives every feature's distinct and heavy values, one distributed sort of all
+    their values gives every order statistic (before: about five jobs per feature). The bins
+    are still the file path's."""
+    rng = np.random.default_rng(3)
+    names = [f"n{i}" for i in range(12)]
+    pd.DataFrame({name: rng.normal(i, 1.0, 3000) for i, name in enumerate(names)}).to_parquet(tmp_path / "r.parquet")
+    rules = [BinningRule(name) for name in names]
+
+    class Fixed:
+        hex = "jobcount0123456789abcdef"
+
+    import driftmon.sources.spark as module
+
+    monkeypatch.setattr(module, "uuid", SimpleNamespace(uuid4=lambda: Fixed))  # the session's job group
+    profiled = spark_source(tmp_path, path="r.parquet").profile(rules)
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    assert session is not None
+    jobs = session.sparkContext.statusTracker().getJobIdsForGroup("driftmon_jobcount01234567")
+    assert 0 < len(jobs) <= 24, f"{len(jobs)} Spark jobs for 12 features"
+    assert_same(file_source(tmp_path, "r.parquet").profile(rules), profiled)
