@@ -5,17 +5,21 @@ master and two workers (2 cores and 2 GB each, so two applications fit at once),
 by pid at the end (tests/spark_cluster.py; each JVM must come up within 180 s). Two
 applications use it: this process's own driver (``master: spark://...``, executors on the
 workers) and a Spark Connect server that PySpark ships (``remote: sc://...``), whose driver
-runs the same SQL for a client with no JVM. Every count is compared, bin for bin, with the
-file source (pandas) on the same Parquet files: numerics with NaN, NULL and ±inf, point
-bins, categoricals with NULL and unseen values, and a time window.
+runs the same SQL for a client with no JVM; it starts in the background while the driver
+tests run, so its JVM's start-up is not waited for on its own (300 s allowed). Every count
+is compared, bin for bin, with the file source (pandas) on the same Parquet files: numerics
+with NaN, NULL and ±inf, point bins, categoricals with NULL and unseen values, and a time
+window.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,19 +73,55 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
             os.environ["SPARK_LOCAL_IP"] = previous
 
 
-@pytest.fixture(scope="module")
-def connect(cluster: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """PySpark's Spark Connect server, its driver an application of the cluster; yields its sc:// URL."""
-    from tests.spark_cluster import connect_server
+class _Starting:
+    """PySpark's Spark Connect server, started in a thread so that its JVM comes up while the
+    driver tests run (it is a second application of the cluster: both fit at once)."""
 
-    with connect_server(tmp_path_factory.mktemp("spark-connect"), cluster.master_url, APP_CONF) as server:  # type: ignore[attr-defined]
-        yield server.url
+    def __init__(self, folder: Path, master: str) -> None:
+        self.stack = contextlib.ExitStack()
+        self.url: str | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._start, args=(folder, master), daemon=True)
+        self.thread.start()
+
+    def _start(self, folder: Path, master: str) -> None:
+        from tests.spark_cluster import connect_server
+
+        try:
+            self.url = self.stack.enter_context(connect_server(folder, master, APP_CONF, timeout=300.0)).url
+        except BaseException as error:  # raised in the test that waits for it
+            self.error = error
+
+    def wait(self) -> str:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        assert self.url is not None
+        return self.url
+
+
+@pytest.fixture(scope="module")
+def starting(cluster: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Starting]:
+    """The Connect server on its way up (stopped by pid at the end of the module)."""
+    server = _Starting(tmp_path_factory.mktemp("spark-connect"), cluster.master_url)  # type: ignore[attr-defined]
+    try:
+        yield server
+    finally:
+        server.thread.join()
         stop_connect()
+        server.stack.close()
+
+
+@pytest.fixture(scope="module")
+def connect(starting: _Starting) -> str:
+    """PySpark's Spark Connect server, its driver an application of the cluster: its sc:// URL."""
+    return starting.wait()
 
 
 @pytest.fixture()
-def driver(cluster: object) -> str:
-    """This process's own driver on the cluster (a Connect session of an earlier test is closed first)."""
+def driver(cluster: object, starting: _Starting) -> str:
+    """This process's own driver on the cluster (a Connect session of an earlier test is closed
+    first); asking for it also starts the Connect server in the background."""
     stop_connect()
     return cluster.master_url  # type: ignore[attr-defined,no-any-return]
 
