@@ -333,6 +333,38 @@ def test_a_reference_moving_every_evaluation_reads_no_file_once_its_edge_files_a
     assert reads[2:] == [0] * 6
 
 
+def test_coded_edge_files_rewritten_under_a_moving_reference_equal_a_cold_evaluation(tmp_path: Path) -> None:
+    """The two files the windows' edges cut and hold as row codes (the reference's oldest, and
+    the boundary between the live window and the reference) rewritten in place with other
+    values: the next evaluations read them anew and equal a cold one, and the reference's rows
+    are those generated in its window."""
+    frame = stream(days=1, rows=4_800)
+    hourly(tmp_path, frame)
+    monitor = load(
+        tmp_path, "{from: live, window: 6h}", "{type: file, path: 'hours/*.parquet', window: {column: ts, last: 1h}}"
+    )
+    daemon = Daemon()
+    for step in range(3):  # 12:07 .. 12:17: the edge files coded
+        daemon.evaluate(monitor, T0 + timedelta(hours=12, minutes=7 + 5 * step))
+    coded = {e.key.path.rsplit("/", 1)[1] for e in (daemon.files.entries("m") or {}).values() if e.codes is not None}
+    assert {"05.parquet", "11.parquet"} <= coded
+    changed = frame.copy()
+    moved = changed.ts.dt.hour.isin([5, 11])
+    changed.loc[moved, "x"] += 5.0
+    for hour in (5, 11):
+        part = changed[changed.ts.dt.hour == hour]
+        part.to_parquet(tmp_path / "hours" / f"{hour:02d}.parquet", index=False)
+    for step in range(3, 6):
+        now = T0 + timedelta(hours=12, minutes=7 + 5 * step)
+        result, read = daemon.evaluate(monitor, now)
+        cold = evaluate(monitor, daemon.references, **at(now))
+        assert result.to_json()["features"] == cold.to_json()["features"]
+        window = rows_between(changed, now - timedelta(hours=7), now - timedelta(hours=1))
+        assert result.features[0].reference_count == len(window)
+        if step == 3:
+            assert read >= 2  # both new versions read
+
+
 def test_unseen_values_on_the_shared_edge_file_are_read_not_subtracted(tmp_path: Path) -> None:
     """A category the frozen bins lack (counted as __unseen__, its kept top values) in the boundary
     file: its two sides are read, neither subtracted (the kept values do not subtract) nor coded
