@@ -225,11 +225,31 @@ def write(report: dict[str, Any], out: Path | None = None) -> None:
             own = cell["cpu_s"] - base["cpu_s"] if contender != "live_only" and base["cpu_s"] is not None else None
             lines.append(
                 f"| {kind} | {NAMES[contender]} | {incremental.cost_cells(cell)} | "
-                f"{incremental.ratio(reread, cell, 'cpu_s')} | {incremental.ratio(reread, cell, 'bytes_read')} | "
+                f"{incremental.ratio(reread, cell, 'cpu_s')} | "
+                + ("no file read" if cell["files_read"] == 0 else incremental.ratio(reread, cell, "bytes_read"))
+                + " | "
                 + ("-" if own is None else f"{own:+.3f} s")
                 + f" | {megabytes(cell.get('task_bytes'))} | {megabytes(cell.get('cache_bytes'))} |"
             )
+    lines += ["", hour_means(report)]
     print(f"wrote {incremental.write_report(report, [*lines, ''], 'moving-reference', out)}")
+
+
+def hour_means(report: dict[str, Any]) -> str:
+    """The mean CPU per evaluation over the measured steps (the steps that code new edge files
+    included), each contender against reread's mean at the steps it ran."""
+    steps = report["steps"]
+
+    def mean(contender: str) -> float:
+        values = [step[contender]["cpu_s"] for step in steps if contender in step]
+        return sum(values) / len(values)
+
+    parts = [f"{NAMES[c]} {mean(c):.3f} s ({mean('reread') / mean(c):.1f}x)" for c in CONTENDERS if c != "reread"]
+    return (
+        f"Mean CPU per evaluation over all {len(steps)} measured steps (the steps after a file arrived, which "
+        f"code the files the edges now cut, included): reread {mean('reread'):.3f} s at its "
+        f"{sum('reread' in s for s in steps)} steps; " + ", ".join(parts) + "."
+    )
 
 
 def megabytes(value: float | None) -> str:

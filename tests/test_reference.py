@@ -177,6 +177,33 @@ def test_bins_from_a_profile_file(tmp_path: Path) -> None:
     assert entry is not None and entry.histograms["x"].spec == newer["x"].spec
 
 
+def test_driftmon_profile_of_a_moving_reference_then_a_reload_counts_in_its_bins(tmp_path: Path) -> None:
+    """`driftmon profile --monitor m` bins the moving reference's current window (the clock's:
+    the rows end now); a reload with `bins:` pointing at it counts a later window in those bins,
+    not in the later window's own."""
+    from driftmon.cli import main
+
+    frame = stream(days=4, rows=8_000)
+    frame["ts"] += pd.Timestamp.now(tz=UTC).floor("s") - frame.ts.max()
+    frame.to_parquet(tmp_path / "data.parquet", index=False)
+    load(tmp_path, "{from: live, window: 2d}")
+    assert main(["profile", "-c", str(tmp_path / "m.yaml"), "--monitor", "m", "-o", str(tmp_path / "bins.json")]) == 0
+    written = json.loads((tmp_path / "bins.json").read_text())
+    later = {"clock": lambda: pd.Timestamp.now(tz=UTC).timestamp() + 86400}  # a day on: another window
+    unfrozen = ReferenceCache()
+    evaluate(load(tmp_path, "{from: live, window: 2d}"), unfrozen, **later)
+    own = unfrozen.entry("m")
+    assert own is not None and list(own.histograms["x"].spec.edges) != written["features"]["x"]["edges"]
+    monitor = load(tmp_path, "{from: live, window: 2d, bins: bins.json}")  # the reload: the config read again
+    cache = ReferenceCache()
+    result = evaluate(monitor, cache, **later)
+    assert result.error is None and result.reference is not None and result.reference.kind == "rolling"
+    entry = cache.entry("m")
+    assert entry is not None
+    spec = entry.histograms["x"].spec
+    assert isinstance(spec, NumericBins) and list(spec.edges) == written["features"]["x"]["edges"]
+
+
 def test_a_moving_reference_with_no_rows_yet_is_insufficient_data(tmp_path: Path) -> None:
     """Before a week of data exists, a seasonal reference has nothing: insufficient_data, the window
     named; later, with bins frozen, an empty window again says so (never an error or NaN)."""
