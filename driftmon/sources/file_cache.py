@@ -20,9 +20,10 @@ are new or changed, and the files that straddle an edge of the window:
   the file (:meth:`FileCounts.finish`) and are the first thing evicted, and a file whose codes
   would not fit in the cache's room (:meth:`FileCache.codes_room`), or whose rows hold a
   category the bins lack, is read again instead, its whole-file counts kept if it has them
-  (a later window may hold all of it again); such a file read on one side of a boundary shared by two windows of one
-  evaluation (the live window's start is a rolling reference's end) is read once: the other
-  side's counts are the whole file's minus the part read (:meth:`FileCounts.count`);
+  (a later window may hold all of it again); such a file read on one side of a boundary
+  shared by two windows of one evaluation (the live window's start is a rolling reference's
+  end) is read once: the other side's counts are the whole file's minus the part read
+  (:meth:`FileCounts.count`);
 - a file is cached only if a ``stat`` after reading it matches the one before, and its
   last change is at least ``settle_s`` old (a file still being written is never final);
 - the daemon keeps the entries (:class:`FileCache`, bounded in bytes, least recently used
