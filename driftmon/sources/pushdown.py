@@ -51,8 +51,8 @@ from driftmon.histogram import (
     NumericBins,
     _top_unseen,
 )
-from driftmon.sources import pushdown_extent
 from driftmon.sources.base import Columns, Probe, Source
+from driftmon.sources.pushdown_extent import with_extents
 from driftmon.sources.pushdown_unseen import UNSEEN_CLASS, keep_top, value_key
 
 if TYPE_CHECKING:
@@ -276,7 +276,8 @@ class PushdownSource(Source):
             features = [Feature(name, f"f{i}", types[name], spec.kind) for i, (name, spec) in enumerate(specs.items())]
             params = Params(engine.dialect)
             typed = self._typed(engine.dialect, source, features, params)
-            result = self._count(engine, typed, params, features, specs, extent=True)
+            result = self._count(engine, typed, params, features, specs)
+            result = with_extents(engine, typed, params, features, result)  # for `constant` (pushdown_extent)
         if self.window is not None and all(h.total == 0 for h in result.values()):
             raise self.no_rows()
         return result
@@ -410,17 +411,13 @@ class PushdownSource(Source):
         params: Params,
         features: Sequence[Feature],
         specs: Mapping[str, BinSpec],
-        extent: bool = False,
     ) -> dict[str, Histogram]:
-        """Histograms of ``features`` over ``specs``: one scan with GROUPING SETS where possible;
-        ``extent``: with the numeric values' (min, max) in the same query (sources/pushdown_extent.py)."""
+        """Histograms of ``features`` over ``specs``: one scan with GROUPING SETS where possible."""
         d = engine.dialect
         groups = [features] if d.grouping_sets else [[f] for f in features]
         result: dict[str, Histogram] = {}
         for group in groups:
-            ranged = pushdown_extent.measured(group, specs) if extent else []
-            rows = self._count_rows(engine, typed, params, group, specs, ranged=ranged)
-            result.update(_parse_counts(rows, group, specs, ranged))
+            result.update(_parse_counts(self._count_rows(engine, typed, params, group, specs), group, specs))
         return result
 
     def _count_rows(
@@ -431,11 +428,9 @@ class PushdownSource(Source):
         group: Sequence[Feature],
         specs: Mapping[str, BinSpec],
         segment: Callable[[Params], str] | None = None,
-        ranged: Sequence[Feature] = (),
     ) -> list[tuple[Any, ...]]:
         """The counting query's rows for ``group``; ``segment``: a grouping key first in every
-        set (its SQL, given the query's parameters; :mod:`driftmon.sources.pushdown_segments`);
-        ``ranged``: features whose MIN and MAX follow the count (:mod:`driftmon.sources.pushdown_extent`)."""
+        set (its SQL, given the query's parameters; :mod:`driftmon.sources.pushdown_segments`)."""
         d = engine.dialect
         query = Params(d)
         query.values.update(params.values)
@@ -450,11 +445,11 @@ class PushdownSource(Source):
             sets.append("(" + ", ".join([*first, *(alias for alias, _ in expressions)]) + ")")
         names = ", ".join([*first, *aliases])
         grouping = f"GROUPING SETS ({', '.join(sets)})" if d.grouping_sets else names
-        counted = ", ".join(["COUNT(*) AS n", *pushdown_extent.aggregates(ranged)])
-        inner = ", ".join([*keys, *(f.alias for f in ranged)])
-        sql = f"SELECT {names}, {counted} FROM (SELECT {inner} FROM ({typed}) AS typed) AS binned GROUP BY {grouping}"
-        extra = pushdown_extent.names(ranged)
-        return engine.fetch(keep_top(d, sql, [*first, *aliases], group, specs, first, extra), query.values)
+        sql = (
+            f"SELECT {names}, COUNT(*) AS n FROM (SELECT {', '.join(keys)} FROM ({typed}) AS typed) AS binned "
+            f"GROUP BY {grouping}"
+        )
+        return engine.fetch(keep_top(d, sql, [*first, *aliases], group, specs, first), query.values)
 
     # -- segments (driftmon.segments): the same queries, grouped by segment too -----
 
@@ -535,12 +530,9 @@ def _bin_expressions(d: Dialect, feature: Feature, spec: BinSpec, params: Params
 
 
 def _parse_counts(
-    rows: Sequence[tuple[Any, ...]],
-    features: Sequence[Feature],
-    specs: Mapping[str, BinSpec],
-    ranged: Sequence[Feature] = (),
+    rows: Sequence[tuple[Any, ...]], features: Sequence[Feature], specs: Mapping[str, BinSpec]
 ) -> dict[str, Histogram]:
-    """Rows of the counting query -> one histogram per feature (``ranged``: with their extent)."""
+    """Rows of the counting query -> one histogram per feature."""
     counts = {f.name: np.zeros(specs[f.name].size, dtype=np.float64) for f in features}
     missing = dict.fromkeys(counts, 0.0)
     unseen: dict[str, list[tuple[str, float]]] = {name: [] for name in counts}  # named where the query kept them
@@ -549,15 +541,13 @@ def _parse_counts(
     for feature in features:
         positions.append((feature, column))
         column += 1 if isinstance(specs[feature.name], NumericBins) else 2
-    ranges: dict[str, pushdown_extent.Ranges] = {f.name: {} for f in ranged}
-    bounds = {f.name: column + 1 + 2 * i for i, f in enumerate(ranged)}  # MIN, then MAX, after the count
     index_of = {
         f.name: {c: i for i, c in enumerate(spec.categories)}
         for f in features
         if isinstance(spec := specs[f.name], CategoricalBins)
     }
     for row in rows:
-        n = float(row[column])
+        n = float(row[-1])
         for feature, at in positions:
             key = row[at]
             if key is None:
@@ -570,9 +560,6 @@ def _parse_counts(
                     missing[feature.name] += n
                 else:
                     target[code] += n
-                    if feature.name in bounds:
-                        at = bounds[feature.name]
-                        pushdown_extent.widen(ranges[feature.name], code, row[at], row[at + 1])
             elif code == 0:
                 missing[feature.name] += n
             elif code == 1:
@@ -584,13 +571,4 @@ def _parse_counts(
                 if row[at + 1] is not None:
                     unseen[feature.name].append((str(row[at + 1]), n))
             break
-    return {
-        name: Histogram(
-            specs[name],
-            counts[name],
-            missing[name],
-            _top_unseen(unseen[name]),
-            pushdown_extent.extent(counts[name], ranges[name]) if name in ranges else None,
-        )
-        for name in counts
-    }
+    return {name: Histogram(specs[name], counts[name], missing[name], _top_unseen(unseen[name])) for name in counts}

@@ -1,63 +1,63 @@
-"""The live minimum and maximum of a numeric feature, from the counting query itself.
+"""The live minimum and maximum of a numeric feature whose values all fell in one bin.
 
 The file source keeps a column's (min, max) whenever all its values land in one bin
 (:attr:`driftmon.histogram.Histogram.extent`), which is how the data-quality ``constant``
 check tells a column stuck at one value inside a range bin (a sensor frozen at 23.17) from
-one that only moved there (:mod:`driftmon.quality`). A database or Spark source gets them
-from the query that counts the bins, with no extra pass over the rows: beside ``COUNT(*)``
-each numeric feature's ``MIN`` and ``MAX`` of its typed value (float64; times as seconds
-since 1970, as the file source computes them), so each bin's row carries the range of the
-values in it. As on files the extent is kept only when every present value fell in one bin:
-then it is that bin's ``MIN`` and ``MAX``. Missing values (NULL, NaN) are in no bin and do
-not count; ``±inf`` are values of the under- and overflow bins.
+one that only moved there (:mod:`driftmon.quality`). A database or Spark source counts the
+bins in the engine, so after the counting query, and only for the numeric features whose
+present live values all fell in one bin, it asks the engine for their ``MIN`` and ``MAX``
+(of the typed value: float64, times as seconds since 1970, as the file source computes them;
+NULL and NaN are missing and left out; ``±inf`` are values of the under- and overflow
+bins): one narrow query over those columns, run only then, so a healthy window costs
+nothing more.
 
-Only the live side's counts (:meth:`~driftmon.sources.pushdown.PushdownSource.count`) ask
-for them; the reference's profile and the segmented counts are the queries they were.
+Measured (benchmarks/results/quality-extent-2026-12-04T0154.md): ``MIN`` and ``MAX`` of
+every numeric feature inside the counting query itself cost DuckDB's GROUPING SETS +21 %
+CPU on every live count (each grouping set computes every aggregate), for a result needed
+only when the data is broken.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from driftmon.histogram import BinSpec, NumericBins
+from driftmon.histogram import Histogram, NumericBins
 
 if TYPE_CHECKING:
-    from driftmon.sources.pushdown import Feature
-
-Ranges = dict[int, tuple[float, float]]  # bin index -> (min, max) of the values in it
+    from driftmon.sources.pushdown import Engine, Feature, Params
 
 
-def measured(group: Sequence[Feature], specs: Mapping[str, BinSpec]) -> list[Feature]:
-    """The features of ``group`` whose range the counting query carries (the numeric ones)."""
-    return [feature for feature in group if isinstance(specs[feature.name], NumericBins)]
+def one_bin(features: Sequence[Feature], histograms: Mapping[str, Histogram]) -> list[Feature]:
+    """The numeric features whose present values all fell in one bin (their extent is worth asking)."""
+    return [
+        f
+        for f in features
+        if isinstance(histograms[f.name].spec, NumericBins) and np.count_nonzero(histograms[f.name].counts) == 1
+    ]
 
 
-def aggregates(features: Sequence[Feature]) -> list[str]:
-    """``MIN`` and ``MAX`` of each feature's typed value, after ``COUNT(*)`` (aliases ``l``/``h`` + its alias)."""
-    return [f"MIN({f.alias}) AS l{f.alias}, MAX({f.alias}) AS h{f.alias}" for f in features]
-
-
-def names(features: Sequence[Feature]) -> list[str]:
-    """The columns :func:`aggregates` adds, in order (two per feature)."""
-    return [name for f in features for name in (f"l{f.alias}", f"h{f.alias}")]
-
-
-def widen(ranges: Ranges, code: int, low: Any, high: Any) -> None:
-    """Record one counted row's (min, max) for bin ``code``."""
-    if low is None or high is None:
-        return
-    low, high = float(low), float(high)
-    if code in ranges:
-        low, high = min(low, ranges[code][0]), max(high, ranges[code][1])
-    ranges[code] = (low, high)
-
-
-def extent(counts: np.ndarray, ranges: Ranges) -> tuple[float, float] | None:
-    """The values' (min, max) when every one fell in one bin (as :func:`driftmon.histogram.bin_values`), else None."""
-    used = np.flatnonzero(counts)
-    if used.size != 1:
-        return None
-    return ranges.get(int(used[0]))
+def with_extents(
+    engine: Engine, typed: str, params: Params, features: Sequence[Feature], histograms: dict[str, Histogram]
+) -> dict[str, Histogram]:
+    """``histograms`` with the extent of each feature whose values all fell in one bin, from one query."""
+    asked = one_bin(features, histograms)
+    if not asked:
+        return histograms
+    d = engine.dialect
+    parts = []
+    for feature in asked:
+        v = feature.alias
+        missing = f"{v} IS NULL" + (f" OR {d.is_nan.format(v=v)}" if d.is_nan else "")
+        present = f"CASE WHEN {missing} THEN NULL ELSE {v} END"
+        parts.append(f"MIN({present}), MAX({present})")
+    (row,) = engine.fetch(f"SELECT {', '.join(parts)} FROM ({typed}) AS typed", params.values)
+    found = dict(histograms)
+    for i, feature in enumerate(asked):
+        low, high = row[2 * i], row[2 * i + 1]
+        if low is not None and high is not None:
+            found[feature.name] = replace(histograms[feature.name], extent=(float(low), float(high)))
+    return found

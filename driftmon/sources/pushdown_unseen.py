@@ -54,13 +54,12 @@ def value_key(v: str, in_categories: str, others: str, spec: CategoricalBins) ->
 
 def keep_top(
     d: Dialect, counted: str, names: Sequence[str], group: Sequence[Feature], specs: Mapping[str, BinSpec],
-    first: Sequence[str], extra: Sequence[str] = (),
+    first: Sequence[str],
 ) -> str:  # fmt: skip
     """``counted`` (grouping keys ``names``, then ``n``) with each feature's unseen rows cut to
     the ``UNSEEN_KEPT`` most frequent values and the rest summed into one row of NULL value.
 
-    ``first``: the keys in every grouping set (the segment), which the ranking partitions by;
-    ``extra``: MIN and MAX columns after ``n``, in pairs (sources/pushdown_extent.py), kept.
+    ``first``: the keys in every grouping set (the segment), which the ranking partitions by.
     """
     tracked = [feature.alias for feature in group if named(specs[feature.name])]
     if not tracked:
@@ -74,9 +73,7 @@ def keep_top(
     }
     kept = ", ".join(f"{cut[name]} AS {name}" if name in cut else name for name in names)
     keys = ", ".join(names)
-    carried = "".join(f", {name}" for name in extra)
-    summed = "".join(f", {'MIN' if i % 2 == 0 else 'MAX'}({name})" for i, name in enumerate(extra))
     return (
-        f"SELECT {keys}, SUM(n){summed} FROM (SELECT {kept}, n{carried} FROM (SELECT {keys}, n{carried}, {ranks} "
-        f"FROM ({counted}) AS counted) AS ranked) AS cut GROUP BY {keys}"
+        f"SELECT {keys}, SUM(n) FROM (SELECT {kept}, n FROM (SELECT {keys}, n, {ranks} FROM ({counted}) AS counted) "
+        f"AS ranked) AS cut GROUP BY {keys}"
     )

@@ -358,8 +358,8 @@ def check_times(folder: Path, reference: Source, live: Source) -> None:
 
 
 # ---------------------------------------------------------------------------
-# a numeric column stuck at one value inside a range bin: the live (min, max) from the counting
-# query (Histogram.extent), as the file source keeps it, so the `constant` check sees it
+# a numeric column stuck at one value inside a range bin: the live (min, max) from the engine
+# (Histogram.extent), as the file source keeps it, so the `constant` check sees it
 
 STUCK_RULES = [
     BinningRule("s"),  # a sensor: continuous in the reference, stuck at 23.17 live (with nulls)

@@ -286,9 +286,9 @@ def test_spark_schema_anomalies_and_freshness_equal_the_file_paths(spark: None, 
     assert stale[1].newest == pytest.approx(newest, abs=1e-6)
 
 
-def test_spark_gives_the_live_extent_in_the_counting_query(spark: None, tmp_path: Path) -> None:
-    """Spark's counting query (grouping sets) carries each numeric bin's MIN and MAX: a column
-    stuck inside a range bin, or at +inf, is `constant` as on files (before: no extent)."""
+def test_spark_gives_the_live_extent_of_a_column_in_one_bin(spark: None, tmp_path: Path) -> None:
+    """Spark gives the live MIN and MAX of a numeric feature whose values all fell in one bin: a
+    column stuck inside a range bin, or at +inf, is `constant` as on files (before: no extent)."""
     write_stuck(tmp_path)
     check_stuck(
         tmp_path, spark_source(tmp_path, path="ref_stuck.parquet"), spark_source(tmp_path, path="live_stuck.parquet")

@@ -661,13 +661,13 @@ def test_postgresql_timestamp_timestamptz_and_date_get_the_file_paths_bins(postg
 
 
 # ---------------------------------------------------------------------------
-# a numeric column stuck inside a range bin: MIN and MAX in the counting query (Histogram.extent)
+# a numeric column stuck inside a range bin: its MIN and MAX from the engine (Histogram.extent)
 
 
-def test_duckdb_gives_the_live_extent_in_the_counting_query(tmp_path: Path) -> None:
-    """DuckDB's counting query carries each numeric bin's MIN and MAX, so a column stuck at
-    23.17 inside a range bin (or at +inf) is `constant` as on files (before: no extent, only
-    drift); one query still counts every feature; and a monitor says so by name."""
+def test_duckdb_gives_the_live_extent_of_a_column_in_one_bin(tmp_path: Path) -> None:
+    """DuckDB gives the live MIN and MAX of a numeric feature whose values all fell in one bin,
+    so a column stuck at 23.17 inside a range bin (or at +inf) is `constant` as on files
+    (before: no extent, only drift); and a monitor says so by name."""
     write_stuck(tmp_path)
 
     def over(name: str) -> SqlSource:
@@ -685,15 +685,18 @@ def test_duckdb_gives_the_live_extent_in_the_counting_query(tmp_path: Path) -> N
     assert [line.split(":")[0] for line in constant] == ["s", "i"], constant
 
 
-def test_duckdb_counts_with_the_extent_in_one_query(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The extent costs no extra pass: counting the live side is still one query."""
+def test_duckdb_asks_for_the_extent_only_when_a_feature_fell_in_one_bin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A healthy window is one counting query, as before; the extent is one more narrow query,
+    only of the features whose values all fell in one bin (s and w here, not n)."""
     from driftmon.sources import sql as sql_module
 
     write_stuck(tmp_path)
     reference = file_source(tmp_path, "ref_stuck.parquet").profile(
         [BinningRule("s"), BinningRule("w"), BinningRule("n")]
     )
-    live = sql_source(tmp_path, url="duckdb:///:memory:", query="SELECT * FROM read_parquet('live_stuck.parquet')")
+    specs = {name: h.spec for name, h in reference.items()}
     queries: list[str] = []
     fetch = sql_module._DuckDB.fetch
 
@@ -702,13 +705,18 @@ def test_duckdb_counts_with_the_extent_in_one_query(tmp_path: Path, monkeypatch:
         return fetch(self, sql, params)  # type: ignore[arg-type]
 
     monkeypatch.setattr(sql_module._DuckDB, "fetch", counted)
-    found = live.count({name: h.spec for name, h in reference.items()})
-    assert len([q for q in queries if "GROUP BY" in q]) == 1, queries
-    assert found["s"].extent == (23.17, 23.17)
+    healthy = sql_source(tmp_path, url="duckdb:///:memory:", query="SELECT * FROM read_parquet('ref_stuck.parquet')")
+    assert all(h.extent is None for h in healthy.count(specs).values())
+    assert len(queries) == 1 and "GROUP BY" in queries[0] and "MIN(" not in queries[0], queries
+    queries.clear()
+    live = sql_source(tmp_path, url="duckdb:///:memory:", query="SELECT * FROM read_parquet('live_stuck.parquet')")
+    found = live.count(specs)
+    assert len(queries) == 2 and "GROUP BY" not in queries[1] and queries[1].count("MIN(") == 2, queries
+    assert found["s"].extent == (23.17, 23.17) and found["n"].extent is None
 
 
-def test_sqlite_gives_the_live_extent_in_the_counting_query(tmp_path: Path) -> None:
-    """The generic dialect (one GROUP BY per feature) carries the same extents."""
+def test_sqlite_gives_the_live_extent_of_a_column_in_one_bin(tmp_path: Path) -> None:
+    """The generic dialect (one GROUP BY per feature) gives the same extents."""
     pytest.importorskip("sqlalchemy")
     write_stuck(tmp_path)
     with contextlib.closing(sqlite3.connect(tmp_path / "s.db")) as connection:
@@ -722,8 +730,8 @@ def test_sqlite_gives_the_live_extent_in_the_counting_query(tmp_path: Path) -> N
     )
 
 
-def test_postgresql_gives_the_live_extent_in_the_counting_query(postgres: str, tmp_path: Path) -> None:
-    """A real PostgreSQL server (one GROUP BY per feature, MIN and MAX beside COUNT) gives the extents."""
+def test_postgresql_gives_the_live_extent_of_a_column_in_one_bin(postgres: str, tmp_path: Path) -> None:
+    """A real PostgreSQL server gives the same extents."""
     write_stuck(tmp_path)
     for name in ("ref", "live"):
         frame = pd.read_parquet(tmp_path / f"{name}_stuck.parquet")
