@@ -64,6 +64,9 @@ def explain(error: ValidationError, raw: Any, schema: dict[str, Any], known_keys
             wrong_kind.setdefault(path, []).append(dict(item))
         elif item["type"] == "extra_forbidden":
             hint = _closest(path[-1], known_keys)
+            if hint == path[-1]:  # a valid key, of a mapping inside this one (a feature's `bins:`)
+                problems.append((path, _key_of_another_mapping(path, raw, schema)))
+                continue
             if hint:
                 suggested.add((path[:-1], hint))
             problems.append((path, f"unknown key {path[-1]!r}" + _did_you_mean(hint)))
@@ -179,6 +182,22 @@ def _names(path: Path, raw: Any, schema: dict[str, Any]) -> list[str]:
         for node in _branches(schema_at(schema, path[:-1], raw), schema, None)
         for name in node.get("propertyNames", {}).get("enum", [])
     ]
+
+
+def _key_of_another_mapping(path: Path, raw: Any, schema: dict[str, Any]) -> str:
+    """``unknown key 'bins' here; it is a key of 'binning' (binning: {bins: ...})``: the keys of
+    this mapping whose own mapping takes the key (none found: the key is valid elsewhere)."""
+    key = path[-1]
+    owners = [
+        str(name)
+        for node in _branches(schema_at(schema, path[:-1], raw), schema, None)
+        for name, child in node.get("properties", {}).items()
+        if any(key in branch.get("properties", {}) for branch in _branches([child], schema, None))
+    ]
+    if not owners:
+        return f"unknown key {key!r} here; it is a key of another part of the config"
+    owner = owners[0]
+    return f"unknown key {key!r} here; it is a key of {owner!r} ({owner}: {{{key}: ...}})"
 
 
 def _key_not_text(path: Path) -> str:

@@ -100,6 +100,19 @@ CASES: list[tuple[str, str, list[str]]] = [
         [r":2: defaults\.schedule\.crn: unknown key 'crn'; did you mean 'cron'\?$"],
     ),
     (
+        "key-of-a-deeper-mapping",  # `bins` is a key of `binning:`, not of a feature: say where it goes
+        edit((FEATURES, "    features:\n      - name: age\n        bins: 10\n")),
+        [
+            r":11: monitors\[0\]\.features\[0\]\.bins \(monitor credit\): unknown key 'bins' here; "
+            r"it is a key of 'binning' \(binning: \{bins: \.\.\.\}\)$"
+        ],
+    ),
+    (
+        "key-of-elsewhere",  # `path` is a key of a source, nowhere under defaults
+        edit(("  schedule: 30s\n", "  schedule: 30s\n  path: x.csv\n")),
+        [r":3: defaults\.path: unknown key 'path' here; it is a key of another part of the config$"],
+    ),
+    (
         "jitter-too-long",
         edit((FEATURES, FEATURES + "    schedule: 1m\n    jitter: 2m\n")),
         [
