@@ -100,9 +100,9 @@ def write_data(folder: Path, args: argparse.Namespace) -> Path:
         stamp.write_text(json.dumps(sizes))
     for group in range(args.groups):  # a run moved files: put them back where they start
         live, staged = folder / f"live-{group:02d}", folder / f"staged-{group:02d}"
-        every = sorted([*live.glob("*.parquet"), *staged.glob("*.parquet")], key=lambda p: p.name.removeprefix("done-"))
+        every = sorted([*live.glob("*.parquet"), *staged.glob("*.parquet")], key=lambda p: original_name(p.name))
         for index, path in enumerate(every):
-            target = (live if index < WINDOW_FILES else staged) / path.name.removeprefix("done-")
+            target = (live if index < WINDOW_FILES else staged) / original_name(path.name)
             if path != target:
                 path.rename(target)
     lines = ["defaults:", f"  schedule: {args.interval}s", "  jitter: null", "monitors:"]
@@ -221,12 +221,19 @@ def wait_round(
         time.sleep(0.25)
 
 
+def original_name(name: str) -> str:
+    """A file's name as written (``advance`` marks each file it moves out with a ``done-``)."""
+    return re.sub(r"^(done-)+", "", name)
+
+
 def advance(folder: Path, groups: int) -> None:
-    """One simulated 5 minutes: each group's next file in, its oldest out."""
+    """One simulated 5 minutes: each group's next file in (one never in the window: ``done-`` files
+    sort first, and before 2026-12-04 the second round brought back the file the first moved out),
+    its oldest out."""
     for group in range(groups):
         live, staged = folder / f"live-{group:02d}", folder / f"staged-{group:02d}"
-        newest = sorted(staged.glob("*.parquet"))[0]
-        oldest = sorted(live.glob("*.parquet"))[0]
+        newest = sorted(staged.glob("part-*.parquet"))[0]
+        oldest = sorted(live.glob("*.parquet"), key=lambda p: original_name(p.name))[0]
         newest.rename(live / newest.name)
         oldest.rename(staged / f"done-{oldest.name}")
 
