@@ -222,9 +222,31 @@ def _encode(
     return _Rows(truth, codes, scores, labelled, unknown_labels)
 
 
+_COMPARED_CLASSES = 16  # up to this many classes, text rows are compared with each class in numpy
+
+
 def _class_codes(values: npt.NDArray[Any], classes: Sequence[str]) -> npt.NDArray[np.intp]:
     """Each value's index in ``classes`` (compared as text, ``1.0`` as ``"1"``), -1 for any other
-    value or none: one lookup per distinct value, not per row."""
+    value or none. Text is first compared with each class in numpy (a few ms per class and
+    million rows; coding every row by a hash table in Python cost 0.1 s); only the rows left
+    (no value, numbers, other classes) are coded by `_coded_by_value`."""
+    if values.dtype.kind != "O" or not 0 < len(classes) <= _COMPARED_CLASSES:
+        return _coded_by_value(values, classes)
+    found = np.full(len(values), -1, dtype=np.intp)
+    try:
+        for index, name in enumerate(classes):  # the class names are distinct: one match per row
+            found[np.asarray(values == name, dtype=bool)] = index
+    except (TypeError, ValueError):  # a value that does not compare (pandas.NA): the general way
+        return _coded_by_value(values, classes)
+    rest = np.flatnonzero(found < 0)
+    rest = rest[np.not_equal(values[rest], None)]  # None is no class (NaN and the like: below)
+    if rest.size:
+        found[rest] = _coded_by_value(values[rest], classes)
+    return found
+
+
+def _coded_by_value(values: npt.NDArray[Any], classes: Sequence[str]) -> npt.NDArray[np.intp]:
+    """`_class_codes` by one lookup per distinct value (`labels.factorize`), not per row."""
     codes, uniques = labels.factorize(values)
     index = {name: i for i, name in enumerate(classes)}
     lookup = np.array([index.get(labels.text(value), -1) for value in uniques] + [-1], dtype=np.intp)

@@ -317,3 +317,32 @@ def test_one_class_in_the_labelled_rows_is_a_reason_not_a_nan(tmp_path: Path, wr
             assert sample.value == sample.value, (family.name, sample.labels)
     performance = {tuple(sorted(s.labels.items())) for s in families["driftmon_model_performance"].samples}
     assert (("kind", "realized"), ("metric", "roc_auc"), ("monitor", "churn")) not in performance
+
+
+CLASS_VALUES = [
+    ["a", "b", None, "c", "a", float("nan"), "z", np.str_("b")],  # text, none, another class
+    [1.0, "1", 1, None, "a", 2.5, "True"],  # numbers named as text: 1.0 is "1"
+    [None, None],
+    [],
+    ["a", pd.NA, "b"],  # a value that does not compare: the general way
+]
+
+
+@pytest.mark.parametrize("index", range(len(CLASS_VALUES)))
+def test_class_codes_compared_in_numpy_equal_one_lookup_per_value(index: int) -> None:
+    """Text compared with each class in numpy codes every row as the lookup per distinct value
+    does (the text of each value looked up in the classes), -1 for no value or another class."""
+    from driftmon.model import _class_codes, _coded_by_value
+
+    values = np.empty(len(CLASS_VALUES[index]), dtype=object)
+    values[:] = CLASS_VALUES[index]
+    classes = ["a", "b", "c", "1"]
+
+    def named(value: object) -> str | None:
+        if value is None or value is pd.NA or value != value:
+            return None
+        return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+    by_hand = [classes.index(named(v)) if named(v) in classes else -1 for v in CLASS_VALUES[index]]
+    assert _class_codes(values, classes).tolist() == by_hand
+    assert _class_codes(values, classes).tolist() == _coded_by_value(values, classes).tolist()

@@ -22,6 +22,7 @@ So ``model - features`` is what the model part itself costs (reading its columns
 calibration, the estimate, the realized metrics, the band) per 1 M rows.
 
     nice -n 10 .venv/bin/python benchmarks/model/cost.py /tmp/model-cost --out benchmarks/results/model-cost-DATE
+    ... --cases features_mc multiclass   # the three-class pair only
 """
 
 from __future__ import annotations
@@ -168,16 +169,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--rows", type=int, default=ROWS)
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--cases", nargs="+", choices=list(CONFIGS), default=list(CONFIGS), help="e.g. features_mc multiclass"
+    )
     args = parser.parse_args()
     write(args.folder, args.rows)
     uptime_before = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    checks: dict[str, list[list[float]]] = {name: [] for name in CONFIGS}
+    cases = list(args.cases)
+    checks: dict[str, list[list[float]]] = {name: [] for name in cases}
     for _ in range(args.runs):  # interleaved, so load changes hit every case alike
-        for name in CONFIGS:
+        for name in cases:
             checks[name].append(list(check_seconds(args.folder, name)))
-    warm = {name: evaluate_seconds(args.folder, name, args.runs) for name in CONFIGS}
-    steady = {name: steady_seconds(args.folder, name, args.runs) for name in CONFIGS}
-    uncached = {name: steady_seconds(args.folder, name, args.runs, files=False) for name in CONFIGS}
+    warm = {name: evaluate_seconds(args.folder, name, args.runs) for name in cases}
+    steady = {name: steady_seconds(args.folder, name, args.runs) for name in cases}
+    uncached = {name: steady_seconds(args.folder, name, args.runs, files=False) for name in cases}
     uptime_after = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     machine = f"{platform.machine()}, {os.cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     lines = [f"# What a model adds to check, {args.rows:,} scored rows ({machine})", ""]
@@ -188,12 +193,12 @@ def main() -> None:
         "| steady, no live-file cache: wall, CPU s | added uncached: wall, CPU |"
     ]
     lines += ["| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for name in CONFIGS:
+    for name in cases:
         cells = []
         for rows in (checks, warm, steady, uncached):
             wall, cpu = _median(rows[name], 0), _median(rows[name], 1)
             added = ""
-            if name in BASELINE:
+            if BASELINE.get(name) in rows:
                 base = rows[BASELINE[name]]
                 added = f"{wall - _median(base, 0):+.3f}, {cpu - _median(base, 1):+.3f}"
             cells += [f"{wall:.3f}, {cpu:.3f}", added]
