@@ -143,7 +143,7 @@ def as_numpy(array: pa.Array) -> np.ndarray:
         codes = primitive(indices, np.dtype(f"i{indices.type.bit_width // 8}"))
         if indices.null_count:
             codes = np.where(valid(indices), codes, len(entries) - 1)
-        return entries[codes]
+        return np.asarray(entries[codes], dtype=object)
     return np.asarray(array.to_numpy(zero_copy_only=False))
 
 

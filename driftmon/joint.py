@@ -146,7 +146,7 @@ def evaluate_joint(
     encoder = multivariate.fit_encoder({c: reference[c] for c in kept}, [c for c in numeric if c in kept])
     reference_rows = encoder.transform(reference)
     live_rows = encoder.transform(live)
-    results = {
+    results: dict[str, MethodResult] = {
         method: _score(method, reference_rows, live_rows, encoder.owners, settings.seed, significance)
         for method in methods
     }

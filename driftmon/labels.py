@@ -82,9 +82,9 @@ def present(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
     values = np.asarray(values)
     kind = values.dtype.kind
     if kind == "f":
-        return ~np.isnan(values)
+        return np.asarray(~np.isnan(values), dtype=np.bool_)
     if kind in "mM":
-        return ~np.isnat(values)
+        return np.asarray(~np.isnat(values), dtype=np.bool_)
     if kind in "biuSU":
         return np.ones(values.shape, dtype=bool)
     if "pandas" not in sys.modules:  # its import costs a short check 0.3 s: objects compared in numpy
@@ -100,7 +100,8 @@ def _present_objects(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_] | None:
     """`present` of objects as pandas tells it, in numpy: None, and NaN and NaT (unequal to
     themselves), are no value; None when a value does not compare (pandas.NA)."""
     try:
-        return np.asarray(np.not_equal(values, None) & np.equal(values, values), dtype=bool)
+        both = np.not_equal(values, None) & np.equal(values, values)  # type: ignore[call-overload]  # stubs lack None
+        return np.asarray(both, dtype=np.bool_)
     except (TypeError, ValueError):
         return None
 

@@ -25,7 +25,7 @@ cached per reference fingerprint. Knows nothing of Prometheus.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -140,7 +140,7 @@ def _is_positive(values: npt.NDArray[Any], positive: str | int | bool) -> npt.ND
     if values.dtype.kind in "biu" and not isinstance(positive, str) and float(positive).is_integer():
         return np.asarray(values == int(positive))  # integers compared as integers: no float copy
     if values.dtype.kind in "biuf" and not isinstance(positive, str):
-        return np.asarray(values, dtype=np.float64) == float(positive)
+        return np.asarray(np.asarray(values, dtype=np.float64) == float(positive), dtype=np.bool_)
     return np.array([str(v) == str(positive) for v in values], dtype=bool)
 
 
@@ -239,7 +239,7 @@ def _class_codes(values: npt.NDArray[Any], classes: Sequence[str]) -> npt.NDArra
     except (TypeError, ValueError):  # a value that does not compare (pandas.NA): the general way
         return _coded_by_value(values, classes)
     rest = np.flatnonzero(found < 0)
-    rest = rest[np.not_equal(values[rest], None)]  # None is no class (NaN and the like: below)
+    rest = rest[np.not_equal(values[rest], None)]  # type: ignore[call-overload]  # None is no class (NaN and the like: below)
     if rest.size:
         found[rest] = _coded_by_value(values[rest], classes)
     return found
@@ -350,7 +350,9 @@ def _levels(
 def _judge(metric: str, value: float | None, levels: tuple[float | None, float | None]) -> str:
     if value is None:
         return INSUFFICIENT
-    worse = (lambda v, level: v >= level) if metric in LOWER_IS_BETTER else (lambda v, level: v <= level)
+    worse: Callable[[float, float], bool] = (
+        (lambda v, level: v >= level) if metric in LOWER_IS_BETTER else (lambda v, level: v <= level)
+    )
     warning, critical = levels
     if critical is not None and worse(value, critical):
         return CRITICAL

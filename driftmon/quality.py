@@ -90,8 +90,12 @@ class FeatureQuality:
         """The worst severity of ``check`` (``out_of_range`` covers both directions)."""
         if check == "constant":
             return WARNING if self.constant else OK
-        parts = {"missing": [self.missing], "out_of_range": [self.below, self.above], "unseen": [self.unseen]}[check]
-        return _worst(part.severity for part in parts if part is not None)
+        parts: dict[str, list[ShareCheck | None]] = {
+            "missing": [self.missing],
+            "out_of_range": [self.below, self.above],
+            "unseen": [self.unseen],
+        }
+        return _worst(part.severity for part in parts[check] if part is not None)
 
 
 def _worst(severities: Iterable[str]) -> str:

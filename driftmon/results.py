@@ -81,9 +81,9 @@ def _trim(result: MonitorResult | None, monitor: MonitorConfig) -> MonitorResult
             segments.by,
             segments.top,
         )
-        kept = [replace(s, result=_trim(s.result, monitor)) for s in segments.segments] if same else []
-        items = tuple(s for s in kept if s.result is not None)
-        segments = replace(segments, segments=items) if same and len(items) == len(kept) else None
+        trimmed = [(s, _trim(s.result, monitor)) for s in segments.segments] if same else []
+        items = tuple(replace(s, result=kept) for s, kept in trimmed if kept is not None)
+        segments = replace(segments, segments=items) if same and len(items) == len(trimmed) else None
     return replace(result, features=features, labels=monitor.labels, measures=monitor.measures, segments=segments)
 
 

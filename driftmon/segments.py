@@ -125,7 +125,7 @@ class Segmentation:
         other = len(self.values)
         of_label = np.fromiter((position.get(label, other) for label in keys.labels), np.intp, len(keys.labels))
         of_label = np.append(of_label, other + 1)  # index -1: missing
-        return of_label[keys.index]
+        return np.asarray(of_label[keys.index])
 
 
 def derive_segmentation(by: Sequence[str], top: int, keys: Iterable[RowKeys]) -> Segmentation:

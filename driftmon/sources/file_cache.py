@@ -489,11 +489,8 @@ class FileCache:
         """Bytes the row codes of ``monitor``'s files may take without evicting anything: what is
         free plus its codes held now (replaced as its windows move), at most half the cache."""
         with self._lock:
-            held = sum(
-                self._entries[(monitor, key)].codes.nbytes  # type: ignore[union-attr]
-                for key in self._by_monitor.get(monitor, ())
-                if self._entries[(monitor, key)].codes is not None
-            )
+            held_codes = (self._entries[(monitor, key)].codes for key in self._by_monitor.get(monitor, ()))
+            held = sum(codes.nbytes for codes in held_codes if codes is not None)
             return max(0, min(self.max_bytes // 2, self.max_bytes - self.nbytes + held))
 
     def retain(self, monitors: set[str]) -> None:

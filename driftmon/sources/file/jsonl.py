@@ -179,7 +179,8 @@ def _jsonl_frames(path: str, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
     rows = 0
     # the same bytes pyarrow read (null lines as {}), decoded as pandas decodes a path
     text = io.TextIOWrapper(io.BufferedReader(SafeJsonLines(path)), encoding="utf-8", newline="")
-    with text, pd.read_json(text, lines=True, chunksize=BATCH_ROWS, dtype=False) as reader:
+    # pandas-stubs take no text wrapper here; pandas does (it reads any file-like object)
+    with text, pd.read_json(text, lines=True, chunksize=BATCH_ROWS, dtype=False) as reader:  # type: ignore[call-overload]
         chunks = iter(reader)
         while True:
             try:

@@ -6,8 +6,9 @@ the ``size`` row numbers of the sample are drawn up front (seeded, without repla
 every subset of ``size`` of the ``rows`` rows equally likely). Then each column is read once,
 by its own task (text as Arrow dictionaries), and only the chosen rows are taken from each
 batch as it is read, from its buffers: no pandas (nor Arrow's compute functions), no
-reservoir, memory one column batch per task plus the sample. The sample is in row order and depends only on the seed and the rows (their number
-and order), not on how the files are cut into row groups.
+reservoir, memory one column batch per task plus the sample. The sample is in row order
+and depends only on the seed and the rows (their number and order), not on how the files
+are cut into row groups.
 
 A text column comes back as an object array of ``str`` (a missing value ``None``), a number
 column as numpy numbers (a missing value NaN). A column whose type differs between files is
@@ -47,14 +48,14 @@ def _taken(values: pa.Array, rows: np.ndarray) -> np.ndarray:
         indices = values.indices
         codes = primitive(indices, np.dtype(f"i{indices.type.bit_width // 8}"))[rows]
         present = valid(indices)[rows]
-        entries = np.array(values.dictionary.to_pylist() + [None], dtype=object)
+        entries = np.array([*values.dictionary.to_pylist(), None], dtype=object)
         return np.asarray(entries[np.where(present, codes, len(entries) - 1)], dtype=object)
     if pa.types.is_floating(kind) or pa.types.is_integer(kind):
         letter = "f" if pa.types.is_floating(kind) else ("i" if pa.types.is_signed_integer(kind) else "u")
         numbers = primitive(values, np.dtype(f"{letter}{kind.bit_width // 8}"))[rows]
         if values.null_count == 0:
-            return numbers.copy()
-        return np.where(valid(values)[rows], numbers.astype(np.float64), np.nan)
+            return np.array(numbers)  # a copy
+        return np.asarray(np.where(valid(values)[rows], numbers.astype(np.float64), np.nan))
     # anything else (plain text, booleans, dates, decimals): value by value, the chosen rows only
     found = [values[int(row)].as_py() for row in rows]
     if pa.types.is_boolean(kind) and None not in found:
