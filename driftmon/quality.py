@@ -246,15 +246,8 @@ def _single_value_bins_of(spec: NumericBins | CategoricalBins) -> np.ndarray:
         single[-2:] = False  # __other__ and __unseen__ gather many values
         return single
     single = np.zeros(spec.size, dtype=bool)
-    if spec.edges:
-        points = set(spec.points)
-        position = 1  # counts: underflow, then in value order interval/point bins, overflow
-        for index, edge in enumerate(spec.edges):
-            if edge in points:
-                single[position] = True
-                position += 1
-            if index + 1 < len(spec.edges):
-                position += 1
+    values, _ = spec.cuts()  # a point bin lies between its value's two cuts (< v, then <= v)
+    single[np.flatnonzero(values[1:] == values[:-1]) + 1] = True
     return single
 
 

@@ -207,16 +207,11 @@ def _encode(chunk: pa.Array) -> pa.DictionaryArray:
 
 
 def _point_values(spec: NumericBins) -> dict[int, float]:
-    """Point bins by their number in the counts: the one value each holds."""
-    points = set(spec.points)
-    found, position = {}, 1  # counts: underflow, then interval and point bins in value order, overflow
-    for index, edge in enumerate(spec.edges):
-        if edge in points:
-            found[position] = edge
-            position += 1
-        if index + 1 < len(spec.edges):
-            position += 1
-    return found
+    """Point bins by their number in the counts: the one value each holds (a point's two cuts,
+    ``< v`` and ``<= v``, bound its bin: NumericBins.cuts)."""
+    values, _ = spec.cuts()
+    at = np.flatnonzero(values[1:] == values[:-1]) + 1
+    return {int(i): float(values[i]) for i in at}
 
 
 __all__ = ["NULL_TIME", "RowCodes", "build"]
