@@ -27,3 +27,16 @@ def test_pyspark_pandas_3_warning_is_silenced_and_nothing_else() -> None:
         utils.require_minimum_pandas_version()
         warnings.warn("another future change", FutureWarning, stacklevel=1)
     assert [str(w.message) for w in after] == ["another future change"]
+
+
+def test_a_spark_error_is_masked_before_it_is_cut() -> None:
+    """A secret that straddles the 400-character cut of a Spark error must not show in part:
+    cut first, what is left of it is no longer recognised by the output paths' masking."""
+    from driftmon import redact
+
+    secret = "Zq8-spark-canary-secret-71"
+    redact.remember([secret])
+    message = "Spark failed to read " + "x" * 370 + secret + " and more"
+    shown = redact.text(spark._first_line(RuntimeError(message)))
+    assert secret[:8] not in shown
+    assert shown.startswith("Spark failed to read xxx")

@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from driftmon import redact
 from driftmon.durations import DAY, SECOND, bounded, parse_duration
 from driftmon.errors import SourceError
 from driftmon.sources.base import Window
@@ -457,7 +458,7 @@ def _first_line(error: BaseException) -> str:
 
 
 def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
+    return redact.clipped(text, limit)  # masked before it is cut: a cut secret is not recognised
 
 
 @contextlib.contextmanager
