@@ -248,6 +248,7 @@ def phases(events: Path, launched: float) -> dict[str, object]:
     cpu_ns: dict[str, int] = {}
     job_group: dict[int, str] = {}
     stage_group: dict[int, str] = {}
+    jobs: dict[int, dict[str, Any]] = {}  # each job: its call site (the driftmon line that ran it) and time
     for line in (line for log in logs for line in log.read_text().splitlines()):
         event = json.loads(line)
         kind = event.get("Event")
@@ -262,8 +263,13 @@ def phases(events: Path, launched: float) -> dict[str, object]:
                 groups[group] = {"start": event["Submission Time"] / 1000, "end": 0.0, "jobs": 0}
                 order.append(group)
             groups[group]["jobs"] += 1
+            site = (event.get("Properties") or {}).get("callSite.short", "?")
+            jobs[event["Job ID"]] = {"group": group, "site": site, "start": event["Submission Time"] / 1000}
         elif kind == "SparkListenerJobEnd":
             group = job_group.get(event["Job ID"], "?")
+            if event["Job ID"] in jobs:
+                job = jobs[event["Job ID"]]
+                job["s"] = round(event["Completion Time"] / 1000 - job.pop("start"), 1)
             if group in groups:
                 groups[group]["end"] = max(groups[group]["end"], event["Completion Time"] / 1000)
         elif kind == "SparkListenerTaskEnd":
@@ -275,6 +281,9 @@ def phases(events: Path, launched: float) -> dict[str, object]:
             "s": round(groups[group]["end"] - groups[group]["start"], 1), "jobs": groups[group]["jobs"],
             "executor_cpu_s": round(cpu_ns.get(group, 0) / 1e9, 1),
             "starts_at_s": round(groups[group]["start"] - launched, 1),
+            "jobs_in_order": [  # (call site, seconds): which query of the session took the time
+                (j["site"], j["s"]) for _, j in sorted(jobs.items()) if j["group"] == group and "s" in j
+            ][:60],
         }
         for group in order
     ]  # fmt: skip

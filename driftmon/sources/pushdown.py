@@ -86,6 +86,7 @@ class Dialect:
     is_nan: str | None  # format with v=...; None: the engine stores no NaN
     is_finite: str  # format with v=...: true for finite numbers only (not NULL, NaN, ±inf)
     grouping_sets: bool = True
+    numeric_sums: bool = False  # numeric bins as conditional counts, not GROUPING SETS (pushdown_sums)
     percentile_disc: bool = False  # percentile_disc(array) WITHIN GROUP picks order statistics
     collate: str = ""  # appended to ORDER BY value so text sorts by code point
     seconds: str | None = None  # format with v=...: a date or timestamp as Unix seconds, whole us / 1e6
@@ -127,6 +128,7 @@ SPARK = Dialect(
     is_nan="isnan({v})",
     is_finite="(NOT isnan({v}) AND {v} - {v} = 0)",
     seconds="CAST(unix_micros(CAST({v} AS TIMESTAMP)) AS DOUBLE) / CAST(1000000 AS DOUBLE)",  # NTZ, dates: UTC
+    numeric_sums=True,  # its GROUPING SETS copy each row once per feature (Expand)
 )
 
 
@@ -412,10 +414,19 @@ class PushdownSource(Source):
         features: Sequence[Feature],
         specs: Mapping[str, BinSpec],
     ) -> dict[str, Histogram]:
-        """Histograms of ``features`` over ``specs``: one scan with GROUPING SETS where possible."""
+        """Histograms of ``features`` over ``specs``: one scan with GROUPING SETS where possible
+        (numeric features by conditional counts where the dialect says so)."""
         d = engine.dialect
-        groups = [features] if d.grouping_sets else [[f] for f in features]
         result: dict[str, Histogram] = {}
+        if d.numeric_sums:
+            from driftmon.sources.pushdown_sums import count_numeric
+
+            numeric = [f for f in features if isinstance(specs[f.name], NumericBins)]
+            if numeric:
+                result.update(count_numeric(engine, typed, params, numeric, specs))
+            features = [f for f in features if not isinstance(specs[f.name], NumericBins)]
+        groups = [features] if d.grouping_sets else [[f] for f in features]
+        groups = [group for group in groups if group]
         for group in groups:
             result.update(_parse_counts(self._count_rows(engine, typed, params, group, specs), group, specs))
         return result
