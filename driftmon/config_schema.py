@@ -371,6 +371,7 @@ def _reference_union() -> Any:
 
 
 ModelLevel = Annotated[float, Field(allow_inf_nan=False)] | Literal["auto"]
+Column = Annotated[str, Field(min_length=1)]  # a column's name: never empty
 
 
 class ModelLevels(_Model):
@@ -392,11 +393,11 @@ class Model(_Model):
 
     task: Literal["binary", "multiclass", "regression"] = Field(description="what the model predicts")
     prediction: str = Field(min_length=1, description="column of the predicted class (or value, regression)")
-    score: str | dict[str, str] | None = Field(
+    score: Column | dict[str, Column] | None = Field(
         default=None,
         description="binary: column of the positive class's probability; multiclass: class -> probability column",
     )
-    target: str | None = Field(default=None, description="column of the true label, where it is known (null: none)")
+    target: Column | None = Field(default=None, description="column of the true label, where it is known (null: none)")
     positive: str | int | bool = Field(
         default=1, description="binary: the positive class's value in target and prediction"
     )
@@ -406,11 +407,11 @@ class Model(_Model):
     targets: _source_union() | None = Field(  # type: ignore[valid-type]
         default=None, description="a separate source of late labels (its `target` column), joined to live rows on `key`"
     )
-    key: str | list[str] | None = Field(default=None, description="column(s) naming a prediction in live and targets")
+    key: Column | list[Column] | None = Field(default=None, description="column(s) naming a prediction in live and targets")
     label_window: bounded(SECOND, 10 * YEAR, "7d") | None = Field(  # type: ignore[valid-type]
         default=None, description="how long labels may take: an unlabelled row older than this is overdue (needs times)"
     )
-    label_time: str | None = Field(
+    label_time: Column | None = Field(
         default=None, description="targets: column of the label's time (default: the targets' window column)"
     )
 
@@ -461,7 +462,7 @@ MAX_SEGMENT_PAIRS = 2_000
 class Segments(_Model):
     """Evaluate the monitor per segment value too (docs/segments.md)."""
 
-    by: list[Annotated[str, Field(min_length=1)]] = Field(
+    by: list[Column] = Field(
         min_length=1, max_length=4, description="columns whose values (joined by /) name a row's segment"
     )
     top: int = Field(

@@ -191,6 +191,29 @@ def test_model_config_is_checked(write) -> None:
         config.load(write("c.yaml", base + "    labels: {metric: x}\n"))
 
 
+@pytest.mark.parametrize(
+    ("model", "key"),
+    [
+        ("{task: binary, prediction: p, score: ''}", "score"),
+        ("{task: multiclass, prediction: p, score: {a: pa, b: ''}}", "score"),
+        ("{task: binary, prediction: p, score: s, target: ''}", "target"),
+        ("{task: binary, prediction: p, score: s, key: ''}", "key"),
+        ("{task: binary, prediction: p, score: s, key: [id, '']}", "key"),
+        ("{task: binary, prediction: p, score: s, label_time: ''}", "label_time"),
+    ],
+)
+def test_an_empty_model_column_name_is_a_config_error_naming_the_key(write, model: str, key: str) -> None:
+    """A model column named '' is a config error at that key. Found by the fuzz campaign:
+    `score: ''` passed the model's schema and failed as a feature, an internal error."""
+    from driftmon.errors import ConfigError
+
+    base = "monitors:\n  - name: m\n    reference: {type: file, path: r.csv}\n    live: {type: file, path: l.csv}\n    features: [x]\n"
+    with pytest.raises(ConfigError) as caught:
+        config.load(write("m.yaml", base + f"    model: {model}\n"))
+    assert f"model.{key}" in str(caught.value), str(caught.value)
+    assert "got ''; a name cannot be empty" in str(caught.value), str(caught.value)
+
+
 def test_check_table_shows_the_model(tmp_path: Path, write) -> None:
     """check's table has a model section: each metric estimated with its band, realized, reference, severity."""
     import io
