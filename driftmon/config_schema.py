@@ -448,9 +448,17 @@ class Multivariate(_Model):
         min_length=1,
         description="reconstruction (PCA error) and/or classifier (domain AUC)",
     )
-    features: list[str] | None = Field(default=None, description="columns to look at together (default: the features)")
+    features: list[Column] | None = Field(default=None, description="columns to look at together (default: the features)")
     sample: int = Field(default=5_000, ge=100, le=1_000_000, description="rows sampled per side (uniform, seeded)")
     seed: int = Field(default=0, ge=0, description="seed of the samples, folds and permutations")
+
+    @field_validator("features")
+    @classmethod
+    def _once_each(cls, features: list[str] | None) -> list[str] | None:
+        twice = sorted({name for name in features or [] if features and features.count(name) > 1})
+        if twice:
+            raise ValueError(f"{twice[0]!r} is listed twice; list each feature once")
+        return features
 
 
 # Series bounds of segments (docs/segments.md): at most MAX_SEGMENT_TOP segment values, and

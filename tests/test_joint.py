@@ -113,3 +113,16 @@ def test_mixture_whose_components_swap_weights_is_joint_drift(tmp_path: Path, wr
     _mixture(3, 5_000, 0.8).to_parquet(tmp_path / "live.parquet")
     quiet = evaluate(config.load(write("driftmon.yaml", MIXTURE)).monitors[0])
     assert {item.severity for item in quiet.multivariate.methods.values()} == {"ok"}
+
+
+def test_a_feature_listed_twice_for_joint_drift_is_a_config_error(write) -> None:
+    """`multivariate: {features: [x, x]}` names x at its key. Found by the fuzz campaign: the
+    CSV reader was asked for x twice, an internal error (KeyError) of the whole monitor."""
+    import pytest
+
+    from driftmon.errors import ConfigError
+
+    text = CONFIG.replace("seed: 1}", "seed: 1, features: [a, b, a]}")
+    with pytest.raises(ConfigError) as caught:
+        config.load(write("driftmon.yaml", text))
+    assert "multivariate" in str(caught.value) and "'a' is listed twice" in str(caught.value), str(caught.value)
