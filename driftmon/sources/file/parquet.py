@@ -51,6 +51,10 @@ COLUMN_BATCH_ROWS = 1_048_576
 # counted together, a task per about SMALL_GROUP_ROWS rows, numbers of one task binned at once.
 SMALL_FILE_ROWS = 131_072
 SMALL_GROUP_ROWS = 65_536
+# ... and of at most this many values (rows x wanted columns; measured on 25 columns): a wide
+# file (100 k rows x 500 columns) read in one call held 1.5 GB and was counted on one thread.
+SMALL_FILE_VALUES = 131_072 * 25
+SMALL_GROUP_VALUES = 65_536 * 25
 # A reference of small files is read a group of columns at a time: about this many values held
 # at once (64 MB of float64), so many small files cost few reads without holding the whole table.
 REFERENCE_GROUP_VALUES = 1 << 23
@@ -117,12 +121,13 @@ class Parquet(FileFormat):
 
             for parquet in open_files(paths, list(specs), reading):
                 rows += parquet.rows
-                if parquet.rows > min(SMALL_FILE_ROWS, COLUMN_BATCH_ROWS):  # its reads stay bounded
+                if not _small(parquet, len(specs)):  # its reads stay bounded
                     flush()
                     parts.append(_count_columns(parquet, specs, reading, pool))
                     continue
                 group.append(parquet)
-                if sum(f.rows for f in group) >= SMALL_GROUP_ROWS:
+                held = sum(f.rows for f in group)
+                if held >= SMALL_GROUP_ROWS or held * len(specs) >= SMALL_GROUP_VALUES:
                     flush()
             flush()
             for part in parts:
@@ -134,7 +139,7 @@ class Parquet(FileFormat):
     def profile(self, paths: Sequence[str], rules: Sequence[BinningRule], reading: Reading) -> dict[str, Histogram]:
         files, order = _reference(paths, rules, reading)
         with ThreadPoolExecutor(TASK_THREADS) as pool:
-            if len(files) > 1 and all(f.rows <= SMALL_FILE_ROWS for f in files):
+            if len(files) > 1 and all(_small(f, len(rules)) for f in files):
                 profiled = _profile_small(files, order, reading, pool)
             else:
                 tasks = pool.map(lambda r: _profile(files, paths, r, reading), order)
@@ -156,7 +161,7 @@ class Parquet(FileFormat):
         found before any other file is opened (the caller then opens them all again)."""
         live_files = []
         for parquet in open_files(live_paths, [rule.name for rule in rules], live_reading):
-            if parquet.rows <= min(SMALL_FILE_ROWS, COLUMN_BATCH_ROWS):
+            if _small(parquet, len(rules)):
                 return None
             live_files.append(parquet)
         files, order = _reference(paths, rules, reading)
@@ -246,6 +251,12 @@ def _count_columns(
     order = sorted(specs, key=lambda name: not isinstance(specs[name], NumericBins))
     counted = dict(zip(order, pool.map(one, order), strict=True))
     return {name: counted[name] for name in specs}
+
+
+def _small(parquet: OpenParquet, columns: int) -> bool:
+    """A file whose rows in the window are few enough, in rows and in values, to be read in one call."""
+    rows = parquet.rows
+    return rows <= min(SMALL_FILE_ROWS, COLUMN_BATCH_ROWS) and rows * max(columns, 1) <= SMALL_FILE_VALUES
 
 
 def _count_small(files: Sequence[OpenParquet], specs: Mapping[str, BinSpec], reading: Reading) -> dict[str, Histogram]:
