@@ -101,7 +101,7 @@ def explain(error: ValidationError, raw: Any, schema: dict[str, Any], known_keys
             problems.append((path, _unknown_name(path, raw, schema)))
             continue
         if value_at(raw, path) == "" and any(item["type"] == "string_too_short" for item in group):
-            problems.append((path, "got ''; a name cannot be empty"))  # not "expected a string"
+            problems.append((path, "got ''; it cannot be empty"))  # not "expected a string"
             continue
         problems.append((path, _got_expected(path, raw, schema)))
     return _unique(problems)

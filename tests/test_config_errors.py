@@ -682,3 +682,11 @@ def test_two_classes_sharing_a_score_column_is_a_config_error(write: Callable[[s
     message, lines = problem_lines(write, BASE.replace(FEATURES, FEATURES + model))
     expected = "each class needs its own probability column in score; 's' is given twice"
     assert any(expected in line for line in lines), message
+
+
+def test_an_empty_delimiter_is_said_to_be_empty(write) -> None:
+    """'' where a non-empty string is wanted: not "expected a string" (it is one)."""
+    text = "monitors:\n  - name: m\n    reference: {type: file, path: r.csv, delimiter: ''}\n    live: {type: file, path: l.csv}\n    features: [x]\n"
+    with pytest.raises(ConfigError) as caught:
+        config.load(write("d.yaml", text))
+    assert "reference.delimiter (monitor m): got ''; it cannot be empty" in str(caught.value), str(caught.value)

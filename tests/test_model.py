@@ -211,7 +211,7 @@ def test_an_empty_model_column_name_is_a_config_error_naming_the_key(write, mode
     with pytest.raises(ConfigError) as caught:
         config.load(write("m.yaml", base + f"    model: {model}\n"))
     assert f"model.{key}" in str(caught.value), str(caught.value)
-    assert "got ''; a name cannot be empty" in str(caught.value), str(caught.value)
+    assert "got ''; it cannot be empty" in str(caught.value), str(caught.value)
 
 
 def test_check_table_shows_the_model(tmp_path: Path, write) -> None:
