@@ -438,6 +438,77 @@ def _scores(features: list[str], rows: list[tuple[Any, Any]]) -> dict[str, dict[
     return {name: {m: float(scores[m][i]) for m in ("kl", "js", "psi")} for i, name in enumerate(features)}
 
 
+NOISE_DRAWS = 1000  # driftmon's defaults (driftmon.noise.NullSettings): draws, quantile levels
+NOISE_QUANTILES = (0.95, 0.99)
+
+
+def _noise_key(ref: Any, live: Any) -> tuple[Any, ...] | None:
+    """A feature's null model as driftmon's default job rounds it (driftmon.noise.NullCache): the
+    pooled proportions sorted, on a grid of half an octave; each sample size exact up to 1,024
+    rows, above on a grid of 1/32 octave. None for a side without rows."""
+    import numpy as np
+
+    sizes = []
+    for total in (float(live.sum()), float(ref.sum())):
+        rows = max(1, round(total))
+        if total == 0:
+            return None
+        sizes.append(rows if rows <= 1024 else round(2.0 ** (round(32 * math.log2(rows)) / 32)))
+    pooled = np.asarray(ref, dtype=np.float64) + live
+    proportions = np.sort(pooled[pooled > 0])[::-1] / pooled.sum()
+    grid = tuple(np.rint(-2.0 * np.log2(proportions[proportions > 0])).astype(np.int64).tolist())
+    return grid, sizes[0], sizes[1]
+
+
+def _noise_floors(features: list[str], rows: list[tuple[Any, Any]], pool: Any) -> dict[str, dict[str, float]]:
+    """The rest of driftmon's default job past the scores: each feature's noise floor and `auto`
+    thresholds, i.e. kl, js and psi under "no drift" at its sample sizes. As driftmon does it:
+    NOISE_DRAWS live and reference histograms drawn from the pooled distribution (numpy's
+    multinomial, vectorised over draws), scored, then their mean and NOISE_QUANTILES order
+    statistics; one simulation per distinct rounded null model (`_noise_key`), on the threads.
+    Its values are not compared with driftmon's: the random streams differ."""
+    import hashlib
+
+    import numpy as np
+
+    keys = [_noise_key(ref, live) for ref, live in rows]
+    models = list(dict.fromkeys(key for key in keys if key is not None))
+
+    def simulate(key: tuple[Any, ...]) -> dict[str, float]:
+        grid, live_size, reference_size = key
+        proportions = 2.0 ** (-np.asarray(grid, dtype=np.float64) / 2.0)
+        proportions /= proportions.sum()
+        seed = int.from_bytes(hashlib.blake2b(repr(key).encode(), digest_size=16).digest(), "little")
+        rng = np.random.default_rng(seed)
+        chunk = max(1, (1 << 20) // proportions.size)  # bounded memory for many bins
+        drawn: dict[str, list[Any]] = {"kl": [], "js": [], "psi": []}
+        for start in range(0, NOISE_DRAWS, chunk):
+            count = min(chunk, NOISE_DRAWS - start)
+            live = rng.multinomial(live_size, proportions, size=count)
+            reference = rng.multinomial(reference_size, proportions, size=count)
+            for measure, values in numpy_floor_measures(live, reference, ("kl", "js", "psi")).items():
+                drawn[measure].append(values)
+        out = {}
+        for measure, parts in drawn.items():
+            values = np.sort(np.concatenate(parts))
+            out[f"{measure}_noise_floor"] = float(values.mean())
+            for level in NOISE_QUANTILES:  # the ceil(q (D + 1))-th smallest of D draws
+                rank = min(values.size, math.ceil(level * (values.size + 1))) - 1
+                out[f"{measure}_noise_q{round(100 * level)}"] = float(values[rank])
+        return out
+
+    simulated = dict(zip(models, pool.map(simulate, models), strict=True))
+    return {name: simulated[key] for name, key in zip(features, keys, strict=True) if key is not None}
+
+
+def _whole_job(features: list[str], rows: list[tuple[Any, Any]], pool: Any) -> dict[str, dict[str, float]]:
+    """The scores, with each feature's noise floor and quantiles next to them (`_noise_floors`)."""
+    scores = _scores(features, rows)
+    for name, floors in _noise_floors(features, rows, pool).items():
+        scores[name].update(floors)
+    return scores
+
+
 def _floor(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
     """The fastest exact pyarrow + numpy version of the job on Parquet we could write.
 
@@ -493,9 +564,10 @@ def _floor(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
     features = numeric + spec["categorical"]
     with _pool(threaded) as pool:
         if len(files["reference"]) + len(files["live"]) > SMALL_FILES:
-            scores = _scores(features, _by_file(spec, files, features, parts, pool))
+            rows = _by_file(spec, files, features, parts, pool)
         else:
-            scores = _scores(features, list(pool.map(feature, features)))
+            rows = list(pool.map(feature, features))
+        scores = _whole_job(features, rows, pool) if spec.get("noise", True) else _scores(features, rows)
     return {"import_s": imported - begun, "work_s": time.perf_counter() - imported, "scores": scores}
 
 
@@ -615,8 +687,8 @@ def _floor_text(spec: dict[str, Any], threaded: bool) -> dict[str, Any]:
                 live[index] += profiles[index][1](parts(batch.column(features[index]), features[index]))
 
             list(pool.map(count, range(len(features))))
-    rows = [(counts, live[i]) for i, (counts, _) in enumerate(profiles)]
-    scores = _scores(features, rows)
+        rows = [(counts, live[i]) for i, (counts, _) in enumerate(profiles)]
+        scores = _whole_job(features, rows, pool) if spec.get("noise", True) else _scores(features, rows)
     return {"import_s": imported - begun, "work_s": time.perf_counter() - imported, "scores": scores}
 
 
@@ -630,6 +702,11 @@ def floor(spec: dict[str, Any]) -> dict[str, Any]:
 
 def floor_single(spec: dict[str, Any]) -> dict[str, Any]:
     return (_floor_text if _is_text(spec) else _floor)(spec, threaded=False)
+
+
+def floor_bins(spec: dict[str, Any]) -> dict[str, Any]:
+    """The floor without the noise floors: histograms and scores only (the floor before 2026-12-04)."""
+    return floor({**spec, "noise": False})
 
 
 def _pandas_read(path: str, columns: list[str]) -> Any:
@@ -944,6 +1021,7 @@ CONTENDERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "driftmon-pyarrow": driftmon_check_pyarrow,
     "floor": floor,
     "floor-single": floor_single,
+    "floor-bins": floor_bins,
     "floor-1thread": floor_single,  # its name before 2026-11-26
     "scipy-loop": scipy_loop,
     "evidently": evidently,

@@ -71,23 +71,24 @@ SHAPES = {
     "files": ("issue", 200, None),
 }
 DEFAULT_CONTENDERS = {
-    "a": ["driftmon", "floor", "floor-single", "scipy-loop", "evidently", "nannyml"],
+    "a": ["driftmon", "floor", "floor-bins", "floor-single", "scipy-loop", "evidently", "nannyml"],
     "a-csv": ["driftmon", "floor", "floor-single", "scipy-loop"],
     "a-jsonl": ["driftmon", "driftmon-pyarrow", "floor", "floor-single", "scipy-loop"],
     "b": ["driftmon", "floor", "scipy-loop"],
     "c": ["driftmon", "numpy-floor", "scipy-axis", "scipy-loop"],
     "d": ["driftmon", "floor", "scipy-loop", "evidently", "nannyml"],
-    **{key: ["driftmon", "floor"] for key in SHAPES},
+    **{key: ["driftmon", "floor", "floor-bins"] for key in SHAPES},
 }
 PEERS = {"evidently", "nannyml"}
 # Contenders doing driftmon's very job (same bins and measures): their scores must equal
 # driftmon's to SAME_SCORES (absolute), or the table says they differ.
-SAME_JOB = ("driftmon-pyarrow", "floor", "floor-single", "scipy-loop")
+SAME_JOB = ("driftmon-pyarrow", "floor", "floor-bins", "floor-single", "scipy-loop")
 SAME_SCORES = 1e-11
 DESCRIPTIONS = {
     "driftmon": "driftmon check --format json (its CLI main(), own process)",
     "driftmon-pyarrow": "the same with `json_reader: pyarrow` (JSON Lines without DuckDB)",
-    "floor": "hand-written pyarrow + numpy, threads over columns",
+    "floor": "hand-written pyarrow + numpy, threads over columns, with the noise floors (driftmon's whole default job)",
+    "floor-bins": "the same floor without the noise floors (histograms and scores only)",
     "floor-single": "the same floor, one thread",
     "scipy-loop": "pandas + np.histogram + scipy per column",
     "evidently": "Evidently Report, ValueDrift jensenshannon + kl_div per column",

@@ -104,3 +104,49 @@ def test_selection_is_exact_when_the_sample_misleads() -> None:
     ranks = [0, 1, 49_999, 50_000, 99_999]
     picked = contenders._select([values], ranks, values.size, misleading, lambda _: 0, lambda v: v)
     assert [picked[r] for r in ranks] == np.sort(values)[ranks].tolist()
+
+
+def _driftmon_null_key(live: np.ndarray, reference: np.ndarray) -> tuple[object, ...]:
+    """The (proportions grid, live size, reference size) driftmon's noise cache keys this feature by."""
+    from driftmon.noise import NullCache, NullSettings, null_summaries
+
+    cache = NullCache()
+    null_summaries(live, reference, ("kl", "js", "psi"), settings=NullSettings(draws=2), cache=cache)
+    (key,) = list(cache._entries)
+    return key[:3]
+
+
+def test_floor_noise_models_are_driftmons() -> None:
+    """The floor simulates the null models driftmon's default job simulates: the same rounded
+    pooled proportions and sample sizes (exact up to 1,024 rows, on a grid above), zero bins
+    left out, and none for a side without rows."""
+    rng = np.random.default_rng(20261204)
+    for live_rows, reference_rows, bins in [(50, 80, 5), (1_000, 1_024, 13), (1_025, 700_001, 53), (10**6, 3 * 10**6, 12)]:
+        proportions = rng.dirichlet(np.ones(bins))
+        live = rng.multinomial(live_rows, proportions).astype(np.float64)
+        reference = rng.multinomial(reference_rows, proportions).astype(np.float64)
+        live[0] = reference[0] = 0.0  # a bin empty on both sides
+        assert contenders._noise_key(reference, live) == _driftmon_null_key(live, reference)
+    assert contenders._noise_key(np.array([3.0, 4.0]), np.zeros(2)) is None
+
+
+def test_floor_noise_floors_match_theory_and_driftmon() -> None:
+    """Under no drift, PSI between two samples of n and m rows over B equally likely bins averages
+    (B - 1)(1/n + 1/m) (a chi-square of B - 1 degrees of freedom, asymptotically): the floor's mean
+    over its draws is within 5 % of it, as driftmon's is, and the two simulations' quantiles agree
+    to the Monte Carlo error."""
+    from driftmon.noise import null_summaries
+
+    n, m, bins = 100_000, 200_000, 20
+    live, reference = np.full(bins, n / bins), np.full(bins, m / bins)
+    expected = (bins - 1) * (1 / n + 1 / m)
+    floor = contenders._noise_floors(["x"], [(reference, live)], contenders._Serial())["x"]
+    (ours,) = null_summaries(live, reference, ("kl", "js", "psi"), cache=None)
+    assert ours is not None
+    assert floor["psi_noise_floor"] == pytest.approx(expected, rel=0.05)
+    assert ours.mean["psi"] == pytest.approx(expected, rel=0.05)
+    for measure in ("kl", "js", "psi"):
+        assert floor[f"{measure}_noise_floor"] == pytest.approx(ours.mean[measure], rel=0.05)
+        assert floor[f"{measure}_noise_q95"] == pytest.approx(ours.quantiles[measure][0], rel=0.10)
+        assert floor[f"{measure}_noise_q99"] == pytest.approx(ours.quantiles[measure][1], rel=0.15)
+        assert floor[f"{measure}_noise_q95"] < floor[f"{measure}_noise_q99"]

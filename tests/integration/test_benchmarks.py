@@ -60,14 +60,20 @@ def test_tiny_run_writes_tables_whose_contenders_agree_with_driftmon(tmp_path: P
 def test_tiny_run_of_every_shape_floor_agrees_with_driftmon(tmp_path: Path) -> None:
     """The shape workloads with the floor's own code paths (point bins, nulls, many small files)
     run on tiny data, and the floor's scores equal driftmon's to 1e-11: the floor does the same
-    job, point bins included."""
+    job, point bins included, and with its noise floors (kl, js and psi under no drift, their
+    mean below their 99 % quantile) where floor-bins has none."""
     shapes = "points,nulls,files"  # the floor's special paths: point bins, nulls, many files
     document = _tiny_run(tmp_path, tmp_path / "results" / "shapes", ["--only", shapes])
     for workload in shapes.split(","):
         rows = {row["contender"]: row for row in document["workloads"][workload]["rows"]}
         assert rows["driftmon"]["runs"] == 1 and len(rows["driftmon"]["scores"]) == 25, workload
-        assert rows["floor"]["runs"] == 1, (workload, rows["floor"].get("note"))
-        assert rows["floor"]["max_abs_diff_vs_driftmon"] < 1e-11, workload
+        for name in ("floor", "floor-bins"):
+            assert rows[name]["runs"] == 1, (workload, name, rows[name].get("note"))
+            assert rows[name]["max_abs_diff_vs_driftmon"] < 1e-11, (workload, name)
+        for feature, scores in rows["floor"]["scores"].items():
+            for measure in ("kl", "js", "psi"):
+                assert 0 < scores[f"{measure}_noise_floor"] < scores[f"{measure}_noise_q99"], (workload, feature)
+            assert not any("noise" in key for key in rows["floor-bins"]["scores"][feature]), (workload, feature)
     assert len(list((tmp_path / "data" / "files-live").glob("*.parquet"))) == 20
 
 
